@@ -1,0 +1,29 @@
+import { CryptoError } from './errors';
+
+/**
+ * A domain tag names what a signature or a hash is over ("bftx.vote",
+ * "bftx.block", "bftx.order"): lowercase letters, digits, '.', '-' and '_',
+ * 1 to 64 characters, starting with a letter.
+ */
+export type DomainTag = string;
+
+const DOMAIN_PATTERN = /^[a-z][a-z0-9._-]{0,63}$/;
+
+/** Throws CryptoError INVALID_DOMAIN unless `tag` is a valid domain tag. */
+export function assertDomain(tag: unknown): asserts tag is DomainTag {
+  if (typeof tag !== 'string' || !DOMAIN_PATTERN.test(tag)) {
+    throw new CryptoError('INVALID_DOMAIN', `domain tag must match ${DOMAIN_PATTERN} (got ${JSON.stringify(tag)})`);
+  }
+}
+
+/** Domain tags used across bftx; other packages may define their own. */
+export const Domains = {
+  vote: 'bftx.vote',
+  block: 'bftx.block',
+  proposal: 'bftx.proposal',
+  timeout: 'bftx.timeout',
+  order: 'bftx.order',
+  handshake: 'bftx.handshake',
+  keyId: 'bftx.key-id',
+  merkleLeaf: 'bftx.merkle-leaf',
+} as const;

@@ -1,0 +1,42 @@
+import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { concatBytes, toHex, utf8 } from './bytes';
+import { assertDomain } from './domain';
+
+/** SHA-256 digest (32 bytes). */
+export function sha256(data: Uint8Array): Uint8Array {
+  return nobleSha256(data);
+}
+
+/** SHA-512 digest (64 bytes). */
+export function sha512(data: Uint8Array): Uint8Array {
+  return nobleSha512(data);
+}
+
+const tagPrefixes = new Map<string, Uint8Array>();
+
+function tagPrefix(tag: string): Uint8Array {
+  let prefix = tagPrefixes.get(tag);
+  if (prefix === undefined) {
+    assertDomain(tag);
+    const t = utf8(tag);
+    prefix = concatBytes(utf8('bftx-hash'), Uint8Array.of(t.length), t);
+    tagPrefixes.set(tag, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * The id of a thing: SHA-256 over (tag, bytes). The tag separates kinds, so a
+ * block's id can never equal an order's id for the same bytes.
+ */
+export function hash(tag: string, data: Uint8Array): Uint8Array {
+  const h = nobleSha256.create();
+  h.update(tagPrefix(tag));
+  h.update(data);
+  return h.digest();
+}
+
+/** `hash` as lowercase hex. */
+export function hashHex(tag: string, data: Uint8Array): string {
+  return toHex(hash(tag, data));
+}
