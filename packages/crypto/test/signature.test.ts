@@ -23,6 +23,11 @@ const nodeBackend = createNodeBackend()!;
 const backends = [nobleBackend, nodeBackend];
 
 describe('one verification rule on every backend', () => {
+  test('the vector suite is the one the README describes', () => {
+    expect(vectors).toHaveLength(31);
+    expect(vectors.filter((v) => v.valid)).toHaveLength(5);
+  });
+
   test('the node backend is available here', () => {
     expect(isNodeBackendAvailable()).toBe(true);
     expect(nodeBackend).toBeDefined();

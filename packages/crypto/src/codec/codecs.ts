@@ -1,6 +1,6 @@
 import { fromUtf8, utf8 } from '../bytes';
 import { DecodeError, EncodeError } from './errors';
-import { encodeFail, Reader, Writer } from './io';
+import { encodeFail, type Reader, type Writer } from './io';
 
 /**
  * A codec for values of type T in the canonical encoding. Every value has
