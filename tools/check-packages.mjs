@@ -98,7 +98,7 @@ for (const [dir, pkg] of manifests) {
     if (JSON.parse(esm).length === 0) problems.push('the package exports nothing');
   }
   // A package may add smoke scripts that exercise its built API.
-  const smokeDir = join(packagesDir, dir, 'test', 'dist');
+  const smokeDir = join(packagesDir, dir, 'test', 'packed');
   if (existsSync(smokeDir)) {
     for (const f of readdirSync(smokeDir).filter((f) => /\.(mjs|cjs)$/.test(f))) {
       cpSync(join(smokeDir, f), join(consumer, f));
