@@ -79,6 +79,8 @@ export default [
   { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   // Config files load the shared preset by path; they are not part of any package's code.
   { files: ['**/jest.config.{cjs,js,ts}', '**/tsup.config.ts', 'eslint.config.mjs'], rules: { '@nx/enforce-module-boundaries': 'off' } },
+  // Smoke scripts run against the packed package as a user would: by its own name.
+  { files: ['packages/*/test/packed/**'], rules: { '@nx/enforce-module-boundaries': 'off' } },
   { files: pureSourceGlobs(), rules: pureRules },
   {
     // @bftx/crypto's two sanctioned exceptions: the optional node:crypto backend,

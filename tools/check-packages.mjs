@@ -100,8 +100,9 @@ for (const [dir, pkg] of manifests) {
   // A package may add smoke scripts that exercise its built API.
   const smokeDir = join(packagesDir, dir, 'test', 'packed');
   if (existsSync(smokeDir)) {
-    for (const f of readdirSync(smokeDir).filter((f) => /\.(mjs|cjs)$/.test(f))) {
-      cpSync(join(smokeDir, f), join(consumer, f));
+    const files = readdirSync(smokeDir).filter((f) => /\.(mjs|cjs)$/.test(f));
+    for (const f of files) cpSync(join(smokeDir, f), join(consumer, f));
+    for (const f of files) {
       if (run(f) !== undefined) console.log(`     smoke ${f}: passed`);
     }
   }

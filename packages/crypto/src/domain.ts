@@ -1,3 +1,4 @@
+import { concatBytes, utf8 } from './bytes';
 import { CryptoError } from './errors';
 
 /**
@@ -27,3 +28,21 @@ export const Domains = {
   keyId: 'bftx.key-id',
   merkleLeaf: 'bftx.merkle-leaf',
 } as const;
+
+const prefixCache = new Map<string, Uint8Array>();
+
+/**
+ * The framing bytes `context || len(tag) || tag`, cached: the length byte
+ * makes the split between tag and payload unambiguous.
+ */
+export function taggedPrefix(context: 'bftx-hash' | 'bftx-sig', tag: DomainTag): Uint8Array {
+  const key = `${context}\u0000${tag}`;
+  let prefix = prefixCache.get(key);
+  if (prefix === undefined) {
+    assertDomain(tag);
+    const t = utf8(tag);
+    prefix = concatBytes(utf8(context), Uint8Array.of(t.length), t);
+    prefixCache.set(key, prefix);
+  }
+  return prefix;
+}

@@ -1,6 +1,6 @@
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
-import { concatBytes, toHex, utf8 } from './bytes';
-import { assertDomain } from './domain';
+import { toHex } from './bytes';
+import { taggedPrefix } from './domain';
 
 /** SHA-256 digest (32 bytes). */
 export function sha256(data: Uint8Array): Uint8Array {
@@ -12,26 +12,13 @@ export function sha512(data: Uint8Array): Uint8Array {
   return nobleSha512(data);
 }
 
-const tagPrefixes = new Map<string, Uint8Array>();
-
-function tagPrefix(tag: string): Uint8Array {
-  let prefix = tagPrefixes.get(tag);
-  if (prefix === undefined) {
-    assertDomain(tag);
-    const t = utf8(tag);
-    prefix = concatBytes(utf8('bftx-hash'), Uint8Array.of(t.length), t);
-    tagPrefixes.set(tag, prefix);
-  }
-  return prefix;
-}
-
 /**
  * The id of a thing: SHA-256 over (tag, bytes). The tag separates kinds, so a
  * block's id can never equal an order's id for the same bytes.
  */
 export function hash(tag: string, data: Uint8Array): Uint8Array {
   const h = nobleSha256.create();
-  h.update(tagPrefix(tag));
+  h.update(taggedPrefix('bftx-hash', tag));
   h.update(data);
   return h.digest();
 }

@@ -141,10 +141,7 @@ export function bytes(maxLength: number = DEFAULT_MAX_LENGTH): Codec<Uint8Array>
       w.bytes(v);
     },
     read(r) {
-      const start = r.pos;
-      const n = readLength(r, maxLength);
-      if (n > r.remaining) r.fail('TRUNCATED', `length prefix says ${n} bytes, ${r.remaining} left`, start);
-      return r.take(n);
+      return r.take(readByteLength(r, maxLength));
     },
   };
 }
@@ -182,9 +179,7 @@ export function string(maxBytes: number = DEFAULT_MAX_LENGTH): Codec<string> {
       w.bytes(b);
     },
     read(r) {
-      const start = r.pos;
-      const n = readLength(r, maxBytes);
-      if (n > r.remaining) r.fail('TRUNCATED', `length prefix says ${n} bytes, ${r.remaining} left`, start);
+      const n = readByteLength(r, maxBytes);
       const at = r.pos;
       const view = r.view(n);
       try {
@@ -383,6 +378,14 @@ function readLength(r: Reader, max: number): number {
   const start = r.pos;
   const n = r.varint(MAX_SAFE);
   if (n > max) r.fail('LENGTH_TOO_LARGE', `length ${n} exceeds the maximum ${max}`, start);
+  return n;
+}
+
+/** A length prefix for that many bytes, which must all be present. */
+function readByteLength(r: Reader, max: number): number {
+  const start = r.pos;
+  const n = readLength(r, max);
+  if (n > r.remaining) r.fail('TRUNCATED', `length prefix says ${n} bytes, ${r.remaining} left`, start);
   return n;
 }
 

@@ -1,5 +1,4 @@
-import { concatBytes, utf8 } from '../bytes';
-import { assertDomain, type DomainTag } from '../domain';
+import { taggedPrefix, type DomainTag } from '../domain';
 import { CryptoError } from '../errors';
 
 /** Holds one secret key, prepared once so that signing many messages is fast. */
@@ -39,23 +38,9 @@ export interface Ed25519Backend {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
-const SIGNATURE_CONTEXT = utf8('bftx-sig');
-const domainPrefixes = new Map<string, Uint8Array>();
-
-function domainPrefix(domain: DomainTag): Uint8Array {
-  let prefix = domainPrefixes.get(domain);
-  if (prefix === undefined) {
-    assertDomain(domain);
-    const d = utf8(domain);
-    prefix = concatBytes(SIGNATURE_CONTEXT, Uint8Array.of(d.length), d);
-    domainPrefixes.set(domain, prefix);
-  }
-  return prefix;
-}
-
 /** The exact bytes signed for (domain, payload): "bftx-sig" || len(domain) || domain || payload. */
 export function domainMessage(domain: DomainTag, payload: Uint8Array): Uint8Array {
-  const prefix = domainPrefix(domain);
+  const prefix = taggedPrefix('bftx-sig', domain);
   if (!(payload instanceof Uint8Array)) throw new CryptoError('INVALID_ARGUMENT', 'payload must be a Uint8Array');
   const out = new Uint8Array(prefix.length + payload.length);
   out.set(prefix, 0);

@@ -1,16 +1,2 @@
-// Runs against the packed, installed @bftx/crypto (tools/check-packages.mjs), as CommonJS.
-const assert = require('node:assert/strict');
-const { codec, createSignatureScheme, decode, encode, merkleProof, merkleRoot, utf8, verifyMerkleProof } = require('@bftx/crypto');
-
-for (const backend of ['noble', 'node']) {
-  const scheme = createSignatureScheme(backend);
-  const signer = scheme.signer(new Uint8Array(32).fill(3));
-  const sig = signer.sign('bftx.vote', utf8('hello'));
-  assert.equal(scheme.verify(signer.publicKey, 'bftx.vote', utf8('hello'), sig), true);
-  assert.equal(scheme.verify(signer.publicKey, 'bftx.block', utf8('hello'), sig), false);
-}
-const Vote = codec.record({ height: codec.uint(), block: codec.fixedBytes(32) });
-const v = { height: 7, block: new Uint8Array(32).fill(1) };
-assert.deepEqual(decode(Vote, encode(Vote, v)), v);
-const leaves = [utf8('a'), utf8('b'), utf8('c')];
-assert.equal(verifyMerkleProof(merkleRoot(leaves), leaves[2], merkleProof(leaves, 2)), true);
+// Runs against the packed, installed @bftx/crypto (tools/check-packages.mjs), loaded with require.
+require('./smoke-checks.cjs')(require('@bftx/crypto'));
