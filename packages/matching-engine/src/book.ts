@@ -112,7 +112,7 @@ export class BookSide {
     this.byPrice.set(price, level);
     const s = this.sorted;
     // Most new levels are near the top of the book: scan from the end first.
-    let i = s.length;
+    const i = s.length;
     if (i === 0 || s[i - 1]!.key < key) s.push(level);
     else {
       let lo = 0;

@@ -10,12 +10,14 @@
 //               buy stops, sell stops: count, orders in stored order
 //   order: id owner side kind price remaining displayed visibleSize stp postOnly tif stopPrice protectionTicks seq ts accept
 // Integers are unsigned LEB128 (shortest form), strings length-prefixed UTF-8.
-import { BookSide, insertStop, Order, type OrderBook } from './book';
+import { type BookSide, insertStop, Order, type OrderBook } from './book';
 import { EngineError } from './errors';
 import type { SymbolConfig } from './types';
 
 const MAGIC = [0x42, 0x46, 0x54, 0x58, 0x4d, 0x45]; // "BFTXME"
 const VERSION = 1;
+/** An order is 16 integers of at least one byte each. */
+const ORDER_MIN_BYTES = 16;
 
 class Out {
   private buf = new Uint8Array(4096);
@@ -112,9 +114,21 @@ class In {
   str(): string {
     const n = this.u(256);
     if (this.pos + n > this.buf.length) throw new SnapshotFormatError('truncated string');
-    const s = new TextDecoder('utf-8', { fatal: true }).decode(this.buf.subarray(this.pos, this.pos + n));
+    let s: string;
+    try {
+      s = new TextDecoder('utf-8', { fatal: true }).decode(this.buf.subarray(this.pos, this.pos + n));
+    } catch {
+      throw new SnapshotFormatError(`invalid UTF-8 at byte ${this.pos}`);
+    }
     this.pos += n;
     return s;
+  }
+  /** A count of items that take at least `minBytes` each: refused if the input cannot hold them. */
+  count(minBytes: number): number {
+    const at = this.pos;
+    const n = this.u();
+    if (n * minBytes > this.buf.length - this.pos) throw new SnapshotFormatError(`count ${n} at byte ${at} exceeds the remaining input`);
+    return n;
   }
   get done(): boolean {
     return this.pos === this.buf.length;
@@ -145,7 +159,7 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
     for (const b of MAGIC) if (input.u(255) !== b) return fail('not a matching-engine snapshot');
     if (input.u(255) !== VERSION) return fail('unsupported snapshot version');
     const nextAccept = input.u();
-    const symbolCount = input.u(10_000);
+    const symbolCount = input.count(12);
     const configs: SymbolConfig[] = [];
     const sections: Array<() => void> = [];
     let target: (RestoreTarget & { engine: E }) | undefined;
@@ -157,9 +171,9 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
       const last = [input.u(), input.u(), input.u()] as const;
       const readBookSide = (sideCode: 0 | 1) => {
         const levels: Order[][] = [];
-        const levelCount = input.u();
+        const levelCount = input.count(ORDER_MIN_BYTES + 1);
         for (let l = 0; l < levelCount; l++) {
-          const count = input.u();
+          const count = input.count(ORDER_MIN_BYTES);
           if (count === 0) fail('empty price level');
           const orders: Order[] = [];
           for (let k = 0; k < count; k++) orders.push(readOrder(input, symbol));
@@ -171,7 +185,7 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
       const bids = readBookSide(0);
       const asks = readBookSide(1);
       const stops = [0, 1].map(() => {
-        const n = input.u();
+        const n = input.count(ORDER_MIN_BYTES);
         return Array.from({ length: n }, () => readOrder(input, symbol));
       });
       sections.push(() => {
@@ -196,8 +210,11 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
           }
         }
         stops.forEach((list, sideCode) => {
+          let previousStop = 0;
           for (const o of list) {
             if (o.side !== sideCode || o.kind < 2) fail(`order ${o.id}: not a ${sideCode === 0 ? 'buy' : 'sell'} stop`);
+            if (o.stopPrice < previousStop) fail('stop orders out of order');
+            previousStop = o.stopPrice;
             place(o);
             insertStop(sideCode === 0 ? book.buyStops : book.sellStops, o);
           }
@@ -214,7 +231,7 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
       if (e.code === 'INVALID_SNAPSHOT') throw e;
       return fail(e.message); // a bad symbol configuration inside
     }
-    if (e instanceof TypeError) return fail(e.message); // invalid UTF-8
-    throw e;
+    // Anything else thrown while reading untrusted bytes is still a bad snapshot.
+    return fail(e instanceof Error ? e.message : String(e));
   }
 }
