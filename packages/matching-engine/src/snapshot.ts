@@ -161,8 +161,7 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
     const nextAccept = input.u();
     const symbolCount = input.count(12);
     const configs: SymbolConfig[] = [];
-    const sections: Array<() => void> = [];
-    let target: (RestoreTarget & { engine: E }) | undefined;
+    const sections: Array<(target: RestoreTarget) => void> = [];
     for (let s = 0; s < symbolCount; s++) {
       const symbol = input.str();
       const config = { symbol, tickSize: input.u(), lotSize: input.u(), defaultProtectionTicks: input.u() };
@@ -188,13 +187,13 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
         const n = input.count(ORDER_MIN_BYTES);
         return Array.from({ length: n }, () => readOrder(input, symbol));
       });
-      sections.push(() => {
-        const book = target!.books.get(symbol)!;
+      sections.push((target) => {
+        const book = target.books.get(symbol)!;
         book.hasLastTrade = hasLast;
         [book.lastPrice, book.lastSize, book.lastTs] = last;
         const place = (o: Order) => {
-          if (target!.index.has(o.id)) fail(`duplicate order id ${o.id}`);
-          target!.index.set(o.id, o);
+          if (target.index.has(o.id)) fail(`duplicate order id ${o.id}`);
+          target.index.set(o.id, o);
         };
         for (const [side, levels] of [[book.bids, bids], [book.asks, asks]] as const) {
           let previousKey = Infinity;
@@ -222,8 +221,8 @@ export function readSnapshot<E>(bytes: Uint8Array, create: (configs: SymbolConfi
       });
     }
     if (!input.done) return fail('trailing bytes');
-    target = create(configs, nextAccept);
-    for (const section of sections) section();
+    const target = create(configs, nextAccept);
+    for (const section of sections) section(target);
     return target.engine;
   } catch (e) {
     if (e instanceof SnapshotFormatError) return fail(e.message);
