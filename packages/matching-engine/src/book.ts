@@ -93,30 +93,39 @@ export class Level {
   }
 }
 
-/** One side of the book: levels by price, and the same levels sorted with the best last. */
+/**
+ * One side of the book: levels by price, and the same levels sorted with the
+ * best last. A level that empties away from the top stays as an empty
+ * placeholder (no array splice; reused if an order arrives at that price) until
+ * placeholders outnumber live levels; the best level is never empty.
+ */
 export class BookSide {
   readonly byPrice = new Map<number, Level>();
   /** Ascending by key, so the best level is at the end (cheap to pop when consumed). */
   readonly sorted: Level[] = [];
+  private empties = 0;
   constructor(readonly isBid: boolean) {}
 
   best(): Level | undefined {
     return this.sorted[this.sorted.length - 1];
   }
 
+  /** The level at `price`, created if needed. The caller appends an order to it at once. */
   getOrCreate(price: number): Level {
     let level = this.byPrice.get(price);
-    if (level !== undefined) return level;
+    if (level !== undefined) {
+      if (level.count === 0) this.empties--;
+      return level;
+    }
     const key = this.isBid ? price : -price;
     level = new Level(price, key);
     this.byPrice.set(price, level);
     const s = this.sorted;
-    // Most new levels are near the top of the book: scan from the end first.
-    const i = s.length;
-    if (i === 0 || s[i - 1]!.key < key) s.push(level);
+    const n = s.length;
+    if (n === 0 || s[n - 1]!.key < key) s.push(level);
     else {
       let lo = 0;
-      let hi = i;
+      let hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (s[mid]!.key < key) lo = mid + 1;
@@ -127,27 +136,43 @@ export class BookSide {
     return level;
   }
 
-  remove(level: Level): void {
-    this.byPrice.delete(level.price);
+  /** Called when `level` has just become empty. */
+  release(level: Level): void {
     const s = this.sorted;
     if (s[s.length - 1] === level) {
-      s.pop();
+      // The best level emptied: drop it and any placeholders now at the top.
+      this.byPrice.delete(s.pop()!.price);
+      while (s.length !== 0 && s[s.length - 1]!.count === 0) {
+        this.byPrice.delete(s.pop()!.price);
+        this.empties--;
+      }
       return;
     }
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid]!.key < level.key) lo = mid + 1;
-      else hi = mid;
+    this.empties++;
+    if (this.empties > 32 && this.empties * 2 > s.length) this.compact();
+  }
+
+  private compact(): void {
+    const s = this.sorted;
+    let w = 0;
+    for (let r = 0; r < s.length; r++) {
+      const level = s[r]!;
+      if (level.count !== 0) s[w++] = level;
+      else this.byPrice.delete(level.price);
     }
-    s.splice(lo, 1);
+    s.length = w;
+    this.empties = 0;
+  }
+
+  /** Number of non-empty levels. */
+  get levelCount(): number {
+    return this.sorted.length - this.empties;
   }
 }
 
-/** Sink for events and the current command's stamp, shared by one engine call. */
+/** The event sink and stamp of the command being executed (set by the engine for each call). */
 export interface CallContext {
-  readonly events: EngineEvent[];
+  events: EngineEvent[];
   seq: number;
   ts: number;
 }
@@ -293,7 +318,7 @@ export class OrderBook {
       });
       if (maker.remaining === 0) {
         level.unlink(maker);
-        if (level.count === 0) opposite.remove(level);
+        if (level.count === 0) opposite.release(level);
         this.finish(maker, 'filled', ctx);
       } else if (maker.displayed === 0) {
         // Iceberg: a fresh slice goes to the back of the queue.
@@ -432,7 +457,7 @@ export class OrderBook {
   private removeResting(o: Order): void {
     const level = o.level!;
     level.unlink(o);
-    if (level.count === 0) this.side(o.side).remove(level);
+    if (level.count === 0) this.side(o.side).release(level);
   }
 
   private cancelRemainder(o: Order, reason: CancelReason, ctx: CallContext): void {
@@ -453,6 +478,7 @@ export class OrderBook {
     const out: L2Level[] = [];
     for (let i = sorted.length - 1; i >= 0 && out.length < levels; i--) {
       const l = sorted[i]!;
+      if (l.count === 0) continue;
       out.push({ price: l.price, size: l.displayed, orders: l.count });
     }
     return out;

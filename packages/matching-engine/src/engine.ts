@@ -50,6 +50,8 @@ export class MatchingEngine {
   private readonly protection = new Map<string, number>();
   private readonly index = new Map<number, Order>();
   private nextAccept = 0;
+  /** Reused for every call: the engine is synchronous and never re-entered. */
+  private readonly ctx: CallContext = { events: [], seq: 0, ts: 0 };
   /** Rejected commands since construction, by reason (metrics; not part of the snapshot). */
   readonly rejectedCounts: Partial<Record<RejectReason, number>> = {};
 
@@ -101,26 +103,34 @@ export class MatchingEngine {
       this.nextAccept++,
     );
     events.push({ type: 'accepted', orderId: cmd.id });
-    book.submit(order, { events, seq: cmd.seq, ts: cmd.ts });
+    book.submit(order, this.context(events, cmd));
     return events;
   }
 
   cancel(cmd: CancelOrder): EngineEvent[] {
     const events: EngineEvent[] = [];
-    const rejection = this.checkExisting(cmd);
-    if (rejection !== undefined) return this.reject(events, cmd, rejection);
-    const order = this.index.get(cmd.id)!;
-    this.books.get(cmd.symbol)!.cancel(order, { events, seq: cmd.seq, ts: cmd.ts });
+    const found = this.findLive(cmd);
+    if (Array.isArray(found)) return this.reject(events, cmd, found);
+    found.book.cancel(found.order, this.context(events, cmd));
     return events;
   }
 
   modify(cmd: ModifyOrder): EngineEvent[] {
     const events: EngineEvent[] = [];
-    const rejection = this.checkExisting(cmd) ?? this.checkModify(cmd);
+    const found = this.findLive(cmd);
+    if (Array.isArray(found)) return this.reject(events, cmd, found);
+    const rejection = this.checkModify(found, cmd);
     if (rejection !== undefined) return this.reject(events, cmd, rejection);
-    const ctx: CallContext = { events, seq: cmd.seq, ts: cmd.ts };
-    this.books.get(cmd.symbol)!.modify(this.index.get(cmd.id)!, cmd.price, cmd.size, ctx);
+    found.book.modify(found.order, cmd.price, cmd.size, this.context(events, cmd));
     return events;
+  }
+
+  private context(events: EngineEvent[], cmd: { seq: number; ts: number }): CallContext {
+    const ctx = this.ctx;
+    ctx.events = events;
+    ctx.seq = cmd.seq;
+    ctx.ts = cmd.ts;
+    return ctx;
   }
 
   // ---- validation: nothing here changes state ----
@@ -193,17 +203,16 @@ export class MatchingEngine {
     return undefined;
   }
 
-  private checkExisting(cmd: CancelOrder | ModifyOrder): Rejection | undefined {
+  /** The live order a cancel or modify names, with its book; or why there is none. */
+  private findLive(cmd: CancelOrder | ModifyOrder): Rejection | { order: Order; book: OrderBook } {
     const common = this.checkCommon(cmd);
     if (common !== undefined) return common;
     const order = this.index.get(cmd.id);
     if (order === undefined || order.symbol !== cmd.symbol) return ['UNKNOWN_ORDER', `no live order ${cmd.id} in ${cmd.symbol}`];
-    return undefined;
+    return { order, book: this.books.get(cmd.symbol)! };
   }
 
-  private checkModify(cmd: ModifyOrder): Rejection | undefined {
-    const book = this.books.get(cmd.symbol)!;
-    const order = this.index.get(cmd.id)!;
+  private checkModify({ order, book }: { order: Order; book: OrderBook }, cmd: ModifyOrder): Rejection | undefined {
     if (order.level === null) return ['NOT_MODIFIABLE', 'pending stop orders cannot be modified: cancel and place again'];
     const problem = this.checkPrice(book, cmd.price, 'price') ?? this.checkSize(book, cmd.size, 'size');
     if (problem !== undefined) return problem;

@@ -55,9 +55,10 @@ function writeOrder(out: Out, o: Order): void {
 }
 
 function writeSide(out: Out, side: BookSide): void {
-  out.u(side.sorted.length);
+  out.u(side.levelCount);
   for (let i = side.sorted.length - 1; i >= 0; i--) {
     const level = side.sorted[i]!;
+    if (level.count === 0) continue; // an internal placeholder, not state
     out.u(level.count);
     for (let o = level.head; o !== null; o = o.next) writeOrder(out, o);
   }

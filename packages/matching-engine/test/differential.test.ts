@@ -78,3 +78,32 @@ describe('engine vs reference model', () => {
     );
   });
 });
+
+describe('wide books: many levels open and close (exercises level placeholders and their compaction)', () => {
+  const wideOp = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('place' as const), id: fc.integer({ min: 1, max: 400 }), side: fc.constantFrom('buy' as const, 'sell' as const), price: fc.integer({ min: 1, max: 600 }), size: fc.integer({ min: 1, max: 5 }) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('cancel' as const), id: fc.integer({ min: 1, max: 400 }) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('move' as const), id: fc.integer({ min: 1, max: 400 }), price: fc.integer({ min: 1, max: 600 }) }) },
+  );
+  test('same events and books as the reference', () => {
+    fc.assert(
+      fc.property(fc.array(wideOp, { minLength: 200, maxLength: 600 }), (ops) => {
+        const syms = [{ symbol: 'W', tickSize: 1, lotSize: 1 }];
+        const engine = new MatchingEngine(syms);
+        const reference = new ReferenceEngine(syms);
+        ops.forEach((o, i) => {
+          const at = { seq: i + 1, ts: i + 1, symbol: 'W' };
+          let op: { op: string; cmd: any };
+          if (o.op === 'place') op = { op: 'place', cmd: { ...at, id: o.id, owner: o.id, side: o.side, type: 'limit', price: o.price, size: o.size } };
+          else if (o.op === 'cancel') op = { op: 'cancel', cmd: { ...at, id: o.id } };
+          else op = { op: 'modify', cmd: { ...at, id: o.id, price: o.price, size: engine.order(o.id)?.remaining ?? 1 } };
+          expect(strip(apply(engine, op))).toEqual(apply(reference, op));
+        });
+        expect(engine.l2('W', 10_000)).toEqual(reference.l2('W', 10_000));
+        const restored = MatchingEngine.restore(engine.snapshot());
+        expect(restored.l2('W', 10_000)).toEqual(engine.l2('W', 10_000));
+      }),
+      { numRuns: bftxRuns(40) },
+    );
+  });
+});

@@ -1,3 +1,4 @@
+import { MatchingEngine } from '../src/index';
 import { brief, setup } from './helpers';
 
 describe('limit, IOC, price-time priority', () => {
@@ -183,5 +184,22 @@ describe('stop orders', () => {
     place({ id: 4, side: 'sell', type: 'stop-limit', size: 1, stopPrice: 90, price: 90 });
     expect(brief(modify(4, 91, 1))).toEqual(['R 4 NOT_MODIFIABLE']);
     expect(brief(cancel(4))).toEqual(['C 4 1 USER', 'D 4 cancelled']);
+  });
+});
+
+describe('many levels emptying in the middle of the book', () => {
+  test('the book stays exact through level placeholders and their compaction', () => {
+    const { place, cancel, engine } = setup();
+    for (let p = 1; p <= 200; p++) place({ id: p, side: 'buy', size: 1, price: p });
+    // empty 150 interior levels (the best, 200, stays)
+    for (let p = 20; p < 170; p++) cancel(p);
+    const expected = [200, ...Array.from({ length: 30 }, (_, i) => 199 - i), ...Array.from({ length: 19 }, (_, i) => 19 - i)];
+    expect(engine.l2('X', 1000).bids.map((l) => l.price)).toEqual(expected);
+    expect(MatchingEngine.restore(engine.snapshot()).snapshot()).toEqual(engine.snapshot());
+    // refill some emptied prices and consume from the top through former placeholders
+    place({ id: 1000, side: 'buy', size: 2, price: 100 });
+    place({ id: 1001, side: 'sell', size: 32, price: 100 });
+    expect(engine.l1('X')).toEqual({ bidPrice: 100, bidSize: 1, askPrice: undefined, askSize: 0 });
+    expect(engine.l2('X', 3).bids.map((l) => l.price)).toEqual([100, 19, 18]);
   });
 });
