@@ -23,6 +23,15 @@ export function manifestProblems(pkg) {
     need(root.import?.types === './dist/index.d.ts' && root.import?.default === './dist/index.js', 'exports["."].import must be { types: ./dist/index.d.ts, default: ./dist/index.js }');
     need(root.require?.types === './dist/index.d.cts' && root.require?.default === './dist/index.cjs', 'exports["."].require must be { types: ./dist/index.d.cts, default: ./dist/index.cjs }');
   }
+  // Extra subpaths (e.g. "./testing") follow the same shape as ".".
+  for (const [sub, entry] of Object.entries(pkg.exports ?? {})) {
+    if (sub === '.' || sub === './package.json') continue;
+    const name = sub.replace(/^\.\//, '');
+    need(/^[a-z][a-z0-9-]*$/.test(name), `exports["${sub}"]: subpath must be ./<lowercase-name>`);
+    need(entry?.['@bftx/source'] === `./src/${name}/index.ts`, `exports["${sub}"]["@bftx/source"] must be "./src/${name}/index.ts"`);
+    need(entry?.import?.types === `./dist/${name}.d.ts` && entry?.import?.default === `./dist/${name}.js`, `exports["${sub}"].import must point at ./dist/${name}.{d.ts,js}`);
+    need(entry?.require?.types === `./dist/${name}.d.cts` && entry?.require?.default === `./dist/${name}.cjs`, `exports["${sub}"].require must point at ./dist/${name}.{d.cts,cjs}`);
+  }
   for (const t of ['build', 'test', 'typecheck']) need(typeof pkg.scripts?.[t] === 'string', `scripts.${t} is required`);
   const tags = pkg.nx?.tags ?? [];
   need(tags.some((t) => /^type:(core|protocol|runtime)$/.test(t)), 'nx.tags needs one of type:core, type:protocol, type:runtime');

@@ -1,0 +1,55 @@
+import { bytesEqual } from '@bftx/crypto';
+import type { SignedStatement, StatementVerifier } from './statement';
+
+/** Proof that `offender` signed two different blocks for the same (domain, epoch, phase). Anyone can check it. */
+export interface EquivocationEvidence {
+  readonly kind: 'equivocation';
+  readonly offender: number;
+  readonly first: SignedStatement;
+  readonly second: SignedStatement;
+}
+export type Evidence = EquivocationEvidence;
+
+/** True iff the evidence really shows an equivocation by its offender. */
+export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolean {
+  const { first: a, second: b } = e;
+  return (
+    e.kind === 'equivocation' &&
+    a.signer === e.offender &&
+    b.signer === e.offender &&
+    a.domain === b.domain &&
+    a.epoch === b.epoch &&
+    a.phase === b.phase &&
+    !bytesEqual(a.blockHash, b.blockHash) &&
+    verifier.verify(a) &&
+    verifier.verify(b)
+  );
+}
+
+/**
+ * Remembers the first statement of each signer per (domain, epoch, phase) and
+ * reports an equivocation once per offender: distinct offenders, never a
+ * repeated count of the same misbehaviour.
+ */
+export class EquivocationDetector {
+  private readonly first = new Map<string, SignedStatement>();
+  private readonly reported = new Set<number>();
+
+  /** Call with statements whose signatures were verified. Returns new evidence, if this one conflicts. */
+  observe(s: SignedStatement): Evidence | undefined {
+    const key = `${s.domain}|${s.epoch}|${s.phase}|${s.signer}`;
+    const earlier = this.first.get(key);
+    if (earlier === undefined) {
+      this.first.set(key, s);
+      return undefined;
+    }
+    if (bytesEqual(earlier.blockHash, s.blockHash) || this.reported.has(s.signer)) return undefined;
+    this.reported.add(s.signer);
+    return { kind: 'equivocation', offender: s.signer, first: earlier, second: s };
+  }
+
+  /** Forget statements of epochs below `epoch` (bounded memory). */
+  prune(epoch: number): void {
+    for (const [k, s] of this.first) if (s.epoch < epoch) this.first.delete(k);
+  }
+}

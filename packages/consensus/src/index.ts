@@ -1,0 +1,12 @@
+// @bftx/consensus: the Protocol interface and the machinery every protocol shares.
+export { BlockCodec, BlockHeaderCodec, blockHash, GENESIS, HASH_BYTES, makeBlock, MAX_BLOCK_TXS, MAX_TX_BYTES, payloadMatches, sealBlock, type Block, type BlockHeader } from './block';
+export { CertificateCodec, makeCertificate, signersOf, verifyCertificate, type QuorumCertificate } from './certificate';
+export { ConsensusError, type ConsensusErrorCode } from './errors';
+export { EquivocationDetector, verifyEvidence, type EquivocationEvidence, type Evidence } from './evidence';
+export { Ledger } from './ledger';
+export { FifoMempool, txId, type Mempool } from './mempool';
+export type { ByzantineHooks, Protocol, ProtocolConfig, ProtocolDefinition, ProtocolInput, ProtocolOutput, TimerId, Timing, TraceEvent } from './protocol';
+export { SimulatedSignatureScheme } from './simulated-signatures';
+export { signStatement, StatementCodec, StatementVerifier, type SignedStatement, type Statement } from './statement';
+export { BlockTree } from './tree';
+export { ValidatorSet } from './validators';

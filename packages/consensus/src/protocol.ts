@@ -1,0 +1,89 @@
+import type { SignatureScheme, Signer } from '@bftx/crypto';
+import type { Block } from './block';
+import type { Evidence } from './evidence';
+import type { ValidatorSet } from './validators';
+
+/** Names a timer of one replica; setting it again replaces it. */
+export type TimerId = string;
+
+/** What the runtime feeds a protocol. `now` is the runtime's clock in integer milliseconds. */
+export type ProtocolInput<M> =
+  | { readonly type: 'start'; readonly now: number }
+  | { readonly type: 'message'; readonly from: number; readonly message: M; readonly now: number }
+  | { readonly type: 'timer'; readonly timer: TimerId; readonly now: number }
+  | { readonly type: 'transactions'; readonly txs: readonly Uint8Array[]; readonly now: number };
+
+/**
+ * What a protocol asks the runtime to do, in order. A `persist` must be durable
+ * before any output after it is carried out (a vote is never sent before the
+ * state that forbids a second one is on disk).
+ */
+export type ProtocolOutput<M> =
+  | { readonly type: 'send'; readonly to: number; readonly message: M }
+  | { readonly type: 'broadcast'; readonly message: M }
+  | { readonly type: 'set-timer'; readonly timer: TimerId; readonly at: number }
+  | { readonly type: 'cancel-timer'; readonly timer: TimerId }
+  | { readonly type: 'persist'; readonly state: Uint8Array }
+  | { readonly type: 'commit'; readonly blocks: readonly Block[] }
+  | { readonly type: 'evidence'; readonly evidence: Evidence }
+  | { readonly type: 'trace'; readonly event: TraceEvent };
+
+/** Protocol events worth recording for visualization and debugging. */
+export type TraceEvent =
+  | { readonly kind: 'propose'; readonly epoch: number; readonly block: string; readonly height: number; readonly parent: string }
+  | { readonly kind: 'vote'; readonly epoch: number; readonly block: string }
+  | { readonly kind: 'notarize'; readonly epoch: number; readonly block: string; readonly height: number }
+  | { readonly kind: 'finalize'; readonly block: string; readonly height: number; readonly epoch: number }
+  | { readonly kind: 'epoch'; readonly epoch: number; readonly leader: number };
+
+/** Timing parameters, in milliseconds of the runtime's clock. */
+export interface Timing {
+  /** The assumed bound on message delay after GST. */
+  readonly delta: number;
+}
+
+export interface ProtocolConfig {
+  /** This replica's validator index. */
+  readonly self: number;
+  readonly validators: ValidatorSet;
+  readonly scheme: SignatureScheme;
+  readonly signer: Signer;
+  readonly timing: Timing;
+  /** Safety state from the last `persist` output, when restarting. */
+  readonly safetyState?: Uint8Array;
+  /** Most transactions per block (default 1000). */
+  readonly maxBlockTxs?: number;
+}
+
+/** A sans-IO consensus protocol instance: a deterministic state machine. */
+export interface Protocol<M> {
+  readonly self: number;
+  step(input: ProtocolInput<M>): ProtocolOutput<M>[];
+}
+
+/** A protocol as a runtime sees it: how to create instances and put its messages on the wire. */
+export interface ProtocolDefinition<M> {
+  readonly name: string;
+  create(config: ProtocolConfig): Protocol<M>;
+  encodeMessage(message: M): Uint8Array;
+  /** Throws DecodeError on malformed bytes. */
+  decodeMessage(bytes: Uint8Array): M;
+  /** A short name for traces: "proposal", "vote", ... */
+  messageKind(message: M): string;
+  /** The bound (in ms after GST, with honest leaders) within which the protocol promises new finalized blocks. */
+  livenessBound(timing: Timing, n: number): number;
+  /** Protocol-specific help for Byzantine wrappers (see @bftx/sim adversaries). */
+  readonly byzantine?: ByzantineHooks<M>;
+}
+
+/** What an adversary needs to misbehave in protocol terms, given only its own signer. */
+export interface ByzantineHooks<M> {
+  /** A message that conflicts with `message` (another block for the same proposal or vote slot), signed by `signer`; undefined if the message has no conflicting form. */
+  conflicting(message: M, signer: Signer, self: number): M | undefined;
+  /** True for vote-like messages (what a vote withholder drops). */
+  isVote(message: M): boolean;
+  /** The same message with its signature replaced by garbage. */
+  withBadSignature(message: M): M;
+  /** A proposal whose parent is unknown, or undefined if `message` is not a proposal. */
+  withForgedParent(message: M, signer: Signer, self: number): M | undefined;
+}

@@ -1,0 +1,165 @@
+import { createSignatureScheme, Domains, utf8 } from '@bftx/crypto';
+import {
+  BlockTree,
+  ConsensusError,
+  EquivocationDetector,
+  GENESIS,
+  Ledger,
+  makeBlock,
+  makeCertificate,
+  payloadMatches,
+  signStatement,
+  SimulatedSignatureScheme,
+  StatementVerifier,
+  ValidatorSet,
+  verifyCertificate,
+  verifyEvidence,
+  type Block,
+} from '../src/index';
+
+function cluster(n: number, real = false) {
+  const scheme = real ? createSignatureScheme('noble') : new SimulatedSignatureScheme();
+  const keys = Array.from({ length: n }, (_, i) => (real ? { secretKey: new Uint8Array(32).fill(i + 1) } : (scheme as SimulatedSignatureScheme).keyPair(i)));
+  const signers = keys.map((k) => scheme.signer(k.secretKey));
+  const validators = new ValidatorSet(signers.map((s) => s.publicKey));
+  return { scheme, signers, validators, verifier: new StatementVerifier(validators, scheme) };
+}
+
+const child = (parent: Block, epoch: number, tag = 0): Block => makeBlock({ parent: parent.hash, height: parent.height + 1, epoch, proposer: 0, payload: [Uint8Array.of(tag)] });
+
+describe('ValidatorSet', () => {
+  test('f and quorum for common sizes', () => {
+    const sizes = [1, 4, 5, 6, 7, 10, 64].map((n) => {
+      const v = cluster(n).validators;
+      return [n, v.f, v.quorum];
+    });
+    expect(sizes).toEqual([[1, 0, 1], [4, 1, 3], [5, 1, 4], [6, 1, 4], [7, 2, 5], [10, 3, 7], [64, 21, 43]]);
+  });
+  test('n < 3f + 1, duplicate keys and bad keys are refused with a clear error', () => {
+    const keys = cluster(4).validators.publicKeys;
+    expect(() => new ValidatorSet(keys, { f: 2 })).toThrow(/n >= 3f \+ 1 = 7/);
+    expect(() => new ValidatorSet([keys[0]!, keys[0]!])).toThrow(ConsensusError);
+    expect(() => new ValidatorSet([new Uint8Array(31)])).toThrow(/32 bytes/);
+    expect(() => new ValidatorSet([])).toThrow(ConsensusError);
+    expect(() => cluster(4).validators.key(4)).toThrow(expect.objectContaining({ code: 'UNKNOWN_VALIDATOR' }));
+  });
+});
+
+describe('blocks', () => {
+  test('hash covers header and payload root; payload tampering is detected', () => {
+    const b = child(GENESIS, 1, 7);
+    expect(b.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(child(GENESIS, 1, 7).id).toBe(b.id);
+    expect(child(GENESIS, 2, 7).id).not.toBe(b.id);
+    expect(child(GENESIS, 1, 8).id).not.toBe(b.id);
+    expect(payloadMatches(b)).toBe(true);
+    expect(payloadMatches({ ...b, payload: [Uint8Array.of(9)] })).toBe(false);
+  });
+});
+
+describe.each([
+  ['simulated', false],
+  ['ed25519', true],
+])('statements and certificates (%s signatures)', (_name, real) => {
+  const { signers, validators, verifier } = cluster(4, real);
+  const b = child(GENESIS, 1);
+  const votes = signers.map((s, i) => signStatement(s, i, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash }));
+
+  test('a quorum of distinct signers certifies; fewer, duplicates or a bad signature do not', () => {
+    const qc = makeCertificate(votes.slice(0, 3), 4);
+    expect(verifyCertificate(qc, verifier)).toBe(true);
+    expect(verifyCertificate(makeCertificate(votes.slice(0, 2), 4), verifier)).toBe(false);
+    expect(verifyCertificate(makeCertificate([votes[0]!, votes[0]!, votes[1]!], 4), verifier)).toBe(false);
+    const forged = { ...qc, signatures: [qc.signatures[0]!, qc.signatures[1]!, new Uint8Array(64)] };
+    expect(verifyCertificate(forged, verifier)).toBe(false);
+    const otherBlock = { ...qc, blockHash: child(GENESIS, 1, 9).hash };
+    expect(verifyCertificate(otherBlock, verifier)).toBe(false);
+    expect(verifyCertificate({ ...qc, domain: Domains.proposal }, verifier)).toBe(false);
+    expect(verifyCertificate({ ...qc, signers: Uint8Array.of(0xff) }, verifier)).toBe(false); // claims a 5th, 6th... signer
+  });
+
+  test('each signature is verified once', () => {
+    const v = new StatementVerifier(validators, verifier.scheme);
+    for (let i = 0; i < 3; i++) for (const s of votes) v.verify(s);
+    expect(v.verifications).toBe(4);
+  });
+
+  test('a signature cannot be moved to another signer', () => {
+    expect(verifier.verify({ ...votes[0]!, signer: 1 })).toBe(false);
+    expect(verifier.verify({ ...votes[0]!, signer: 99 })).toBe(false);
+  });
+});
+
+describe('equivocation evidence', () => {
+  const { signers, verifier } = cluster(4);
+  const a = child(GENESIS, 1, 1);
+  const b = child(GENESIS, 1, 2);
+  test('two votes for different blocks in one epoch by one key: reported once, verifiable', () => {
+    const d = new EquivocationDetector();
+    const v1 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash });
+    const v3 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: child(GENESIS, 1, 3).hash });
+    expect(d.observe(v1)).toBeUndefined();
+    expect(d.observe(v1)).toBeUndefined(); // the same vote again is not evidence
+    const e = d.observe(v2)!;
+    expect(e).toEqual(expect.objectContaining({ kind: 'equivocation', offender: 2 }));
+    expect(verifyEvidence(e, verifier)).toBe(true);
+    expect(d.observe(v3)).toBeUndefined(); // the offender is reported once
+  });
+  test('evidence that does not show a conflict, or is forged, does not verify', () => {
+    const v1 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 1, phase: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 2, phase: 0, blockHash: b.hash });
+    expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: v2 }, verifier)).toBe(false); // different epochs
+    const framed = { ...signStatement(signers[0]!, 0, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash }), signer: 1 };
+    expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: framed }, verifier)).toBe(false); // someone else's signature
+  });
+});
+
+describe('Ledger', () => {
+  const b1 = child(GENESIS, 1);
+  const b2 = child(b1, 2);
+  const b2x = child(b1, 3);
+  test('appends, is idempotent, and refuses conflicts and gaps without changing', () => {
+    const l = new Ledger();
+    expect(l.extend([b1, b2]).map((b) => b.height)).toEqual([1, 2]);
+    expect(l.extend([b1, b2])).toEqual([]);
+    expect(() => l.extend([b2x])).toThrow(expect.objectContaining({ code: 'LEDGER_CONFLICT' }));
+    expect(() => l.extend([child(child(b2, 3), 4)])).toThrow(expect.objectContaining({ code: 'LEDGER_GAP' }));
+    expect(l.height).toBe(2);
+    expect(l.tip.id).toBe(b2.id);
+  });
+});
+
+describe('BlockTree', () => {
+  test('longest certified chain; orphans join when their parent arrives', () => {
+    const t = new BlockTree();
+    const b1 = child(GENESIS, 1);
+    const b2 = child(b1, 2);
+    const c2 = child(b1, 3);
+    expect(t.add(b2)).toEqual([]); // orphan
+    expect(t.add(b1).map((b) => b.height)).toEqual([1, 2]);
+    t.add(c2);
+    t.certify(b2.id);
+    expect(t.longestCertifiedHeight).toBe(0); // b1 not certified yet
+    t.certify(b1.id);
+    expect(t.longestCertifiedHeight).toBe(2);
+    expect(t.longestCertifiedTips.map((b) => b.id)).toEqual([b2.id]);
+    t.certify(c2.id);
+    expect(t.longestCertifiedTips.map((b) => b.id)).toEqual([b2.id, c2.id]);
+    expect(t.chain(b2.id).map((b) => b.height)).toEqual([1, 2]);
+    expect(t.add(makeBlock({ parent: b1.hash, height: 5, epoch: 4, proposer: 0, payload: [] }))).toEqual([]); // wrong height
+  });
+});
+
+describe('simulated signatures', () => {
+  test('verify only under the signing key and domain', () => {
+    const s = new SimulatedSignatureScheme();
+    const a = s.signer(s.keyPair(1).secretKey);
+    const b = s.keyPair(2);
+    const sig = a.sign('bftx.vote', utf8('x'));
+    expect(s.verify(a.publicKey, 'bftx.vote', utf8('x'), sig)).toBe(true);
+    expect(s.verify(b.publicKey, 'bftx.vote', utf8('x'), sig)).toBe(false);
+    expect(s.verify(a.publicKey, 'bftx.block', utf8('x'), sig)).toBe(false);
+    expect(s.verify(new Uint8Array(32), 'bftx.vote', utf8('x'), sig)).toBe(false);
+  });
+});
