@@ -52,10 +52,9 @@ const pureRules = {
   '@typescript-eslint/no-restricted-imports': [
     'error',
     {
-      patterns: [
-        { group: ['node:*'], message: `Node built-in modules are I/O: ${why}.`, allowTypeImports: true },
-        { group: NODE_BUILTINS, message: `Node built-in modules are I/O: ${why}.`, allowTypeImports: true },
-      ],
+      // Bare names are exact paths: as gitignore-style patterns, "crypto" would also match "@bftx/crypto".
+      paths: NODE_BUILTINS.map((name) => ({ name, message: `Node built-in modules are I/O: ${why}.`, allowTypeImports: true })),
+      patterns: [{ group: ['node:*'], message: `Node built-in modules are I/O: ${why}.`, allowTypeImports: true }],
     },
   ],
 };
