@@ -14,6 +14,7 @@ export class BlockTree {
   private readonly certifiedChain = new Set<string>([GENESIS.id]);
   private bestHeight = 0;
   private bestTips: Block[] = [GENESIS];
+  private newlyCertified: Block[] = [];
 
   has(id: string): boolean {
     return this.blocks.has(id);
@@ -80,6 +81,13 @@ export class BlockTree {
     return this.bestTips;
   }
 
+  /** Blocks whose chain became certified since the last call, in the order it happened. */
+  takeNewlyCertified(): Block[] {
+    const out = this.newlyCertified;
+    this.newlyCertified = [];
+    return out;
+  }
+
   /** The chain ending at `id`, from height `fromHeight` (default 1) up. */
   chain(id: string, fromHeight = 1): Block[] {
     const out: Block[] = [];
@@ -95,6 +103,7 @@ export class BlockTree {
     const b = this.blocks.get(id)!;
     if (this.certifiedChain.has(id) || !this.certified.has(id) || !this.certifiedChain.has(toHex(b.parent))) return;
     this.certifiedChain.add(id);
+    this.newlyCertified.push(b);
     if (b.height > this.bestHeight) {
       this.bestHeight = b.height;
       this.bestTips = [b];

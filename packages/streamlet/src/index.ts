@@ -1,2 +1,4 @@
-// @bftx/streamlet: The Streamlet BFT consensus protocol (Chan and Shi) behind the bftx Protocol interface.
-export {};
+// @bftx/streamlet: the Streamlet protocol behind the bftx Protocol interface.
+export { streamlet } from './definition';
+export { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
+export { Streamlet, streamletLeader, type StreamletOptions } from './streamlet';

@@ -1,0 +1,275 @@
+import {
+  ConsensusError,
+  Ledger,
+  SimulatedSignatureScheme,
+  StatementVerifier,
+  ValidatorSet,
+  verifyEvidence,
+  type Evidence,
+  type ProtocolDefinition,
+  type ProtocolInput,
+  type Timing,
+} from '@bftx/consensus';
+import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { byzantine, type AdversarialOutput, type ReplicaLike, type Strategy } from './adversary';
+import type { NetworkModel } from './network';
+import { EventQueue } from './queue';
+import { Rng } from './rng';
+
+export interface SimulationConfig<M> {
+  readonly protocol: ProtocolDefinition<M>;
+  readonly n: number;
+  readonly seed: number;
+  readonly network: NetworkModel;
+  readonly timing: Timing;
+  /** Virtual milliseconds to run. */
+  readonly duration: number;
+  /** Byzantine replicas and how they misbehave. */
+  readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: Strategy }>;
+  /** Validators that run as two instances with the same key (both count as Byzantine). */
+  readonly twins?: readonly number[];
+  /** "simulated" (fast, default) or real "ed25519". */
+  readonly signatures?: 'simulated' | 'ed25519';
+  /** Client transactions offered to every replica: `perBatch` every `every` ms. */
+  readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
+  /** Encode and decode every message on the way (checks the wire format; slower). */
+  readonly wireCheck?: boolean;
+  /** Record a trace (default true). */
+  readonly trace?: boolean;
+}
+
+export type TraceRecord = { readonly t: number } & Record<string, unknown>;
+
+export interface ReplicaReport {
+  readonly instance: number;
+  readonly validator: number;
+  readonly honest: boolean;
+  /** Finalized block ids, height 1 first. */
+  readonly ledger: readonly string[];
+  /** Virtual time at which each height was finalized here. */
+  readonly commitTimes: readonly number[];
+  readonly persisted: number;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly replicas: readonly ReplicaReport[];
+  /** The first safety violation found, if any: two honest replicas finalized different blocks at one height, or one tried to revert. */
+  readonly safetyViolation: string | undefined;
+  /** Validators shown to equivocate by verified evidence. */
+  readonly offenders: readonly number[];
+  readonly evidence: readonly Evidence[];
+  readonly messages: number;
+  readonly bytes: number;
+  readonly messagesByKind: Readonly<Record<string, number>>;
+  /** The lowest finalized height among honest replicas. */
+  readonly honestFinalizedHeight: number;
+  readonly trace: readonly TraceRecord[];
+  traceJsonl(): string;
+}
+
+type Event<M> =
+  | { readonly kind: 'start'; readonly instance: number }
+  | { readonly kind: 'deliver'; readonly instance: number; readonly from: number; readonly message: M }
+  | { readonly kind: 'timer'; readonly instance: number; readonly timer: string; readonly token: number }
+  | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[] };
+
+interface Instance<M> {
+  readonly validator: number;
+  readonly honest: boolean;
+  readonly replica: ReplicaLike<M>;
+  readonly ledger: Ledger;
+  readonly commitTimes: number[];
+  readonly timers: Map<string, number>;
+  persisted: number;
+}
+
+/** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
+export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
+  const { protocol, n, seed, network, timing, duration } = config;
+  const rng = new Rng(seed);
+  const netRng = rng.split('network');
+  const txRng = rng.split('transactions');
+  const scheme: SignatureScheme = config.signatures === 'ed25519' ? createSignatureScheme() : new SimulatedSignatureScheme();
+  const secrets = Array.from({ length: n }, (_, i) => (scheme instanceof SimulatedSignatureScheme ? scheme.keyPair(i).secretKey : seedKey(seed, i)));
+  const signers: Signer[] = secrets.map((s) => scheme.signer(s));
+  const validators = new ValidatorSet(signers.map((s) => s.publicKey));
+  const verifier = new StatementVerifier(validators, scheme);
+  const strategies = new Map((config.byzantine ?? []).map((b) => [b.replica, b.strategy]));
+  const twins = new Set(config.twins ?? []);
+  const tracing = config.trace !== false;
+  const trace: TraceRecord[] = [];
+  const record = (t: number, r: Record<string, unknown>) => {
+    if (tracing) trace.push({ t, ...r });
+  };
+
+  const instances: Instance<M>[] = [];
+  const makeInstance = (validator: number) => {
+    const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing });
+    const strategy = strategies.get(validator);
+    const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n);
+    instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0 });
+  };
+  for (let v = 0; v < n; v++) makeInstance(v);
+  for (const v of twins) makeInstance(v);
+  const instancesOf = (validator: number) => instances.map((inst, i) => (inst.validator === validator ? i : -1)).filter((i) => i >= 0);
+
+  const queue = new EventQueue<Event<M>>();
+  instances.forEach((_, i) => queue.push(0, { kind: 'start', instance: i }));
+  if (config.transactions !== undefined) {
+    const { every, perBatch, size = 32 } = config.transactions;
+    let counter = 0;
+    for (let t = every; t <= duration; t += every) {
+      const txs = Array.from({ length: perBatch }, () => {
+        const tx = new Uint8Array(size);
+        for (let i = 0; i < size; i++) tx[i] = txRng.int(0, 255);
+        tx[0] = counter & 0xff; // distinct transactions
+        tx[1] = (counter++ >> 8) & 0xff;
+        return tx;
+      });
+      queue.push(t, { kind: 'txs', txs });
+    }
+  }
+
+  let messages = 0;
+  let bytes = 0;
+  const messagesByKind: Record<string, number> = {};
+  const evidence: Evidence[] = [];
+  const offenders = new Set<number>();
+  let safetyViolation: string | undefined;
+  const finalizedBy = new Map<number, string>(); // height -> block id first finalized by an honest replica
+
+  const send = (fromInstance: number, to: number, message: M, now: number, extraDelay: number) => {
+    const from = instances[fromInstance]!.validator;
+    const kind = protocol.messageKind(message);
+    let delivered = message;
+    const size = protocol.encodeMessage(message).length;
+    if (config.wireCheck) delivered = protocol.decodeMessage(protocol.encodeMessage(message));
+    for (const target of instancesOf(to)) {
+      if (target === fromInstance) continue;
+      messages++;
+      bytes += size;
+      messagesByKind[kind] = (messagesByKind[kind] ?? 0) + 1;
+      const arrivals = network.deliveries(from, to, now + extraDelay, netRng);
+      if (arrivals.length === 0) record(now, { ev: 'drop', from, to, kind });
+      for (const at of arrivals) {
+        record(now, { ev: 'send', from, to, kind, bytes: size, at });
+        queue.push(at, { kind: 'deliver', instance: target, from, message: delivered });
+      }
+    }
+  };
+
+  const handle = (i: number, outputs: AdversarialOutput<M>[], now: number) => {
+    const inst = instances[i]!;
+    for (const o of outputs) {
+      switch (o.type) {
+        case 'send':
+          send(i, o.to, o.message, now, 0);
+          break;
+        case 'send-delayed':
+          send(i, o.to, o.message, now, o.delay);
+          break;
+        case 'broadcast':
+          for (let to = 0; to < n; to++) if (to !== inst.validator || twins.has(to)) send(i, to, o.message, now, 0);
+          break;
+        case 'set-timer': {
+          const token = (inst.timers.get(o.timer) ?? 0) + 1;
+          inst.timers.set(o.timer, token);
+          queue.push(Math.max(o.at, now), { kind: 'timer', instance: i, timer: o.timer, token });
+          break;
+        }
+        case 'cancel-timer':
+          inst.timers.set(o.timer, (inst.timers.get(o.timer) ?? 0) + 1);
+          break;
+        case 'persist':
+          inst.persisted++;
+          break;
+        case 'commit': {
+          let added;
+          try {
+            added = inst.ledger.extend(o.blocks);
+          } catch (e) {
+            if (!(e instanceof ConsensusError)) throw e;
+            if (inst.honest) safetyViolation ??= `replica ${inst.validator} at t=${now}: ${e.message}`;
+            break;
+          }
+          for (const b of added) {
+            inst.commitTimes.push(now);
+            record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, honest: inst.honest });
+            if (!inst.honest) continue;
+            const first = finalizedBy.get(b.height);
+            if (first === undefined) finalizedBy.set(b.height, b.id);
+            else if (first !== b.id) safetyViolation ??= `height ${b.height}: replica ${inst.validator} finalized ${b.id.slice(0, 12)} but another honest replica finalized ${first.slice(0, 12)}`;
+          }
+          break;
+        }
+        case 'evidence': {
+          const valid = verifyEvidence(o.evidence, verifier);
+          record(now, { ev: 'evidence', by: inst.validator, offender: o.evidence.offender, valid });
+          if (valid && inst.honest) {
+            if (!offenders.has(o.evidence.offender)) evidence.push(o.evidence);
+            offenders.add(o.evidence.offender);
+          }
+          break;
+        }
+        case 'trace':
+          record(now, { ev: o.event.kind, replica: inst.validator, ...o.event });
+          break;
+      }
+    }
+  };
+
+  const stepInstance = (i: number, input: ProtocolInput<M>) => handle(i, instances[i]!.replica.step(input), input.now);
+
+  for (;;) {
+    const next = queue.peekTime();
+    if (next === undefined || next > duration) break;
+    const { time, item } = queue.pop()!;
+    switch (item.kind) {
+      case 'start':
+        stepInstance(item.instance, { type: 'start', now: time });
+        break;
+      case 'deliver':
+        record(time, { ev: 'deliver', to: instances[item.instance]!.validator, from: item.from, kind: protocol.messageKind(item.message) });
+        stepInstance(item.instance, { type: 'message', from: item.from, message: item.message, now: time });
+        break;
+      case 'timer':
+        if (instances[item.instance]!.timers.get(item.timer) !== item.token) break; // cancelled or replaced
+        record(time, { ev: 'timer', replica: instances[item.instance]!.validator, timer: item.timer });
+        stepInstance(item.instance, { type: 'timer', timer: item.timer, now: time });
+        break;
+      case 'txs':
+        instances.forEach((_, i) => stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
+        break;
+    }
+  }
+
+  const replicas = instances.map((inst, i) => ({
+    instance: i,
+    validator: inst.validator,
+    honest: inst.honest,
+    ledger: inst.ledger.chain.map((b) => b.id),
+    commitTimes: inst.commitTimes,
+    persisted: inst.persisted,
+  }));
+  const honestHeights = replicas.filter((r) => r.honest).map((r) => r.ledger.length);
+  return {
+    seed,
+    replicas,
+    safetyViolation,
+    offenders: [...offenders].sort((a, b) => a - b),
+    evidence,
+    messages,
+    bytes,
+    messagesByKind,
+    honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
+    trace,
+    traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
+  };
+}
+
+/** Deterministic Ed25519 secret for replica `i` of a run (simulation keys, not for production). */
+function seedKey(seed: number, i: number): Uint8Array {
+  const r = new Rng(seed ^ Math.imul(i + 1, 0x9e3779b1));
+  return Uint8Array.from({ length: 32 }, () => r.int(0, 255));
+}

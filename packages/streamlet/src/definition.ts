@@ -1,0 +1,44 @@
+import { makeBlock, signStatement, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
+import { Domains, hash, utf8 } from '@bftx/crypto';
+import { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
+import { Streamlet, type StreamletOptions } from './streamlet';
+
+/**
+ * Streamlet as a ProtocolDefinition. `replica` lets tests substitute a
+ * subclass with a rule changed (the mutation checks); users leave it out.
+ */
+export function streamlet(options: StreamletOptions & { replica?: new (config: ProtocolConfig, options: StreamletOptions) => Streamlet } = {}): ProtocolDefinition<StreamletMessage> {
+  const Replica = options.replica ?? Streamlet;
+  return {
+    name: options.echo === false ? 'streamlet(no echo)' : 'streamlet',
+    create: (config) => new Replica(config, options),
+    encodeMessage: encodeStreamletMessage,
+    decodeMessage: decodeStreamletMessage,
+    messageKind: (m) => m.type,
+    // After GST, five consecutive epochs with honest leaders finalize a new block (Chan-Shi, Theorem 6);
+    // with all leaders honest that is within 5 epochs, plus one to get every replica in step.
+    livenessBound: (timing) => 6 * 2 * timing.delta,
+    byzantine: {
+      isVote: (m) => m.type === 'vote',
+      conflicting(m, signer, self) {
+        if (m.type === 'proposal') {
+          const b = m.block;
+          const other = makeBlock({ parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payload: [...b.payload, utf8(`equivocation-${self}-${b.epoch}`)] });
+          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: other.hash }).signature };
+        }
+        const fake = hash('bftx.fake-block', utf8(`${self}-${m.vote.epoch}`));
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: fake }) };
+      },
+      withBadSignature(m) {
+        const bad = new Uint8Array(64).fill(0x5a);
+        return m.type === 'proposal' ? { ...m, signature: bad } : { ...m, vote: { ...m.vote, signature: bad } };
+      },
+      withForgedParent(m, signer, self) {
+        if (m.type !== 'proposal') return undefined;
+        const b = m.block;
+        const forged = makeBlock({ parent: hash('bftx.fake-block', utf8(`parent-${b.epoch}`)), height: b.height, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
+        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: forged.hash }).signature };
+      },
+    },
+  };
+}

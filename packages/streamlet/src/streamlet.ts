@@ -1,0 +1,254 @@
+// Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020), exactly:
+//  - epochs of 2 delta; the leader of epoch e is H(e) mod n (public, so Byzantine replicas lead too);
+//  - the leader proposes a block extending one of the longest notarized chains it has seen;
+//  - in epoch e a replica votes for the first proposal of e's leader, only if it extends one of
+//    the longest notarized chains it has seen, and at most once per epoch (persisted before sending);
+//  - a block is notarized with votes of at least 2n/3 distinct validators;
+//  - three adjacent notarized blocks with consecutive epochs finalize the chain up to the second;
+//  - every message is echoed to all on first receipt (a switch turns echo off).
+import {
+  BlockTree,
+  EquivocationDetector,
+  FifoMempool,
+  GENESIS,
+  makeBlock,
+  payloadMatches,
+  signStatement,
+  StatementVerifier,
+  txId,
+  type Block,
+  type Protocol,
+  type ProtocolConfig,
+  type ProtocolInput,
+  type ProtocolOutput,
+  type SignedStatement,
+} from '@bftx/consensus';
+import { codec, decode, Domains, encode, hash, toHex } from '@bftx/crypto';
+import type { StreamletMessage } from './messages';
+
+const SafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
+const LeaderSeedCodec = codec.uint();
+
+export interface StreamletOptions {
+  /** Re-broadcast every message on first receipt (the paper's echo; default true). */
+  readonly echo?: boolean;
+}
+
+/** The leader of `epoch` among `n`: H(epoch) mod n, a public hash. */
+export function streamletLeader(epoch: number, n: number): number {
+  const h = hash('bftx.leader', encode(LeaderSeedCodec, epoch));
+  return (((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0) % n;
+}
+
+export class Streamlet implements Protocol<StreamletMessage> {
+  readonly self: number;
+  protected readonly n: number;
+  protected readonly epochLength: number;
+  protected readonly tree = new BlockTree();
+  protected readonly verifier: StatementVerifier;
+  private readonly detector = new EquivocationDetector();
+  private readonly mempool = new FifoMempool();
+  /** Votes by block id, one per signer. */
+  private readonly votes = new Map<string, Map<number, SignedStatement>>();
+  /** First proposal from the leader, per epoch. */
+  protected readonly firstProposal = new Map<number, string>();
+  /** Proposals for epochs that have not started here yet. */
+  private readonly early = new Map<number, StreamletMessage[]>();
+  private readonly seen = new Set<string>();
+  protected epoch = 0;
+  protected lastVotedEpoch = 0;
+  private readonly finalized: string[] = [GENESIS.id];
+  private readonly echo: boolean;
+  private readonly maxBlockTxs: number;
+  private out: ProtocolOutput<StreamletMessage>[] = [];
+
+  constructor(
+    protected readonly config: ProtocolConfig,
+    options: StreamletOptions = {},
+  ) {
+    this.self = config.self;
+    this.n = config.validators.n;
+    this.epochLength = 2 * config.timing.delta;
+    this.verifier = new StatementVerifier(config.validators, config.scheme);
+    this.echo = options.echo ?? true;
+    this.maxBlockTxs = config.maxBlockTxs ?? 1000;
+    if (config.safetyState !== undefined) this.lastVotedEpoch = decode(SafetyStateCodec, config.safetyState).lastVotedEpoch;
+  }
+
+  step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
+    this.out = [];
+    switch (input.type) {
+      case 'start':
+        this.scheduleNextEpoch(input.now);
+        break;
+      case 'timer':
+        if (input.timer === 'epoch') this.onEpochTimer(input.now);
+        break;
+      case 'transactions':
+        this.mempool.add(input.txs);
+        break;
+      case 'message':
+        this.onMessage(input.message);
+        break;
+    }
+    return this.out;
+  }
+
+  // ---- rules (protected: the mutation tests override them to plant bugs) ----
+
+  /** Distinct votes that notarize a block: at least 2n/3. */
+  protected quorumSize(): number {
+    return this.config.validators.quorum;
+  }
+
+  /** Does the notarized chain ... grandparent, parent, block finalize up to `parent`? */
+  protected finalizes(grandparent: Block | undefined, parent: Block, block: Block): boolean {
+    return grandparent !== undefined && grandparent.epoch + 1 === parent.epoch && parent.epoch + 1 === block.epoch;
+  }
+
+  /** May this replica vote for the leader's proposal `block` in the current epoch? */
+  protected mayVote(block: Block): boolean {
+    return this.firstProposal.get(block.epoch) === block.id && this.lastVotedEpoch < block.epoch && this.extendsLongestNotarized(block);
+  }
+
+  protected extendsLongestNotarized(block: Block): boolean {
+    const parentId = toHex(block.parent);
+    const parent = this.tree.get(parentId);
+    return parent !== undefined && this.tree.isCertifiedChain(parentId) && parent.height === this.tree.longestCertifiedHeight;
+  }
+
+  // ---- epochs and proposals ----
+
+  private scheduleNextEpoch(now: number): void {
+    const next = Math.floor(now / this.epochLength) + 1;
+    this.out.push({ type: 'set-timer', timer: 'epoch', at: next * this.epochLength });
+  }
+
+  private onEpochTimer(now: number): void {
+    this.epoch = Math.floor(now / this.epochLength);
+    const leader = streamletLeader(this.epoch, this.n);
+    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
+    if (leader === this.self) this.propose();
+    const waiting = this.early.get(this.epoch);
+    this.early.delete(this.epoch);
+    for (const m of waiting ?? []) this.onMessage(m);
+    this.early.forEach((_, e) => e < this.epoch && this.early.delete(e));
+    if (this.epoch % 64 === 0) this.detector.prune(this.epoch - 64);
+    this.scheduleNextEpoch(now);
+  }
+
+  private propose(): void {
+    const parent = this.tree.longestCertifiedTips[0]!;
+    const onChain = new Set<string>();
+    for (const b of this.tree.chain(parent.id, this.finalized.length)) for (const tx of b.payload) onChain.add(txId(tx));
+    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: this.epoch, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
+    const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, phase: 0, blockHash: block.hash });
+    const message: StreamletMessage = { type: 'proposal', block, signature: statement.signature };
+    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.epoch, block: block.id, height: block.height, parent: parent.id } });
+    this.out.push({ type: 'broadcast', message });
+    this.seen.add(messageId(message));
+    this.acceptProposal(block, statement);
+  }
+
+  // ---- messages ----
+
+  private onMessage(m: StreamletMessage): void {
+    const id = messageId(m);
+    if (this.seen.has(id)) return;
+    if (m.type === 'proposal') {
+      if (m.block.epoch > this.epoch) {
+        // Not its epoch yet here: hold it (bounded: only the next few epochs).
+        if (m.block.epoch <= this.epoch + 8) {
+          const list = this.early.get(m.block.epoch) ?? [];
+          if (list.length < 4 * this.n) list.push(m);
+          this.early.set(m.block.epoch, list);
+        }
+        return;
+      }
+      const statement: SignedStatement = { domain: Domains.proposal, epoch: m.block.epoch, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
+      if (m.block.proposer !== streamletLeader(m.block.epoch, this.n) || !this.verifier.verify(statement) || !payloadMatches(m.block)) return;
+      this.seen.add(id);
+      if (this.echo) this.out.push({ type: 'broadcast', message: m });
+      this.acceptProposal(m.block, statement);
+    } else {
+      const v = m.vote;
+      if (v.domain !== Domains.vote || v.phase !== 0 || !this.verifier.verify(v)) return;
+      this.seen.add(id);
+      if (this.echo) this.out.push({ type: 'broadcast', message: m });
+      this.countVote(v);
+    }
+  }
+
+  private acceptProposal(block: Block, statement: SignedStatement): void {
+    const evidence = this.detector.observe(statement);
+    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+    if (!this.firstProposal.has(block.epoch)) this.firstProposal.set(block.epoch, block.id);
+    this.tree.add(block);
+    this.afterTreeChange();
+    if (block.epoch === this.epoch && this.mayVote(block)) this.vote(block);
+  }
+
+  private vote(block: Block): void {
+    this.lastVotedEpoch = block.epoch;
+    // Durable before the vote leaves: a restarted replica never votes twice in an epoch.
+    this.out.push({ type: 'persist', state: encode(SafetyStateCodec, { lastVotedEpoch: this.lastVotedEpoch }) });
+    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, phase: 0, blockHash: block.hash });
+    const message: StreamletMessage = { type: 'vote', vote };
+    this.seen.add(messageId(message));
+    this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
+    this.out.push({ type: 'broadcast', message });
+    this.countVote(vote);
+  }
+
+  private countVote(v: SignedStatement): void {
+    const evidence = this.detector.observe(v);
+    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+    const id = toHex(v.blockHash);
+    let byBlock = this.votes.get(id);
+    if (byBlock === undefined) this.votes.set(id, (byBlock = new Map()));
+    if (byBlock.has(v.signer)) return;
+    byBlock.set(v.signer, v);
+    if (byBlock.size === this.quorumSize() && !this.tree.isCertified(id)) {
+      this.tree.certify(id);
+      const b = this.tree.get(id);
+      this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: v.epoch, block: id, height: b?.height ?? -1 } });
+      this.afterTreeChange();
+    }
+  }
+
+  // ---- finality ----
+
+  private afterTreeChange(): void {
+    for (const b of this.tree.takeNewlyCertified()) {
+      const parent = this.tree.get(toHex(b.parent));
+      if (parent === undefined || parent.height === 0) continue;
+      const grandparent = this.tree.get(toHex(parent.parent));
+      if (this.finalizes(grandparent, parent, b)) this.finalize(parent);
+    }
+  }
+
+  private finalize(block: Block): void {
+    if (block.height < this.finalized.length) {
+      if (this.finalized[block.height] === block.id) return;
+      // A conflicting finalization: hand it to the runtime, whose ledger refuses it loudly.
+      this.out.push({ type: 'commit', blocks: this.tree.chain(block.id, block.height) });
+      return;
+    }
+    const chain = this.tree.chain(block.id, this.finalized.length);
+    for (const b of chain) {
+      this.finalized.push(b.id);
+      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
+      this.mempool.remove(b.payload);
+    }
+    this.out.push({ type: 'commit', blocks: chain });
+  }
+
+  /** Height of this replica's finalized chain. */
+  get finalizedHeight(): number {
+    return this.finalized.length - 1;
+  }
+}
+
+function messageId(m: StreamletMessage): string {
+  return m.type === 'proposal' ? `p${toHex(m.signature)}${m.block.id}` : `v${toHex(m.vote.signature)}${toHex(m.vote.blockHash)}`;
+}
