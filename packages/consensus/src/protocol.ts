@@ -86,4 +86,10 @@ export interface ByzantineHooks<M> {
   withBadSignature(message: M): M;
   /** A proposal whose parent is unknown, or undefined if `message` is not a proposal. */
   withForgedParent(message: M, signer: Signer, self: number): M | undefined;
+  /** A vote by `self` for the block that `message` proposes, or undefined if it is not a proposal. */
+  voteFor(message: M, signer: Signer, self: number): M | undefined;
+  /** The block a proposal carries: its hash and height. */
+  proposedBlock(message: M): { readonly hash: Uint8Array; readonly height: number } | undefined;
+  /** The same proposal rebuilt on another parent (a fork), signed by `signer`. */
+  reparent(message: M, parent: { readonly hash: Uint8Array; readonly height: number }, signer: Signer, self: number): M | undefined;
 }

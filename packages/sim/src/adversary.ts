@@ -1,4 +1,5 @@
 import type { ByzantineHooks, Protocol, ProtocolInput, ProtocolOutput } from '@bftx/consensus';
+import { GENESIS } from '@bftx/consensus';
 import type { Signer } from '@bftx/crypto';
 
 /** How a Byzantine replica misbehaves. Each wraps an honest instance of the protocol; none forks its code. */
@@ -10,9 +11,17 @@ export type Strategy =
   | { readonly kind: 'withhold-votes' }
   | { readonly kind: 'invalid-signatures' }
   | { readonly kind: 'forged-parent' }
+  | { readonly kind: 'fork' }
   | { readonly kind: 'delay'; readonly by: number };
 
-export const STRATEGY_KINDS = ['crash', 'silent', 'equivocate', 'double-vote', 'withhold-votes', 'invalid-signatures', 'forged-parent', 'delay'] as const;
+/**
+ * crash: stops at `at`. silent: sends nothing. equivocate: every message with a conflicting form goes
+ * one way to half the replicas and the other way to the rest. double-vote: also signs a vote for every
+ * proposal it receives. withhold-votes: never sends votes. invalid-signatures: every message it sends
+ * carries a garbage signature. forged-parent: proposes blocks on an unknown parent. fork: proposes on
+ * its own fork, started from genesis, instead of the longest chain. delay: holds its messages `by` ms.
+ */
+export const STRATEGY_KINDS = ['crash', 'silent', 'equivocate', 'double-vote', 'withhold-votes', 'invalid-signatures', 'forged-parent', 'fork', 'delay'] as const;
 
 /** An output of a wrapped replica, possibly with extra delay chosen by the adversary. */
 export type AdversarialOutput<M> = ProtocolOutput<M> | { readonly type: 'send-delayed'; readonly to: number; readonly message: M; readonly delay: number };
@@ -22,8 +31,13 @@ export interface ReplicaLike<M> {
   step(input: ProtocolInput<M>): AdversarialOutput<M>[];
 }
 
-/** The honest instance, with `strategy` applied to what goes in and out. */
-export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: ByzantineHooks<M> | undefined, signer: Signer, n: number): ReplicaLike<M> {
+/** State shared by colluding Byzantine replicas: the tip of their common fork. */
+export interface Coalition {
+  forkTip: { hash: Uint8Array; height: number } | undefined;
+}
+
+/** The honest instance, with `strategy` applied to what goes in and out. Replicas given the same `coalition` collude. */
+export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: ByzantineHooks<M> | undefined, signer: Signer, n: number, coalition: Coalition = { forkTip: undefined }): ReplicaLike<M> {
   const self = honest.self;
   const others = Array.from({ length: n }, (_, i) => i).filter((i) => i !== self);
   const need = (): ByzantineHooks<M> => {
@@ -36,6 +50,10 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
       if (strategy.kind === 'crash' && input.now >= strategy.at) return [];
       const outputs = honest.step(input);
       if (strategy.kind === 'crash') return outputs;
+      if (strategy.kind === 'double-vote' && input.type === 'message') {
+        const vote = need().voteFor(input.message, signer, self);
+        if (vote !== undefined) for (const to of others) outputs.push({ type: 'send', to, message: vote });
+      }
       if (strategy.kind === 'silent') return outputs.filter((o) => o.type !== 'send' && o.type !== 'broadcast');
       const out: AdversarialOutput<M>[] = [];
       for (const o of outputs) {
@@ -69,6 +87,17 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
           case 'forged-parent': {
             const forged = need().withForgedParent(m, signer, self) ?? m;
             for (const to of targets) out.push({ type: 'send', to, message: forged });
+            break;
+          }
+          case 'fork': {
+            let forked = m;
+            const proposed = need().proposedBlock(m);
+            if (proposed !== undefined) {
+              // Extend the coalition's fork (started from genesis), never the honest chain.
+              forked = need().reparent(m, coalition.forkTip ?? { hash: GENESIS.hash, height: 0 }, signer, self) ?? m;
+              coalition.forkTip = need().proposedBlock(forked) ?? coalition.forkTip;
+            }
+            for (const to of targets) out.push({ type: 'send', to, message: forked });
             break;
           }
           case 'delay':

@@ -1,5 +1,5 @@
 // @bftx/sim: deterministic discrete-event simulation of bftx protocols.
-export { byzantine, STRATEGY_KINDS, type AdversarialOutput, type ReplicaLike, type Strategy } from './adversary';
+export { byzantine, STRATEGY_KINDS, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 export { lossy, partialSynchrony, synchronous, withPartitions, type NetworkModel, type Partition } from './network';
 export { EventQueue } from './queue';
 export { Rng } from './rng';

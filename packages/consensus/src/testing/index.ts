@@ -1,1 +1,256 @@
-export {};
+// The conformance suite every bftx protocol runs: safety, liveness after GST,
+// ledger agreement and evidence, as fast-check properties over simulated runs
+// with Byzantine replicas and hostile networks. The simulator is passed in
+// (@bftx/sim depends on this package, so this package cannot import it).
+//
+//   import * as sim from '@bftx/sim';
+//   import { conformanceSuite } from '@bftx/consensus/testing';
+//   conformanceSuite(streamlet(), sim);
+//
+// Every failure prints the fast-check seed and a replay command (BFTX_SEED,
+// BFTX_PATH), and the scenario, whose simulation seed reproduces the run.
+import fc from 'fast-check';
+import type { ProtocolDefinition, Timing } from '../protocol';
+
+/** What the suite needs from @bftx/sim (its module namespace satisfies this). */
+export interface SimulatorModule {
+  simulate(config: any): SimulationOutcome;
+  synchronous(delta: number): unknown;
+  partialSynchrony(delta: number, gst: number): unknown;
+  withPartitions(base: unknown, partitions: ReadonlyArray<{ from: number; until: number; groups: number[][] }>): unknown;
+  lossy(base: unknown, loss: number, duplication: number): unknown;
+  readonly STRATEGY_KINDS: readonly string[];
+}
+
+export interface SimulationOutcome {
+  readonly safetyViolation: string | undefined;
+  readonly offenders: readonly number[];
+  readonly honestFinalizedHeight: number;
+  readonly replicas: ReadonlyArray<{ readonly validator: number; readonly honest: boolean; readonly ledger: readonly string[]; readonly commitTimes: readonly number[] }>;
+}
+
+export const DELTA = 10;
+const TIMING: Timing = { delta: DELTA };
+const EPOCH = 2 * DELTA;
+
+/**
+ * random: random strategies and network. split-brain: honest replicas split in two for the whole run,
+ * every Byzantine replica double-voting on both sides (attacks quorum intersection). rotating: the
+ * honest replicas are re-split every few epochs, Byzantine ones double-vote (views diverge, then merge:
+ * attacks the finality rule). fork: the Byzantine leaders build one fork from genesis (attacks the
+ * longest-notarized-chain rule).
+ */
+export type ScenarioFamily = 'random' | 'split-brain' | 'rotating' | 'fork';
+
+export interface Scenario {
+  readonly family: ScenarioFamily;
+  readonly n: number;
+  readonly seed: number;
+  readonly byzantine: ReadonlyArray<{ readonly replica: number; readonly strategy: { readonly kind: string; readonly at?: number; readonly by?: number } }>;
+  readonly network: 'synchronous' | 'partial-synchrony' | 'partition' | 'lossy';
+  readonly gst: number;
+  readonly partition: { readonly from: number; readonly until: number; readonly cut: number };
+  /** rotating: window length in epochs, and one split seed per window. */
+  readonly rotation: { readonly epochs: number; readonly splits: readonly number[] };
+  readonly duration: number;
+}
+
+function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
+  const family = fc.constantFrom<ScenarioFamily>('random', 'random', 'split-brain', 'rotating', 'fork');
+  return fc.tuple(family, fc.constantFrom(4, 5, 7, 10)).chain(([family, n]) => {
+    const f = Math.floor((n - 1) / 3);
+    const all = Array.from({ length: n }, (_, i) => i);
+    const targeted = family !== 'random';
+    const byzantine: fc.Arbitrary<Scenario['byzantine']> = targeted
+      ? fc.shuffledSubarray(all, { minLength: f, maxLength: f }).map((replicas) => replicas.map((replica) => ({ replica, strategy: { kind: family === 'fork' ? 'fork' : 'double-vote' } })))
+      : fc
+          .shuffledSubarray(all, { minLength: 0, maxLength: f })
+          .chain((replicas) => fc.tuple(...replicas.map((replica) => fc.record({ replica: fc.constant(replica), strategy: strategyArb(strategies) }))).map((list) => list as Scenario['byzantine']));
+    return fc.record({
+      family: fc.constant(family),
+      n: fc.constant(n),
+      seed: fc.nat(),
+      byzantine,
+      network: targeted ? fc.constant('synchronous' as const) : fc.constantFrom('synchronous', 'partial-synchrony', 'partition', 'partition', 'lossy'),
+      gst: fc.integer({ min: 0, max: 20 }).map((e) => e * EPOCH),
+      partition: fc.record({ from: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH), until: fc.integer({ min: 5, max: 40 }).map((e) => e * EPOCH), cut: fc.nat() }),
+      rotation: fc.record({ epochs: fc.integer({ min: 1, max: 4 }), splits: fc.array(fc.nat(), { minLength: 45, maxLength: 45 }) }),
+      duration: fc.constant(45 * EPOCH),
+    });
+  });
+}
+
+function strategyArb(kinds: readonly string[]) {
+  return fc.constantFrom(...kinds).chain((kind) => {
+    if (kind === 'crash') return fc.integer({ min: 0, max: 40 * EPOCH }).map((at) => ({ kind, at }));
+    if (kind === 'delay') return fc.integer({ min: 1, max: 4 * EPOCH }).map((by) => ({ kind, by }));
+    return fc.constant({ kind });
+  });
+}
+
+function network(sim: SimulatorModule, s: Scenario): unknown {
+  const byz = new Set(s.byzantine.map((b) => b.replica));
+  const honest = Array.from({ length: s.n }, (_, i) => i).filter((i) => !byz.has(i));
+  // Two groups of honest replicas; Byzantine replicas are in both, so they talk to everyone.
+  const split = (seed: number, balanced: boolean) => {
+    const order = balanced ? honest : [...honest].sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101));
+    const cut = balanced ? Math.ceil(order.length / 2) : 1 + (seed % Math.max(1, order.length - 1));
+    return [
+      [...order.slice(0, cut), ...byz],
+      [...order.slice(cut), ...byz],
+    ];
+  };
+  switch (s.family) {
+    case 'split-brain':
+      return sim.withPartitions(sim.synchronous(DELTA), [{ from: 0, until: s.duration, groups: split(s.partition.cut, true) }]);
+    case 'rotating': {
+      const window = s.rotation.epochs * EPOCH;
+      const partitions = s.rotation.splits.map((seed, i) => ({ from: i * window, until: (i + 1) * window, groups: split(seed, false) })).filter((p) => p.from < s.duration);
+      return sim.withPartitions(sim.synchronous(DELTA), partitions);
+    }
+    case 'fork':
+      return sim.synchronous(DELTA);
+    case 'random':
+      break;
+  }
+  switch (s.network) {
+    case 'synchronous':
+      return sim.synchronous(DELTA);
+    case 'partial-synchrony':
+      return sim.partialSynchrony(DELTA, s.gst);
+    case 'lossy':
+      return sim.lossy(sim.partialSynchrony(DELTA, s.gst), 0.05, 0.05);
+    case 'partition': {
+      const from = Math.min(s.partition.from, s.partition.until);
+      return sim.withPartitions(sim.partialSynchrony(DELTA, s.gst), [{ from, until: Math.max(s.partition.from, s.partition.until), groups: split(s.partition.cut, false) }]);
+    }
+  }
+}
+
+function run<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: Scenario, extra: Record<string, unknown> = {}): SimulationOutcome {
+  return sim.simulate({ protocol, n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false, ...extra });
+}
+
+/** The first honest pair whose ledgers are not one a prefix of the other. */
+export function ledgerDisagreement(outcome: SimulationOutcome): string | undefined {
+  const honest = outcome.replicas.filter((r) => r.honest);
+  for (let a = 0; a < honest.length; a++) {
+    for (let b = a + 1; b < honest.length; b++) {
+      const x = honest[a]!.ledger;
+      const y = honest[b]!.ledger;
+      const common = Math.min(x.length, y.length);
+      for (let h = 0; h < common; h++) {
+        if (x[h] !== y[h]) return `replicas ${honest[a]!.validator} and ${honest[b]!.validator} disagree at height ${h + 1}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface PropertyRuns {
+  readonly safety: number;
+  readonly liveness: number;
+  readonly evidence: number;
+}
+
+export const DEFAULT_RUNS: PropertyRuns = { safety: 200, liveness: 40, evidence: 40 };
+
+/** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
+function runs(n: number): number {
+  const fromEnv = (globalThis as { bftxRuns?: (d: number) => number }).bftxRuns;
+  return fromEnv ? fromEnv(n) : n;
+}
+
+/** Safety and agreement: no two honest replicas finalize different blocks at one height; no honest ledger reverts. */
+export function safetyProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, strategies: readonly string[] = sim.STRATEGY_KINDS) {
+  return fc.property(scenarioArb(strategies), (s) => {
+    const outcome = run(protocol, sim, s);
+    const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
+    if (problem !== undefined) throw new Error(`safety violated: ${problem}\nscenario: ${JSON.stringify(s)}`);
+  });
+}
+
+/**
+ * Liveness: all replicas honest, partial synchrony; after GST plus one bound,
+ * every honest replica finalizes at least one new block in every window of
+ * the protocol's stated bound.
+ */
+export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+  const arb = fc.record({ n: fc.constantFrom(4, 5, 7, 10), seed: fc.nat(), gstEpochs: fc.integer({ min: 0, max: 15 }) });
+  return fc.property(arb, ({ n, seed, gstEpochs }) => {
+    const bound = protocol.livenessBound(TIMING, n);
+    const gst = gstEpochs * EPOCH;
+    const duration = gst + 5 * bound;
+    const outcome = sim.simulate({ protocol, n, seed, network: sim.partialSynchrony(DELTA, gst), timing: TIMING, duration, trace: false });
+    for (const r of outcome.replicas) {
+      for (let w = gst + bound; w + bound <= duration; w += bound) {
+        if (!r.commitTimes.some((t) => t >= w && t < w + bound)) {
+          throw new Error(`liveness: replica ${r.validator} finalized nothing in [${w}, ${w + bound}) ms (GST ${gst}, bound ${bound} ms)\nscenario: ${JSON.stringify({ n, seed, gstEpochs })}`);
+        }
+      }
+    }
+  });
+}
+
+/** Evidence: every replica that equivocates is reported with verified evidence; no honest replica ever is. */
+export function evidenceProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+  const arb = fc.constantFrom(4, 5, 7).chain((n) =>
+    fc.record({
+      n: fc.constant(n),
+      seed: fc.nat(),
+      equivocators: fc.shuffledSubarray(
+        Array.from({ length: n }, (_, i) => i),
+        { minLength: 0, maxLength: Math.floor((n - 1) / 3) },
+      ),
+    }),
+  );
+  return fc.property(arb, ({ n, seed, equivocators }) => {
+    const outcome = sim.simulate({
+      protocol,
+      n,
+      seed,
+      network: sim.synchronous(DELTA),
+      timing: TIMING,
+      duration: 30 * EPOCH,
+      byzantine: equivocators.map((replica) => ({ replica, strategy: { kind: 'equivocate' } })),
+      trace: false,
+    });
+    const expected = [...equivocators].sort((a, b) => a - b);
+    const wrongly = outcome.offenders.filter((o) => !equivocators.includes(o));
+    if (wrongly.length > 0) throw new Error(`evidence against honest replica(s) ${wrongly.join(', ')}\nscenario: ${JSON.stringify({ n, seed, equivocators })}`);
+    const missed = expected.filter((e) => !outcome.offenders.includes(e));
+    if (missed.length > 0) throw new Error(`no evidence for equivocating replica(s) ${missed.join(', ')}\nscenario: ${JSON.stringify({ n, seed, equivocators })}`);
+  });
+}
+
+/**
+ * Registers the whole suite as jest tests. Runs are CI-sized by default
+ * (at least 200 safety runs) and follow BFTX_RUNS when it is set.
+ */
+export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS): void {
+  describe(`${protocol.name}: conformance`, () => {
+    test(`safety and ledger agreement under Byzantine replicas and hostile networks`, () => {
+      fc.assert(safetyProperty(protocol, sim), { numRuns: runs(counts.safety) });
+    });
+    test(`liveness after GST within the stated bound`, () => {
+      fc.assert(livenessProperty(protocol, sim), { numRuns: runs(counts.liveness) });
+    });
+    test(`evidence for every equivocating replica and for no honest one`, () => {
+      fc.assert(evidenceProperty(protocol, sim), { numRuns: runs(counts.evidence) });
+    });
+  });
+}
+
+/** For mutation checks: does any of the suite's properties fail for `protocol`? Returns the first failure's message. */
+export function suiteFailure<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS, seed = 1): string | undefined {
+  const checks: Array<[string, fc.IProperty<any>, number]> = [
+    ['safety', safetyProperty(protocol, sim), counts.safety],
+    ['evidence', evidenceProperty(protocol, sim), counts.evidence],
+    ['liveness', livenessProperty(protocol, sim), counts.liveness],
+  ];
+  for (const [name, property, numRuns] of checks) {
+    const details = fc.check(property, { numRuns, seed, endOnFailure: true });
+    if (details.failed) return `${name}: ${details.errorInstance instanceof Error ? details.errorInstance.message.split('\n')[0] : String(details.errorInstance)}`;
+  }
+  return undefined;
+}
