@@ -88,6 +88,8 @@ export interface ByzantineHooks<M> {
   withForgedParent(message: M, signer: Signer, self: number): M | undefined;
   /** A vote by `self` for the block that `message` proposes, or undefined if it is not a proposal. */
   voteFor(message: M, signer: Signer, self: number): M | undefined;
+  /** The validator that signed a message (for an echo, the original author). */
+  signerOf(message: M): number;
   /** The block a proposal carries: its hash and height. */
   proposedBlock(message: M): { readonly hash: Uint8Array; readonly height: number } | undefined;
   /** The same proposal rebuilt on another parent (a fork), signed by `signer`. */

@@ -16,8 +16,8 @@ export type Strategy =
 
 /**
  * crash: stops at `at`. silent: sends nothing. equivocate: every message with a conflicting form goes
- * one way to half the replicas and the other way to the rest. double-vote: also signs a vote for every
- * proposal it receives. withhold-votes: never sends votes. invalid-signatures: every message it sends
+ * one way to half the replicas and the other way to the rest. double-vote: signs a vote for every
+ * proposal it receives, and relays nothing of others'. withhold-votes: never sends votes. invalid-signatures: every message it sends
  * carries a garbage signature. forged-parent: proposes blocks on an unknown parent. fork: proposes on
  * its own fork, started from genesis, instead of the longest chain. delay: holds its messages `by` ms.
  */
@@ -70,14 +70,10 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
             targets.forEach((to, i) => out.push({ type: 'send', to, message: alt !== undefined && i >= targets.length / 2 ? alt : m }));
             break;
           }
-          case 'double-vote': {
-            const alt = need().isVote(m) ? need().conflicting(m, signer, self) : undefined;
-            for (const to of targets) {
-              out.push({ type: 'send', to, message: m });
-              if (alt !== undefined) out.push({ type: 'send', to, message: alt });
-            }
+          case 'double-vote':
+            // Its own messages only: an attacker splitting the network does not relay (echo) for others.
+            if (need().signerOf(m) === self) for (const to of targets) out.push({ type: 'send', to, message: m });
             break;
-          }
           case 'withhold-votes':
             if (!need().isVote(m)) for (const to of targets) out.push({ type: 'send', to, message: m });
             break;

@@ -11,6 +11,11 @@ export function synchronous(delta: number, min = 1): NetworkModel {
   return { name: `synchronous(delta=${delta})`, deliveries: (_f, _t, now, rng) => [now + rng.int(Math.min(min, delta), delta)] };
 }
 
+/** Asynchrony: delays uniform in [1, maxDelay], no bound that a protocol may rely on for liveness. */
+export function asynchronous(maxDelay: number): NetworkModel {
+  return { name: `asynchronous(max=${maxDelay})`, deliveries: (_f, _t, now, rng) => [now + rng.int(1, maxDelay)] };
+}
+
 /**
  * Partial synchrony: before GST the adversary delays messages arbitrarily
  * (here: uniformly up to GST + delta), but every message sent before GST

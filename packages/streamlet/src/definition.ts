@@ -37,6 +37,7 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
         if (m.type !== 'proposal') return undefined;
         return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, phase: 0, blockHash: m.block.hash }) };
       },
+      signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.vote.signer),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       reparent(m, parent, signer, self) {
         if (m.type !== 'proposal') return undefined;

@@ -243,10 +243,11 @@ export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: Simula
 
 /** For mutation checks: does any of the suite's properties fail for `protocol`? Returns the first failure's message. */
 export function suiteFailure<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS, seed = 1): string | undefined {
+  // Cheapest first: evidence and liveness runs are short, safety runs are many.
   const checks: Array<[string, fc.IProperty<any>, number]> = [
-    ['safety', safetyProperty(protocol, sim), counts.safety],
     ['evidence', evidenceProperty(protocol, sim), counts.evidence],
     ['liveness', livenessProperty(protocol, sim), counts.liveness],
+    ['safety', safetyProperty(protocol, sim), counts.safety],
   ];
   for (const [name, property, numRuns] of checks) {
     const details = fc.check(property, { numRuns, seed, endOnFailure: true });
