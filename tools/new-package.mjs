@@ -40,7 +40,7 @@ export function renderPackage({ name, type, scope, description }) {
     },
     files: ['dist', 'README.md', 'LICENSE'],
     engines: { node: '>=20.16' },
-    scripts: { build: 'tsup', typecheck: 'tsc -p tsconfig.json', test: 'jest', bench: `tsx bench/${name}.bench.ts` },
+    scripts: { build: 'tsup', typecheck: 'tsc -p tsconfig.json', test: 'jest', bench: `node --conditions=@bftx/source --import tsx bench/${name}.bench.ts` },
     dependencies: {},
     nx: { name, tags: [`type:${type}`, `scope:${scope}`] },
   };

@@ -14,7 +14,7 @@ describe('package rules', () => {
     );
     const pkg = JSON.parse(files['package.json']!);
     expect(manifestProblems(pkg)).toEqual([]);
-    expect(pkg.scripts).toEqual(expect.objectContaining({ build: 'tsup', test: 'jest', bench: 'tsx bench/example.bench.ts' }));
+    expect(pkg.scripts).toEqual(expect.objectContaining({ build: 'tsup', test: 'jest', bench: 'node --conditions=@bftx/source --import tsx bench/example.bench.ts' }));
     expect(pkg.nx.tags).toEqual(['type:protocol', 'scope:pure']);
   });
 

@@ -34,8 +34,9 @@ export interface SimulationConfig<M> {
   readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
   /** Encode and decode every message on the way (checks the wire format; slower). */
   readonly wireCheck?: boolean;
-  /** Record a trace (default true). */
+  /** Record a trace (default true); `traceKinds` keeps only those record kinds (e.g. ['propose', 'finalize']). */
   readonly trace?: boolean;
+  readonly traceKinds?: readonly string[];
 }
 
 export type TraceRecord = { readonly t: number } & Record<string, unknown>;
@@ -99,8 +100,9 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   const twins = new Set(config.twins ?? []);
   const tracing = config.trace !== false;
   const trace: TraceRecord[] = [];
+  const kinds = config.traceKinds === undefined ? undefined : new Set(config.traceKinds);
   const record = (t: number, r: Record<string, unknown>) => {
-    if (tracing) trace.push({ t, ...r });
+    if (tracing && (kinds === undefined || kinds.has(r.ev as string))) trace.push({ t, ...r });
   };
 
   const instances: Instance<M>[] = [];
