@@ -48,18 +48,7 @@ export function renderPackage({ name, type, scope, description }) {
     'package.json': JSON.stringify(pkg, null, 2) + '\n',
     'tsconfig.json': JSON.stringify({ extends: '../../tsconfig.base.json', include: ['src', 'test', 'bench', '../../tools/jest/globals.d.ts'] }, null, 2) + '\n',
     'jest.config.cjs': `module.exports = { ...require('../../jest.preset.cjs'), displayName: '${name}', rootDir: __dirname };\n`,
-    'tsup.config.ts': `import { defineConfig } from 'tsup';
-
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  platform: 'neutral',
-});
-`,
+    'tsup.config.ts': `import { library } from '../../tools/tsup.library.mjs';\n\nexport default library();\n`,
     'src/index.ts': `// @bftx/${name}: ${desc}\nexport {};\n`,
     'test/index.test.ts': `import * as api from '../src/index';\n\ntest('the public API loads', () => {\n  expect(typeof api).toBe('object');\n});\n`,
     [`bench/${name}.bench.ts`]: `// npx nx run ${name}:bench: prints figures; the last line is one JSON object.\nconsole.log(JSON.stringify({ bench: '${name}' }));\n`,

@@ -1,24 +1,4 @@
-import { defineConfig } from 'tsup';
+import { library } from '../../tools/tsup.library.mjs';
 
-// ESM keeps @noble/* as dependencies. The CJS build bundles them, because
-// they are ESM-only and require() of ESM is not available on every Node 20.
-export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: 'es2022',
-    platform: 'neutral',
-  },
-  {
-    entry: ['src/index.ts'],
-    format: ['cjs'],
-    dts: true,
-    sourcemap: true,
-    target: 'es2022',
-    platform: 'node',
-    noExternal: [/^@noble\//],
-  },
-]);
+// @noble/* are ESM-only: ESM keeps them as dependencies, CJS bundles them.
+export default library({ bundleInCjs: [/^@noble\//] });

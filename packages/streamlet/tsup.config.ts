@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { library } from '../../tools/tsup.library.mjs';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  platform: 'neutral',
-});
+export default library();

@@ -108,7 +108,7 @@ export class BlockTree {
       this.bestHeight = b.height;
       this.bestTips = [b];
     } else if (b.height === this.bestHeight) {
-      this.bestTips = [...this.bestTips, b];
+      this.bestTips.push(b);
     }
     for (const child of this.children.get(id) ?? []) this.refresh(child);
   }

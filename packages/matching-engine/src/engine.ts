@@ -12,7 +12,6 @@ import {
   TIF_GTC,
   TIF_IOC,
   type CallContext,
-  type SideCode,
 } from './book';
 import { EngineError } from './errors';
 import { readSnapshot, writeSnapshot } from './snapshot';
@@ -287,10 +286,5 @@ export class MatchingEngine {
       engine.nextAccept = nextAccept;
       return { books: engine.books, index: engine.index, engine };
     });
-  }
-
-  /** @internal */
-  static sideCode(side: Side): SideCode {
-    return side === 'buy' ? BUY : SELL;
   }
 }

@@ -115,7 +115,9 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   };
   for (let v = 0; v < n; v++) makeInstance(v);
   for (const v of twins) makeInstance(v);
-  const instancesOf = (validator: number) => instances.map((inst, i) => (inst.validator === validator ? i : -1)).filter((i) => i >= 0);
+  // Instance indexes per validator (two for a twin), computed once: `send` runs per recipient.
+  const instancesByValidator: number[][] = Array.from({ length: n }, () => []);
+  instances.forEach((inst, i) => instancesByValidator[inst.validator]!.push(i));
 
   const queue = new EventQueue<Event<M>>();
   instances.forEach((_, i) => queue.push(0, { kind: 'start', instance: i }));
@@ -142,29 +144,31 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   let safetyViolation: string | undefined;
   const finalizedBy = new Map<number, string>(); // height -> block id first finalized by an honest replica
 
-  // Sizes by message object: a broadcast is encoded once, not once per recipient.
-  const sizes = new WeakMap<object, number>();
-  const sizeOf = (message: M): number => {
+  // Per message object: a broadcast is encoded (and, with wireCheck, decoded) once, not once per recipient.
+  const wire = new WeakMap<object, { size: number; delivered: M }>();
+  const onWire = (message: M): { size: number; delivered: M } => {
     const key = message as unknown as object;
-    let size = sizes.get(key);
-    if (size === undefined) sizes.set(key, (size = protocol.encodeMessage(message).length));
-    return size;
+    let w = wire.get(key);
+    if (w === undefined) {
+      const bytes = protocol.encodeMessage(message);
+      w = { size: bytes.length, delivered: config.wireCheck ? protocol.decodeMessage(bytes) : message };
+      wire.set(key, w);
+    }
+    return w;
   };
   const send = (fromInstance: number, to: number, message: M, now: number, extraDelay: number) => {
     const from = instances[fromInstance]!.validator;
     const kind = protocol.messageKind(message);
-    let delivered = message;
-    const size = sizeOf(message);
-    if (config.wireCheck) delivered = protocol.decodeMessage(protocol.encodeMessage(message));
-    for (const target of instancesOf(to)) {
+    const { size, delivered } = onWire(message);
+    for (const target of instancesByValidator[to]!) {
       if (target === fromInstance) continue;
       messages++;
       bytes += size;
       messagesByKind[kind] = (messagesByKind[kind] ?? 0) + 1;
       const arrivals = network.deliveries(from, to, now + extraDelay, netRng);
-      if (arrivals.length === 0) record(now, { ev: 'drop', from, to, kind });
+      if (tracing && arrivals.length === 0) record(now, { ev: 'drop', from, to, kind });
       for (const at of arrivals) {
-        record(now, { ev: 'send', from, to, kind, bytes: size, at });
+        if (tracing) record(now, { ev: 'send', from, to, kind, bytes: size, at });
         queue.push(at, { kind: 'deliver', instance: target, from, message: delivered });
       }
     }
@@ -241,7 +245,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
         stepInstance(item.instance, { type: 'start', now: time });
         break;
       case 'deliver':
-        record(time, { ev: 'deliver', to: instances[item.instance]!.validator, from: item.from, kind: protocol.messageKind(item.message) });
+        if (tracing) record(time, { ev: 'deliver', to: instances[item.instance]!.validator, from: item.from, kind: protocol.messageKind(item.message) });
         stepInstance(item.instance, { type: 'message', from: item.from, message: item.message, now: time });
         break;
       case 'timer':

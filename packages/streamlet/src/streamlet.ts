@@ -242,11 +242,6 @@ export class Streamlet implements Protocol<StreamletMessage> {
     }
     this.out.push({ type: 'commit', blocks: chain });
   }
-
-  /** Height of this replica's finalized chain. */
-  get finalizedHeight(): number {
-    return this.finalized.length - 1;
-  }
 }
 
 /**

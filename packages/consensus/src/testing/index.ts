@@ -127,8 +127,8 @@ function network(sim: SimulatorModule, s: Scenario): unknown {
   }
 }
 
-function run<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: Scenario, extra: Record<string, unknown> = {}): SimulationOutcome {
-  return sim.simulate({ protocol, n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false, ...extra });
+function run<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: Scenario): SimulationOutcome {
+  return sim.simulate({ protocol, n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false });
 }
 
 /** The first honest pair whose ledgers are not one a prefix of the other. */

@@ -26,8 +26,10 @@ function bigintTo32LittleEndian(n: bigint): Uint8Array {
   return out;
 }
 
-function sha512Concat(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
-  return sha512.create().update(a).update(b).update(c).digest();
+function sha512Concat(...parts: Uint8Array[]): Uint8Array {
+  const h = sha512.create();
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 // Decoded public keys, so repeated verification by the same validator or
@@ -62,7 +64,7 @@ export const nobleBackend: Ed25519Backend = {
     // RFC 8032 5.1.6 with the expanded key computed once, not on every call.
     const { prefix, scalar, pointBytes } = ed.utils.getExtendedPublicKey(secretKey);
     return (message) => {
-      const r = littleEndianToBigint(sha512Concat(prefix, message, new Uint8Array(0))) % L;
+      const r = littleEndianToBigint(sha512Concat(prefix, message)) % L;
       // Constant-time multiply for the secret nonce (it throws for r = 0, probability 2^-252, as noble's own sign does).
       const R = BASE.multiply(r).toBytes();
       const k = littleEndianToBigint(sha512Concat(R, pointBytes, message)) % L;
