@@ -12,7 +12,7 @@ import {
 } from '@bftx/consensus';
 import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
-import type { NetworkModel } from './network';
+import type { MessageTraits, NetworkModel } from './network';
 import { EventQueue } from './queue';
 import { Rng } from './rng';
 
@@ -26,7 +26,11 @@ export interface SimulationConfig<M> {
   readonly duration: number;
   /** Byzantine replicas and how they misbehave. */
   readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: Strategy }>;
-  /** Validators that run as two instances with the same key (both count as Byzantine). */
+  /**
+   * Validators that run as two instances with the same key (both count as Byzantine). The network
+   * addresses instances: validator v is endpoint v, and the twin of twins[k] is endpoint n + k, so
+   * partitions can separate a twin from its sibling.
+   */
   readonly twins?: readonly number[];
   /** "simulated" (fast, default) or real "ed25519". */
   readonly signatures?: 'simulated' | 'ed25519';
@@ -50,6 +54,34 @@ export interface ReplicaReport {
   /** Virtual time at which each height was finalized here. */
   readonly commitTimes: readonly number[];
   readonly persisted: number;
+  /** Blocks this replica proposed, and blocks it saw notarized (certified), by its own trace. */
+  readonly proposed: number;
+  readonly notarized: number;
+  /** Finalized height (the ledger's length). */
+  readonly finalized: number;
+}
+
+/** A distribution of samples: count, mean and percentiles (nearest rank). All zero when empty. */
+export interface Distribution {
+  readonly count: number;
+  readonly mean: number;
+  readonly min: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * Finalization latency over every (honest replica, newly finalized block) pair: in ms from the
+ * block's proposal to its finalization there, and in epochs (views) from the block's epoch to the
+ * replica's epoch when it finalized. Samples are in finalization order, for histograms.
+ */
+export interface LatencyReport {
+  readonly ms: Distribution;
+  readonly epochs: Distribution;
+  readonly samplesMs: readonly number[];
+  readonly samplesEpochs: readonly number[];
 }
 
 export interface SimulationResult {
@@ -65,6 +97,9 @@ export interface SimulationResult {
   readonly messagesByKind: Readonly<Record<string, number>>;
   /** The lowest finalized height among honest replicas. */
   readonly honestFinalizedHeight: number;
+  readonly latency: LatencyReport;
+  /** "safe", or the safety violation: the verdict in one word or one line. */
+  readonly verdict: string;
   readonly trace: readonly TraceRecord[];
   traceJsonl(): string;
 }
@@ -83,6 +118,10 @@ interface Instance<M> {
   readonly commitTimes: number[];
   readonly timers: Map<string, number>;
   persisted: number;
+  proposed: number;
+  notarized: number;
+  /** The replica's current epoch (view), from its own 'epoch' trace events. */
+  epoch: number;
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -111,7 +150,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing });
     const strategy = strategies.get(validator);
     const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n, coalition);
-    instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0 });
+    instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0, proposed: 0, notarized: 0, epoch: 0 });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
   for (const v of twins) makeInstance(v);
@@ -143,29 +182,35 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   const offenders = new Set<number>();
   let safetyViolation: string | undefined;
   const finalizedBy = new Map<number, string>(); // height -> block id first finalized by an honest replica
+  const proposedAt = new Map<string, number>(); // block id -> time of its first proposal
+  const latencyMs: number[] = [];
+  const latencyEpochs: number[] = [];
 
   // Per message object: a broadcast is encoded (and, with wireCheck, decoded) once, not once per recipient.
-  const wire = new WeakMap<object, { size: number; delivered: M }>();
-  const onWire = (message: M): { size: number; delivered: M } => {
+  const wire = new WeakMap<object, { size: number; delivered: M; traits: MessageTraits }>();
+  const isVote = protocol.byzantine?.isVote;
+  const onWire = (message: M): { size: number; delivered: M; traits: MessageTraits } => {
     const key = message as unknown as object;
     let w = wire.get(key);
     if (w === undefined) {
       const bytes = protocol.encodeMessage(message);
-      w = { size: bytes.length, delivered: config.wireCheck ? protocol.decodeMessage(bytes) : message };
+      const traits = { kind: protocol.messageKind(message), vote: isVote?.(message) ?? false };
+      w = { size: bytes.length, delivered: config.wireCheck ? protocol.decodeMessage(bytes) : message, traits };
       wire.set(key, w);
     }
     return w;
   };
   const send = (fromInstance: number, to: number, message: M, now: number, extraDelay: number) => {
     const from = instances[fromInstance]!.validator;
-    const kind = protocol.messageKind(message);
-    const { size, delivered } = onWire(message);
+    const { size, delivered, traits } = onWire(message);
+    const kind = traits.kind;
     for (const target of instancesByValidator[to]!) {
       if (target === fromInstance) continue;
       messages++;
       bytes += size;
       messagesByKind[kind] = (messagesByKind[kind] ?? 0) + 1;
-      const arrivals = network.deliveries(from, to, now + extraDelay, netRng);
+      // The network addresses instances: validator v is endpoint v, the twin of twins[k] is endpoint n + k.
+      const arrivals = network.deliveries(fromInstance, target, now + extraDelay, netRng, traits);
       if (tracing && arrivals.length === 0) record(now, { ev: 'drop', from, to, kind });
       for (const at of arrivals) {
         if (tracing) record(now, { ev: 'send', from, to, kind, bytes: size, at });
@@ -210,6 +255,11 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
           }
           for (const b of added) {
             inst.commitTimes.push(now);
+            if (inst.honest) {
+              const at = proposedAt.get(b.id);
+              if (at !== undefined) latencyMs.push(now - at);
+              latencyEpochs.push(Math.max(0, inst.epoch - b.epoch));
+            }
             record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, honest: inst.honest });
             if (!inst.honest) continue;
             const first = finalizedBy.get(b.height);
@@ -227,9 +277,16 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
           }
           break;
         }
-        case 'trace':
-          record(now, { ev: o.event.kind, replica: inst.validator, ...o.event });
+        case 'trace': {
+          const e = o.event;
+          if (e.kind === 'epoch') inst.epoch = e.epoch;
+          else if (e.kind === 'propose') {
+            inst.proposed++;
+            if (!proposedAt.has(e.block)) proposedAt.set(e.block, now);
+          } else if (e.kind === 'notarize') inst.notarized++;
+          if (tracing) record(now, { ev: e.kind, replica: inst.validator, ...e });
           break;
+        }
       }
     }
   };
@@ -266,6 +323,9 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     ledger: inst.ledger.chain.map((b) => b.id),
     commitTimes: inst.commitTimes,
     persisted: inst.persisted,
+    proposed: inst.proposed,
+    notarized: inst.notarized,
+    finalized: inst.ledger.height,
   }));
   const honestHeights = replicas.filter((r) => r.honest).map((r) => r.ledger.length);
   return {
@@ -278,9 +338,20 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     bytes,
     messagesByKind,
     honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
+    latency: { ms: distribution(latencyMs), epochs: distribution(latencyEpochs), samplesMs: latencyMs, samplesEpochs: latencyEpochs },
+    verdict: safetyViolation ?? 'safe',
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
   };
+}
+
+/** Count, mean and nearest-rank percentiles of `samples`. */
+export function distribution(samples: readonly number[]): Distribution {
+  if (samples.length === 0) return { count: 0, mean: 0, min: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { count: sorted.length, mean, min: sorted[0]!, p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), max: sorted[sorted.length - 1]! };
 }
 
 /** Deterministic Ed25519 secret for replica `i` of a run (simulation keys, not for production). */

@@ -43,11 +43,13 @@ describe('EventQueue', () => {
   });
 });
 
+const MSG = { kind: 'proposal', vote: false };
+
 describe('network models', () => {
   test('synchronous: within delta', () => {
     const r = new Rng(1);
     for (let i = 0; i < 500; i++) {
-      const [at] = synchronous(10).deliveries(0, 1, 100, r);
+      const [at] = synchronous(10).deliveries(0, 1, 100, r, MSG);
       expect(at).toBeGreaterThan(100);
       expect(at).toBeLessThanOrEqual(110);
     }
@@ -56,7 +58,7 @@ describe('network models', () => {
     const r = new Rng(2);
     const net = partialSynchrony(10, 1000);
     for (let now = 0; now < 2000; now += 7) {
-      const [at] = net.deliveries(0, 1, now, r);
+      const [at] = net.deliveries(0, 1, now, r, MSG);
       expect(at).toBeGreaterThan(now);
       expect(at).toBeLessThanOrEqual(now < 1000 ? 1010 : now + 10);
     }
@@ -64,10 +66,10 @@ describe('network models', () => {
   test('partitions hold cross-group messages until the heal; a replica in both groups talks to both', () => {
     const r = new Rng(3);
     const net = withPartitions(synchronous(10), [{ from: 0, until: 500, groups: [[0, 1, 4], [2, 3, 4]] }]);
-    expect(net.deliveries(0, 2, 100, r)[0]).toBeGreaterThan(500);
-    expect(net.deliveries(0, 1, 100, r)[0]).toBeLessThanOrEqual(110);
-    expect(net.deliveries(4, 2, 100, r)[0]).toBeLessThanOrEqual(110);
-    expect(net.deliveries(0, 2, 600, r)[0]).toBeLessThanOrEqual(610);
+    expect(net.deliveries(0, 2, 100, r, MSG)[0]).toBeGreaterThan(500);
+    expect(net.deliveries(0, 1, 100, r, MSG)[0]).toBeLessThanOrEqual(110);
+    expect(net.deliveries(4, 2, 100, r, MSG)[0]).toBeLessThanOrEqual(110);
+    expect(net.deliveries(0, 2, 600, r, MSG)[0]).toBeLessThanOrEqual(610);
   });
   test('lossy: drops and duplicates at about the given rates; asynchronous: bounded by maxDelay', () => {
     const r = new Rng(4);
@@ -75,7 +77,7 @@ describe('network models', () => {
     let dropped = 0;
     let doubled = 0;
     for (let i = 0; i < 5000; i++) {
-      const n = net.deliveries(0, 1, 0, r).length;
+      const n = net.deliveries(0, 1, 0, r, MSG).length;
       if (n === 0) dropped++;
       if (n === 2) doubled++;
     }
@@ -83,6 +85,6 @@ describe('network models', () => {
     expect(dropped / 5000).toBeLessThan(0.23);
     expect(doubled / 4000).toBeGreaterThan(0.07);
     expect(doubled / 4000).toBeLessThan(0.13);
-    for (let i = 0; i < 100; i++) expect(asynchronous(50).deliveries(0, 1, 0, r)[0]).toBeLessThanOrEqual(50);
+    for (let i = 0; i < 100; i++) expect(asynchronous(50).deliveries(0, 1, 0, r, MSG)[0]).toBeLessThanOrEqual(50);
   });
 });

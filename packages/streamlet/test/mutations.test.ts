@@ -29,11 +29,9 @@ class SkipsLongestChainCheck extends Streamlet {
   }
 }
 
-// FinalizeOnTwo is not in the list yet: the suite's schedules (random, split-brain, rotating
-// partitions, asynchronous delays) have not produced the notarized fork it needs; see the README.
-void FinalizeOnTwo;
 const mutants: Array<[string, typeof Streamlet]> = [
   ['quorum of floor(n/2)+1', MajorityQuorum],
+  ['finalize on two consecutive epochs', FinalizeOnTwo],
   ['vote twice in an epoch', VotesTwiceInAnEpoch],
   ['skip the longest-notarized-chain check', SkipsLongestChainCheck],
 ];

@@ -80,3 +80,28 @@ describe('end to end with real Ed25519 signatures and the wire format', () => {
     expect(r.honestFinalizedHeight).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('run summary', () => {
+  test('per-replica counts, latency distributions and the verdict agree with the trace', () => {
+    const r = simulate({ protocol: streamlet(), n: 5, seed: 21, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 20 * EPOCH + DELTA, transactions: { every: 20, perBatch: 2 } });
+    expect(r.verdict).toBe('safe');
+    // One proposal per epoch 1..20, each by that epoch's leader.
+    expect(r.replicas.reduce((a, x) => a + x.proposed, 0)).toBe(20);
+    for (const x of r.replicas) {
+      expect(x.proposed).toBe(r.trace.filter((e) => e.ev === 'propose' && e.replica === x.validator).length);
+      expect(x.notarized).toBe(r.trace.filter((e) => e.ev === 'notarize' && e.replica === x.validator).length);
+      expect(x.finalized).toBe(x.ledger.length);
+      expect(x.notarized).toBeGreaterThanOrEqual(x.finalized);
+    }
+    // Under synchrony the block of epoch e is final once e+1's block is notarized, within epoch e+1.
+    const finalizations = r.replicas.reduce((a, x) => a + x.finalized, 0);
+    expect(r.latency.epochs.count).toBe(finalizations);
+    expect(r.latency.ms.count).toBe(finalizations);
+    expect(r.latency.epochs.min).toBe(1);
+    expect(r.latency.epochs.max).toBe(1);
+    expect(r.latency.ms.min).toBeGreaterThan(EPOCH);
+    expect(r.latency.ms.max).toBeLessThan(2 * EPOCH);
+    expect(r.latency.ms.p50).toBeGreaterThanOrEqual(r.latency.ms.min);
+    expect(r.latency.ms.p99).toBeLessThanOrEqual(r.latency.ms.max);
+  });
+});

@@ -19,6 +19,7 @@ export interface SimulatorModule {
   partialSynchrony(delta: number, gst: number): unknown;
   withPartitions(base: unknown, partitions: ReadonlyArray<{ from: number; until: number; groups: number[][] }>): unknown;
   lossy(base: unknown, loss: number, duplication: number): unknown;
+  heldVotes(base: unknown, window: number, holds: (to: number, window: number) => number): unknown;
   readonly STRATEGY_KINDS: readonly string[];
 }
 
@@ -38,9 +39,11 @@ const EPOCH = 2 * DELTA;
  * every Byzantine replica double-voting on both sides (attacks quorum intersection). rotating: the
  * honest replicas are re-split every few epochs, Byzantine ones double-vote (views diverge, then merge:
  * attacks the finality rule). fork: the Byzantine leaders build one fork from genesis (attacks the
- * longest-notarized-chain rule).
+ * longest-notarized-chain rule). late-votes: proposals arrive on time but each replica gets the votes of
+ * some epochs only epochs later, so replicas see notarizations late and in different orders, and
+ * Byzantine replicas vote for everything (builds notarized forks: attacks the finality rule).
  */
-export type ScenarioFamily = 'random' | 'split-brain' | 'rotating' | 'fork';
+export type ScenarioFamily = 'random' | 'split-brain' | 'rotating' | 'fork' | 'late-votes';
 
 export interface Scenario {
   readonly family: ScenarioFamily;
@@ -52,11 +55,13 @@ export interface Scenario {
   readonly partition: { readonly from: number; readonly until: number; readonly cut: number };
   /** rotating: window length in epochs, and one split seed per window. */
   readonly rotation: { readonly epochs: number; readonly splits: readonly number[] };
+  /** late-votes: holds[replica][epoch] = epochs for which votes sent to it in that epoch are held (0: on time). */
+  readonly holds: readonly (readonly number[])[];
   readonly duration: number;
 }
 
 function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
-  const family = fc.constantFrom<ScenarioFamily>('random', 'random', 'split-brain', 'rotating', 'fork');
+  const family = fc.constantFrom<ScenarioFamily>('random', 'random', 'split-brain', 'rotating', 'fork', 'late-votes', 'late-votes');
   return fc.tuple(family, fc.constantFrom(4, 5, 7, 10)).chain(([family, n]) => {
     const f = Math.floor((n - 1) / 3);
     const all = Array.from({ length: n }, (_, i) => i);
@@ -75,6 +80,10 @@ function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
       gst: fc.integer({ min: 0, max: 20 }).map((e) => e * EPOCH),
       partition: fc.record({ from: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH), until: fc.integer({ min: 5, max: 40 }).map((e) => e * EPOCH), cut: fc.nat() }),
       rotation: fc.record({ epochs: fc.integer({ min: 1, max: 4 }), splits: fc.array(fc.nat(), { minLength: 45, maxLength: 45 }) }),
+      holds:
+        family === 'late-votes'
+          ? fc.array(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 })), { minLength: 45, maxLength: 45 }), { minLength: n, maxLength: n })
+          : fc.constant([]),
       duration: fc.constant(45 * EPOCH),
     });
   });
@@ -110,6 +119,8 @@ function network(sim: SimulatorModule, s: Scenario): unknown {
     }
     case 'fork':
       return sim.synchronous(DELTA);
+    case 'late-votes':
+      return sim.heldVotes(sim.synchronous(DELTA), EPOCH, (to, w) => s.holds[to]?.[w] ?? 0);
     case 'random':
       break;
   }
