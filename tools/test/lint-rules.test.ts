@@ -77,7 +77,9 @@ describe('purity rules in scope:pure packages', () => {
     const allowedByLayers = (to: Pkg) => {
       const from = packages.find((p) => p.dir === dir)!;
       const fromType = from.tags.find((t) => t.startsWith('type:'));
-      return (fromType !== 'type:core' || to.tags.includes('type:core')) && !dependsOn(to, from);
+      // A core package imports only core packages; a protocol never imports another protocol.
+      const protocolToProtocol = fromType === 'type:protocol' && to.tags.includes('type:protocol');
+      return (fromType !== 'type:core' || to.tags.includes('type:core')) && !protocolToProtocol && !dependsOn(to, from);
     };
     others.forEach((p, i) => {
       if (allowedByLayers(p)) expect([p.name, results[i]]).toEqual([p.name, []]);

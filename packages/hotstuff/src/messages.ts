@@ -1,0 +1,90 @@
+import { BlockCodec, CertificateCodec, sealBlock, type Block, type QuorumCertificate, type SignedStatement } from '@bftx/consensus';
+import { codec, decode, Domains, encode } from '@bftx/crypto';
+
+/** One replica's signed "I time out of view v; my highest QC is for block h". */
+export interface TimeoutVote {
+  readonly statement: SignedStatement;
+  /** The highest QC its signer knows; its block hash is the one the statement signs. */
+  readonly highQC: QuorumCertificate;
+}
+
+/** Timeouts of a quorum of distinct validators for one view: entitles the next leader to propose. */
+export interface TimeoutCertificate {
+  readonly view: number;
+  readonly timeouts: readonly SignedStatement[];
+}
+
+/**
+ * proposal: a leader's block, the QC it extends (`justify`, for its parent), and a TC when the
+ * previous view ended without a QC. vote: a signed vote, sent to the next leader, carrying the
+ * proposal statement it votes for (so the next leader sees every version a proposer sent, and
+ * can prove an equivocation). timeout: broadcast when a view's timer fires. fetch / block: a
+ * replica missing a block asks everyone for it by hash; the answer carries the block and the QC of
+ * its parent, and is accepted only for a hash that was asked for (a certified child names it).
+ */
+export type HotStuffMessage =
+  | { readonly type: 'proposal'; readonly block: Block; readonly justify: QuorumCertificate; readonly tc: TimeoutCertificate | undefined; readonly signature: Uint8Array }
+  | { readonly type: 'vote'; readonly vote: SignedStatement; readonly proposal: SignedStatement }
+  | { readonly type: 'timeout'; readonly timeout: TimeoutVote }
+  | { readonly type: 'fetch'; readonly blockHash: Uint8Array }
+  | { readonly type: 'block'; readonly block: Block; readonly justify: QuorumCertificate };
+
+const SIG = codec.bytes(64);
+const TimeoutEntryCodec = codec.record({ signer: codec.uint(65535), blockHash: codec.fixedBytes(32), signature: SIG });
+const TcCodec = codec.record({ view: codec.uint(), timeouts: codec.array(TimeoutEntryCodec, 8192) });
+const StatementWire = codec.record({ epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: SIG });
+
+const WireCodec = codec.taggedUnion('type', {
+  proposal: { block: BlockCodec, justify: CertificateCodec, tc: codec.optional(TcCodec), signature: SIG },
+  vote: { vote: StatementWire, proposal: StatementWire },
+  timeout: { statement: StatementWire, highQC: CertificateCodec },
+  fetch: { blockHash: codec.fixedBytes(32) },
+  block: { block: BlockCodec, justify: CertificateCodec },
+});
+
+const wireStatement = (s: SignedStatement) => ({ epoch: s.epoch, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
+const statement = (domain: string, w: { epoch: number; blockHash: Uint8Array; signer: number; signature: Uint8Array }): SignedStatement => ({ domain, phase: 0, ...w });
+
+export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
+  switch (m.type) {
+    case 'proposal':
+      return encode(WireCodec, {
+        type: 'proposal',
+        block: { ...m.block, payload: m.block.payload as Uint8Array[] },
+        justify: { ...m.justify, signatures: m.justify.signatures as Uint8Array[] },
+        tc: m.tc === undefined ? undefined : { view: m.tc.view, timeouts: m.tc.timeouts.map((t) => ({ signer: t.signer, blockHash: t.blockHash, signature: t.signature })) },
+        signature: m.signature,
+      });
+    case 'vote':
+      return encode(WireCodec, { type: 'vote', vote: wireStatement(m.vote), proposal: wireStatement(m.proposal) });
+    case 'timeout':
+      return encode(WireCodec, { type: 'timeout', statement: wireStatement(m.timeout.statement), highQC: { ...m.timeout.highQC, signatures: m.timeout.highQC.signatures as Uint8Array[] } });
+    case 'fetch':
+      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash });
+    case 'block':
+      return encode(WireCodec, { type: 'block', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, justify: { ...m.justify, signatures: m.justify.signatures as Uint8Array[] } });
+  }
+}
+
+/** Throws DecodeError on malformed bytes. Block hashes are recomputed, never taken from the wire. */
+export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
+  const w = decode(WireCodec, bytes);
+  switch (w.type) {
+    case 'proposal':
+      return {
+        type: 'proposal',
+        block: sealBlock(w.block),
+        justify: w.justify,
+        tc: w.tc === undefined ? undefined : { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, phase: 0, epoch: w.tc!.view, ...t })) },
+        signature: w.signature,
+      };
+    case 'vote':
+      return { type: 'vote', vote: statement(Domains.vote, w.vote), proposal: statement(Domains.proposal, w.proposal) };
+    case 'timeout':
+      return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC } };
+    case 'fetch':
+      return { type: 'fetch', blockHash: w.blockHash };
+    case 'block':
+      return { type: 'block', block: sealBlock(w.block), justify: w.justify };
+  }
+}

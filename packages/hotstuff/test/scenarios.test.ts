@@ -1,0 +1,97 @@
+import { DecodeError } from '@bftx/crypto';
+import { partialSynchrony, simulate, STRATEGY_KINDS, synchronous, withPartitions, type Strategy } from '@bftx/sim';
+import fc from 'fast-check';
+import { decodeHotStuffMessage, encodeHotStuffMessage, hotstuff, hotstuffLeader } from '../src/index';
+
+const DELTA = 10;
+
+describe('hotstuff replicas', () => {
+  test('all honest under synchrony: a block per view, commits three views behind, no timeouts', () => {
+    const r = simulate({ protocol: hotstuff(), n: 4, seed: 1, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 500, transactions: { every: 10, perBatch: 2 } });
+    expect(r.verdict).toBe('safe');
+    expect(r.honestFinalizedHeight).toBeGreaterThan(30);
+    expect(r.messagesByKind.timeout ?? 0).toBe(0);
+    // A block is final when the QC of its grandchild arrives, with the proposal of the view after.
+    expect(r.latency.epochs.p50).toBe(3);
+    // Responsive: a view lasts about two message delays (votes, then the next proposal), not a timeout.
+    expect(r.latency.ms.p50).toBeLessThanOrEqual(3 * 2 * DELTA);
+  });
+
+  const strategies: Strategy[] = STRATEGY_KINDS.map((kind) => (kind === 'crash' ? { kind, at: 200 } : kind === 'delay' ? { kind, by: 30 } : { kind }) as Strategy);
+  test.each(strategies.map((s) => [s.kind, s] as const))('4 honest + 1 Byzantine (%s): safety holds and commits continue', (_kind, strategy) => {
+    const r = simulate({ protocol: hotstuff(), n: 5, seed: 12, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 3000, byzantine: [{ replica: 2, strategy }] });
+    expect(r.verdict).toBe('safe');
+    expect(r.honestFinalizedHeight).toBeGreaterThanOrEqual(20);
+    expect(r.offenders.every((o) => o === 2)).toBe(true);
+    if (strategy.kind === 'equivocate') expect(r.offenders).toEqual([2]);
+  });
+
+  test('after a long partition heals, the minority catches up (fetching the blocks it missed)', () => {
+    const r = simulate({
+      protocol: hotstuff(),
+      n: 4,
+      seed: 3,
+      network: withPartitions(synchronous(DELTA), [{ from: 50, until: 600, groups: [[0, 1, 2], [3]] }]),
+      timing: { delta: DELTA },
+      duration: 1200,
+    });
+    expect(r.verdict).toBe('safe');
+    const heights = r.replicas.map((x) => x.finalized);
+    expect(Math.min(...heights)).toBeGreaterThan(30);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThanOrEqual(3);
+    expect(r.messagesByKind.fetch ?? 0).toBeGreaterThan(0);
+  });
+
+  test('leaders rotate round-robin, so Byzantine replicas lead too', () => {
+    expect(Array.from({ length: 8 }, (_, v) => hotstuffLeader(v, 4))).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+  });
+
+  test('the same seed gives the same trace, byte for byte', () => {
+    const config = { protocol: hotstuff(), n: 7, seed: 9, network: partialSynchrony(DELTA, 300), timing: { delta: DELTA }, duration: 1500, byzantine: [{ replica: 3, strategy: { kind: 'equivocate' } as Strategy }], transactions: { every: 15, perBatch: 2 } };
+    const a = simulate(config).traceJsonl();
+    expect(a.length).toBeGreaterThan(10_000);
+    expect(simulate(config).traceJsonl()).toBe(a);
+  });
+
+  test('end to end with real Ed25519 signatures and every message through the wire format', () => {
+    const r = simulate({ protocol: hotstuff(), n: 4, seed: 5, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 300, signatures: 'ed25519', wireCheck: true, transactions: { every: 20, perBatch: 2 }, byzantine: [{ replica: 1, strategy: { kind: 'equivocate' } }] });
+    expect(r.verdict).toBe('safe');
+    expect(r.honestFinalizedHeight).toBeGreaterThanOrEqual(5);
+    expect(r.offenders).toEqual([1]);
+  });
+
+  test('Twins: validator 0 runs twice with one key, under random per-window partitions: always safe', () => {
+    const N = 4;
+    const windowArb = fc.record({ views: fc.integer({ min: 1, max: 6 }), side: fc.array(fc.boolean(), { minLength: N + 1, maxLength: N + 1 }) });
+    fc.assert(
+      fc.property(fc.nat(), fc.array(windowArb, { minLength: 1, maxLength: 12 }), (seed, windows) => {
+        let t = 0;
+        const partitions = windows.map(({ views, side }) => {
+          const p = { from: t, until: t + views * 3 * DELTA, groups: [side.flatMap((s, i) => (s ? [i] : [])), side.flatMap((s, i) => (s ? [] : [i]))] };
+          t = p.until;
+          return p;
+        });
+        const r = simulate({ protocol: hotstuff(), n: N, seed, twins: [0], network: withPartitions(synchronous(DELTA), partitions), timing: { delta: DELTA }, duration: t + 500, trace: false });
+        if (r.safetyViolation !== undefined) throw new Error(`safety violated with twins: ${r.safetyViolation}`);
+        if (r.offenders.some((o) => o !== 0)) throw new Error(`evidence against honest replica(s): ${r.offenders.join(', ')}`);
+      }),
+      { numRuns: bftxRuns(150) },
+    );
+  });
+
+  test('malformed messages are refused with a DecodeError, never another exception', () => {
+    const r = simulate({ protocol: hotstuff(), n: 4, seed: 2, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 100, traceKinds: [] });
+    expect(r.verdict).toBe('safe');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          const m = decodeHotStuffMessage(bytes);
+          expect(decodeHotStuffMessage(encodeHotStuffMessage(m))).toEqual(m); // whatever decodes, round-trips
+        } catch (e) {
+          expect(e).toBeInstanceOf(DecodeError);
+        }
+      }),
+      { numRuns: bftxRuns(2000) },
+    );
+  });
+});
