@@ -79,6 +79,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private proposedInView = 0;
   private timedOutView = 0;
   private consecutiveTimeouts = 0;
+  private prunedAt = 0;
   private readonly committed: string[] = [GENESIS.id];
   private now = 0;
   private out: ProtocolOutput<HotStuffMessage>[] = [];
@@ -144,9 +145,14 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader } });
     const timeout = this.baseTimeout * 2 ** Math.min(this.consecutiveTimeouts, this.maxBackoff);
     this.out.push({ type: 'set-timer', timer: 'view', at: this.now + timeout });
-    this.timeouts.forEach((_, v) => v < view - 1 && this.timeouts.delete(v));
-    this.tcs.forEach((_, v) => v < view - 1 && this.tcs.delete(v));
-    if (view % 64 === 0) this.detector.prune(view - 64);
+    // Bounded memory: what belongs to views this replica has left behind is dropped, in batches.
+    if (view - this.prunedAt >= 64) {
+      this.prunedAt = view;
+      this.timeouts.forEach((_, v) => v < view - 1 && this.timeouts.delete(v));
+      this.tcs.forEach((_, v) => v < view - 1 && this.tcs.delete(v));
+      this.votes.forEach((byBlock, id) => byBlock.values().next().value!.epoch < view - 2 && this.votes.delete(id));
+      this.detector.prune(view - 64);
+    }
     this.tryPropose();
   }
 
