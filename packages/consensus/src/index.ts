@@ -1,4 +1,5 @@
 // @bftx/consensus: the Protocol interface and the machinery every protocol shares.
+export { adversaryBlocks } from './adversary-blocks';
 export { BlockCodec, BlockHeaderCodec, blockHash, GENESIS, HASH_BYTES, makeBlock, MAX_BLOCK_TXS, MAX_TX_BYTES, payloadMatches, sealBlock, type Block, type BlockHeader } from './block';
 export { CertificateCodec, makeCertificate, signersOf, verifyCertificate, type QuorumCertificate } from './certificate';
 export { ConsensusError, type ConsensusErrorCode } from './errors';

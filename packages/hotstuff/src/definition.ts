@@ -1,5 +1,5 @@
-import { makeBlock, signStatement, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
-import { Domains, hash, utf8 } from '@bftx/crypto';
+import { adversaryBlocks, GENESIS, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
+import { Domains } from '@bftx/crypto';
 import { GENESIS_QC, HotStuff, type HotStuffOptions } from './hotstuff';
 import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } from './messages';
 
@@ -11,7 +11,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
   const Replica = options.replica ?? HotStuff;
   const baseDeltas = options.baseTimeoutDeltas ?? 4;
   const maxBackoff = options.maxBackoff ?? 3;
-  const resign = (block: ReturnType<typeof makeBlock>, signer: Parameters<typeof signStatement>[0], self: number) =>
+  const resign = (block: Block, signer: Parameters<typeof signStatement>[0], self: number) =>
     signStatement(signer, self, Domains.proposal, { epoch: block.epoch, phase: 0, blockHash: block.hash }).signature;
   return {
     name: 'hotstuff',
@@ -27,13 +27,11 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {
-          const b = m.block;
-          const other = makeBlock({ parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payload: [...b.payload, utf8(`equivocation-${self}-${b.epoch}`)] });
+          const other = adversaryBlocks.conflicting(m.block, self);
           return { ...m, block: other, signature: resign(other, signer, self) };
         }
         if (m.type === 'vote') {
-          const fake = hash('bftx.fake-block', utf8(`${self}-${m.vote.epoch}`));
-          return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: fake }) };
+          return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
         }
         return undefined;
       },
@@ -55,14 +53,12 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       // (Honest replicas accept it only with a TC for the previous view, which the message keeps.)
       reparent(m, _parent, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const b = m.block;
-        const forked = makeBlock({ parent: GENESIS_QC.blockHash, height: 1, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
+        const forked = adversaryBlocks.reparented(m.block, GENESIS);
         return { ...m, block: forked, justify: GENESIS_QC, signature: resign(forked, signer, self) };
       },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const b = m.block;
-        const forged = makeBlock({ parent: hash('bftx.fake-block', utf8(`parent-${b.epoch}`)), height: b.height, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
+        const forged = adversaryBlocks.forgedParent(m.block);
         return { ...m, block: forged, signature: resign(forged, signer, self) };
       },
     },

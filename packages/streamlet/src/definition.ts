@@ -1,5 +1,5 @@
-import { makeBlock, signStatement, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
-import { Domains, hash, utf8 } from '@bftx/crypto';
+import { adversaryBlocks, signStatement, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
+import { Domains } from '@bftx/crypto';
 import { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
 import { Streamlet, type StreamletOptions } from './streamlet';
 
@@ -22,12 +22,10 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {
-          const b = m.block;
-          const other = makeBlock({ parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payload: [...b.payload, utf8(`equivocation-${self}-${b.epoch}`)] });
-          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: other.hash }).signature };
+          const other = adversaryBlocks.conflicting(m.block, self);
+          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: other.epoch, phase: 0, blockHash: other.hash }).signature };
         }
-        const fake = hash('bftx.fake-block', utf8(`${self}-${m.vote.epoch}`));
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: fake }) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
       },
       withBadSignature(m) {
         const bad = new Uint8Array(64).fill(0x5a);
@@ -41,15 +39,13 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       reparent(m, parent, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const b = m.block;
-        const forked = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
-        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: forked.hash }).signature };
+        const forked = adversaryBlocks.reparented(m.block, parent);
+        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: forked.epoch, phase: 0, blockHash: forked.hash }).signature };
       },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const b = m.block;
-        const forged = makeBlock({ parent: hash('bftx.fake-block', utf8(`parent-${b.epoch}`)), height: b.height, epoch: b.epoch, proposer: b.proposer, payload: b.payload });
-        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: b.epoch, phase: 0, blockHash: forged.hash }).signature };
+        const forged = adversaryBlocks.forgedParent(m.block);
+        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: forged.epoch, phase: 0, blockHash: forged.hash }).signature };
       },
     },
   };
