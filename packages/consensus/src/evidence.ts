@@ -1,7 +1,7 @@
 import { bytesEqual } from '@bftx/crypto';
 import type { SignedStatement, StatementVerifier } from './statement';
 
-/** Proof that `offender` signed two different blocks for the same (domain, epoch, phase). Anyone can check it. */
+/** Proof that `offender` signed two different blocks for the same (domain, epoch, slot, phase). Anyone can check it. */
 export interface EquivocationEvidence {
   readonly kind: 'equivocation';
   readonly offender: number;
@@ -19,6 +19,7 @@ export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolea
     b.signer === e.offender &&
     a.domain === b.domain &&
     a.epoch === b.epoch &&
+    a.slot === b.slot &&
     a.phase === b.phase &&
     !bytesEqual(a.blockHash, b.blockHash) &&
     verifier.verify(a) &&
@@ -27,7 +28,7 @@ export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolea
 }
 
 /**
- * Remembers the first statement of each signer per (domain, epoch, phase) and
+ * Remembers the first statement of each signer per (domain, epoch, slot, phase) and
  * reports an equivocation once per offender: distinct offenders, never a
  * repeated count of the same misbehaviour.
  */
@@ -37,7 +38,7 @@ export class EquivocationDetector {
 
   /** Call with statements whose signatures were verified. Returns new evidence, if this one conflicts. */
   observe(s: SignedStatement): Evidence | undefined {
-    const key = `${s.domain}|${s.epoch}|${s.phase}|${s.signer}`;
+    const key = `${s.domain}|${s.epoch}|${s.slot}|${s.phase}|${s.signer}`;
     const earlier = this.first.get(key);
     if (earlier === undefined) {
       this.first.set(key, s);

@@ -33,7 +33,8 @@ export type TraceEvent =
   | { readonly kind: 'propose'; readonly epoch: number; readonly block: string; readonly height: number; readonly parent: string }
   | { readonly kind: 'vote'; readonly epoch: number; readonly block: string }
   | { readonly kind: 'notarize'; readonly epoch: number; readonly block: string; readonly height: number }
-  | { readonly kind: 'finalize'; readonly block: string; readonly height: number; readonly epoch: number }
+  /** `proposal`: the id the block was proposed under, when the ledger block differs from it (PBFT's batches). */
+  | { readonly kind: 'finalize'; readonly block: string; readonly height: number; readonly epoch: number; readonly proposal?: string }
   | { readonly kind: 'epoch'; readonly epoch: number; readonly leader: number };
 
 /** Timing parameters, in milliseconds of the runtime's clock. */
@@ -53,6 +54,12 @@ export interface ProtocolConfig {
   readonly safetyState?: Uint8Array;
   /** Most transactions per block (default 1000). */
   readonly maxBlockTxs?: number;
+  /**
+   * Who leads each view (epoch): leaderSchedule[v] for the views it covers, the protocol's own rule
+   * after. Every replica of a cluster must be given the same schedule; the Twins harness sets one
+   * per scenario. Leave it out in production.
+   */
+  readonly leaderSchedule?: readonly number[];
 }
 
 /** A sans-IO consensus protocol instance: a deterministic state machine. */

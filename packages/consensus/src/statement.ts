@@ -1,15 +1,17 @@
-import { codec, encode, toHex, type DomainTag, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { bytesEqual, codec, encode, type DomainTag, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { HASH_BYTES } from './block';
 import type { ValidatorSet } from './validators';
 
 /**
- * What a validator signs: "in (epoch, phase), I back block `blockHash`".
+ * What a validator signs: "in (epoch, slot, phase), I back block `blockHash`".
  * Votes, proposals, prepares and commits are all statements under their own
- * domain tag; two statements by one key with the same domain, epoch and
- * phase but different blocks are an equivocation.
+ * domain tag; two statements by one key with the same domain, epoch, slot and
+ * phase but different blocks are an equivocation. `slot` is a position within
+ * an epoch (PBFT's sequence number in a view); 0 where an epoch decides once.
  */
 export const StatementCodec = codec.record({
   epoch: codec.uint(),
+  slot: codec.uint(),
   phase: codec.uint(255),
   blockHash: codec.fixedBytes(HASH_BYTES),
 });
@@ -22,15 +24,20 @@ export interface SignedStatement extends Statement {
 }
 
 export function signStatement(signer: Signer, self: number, domain: DomainTag, s: Statement): SignedStatement {
-  return { domain, epoch: s.epoch, phase: s.phase, blockHash: s.blockHash, signer: self, signature: signer.sign(domain, encode(StatementCodec, s)) };
+  return { domain, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: s.blockHash, signer: self, signature: signer.sign(domain, encode(StatementCodec, s)) };
 }
 
 /**
  * Verifies signatures once: a bounded cache of statements already checked, so
  * a vote seen directly, echoed, and inside a certificate costs one verification.
+ * Entries are found by the signature's first six bytes (a number: no string is
+ * built on the hot path) and must match the whole statement and signature.
  */
 export class StatementVerifier {
-  private readonly seen = new Map<string, boolean>();
+  private readonly seen = new Map<number, CacheEntry[]>();
+  private cached = 0;
+  /** Certificate objects already verified in full (a certificate seen again costs nothing). */
+  readonly verifiedCertificates = new WeakSet<object>();
   verifications = 0;
   constructor(
     readonly validators: ValidatorSet,
@@ -39,19 +46,42 @@ export class StatementVerifier {
   ) {}
 
   verify(s: SignedStatement): boolean {
-    if (!this.validators.has(s.signer) || !(s.signature instanceof Uint8Array)) return false;
-    const key = `${s.domain}|${s.signer}|${s.epoch}|${s.phase}|${toHex(s.blockHash)}|${toHex(s.signature)}`;
-    const cached = this.seen.get(key);
-    if (cached !== undefined) return cached;
+    const sig = s.signature;
+    if (!this.validators.has(s.signer) || !(sig instanceof Uint8Array) || sig.length < 6) return false;
+    const key = sig[0]! * 2 ** 40 + sig[1]! * 2 ** 32 + (((sig[2]! << 24) | (sig[3]! << 16) | (sig[4]! << 8) | sig[5]!) >>> 0);
+    const bucket = this.seen.get(key);
+    if (bucket !== undefined) {
+      for (const e of bucket) {
+        if (e.signer === s.signer && e.epoch === s.epoch && e.slot === s.slot && e.phase === s.phase && e.domain === s.domain && bytesEqual(e.blockHash, s.blockHash) && bytesEqual(e.signature, sig)) return e.ok;
+      }
+    }
     this.verifications++;
     let ok: boolean;
     try {
-      ok = this.scheme.verify(this.validators.key(s.signer), s.domain, encode(StatementCodec, s), s.signature);
+      ok = this.scheme.verify(this.validators.key(s.signer), s.domain, encode(StatementCodec, s), sig);
     } catch {
       ok = false; // malformed statement fields
     }
-    if (this.seen.size >= this.maxCached) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(key, ok);
+    // Bounded: when full, start over (cheaper than LRU bookkeeping; a miss only costs a verification).
+    if (this.cached >= this.maxCached) {
+      this.seen.clear();
+      this.cached = 0;
+    }
+    const entry: CacheEntry = { domain: s.domain, signer: s.signer, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: s.blockHash, signature: sig, ok };
+    if (bucket !== undefined && this.cached > 0) bucket.push(entry);
+    else this.seen.set(key, [entry]);
+    this.cached++;
     return ok;
   }
+}
+
+interface CacheEntry {
+  readonly domain: DomainTag;
+  readonly signer: number;
+  readonly epoch: number;
+  readonly slot: number;
+  readonly phase: number;
+  readonly blockHash: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly ok: boolean;
 }

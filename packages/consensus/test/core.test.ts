@@ -63,7 +63,7 @@ describe.each([
 ])('statements and certificates (%s signatures)', (_name, real) => {
   const { signers, validators, verifier } = cluster(4, real);
   const b = child(GENESIS, 1);
-  const votes = signers.map((s, i) => signStatement(s, i, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash }));
+  const votes = signers.map((s, i) => signStatement(s, i, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash }));
 
   test('a quorum of distinct signers certifies; fewer, duplicates or a bad signature do not', () => {
     const qc = makeCertificate(votes.slice(0, 3), 4);
@@ -96,9 +96,9 @@ describe('equivocation evidence', () => {
   const b = child(GENESIS, 1, 2);
   test('two votes for different blocks in one epoch by one key: reported once, verifiable', () => {
     const d = new EquivocationDetector();
-    const v1 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: a.hash });
-    const v2 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash });
-    const v3 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, phase: 0, blockHash: child(GENESIS, 1, 3).hash });
+    const v1 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash });
+    const v3 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: child(GENESIS, 1, 3).hash });
     expect(d.observe(v1)).toBeUndefined();
     expect(d.observe(v1)).toBeUndefined(); // the same vote again is not evidence
     const e = d.observe(v2)!;
@@ -107,10 +107,10 @@ describe('equivocation evidence', () => {
     expect(d.observe(v3)).toBeUndefined(); // the offender is reported once
   });
   test('evidence that does not show a conflict, or is forged, does not verify', () => {
-    const v1 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 1, phase: 0, blockHash: a.hash });
-    const v2 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 2, phase: 0, blockHash: b.hash });
+    const v1 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 2, slot: 0, phase: 0, blockHash: b.hash });
     expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: v2 }, verifier)).toBe(false); // different epochs
-    const framed = { ...signStatement(signers[0]!, 0, Domains.vote, { epoch: 1, phase: 0, blockHash: b.hash }), signer: 1 };
+    const framed = { ...signStatement(signers[0]!, 0, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash }), signer: 1 };
     expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: framed }, verifier)).toBe(false); // someone else's signature
   });
 });

@@ -12,7 +12,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
   const baseDeltas = options.baseTimeoutDeltas ?? 4;
   const maxBackoff = options.maxBackoff ?? 3;
   const resign = (block: Block, signer: Parameters<typeof signStatement>[0], self: number) =>
-    signStatement(signer, self, Domains.proposal, { epoch: block.epoch, phase: 0, blockHash: block.hash }).signature;
+    signStatement(signer, self, Domains.proposal, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash }).signature;
   return {
     name: 'hotstuff',
     create: (config) => new Replica(config, options),
@@ -31,7 +31,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
           return { ...m, block: other, signature: resign(other, signer, self) };
         }
         if (m.type === 'vote') {
-          return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
+          return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
         }
         return undefined;
       },
@@ -44,8 +44,8 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const proposal = { domain: Domains.proposal, epoch: m.block.epoch, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, phase: 0, blockHash: m.block.hash }), proposal };
+        const proposal = { domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }), proposal };
       },
       signerOf: (m) => (m.type === 'proposal' || m.type === 'block' ? m.block.proposer : m.type === 'vote' ? m.vote.signer : m.type === 'timeout' ? m.timeout.statement.signer : -1),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),

@@ -35,7 +35,7 @@ import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto'
 import type { HotStuffMessage, TimeoutCertificate } from './messages';
 
 /** The QC every chain starts from: genesis, view 0, no signatures needed. */
-export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, epoch: 0, phase: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
+export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, epoch: 0, slot: 0, phase: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
 
 const SafetyStateCodec = codec.record({ lastVotedView: codec.uint(), locked: CertificateCodec, high: CertificateCodec });
 
@@ -141,7 +141,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (view <= this.view) return;
     this.view = view;
     if (progress) this.consecutiveTimeouts = 0;
-    const leader = hotstuffLeader(view, this.n);
+    const leader = this.leaderOf(view);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader } });
     const timeout = this.baseTimeout * 2 ** Math.min(this.consecutiveTimeouts, this.maxBackoff);
     this.out.push({ type: 'set-timer', timer: 'view', at: this.now + timeout });
@@ -159,7 +159,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Propose if this replica leads the current view and holds what justifies entering it. */
   private tryPropose(): void {
     const view = this.view;
-    if (hotstuffLeader(view, this.n) !== this.self || this.proposedInView >= view) return;
+    if (this.leaderOf(view) !== this.self || this.proposedInView >= view) return;
     const tc = this.tcs.get(view - 1);
     if (this.highQC.epoch !== view - 1 && tc === undefined) return;
     const parent = this.tree.get(toHex(this.highQC.blockHash));
@@ -168,7 +168,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const onChain = new Set<string>();
     for (const b of this.tree.chain(parent.id, this.committed.length)) for (const tx of b.payload) onChain.add(txId(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
-    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, phase: 0, blockHash: block.hash }).signature;
+    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, slot: 0, phase: 0, blockHash: block.hash }).signature;
     const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.epoch === view - 1 ? undefined : tc, signature };
     this.out.push({ type: 'trace', event: { kind: 'propose', epoch: view, block: block.id, height: block.height, parent: parent.id } });
     this.out.push({ type: 'broadcast', message });
@@ -182,7 +182,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     // No vote in a view this replica has given up on: persisted with the vote guard.
     this.lastVotedView = Math.max(this.lastVotedView, this.view);
     this.persist();
-    const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, phase: 0, blockHash: this.highQC.blockHash });
+    const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, slot: 0, phase: 0, blockHash: this.highQC.blockHash });
     const message: HotStuffMessage = { type: 'timeout', timeout: { statement, highQC: this.highQC } };
     this.out.push({ type: 'broadcast', message });
     this.countTimeout(statement);
@@ -211,7 +211,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   private validQC(qc: QuorumCertificate): boolean {
     if (qc.epoch === 0) return bytesEqual(qc.blockHash, GENESIS.hash) && qc.domain === Domains.vote;
-    return qc.domain === Domains.vote && qc.phase === 0 && verifyCertificate(qc, this.verifier);
+    return qc.domain === Domains.vote && qc.slot === 0 && qc.phase === 0 && verifyCertificate(qc, this.verifier);
   }
 
   private validTC(tc: TimeoutCertificate): boolean {
@@ -226,8 +226,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private onProposal(m: Extract<HotStuffMessage, { type: 'proposal' }>): void {
     const { block, justify, tc } = m;
     if (this.tree.has(block.id) && this.justifyOf.has(block.id)) return;
-    const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
-    if (block.proposer !== hotstuffLeader(block.epoch, this.n) || block.epoch <= justify.epoch || !bytesEqual(block.parent, justify.blockHash)) return;
+    const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
+    if (block.proposer !== this.leaderOf(block.epoch) || block.epoch <= justify.epoch || !bytesEqual(block.parent, justify.blockHash)) return;
     // Entering view v needs QC(v-1) or TC(v-1).
     if (justify.epoch !== block.epoch - 1 && (tc === undefined || tc.view !== block.epoch - 1 || !this.validTC(tc))) return;
     if (!this.verifier.verify(statement) || !payloadMatches(block) || !this.validQC(justify)) return;
@@ -276,7 +276,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (block.epoch <= this.lastVotedView || !this.safeToVote(block, justify)) return;
     this.lastVotedView = block.epoch;
     this.persist(); // durable before the vote leaves
-    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, phase: 0, blockHash: block.hash });
+    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
     this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
     // To the next leader, and the one after: a QC then survives one crashed leader (with round-robin
     // leaders and one replica of four down, a 3-chain never completes if only the next leader
@@ -288,11 +288,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private onVote(vote: SignedStatement, proposal: SignedStatement): void {
-    if (vote.domain !== Domains.vote || vote.phase !== 0 || !this.verifier.verify(vote)) return;
+    if (vote.domain !== Domains.vote || vote.slot !== 0 || vote.phase !== 0 || !this.verifier.verify(vote)) return;
     const evidence = this.detector.observe(vote);
     if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
     // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
-    if (proposal.domain === Domains.proposal && proposal.epoch === vote.epoch && proposal.signer === hotstuffLeader(proposal.epoch, this.n) && this.verifier.verify(proposal)) {
+    if (proposal.domain === Domains.proposal && proposal.epoch === vote.epoch && proposal.signer === this.leaderOf(proposal.epoch) && this.verifier.verify(proposal)) {
       const e = this.detector.observe(proposal);
       if (e !== undefined) this.out.push({ type: 'evidence', evidence: e });
     }
@@ -390,10 +390,14 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.out.push({ type: 'commit', blocks: chain });
   }
 
+  private leaderOf(view: number): number {
+    return this.config.leaderSchedule?.[view] ?? hotstuffLeader(view, this.n);
+  }
+
   /** Who collects votes of `view` into a QC: the leaders of the next two views. */
   private collectors(view: number): number[] {
-    const a = hotstuffLeader(view + 1, this.n);
-    const b = hotstuffLeader(view + 2, this.n);
+    const a = this.leaderOf(view + 1);
+    const b = this.leaderOf(view + 2);
     return a === b ? [a] : [a, b];
   }
 

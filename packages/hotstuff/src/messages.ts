@@ -43,7 +43,7 @@ const WireCodec = codec.taggedUnion('type', {
 });
 
 const wireStatement = (s: SignedStatement) => ({ epoch: s.epoch, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
-const statement = (domain: string, w: { epoch: number; blockHash: Uint8Array; signer: number; signature: Uint8Array }): SignedStatement => ({ domain, phase: 0, ...w });
+const statement = (domain: string, w: { epoch: number; blockHash: Uint8Array; signer: number; signature: Uint8Array }): SignedStatement => ({ domain, slot: 0, phase: 0, ...w });
 
 export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
   switch (m.type) {
@@ -75,7 +75,7 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
         type: 'proposal',
         block: sealBlock(w.block),
         justify: w.justify,
-        tc: w.tc === undefined ? undefined : { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, phase: 0, epoch: w.tc!.view, ...t })) },
+        tc: w.tc === undefined ? undefined : { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, slot: 0, phase: 0, epoch: w.tc!.view, ...t })) },
         signature: w.signature,
       };
     case 'vote':

@@ -25,7 +25,7 @@ const mutants: Array<[string, typeof HotStuff]> = [['no lock check', NoLockCheck
 
 describe('hotstuff: the conformance suite catches planted bugs', () => {
   test.each(mutants)('%s', (name, Replica) => {
-    const failure = suiteFailure(hotstuff({ replica: Replica }), sim, { safety: 300, evidence: 30, liveness: 20 });
+    const failure = suiteFailure(hotstuff({ replica: Replica }), sim, { safety: 300, evidence: 30, liveness: 20, twins: 0 });
     expect(failure).toBeDefined();
     console.log(`${name}: caught by ${failure}`);
   });

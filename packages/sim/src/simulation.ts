@@ -32,6 +32,8 @@ export interface SimulationConfig<M> {
    * partitions can separate a twin from its sibling.
    */
   readonly twins?: readonly number[];
+  /** Who leads each view (passed to every replica; the protocol's own rule beyond it). */
+  readonly leaderSchedule?: readonly number[];
   /** "simulated" (fast, default) or real "ed25519". */
   readonly signatures?: 'simulated' | 'ed25519';
   /** Client transactions offered to every replica: `perBatch` every `every` ms. */
@@ -147,7 +149,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   const instances: Instance<M>[] = [];
   const coalition: Coalition = { forkTip: undefined }; // all Byzantine replicas of a run collude
   const makeInstance = (validator: number) => {
-    const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing });
+    const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing, ...(config.leaderSchedule ? { leaderSchedule: config.leaderSchedule } : {}) });
     const strategy = strategies.get(validator);
     const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n, coalition);
     instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0, proposed: 0, notarized: 0, epoch: 0 });
@@ -183,6 +185,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
   let safetyViolation: string | undefined;
   const finalizedBy = new Map<number, string>(); // height -> block id first finalized by an honest replica
   const proposedAt = new Map<string, number>(); // block id -> time of its first proposal
+  const proposalOf = new Map<string, string>(); // ledger block id -> the id it was proposed under, where they differ
   const latencyMs: number[] = [];
   const latencyEpochs: number[] = [];
 
@@ -256,7 +259,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
           for (const b of added) {
             inst.commitTimes.push(now);
             if (inst.honest) {
-              const at = proposedAt.get(b.id);
+              const at = proposedAt.get(b.id) ?? proposedAt.get(proposalOf.get(b.id) ?? '');
               if (at !== undefined) latencyMs.push(now - at);
               latencyEpochs.push(Math.max(0, inst.epoch - b.epoch));
             }
@@ -284,6 +287,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
             inst.proposed++;
             if (!proposedAt.has(e.block)) proposedAt.set(e.block, now);
           } else if (e.kind === 'notarize') inst.notarized++;
+          else if (e.kind === 'finalize' && e.proposal !== undefined) proposalOf.set(e.block, e.proposal);
           if (tracing) record(now, { ev: e.kind, replica: inst.validator, ...e });
           break;
         }

@@ -23,9 +23,9 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {
           const other = adversaryBlocks.conflicting(m.block, self);
-          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: other.epoch, phase: 0, blockHash: other.hash }).signature };
+          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: other.epoch, slot: 0, phase: 0, blockHash: other.hash }).signature };
         }
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
       },
       withBadSignature(m) {
         const bad = new Uint8Array(64).fill(0x5a);
@@ -33,19 +33,19 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, phase: 0, blockHash: m.block.hash }) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }) };
       },
       signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.vote.signer),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       reparent(m, parent, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const forked = adversaryBlocks.reparented(m.block, parent);
-        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: forked.epoch, phase: 0, blockHash: forked.hash }).signature };
+        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: forked.epoch, slot: 0, phase: 0, blockHash: forked.hash }).signature };
       },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const forged = adversaryBlocks.forgedParent(m.block);
-        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: forged.epoch, phase: 0, blockHash: forged.hash }).signature };
+        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: forged.epoch, slot: 0, phase: 0, blockHash: forged.hash }).signature };
       },
     },
   };

@@ -18,5 +18,5 @@ export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
 export function decodeStreamletMessage(bytes: Uint8Array): StreamletMessage {
   const w = decode(WireCodec, bytes);
   if (w.type === 'proposal') return { type: 'proposal', block: sealBlock(w.block), signature: w.signature };
-  return { type: 'vote', vote: { domain: Domains.vote, phase: 0, epoch: w.epoch, blockHash: w.blockHash, signer: w.signer, signature: w.signature } };
+  return { type: 'vote', vote: { domain: Domains.vote, slot: 0, phase: 0, epoch: w.epoch, blockHash: w.blockHash, signer: w.signer, signature: w.signature } };
 }

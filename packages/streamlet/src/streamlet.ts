@@ -119,6 +119,10 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   // ---- epochs and proposals ----
 
+  private leaderOf(epoch: number): number {
+    return this.config.leaderSchedule?.[epoch] ?? streamletLeader(epoch, this.n);
+  }
+
   private scheduleNextEpoch(now: number): void {
     const next = Math.floor(now / this.epochLength) + 1;
     this.out.push({ type: 'set-timer', timer: 'epoch', at: next * this.epochLength });
@@ -126,7 +130,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   private onEpochTimer(now: number): void {
     this.epoch = Math.floor(now / this.epochLength);
-    const leader = streamletLeader(this.epoch, this.n);
+    const leader = this.leaderOf(this.epoch);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
     if (leader === this.self) this.propose();
     const waiting = this.early.get(this.epoch);
@@ -142,7 +146,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     const onChain = new Set<string>();
     for (const b of this.tree.chain(parent.id, this.finalized.length)) for (const tx of b.payload) onChain.add(txId(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: this.epoch, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
-    const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, phase: 0, blockHash: block.hash });
+    const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, slot: 0, phase: 0, blockHash: block.hash });
     const message: StreamletMessage = { type: 'proposal', block, signature: statement.signature };
     this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.epoch, block: block.id, height: block.height, parent: parent.id } });
     this.out.push({ type: 'broadcast', message });
@@ -165,14 +169,14 @@ export class Streamlet implements Protocol<StreamletMessage> {
         }
         return;
       }
-      const statement: SignedStatement = { domain: Domains.proposal, epoch: m.block.epoch, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
-      if (m.block.proposer !== streamletLeader(m.block.epoch, this.n) || !this.verifier.verify(statement) || !payloadMatches(m.block)) return;
+      const statement: SignedStatement = { domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
+      if (m.block.proposer !== this.leaderOf(m.block.epoch) || !this.verifier.verify(statement) || !payloadMatches(m.block)) return;
       this.seen.add(id);
       if (this.echo) this.out.push({ type: 'broadcast', message: m });
       this.acceptProposal(m.block, statement);
     } else {
       const v = m.vote;
-      if (v.domain !== Domains.vote || v.phase !== 0 || !this.verifier.verify(v)) return;
+      if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || !this.verifier.verify(v)) return;
       this.seen.add(id);
       if (this.echo) this.out.push({ type: 'broadcast', message: m });
       this.countVote(v);
@@ -192,7 +196,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.lastVotedEpoch = block.epoch;
     // Durable before the vote leaves: a restarted replica never votes twice in an epoch.
     this.out.push({ type: 'persist', state: encode(SafetyStateCodec, { lastVotedEpoch: this.lastVotedEpoch }) });
-    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, phase: 0, blockHash: block.hash });
+    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
     const message: StreamletMessage = { type: 'vote', vote };
     this.seen.add(messageId(message));
     this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });

@@ -162,9 +162,11 @@ export interface PropertyRuns {
   readonly safety: number;
   readonly liveness: number;
   readonly evidence: number;
+  /** Twins scenarios (0 leaves the property out). */
+  readonly twins: number;
 }
 
-export const DEFAULT_RUNS: PropertyRuns = { safety: 200, liveness: 40, evidence: 40 };
+export const DEFAULT_RUNS: PropertyRuns = { safety: 200, liveness: 40, evidence: 40, twins: 10_000 };
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {
@@ -234,6 +236,48 @@ export function evidenceProperty<M>(protocol: ProtocolDefinition<M>, sim: Simula
   });
 }
 
+/** A Twins scenario: n = 4 validators, one of them run twice; per round a leader and a split of the five endpoints. */
+export interface TwinsScenario {
+  readonly seed: number;
+  readonly twin: number;
+  readonly rounds: ReadonlyArray<{ readonly leader: number; readonly side: readonly boolean[] }>;
+}
+
+export const TWINS_N = 4;
+
+export function twinsScenarioArb(): fc.Arbitrary<TwinsScenario> {
+  const round = fc.record({ leader: fc.nat(TWINS_N - 1), side: fc.array(fc.boolean(), { minLength: TWINS_N + 1, maxLength: TWINS_N + 1 }) });
+  return fc.record({ seed: fc.nat(), twin: fc.nat(TWINS_N - 1), rounds: fc.array(round, { minLength: 7, maxLength: 10 }) });
+}
+
+/**
+ * Runs one Twins scenario (Bano et al., "Twins: BFT Systems Made Robust", 2022): validator `twin`
+ * runs as two instances with one key (endpoints twin and n); round r lasts one epoch (2 delta), is
+ * led by rounds[r].leader, and splits the five endpoints into at most two groups that only hear
+ * each other. After the last round the network heals and the run goes on for ten more epochs.
+ */
+export function runTwinsScenario<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: TwinsScenario): SimulationOutcome {
+  const partitions = s.rounds.map((r, i) => ({
+    from: i * EPOCH,
+    until: (i + 1) * EPOCH,
+    groups: [r.side.flatMap((x, e) => (x ? [e] : [])), r.side.flatMap((x, e) => (x ? [] : [e]))],
+  }));
+  const leaderSchedule = [0, ...s.rounds.map((r) => r.leader)];
+  const duration = (s.rounds.length + 10) * EPOCH;
+  return sim.simulate({ protocol, n: TWINS_N, seed: s.seed, twins: [s.twin], leaderSchedule, network: sim.withPartitions(sim.synchronous(DELTA), partitions), timing: TIMING, duration, trace: false });
+}
+
+/** Twins: whatever the leaders and partitions, no two honest replicas disagree, and only the twinned key is ever accused. */
+export function twinsProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+  return fc.property(twinsScenarioArb(), (s) => {
+    const outcome = runTwinsScenario(protocol, sim, s);
+    const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
+    if (problem !== undefined) throw new Error(`safety violated under Twins: ${problem}\nscenario: ${JSON.stringify(s)}`);
+    const wrongly = outcome.offenders.filter((o) => o !== s.twin);
+    if (wrongly.length > 0) throw new Error(`evidence against honest replica(s) ${wrongly.join(', ')} under Twins\nscenario: ${JSON.stringify(s)}`);
+  });
+}
+
 /**
  * Registers the whole suite as jest tests. Runs are CI-sized by default
  * (at least 200 safety runs) and follow BFTX_RUNS when it is set.
@@ -249,6 +293,11 @@ export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: Simula
     test(`evidence for every equivocating replica and for no honest one`, () => {
       fc.assert(evidenceProperty(protocol, sim), { numRuns: runs(counts.evidence) });
     });
+    if (counts.twins > 0) {
+      test(`Twins: ${counts.twins} scenarios of n = 4 plus a twin, a leader and a partition per round`, () => {
+        fc.assert(twinsProperty(protocol, sim), { numRuns: runs(counts.twins) });
+      });
+    }
   });
 }
 
@@ -259,8 +308,10 @@ export function suiteFailure<M>(protocol: ProtocolDefinition<M>, sim: SimulatorM
     ['evidence', evidenceProperty(protocol, sim), counts.evidence],
     ['liveness', livenessProperty(protocol, sim), counts.liveness],
     ['safety', safetyProperty(protocol, sim), counts.safety],
+    ['twins', twinsProperty(protocol, sim), counts.twins],
   ];
   for (const [name, property, numRuns] of checks) {
+    if (numRuns === 0) continue;
     const details = fc.check(property, { numRuns, seed, endOnFailure: true });
     if (details.failed) return `${name}: ${details.errorInstance instanceof Error ? details.errorInstance.message.split('\n')[0] : String(details.errorInstance)}`;
   }
