@@ -5,12 +5,13 @@ import {
   StatementVerifier,
   ValidatorSet,
   verifyEvidence,
+  type Block,
   type Evidence,
   type ProtocolDefinition,
   type ProtocolInput,
   type Timing,
 } from '@bftx/consensus';
-import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 import type { MessageTraits, NetworkModel } from './network';
 import { EventQueue } from './queue';
@@ -61,6 +62,9 @@ export interface ReplicaReport {
   readonly notarized: number;
   /** Finalized height (the ledger's length). */
   readonly finalized: number;
+  /** Transactions in its finalized blocks, and how many of those were already final earlier in the ledger. */
+  readonly transactions: number;
+  readonly duplicateTransactions: number;
 }
 
 /** A distribution of samples: count, mean and percentiles (nearest rank). All zero when empty. */
@@ -330,6 +334,7 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     proposed: inst.proposed,
     notarized: inst.notarized,
     finalized: inst.ledger.height,
+    ...countTransactions(inst.ledger.chain),
   }));
   const honestHeights = replicas.filter((r) => r.honest).map((r) => r.ledger.length);
   return {
@@ -347,6 +352,21 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
   };
+}
+
+function countTransactions(chain: readonly Block[]): { transactions: number; duplicateTransactions: number } {
+  const seen = new Set<string>();
+  let transactions = 0;
+  let duplicateTransactions = 0;
+  for (const b of chain) {
+    for (const tx of b.payload) {
+      transactions++;
+      const id = toHex(tx);
+      if (seen.has(id)) duplicateTransactions++;
+      else seen.add(id);
+    }
+  }
+  return { transactions, duplicateTransactions };
 }
 
 /** Count, mean and nearest-rank percentiles of `samples`. */
