@@ -24,11 +24,12 @@ export const BlockCodec = codec.record({
   payload: codec.array(codec.bytes(MAX_TX_BYTES), MAX_BLOCK_TXS),
 });
 
-/** A block with its hash computed once. `id` is the hash in hex, for maps and logs. */
+/** A block with its hash computed once. `id` is the hash in hex, for maps and logs; `parentId` the parent's. */
 export interface Block extends BlockHeader {
   readonly payload: readonly Uint8Array[];
   readonly hash: Uint8Array;
   readonly id: string;
+  readonly parentId: string;
 }
 
 export function blockHash(header: BlockHeader): Uint8Array {
@@ -39,13 +40,13 @@ export function blockHash(header: BlockHeader): Uint8Array {
 export function makeBlock(fields: { parent: Uint8Array; height: number; epoch: number; proposer: number; payload: readonly Uint8Array[] }): Block {
   const header: BlockHeader = { parent: fields.parent, height: fields.height, epoch: fields.epoch, proposer: fields.proposer, payloadRoot: merkleRoot(fields.payload) };
   const h = blockHash(header);
-  return { ...header, payload: fields.payload, hash: h, id: toHex(h) };
+  return { parent: header.parent, height: header.height, epoch: header.epoch, proposer: header.proposer, payloadRoot: header.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(header.parent) };
 }
 
 /** A decoded block with its hash recomputed (never trust a hash that came over the wire). */
 export function sealBlock(fields: BlockHeader & { payload: readonly Uint8Array[] }): Block {
   const h = blockHash(fields);
-  return { parent: fields.parent, height: fields.height, epoch: fields.epoch, proposer: fields.proposer, payloadRoot: fields.payloadRoot, payload: fields.payload, hash: h, id: toHex(h) };
+  return { parent: fields.parent, height: fields.height, epoch: fields.epoch, proposer: fields.proposer, payloadRoot: fields.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(fields.parent) };
 }
 
 /** True iff the payload matches the root the header commits to. */

@@ -1,4 +1,3 @@
-import { toHex } from '@bftx/crypto';
 import { GENESIS, type Block } from './block';
 
 /**
@@ -27,7 +26,7 @@ export class BlockTree {
   /** Adds a block; returns the blocks that joined the tree (it and any orphans it unblocked), parents first. */
   add(block: Block): Block[] {
     if (this.blocks.has(block.id)) return [];
-    const parentId = toHex(block.parent);
+    const parentId = block.parentId;
     const parent = this.blocks.get(parentId);
     if (parent === undefined || parent.height + 1 !== block.height) {
       if (parent === undefined) {
@@ -40,9 +39,9 @@ export class BlockTree {
     const joined: Block[] = [];
     const attach = (b: Block) => {
       this.blocks.set(b.id, b);
-      const siblings = this.children.get(toHex(b.parent)) ?? [];
+      const siblings = this.children.get(b.parentId) ?? [];
       siblings.push(b.id);
-      this.children.set(toHex(b.parent), siblings);
+      this.children.set(b.parentId, siblings);
       joined.push(b);
       this.refresh(b.id);
       const waiting = this.orphans.get(b.id);
@@ -94,14 +93,14 @@ export class BlockTree {
     let b = this.blocks.get(id);
     while (b !== undefined && b.height >= fromHeight) {
       out.push(b);
-      b = this.blocks.get(toHex(b.parent));
+      b = this.blocks.get(b.parentId);
     }
     return out.reverse();
   }
 
   private refresh(id: string): void {
     const b = this.blocks.get(id)!;
-    if (this.certifiedChain.has(id) || !this.certified.has(id) || !this.certifiedChain.has(toHex(b.parent))) return;
+    if (this.certifiedChain.has(id) || !this.certified.has(id) || !this.certifiedChain.has(b.parentId)) return;
     this.certifiedChain.add(id);
     this.newlyCertified.push(b);
     if (b.height > this.bestHeight) {

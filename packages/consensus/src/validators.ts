@@ -1,6 +1,9 @@
 import { toHex } from '@bftx/crypto';
 import { ConsensusError } from './errors';
 
+// Bound once: a global lookup per call is slow inside vm sandboxes (jest).
+const isSafeInteger = Number.isSafeInteger;
+
 /**
  * The validators of a cluster, by index 0..n-1. f is the number of Byzantine
  * validators tolerated: floor((n-1)/3) unless given; configurations with
@@ -35,13 +38,13 @@ export class ValidatorSet {
 
   /** The public key of validator `index`; throws UNKNOWN_VALIDATOR outside 0..n-1. */
   key(index: number): Uint8Array {
-    const k = Number.isSafeInteger(index) ? this.publicKeys[index] : undefined;
+    const k = isSafeInteger(index) ? this.publicKeys[index] : undefined;
     if (k === undefined) throw new ConsensusError('UNKNOWN_VALIDATOR', `no validator ${index} (n = ${this.n})`);
     return k;
   }
 
   has(index: number): boolean {
-    return Number.isSafeInteger(index) && index >= 0 && index < this.n;
+    return isSafeInteger(index) && index >= 0 && index < this.n;
   }
 
   indexOf(publicKey: Uint8Array): number | undefined {

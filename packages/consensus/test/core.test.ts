@@ -162,4 +162,23 @@ describe('simulated signatures', () => {
     expect(s.verify(a.publicKey, 'bftx.block', utf8('x'), sig)).toBe(false);
     expect(s.verify(new Uint8Array(32), 'bftx.vote', utf8('x'), sig)).toBe(false);
   });
+
+  test('the memo of signatures made never accepts what recomputing would refuse', () => {
+    const s = new SimulatedSignatureScheme();
+    const a = s.signer(s.keyPair(1).secretKey);
+    const b = s.keyPair(2);
+    const payload = utf8('statement');
+    const sig = a.sign('bftx.vote', payload);
+    payload[0] = 0; // the caller reuses its buffer: the memo kept a copy
+    expect(s.verify(a.publicKey, 'bftx.vote', utf8('statement'), sig)).toBe(true);
+    expect(s.verify(a.publicKey, 'bftx.vote', payload, sig)).toBe(false);
+    expect(s.verify(b.publicKey, 'bftx.vote', utf8('statement'), sig)).toBe(false);
+    const tampered = sig.slice();
+    tampered[63] = tampered[63]! ^ 1;
+    expect(s.verify(a.publicKey, 'bftx.vote', utf8('statement'), tampered)).toBe(false);
+    // A fresh scheme (no memo) agrees on the valid signature.
+    const fresh = new SimulatedSignatureScheme();
+    fresh.keyPair(1);
+    expect(fresh.verify(a.publicKey, 'bftx.vote', utf8('statement'), sig)).toBe(true);
+  });
 });

@@ -29,20 +29,21 @@ export const Domains = {
   merkleLeaf: 'bftx.merkle-leaf',
 } as const;
 
-const prefixCache = new Map<string, Uint8Array>();
+const prefixCaches = { 'bftx-hash': new Map<string, Uint8Array>(), 'bftx-sig': new Map<string, Uint8Array>() };
 
 /**
- * The framing bytes `context || len(tag) || tag`, cached: the length byte
- * makes the split between tag and payload unambiguous.
+ * The framing bytes `context || len(tag) || tag`, cached per context (no key
+ * string built per call): the length byte makes the split between tag and
+ * payload unambiguous.
  */
 export function taggedPrefix(context: 'bftx-hash' | 'bftx-sig', tag: DomainTag): Uint8Array {
-  const key = `${context}\u0000${tag}`;
-  let prefix = prefixCache.get(key);
+  const cache = prefixCaches[context];
+  let prefix = cache.get(tag);
   if (prefix === undefined) {
     assertDomain(tag);
     const t = utf8(tag);
     prefix = concatBytes(utf8(context), Uint8Array.of(t.length), t);
-    prefixCache.set(key, prefix);
+    cache.set(tag, prefix);
   }
   return prefix;
 }

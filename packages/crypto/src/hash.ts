@@ -23,6 +23,14 @@ export function hash(tag: string, data: Uint8Array): Uint8Array {
   return h.digest();
 }
 
+/** `hash` over the concatenation of `parts`, without building it. */
+export function hashParts(tag: string, parts: readonly Uint8Array[]): Uint8Array {
+  const h = nobleSha256.create();
+  h.update(taggedPrefix('bftx-hash', tag));
+  for (let i = 0; i < parts.length; i++) h.update(parts[i]!);
+  return h.digest();
+}
+
 /** `hash` as lowercase hex. */
 export function hashHex(tag: string, data: Uint8Array): string {
   return toHex(hash(tag, data));

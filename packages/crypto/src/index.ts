@@ -2,7 +2,7 @@
 export { assertBytes, bytesEqual, compareBytes, concatBytes, fromHex, fromUtf8, toHex, utf8 } from './bytes';
 export { assertDomain, Domains, type DomainTag } from './domain';
 export { CryptoError, type CryptoErrorCode } from './errors';
-export { hash, hashHex, sha256, sha512 } from './hash';
+export { hash, hashHex, hashParts, sha256, sha512 } from './hash';
 export { merkleProof, merkleRoot, verifyMerkleProof, type MerkleProof } from './merkle';
 export * as codec from './codec/index';
 export { decode, encode, tryDecode, DecodeError, EncodeError, CODEC_VERSION, type Codec, type Infer, type DecodeResult } from './codec/index';

@@ -106,6 +106,29 @@ describe('canonical codec: round trip', () => {
     );
   });
 
+  test('strings: the short-ASCII fast path writes exactly what the UTF-8 path does', () => {
+    const reference = (s: string) => {
+      const b = new TextEncoder().encode(s);
+      const w = new codec.Writer();
+      w.u8(1);
+      w.varint(b.length);
+      w.bytes(b);
+      return Buffer.from(w.finish()).toString('hex');
+    };
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (const s of ['', 'bftx.vote', 'a'.repeat(127), 'a'.repeat(128), 'a'.repeat(126) + 'é', '\u007f\u0080']) {
+      expect(hex(encode(string(), s))).toBe(reference(s));
+      expect(decode(string(), encode(string(), s))).toBe(s);
+    }
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+      fc.pre((s as string & { isWellFormed(): boolean }).isWellFormed());
+      expect(hex(encode(string(), s))).toBe(reference(s));
+    }));
+    // The bound still applies on the fast path.
+    expect(() => encode(string(9), 'bftx.vote')).not.toThrow();
+    expect(() => encode(string(8), 'bftx.vote')).toThrow(EncodeError);
+  });
+
   test('decoded bytes are copies, not views of the input', () => {
     const enc = encode(bytes(), Uint8Array.of(1, 2, 3));
     const out = decode(bytes(), enc);

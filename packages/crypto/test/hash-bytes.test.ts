@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { bytesEqual, compareBytes, concatBytes, CryptoError, fromHex, hash, hashHex, sha256, sha512, toHex, utf8 } from '../src/index';
+import { bytesEqual, compareBytes, concatBytes, CryptoError, fromHex, hash, hashHex, hashParts, sha256, sha512, toHex, utf8 } from '../src/index';
 
 describe('hashes', () => {
   test('SHA-256 and SHA-512 of "abc" (FIPS 180-2 vectors)', () => {
@@ -14,6 +14,7 @@ describe('hashes', () => {
     expect(hashHex('bftx.block', data)).not.toBe(hashHex('bftx.order', data));
     expect(hashHex('bftx.block', data)).toBe(toHex(hash('bftx.block', data)));
     expect(hash('bftx.block', data)).toHaveLength(32);
+    expect(toHex(hashParts('bftx.block', [data.subarray(0, 1), new Uint8Array(0), data.subarray(1)]))).toBe(toHex(hash('bftx.block', data)));
     expect(toHex(hash('bftx.block', data))).not.toBe(toHex(sha256(data)));
   });
 

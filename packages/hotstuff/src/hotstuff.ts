@@ -407,7 +407,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const a = this.tree.get(target);
     if (a === undefined) return false;
     let b: Block | undefined = block;
-    while (b !== undefined && b.height > a.height) b = this.tree.get(toHex(b.parent));
+    while (b !== undefined && b.height > a.height) b = this.tree.get(b.parentId);
     return b !== undefined && b.id === target;
   }
 

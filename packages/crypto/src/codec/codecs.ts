@@ -21,12 +21,17 @@ export interface Codec<T> {
 export type Infer<C> = C extends Codec<infer T> ? T : never;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+// Built-ins bound once: hot encode paths then make no global lookups, which
+// cost a C++ call each inside a vm context such as jest's sandbox.
+const isSafeInteger = Number.isSafeInteger;
+const isArray = Array.isArray;
+const Bytes = Uint8Array;
 const ZIGZAG_NUMBER_LIMIT = 2 ** 52;
 /** Default bound on a length prefix: a hostile length can never make us allocate more than this. */
 export const DEFAULT_MAX_LENGTH = 16 * 1024 * 1024;
 
 function checkMax(max: number, what: string): void {
-  if (!Number.isSafeInteger(max) || max < 0) throw new TypeError(`${what}: bound must be a non-negative safe integer, got ${max}`);
+  if (!isSafeInteger(max) || max < 0) throw new TypeError(`${what}: bound must be a non-negative safe integer, got ${max}`);
 }
 
 /** Unsigned safe integer in [0, max], as canonical LEB128. */
@@ -36,7 +41,7 @@ export function uint(max: number = MAX_SAFE): Codec<number> {
     kind: `uint(<=${max})`,
     minBytes: 1,
     write(w, v) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) encodeFail('WRONG_TYPE', `expected a safe integer, got ${describe(v)}`);
+      if (typeof v !== 'number' || !isSafeInteger(v)) encodeFail('WRONG_TYPE', `expected a safe integer, got ${describe(v)}`);
       if (v < 0 || v > max) encodeFail('OUT_OF_RANGE', `${v} is outside [0, ${max}]`);
       w.varint(v);
     },
@@ -48,12 +53,12 @@ export function uint(max: number = MAX_SAFE): Codec<number> {
 
 /** Signed safe integer in [min, max], zigzag then canonical LEB128. */
 export function int(min: number = -MAX_SAFE, max: number = MAX_SAFE): Codec<number> {
-  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min > max) throw new TypeError(`int: invalid bounds [${min}, ${max}]`);
+  if (!isSafeInteger(min) || !isSafeInteger(max) || min > max) throw new TypeError(`int: invalid bounds [${min}, ${max}]`);
   return {
     kind: `int([${min}, ${max}])`,
     minBytes: 1,
     write(w, v) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) encodeFail('WRONG_TYPE', `expected a safe integer, got ${describe(v)}`);
+      if (typeof v !== 'number' || !isSafeInteger(v)) encodeFail('WRONG_TYPE', `expected a safe integer, got ${describe(v)}`);
       if (v < min || v > max) encodeFail('OUT_OF_RANGE', `${v} is outside [${min}, ${max}]`);
       // zigzag: 0,-1,1,-2,... -> 0,1,2,3,... Needs 54 bits for safe integers,
       // so magnitudes of 2^52 and above take the bigint path.
@@ -64,7 +69,7 @@ export function int(min: number = -MAX_SAFE, max: number = MAX_SAFE): Codec<numb
       const start = r.pos;
       const z = r.bigVarint(54);
       const v = Number((z & 1n) === 0n ? z >> 1n : -((z + 1n) >> 1n));
-      if (!Number.isSafeInteger(v)) r.fail('OUT_OF_RANGE', 'integer is not a safe integer', start);
+      if (!isSafeInteger(v)) r.fail('OUT_OF_RANGE', 'integer is not a safe integer', start);
       if (v < min || v > max) r.fail('OUT_OF_RANGE', `${v} is outside [${min}, ${max}]`, start);
       return v;
     },
@@ -135,7 +140,7 @@ export function bytes(maxLength: number = DEFAULT_MAX_LENGTH): Codec<Uint8Array>
     kind: `bytes(<=${maxLength})`,
     minBytes: 1,
     write(w, v) {
-      if (!(v instanceof Uint8Array)) encodeFail('WRONG_TYPE', `expected a Uint8Array, got ${describe(v)}`);
+      if (!(v instanceof Bytes)) encodeFail('WRONG_TYPE', `expected a Uint8Array, got ${describe(v)}`);
       if (v.length > maxLength) encodeFail('TOO_LONG', `${v.length} bytes exceed the maximum ${maxLength}`);
       w.varint(v.length);
       w.bytes(v);
@@ -153,7 +158,7 @@ export function fixedBytes(length: number): Codec<Uint8Array> {
     kind: `bytes[${length}]`,
     minBytes: length,
     write(w, v) {
-      if (!(v instanceof Uint8Array)) encodeFail('WRONG_TYPE', `expected a Uint8Array, got ${describe(v)}`);
+      if (!(v instanceof Bytes)) encodeFail('WRONG_TYPE', `expected a Uint8Array, got ${describe(v)}`);
       if (v.length !== length) encodeFail('WRONG_LENGTH', `expected ${length} bytes, got ${v.length}`);
       w.bytes(v);
     },
@@ -171,6 +176,8 @@ export function string(maxBytes: number = DEFAULT_MAX_LENGTH): Codec<string> {
     minBytes: 1,
     write(w, v) {
       if (typeof v !== 'string') encodeFail('WRONG_TYPE', `expected a string, got ${describe(v)}`);
+      // Short ASCII (domain tags, symbols) is its own UTF-8: written without a TextEncoder call.
+      if (v.length <= maxBytes && w.ascii(v)) return;
       // A lone surrogate would be replaced by U+FFFD and would not round-trip.
       if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) encodeFail('INVALID_STRING', 'string contains a lone surrogate');
       const b = utf8(v);
@@ -198,7 +205,7 @@ export function array<T>(item: Codec<T>, maxLength: number = DEFAULT_MAX_LENGTH)
     kind: `array<${item.kind}>(<=${maxLength})`,
     minBytes: 1,
     write(w, v) {
-      if (!Array.isArray(v)) encodeFail('WRONG_TYPE', `expected an array, got ${describe(v)}`);
+      if (!isArray(v)) encodeFail('WRONG_TYPE', `expected an array, got ${describe(v)}`);
       if (v.length > maxLength) encodeFail('TOO_LONG', `${v.length} items exceed the maximum ${maxLength}`);
       w.varint(v.length);
       for (let i = 0; i < v.length; i++) {
@@ -277,7 +284,7 @@ export function record<F extends FieldCodecs>(fields: F): Codec<RecordOf<F>> {
     kind: `record{${names.join(',')}}`,
     minBytes: codecs.reduce((sum, c) => sum + c.minBytes, 0),
     write(w, v) {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) encodeFail('WRONG_TYPE', `expected an object, got ${describe(v)}`);
+      if (typeof v !== 'object' || v === null || isArray(v)) encodeFail('WRONG_TYPE', `expected an object, got ${describe(v)}`);
       for (let i = 0; i < names.length; i++) {
         const name = names[i]!;
         try {
@@ -391,8 +398,8 @@ function readByteLength(r: Reader, max: number): number {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (isArray(v)) return 'an array';
+  if (v instanceof Bytes) return `${v.length} bytes`;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
   return typeof v;
 }

@@ -40,6 +40,24 @@ export class Writer {
     this.len += b.length;
   }
 
+  /**
+   * A length-prefixed string if it is ASCII of at most 127 characters (then its
+   * UTF-8 bytes are its char codes and the prefix is one byte); else writes
+   * nothing and returns false.
+   */
+  ascii(s: string): boolean {
+    const n = s.length;
+    if (n > 127) return false;
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return false;
+    this.ensure(n + 1);
+    const buf = this.buf;
+    let at = this.len;
+    buf[at++] = n;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.len = at;
+    return true;
+  }
+
   /** Unsigned LEB128 of a safe non-negative integer (caller checked the range). */
   varint(v: number): void {
     this.ensure(8);
