@@ -8,6 +8,7 @@ export type Strategy =
   | { readonly kind: 'silent' }
   | { readonly kind: 'equivocate' }
   | { readonly kind: 'double-vote' }
+  | { readonly kind: 'vote-twice' }
   | { readonly kind: 'withhold-votes' }
   | { readonly kind: 'invalid-signatures' }
   | { readonly kind: 'forged-parent' }
@@ -20,6 +21,8 @@ export type Strategy =
  * proposal it receives, and relays nothing of others'. withhold-votes: never sends votes. invalid-signatures: every message it sends
  * carries a garbage signature. forged-parent: proposes blocks on an unknown parent. fork: proposes on
  * its own fork, started from genesis, instead of the longest chain. delay: holds its messages `by` ms.
+ * vote-twice: every vote it sends goes out with a conflicting vote for another block beside it (two
+ * signed votes in one slot: what any recipient can prove). Not among the random scenario kinds.
  */
 export const STRATEGY_KINDS = ['crash', 'silent', 'equivocate', 'double-vote', 'withhold-votes', 'invalid-signatures', 'forged-parent', 'fork', 'delay'] as const;
 
@@ -99,6 +102,14 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
           case 'delay':
             for (const to of targets) out.push({ type: 'send-delayed', to, message: m, delay: strategy.by });
             break;
+          case 'vote-twice': {
+            const alt = need().isVote(m) ? need().conflicting(m, signer, self) : undefined;
+            for (const to of targets) {
+              out.push({ type: 'send', to, message: m });
+              if (alt !== undefined) out.push({ type: 'send', to, message: alt });
+            }
+            break;
+          }
         }
       }
       return out;

@@ -3,4 +3,4 @@ export { byzantine, STRATEGY_KINDS, type AdversarialOutput, type Coalition, type
 export { asynchronous, heldVotes, lossy, partialSynchrony, synchronous, withPartitions, type MessageTraits, type NetworkModel, type Partition } from './network';
 export { EventQueue } from './queue';
 export { Rng } from './rng';
-export { distribution, simulate, type Distribution, type LatencyReport, type ReplicaReport, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';
+export { distribution, simulate, startSimulation, type Distribution, type LatencyReport, type ReplicaReport, type RunningSimulation, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';

@@ -39,6 +39,8 @@ export interface SimulationConfig<M> {
   readonly signatures?: 'simulated' | 'ed25519';
   /** Client transactions offered to every replica: `perBatch` every `every` ms. */
   readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
+  /** Given transactions offered at given times, to every replica or to the instances of the `to` validators. */
+  readonly workload?: ReadonlyArray<{ readonly at: number; readonly txs: readonly Uint8Array[]; readonly to?: readonly number[] }>;
   /** Encode and decode every message on the way (checks the wire format; slower). */
   readonly wireCheck?: boolean;
   /** Record a trace (default true); `traceKinds` keeps only those record kinds (e.g. ['propose', 'finalize']). */
@@ -114,7 +116,7 @@ type Event<M> =
   | { readonly kind: 'start'; readonly instance: number }
   | { readonly kind: 'deliver'; readonly instance: number; readonly from: number; readonly message: M }
   | { readonly kind: 'timer'; readonly instance: number; readonly timer: string; readonly token: number }
-  | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[] };
+  | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[]; readonly to: readonly number[] | undefined };
 
 interface Instance<M> {
   readonly validator: number;
@@ -132,6 +134,28 @@ interface Instance<M> {
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
 export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
+  const run = startSimulation(config);
+  run.runUntil(config.duration);
+  return run.result();
+}
+
+/**
+ * A simulation advanced by its caller: run to a virtual time, look at the
+ * replicas (through the protocol definition's own handles), offer more
+ * transactions, go on. `simulate` is startSimulation then runUntil(duration).
+ */
+export interface RunningSimulation {
+  /** Virtual time reached so far. */
+  readonly now: number;
+  /** Processes every event up to and including virtual time `t` (not before `now`). */
+  runUntil(t: number): void;
+  /** Offers transactions at virtual time `at` (default: now) to every replica, or to the instances of validators `to`. */
+  offer(txs: readonly Uint8Array[], options?: { readonly at?: number; readonly to?: readonly number[] }): void;
+  /** The summary of the run so far. */
+  result(): SimulationResult;
+}
+
+export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulation {
   const { protocol, n, seed, network, timing, duration } = config;
   const rng = new Rng(seed);
   const netRng = rng.split('network');
@@ -177,9 +201,10 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
         tx[1] = (counter++ >> 8) & 0xff;
         return tx;
       });
-      queue.push(t, { kind: 'txs', txs });
+      queue.push(t, { kind: 'txs', txs, to: undefined });
     }
   }
+  for (const w of config.workload ?? []) queue.push(w.at, { kind: 'txs', txs: w.txs, to: w.to });
 
   let messages = 0;
   let bytes = 0;
@@ -301,10 +326,18 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
 
   const stepInstance = (i: number, input: ProtocolInput<M>) => handle(i, instances[i]!.replica.step(input), input.now);
 
-  for (;;) {
-    const next = queue.peekTime();
-    if (next === undefined || next > duration) break;
-    const { time, item } = queue.pop()!;
+  let now = 0;
+  const runUntil = (until: number) => {
+    if (!Number.isSafeInteger(until) || until < now) throw new RangeError(`runUntil(${until}): time must be an integer not before now (${now})`);
+    for (;;) {
+      const next = queue.peekTime();
+      if (next === undefined || next > until) break;
+      const { time, item } = queue.pop()!;
+      handleEvent(time, item);
+    }
+    now = until;
+  };
+  const handleEvent = (time: number, item: Event<M>) => {
     switch (item.kind) {
       case 'start':
         stepInstance(item.instance, { type: 'start', now: time });
@@ -319,11 +352,12 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
         stepInstance(item.instance, { type: 'timer', timer: item.timer, now: time });
         break;
       case 'txs':
-        instances.forEach((_, i) => stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
+        instances.forEach((inst, i) => (item.to === undefined || item.to.includes(inst.validator)) && stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
         break;
     }
-  }
+  };
 
+  const result = (): SimulationResult => {
   const replicas = instances.map((inst, i) => ({
     instance: i,
     validator: inst.validator,
@@ -351,6 +385,20 @@ export function simulate<M>(config: SimulationConfig<M>): SimulationResult {
     verdict: safetyViolation ?? 'safe',
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
+  };
+  };
+
+  return {
+    get now() {
+      return now;
+    },
+    runUntil,
+    offer(txs, options = {}) {
+      const at = options.at ?? now;
+      if (!Number.isSafeInteger(at) || at < now) throw new RangeError(`offer at ${at}: time must be an integer not before now (${now})`);
+      queue.push(at, { kind: 'txs', txs, to: options.to });
+    },
+    result,
   };
 }
 

@@ -46,6 +46,10 @@ describe('Byzantine wrappers around an honest instance', () => {
     const out = dv.step({ type: 'message', from: 0, message: { kind: 'proposal', by: 0 }, now: 5 });
     expect(out.map((o) => (o.type === 'send' ? `${o.to}:${o.message.kind}:${o.message.by}` : o.type))).toEqual(['0:vote:1', '2:vote:1', '3:vote:1']);
   });
+  test('vote-twice sends each of its votes with a conflicting one beside it, other messages once', () => {
+    const out = byzantine(honest, { kind: 'vote-twice' }, hooks, signer, 3).step(tick);
+    expect(out.map((o) => (o.type === 'send' ? `${o.to}:${o.message.kind}${o.message.alt ? '*' : ''}` : o.type))).toEqual(['0:proposal', '2:proposal', '0:vote', '0:vote*', '2:vote', '2:vote*', 'persist']);
+  });
   test('delay adds the chosen delay to each send', () => {
     const out = byzantine(honest, { kind: 'delay', by: 300 }, hooks, signer, 3).step(tick);
     expect(out.filter((o) => o.type === 'send-delayed').every((o) => o.type === 'send-delayed' && o.delay === 300)).toBe(true);

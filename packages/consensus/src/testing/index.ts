@@ -60,7 +60,8 @@ export interface Scenario {
   readonly duration: number;
 }
 
-function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
+/** Random adversarial scenarios: the families above, f Byzantine replicas at most, n in {4, 5, 7, 10}. */
+export function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
   const family = fc.constantFrom<ScenarioFamily>('random', 'random', 'split-brain', 'rotating', 'fork', 'late-votes', 'late-votes');
   return fc.tuple(family, fc.constantFrom(4, 5, 7, 10)).chain(([family, n]) => {
     const f = Math.floor((n - 1) / 3);
@@ -138,8 +139,13 @@ function network(sim: SimulatorModule, s: Scenario): unknown {
   }
 }
 
+/** The simulation settings of a scenario (all but the protocol): for suites of layers above consensus that add their own workload. */
+export function scenarioConfig(sim: SimulatorModule, s: Scenario) {
+  return { n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false };
+}
+
 function run<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: Scenario): SimulationOutcome {
-  return sim.simulate({ protocol, n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false });
+  return sim.simulate({ protocol, ...scenarioConfig(sim, s) });
 }
 
 /** The first honest pair whose ledgers are not one a prefix of the other. */
