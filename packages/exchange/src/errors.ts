@@ -1,0 +1,35 @@
+/** Misuse of the exchange API itself (a bad configuration or snapshot). Bad transactions are never thrown: they are rejected with a reason. */
+export type ExchangeErrorCode = 'INVALID_CONFIG' | 'INVALID_SNAPSHOT' | 'INVALID_ARGUMENT';
+
+export class ExchangeError extends Error {
+  constructor(
+    readonly code: ExchangeErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'ExchangeError';
+  }
+}
+
+/** Why a transaction was refused. A refused transaction changes nothing. */
+export type RejectReason =
+  /** Not one canonical transaction encoding. */
+  | 'MALFORMED'
+  /** The client's (or, for a deposit or withdrawal, the operator's) signature does not verify; with no operator configured, no transfer verifies. */
+  | 'BAD_SIGNATURE'
+  /** The nonce is not above the account's last used nonce. */
+  | 'STALE_NONCE'
+  | 'UNKNOWN_SYMBOL'
+  | 'UNKNOWN_ASSET'
+  /** The account cannot cover the order's reservation or the withdrawal. */
+  | 'INSUFFICIENT_FUNDS'
+  /** Size above the market's maximum order size, or a balance above the 2^96 cap. */
+  | 'SIZE_LIMIT'
+  /** A client order id already live for this account. */
+  | 'DUPLICATE_CLIENT_ID'
+  /** Cancel or modify of an order the account has not got live. */
+  | 'UNKNOWN_ORDER'
+  /** An order the risk check cannot bound (a stop-market buy) or a field combination the exchange refuses. */
+  | 'UNSUPPORTED_ORDER'
+  /** The matching engine refused it (bad price, tick, lot, post-only would take...); `detail` says why. */
+  | 'ORDER_REJECTED';

@@ -1,0 +1,594 @@
+import { bytesEqual, codec, decode, encode, fromHex, hash, toHex, type SignatureScheme } from '@bftx/crypto';
+import { MatchingEngine, type EngineEvent, type PlaceOrder, type TradeEvent } from '@bftx/matching-engine';
+import { checkConfig, type ExchangeConfig, type MarketConfig } from './config';
+import { ExchangeError, type RejectReason } from './errors';
+import { decodeTransaction, MAX_AMOUNT, signedBody, type OrderAction, type PlaceAction, type Transaction } from './transactions';
+
+/** A trade as the exchange settled it: accounts as hex public keys. */
+export interface Trade {
+  readonly symbol: string;
+  readonly price: number;
+  readonly size: number;
+  readonly buyer: string;
+  readonly seller: string;
+  readonly aggressor: 'buy' | 'sell';
+  readonly buyerFee: bigint;
+  readonly sellerFee: bigint;
+  readonly ts: number;
+}
+
+/** What became of one transaction. */
+export type TxReceipt =
+  | { readonly status: 'executed'; readonly account: string; readonly events: readonly EngineEvent[]; readonly trades: readonly Trade[] }
+  | { readonly status: 'rejected'; readonly reason: RejectReason; readonly detail: string; readonly account?: string };
+
+/** A block proposer shown to have put a transaction no honest mempool admits (forged or malformed) into a finalized block. */
+export interface ForgedTransactionEvidence {
+  readonly kind: 'forged-transaction';
+  readonly proposer: number;
+  readonly height: number;
+  readonly txIndex: number;
+  readonly reason: 'MALFORMED' | 'BAD_SIGNATURE';
+  /** The offending bytes: anyone can check they fail to decode or to verify. */
+  readonly tx: Uint8Array;
+}
+
+export interface BlockResult {
+  readonly height: number;
+  readonly receipts: readonly TxReceipt[];
+  readonly trades: readonly Trade[];
+  /** Hash of the canonical state after the block. */
+  readonly stateRoot: Uint8Array;
+  readonly evidence: readonly ForgedTransactionEvidence[];
+}
+
+/** A finalized block as the exchange needs it. `timestamp` must be agreed by all replicas (the block height will do). */
+export interface ExchangeBlock {
+  readonly height: number;
+  readonly proposer: number;
+  readonly payload: readonly Uint8Array[];
+  readonly timestamp: number;
+}
+
+export interface AccountView {
+  readonly nonce: number;
+  /** Per asset: free and reserved-for-orders balances. */
+  readonly balances: Readonly<Record<string, { readonly available: bigint; readonly reserved: bigint }>>;
+  /** Live orders: client id -> engine order id. */
+  readonly openOrders: ReadonlyMap<number, number>;
+}
+
+interface Account {
+  readonly key: string;
+  readonly owner: number;
+  nonce: number;
+  readonly available: bigint[];
+  readonly reserved: bigint[];
+  /** clientId -> engine order id. */
+  readonly live: Map<number, number>;
+}
+
+interface OrderRecord {
+  readonly id: number;
+  readonly owner: number;
+  readonly clientId: number;
+  readonly market: number;
+  readonly side: 'buy' | 'sell';
+  /** The price buys are reserved at (their limit, or a market order's protection bound). */
+  price: number;
+  /** Funds held for this order: quote for a buy, base for a sell. */
+  reserved: bigint;
+}
+
+interface Market extends MarketConfig {
+  readonly index: number;
+  readonly baseIndex: number;
+  readonly quoteIndex: number;
+  readonly protection: number;
+}
+
+const STATE_DOMAIN = 'bftx.exchange-state';
+const EMPTY: ReadonlyMap<number, number> = new Map();
+const BPS = 10_000n;
+const UINT = codec.uint();
+const AMOUNTS = codec.array(codec.biguint(128));
+
+const StateCodec = codec.record({
+  magic: codec.string(16),
+  commands: UINT,
+  nextOrderId: UINT,
+  operatorNonce: UINT,
+  fees: AMOUNTS,
+  accounts: codec.array(
+    codec.record({
+      key: codec.fixedBytes(32),
+      nonce: UINT,
+      available: AMOUNTS,
+      reserved: AMOUNTS,
+      live: codec.array(codec.record({ clientId: UINT, id: UINT })),
+    }),
+  ),
+  orders: codec.array(codec.record({ id: UINT, owner: UINT, clientId: UINT, market: UINT, side: codec.enumeration(['buy', 'sell'] as const), price: UINT, reserved: codec.biguint(128) })),
+  offenders: codec.array(UINT),
+  engine: codec.bytes(),
+});
+const MAGIC = 'bftx-exchange-1';
+
+/**
+ * The replicated state machine of a spot exchange: accounts with per-asset
+ * balances (bigint), funds reserved for resting orders, one matching-engine
+ * book per market, trades settled atomically with maker/taker fees. `apply`
+ * is deterministic: the same blocks give the same receipts and state root on
+ * every replica. A rejected transaction changes nothing.
+ */
+export class Exchange {
+  private readonly markets: Market[];
+  private readonly marketBySymbol = new Map<string, Market>();
+  private readonly assetIndex = new Map<string, number>();
+  private readonly makerBps: bigint;
+  private readonly takerBps: bigint;
+  private readonly reserveBps: bigint;
+  private engine: MatchingEngine;
+  private readonly accounts = new Map<string, Account>();
+  private readonly byOwner: Account[] = [];
+  private readonly orders = new Map<number, OrderRecord>();
+  private fees: bigint[];
+  private commands = 0;
+  private nextOrderId = 1;
+  private operatorNonce = 0;
+  private readonly offenderSet = new Set<number>();
+  /** Transactions whose signature this replica already checked (mempool entry), so execution does not check twice. */
+  private readonly preverified = new Map<string, Uint8Array[]>();
+  private preverifiedCount = 0;
+  /** Counters since construction (metrics, not state). */
+  readonly counters = { executed: 0, rejected: {} as Partial<Record<RejectReason, number>>, signatureChecks: 0 };
+
+  constructor(
+    readonly config: ExchangeConfig,
+    private readonly scheme: SignatureScheme,
+  ) {
+    checkConfig(config);
+    config.assets.forEach((a, i) => this.assetIndex.set(a, i));
+    this.markets = config.markets.map((m, index) => ({ ...m, index, baseIndex: this.assetIndex.get(m.base)!, quoteIndex: this.assetIndex.get(m.quote)!, protection: m.protectionTicks ?? 100 }));
+    for (const m of this.markets) this.marketBySymbol.set(m.symbol, m);
+    this.makerBps = BigInt(config.fees?.makerBps ?? 0);
+    this.takerBps = BigInt(config.fees?.takerBps ?? 0);
+    this.reserveBps = this.makerBps > this.takerBps ? this.makerBps : this.takerBps;
+    this.engine = new MatchingEngine(this.markets.map((m) => ({ symbol: m.symbol, tickSize: m.tickSize, lotSize: m.lotSize, defaultProtectionTicks: m.protection })));
+    this.fees = config.assets.map(() => 0n);
+    for (const g of config.genesis ?? []) {
+      const acct = this.account(toHex(g.account));
+      for (const [asset, amount] of Object.entries(g.balances)) acct.available[this.assetIndex.get(asset)!]! += amount;
+    }
+  }
+
+  // ---- the replicated entry points -------------------------------------------------------
+
+  /**
+   * Stateless admission for a mempool: one canonical transaction with a valid
+   * signature. Deterministic; remembered so that execution does not verify it again.
+   */
+  admit(bytes: Uint8Array): { ok: true; tx: Transaction } | { ok: false; reason: 'MALFORMED' | 'BAD_SIGNATURE'; detail: string } {
+    let tx: Transaction;
+    try {
+      tx = decodeTransaction(bytes);
+    } catch (e) {
+      return { ok: false, reason: 'MALFORMED', detail: e instanceof Error ? e.message : String(e) };
+    }
+    if (!this.signatureValid(tx)) return { ok: false, reason: 'BAD_SIGNATURE', detail: tx.type === 'order' ? 'the client signature does not verify' : 'the operator signature does not verify' };
+    this.rememberVerified(bytes);
+    return { ok: true, tx };
+  }
+
+  /** Applies a finalized block: every transaction in order, then the state root. */
+  apply(block: ExchangeBlock): BlockResult {
+    const receipts: TxReceipt[] = [];
+    const trades: Trade[] = [];
+    const evidence: ForgedTransactionEvidence[] = [];
+    block.payload.forEach((bytes, txIndex) => {
+      const receipt = this.applyTransaction(bytes, block.timestamp);
+      receipts.push(receipt);
+      if (receipt.status === 'executed') trades.push(...receipt.trades);
+      else if (receipt.reason === 'MALFORMED' || receipt.reason === 'BAD_SIGNATURE') {
+        // An honest mempool never admits these: the proposer put them there.
+        evidence.push({ kind: 'forged-transaction', proposer: block.proposer, height: block.height, txIndex, reason: receipt.reason, tx: bytes.slice() });
+        this.offenderSet.add(block.proposer);
+      }
+    });
+    return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
+  }
+
+  /** One transaction (decode, signature, nonce, then the action). Changes nothing when rejected. */
+  applyTransaction(bytes: Uint8Array, ts: number): TxReceipt {
+    let tx: Transaction;
+    try {
+      tx = decodeTransaction(bytes);
+    } catch (e) {
+      return this.reject('MALFORMED', e instanceof Error ? e.message : String(e));
+    }
+    if (!this.takeVerified(bytes) && !this.signatureValid(tx)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
+    const accountKey = toHex(tx.account);
+    if (tx.type === 'transfer') return this.transfer(tx, accountKey);
+    const existing = this.accounts.get(accountKey);
+    if (existing !== undefined && tx.nonce <= existing.nonce) return this.reject('STALE_NONCE', `nonce ${tx.nonce} is not above ${existing.nonce}`, accountKey);
+    const receipt = this.act(accountKey, tx.order, ts);
+    if (receipt.status === 'executed') this.accounts.get(accountKey)!.nonce = tx.nonce;
+    return receipt;
+  }
+
+  /**
+   * An order action for an account, without signature or nonce: the state
+   * machine's core, which `applyTransaction` calls after authenticating, and
+   * the direct path of a simulation that does not model clients' keys.
+   */
+  act(accountKey: string, order: OrderAction, ts: number): TxReceipt {
+    const market = this.marketBySymbol.get(order.symbol);
+    if (market === undefined) return this.reject('UNKNOWN_SYMBOL', `no market ${order.symbol}`, accountKey);
+    const acct = this.accounts.get(accountKey);
+    if (order.action === 'place') return this.place(accountKey, acct, market, order, ts);
+    const id = acct?.live.get(order.clientId);
+    if (acct === undefined || id === undefined) return this.reject('UNKNOWN_ORDER', `account has no live order ${order.clientId}`, accountKey);
+    const rec = this.orders.get(id)!;
+    if (order.action === 'cancel') return this.run(acct, () => this.engine.cancel({ id, symbol: market.symbol, seq: this.commands + 1, ts }), ts, market);
+    // modify: a buy's reservation follows its new price and size.
+    if (order.size > market.maxOrderSize) return this.reject('SIZE_LIMIT', `size ${order.size} is above the market's maximum ${market.maxOrderSize}`, accountKey);
+    const need = rec.side === 'buy' ? this.buyCost(order.price, order.size) : BigInt(order.size);
+    if (need === undefined) return this.reject('ORDER_REJECTED', 'price and size must be positive safe integers', accountKey);
+    const asset = rec.side === 'buy' ? market.quoteIndex : market.baseIndex;
+    const extra = need - rec.reserved;
+    if (extra > acct.available[asset]!) return this.reject('INSUFFICIENT_FUNDS', `needs ${extra} more ${this.config.assets[asset]} reserved, ${acct.available[asset]} available`, accountKey);
+    if (extra > 0n) this.hold(acct, rec, asset, extra);
+    const events = this.engine.modify({ id, symbol: market.symbol, price: order.price, size: order.size, seq: this.commands + 1, ts });
+    if (events[0]?.type === 'rejected') {
+      if (extra > 0n) this.hold(acct, rec, asset, -extra);
+      return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, accountKey);
+    }
+    if (rec.side === 'buy') rec.price = order.price;
+    return this.finish(acct, events, ts, market);
+  }
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  /** Hash of the canonical state (the snapshot). Equal states, equal roots. */
+  stateRoot(): Uint8Array {
+    return hash(STATE_DOMAIN, this.snapshot());
+  }
+
+  accountView(account: Uint8Array | string): AccountView | undefined {
+    const acct = this.accounts.get(typeof account === 'string' ? account : toHex(account));
+    if (acct === undefined) return undefined;
+    const balances: Record<string, { available: bigint; reserved: bigint }> = {};
+    this.config.assets.forEach((a, i) => (balances[a] = { available: acct.available[i]!, reserved: acct.reserved[i]! }));
+    return { nonce: acct.nonce, balances, openOrders: new Map(acct.live) };
+  }
+
+  /** An account's total (available + reserved) of `asset`; 0n for an unknown account. Cheap: for agents polling their position. */
+  holding(accountKey: string, asset: string): bigint {
+    const acct = this.accounts.get(accountKey);
+    const i = this.assetIndex.get(asset);
+    if (i === undefined) throw new ExchangeError('INVALID_ARGUMENT', `unknown asset ${asset}`);
+    return acct === undefined ? 0n : acct.available[i]! + acct.reserved[i]!;
+  }
+
+  /** An account's live orders, client id -> engine order id (a read-only view, not a copy). */
+  openOrders(accountKey: string): ReadonlyMap<number, number> {
+    return this.accounts.get(accountKey)?.live ?? EMPTY;
+  }
+
+  /** Balances of the fee account (fees collected), by asset. */
+  feeBalances(): Record<string, bigint> {
+    return Object.fromEntries(this.config.assets.map((a, i) => [a, this.fees[i]!]));
+  }
+
+  /** The total of `asset` held by every account (available + reserved) and the fee account. */
+  totalOf(asset: string): bigint {
+    const i = this.assetIndex.get(asset);
+    if (i === undefined) throw new ExchangeError('INVALID_ARGUMENT', `unknown asset ${asset}`);
+    let sum = this.fees[i]!;
+    for (const a of this.byOwner) sum += a.available[i]! + a.reserved[i]!;
+    return sum;
+  }
+
+  /** Accounts as hex public keys, in order of first appearance. */
+  get accountKeys(): string[] {
+    return this.byOwner.map((a) => a.key);
+  }
+
+  /** Block proposers shown to have included forged or malformed transactions. */
+  get offenders(): number[] {
+    return [...this.offenderSet].sort((a, b) => a - b);
+  }
+
+  /** The matching engine's market data (L1, L2, L3, last trade) for read-only use. */
+  get book(): Pick<MatchingEngine, 'l1' | 'l2' | 'l3' | 'lastTrade' | 'order'> {
+    return this.engine;
+  }
+
+  // ---- snapshot --------------------------------------------------------------------------
+
+  /** Canonical bytes of the whole state (not the counters, which are metrics). */
+  snapshot(): Uint8Array {
+    const orders = [...this.orders.values()].sort((a, b) => a.id - b.id);
+    return encode(StateCodec, {
+      magic: MAGIC,
+      commands: this.commands,
+      nextOrderId: this.nextOrderId,
+      operatorNonce: this.operatorNonce,
+      fees: this.fees,
+      accounts: this.byOwner.map((a) => ({
+        key: fromHex(a.key),
+        nonce: a.nonce,
+        available: a.available,
+        reserved: a.reserved,
+        live: [...a.live].sort((x, y) => x[0] - y[0]).map(([clientId, id]) => ({ clientId, id })),
+      })),
+      orders: orders.map((o) => ({ id: o.id, owner: o.owner, clientId: o.clientId, market: o.market, side: o.side, price: o.price, reserved: o.reserved })),
+      offenders: this.offenders,
+      engine: this.engine.snapshot(),
+    });
+  }
+
+  /** The exchange a snapshot describes, under the same configuration. Throws ExchangeError INVALID_SNAPSHOT on bytes that are not one consistent state. */
+  static restore(config: ExchangeConfig, scheme: SignatureScheme, bytes: Uint8Array): Exchange {
+    const bad = (m: string): never => {
+      throw new ExchangeError('INVALID_SNAPSHOT', m);
+    };
+    let s: codec.Infer<typeof StateCodec>;
+    try {
+      s = decode(StateCodec, bytes);
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
+    }
+    if (s.magic !== MAGIC) bad(`not an exchange snapshot (${JSON.stringify(s.magic)})`);
+    const x = new Exchange({ ...config, genesis: [] }, scheme);
+    const nAssets = config.assets.length;
+    const amounts = (a: bigint[], what: string) => {
+      if (a.length !== nAssets) bad(`${what}: ${a.length} balances for ${nAssets} assets`);
+      return a;
+    };
+    try {
+      x.engine = MatchingEngine.restore(s.engine);
+    } catch (e) {
+      bad(`engine: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    x.commands = s.commands;
+    x.nextOrderId = s.nextOrderId;
+    x.operatorNonce = s.operatorNonce;
+    x.fees = amounts(s.fees, 'fees');
+    for (const a of s.accounts) {
+      const key = toHex(a.key);
+      if (x.accounts.has(key)) bad(`account ${key} appears twice`);
+      const acct: Account = { key, owner: x.byOwner.length, nonce: a.nonce, available: amounts(a.available, key), reserved: amounts(a.reserved, key), live: new Map(a.live.map((l) => [l.clientId, l.id])) };
+      x.accounts.set(key, acct);
+      x.byOwner.push(acct);
+    }
+    for (const o of s.orders) {
+      if (o.market >= x.markets.length || o.owner >= x.byOwner.length) bad(`order ${o.id} names an unknown market or owner`);
+      if (o.id >= x.nextOrderId || x.orders.has(o.id)) bad(`order id ${o.id} is not below the next id or appears twice`);
+      const live = x.engine.order(o.id);
+      if (live === undefined || live.owner !== o.owner || live.side !== o.side || live.symbol !== x.markets[o.market]!.symbol) bad(`order ${o.id} does not match the book`);
+      if (x.byOwner[o.owner]!.live.get(o.clientId) !== o.id) bad(`order ${o.id} is not the account's live order ${o.clientId}`);
+      x.orders.set(o.id, { ...o });
+    }
+    if (x.engine.liveOrders !== x.orders.size) bad('the book and the order records disagree');
+    for (const acct of x.byOwner) for (const id of acct.live.values()) if (x.orders.get(id)?.owner !== acct.owner) bad(`account ${acct.key} lists order ${id} it does not own`);
+    // Reservations are derived data: they must add up exactly.
+    const reserved = x.byOwner.map(() => config.assets.map(() => 0n));
+    for (const o of x.orders.values()) {
+      const m = x.markets[o.market]!;
+      reserved[o.owner]![o.side === 'buy' ? m.quoteIndex : m.baseIndex]! += o.reserved;
+    }
+    x.byOwner.forEach((a, i) => a.reserved.forEach((r, j) => r !== reserved[i]![j] && bad(`account ${a.key}: reserved ${r} but its orders hold ${reserved[i]![j]}`)));
+    for (const o of s.offenders) x.offenderSet.add(o);
+    if (!bytesEqual(x.snapshot(), bytes)) bad('not in canonical order');
+    return x;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private account(key: string): Account {
+    let acct = this.accounts.get(key);
+    if (acct === undefined) {
+      acct = { key, owner: this.byOwner.length, nonce: 0, available: this.config.assets.map(() => 0n), reserved: this.config.assets.map(() => 0n), live: new Map() };
+      this.accounts.set(key, acct);
+      this.byOwner.push(acct);
+    }
+    return acct;
+  }
+
+  private signatureValid(tx: Transaction): boolean {
+    const key = tx.type === 'order' ? tx.account : this.config.operator;
+    if (key === undefined) return false;
+    const { domain, bytes } = signedBody(tx);
+    this.counters.signatureChecks++;
+    return this.scheme.verify(key, domain, bytes, tx.signature);
+  }
+
+  private rememberVerified(bytes: Uint8Array): void {
+    if (this.preverifiedCount >= 100_000) {
+      this.preverified.clear();
+      this.preverifiedCount = 0;
+    }
+    const k = tailKey(bytes);
+    const list = this.preverified.get(k);
+    if (list === undefined) this.preverified.set(k, [bytes.slice()]);
+    else list.push(bytes.slice());
+    this.preverifiedCount++;
+  }
+
+  /** True if `bytes` were admitted before (and forgets them: a transaction executes once). */
+  private takeVerified(bytes: Uint8Array): boolean {
+    const k = tailKey(bytes);
+    const list = this.preverified.get(k);
+    if (list === undefined) return false;
+    const i = list.findIndex((b) => bytesEqual(b, bytes));
+    if (i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.preverified.delete(k);
+    this.preverifiedCount--;
+    return true;
+  }
+
+  private reject(reason: RejectReason, detail: string, account?: string): TxReceipt {
+    this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1;
+    return account === undefined ? { status: 'rejected', reason, detail } : { status: 'rejected', reason, detail, account };
+  }
+
+  private transfer(tx: Extract<Transaction, { type: 'transfer' }>, accountKey: string): TxReceipt {
+    if (tx.nonce <= this.operatorNonce) return this.reject('STALE_NONCE', `operator nonce ${tx.nonce} is not above ${this.operatorNonce}`, accountKey);
+    const asset = this.assetIndex.get(tx.asset);
+    if (asset === undefined) return this.reject('UNKNOWN_ASSET', `no asset ${tx.asset}`, accountKey);
+    const existing = this.accounts.get(accountKey);
+    if (tx.kind === 'deposit') {
+      const have = existing?.available[asset] ?? 0n;
+      if (have + tx.amount > MAX_AMOUNT) return this.reject('SIZE_LIMIT', 'the balance would exceed 2^96', accountKey);
+      this.account(accountKey).available[asset]! += tx.amount;
+    } else {
+      const have = existing?.available[asset] ?? 0n;
+      if (existing === undefined || have < tx.amount) return this.reject('INSUFFICIENT_FUNDS', `withdrawal of ${tx.amount} ${tx.asset}, ${have} available`, accountKey);
+      existing.available[asset]! -= tx.amount;
+    }
+    this.operatorNonce = tx.nonce;
+    this.counters.executed++;
+    return { status: 'executed', account: accountKey, events: [], trades: [] };
+  }
+
+  /** Quote needed to buy `size` at `price`, fee included; undefined for non-positive or unsafe inputs. */
+  private buyCost(price: number, size: number): bigint | undefined {
+    if (!Number.isSafeInteger(price) || !Number.isSafeInteger(size) || price <= 0 || size <= 0) return undefined;
+    const notional = BigInt(price) * BigInt(size);
+    return notional + (notional * this.reserveBps) / BPS;
+  }
+
+  private hold(acct: Account, rec: OrderRecord, asset: number, amount: bigint): void {
+    acct.available[asset]! -= amount;
+    acct.reserved[asset]! += amount;
+    rec.reserved += amount;
+  }
+
+  private place(accountKey: string, existing: Account | undefined, market: Market, p: PlaceAction, ts: number): TxReceipt {
+    if (p.size > market.maxOrderSize) return this.reject('SIZE_LIMIT', `size ${p.size} is above the market's maximum ${market.maxOrderSize}`, accountKey);
+    if (existing?.live.has(p.clientId)) return this.reject('DUPLICATE_CLIENT_ID', `client order id ${p.clientId} is live`, accountKey);
+    if (p.type === 'stop-market' && p.side === 'buy') return this.reject('UNSUPPORTED_ORDER', 'a stop-market buy has no price bound to reserve funds at; use a stop-limit', accountKey);
+    const isMarket = p.type === 'market' || p.type === 'stop-market';
+    const withPrice = p.type === 'limit' || p.type === 'stop-limit';
+    if (!withPrice && p.price !== 0) return this.reject('UNSUPPORTED_ORDER', `${p.type} orders take no price`, accountKey);
+    if (p.type !== 'stop-limit' && p.type !== 'stop-market' && p.stopPrice !== 0) return this.reject('UNSUPPORTED_ORDER', `${p.type} orders take no stop price`, accountKey);
+    // What the order can ever spend: a buy at its limit (a market buy at its protection bound), a sell its size.
+    let price = p.price;
+    if (p.type === 'market' && p.side === 'buy') {
+      const ask = this.engine.l1(market.symbol).askPrice;
+      price = ask === undefined ? 0 : ask + market.protection * market.tickSize;
+    }
+    const asset = p.side === 'buy' ? market.quoteIndex : market.baseIndex;
+    let need: bigint;
+    if (p.side === 'sell') need = BigInt(p.size);
+    else if (price === 0) need = 0n; // a market buy into an empty book: the engine cancels it
+    else {
+      const cost = this.buyCost(price, p.size);
+      if (cost === undefined) return this.reject('ORDER_REJECTED', 'INVALID_PRICE: price and size must be positive safe integers', accountKey);
+      need = cost;
+    }
+    const have = existing?.available[asset] ?? 0n;
+    if (need > have) return this.reject('INSUFFICIENT_FUNDS', `needs ${need} ${this.config.assets[asset]} reserved, ${have} available`, accountKey);
+    const cmd: PlaceOrder = {
+      id: this.nextOrderId,
+      owner: existing?.owner ?? this.byOwner.length,
+      symbol: market.symbol,
+      side: p.side,
+      type: p.type,
+      size: p.size,
+      tif: p.tif,
+      stp: p.stp,
+      seq: this.commands + 1,
+      ts,
+      ...(withPrice ? { price: p.price } : {}),
+      ...(p.type === 'stop-limit' || p.type === 'stop-market' ? { stopPrice: p.stopPrice } : {}),
+      ...(p.postOnly ? { postOnly: true } : {}),
+      ...(p.visibleSize !== 0 ? { visibleSize: p.visibleSize } : {}),
+      ...(isMarket ? { protectionTicks: market.protection } : {}),
+    };
+    // The engine checks ticks, lots and combinations; a refusal there must leave no trace here,
+    // so the account is created and funds held only once it accepted.
+    const events = this.engine.place(cmd);
+    if (events[0]?.type === 'rejected') return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, accountKey);
+    const acct = existing ?? this.account(accountKey);
+    const rec: OrderRecord = { id: cmd.id, owner: acct.owner, clientId: p.clientId, market: market.index, side: p.side, price, reserved: 0n };
+    this.nextOrderId++;
+    this.orders.set(rec.id, rec);
+    acct.live.set(p.clientId, rec.id);
+    this.hold(acct, rec, asset, need);
+    return this.finish(acct, events, ts, market);
+  }
+
+  private run(acct: Account, command: () => EngineEvent[], ts: number, market: Market): TxReceipt {
+    const events = command();
+    if (events[0]?.type === 'rejected') return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, acct.key);
+    return this.finish(acct, events, ts, market);
+  }
+
+  /** Settles the trades of an accepted command, then brings every touched order's reservation to what it still needs. */
+  private finish(acct: Account, events: readonly EngineEvent[], ts: number, market: Market): TxReceipt {
+    this.commands++;
+    this.counters.executed++;
+    const trades: Trade[] = [];
+    const touched = new Set<number>();
+    for (const e of events) {
+      if (e.type === 'trade') {
+        trades.push(this.settle(e, market, ts));
+        touched.add(e.makerId).add(e.takerId);
+      } else if (e.type !== 'rejected') touched.add(e.orderId);
+    }
+    for (const id of touched) this.reconcile(id);
+    return { status: 'executed', account: acct.key, events, trades };
+  }
+
+  private settle(t: TradeEvent, market: Market, ts: number): Trade {
+    const buyId = t.aggressor === 'buy' ? t.takerId : t.makerId;
+    const sellId = t.aggressor === 'buy' ? t.makerId : t.takerId;
+    const buy = this.orders.get(buyId)!;
+    const sell = this.orders.get(sellId)!;
+    const buyer = this.byOwner[buy.owner]!;
+    const seller = this.byOwner[sell.owner]!;
+    const notional = BigInt(t.price) * BigInt(t.size);
+    const buyerFee = (notional * (t.aggressor === 'buy' ? this.takerBps : this.makerBps)) / BPS;
+    const sellerFee = (notional * (t.aggressor === 'sell' ? this.takerBps : this.makerBps)) / BPS;
+    const q = market.quoteIndex;
+    const b = market.baseIndex;
+    const paid = notional + buyerFee;
+    // Reservations were made at a price at or above the trade's and with the larger fee rate,
+    // so they always cover the fill; anything else is a bug, not a market event.
+    if (buy.reserved < paid || sell.reserved < BigInt(t.size)) throw new Error(`exchange invariant broken: reservation short for trade ${t.makerId}/${t.takerId}`);
+    buy.reserved -= paid;
+    buyer.reserved[q]! -= paid;
+    buyer.available[b]! += BigInt(t.size);
+    sell.reserved -= BigInt(t.size);
+    seller.reserved[b]! -= BigInt(t.size);
+    seller.available[q]! += notional - sellerFee;
+    this.fees[q]! += buyerFee + sellerFee;
+    return { symbol: market.symbol, price: t.price, size: t.size, buyer: buyer.key, seller: seller.key, aggressor: t.aggressor, buyerFee, sellerFee, ts };
+  }
+
+  /** Releases what an order no longer needs; forgets it when it left the book. */
+  private reconcile(id: number): void {
+    const rec = this.orders.get(id);
+    if (rec === undefined) return;
+    const acct = this.byOwner[rec.owner]!;
+    const market = this.markets[rec.market]!;
+    const live = this.engine.order(id);
+    const asset = rec.side === 'buy' ? market.quoteIndex : market.baseIndex;
+    const need = live === undefined ? 0n : rec.side === 'buy' ? (rec.price === 0 ? 0n : this.buyCost(rec.price, live.remaining)!) : BigInt(live.remaining);
+    if (need > rec.reserved) throw new Error(`exchange invariant broken: order ${id} needs ${need}, holds ${rec.reserved}`);
+    this.hold(acct, rec, asset, need - rec.reserved);
+    if (live === undefined) {
+      this.orders.delete(id);
+      acct.live.delete(rec.clientId);
+    }
+  }
+}
+
+/** A map key for admitted transactions: their last 16 bytes (a signature's tail for every kind). */
+function tailKey(bytes: Uint8Array): string {
+  const from = Math.max(0, bytes.length - 16);
+  return String.fromCharCode.apply(null, bytes.subarray(from) as unknown as number[]);
+}

@@ -1,0 +1,110 @@
+import { toHex, type SignatureScheme } from '@bftx/crypto';
+import { StatementVerifier, verifyEvidence, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
+import type { ExchangeConfig } from './config';
+import { Exchange, type BlockResult, type ForgedTransactionEvidence } from './exchange';
+
+/** One offender with the first verified evidence against it. */
+export interface Offence {
+  readonly offender: number;
+  readonly evidence: Evidence | ForgedTransactionEvidence;
+}
+
+export interface ReplicatedExchangeOptions {
+  readonly exchange: ExchangeConfig;
+  /** The scheme client and operator signatures are checked with (the consensus keys may use another). */
+  readonly clientScheme: SignatureScheme;
+  /**
+   * Byzantine behaviour for tests and demos, as a wrapper around the honest
+   * replica: these validators' mempools admit every transaction unchecked,
+   * so their blocks carry whatever clients sent, forged or not.
+   */
+  readonly uncheckedMempool?: readonly number[];
+}
+
+/**
+ * An exchange replicated by any consensus protocol: wraps a protocol
+ * instance, checks client signatures before transactions enter its mempool,
+ * and applies every finalized block to its own `Exchange`, recording the
+ * state root per height and the offenders it can prove.
+ */
+export class ReplicatedExchange<M> implements Protocol<M> {
+  readonly exchange: Exchange;
+  /** State root (hex) after each finalized height, index 0 = height 1. */
+  readonly stateRoots: string[] = [];
+  /** Transactions the mempool turned away, by reason, and how many it let in. */
+  readonly mempool = { admitted: 0, rejected: { MALFORMED: 0, BAD_SIGNATURE: 0 } };
+  private readonly offences = new Map<number, Offence>();
+  private readonly verifier: StatementVerifier;
+  private readonly listeners: Array<(result: BlockResult, now: number) => void> = [];
+
+  constructor(
+    private readonly inner: Protocol<M>,
+    config: ProtocolConfig,
+    options: ReplicatedExchangeOptions,
+    private readonly checkMempool = true,
+  ) {
+    this.exchange = new Exchange(options.exchange, options.clientScheme);
+    this.verifier = new StatementVerifier(config.validators, config.scheme);
+  }
+
+  get self(): number {
+    return this.inner.self;
+  }
+
+  /** Calls `listener` with the result of every finalized block applied here, in order, and the runtime's time. */
+  onBlock(listener: (result: BlockResult, now: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Distinct offenders, each with its first verified evidence (equivocation, or a finalized block carrying a forged transaction). */
+  get detected(): Offence[] {
+    return [...this.offences.values()].sort((a, b) => a.offender - b.offender);
+  }
+
+  step(input: ProtocolInput<M>): ProtocolOutput<M>[] {
+    let effective = input;
+    if (input.type === 'transactions' && this.checkMempool) {
+      const admitted = input.txs.filter((tx) => {
+        const verdict = this.exchange.admit(tx);
+        if (verdict.ok) this.mempool.admitted++;
+        else this.mempool.rejected[verdict.reason]++;
+        return verdict.ok;
+      });
+      effective = { ...input, txs: admitted };
+    } else if (input.type === 'transactions') this.mempool.admitted += input.txs.length;
+    const outputs = this.inner.step(effective);
+    for (const o of outputs) {
+      if (o.type === 'commit') {
+        for (const block of o.blocks) {
+          const result = this.exchange.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
+          this.stateRoots.push(toHex(result.stateRoot));
+          for (const e of result.evidence) if (!this.offences.has(e.proposer)) this.offences.set(e.proposer, { offender: e.proposer, evidence: e });
+          for (const l of this.listeners) l(result, input.now);
+        }
+      } else if (o.type === 'evidence' && !this.offences.has(o.evidence.offender) && verifyEvidence(o.evidence, this.verifier)) {
+        this.offences.set(o.evidence.offender, { offender: o.evidence.offender, evidence: o.evidence });
+      }
+    }
+    return outputs;
+  }
+}
+
+/**
+ * A protocol definition whose replicas are replicated exchanges: hand it to
+ * any runtime (the simulator, a real replica) in place of the bare protocol.
+ * `replicas` lists every instance created, in creation order.
+ */
+export function replicatedExchange<M>(protocol: ProtocolDefinition<M>, options: ReplicatedExchangeOptions): ProtocolDefinition<M> & { readonly replicas: ReplicatedExchange<M>[] } {
+  const replicas: ReplicatedExchange<M>[] = [];
+  const unchecked = new Set(options.uncheckedMempool ?? []);
+  return {
+    ...protocol,
+    name: `${protocol.name}+exchange`,
+    replicas,
+    create(config: ProtocolConfig) {
+      const r = new ReplicatedExchange(protocol.create(config), config, options, !unchecked.has(config.self));
+      replicas.push(r);
+      return r;
+    },
+  };
+}
