@@ -1,0 +1,7 @@
+// @bftx/agents: trading agents and the market simulation that runs them on an exchange, directly or through a simulated consensus cluster.
+export { MarketMaker, Momentum, Noise, RandomTrader, Value, ZeroIntelligence } from './agents';
+export type { Agent, AgentContext, AgentKind, AgentOrder, MarketMakerParams, MarketSnapshot, MomentumParams, NoiseParams, RandomTraderParams, ValueParams, ZeroIntelligenceParams } from './agents';
+export { Fundamental, type FundamentalConfig } from './fundamental';
+export { BASE, QUOTE, runMarket, type AgentReport, type MarketResult, type MarketSimulationConfig, type ReplicationReport, type TapeEntry, type Venue } from './market';
+export { autocorrelation, excessKurtosis, logReturns, stylisedFacts, type StylisedFacts } from './stylised';
+export { CLOSE_1600, distributedExchange, OPEN_0930, rmsc04Agents, rmsc04Session, type DistributedExchangeOptions, type DistributedExchangeReport } from './presets';
