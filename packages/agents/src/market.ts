@@ -169,7 +169,8 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
       seed: config.seed,
       network: venue.network ?? synchronous(venue.delta),
       timing: { delta: venue.delta },
-      duration: close,
+      // The cluster's clock starts at the open: simulation time = session time - open.
+      duration: close - open,
       trace: false,
       ...(venue.byzantine ? { byzantine: venue.byzantine } : {}),
     });
@@ -178,11 +179,11 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
     if (observer === undefined) throw new RangeError(`no replica ${observerIndex} to observe`);
     view = observer.exchange;
     observer.onBlock((result, now) => {
-      for (const r of result.receipts) record(r, now);
+      for (const r of result.receipts) record(r, now + open);
     });
-    for (const x of config.extraTransactions ?? []) run.offer([x.tx], { at: x.at });
-    send = (p, action, now) => run.offer([signOrder(p.signer!, ++p.nonce, action)], { at: now });
-    advance = (t) => run.runUntil(t);
+    for (const x of config.extraTransactions ?? []) run.offer([x.tx], { at: x.at - open });
+    send = (p, action, now) => run.offer([signOrder(p.signer!, ++p.nonce, action)], { at: now - open });
+    advance = (t) => run.runUntil(t - open);
     finishReplication = () => {
       const simulation = run.result();
       const honest = new Set(simulation.replicas.filter((r) => r.honest).map((r) => r.instance));

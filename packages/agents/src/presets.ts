@@ -69,6 +69,8 @@ export interface DistributedExchangeReport {
     readonly rejectedAtMempool: { readonly MALFORMED: number; readonly BAD_SIGNATURE: number };
     readonly executed: number;
     readonly rejectedAtExecution: Readonly<Record<string, number>>;
+    /** Admitted but not yet finalized when the session closed. */
+    readonly pendingAtClose: number;
   };
   readonly trades: number;
   readonly offenders: ReadonlyArray<{ readonly validator: number; readonly evidence: string }>;
@@ -123,6 +125,7 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
       rejectedAtMempool: rep.mempool.rejected,
       executed: result.orders.executed,
       rejectedAtExecution: result.orders.rejected,
+      pendingAtClose: rep.mempool.admitted - result.orders.executed - Object.values(result.orders.rejected).reduce((x, y) => x + (y ?? 0), 0),
     },
     trades: result.trades.length,
     offenders: rep.offenders,

@@ -95,6 +95,11 @@ describe("the prototype's distributed-exchange scenario, made true", () => {
     expect(report.orders.rejectedAtMempool).toEqual({ MALFORMED: 0, BAD_SIGNATURE: 10 });
     expect(report.orders.admitted).toBe(report.orders.submitted);
     expect(report.orders.executed).toBeGreaterThan(100);
+    // Every admitted order is accounted for: executed, rejected with a reason, or still in flight at the close.
+    const rejected = Object.values(report.orders.rejectedAtExecution).reduce((a, b) => a + b, 0);
+    expect(report.orders.pendingAtClose).toBeGreaterThanOrEqual(0);
+    expect(report.orders.pendingAtClose).toBeLessThan(20);
+    expect(report.orders.executed + rejected + report.orders.pendingAtClose).toBe(report.orders.admitted);
     expect(report.trades).toBeGreaterThan(20);
     expect(report.offenders).toEqual([{ validator: report.byzantineReplica, evidence: 'equivocation' }]);
     expect(report.result.replication!.stateRootsAgree).toBe(true);

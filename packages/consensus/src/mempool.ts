@@ -1,18 +1,27 @@
-import { toHex, sha256 } from '@bftx/crypto';
-
 /** Where a proposer takes transactions from. */
 export interface Mempool {
   add(txs: readonly Uint8Array[]): void;
-  /** Up to `max` transactions not in `exclude` (ids of transactions already on the chain being extended), oldest first. */
+  /** Up to `max` transactions whose `txKey` is not in `exclude` (those already on the chain being extended), oldest first. */
   take(max: number, exclude: ReadonlySet<string>): Uint8Array[];
   /** Drop transactions that are final. */
   remove(txs: readonly Uint8Array[]): void;
   readonly size: number;
 }
 
-export function txId(tx: Uint8Array): string {
-  return toHex(sha256(tx));
+/**
+ * An in-memory key naming a transaction by its exact bytes (one char per byte): equal
+ * bytes, equal keys, no collisions, and far cheaper than hashing on every add, take and
+ * remove. Not an id to publish (block payloads are committed by their Merkle root).
+ */
+export function txKey(tx: Uint8Array): string {
+  if (tx.length <= CHUNK) return String.fromCharCode.apply(null, tx as unknown as number[]);
+  let key = '';
+  for (let i = 0; i < tx.length; i += CHUNK) key += String.fromCharCode.apply(null, tx.subarray(i, i + CHUNK) as unknown as number[]);
+  return key;
 }
+
+// Well inside every engine's limit on arguments to one call.
+const CHUNK = 8_192;
 
 /** A bounded first-in first-out mempool; duplicates are ignored, and when full the newest are refused. */
 export class FifoMempool implements Mempool {
@@ -22,7 +31,7 @@ export class FifoMempool implements Mempool {
   add(txs: readonly Uint8Array[]): void {
     for (const tx of txs) {
       if (this.txs.size >= this.capacity) return;
-      const id = txId(tx);
+      const id = txKey(tx);
       if (!this.txs.has(id)) this.txs.set(id, tx);
     }
   }
@@ -37,7 +46,7 @@ export class FifoMempool implements Mempool {
   }
 
   remove(txs: readonly Uint8Array[]): void {
-    for (const tx of txs) this.txs.delete(txId(tx));
+    for (const tx of txs) this.txs.delete(txKey(tx));
   }
 
   get size(): number {

@@ -17,18 +17,39 @@ export function sha512(data: Uint8Array): Uint8Array {
  * block's id can never equal an order's id for the same bytes.
  */
 export function hash(tag: string, data: Uint8Array): Uint8Array {
-  const h = nobleSha256.create();
-  h.update(taggedPrefix('bftx-hash', tag));
+  const h = primedHasher(tag);
   h.update(data);
-  return h.digest();
+  const out = new Uint8Array(32);
+  h.digestInto(out);
+  return out;
 }
 
 /** `hash` over the concatenation of `parts`, without building it. */
 export function hashParts(tag: string, parts: readonly Uint8Array[]): Uint8Array {
-  const h = nobleSha256.create();
-  h.update(taggedPrefix('bftx-hash', tag));
+  const h = primedHasher(tag);
   for (let i = 0; i < parts.length; i++) h.update(parts[i]!);
-  return h.digest();
+  const out = new Uint8Array(32);
+  h.digestInto(out);
+  return out;
+}
+
+type Sha256 = ReturnType<typeof nobleSha256.create>;
+/** One hasher per tag that has absorbed the tag's prefix (tags are a small fixed set). */
+const primed = new Map<string, Sha256>();
+let scratch: Sha256 | undefined;
+
+/**
+ * A hasher that has absorbed `tag`'s prefix, cloned into one reused scratch hasher:
+ * ids are hashed on every message, and a fresh hasher per call is most of the cost
+ * for short inputs. Callers finish with it before the next call (nothing here re-enters).
+ */
+function primedHasher(tag: string): Sha256 {
+  let base = primed.get(tag);
+  if (base === undefined) {
+    base = nobleSha256.create().update(taggedPrefix('bftx-hash', tag));
+    primed.set(tag, base);
+  }
+  return (scratch = base._cloneInto(scratch));
 }
 
 /** `hash` as lowercase hex. */

@@ -8,12 +8,25 @@ const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
 const EMPTY_ROOT = nobleSha256(new Uint8Array(0));
 
+type Sha256 = ReturnType<typeof nobleSha256.create>;
+// Hashers primed with each prefix, cloned into one scratch hasher per call: no hasher
+// allocation per node, which matters when a state root is taken after every block.
+const LEAF_BASE = nobleSha256.create().update(Uint8Array.of(LEAF_PREFIX));
+const NODE_BASE = nobleSha256.create().update(Uint8Array.of(NODE_PREFIX));
+let scratch: Sha256 | undefined;
+
 function leafHash(leaf: Uint8Array): Uint8Array {
-  return nobleSha256.create().update(Uint8Array.of(LEAF_PREFIX)).update(leaf).digest();
+  const h = (scratch = LEAF_BASE._cloneInto(scratch));
+  const out = new Uint8Array(32);
+  h.update(leaf).digestInto(out);
+  return out;
 }
 
 function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return nobleSha256.create().update(Uint8Array.of(NODE_PREFIX)).update(left).update(right).digest();
+  const h = (scratch = NODE_BASE._cloneInto(scratch));
+  const out = new Uint8Array(32);
+  h.update(left).update(right).digestInto(out);
+  return out;
 }
 
 /** Largest power of two strictly below n (n >= 2). */
@@ -102,4 +115,56 @@ export function verifyMerkleProof(root: Uint8Array, leaf: Uint8Array, proof: Mer
     sn = Math.floor(sn / 2);
   }
   return sn === 0 && root instanceof Uint8Array && bytesEqual(r, root);
+}
+
+/**
+ * A Merkle tree (the same RFC 9162 root as `merkleRoot`) whose leaves can be
+ * appended and replaced, and whose root then costs only the changed paths:
+ * O(changed leaves x log n) hashes instead of n. For state that is committed
+ * after every block while only a few entries change (accounts, say).
+ */
+export class IncrementalMerkleTree {
+  /** levels[0]: leaf hashes; levels[k][i]: the node over levels[k-1][2i], [2i+1] (an odd last node is carried up). */
+  private readonly levels: Uint8Array[][] = [[]];
+  private readonly dirty = new Set<number>();
+
+  get size(): number {
+    return this.levels[0]!.length;
+  }
+
+  /** Appends a leaf; returns its index. */
+  push(leaf: Uint8Array): number {
+    const index = this.levels[0]!.length;
+    this.levels[0]!.push(leafHash(leaf));
+    this.dirty.add(index);
+    return index;
+  }
+
+  /** Replaces the leaf at `index`. Throws CryptoError INVALID_ARGUMENT if there is none. */
+  set(index: number, leaf: Uint8Array): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) throw new CryptoError('INVALID_ARGUMENT', `leaf index ${index} is outside [0, ${this.size})`);
+    this.levels[0]![index] = leafHash(leaf);
+    this.dirty.add(index);
+  }
+
+  root(): Uint8Array {
+    const leaves = this.levels[0]!;
+    if (leaves.length === 0) return EMPTY_ROOT.slice();
+    let changed = [...this.dirty];
+    this.dirty.clear();
+    let k = 0;
+    while (this.levels[k]!.length > 1) {
+      const below = this.levels[k]!;
+      const above = (this.levels[k + 1] ??= []);
+      const parents = new Set<number>();
+      for (const i of changed) parents.add(i >>> 1);
+      for (const p of parents) {
+        const right = below[2 * p + 1];
+        above[p] = right === undefined ? below[2 * p]! : nodeHash(below[2 * p]!, right);
+      }
+      changed = [...parents];
+      k++;
+    }
+    return this.levels[k]![0]!.slice();
+  }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { CryptoError, fromHex, merkleProof, merkleRoot, toHex, verifyMerkleProof, type MerkleProof } from '../src/index';
+import { CryptoError, fromHex, IncrementalMerkleTree, merkleProof, merkleRoot, toHex, verifyMerkleProof, type MerkleProof } from '../src/index';
 
 // Reference: the recursive definition of RFC 9162 section 2.1.1, written independently with node:crypto.
 function refRoot(leaves: Uint8Array[]): Uint8Array {
@@ -112,5 +112,44 @@ describe('Merkle inclusion proofs', () => {
   test('a proof for an index out of range is a CryptoError', () => {
     expect(() => merkleProof([Uint8Array.of(1)], 1)).toThrow(CryptoError);
     expect(() => merkleProof([], 0)).toThrow(CryptoError);
+  });
+});
+
+describe('IncrementalMerkleTree', () => {
+  const arbOps = fc.array(
+    fc.oneof(
+      fc.record({ op: fc.constant('push' as const), leaf: fc.uint8Array({ maxLength: 20 }) }),
+      fc.record({ op: fc.constant('set' as const), at: fc.nat(), leaf: fc.uint8Array({ maxLength: 20 }) }),
+      fc.record({ op: fc.constant('root' as const) }),
+    ),
+    { maxLength: 120 },
+  );
+
+  test('its root equals merkleRoot of its leaves after any pushes and replacements', () => {
+    fc.assert(
+      fc.property(arbOps, (ops) => {
+        const tree = new IncrementalMerkleTree();
+        const leaves: Uint8Array[] = [];
+        for (const o of ops) {
+          if (o.op === 'push') expect(tree.push(o.leaf)).toBe(leaves.push(o.leaf) - 1);
+          else if (o.op === 'set' && leaves.length > 0) {
+            tree.set(o.at % leaves.length, o.leaf);
+            leaves[o.at % leaves.length] = o.leaf;
+          } else expect(tree.root()).toEqual(refRoot(leaves));
+        }
+        expect(tree.size).toBe(leaves.length);
+        expect(tree.root()).toEqual(refRoot(leaves));
+      }),
+      { numRuns: bftxRuns(300) },
+    );
+  });
+
+  test('an empty tree has the empty root; a bad index is a typed error and changes nothing', () => {
+    const tree = new IncrementalMerkleTree();
+    expect(tree.root()).toEqual(merkleRoot([]));
+    tree.push(Uint8Array.of(1));
+    const root = tree.root();
+    for (const i of [-1, 1, 0.5, Number.NaN]) expect(() => tree.set(i, Uint8Array.of(2))).toThrow(CryptoError);
+    expect(tree.root()).toEqual(root);
   });
 });

@@ -1,4 +1,4 @@
-import { bytesEqual, codec, decode, encode, fromHex, hash, toHex, type SignatureScheme } from '@bftx/crypto';
+import { bytesEqual, codec, decode, encode, fromHex, hash, hashParts, IncrementalMerkleTree, toHex, type SignatureScheme } from '@bftx/crypto';
 import { MatchingEngine, type EngineEvent, type PlaceOrder, type TradeEvent } from '@bftx/matching-engine';
 import { checkConfig, type ExchangeConfig, type MarketConfig } from './config';
 import { ExchangeError, type RejectReason } from './errors';
@@ -88,6 +88,7 @@ interface Market extends MarketConfig {
 }
 
 const STATE_DOMAIN = 'bftx.exchange-state';
+const BOOKS_DOMAIN = 'bftx.exchange-books';
 const EMPTY: ReadonlyMap<number, number> = new Map();
 const BPS = 10_000n;
 const UINT = codec.uint();
@@ -114,6 +115,19 @@ const StateCodec = codec.record({
 });
 const MAGIC = 'bftx-exchange-1';
 
+// The state root commits to the same state as the snapshot, in three parts so that a block
+// costs only what it changed: the small scalars, a Merkle tree with one leaf per account
+// (in order of first appearance; a leaf holds the account and its live orders' records),
+// and the hash of the books (recomputed only after a block that changed them).
+const RootHeaderCodec = codec.record({ magic: codec.string(16), commands: UINT, nextOrderId: UINT, operatorNonce: UINT, fees: AMOUNTS, offenders: codec.array(UINT) });
+const AccountLeafCodec = codec.record({
+  key: codec.fixedBytes(32),
+  nonce: UINT,
+  available: AMOUNTS,
+  reserved: AMOUNTS,
+  orders: codec.array(codec.record({ clientId: UINT, id: UINT, market: UINT, side: codec.enumeration(['buy', 'sell'] as const), price: UINT, reserved: codec.biguint(128) })),
+});
+
 /**
  * The replicated state machine of a spot exchange: accounts with per-asset
  * balances (bigint), funds reserved for resting orders, one matching-engine
@@ -137,8 +151,12 @@ export class Exchange {
   private nextOrderId = 1;
   private operatorNonce = 0;
   private readonly offenderSet = new Set<number>();
+  /** State-root caches: accounts changed since the last root, the account tree, the books' hash (undefined: changed). */
+  private readonly dirtyAccounts = new Set<Account>();
+  private readonly accountTree = new IncrementalMerkleTree();
+  private booksHash: Uint8Array | undefined;
   /** Transactions whose signature this replica already checked (mempool entry), so execution does not check twice. */
-  private readonly preverified = new Map<string, Uint8Array[]>();
+  private readonly preverified = new Map<string, Array<{ readonly bytes: Uint8Array; readonly tx: Transaction }>>();
   private preverifiedCount = 0;
   /** Counters since construction (metrics, not state). */
   readonly counters = { executed: 0, rejected: {} as Partial<Record<RejectReason, number>>, signatureChecks: 0 };
@@ -176,7 +194,7 @@ export class Exchange {
       return { ok: false, reason: 'MALFORMED', detail: e instanceof Error ? e.message : String(e) };
     }
     if (!this.signatureValid(tx)) return { ok: false, reason: 'BAD_SIGNATURE', detail: tx.type === 'order' ? 'the client signature does not verify' : 'the operator signature does not verify' };
-    this.rememberVerified(bytes);
+    this.rememberVerified(bytes, tx);
     return { ok: true, tx };
   }
 
@@ -200,19 +218,26 @@ export class Exchange {
 
   /** One transaction (decode, signature, nonce, then the action). Changes nothing when rejected. */
   applyTransaction(bytes: Uint8Array, ts: number): TxReceipt {
-    let tx: Transaction;
-    try {
-      tx = decodeTransaction(bytes);
-    } catch (e) {
-      return this.reject('MALFORMED', e instanceof Error ? e.message : String(e));
+    // Admitted here before: decoded and verified then, so neither is done twice.
+    let tx = this.takeVerified(bytes);
+    if (tx === undefined) {
+      try {
+        tx = decodeTransaction(bytes);
+      } catch (e) {
+        return this.reject('MALFORMED', e instanceof Error ? e.message : String(e));
+      }
+      if (!this.signatureValid(tx)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
     }
-    if (!this.takeVerified(bytes) && !this.signatureValid(tx)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
     const accountKey = toHex(tx.account);
     if (tx.type === 'transfer') return this.transfer(tx, accountKey);
     const existing = this.accounts.get(accountKey);
     if (existing !== undefined && tx.nonce <= existing.nonce) return this.reject('STALE_NONCE', `nonce ${tx.nonce} is not above ${existing.nonce}`, accountKey);
     const receipt = this.act(accountKey, tx.order, ts);
-    if (receipt.status === 'executed') this.accounts.get(accountKey)!.nonce = tx.nonce;
+    if (receipt.status === 'executed') {
+      const acct = this.accounts.get(accountKey)!;
+      acct.nonce = tx.nonce;
+      this.dirtyAccounts.add(acct);
+    }
     return receipt;
   }
 
@@ -244,14 +269,36 @@ export class Exchange {
       return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, accountKey);
     }
     if (rec.side === 'buy') rec.price = order.price;
+    this.dirtyAccounts.add(acct);
     return this.finish(acct, events, ts, market);
   }
 
   // ---- queries ---------------------------------------------------------------------------
 
-  /** Hash of the canonical state (the snapshot). Equal states, equal roots. */
+  /**
+   * The commitment to the whole state (everything the snapshot holds): equal states, equal
+   * roots. Costs O(accounts changed x log accounts) plus a hash of the books if they changed,
+   * not a pass over every account.
+   */
   stateRoot(): Uint8Array {
-    return hash(STATE_DOMAIN, this.snapshot());
+    if (this.dirtyAccounts.size > 0) {
+      const changed = [...this.dirtyAccounts].sort((a, b) => a.owner - b.owner);
+      this.dirtyAccounts.clear();
+      // Accounts are created in owner order and marked on creation, so new ones append in order.
+      for (const a of changed) {
+        const leaf = this.accountLeaf(a);
+        if (a.owner === this.accountTree.size) this.accountTree.push(leaf);
+        else this.accountTree.set(a.owner, leaf);
+      }
+    }
+    this.booksHash ??= this.engine.withSnapshot((bytes) => hash(BOOKS_DOMAIN, bytes));
+    const header = encode(RootHeaderCodec, { magic: MAGIC, commands: this.commands, nextOrderId: this.nextOrderId, operatorNonce: this.operatorNonce, fees: this.fees, offenders: this.offenders });
+    return hashParts(STATE_DOMAIN, [header, this.accountTree.root(), this.booksHash]);
+  }
+
+  private accountLeaf(a: Account): Uint8Array {
+    const orders = [...a.live].sort((x, y) => x[0] - y[0]).map(([, id]) => this.orders.get(id)!);
+    return encode(AccountLeafCodec, { key: fromHex(a.key), nonce: a.nonce, available: a.available, reserved: a.reserved, orders });
   }
 
   accountView(account: Uint8Array | string): AccountView | undefined {
@@ -361,6 +408,7 @@ export class Exchange {
       const acct: Account = { key, owner: x.byOwner.length, nonce: a.nonce, available: amounts(a.available, key), reserved: amounts(a.reserved, key), live: new Map(a.live.map((l) => [l.clientId, l.id])) };
       x.accounts.set(key, acct);
       x.byOwner.push(acct);
+      x.dirtyAccounts.add(acct);
     }
     for (const o of s.orders) {
       if (o.market >= x.markets.length || o.owner >= x.byOwner.length) bad(`order ${o.id} names an unknown market or owner`);
@@ -392,6 +440,7 @@ export class Exchange {
       acct = { key, owner: this.byOwner.length, nonce: 0, available: this.config.assets.map(() => 0n), reserved: this.config.assets.map(() => 0n), live: new Map() };
       this.accounts.set(key, acct);
       this.byOwner.push(acct);
+      this.dirtyAccounts.add(acct);
     }
     return acct;
   }
@@ -404,29 +453,31 @@ export class Exchange {
     return this.scheme.verify(key, domain, bytes, tx.signature);
   }
 
-  private rememberVerified(bytes: Uint8Array): void {
+  private rememberVerified(bytes: Uint8Array, tx: Transaction): void {
     if (this.preverifiedCount >= 100_000) {
       this.preverified.clear();
       this.preverifiedCount = 0;
     }
     const k = tailKey(bytes);
     const list = this.preverified.get(k);
-    if (list === undefined) this.preverified.set(k, [bytes.slice()]);
-    else list.push(bytes.slice());
+    const entry = { bytes: bytes.slice(), tx };
+    if (list === undefined) this.preverified.set(k, [entry]);
+    else list.push(entry);
     this.preverifiedCount++;
   }
 
-  /** True if `bytes` were admitted before (and forgets them: a transaction executes once). */
-  private takeVerified(bytes: Uint8Array): boolean {
+  /** The decoded transaction if `bytes` were admitted before (and forgets them: a transaction executes once). */
+  private takeVerified(bytes: Uint8Array): Transaction | undefined {
     const k = tailKey(bytes);
     const list = this.preverified.get(k);
-    if (list === undefined) return false;
-    const i = list.findIndex((b) => bytesEqual(b, bytes));
-    if (i < 0) return false;
+    if (list === undefined) return undefined;
+    const i = list.findIndex((e) => bytesEqual(e.bytes, bytes));
+    if (i < 0) return undefined;
+    const { tx } = list[i]!;
     list.splice(i, 1);
     if (list.length === 0) this.preverified.delete(k);
     this.preverifiedCount--;
-    return true;
+    return tx;
   }
 
   private reject(reason: RejectReason, detail: string, account?: string): TxReceipt {
@@ -442,11 +493,14 @@ export class Exchange {
     if (tx.kind === 'deposit') {
       const have = existing?.available[asset] ?? 0n;
       if (have + tx.amount > MAX_AMOUNT) return this.reject('SIZE_LIMIT', 'the balance would exceed 2^96', accountKey);
-      this.account(accountKey).available[asset]! += tx.amount;
+      const acct = this.account(accountKey);
+      acct.available[asset]! += tx.amount;
+      this.dirtyAccounts.add(acct);
     } else {
       const have = existing?.available[asset] ?? 0n;
       if (existing === undefined || have < tx.amount) return this.reject('INSUFFICIENT_FUNDS', `withdrawal of ${tx.amount} ${tx.asset}, ${have} available`, accountKey);
       existing.available[asset]! -= tx.amount;
+      this.dirtyAccounts.add(existing);
     }
     this.operatorNonce = tx.nonce;
     this.counters.executed++;
@@ -464,6 +518,7 @@ export class Exchange {
     acct.available[asset]! -= amount;
     acct.reserved[asset]! += amount;
     rec.reserved += amount;
+    this.dirtyAccounts.add(acct);
   }
 
   private place(accountKey: string, existing: Account | undefined, market: Market, p: PlaceAction, ts: number): TxReceipt {
@@ -531,6 +586,8 @@ export class Exchange {
   private finish(acct: Account, events: readonly EngineEvent[], ts: number, market: Market): TxReceipt {
     this.commands++;
     this.counters.executed++;
+    this.booksHash = undefined;
+    this.dirtyAccounts.add(acct);
     const trades: Trade[] = [];
     const touched = new Set<number>();
     for (const e of events) {
@@ -565,6 +622,7 @@ export class Exchange {
     sell.reserved -= BigInt(t.size);
     seller.reserved[b]! -= BigInt(t.size);
     seller.available[q]! += notional - sellerFee;
+    this.dirtyAccounts.add(buyer).add(seller);
     this.fees[q]! += buyerFee + sellerFee;
     return { symbol: market.symbol, price: t.price, size: t.size, buyer: buyer.key, seller: seller.key, aggressor: t.aggressor, buyerFee, sellerFee, ts };
   }

@@ -11,8 +11,12 @@ export interface Offence {
 
 export interface ReplicatedExchangeOptions {
   readonly exchange: ExchangeConfig;
-  /** The scheme client and operator signatures are checked with (the consensus keys may use another). */
-  readonly clientScheme: SignatureScheme;
+  /**
+   * The scheme client and operator signatures are checked with (the consensus keys may use
+   * another); or one per replica, given its validator index (a runtime that verifies on a
+   * worker pool per replica, say).
+   */
+  readonly clientScheme: SignatureScheme | ((self: number) => SignatureScheme);
   /**
    * Byzantine behaviour for tests and demos, as a wrapper around the honest
    * replica: these validators' mempools admit every transaction unchecked,
@@ -43,7 +47,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     options: ReplicatedExchangeOptions,
     private readonly checkMempool = true,
   ) {
-    this.exchange = new Exchange(options.exchange, options.clientScheme);
+    this.exchange = new Exchange(options.exchange, typeof options.clientScheme === 'function' ? options.clientScheme(config.self) : options.clientScheme);
     this.verifier = new StatementVerifier(config.validators, config.scheme);
   }
 

@@ -166,6 +166,7 @@ describe('blocks, evidence and snapshots', () => {
     const x = newExchange();
     at(x, [a.place({ clientId: 1, side: 'sell', price: 100, size: 10 }), a.place({ clientId: 2, side: 'buy', price: 90, size: 10 })]);
     const good = x.snapshot();
+    const root = toHex(x.stateRoot());
     let failures = 0;
     for (let i = 0; i < good.length; i++) {
       const bad = good.slice();
@@ -173,6 +174,8 @@ describe('blocks, evidence and snapshots', () => {
       try {
         const y = Exchange.restore(config(), scheme, bad);
         expect(y.snapshot()).toEqual(bad); // accepted only as a canonical, consistent state
+        // ... and another state has another root: the root covers every byte of the state.
+        expect(toHex(y.stateRoot())).not.toBe(root);
       } catch (e) {
         expect(e).toBeInstanceOf(ExchangeError);
         expect((e as ExchangeError).code).toBe('INVALID_SNAPSHOT');

@@ -1,5 +1,5 @@
 import { scenarioArb, scenarioConfig, DELTA } from '@bftx/consensus/testing';
-import { createSignatureScheme, keyPairFromSeed, utf8 } from '@bftx/crypto';
+import { createSignatureScheme, keyPairFromSeed, utf8, type SignatureScheme } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import * as sim from '@bftx/sim';
@@ -138,5 +138,25 @@ describe('the prototype scenario pieces, counted for real', () => {
       expect(r.exchange.book.l1(MARKET.symbol)).toMatchObject({ askPrice: 100, askSize: 2 });
     }
     expect(new Set(cluster.replicas.map((r) => r.stateRoots.at(-1))).size).toBe(1);
+  });
+
+  test('a scheme per replica: each replica checks every client signature with its own', () => {
+    const checks = new Map<number, number>();
+    const perReplica = (self: number): SignatureScheme => ({
+      backend: scheme.backend,
+      publicKey: (secret) => scheme.publicKey(secret),
+      signer: (secret) => scheme.signer(secret),
+      verify: (...args) => {
+        checks.set(self, (checks.get(self) ?? 0) + 1);
+        return scheme.verify(...args);
+      },
+    });
+    const a = new Client(client(1));
+    const cluster = replicatedExchange(hotstuff(), { exchange: config(), clientScheme: perReplica });
+    const txs = [a.place({ clientId: 1, side: 'sell', price: 100, size: 5 }), a.place({ clientId: 2, side: 'buy', price: 90, size: 3 })];
+    sim.simulate({ protocol: cluster, n: 4, seed: 1, network: sim.synchronous(DELTA), timing: { delta: DELTA }, duration: 400, trace: false, workload: [{ at: 20, txs }] });
+    // Admission verifies each once per replica; execution reuses the admission's verdict.
+    expect([...checks.entries()].sort()).toEqual([0, 1, 2, 3].map((i) => [i, 2]));
+    for (const r of cluster.replicas) expect(r.exchange.book.l1(MARKET.symbol)).toMatchObject({ askPrice: 100, bidPrice: 90 });
   });
 });

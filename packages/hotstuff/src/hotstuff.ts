@@ -21,7 +21,7 @@ import {
   payloadMatches,
   signStatement,
   StatementVerifier,
-  txId,
+  txKey,
   verifyCertificate,
   type Block,
   type Protocol,
@@ -166,7 +166,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (parent === undefined) return; // the certified block has not arrived yet
     this.proposedInView = view;
     const onChain = new Set<string>();
-    for (const b of this.tree.chain(parent.id, this.committed.length)) for (const tx of b.payload) onChain.add(txId(tx));
+    for (const b of this.tree.chain(parent.id, this.committed.length)) for (const tx of b.payload) onChain.add(txKey(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
     const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, slot: 0, phase: 0, blockHash: block.hash }).signature;
     const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.epoch === view - 1 ? undefined : tc, signature };

@@ -14,7 +14,7 @@ import {
   type CallContext,
 } from './book';
 import { EngineError } from './errors';
-import { readSnapshot, writeSnapshot } from './snapshot';
+import { readSnapshot, writeSnapshot, writeSnapshotView } from './snapshot';
 import type { CancelOrder, EngineEvent, L1, L2, L3Order, LastTrade, ModifyOrder, PlaceOrder, RejectReason, Side, SymbolConfig } from './types';
 
 /** A resting or pending order as the engine holds it. */
@@ -277,6 +277,14 @@ export class MatchingEngine {
   /** The canonical bytes of the whole engine state. Equal states give equal bytes. */
   snapshot(): Uint8Array {
     return writeSnapshot(this.nextAccept, this.configs, [...this.books.values()]);
+  }
+
+  /**
+   * Calls `use` with the snapshot bytes without copying them (to hash the state, say) and
+   * returns its result. The bytes are a view of a reused buffer: do not keep them past `use`.
+   */
+  withSnapshot<T>(use: (bytes: Uint8Array) => T): T {
+    return use(writeSnapshotView(this.nextAccept, this.configs, [...this.books.values()]));
   }
 
   /** An engine in exactly the state `bytes` describes. Throws EngineError INVALID_SNAPSHOT on malformed input. */

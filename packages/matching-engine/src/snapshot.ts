@@ -19,9 +19,16 @@ const VERSION = 1;
 /** An order is 16 integers of at least one byte each. */
 const ORDER_MIN_BYTES = 16;
 
+const TEXT = new TextEncoder();
+
 class Out {
   private buf = new Uint8Array(4096);
   len = 0;
+  /** Starts a new snapshot in the same buffer: a state root takes one snapshot per block, so no fresh 4 KiB each time. */
+  reset(): this {
+    this.len = 0;
+    return this;
+  }
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
@@ -39,14 +46,14 @@ class Out {
     this.buf[this.len++] = v;
   }
   str(s: string): void {
-    const b = new TextEncoder().encode(s);
+    const b = TEXT.encode(s);
     this.u(b.length);
     this.ensure(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
   }
-  bytes(): Uint8Array {
-    return this.buf.slice(0, this.len);
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
   }
 }
 
@@ -64,8 +71,11 @@ function writeSide(out: Out, side: BookSide): void {
   }
 }
 
-export function writeSnapshot(nextAccept: number, configs: readonly SymbolConfig[], books: readonly OrderBook[]): Uint8Array {
-  const out = new Out();
+const shared = new Out();
+
+/** The snapshot as a view of a shared buffer: valid only until the next snapshot is written. */
+export function writeSnapshotView(nextAccept: number, configs: readonly SymbolConfig[], books: readonly OrderBook[]): Uint8Array {
+  const out = shared.reset();
   for (const b of MAGIC) out.u(b);
   out.u(VERSION);
   out.u(nextAccept);
@@ -87,7 +97,11 @@ export function writeSnapshot(nextAccept: number, configs: readonly SymbolConfig
       for (const o of stops) writeOrder(out, o);
     }
   });
-  return out.bytes();
+  return out.view();
+}
+
+export function writeSnapshot(nextAccept: number, configs: readonly SymbolConfig[], books: readonly OrderBook[]): Uint8Array {
+  return writeSnapshotView(nextAccept, configs, books).slice();
 }
 
 class SnapshotFormatError extends Error {}

@@ -100,8 +100,12 @@ describe('wide books: many levels open and close (exercises level placeholders a
           expect(strip(apply(engine, op))).toEqual(apply(reference, op));
         });
         expect(engine.l2('W', 10_000)).toEqual(reference.l2('W', 10_000));
-        const restored = MatchingEngine.restore(engine.snapshot());
+        const snapshot = engine.snapshot();
+        const restored = MatchingEngine.restore(snapshot);
         expect(restored.l2('W', 10_000)).toEqual(engine.l2('W', 10_000));
+        // The copy-free view holds the same bytes, and a later snapshot does not change the copy.
+        expect(engine.withSnapshot((view) => view.slice())).toEqual(snapshot);
+        expect(restored.snapshot()).toEqual(snapshot);
       }),
       { numRuns: bftxRuns(40) },
     );

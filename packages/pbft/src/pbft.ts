@@ -24,7 +24,7 @@ import {
   payloadMatches,
   signStatement,
   StatementVerifier,
-  txId,
+  txKey,
   type Block,
   type Protocol,
   type ProtocolConfig,
@@ -203,7 +203,7 @@ export class Pbft implements Protocol<PbftMessage> {
     const inFlight = new Set<string>();
     for (let s = this.lastExecuted + 1; s < this.nextSeq; s++) {
       const pp = this.slots.get(`${this.view}/${s}`)?.prePrepare;
-      if (pp !== undefined) for (const tx of pp.batch.payload) inFlight.add(txId(tx));
+      if (pp !== undefined) for (const tx of pp.batch.payload) inFlight.add(txKey(tx));
     }
     const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSeq, epoch: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, inFlight) });
     this.nextSeq++;

@@ -15,7 +15,7 @@ import {
   payloadMatches,
   signStatement,
   StatementVerifier,
-  txId,
+  txKey,
   type Block,
   type Protocol,
   type ProtocolConfig,
@@ -147,7 +147,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private propose(): void {
     const parent = this.tree.longestCertifiedTips[0]!;
     const onChain = new Set<string>();
-    for (const b of this.tree.chain(parent.id, this.finalized.length)) for (const tx of b.payload) onChain.add(txId(tx));
+    for (const b of this.tree.chain(parent.id, this.finalized.length)) for (const tx of b.payload) onChain.add(txKey(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: this.epoch, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
     const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, slot: 0, phase: 0, blockHash: block.hash });
     const message: StreamletMessage = { type: 'proposal', block, signature: statement.signature };
