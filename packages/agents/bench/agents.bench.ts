@@ -13,7 +13,7 @@ import { decodeTransaction, placeAction, replicatedExchange, signedBody, signOrd
 import { hotstuff } from '@bftx/hotstuff';
 import { startSimulation, synchronous } from '@bftx/sim';
 import { rmsc04Session, runMarket } from '../src/index';
-import { packItems, type VerifyItem, type VerifyJob } from './verify-worker';
+import { packItems, type VerifyItem, type VerifyJob } from './packed-items';
 
 const N = 4;
 /** The cluster day's network bound: about one block per 0.9 s of simulated time (measured below). */

@@ -4,6 +4,7 @@ import {
   SimulatedSignatureScheme,
   StatementVerifier,
   ValidatorSet,
+  txKey,
   verifyEvidence,
   type Block,
   type Evidence,
@@ -11,7 +12,7 @@ import {
   type ProtocolInput,
   type Timing,
 } from '@bftx/consensus';
-import { createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 import type { MessageTraits, NetworkModel } from './network';
 import { EventQueue } from './queue';
@@ -411,8 +412,7 @@ function countTransactions(chain: readonly Block[]): { transactions: number; dup
   for (const b of chain) {
     for (const tx of b.payload) {
       transactions++;
-      // A byte-for-byte key; fromCharCode is far cheaper than hex, and 4 KiB stays well within its argument limit.
-      const id = tx.length <= 4096 ? String.fromCharCode.apply(null, tx as unknown as number[]) : toHex(tx);
+      const id = txKey(tx);
       if (seen.has(id)) duplicateTransactions++;
       else seen.add(id);
     }
