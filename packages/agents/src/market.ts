@@ -28,6 +28,10 @@ export type Venue =
       readonly uncheckedMempool?: readonly number[];
       readonly clientScheme: SignatureScheme;
       readonly observer?: number;
+      /** How replicas sign consensus messages: the simulator's scheme (default) or real Ed25519. */
+      readonly signatures?: 'simulated' | 'ed25519';
+      /** Record the cluster's trace (default off): true for every kind, or only the kinds listed. */
+      readonly trace?: boolean | readonly string[];
     };
 
 export interface MarketSimulationConfig {
@@ -50,6 +54,8 @@ export interface MarketSimulationConfig {
   readonly venue?: Venue;
   /** Extra transactions (e.g. forged ones from a rogue client), offered at given times on the replicated path. */
   readonly extraTransactions?: ReadonlyArray<{ readonly at: number; readonly tx: Uint8Array }>;
+  /** Called with the session time at each market-data publication (for progress display). */
+  readonly progress?: (time: number) => void;
 }
 
 export interface TapeEntry {
@@ -171,7 +177,9 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
       timing: { delta: venue.delta },
       // The cluster's clock starts at the open: simulation time = session time - open.
       duration: close - open,
-      trace: false,
+      trace: venue.trace !== undefined && venue.trace !== false,
+      ...(Array.isArray(venue.trace) ? { traceKinds: venue.trace } : {}),
+      ...(venue.signatures ? { signatures: venue.signatures } : {}),
       ...(venue.byzantine ? { byzantine: venue.byzantine } : {}),
     });
     const observerIndex = venue.observer ?? 0;
@@ -226,6 +234,7 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
     advance(time);
     if (item.kind === 'data') {
       publish(time);
+      config.progress?.(time);
       continue;
     }
     const p = participants[item.participant]!;

@@ -1,7 +1,7 @@
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { signOrder, placeAction } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
-import { Rng } from '@bftx/sim';
+import { Rng, type Strategy } from '@bftx/sim';
 import { MarketMaker, Momentum, Noise, RandomTrader, Value, type Agent } from './agents';
 import { runMarket, type MarketResult, type MarketSimulationConfig, type Venue } from './market';
 
@@ -57,6 +57,13 @@ export interface DistributedExchangeOptions {
   readonly delta?: number;
   /** Forged orders the rogue client sends. */
   readonly forgedOrders?: number;
+  /** The Byzantine replicas' strategies, given to replicas n-1, n-2, ... (default: one that votes twice). */
+  readonly byzantine?: readonly Strategy[];
+  /** How replicas sign consensus messages (default: the simulator's scheme; client orders always use `clientScheme`). */
+  readonly signatures?: 'simulated' | 'ed25519';
+  /** Record the cluster's trace (see Venue). */
+  readonly trace?: boolean | readonly string[];
+  readonly progress?: (time: number) => void;
 }
 
 export interface DistributedExchangeReport {
@@ -74,7 +81,8 @@ export interface DistributedExchangeReport {
   };
   readonly trades: number;
   readonly offenders: ReadonlyArray<{ readonly validator: number; readonly evidence: string }>;
-  readonly byzantineReplica: number;
+  /** The replicas that ran a Byzantine strategy. */
+  readonly byzantineReplicas: readonly number[];
 }
 
 /**
@@ -87,7 +95,9 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
   const seed = options.seed ?? 1;
   const n = options.n ?? 5;
   const duration = options.duration ?? 60_000;
-  const byzantineReplica = n - 1;
+  const strategies = options.byzantine ?? [{ kind: 'vote-twice' }];
+  if (strategies.length >= n) throw new RangeError(`distributedExchange: ${strategies.length} Byzantine replicas leave no honest observer among ${n}`);
+  const byzantine = strategies.map((strategy, k) => ({ replica: n - 1 - k, strategy }));
   const agents: Agent[] = [new MarketMaker('market-maker', { targetSpread: 4, minSpread: 2, maxSpread: 20, positionLimit: 500, riskFactor: 0.01, orderSize: 10, levels: 3, levelSpacing: 1, volatilityWindow: 20, volatilityFactor: 1, interval: 1_000 })];
   for (let i = 0; i < (options.traders ?? 6); i++) agents.push(new RandomTrader(`trader-${i}`, { meanWake: 700, maxSize: 8, marketProbability: 0.3, range: 4 }));
   // The rogue client: orders for a victim's account, signed with the rogue's own key.
@@ -112,8 +122,9 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
     endowment: { cash: 100_000_000n, shares: 100_000n },
     dataInterval: 100,
     latency: 20,
-    venue: { kind: 'replicated', protocol: options.protocol, n, delta: options.delta ?? 10, clientScheme: options.clientScheme, byzantine: [{ replica: byzantineReplica, strategy: { kind: 'vote-twice' } }] },
+    venue: { kind: 'replicated', protocol: options.protocol, n, delta: options.delta ?? 10, clientScheme: options.clientScheme, byzantine, ...(options.signatures ? { signatures: options.signatures } : {}), ...(options.trace !== undefined ? { trace: options.trace } : {}) },
     extraTransactions,
+    ...(options.progress ? { progress: options.progress } : {}),
   });
   const rep = result.replication!;
   return {
@@ -129,6 +140,6 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
     },
     trades: result.trades.length,
     offenders: rep.offenders,
-    byzantineReplica,
+    byzantineReplicas: byzantine.map((b) => b.replica),
   };
 }

@@ -101,7 +101,8 @@ describe("the prototype's distributed-exchange scenario, made true", () => {
     expect(report.orders.pendingAtClose).toBeLessThan(20);
     expect(report.orders.executed + rejected + report.orders.pendingAtClose).toBe(report.orders.admitted);
     expect(report.trades).toBeGreaterThan(20);
-    expect(report.offenders).toEqual([{ validator: report.byzantineReplica, evidence: 'equivocation' }]);
+    expect(report.byzantineReplicas).toEqual([4]);
+    expect(report.offenders).toEqual([{ validator: 4, evidence: 'equivocation' }]);
     expect(report.result.replication!.stateRootsAgree).toBe(true);
   });
 });

@@ -295,7 +295,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
               if (at !== undefined) latencyMs.push(now - at);
               latencyEpochs.push(Math.max(0, inst.epoch - b.epoch));
             }
-            record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, honest: inst.honest });
+            record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest });
             if (!inst.honest) continue;
             const first = finalizedBy.get(b.height);
             if (first === undefined) finalizedBy.set(b.height, b.id);

@@ -1,0 +1,187 @@
+// The demo's command line: parse (commander), run a scenario with a progress bar, print the
+// summary table, write report.html, trace.jsonl and summary.json. Exit codes: 0 done, 1 the run
+// broke a promise (or the output could not be written), 2 bad options.
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { htmlReport, renderSvg } from '@bftx/viz';
+import { SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { integerIn, parseNodeList, parseProtocol, parseStrategies, PROTOCOL_NAMES, STRATEGY_HELP, UsageError, type StrategySpec } from './options';
+import { basicScenario, byzantineScenario, compareScenario, exchangeScenario, marketScenario, type Outcome, type Progress, type Settings } from './scenarios';
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  /** Draw progress bars (on a terminal). */
+  readonly tty: boolean;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) };
+
+interface CommonFlags {
+  protocol: Settings['protocol'];
+  nodes: number;
+  byzantine: StrategySpec[];
+  seed: number;
+  epochs: number;
+  delta: number;
+  signatures: Settings['signatures'];
+  out: string;
+}
+
+function common(cmd: Command, defaults: { protocol: string; nodes: number; epochs?: number; signatures: string; byzantine?: string }): Command {
+  cmd
+    .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default(defaults.protocol).argParser(parseProtocol))
+    .addOption(new Option('-n, --nodes <n>', 'replicas').default(defaults.nodes).argParser(integerIn(1, 64)))
+    .addOption(new Option('-b, --byzantine <strategy,...>', `Byzantine replicas' strategies, one per replica, given to the highest-numbered replicas: ${STRATEGY_HELP}; "none" for none`).default(parseStrategies(defaults.byzantine ?? 'none'), defaults.byzantine ?? 'none').argParser(parseStrategies))
+    .addOption(new Option('-s, --seed <n>', 'seed of the run: the same seed gives the same run').default(1).argParser(integerIn(0, 2 ** 32 - 1)));
+  if (defaults.epochs !== undefined) cmd.addOption(new Option('-e, --epochs <n>', 'virtual run length, in epochs of 2 x delta').default(defaults.epochs).argParser(integerIn(1, 1_000_000)));
+  return cmd
+    .addOption(new Option('--delta <ms>', 'network delay bound delta, virtual ms').default(10).argParser(integerIn(1, 60_000)))
+    .addOption(new Option('--signatures <scheme>', 'consensus signatures: real Ed25519, or the simulator\'s scheme (fast; unforgeable inside the simulator)').choices(['ed25519', 'simulated']).default(defaults.signatures))
+    .addOption(new Option('-o, --out <dir>', 'output folder for report.html, trace.jsonl, summary.json and charts/').default('out'));
+}
+
+/** Runs the CLI on `argv` (without "node script"); resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let outcome: { run: (progress: Progress | undefined) => Outcome; out: string } | undefined;
+  const program = new Command('bftx-demo')
+    .description('bftx demo: an exchange replicated by BFT consensus, on an in-process simulated cluster. Writes a self-contained HTML report, a JSONL trace and a JSON summary.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, epochs: f.epochs, delta: f.delta, signatures: f.signatures });
+
+  common(program.command('exchange', { isDefault: true }).description('the distributed-exchange scenario (default): replicas run consensus over signed orders from a market maker and random traders, one replica double-votes, a rogue client forges orders'), { protocol: 'streamlet', nodes: 5, epochs: 1500, signatures: 'ed25519', byzantine: 'vote-twice' }).action((f: CommonFlags) => {
+    outcome = { run: (p) => exchangeScenario(settings(f), p), out: f.out };
+  });
+  common(program.command('basic').description('consensus with honest replicas only, ordering client transactions'), { protocol: 'streamlet', nodes: 5, epochs: 100, signatures: 'ed25519' }).action((f: CommonFlags) => {
+    outcome = { run: (p) => basicScenario(settings(f), p), out: f.out };
+  });
+  common(program.command('byzantine').description('consensus with Byzantine replicas (default: one equivocating leader); checks safety and reports offenders with evidence'), { protocol: 'streamlet', nodes: 5, epochs: 100, signatures: 'ed25519', byzantine: 'equivocate' }).action((f: CommonFlags) => {
+    outcome = { run: (p) => byzantineScenario(settings(f), p), out: f.out };
+  });
+  common(program.command('compare').description('every protocol at several cluster sizes: latency and messages per decision'), { protocol: 'streamlet', nodes: 4, epochs: 60, signatures: 'simulated' })
+    .addOption(new Option('--sizes <n,...>', 'cluster sizes to compare').default([4, 7, 10, 16], '4,7,10,16').argParser(parseNodeList))
+    .action((f: CommonFlags & { sizes: number[] }) => {
+      outcome = { run: (p) => compareScenario({ ...settings(f), sizes: f.sizes }, p), out: f.out };
+    });
+  common(program.command('market').description('the agent-based market (ABIDES RMSC04-like population) on one exchange, or through a replicated cluster'), { protocol: 'hotstuff', nodes: 4, signatures: 'simulated' })
+    .addOption(new Option('--venue <venue>', 'direct: one exchange; replicated: through a simulated cluster').choices(['direct', 'replicated']).default('direct'))
+    .addOption(new Option('--minutes <m>', 'session length from 09:30 (default: the whole day on the direct venue, 5 minutes replicated)').argParser(integerIn(1, 390)))
+    .addOption(new Option('--scale <x>', 'population scale (1 = 1,116 agents)').default(1).argParser((v) => {
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x > 0 && x <= 10)) throw new InvalidArgumentError('expected a number above 0, at most 10.');
+      return x;
+    }))
+    .action((f: CommonFlags & { venue: 'direct' | 'replicated'; minutes?: number; scale: number }) => {
+      // Market data every second and 100 ms latency: delta 100 ms keeps the cluster near the agents' pace.
+      const delta = f.delta === 10 ? 100 : f.delta;
+      outcome = { run: (p) => marketScenario({ ...settings({ ...f, epochs: 0 }), delta, venue: f.venue, minutes: f.minutes ?? (f.venue === 'direct' ? 390 : 5), scale: f.scale }, p), out: f.out };
+    });
+
+  // With a default command, commander would take an unknown command for an argument of `exchange`.
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first || c.aliases().includes(first))) {
+    return usage(io, `unknown command '${first}'; the commands are ${program.commands.map((c) => c.name()).join(', ')}.`);
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander has printed the message
+    if (e instanceof UsageError) return usage(io, e.message);
+    throw e;
+  }
+  if (outcome === undefined) return 0;
+
+  // Fail before a long run, not after it, when the output folder cannot be made.
+  const outDir = resolve(outcome.out);
+  try {
+    mkdirSync(join(outDir, 'charts'), { recursive: true });
+  } catch (e) {
+    if (!isFileSystemError(e)) throw e;
+    io.err(`error: cannot create the output folder ${outcome.out}: ${e.message}\n`);
+    return 1;
+  }
+  let result: Outcome;
+  try {
+    result = outcome.run(io.tty ? progressBar(io) : undefined);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof RangeError) return usage(io, e.message);
+    throw e;
+  }
+  printSummary(io, result);
+  try {
+    const paths = writeOutputs(outDir, result);
+    io.out(`\nwrote:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
+  } catch (e) {
+    // File-system errors (no permission, not a folder, disk full) are the user's to fix; anything else is a bug.
+    if (!isFileSystemError(e)) throw e;
+    io.err(`error: could not write the output to ${outcome.out}: ${e.message}\n`);
+    return 1;
+  }
+  if (result.failure !== undefined) {
+    io.err(`\nFAILED: ${result.failure}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function isFileSystemError(e: unknown): e is Error & { code: string } {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string';
+}
+
+function usage(io: Io, message: string): number {
+  io.err(`error: ${message}\n(run with --help for usage)\n`);
+  return 2;
+}
+
+function progressBar(io: Io): Progress {
+  const bar = new SingleBar({ format: '{label} [{bar}] {percentage}% | {eta_formatted} left', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 20 });
+  let total = 1;
+  return {
+    start(t, label) {
+      total = t;
+      bar.start(t, 0, { label });
+    },
+    update(done) {
+      bar.update(Math.min(done, total));
+    },
+    stop() {
+      bar.stop();
+      void io;
+    },
+  };
+}
+
+function printSummary(io: Io, r: Outcome): void {
+  const table = new Table({ colWidths: [42, 76], wordWrap: true, style: { head: [], border: [], compact: true } });
+  for (const [k, v] of r.table) table.push([k, String(v)]);
+  io.out(`\n${r.title}\n${table.toString()}\n`);
+}
+
+/** Writes the three outputs and the charts as static SVGs; returns their paths. */
+function writeOutputs(dir: string, r: Outcome): string[] {
+  mkdirSync(join(dir, 'charts'), { recursive: true });
+  const report = join(dir, 'report.html');
+  writeFileSync(report, htmlReport({ title: r.title, subtitle: `bftx demo, ${new Date().toISOString().slice(0, 19)}Z. Every figure here was computed in this run; the charts are interactive (hover, zoom, legend).`, sections: [{ title: 'Summary', tables: [{ head: ['', ''], rows: r.table.map(([k, v]) => [k, v]) }] }, ...r.sections] }));
+  const summary = join(dir, 'summary.json');
+  writeFileSync(summary, JSON.stringify(r.summary, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  const trace = join(dir, 'trace.jsonl');
+  const fd = openSync(trace, 'w');
+  try {
+    // In chunks: a long run's trace is tens of MB.
+    for (let i = 0; i < r.trace.length; i += 10_000) writeSync(fd, r.trace.slice(i, i + 10_000).map((x) => JSON.stringify(x)).join('\n') + '\n');
+  } finally {
+    closeSync(fd);
+  }
+  const svgs: string[] = [];
+  for (const c of r.sections.flatMap((s) => s.charts ?? [])) {
+    const path = join(dir, 'charts', `${c.id}.svg`);
+    writeFileSync(path, renderSvg(c.option, { width: 1000, height: c.height ?? 420 }));
+    svgs.push(path);
+  }
+  return [report, trace, summary, `${join(dir, 'charts')}/ (${svgs.length} SVGs)`];
+}

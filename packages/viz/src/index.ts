@@ -1,0 +1,21 @@
+// @bftx/viz: charts and self-contained HTML reports for bftx runs, built on Apache ECharts.
+export { VizInputError, type AgentOutcome, type BookDepth, type ComparisonRow, type ConsensusRun, type DepthLevel, type Print, type TraceRecord, type Window } from './inputs';
+export { readTrace, statusAt, type BlockInfo, type BlockStatus, type ReplicaView, type TraceFacts } from './trace';
+export {
+  STATUS_COLORS,
+  blockTreeChart,
+  epochRange,
+  epochTimelineChart,
+  firstEpochsWindow,
+  latencyChart,
+  messageSequenceChart,
+  throughputChart,
+  type BlockTreeOptions,
+  type HistogramOptions,
+  type MessageSequenceOptions,
+  type ThroughputOptions,
+  type TimeWindowOptions,
+} from './consensus-charts';
+export { candlesChart, comparisonChart, depthChart, pnlChart, type CandleOptions } from './market-charts';
+export { htmlReport, renderSvg, type Report, type ReportChart, type ReportSection, type ReportTable, type Size } from './render';
+export type { EChartsOption } from 'echarts';

@@ -1,0 +1,5 @@
+import * as api from '../src/index';
+
+test('the public API loads', () => {
+  expect(typeof api).toBe('object');
+});
