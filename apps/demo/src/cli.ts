@@ -129,8 +129,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   return 0;
 }
 
+/** A Node system error (it has a string `code`). Duck-typed: such errors may come from another realm (e.g. under jest). */
 function isFileSystemError(e: unknown): e is Error & { code: string } {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string';
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { message?: unknown }).message === 'string';
 }
 
 function usage(io: Io, message: string): number {

@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, type Io } from '../src/cli';
+
+function capture(): Io & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (s) => void (out += s), err: (s) => void (err += s), tty: false, stdout: () => out, stderr: () => err };
+}
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'bftx-demo-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('bad options: a clear message, exit code 2, no stack trace, nothing written', () => {
+  test.each([
+    [['--nodes', 'x'], /--nodes <n>' argument 'x' is invalid\. expected a whole number from 1 to 64/],
+    [['--protocol', 'raft'], /expected one of streamlet, hotstuff, pbft/],
+    [['--byzantine', 'teleport'], /unknown strategy "teleport"/],
+    [['--byzantine', 'crash=soon'], /at most one whole number of ms/],
+    [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)/],
+    [['basic', '--byzantine', 'silent'], /`basic` runs honest replicas only/],
+    [['market', '--byzantine', 'silent'], /a direct market has no replicas/],
+    [['compare', '--sizes', '4,4'], /each replica count once/],
+    [['--seed', '-1'], /expected a whole number from 0 to 4294967295/],
+    [['--epochs', '0'], /from 1 to 1000000/],
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['teleport'], /unknown command 'teleport'/],
+    [['market', '--venue', 'moon'], /Allowed choices are direct, replicated/],
+  ])('%j', async (argv, message) => {
+    const out = tmp();
+    const io = capture();
+    expect(await main([...argv, '--out', join(out, 'o')], io)).toBe(2);
+    expect(io.stderr()).toMatch(message);
+    expect(io.stderr()).not.toMatch(/\n\s+at /); // no stack
+    expect(existsSync(join(out, 'o', 'report.html'))).toBe(false);
+  });
+
+  test('the real process exits with 2', () => {
+    const r = spawnSync(process.execPath, ['--conditions=@bftx/source', '--import', 'tsx', join(__dirname, '../src/main.ts'), '--nodes', 'many'], { encoding: 'utf8', cwd: join(__dirname, '..') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/argument 'many' is invalid/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  test('an output folder that cannot be made: exit 1 before the run, with the reason', async () => {
+    const io = capture();
+    expect(await main(['basic', '--out', '/etc/passwd/x'], io)).toBe(1);
+    expect(io.stderr()).toMatch(/cannot create the output folder .*ENOTDIR/);
+    expect(io.stdout()).toBe('');
+  });
+});
+
+test('--help lists every command and exits 0', async () => {
+  const io = capture();
+  expect(await main(['--help'], io)).toBe(0);
+  for (const c of ['exchange', 'basic', 'byzantine', 'compare', 'market']) expect(io.stdout()).toContain(c);
+});
+
+describe('runs', () => {
+  test('exchange (the default): summary table, report, trace and summary; forged orders rejected, the double-voter convicted', async () => {
+    const out = tmp();
+    const io = capture();
+    expect(await main(['--epochs', '300', '--signatures', 'simulated', '--out', out], io)).toBe(0);
+    const text = io.stdout();
+    expect(text).toContain('Distributed exchange: streamlet, 5 replicas, r4: vote-twice');
+    expect(text).toMatch(/rejected at the mempool \(bad signature\)\s*│\s*20/);
+    expect(text).toMatch(/offenders \(with evidence\)\s*│\s*r4 \(equivocation\)/);
+    expect(text).toContain(join(out, 'report.html'));
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.scenario).toBe('exchange');
+    expect(summary.state_roots_agree).toBe(true);
+    expect(summary.orders.rejectedAtMempool.BAD_SIGNATURE).toBe(20);
+    expect(summary.orders.executed + Object.values(summary.orders.rejectedAtExecution as Record<string, number>).reduce((a, b) => a + b, 0) + summary.orders.pendingAtClose).toBe(summary.orders.admitted);
+    expect(summary.offenders).toEqual([{ validator: 4, evidence: 'equivocation' }]);
+    const lines = readFileSync(join(out, 'trace.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1000);
+    const records = lines.map((l) => JSON.parse(l));
+    expect(summary.finalized_height).toBeGreaterThan(100);
+    expect(records.filter((r) => r.ev === 'finalize' && r.instance === 0).length).toBeGreaterThanOrEqual(summary.finalized_height);
+    expect(records.some((r) => r.ev === 'deliver')).toBe(false); // sends carry their arrival time
+    const svgs = readdirSync(join(out, 'charts'));
+    expect(svgs.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-epoch-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput'].map((x) => `${x}.svg`));
+  }, 120_000);
+
+  test('the same seed gives the same summary and trace', async () => {
+    const [a, b] = [tmp(), tmp()];
+    for (const out of [a, b]) expect(await main(['byzantine', '-p', 'hotstuff', '-n', '4', '-e', '40', '--out', out], capture())).toBe(0);
+    const strip = (s: string) => s.replace(/"wall_ms": \d+/g, '');
+    expect(strip(readFileSync(join(a, 'summary.json'), 'utf8'))).toBe(strip(readFileSync(join(b, 'summary.json'), 'utf8')));
+    expect(readFileSync(join(a, 'trace.jsonl'), 'utf8')).toBe(readFileSync(join(b, 'trace.jsonl'), 'utf8'));
+  }, 60_000);
+
+  test.each([
+    [['basic', '-p', 'pbft', '-n', '4', '-e', '40'], 'basic'],
+    [['byzantine', '-p', 'hotstuff', '-n', '7', '-e', '60', '-b', 'equivocate,silent'], 'byzantine'],
+    [['compare', '--sizes', '4,7', '-e', '30'], 'compare'],
+    [['market', '--minutes', '30', '--scale', '0.1'], 'market'],
+    [['market', '--venue', 'replicated', '--minutes', '1', '--scale', '0.1'], 'market'],
+  ])('%j', async (argv, scenario) => {
+    const out = tmp();
+    const io = capture();
+    expect(await main([...argv, '--out', out], io)).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.scenario).toBe(scenario);
+    if ('verdict' in summary) expect(summary.verdict).toBe('safe');
+    if (scenario === 'byzantine') {
+      expect(summary.offenders).toEqual([6]); // the equivocator, proven
+      expect(summary.undetected).toEqual([expect.stringMatching(/^r5 \(silent\): leaves no signed proof/)]);
+    }
+    if (scenario === 'compare') expect(summary.runs).toHaveLength(6);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('window.bftxReport');
+  }, 120_000);
+});
