@@ -7,7 +7,7 @@ import { htmlReport, renderSvg } from '@bftx/viz';
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { integerIn, parseNodeList, parseProtocol, parseStrategies, PROTOCOL_NAMES, STRATEGY_HELP, UsageError, type StrategySpec } from './options';
+import { integerIn, parseNodeList, parseProtocol, parseStrategies, parseWindow, PROTOCOL_NAMES, STRATEGY_HELP, UsageError, type StrategySpec } from './options';
 import { basicScenario, byzantineScenario, compareScenario, exchangeScenario, marketScenario, type Outcome, type Progress, type Settings } from './scenarios';
 
 export interface Io {
@@ -28,6 +28,7 @@ interface CommonFlags {
   delta: number;
   signatures: Settings['signatures'];
   out: string;
+  window?: { from: number; to: number };
 }
 
 function common(cmd: Command, defaults: { protocol: string; nodes: number; epochs?: number; signatures: string; byzantine?: string }): Command {
@@ -36,7 +37,10 @@ function common(cmd: Command, defaults: { protocol: string; nodes: number; epoch
     .addOption(new Option('-n, --nodes <n>', 'replicas').default(defaults.nodes).argParser(integerIn(1, 64)))
     .addOption(new Option('-b, --byzantine <strategy,...>', `Byzantine replicas' strategies, one per replica, given to the highest-numbered replicas: ${STRATEGY_HELP}; "none" for none`).default(parseStrategies(defaults.byzantine ?? 'none'), defaults.byzantine ?? 'none').argParser(parseStrategies))
     .addOption(new Option('-s, --seed <n>', 'seed of the run: the same seed gives the same run').default(1).argParser(integerIn(0, 2 ** 32 - 1)));
-  if (defaults.epochs !== undefined) cmd.addOption(new Option('-e, --epochs <n>', 'virtual run length, in epochs of 2 x delta').default(defaults.epochs).argParser(integerIn(1, 1_000_000)));
+  if (defaults.epochs !== undefined) {
+    cmd.addOption(new Option('-e, --epochs <n>', 'virtual run length, in epochs of 2 x delta').default(defaults.epochs).argParser(integerIn(1, 1_000_000)));
+    cmd.addOption(new Option('-w, --window <from-to>', 'virtual ms shown by the epoch timeline and the message sequence (default: the first epochs)').argParser(parseWindow));
+  }
   return cmd
     .addOption(new Option('--delta <ms>', 'network delay bound delta, virtual ms').default(10).argParser(integerIn(1, 60_000)))
     .addOption(new Option('--signatures <scheme>', 'consensus signatures: real Ed25519, or the simulator\'s scheme (fast; unforgeable inside the simulator)').choices(['ed25519', 'simulated']).default(defaults.signatures))
@@ -52,7 +56,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
 
-  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, epochs: f.epochs, delta: f.delta, signatures: f.signatures });
+  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, epochs: f.epochs, delta: f.delta, signatures: f.signatures, ...(f.window ? { window: f.window } : {}) });
 
   common(program.command('exchange', { isDefault: true }).description('the distributed-exchange scenario (default): replicas run consensus over signed orders from a market maker and random traders, one replica double-votes, a rogue client forges orders'), { protocol: 'streamlet', nodes: 5, epochs: 1500, signatures: 'ed25519', byzantine: 'vote-twice' }).action((f: CommonFlags) => {
     outcome = { run: (p) => exchangeScenario(settings(f), p), out: f.out };
@@ -167,7 +171,7 @@ function printSummary(io: Io, r: Outcome): void {
 function writeOutputs(dir: string, r: Outcome): string[] {
   mkdirSync(join(dir, 'charts'), { recursive: true });
   const report = join(dir, 'report.html');
-  writeFileSync(report, htmlReport({ title: r.title, subtitle: `bftx demo, ${new Date().toISOString().slice(0, 19)}Z. Every figure here was computed in this run; the charts are interactive (hover, zoom, legend).`, sections: [{ title: 'Summary', tables: [{ head: ['', ''], rows: r.table.map(([k, v]) => [k, v]) }] }, ...r.sections] }));
+  writeFileSync(report, htmlReport({ title: r.title, subtitle: `bftx demo, ${new Date().toISOString().slice(0, 19)}Z. Every figure here was computed in this run; the charts are interactive (hover, zoom, legend).`, sections: [{ title: 'Summary', tables: [{ head: [], rows: r.table.map(([k, v]) => [k, v]) }] }, ...r.sections] }));
   const summary = join(dir, 'summary.json');
   writeFileSync(summary, JSON.stringify(r.summary, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
   const trace = join(dir, 'trace.jsonl');

@@ -86,3 +86,12 @@ export function byzantineAssignment(specs: readonly StrategySpec[], n: number, d
   if (specs.length > f) throw new UsageError(`${specs.length} Byzantine replica(s) among ${n}: safety is promised only for at most f = ${f} (f < n/3). Use more --nodes or fewer strategies.`);
   return specs.map((s, k) => ({ replica: n - 1 - k, strategy: toStrategy(s, duration, delta) }));
 }
+
+/** "200-400": a window of virtual ms. */
+export function parseWindow(value: string): { from: number; to: number } {
+  const m = /^(\d+)-(\d+)$/.exec(value.trim());
+  const from = m ? Number(m[1]) : NaN;
+  const to = m ? Number(m[2]) : NaN;
+  if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from < to)) throw new InvalidArgumentError('expected FROM-TO in virtual ms, FROM < TO (e.g. 200-400).');
+  return { from, to };
+}

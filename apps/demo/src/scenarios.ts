@@ -29,6 +29,8 @@ export interface Settings {
   readonly epochs: number;
   readonly delta: number;
   readonly signatures: 'simulated' | 'ed25519';
+  /** Virtual ms shown by the epoch timeline and the message sequence (default: the first epochs). */
+  readonly window?: { readonly from: number; readonly to: number };
 }
 
 /** Reports how far a run has got (the CLI draws a progress bar from it). */
@@ -81,12 +83,13 @@ function runConsensus(s: Settings, protocol: ProtocolName, n: number, byzantine:
   return { result: run.result(), wallMs: performance.now() - t0 };
 }
 
-function consensusCharts(run: ConsensusRun, latency: readonly number[], prefix: string): ReportChart[] {
+function consensusCharts(run: ConsensusRun, latency: readonly number[], prefix: string, window: Settings['window']): ReportChart[] {
   const facts = readTrace(run);
+  const w = window ? { window } : {};
   return [
     { id: `${prefix}-block-tree`, option: blockTreeChart(run, {}, facts), height: 70 + 150 * run.n, caption: 'Each panel is one replica\'s view: a block at (epoch, height) with an edge to its parent. Green finalized, blue notarized, grey proposed, orange orphaned; the label is the proposer; diamonds were proposed by a Byzantine replica. Scroll the report\'s other charts for the whole run.' },
-    { id: `${prefix}-epoch-timeline`, option: epochTimelineChart(run, {}, facts), height: 150 + 45 * run.n, caption: 'Time runs across; each shaded band is an epoch (view), labelled with its leader. Drag the slider or scroll to zoom.' },
-    { id: `${prefix}-message-sequence`, option: messageSequenceChart(run, {}, facts), height: 150 + 45 * run.n, caption: 'Every message sent in the first epochs: an arrow from sender (at send time) to receiver (at arrival). Click a kind in the legend to hide it.' },
+    { id: `${prefix}-epoch-timeline`, option: epochTimelineChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Time runs across; each shaded band is an epoch (view), labelled with its leader. Drag the slider or scroll to zoom.' },
+    { id: `${prefix}-message-sequence`, option: messageSequenceChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Every message sent in the window (the first epochs unless --window says otherwise): an arrow from sender (at send time) to receiver (at arrival). Click a kind in the legend to hide it.' },
     { id: `${prefix}-latency`, option: latencyChart(latency), caption: 'Time from a block\'s proposal to its finalization, over every honest replica and block: histogram and CDF.' },
     { id: `${prefix}-throughput`, option: throughputChart(run, {}, facts), caption: 'Finalized transactions and blocks per second of virtual time, at the first honest replica.' },
   ];
@@ -148,7 +151,7 @@ export function basicScenario(s: Settings, progress?: Progress): Outcome {
     failure: result.verdict === 'safe' ? (result.honestFinalizedHeight === 0 ? 'no block was finalized' : undefined) : result.verdict,
     table: consensusTable(s, s.protocol, s.nodes, [], result, wallMs),
     summary: { scenario: 'basic', ...consensusSummary(s, s.protocol, s.nodes, [], result, wallMs) },
-    sections: [{ title: 'Consensus', text: `${s.nodes} honest replicas run ${s.protocol} on a synchronous network (every message within delta = ${s.delta} ms) and order client transactions.`, charts: consensusCharts(run, result.latency.samplesMs, 'basic') }],
+    sections: [{ title: 'Consensus', text: `${s.nodes} honest replicas run ${s.protocol} on a synchronous network (every message within delta = ${s.delta} ms) and order client transactions.`, charts: consensusCharts(run, result.latency.samplesMs, 'basic', s.window) }],
     trace: result.trace,
   };
 }
@@ -164,7 +167,7 @@ export function byzantineScenario(s: Settings, progress?: Progress): Outcome {
     failure: result.verdict === 'safe' ? (result.honestFinalizedHeight === 0 ? 'no block was finalized' : undefined) : result.verdict,
     table: [...consensusTable(s, s.protocol, s.nodes, byzantine, result, wallMs), ...missed.map((m) => ['not convicted', m] as [string, string])],
     summary: { scenario: 'byzantine', ...consensusSummary(s, s.protocol, s.nodes, byzantine, result, wallMs), undetected: missed, evidence: result.evidence.map((e) => ({ offender: e.offender })) },
-    sections: [{ title: 'Consensus under attack', text: `Byzantine: ${describe(byzantine)}. Honest replicas must never finalize conflicting blocks; an offender is reported only with signed evidence that any third party can check.`, charts: consensusCharts(run, result.latency.samplesMs, 'byzantine') }],
+    sections: [{ title: 'Consensus under attack', text: `Byzantine: ${describe(byzantine)}. Honest replicas must never finalize conflicting blocks; an offender is reported only with signed evidence that any third party can check.`, charts: consensusCharts(run, result.latency.samplesMs, 'byzantine', s.window) }],
     trace: result.trace,
   };
 }
@@ -298,7 +301,7 @@ export function exchangeScenario(s: Settings, progress?: Progress): Outcome {
         text: 'Every order is signed by its client with Ed25519. Each replica verifies signatures before admitting an order to its mempool, and executes only what consensus finalized, in finalized order. A forged order is one for a victim\'s account signed with another key.',
         tables: [{ head: ['what', 'count'], rows: [['sent by agents', report.orders.submitted], ['forged, sent by a rogue client', report.orders.forgedSubmitted], ['rejected at the mempool: bad signature', report.orders.rejectedAtMempool.BAD_SIGNATURE], ['rejected at the mempool: malformed', report.orders.rejectedAtMempool.MALFORMED], ['admitted', report.orders.admitted], ['executed', report.orders.executed], ['rejected at execution', rejectedAtExecution], ['pending at the close', report.orders.pendingAtClose], ['trades', report.trades]] }],
       },
-      { title: 'Consensus', text: `${s.nodes} replicas run ${s.protocol}; Byzantine: ${describe(byzantine)}. Offenders: ${report.offenders.length ? report.offenders.map((o) => `r${o.validator}, proven by ${o.evidence} evidence`).join('; ') : 'none proven'}. Honest replicas' exchange state roots are ${rep.stateRootsAgree ? 'equal at every height' : 'NOT equal'}.`, charts: consensusCharts(run, sim.latency.samplesMs, 'exchange') },
+      { title: 'Consensus', text: `${s.nodes} replicas run ${s.protocol}; Byzantine: ${describe(byzantine)}. Offenders: ${report.offenders.length ? report.offenders.map((o) => `r${o.validator}, proven by ${o.evidence} evidence`).join('; ') : 'none proven'}. Honest replicas' exchange state roots are ${rep.stateRootsAgree ? 'equal at every height' : 'NOT equal'}.`, charts: consensusCharts(run, sim.latency.samplesMs, 'exchange', s.window) },
       { title: 'Market', text: `One market maker and ${report.result.agents.length - 1} random traders.`, charts: marketCharts(report.result, 'exchange', 'ms', Math.max(100, Math.round(duration / 60 / 100) * 100)) },
       comparison.section,
     ],

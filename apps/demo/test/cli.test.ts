@@ -33,6 +33,7 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['teleport'], /unknown command 'teleport'/],
     [['market', '--venue', 'moon'], /Allowed choices are direct, replicated/],
+    [['basic', '--window', '400-200'], /expected FROM-TO in virtual ms, FROM < TO/],
   ])('%j', async (argv, message) => {
     const out = tmp();
     const io = capture();
@@ -98,7 +99,7 @@ describe('runs', () => {
   }, 60_000);
 
   test.each([
-    [['basic', '-p', 'pbft', '-n', '4', '-e', '40'], 'basic'],
+    [['basic', '-p', 'pbft', '-n', '4', '-e', '40', '--window', '100-300'], 'basic'],
     [['byzantine', '-p', 'hotstuff', '-n', '7', '-e', '60', '-b', 'equivocate,silent'], 'byzantine'],
     [['compare', '--sizes', '4,7', '-e', '30'], 'compare'],
     [['market', '--minutes', '30', '--scale', '0.1'], 'market'],
@@ -115,6 +116,8 @@ describe('runs', () => {
       expect(summary.undetected).toEqual([expect.stringMatching(/^r5 \(silent\): leaves no signed proof/)]);
     }
     if (scenario === 'compare') expect(summary.runs).toHaveLength(6);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('window.bftxReport');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('window.bftxReport');
+    if (argv.includes('--window')) expect(html).toContain('Epoch timeline (pbft, 100-300 ms)');
   }, 120_000);
 });

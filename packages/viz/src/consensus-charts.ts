@@ -45,14 +45,15 @@ export function blockTreeChart(run: ConsensusRun, options: BlockTreeOptions = {}
   const axes = facts.replicas.map((_, i) => i);
   return {
     animation: false,
-    title: { text: `Block tree per replica (${run.protocol}, epochs ${window.from}-${window.to})`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
+    title: { text: `Block tree per replica (${run.protocol}, epochs ${window.from}-${window.to}; y: height)`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
     legend: { top: 30, data: [...STATUSES] },
     tooltip: { trigger: 'item' },
-    grid: axes.map((i) => ({ left: 130, right: 24, top: top + i * panel, height: panel - 34 })),
-    xAxis: axes.map((i) => ({ type: 'value', gridIndex: i, min: window.from - 0.5, max: window.to + 0.5, minInterval: 1, axisLabel: { show: i === axes.length - 1 }, name: i === axes.length - 1 ? 'epoch (label: proposer)' : '', nameLocation: 'middle', nameGap: 24 })),
+    grid: axes.map((i) => ({ left: 130, right: 24, top: top + i * panel, height: panel - 34, outerBoundsMode: 'none' as const })),
+    // Every panel shows its epoch labels (not only the last): panels with and without labels would get different plot widths.
+    xAxis: axes.map((i) => ({ type: 'value', gridIndex: i, min: window.from - 0.5, max: window.to + 0.5, minInterval: 1, axisLabel: { fontSize: 9, showMinLabel: false, showMaxLabel: false }, name: i === axes.length - 1 ? 'epoch (label: proposer)' : '', nameLocation: 'middle', nameGap: 24 })),
     yAxis: axes.map((i) => {
       const byz = facts.replicas[i]!.byzantine;
-      return { type: 'value', gridIndex: i, minInterval: 1, scale: true, name: replicaLabel(i, byz), nameLocation: 'middle', nameGap: 70, nameRotate: 0, nameTextStyle: { color: byz ? BYZANTINE : '#333', fontWeight: 'bold' }, axisLabel: { fontSize: 10 } };
+      return { type: 'value', gridIndex: i, minInterval: 1, scale: true, name: replicaLabel(i, byz), nameLocation: 'middle', nameGap: 30, nameRotate: 0, nameTextStyle: { color: byz ? BYZANTINE : '#333', fontWeight: 'bold', align: 'right' }, axisLabel: { fontSize: 10 } };
     }),
     series: facts.replicas.map((view, i) => {
       const inWindow = new Set(blocks.map((b) => b.id));

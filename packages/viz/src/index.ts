@@ -16,6 +16,6 @@ export {
   type ThroughputOptions,
   type TimeWindowOptions,
 } from './consensus-charts';
-export { candlesChart, comparisonChart, depthChart, pnlChart, type CandleOptions } from './market-charts';
+export { candlesChart, comparisonChart, comparisonRowsFromBench, depthChart, pnlChart, type CandleOptions } from './market-charts';
 export { htmlReport, renderSvg, type Report, type ReportChart, type ReportSection, type ReportTable, type Size } from './render';
 export type { EChartsOption } from 'echarts';

@@ -123,6 +123,16 @@ export function pnlChart(agents: readonly AgentOutcome[], options: { readonly ti
   };
 }
 
+/** The rows of a `bench:consensus` summary (its last JSON line), as comparison rows. */
+export function comparisonRowsFromBench(summary: { readonly runs?: ReadonlyArray<{ readonly protocol?: unknown; readonly n?: unknown; readonly latency_ms_p50?: unknown; readonly messages_per_block?: unknown }> }): ComparisonRow[] {
+  if (!Array.isArray(summary.runs)) throw new VizInputError('comparisonRowsFromBench: expected the bench summary, with a "runs" array');
+  return summary.runs.map((r, i) => {
+    const { protocol, n, latency_ms_p50: latency, messages_per_block: messages } = r;
+    if (typeof protocol !== 'string' || typeof n !== 'number' || typeof latency !== 'number' || typeof messages !== 'number') throw new VizInputError(`comparisonRowsFromBench: run ${i} lacks protocol, n, latency_ms_p50 or messages_per_block`);
+    return { protocol, n, latencyP50: latency, messagesPerBlock: messages };
+  });
+}
+
 /** Protocols side by side against n: median latency and messages per finalized block, on log scales. */
 export function comparisonChart(rows: readonly ComparisonRow[], options: { readonly title?: string } = {}): EChartsOption {
   for (const r of rows) if (!(r.n > 0 && r.latencyP50 >= 0 && r.messagesPerBlock >= 0)) throw new VizInputError(`comparisonChart: bad row for ${r.protocol} at n=${r.n}`);

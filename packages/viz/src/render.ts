@@ -78,7 +78,7 @@ export function htmlReport(report: Report): string {
     if (ids.has(c.id)) throw new VizInputError(`htmlReport: chart id "${c.id}" is used twice`);
     ids.add(c.id);
   }
-  const table = (t: ReportTable) => `<table><thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  const table = (t: ReportTable) => `<table>${t.head.length ? `<thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : ''}<tbody>${t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
   const section = (s: ReportSection) =>
     `<section><h2>${escapeHtml(s.title)}</h2>${s.text ? `<p>${escapeHtml(s.text)}</p>` : ''}${(s.tables ?? []).map(table).join('')}${(s.charts ?? [])
       .map((c) => `<figure><div class="chart" id="${c.id}" style="height:${c.height ?? 420}px"></div>${c.caption ? `<figcaption>${escapeHtml(c.caption)}</figcaption>` : ''}</figure>`)

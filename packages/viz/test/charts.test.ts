@@ -6,6 +6,7 @@ import {
   blockTreeChart,
   candlesChart,
   comparisonChart,
+  comparisonRowsFromBench,
   depthChart,
   epochTimelineChart,
   htmlReport,
@@ -164,6 +165,12 @@ describe('market and comparison charts', () => {
     expect(s[1].data).toEqual([[4, 0.1]]); // zero cannot sit on a log axis: drawn at the floor
     expect((o.yAxis as any[])[1].type).toBe('log');
   });
+});
+
+test('bench:consensus summaries become comparison rows', () => {
+  expect(comparisonRowsFromBench({ runs: [{ protocol: 'pbft', n: 4, latency_ms_p50: 120, messages_per_block: 26 }] })).toEqual([{ protocol: 'pbft', n: 4, latencyP50: 120, messagesPerBlock: 26 }]);
+  expect(() => comparisonRowsFromBench({ runs: [{ protocol: 'pbft', n: 4 }] })).toThrow(VizInputError);
+  expect(() => comparisonRowsFromBench({})).toThrow(VizInputError);
 });
 
 describe('bad input is refused with a VizInputError', () => {
