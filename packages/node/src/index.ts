@@ -1,0 +1,7 @@
+// @bftx/node: the real replica (the only bftx package that does I/O).
+export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
+export { ReplicaMetrics, type RejectReason } from './metrics';
+export { ReplicaNode, type ReplicaOptions } from './replica';
+export { ReplicaStore } from './store';
+export { Transport, type PeerAddress, type TransportOptions } from './transport';
+export { clusterId, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';

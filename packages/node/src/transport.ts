@@ -1,0 +1,261 @@
+// TCP between replicas. Each pair has one connection: the lower-numbered validator dials the
+// higher one and redials with backoff when it drops. Both ends prove their validator key in a
+// handshake before anything else is accepted. Outgoing bytes per peer are bounded (oldest dropped
+// first while disconnected, newest refused while the socket is backed up), so a slow or absent
+// peer cannot grow memory without limit; consensus protocols tolerate lost messages.
+import { randomBytes } from 'node:crypto';
+import { createServer, Socket, type Server } from 'node:net';
+import type { ValidatorSet } from '@bftx/consensus';
+import { bytesEqual, DecodeError, decode, encode, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { encodeFrame, FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './frame';
+import type { ReplicaMetrics, RejectReason } from './metrics';
+import { CHALLENGE_BYTES, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TransportOptions {
+  readonly self: number;
+  readonly validators: ValidatorSet;
+  readonly scheme: SignatureScheme;
+  readonly signer: Signer;
+  readonly cluster: Uint8Array;
+  readonly listen: PeerAddress;
+  /** Where each validator listens (this replica's own entry is ignored). */
+  readonly peers: ReadonlyArray<PeerAddress | undefined>;
+  readonly metrics: ReplicaMetrics;
+  /** A consensus message from an authenticated peer. */
+  readonly onMessage: (from: number, message: Uint8Array) => void;
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  readonly maxFrameBytes?: number;
+  /** Most bytes waiting for one peer (default 32 MiB). */
+  readonly maxQueueBytes?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly reconnect?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** Outgoing bytes for one peer, and its live connection if any. */
+class PeerLink {
+  connection: Connection | undefined;
+  readonly pending: Uint8Array[] = [];
+  pendingBytes = 0;
+  backoff = 0;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class Transport {
+  private server: Server | undefined;
+  private readonly links: PeerLink[];
+  private readonly connections = new Set<Connection>();
+  private stopped = false;
+  readonly maxFrameBytes: number;
+  readonly maxQueueBytes: number;
+
+  constructor(readonly options: TransportOptions) {
+    this.links = Array.from({ length: options.validators.n }, () => new PeerLink());
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxQueueBytes = options.maxQueueBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** Listens, dials the higher-numbered peers, and resolves to the port listened on. */
+  async start(): Promise<number> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.listen.port, this.options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    for (let peer = this.options.self + 1; peer < this.options.validators.n; peer++) this.dial(peer);
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.options.listen.port;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const link of this.links) clearTimeout(link.timer);
+    for (const c of this.connections) c.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Validators with an authenticated connection now. */
+  connectedPeers(): number[] {
+    return this.links.flatMap((l, i) => (l.connection?.open ? [i] : []));
+  }
+
+  send(to: number, message: Uint8Array): void {
+    if (to === this.options.self || to < 0 || to >= this.links.length) return;
+    const frame = encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message }), this.maxFrameBytes);
+    const link = this.links[to]!;
+    const c = link.connection;
+    if (c?.open) {
+      if (c.socket.writableLength + frame.length > this.maxQueueBytes) return this.options.metrics.reject('queue_overflow');
+      c.write(frame);
+      return;
+    }
+    link.pending.push(frame);
+    link.pendingBytes += frame.length;
+    while (link.pendingBytes > this.maxQueueBytes && link.pending.length > 0) {
+      link.pendingBytes -= link.pending.shift()!.length;
+      this.options.metrics.reject('queue_overflow');
+    }
+  }
+
+  broadcast(message: Uint8Array): void {
+    for (let to = 0; to < this.links.length; to++) if (to !== this.options.self) this.send(to, message);
+  }
+
+  private dial(peer: number): void {
+    if (this.stopped) return;
+    const address = this.options.peers[peer];
+    if (address === undefined) return;
+    const socket = new Socket();
+    const c = new Connection(this, socket, peer);
+    socket.connect(address.port, address.host);
+    socket.once('connect', () => c.begin());
+  }
+
+  private accept(socket: Socket): void {
+    if (this.stopped) return void socket.destroy();
+    new Connection(this, socket, undefined).begin();
+  }
+
+  /** Called by a connection when its handshake has completed. */
+  opened(c: Connection, peer: number): void {
+    const link = this.links[peer]!;
+    if (link.connection !== undefined && link.connection !== c) link.connection.socket.destroy(); // a restarted peer: the new connection wins
+    link.connection = c;
+    link.backoff = 0;
+    for (const frame of link.pending.splice(0)) c.write(frame);
+    link.pendingBytes = 0;
+    this.options.metrics.connectedPeers.set(this.connectedPeers().length);
+    this.options.log?.('peer-connected', { peer });
+  }
+
+  /** Called when any connection closes. */
+  closed(c: Connection): void {
+    this.connections.delete(c);
+    const peer = c.peer;
+    if (peer === undefined) return;
+    const link = this.links[peer]!;
+    if (link.connection === c) {
+      link.connection = undefined;
+      this.options.metrics.connectedPeers.set(this.connectedPeers().length);
+      this.options.log?.('peer-disconnected', { peer });
+    }
+    // The dialer redials its own peers (only one outstanding attempt per peer).
+    if (c.outbound && !this.stopped && link.connection === undefined && link.timer === undefined) {
+      const { initialMs, maxMs } = this.options.reconnect ?? { initialMs: 100, maxMs: 5_000 };
+      link.backoff = link.backoff === 0 ? initialMs : Math.min(maxMs, link.backoff * 2);
+      link.timer = setTimeout(() => {
+        link.timer = undefined;
+        this.dial(peer);
+      }, link.backoff);
+    }
+  }
+
+  track(c: Connection): void {
+    this.connections.add(c);
+  }
+}
+
+/** One TCP connection: the handshake, then consensus frames. */
+class Connection {
+  private readonly decoder: FrameDecoder;
+  private readonly challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES));
+  private theirHello: Extract<Envelope, { type: 'hello' }> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  open = false;
+  peer: number | undefined;
+  readonly outbound: boolean;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly socket: Socket,
+    expected: number | undefined,
+  ) {
+    this.outbound = expected !== undefined;
+    this.peer = expected;
+    this.decoder = new FrameDecoder(transport.maxFrameBytes);
+    transport.track(this);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      clearTimeout(this.timer);
+      transport.closed(this);
+    });
+  }
+
+  begin(): void {
+    const o = this.transport.options;
+    this.timer = setTimeout(() => this.refuse('unauthenticated', 'handshake timed out'), o.handshakeTimeoutMs ?? 5_000);
+    this.write(encodeFrame(encode(EnvelopeCodec, { type: 'hello', version: WIRE_VERSION, cluster: o.cluster, validator: o.self, challenge: this.challenge })));
+  }
+
+  write(frame: Uint8Array): void {
+    if (this.socket.destroyed) return;
+    this.socket.write(frame);
+    this.transport.options.metrics.bytesOut.inc(frame.length);
+  }
+
+  private refuse(reason: RejectReason, detail: string): void {
+    this.transport.options.metrics.reject(reason);
+    this.transport.options.log?.('connection-refused', { reason, detail, peer: this.peer, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.socket.destroyed) return;
+    this.transport.options.metrics.bytesIn.inc(chunk.length);
+    let frames: Uint8Array[];
+    try {
+      frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    } catch (e) {
+      if (e instanceof FrameError) return this.refuse(e.code === 'OVERSIZED' ? 'frame_oversized' : 'frame_empty', e.message);
+      throw e;
+    }
+    for (const f of frames) {
+      if (this.socket.destroyed) return;
+      this.handle(f);
+    }
+  }
+
+  private handle(frame: Uint8Array): void {
+    const o = this.transport.options;
+    let env: Envelope;
+    try {
+      env = decode(EnvelopeCodec, frame);
+    } catch (e) {
+      if (e instanceof DecodeError) return this.refuse('malformed_envelope', e.message);
+      throw e;
+    }
+    if (env.type === 'hello') {
+      if (this.theirHello !== undefined) return this.refuse('unexpected_message', 'a second hello');
+      if (env.version !== WIRE_VERSION) return this.refuse('wrong_version', `wire version ${env.version}, expected ${WIRE_VERSION}`);
+      if (!bytesEqual(env.cluster, o.cluster)) return this.refuse('wrong_cluster', 'another cluster');
+      const claimed = env.validator;
+      // Inbound connections come only from lower-numbered validators (they dial us); an outbound one must answer as the peer we dialed.
+      const allowed = this.outbound ? claimed === this.peer : claimed < o.self && claimed < o.validators.n;
+      if (!allowed) return this.refuse('unknown_validator', `validator ${claimed} may not connect here`);
+      this.theirHello = env;
+      this.peer = claimed;
+      this.write(encodeFrame(encode(EnvelopeCodec, { type: 'auth', signature: signHandshake(o.signer, o.cluster, env.challenge, o.self, claimed) })));
+      return;
+    }
+    if (env.type === 'auth') {
+      if (this.theirHello === undefined || this.open) return this.refuse('unexpected_message', 'auth out of order');
+      if (!verifyHandshake(o.scheme, o.validators, o.cluster, this.challenge, this.theirHello.validator, o.self, env.signature)) return this.refuse('bad_handshake_signature', `validator ${this.theirHello.validator} did not prove its key`);
+      this.open = true;
+      clearTimeout(this.timer);
+      this.transport.opened(this, this.theirHello.validator);
+      return;
+    }
+    if (!this.open) return this.refuse('unauthenticated', 'consensus message before the handshake');
+    o.onMessage(this.peer!, env.message);
+  }
+}

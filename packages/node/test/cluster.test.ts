@@ -1,0 +1,145 @@
+// Four real replicas in this process, on loopback TCP, with real Ed25519 and LevelDB on disk.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
+import { createSignatureScheme, encode } from '@bftx/crypto';
+import { placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
+import { hotstuff } from '@bftx/hotstuff';
+import { pbft } from '@bftx/pbft';
+import { streamlet } from '@bftx/streamlet';
+import { clusterId, encodeFrame, EnvelopeCodec, ReplicaNode, WIRE_VERSION } from '../src/index';
+
+const scheme = createSignatureScheme();
+const N = 4;
+const secrets = Array.from({ length: N }, (_, i) => new Uint8Array(32).fill(i + 1));
+const keys = secrets.map((s) => scheme.publicKey(s));
+const clients = Array.from({ length: 2 }, (_, i) => scheme.signer(new Uint8Array(32).fill(100 + i)));
+const exchange: ExchangeConfig = {
+  assets: ['CASH', 'SHARE'],
+  markets: [{ symbol: 'SHARE-CASH', base: 'SHARE', quote: 'CASH', tickSize: 1, lotSize: 1, maxOrderSize: 1_000 }],
+  genesis: clients.map((c) => ({ account: c.publicKey, balances: { CASH: 1_000_000n, SHARE: 1_000n } })),
+};
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function cluster(protocol: ProtocolDefinition<any>): Promise<ReplicaNode<any>[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bftx-node-'));
+  dirs.push(dir);
+  // Ports are picked by the OS: start each replica, then tell the others where it listens.
+  const peers: Array<{ host: string; port: number } | undefined> = new Array(N).fill(undefined);
+  const nodes = secrets.map(
+    (secretKey, self) =>
+      new ReplicaNode({ protocol, self, validatorKeys: keys, scheme, clientScheme: scheme, secretKey, timing: { delta: 50 }, exchange, dataDir: join(dir, `r${self}`), listen: { host: '127.0.0.1', port: 0 }, peers }),
+  );
+  // Higher-numbered replicas first, so the lower ones find them listening when they dial.
+  for (let i = N - 1; i >= 0; i--) {
+    await nodes[i]!.start();
+    peers[i] = { host: '127.0.0.1', port: nodes[i]!.port };
+  }
+  return nodes;
+}
+
+async function until(what: string | (() => string), cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function orders(count: number, from = 0): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => {
+    const k = from + i;
+    const c = clients[k % 2]!;
+    return signOrder(c, Math.floor(k / 2) + 1, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100, size: 1 }));
+  });
+}
+
+describe.each([
+  ['hotstuff', hotstuff()],
+  ['streamlet', streamlet()],
+  ['pbft', pbft()],
+] as const)('%s: four replicas over TCP', (_name, protocol) => {
+  test('connect with authenticated handshakes, finalize signed orders, and agree on the exchange state', async () => {
+    const nodes = await cluster(protocol as ProtocolDefinition<any>);
+    try {
+      await until('every replica connected to every peer', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+      const txs = orders(40);
+      for (const n of nodes) n.submit(txs);
+      await until(() => `40 orders finalized everywhere (heights ${nodes.map((n) => n.ledger.height)}, txs ${nodes.map((n) => n.ledger.chain.reduce((a, b) => a + b.payload.length, 0))}, mempool ${nodes.map((n) => JSON.stringify(n.exchange.mempool))})`, () => nodes.every((n) => n.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 40));
+      const height = Math.min(...nodes.map((n) => n.ledger.height));
+      for (let h = 1; h <= height; h++) {
+        const ids = new Set(nodes.map((n) => n.ledger.at(h)!.id));
+        expect(ids.size).toBe(1);
+        const roots = new Set(nodes.map((n) => n.exchange.stateRoots[h - 1]));
+        expect(roots.size).toBe(1);
+      }
+      // Each order was executed once: 20 buys and 20 sells at one price cross into 20 trades' worth of shares.
+      const ex = nodes[0]!.exchange.exchange;
+      expect(ex.holding(Buffer.from(clients[0]!.publicKey).toString('hex'), 'SHARE') + ex.holding(Buffer.from(clients[1]!.publicKey).toString('hex'), 'SHARE')).toBe(2_000n);
+      for (const n of nodes) {
+        // Consensus goes on while we look: the gauge is at least the height checked above, at most the ledger's.
+        // The gauge counts blocks once they are on disk, a moment after the in-memory ledger.
+        await until('the height gauge', async () => (await n.metrics.value('bftx_finalized_height')) >= height);
+        expect(await n.metrics.value('bftx_finalized_height')).toBeLessThanOrEqual(n.ledger.height);
+        expect(await n.metrics.value('bftx_connected_peers')).toBe(N - 1);
+        expect(await n.metrics.value('bftx_safety_persists_total')).toBeGreaterThan(0);
+        expect(n.failure).toBeUndefined();
+      }
+      const text = await nodes[0]!.metrics.registry.metrics();
+      expect(text).toMatch(/bftx_finalization_latency_seconds_count\{replica="0",protocol="[a-z]+"\} [1-9]/);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  }, 60_000);
+});
+
+describe('bad input on a replica port: refused, counted, and the replica keeps going', () => {
+  let nodes: ReplicaNode<any>[];
+  beforeAll(async () => {
+    nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+
+  const cluster0 = () => clusterId(nodes[3]!.options.protocol.name, new ValidatorSet(keys));
+  const hello = (validator: number, cluster = cluster0(), version = WIRE_VERSION) => encodeFrame(encode(EnvelopeCodec, { type: 'hello', version, cluster, validator, challenge: new Uint8Array(32).fill(9) }));
+
+  /** Sends bytes to replica 3 and resolves when it closes the connection. */
+  async function attack(bytes: Uint8Array[]): Promise<void> {
+    const socket: Socket = connect(nodes[3]!.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.resume(); // read (and drop) the replica's hello, or its close is never seen
+    for (const b of bytes) socket.write(b);
+    await closed;
+  }
+
+  test.each([
+    ['random bytes', () => [Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff)], 'frame_oversized'],
+    ['a frame longer than the maximum', () => [Uint8Array.of(0x7f, 0xff, 0xff, 0xff, 1, 2, 3)], 'frame_oversized'],
+    ['an empty frame', () => [Uint8Array.of(0, 0, 0, 0)], 'frame_empty'],
+    ['a frame that is no envelope', () => [encodeFrame(Uint8Array.of(250, 1, 2))], 'malformed_envelope'],
+    ['a hello from another cluster', () => [hello(0, new Uint8Array(32).fill(1))], 'wrong_cluster'],
+    ['a hello with another wire version', () => [hello(0, undefined, WIRE_VERSION + 1)], 'wrong_version'],
+    ['a hello from a validator that does not exist', () => [hello(99)], 'unknown_validator'],
+    ['a hello claiming validator 0, then a bad signature', () => [hello(0), encodeFrame(encode(EnvelopeCodec, { type: 'auth', signature: new Uint8Array(64).fill(5) }))], 'bad_handshake_signature'],
+    ['a consensus message before the handshake', () => [encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message: Uint8Array.of(1, 2, 3) }))], 'unauthenticated'],
+  ])('%s', async (_what, bytes, reason) => {
+    const before = await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason });
+    await attack(bytes());
+    expect(await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason })).toBe(before + 1);
+    // Still connected to its peers and still finalizing.
+    const height = nodes[3]!.ledger.height;
+    for (const n of nodes) n.submit(orders(2, 1000 + height * 2));
+    await until('a new block after the attack', () => nodes[3]!.ledger.height > height);
+    expect(nodes[3]!.connectedPeers()).toHaveLength(N - 1);
+    expect(nodes[3]!.failure).toBeUndefined();
+  }, 30_000);
+});
