@@ -111,7 +111,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   }
   let result: Outcome;
   try {
-    result = outcome.run(io.tty ? progressBar(io) : undefined);
+    result = outcome.run(io.tty ? progressBar() : undefined);
   } catch (e) {
     if (e instanceof UsageError || e instanceof RangeError) return usage(io, e.message);
     throw e;
@@ -143,7 +143,7 @@ function usage(io: Io, message: string): number {
   return 2;
 }
 
-function progressBar(io: Io): Progress {
+function progressBar(): Progress {
   const bar = new SingleBar({ format: '{label} [{bar}] {percentage}% | {eta_formatted} left', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 20 });
   let total = 1;
   return {
@@ -156,7 +156,6 @@ function progressBar(io: Io): Progress {
     },
     stop() {
       bar.stop();
-      void io;
     },
   };
 }

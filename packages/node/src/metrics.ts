@@ -48,7 +48,7 @@ export class ReplicaMetrics {
     this.rejected.inc({ reason });
   }
 
-  /** The value of a metric (with these labels), for tests and summaries. */
+  /** The value of a counter or gauge (summed over series matching these labels), for tests and summaries; not for histograms. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = this.registry.getSingleMetric(name);
     if (metric === undefined) throw new RangeError(`no metric ${name}`);

@@ -30,6 +30,8 @@ export interface ReplicaOptions<M> {
   readonly clock?: () => number;
 }
 
+const MAX_TRACKED_ARRIVALS = 100_000;
+
 export class ReplicaNode<M> {
   readonly metrics: ReplicaMetrics;
   readonly ledger = new Ledger();
@@ -38,7 +40,9 @@ export class ReplicaNode<M> {
   private replica!: ReplicatedExchange<M>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private chain: Promise<void> = Promise.resolve();
-  private readonly arrivals = new Map<string, number>(); // txKey -> when it reached this replica, for latency
+  // txKey -> when it reached this replica, for the latency histogram. Bounded: transactions the
+  // mempool turns away never finalize, and must not grow this map for ever.
+  private readonly arrivals = new Map<string, number>();
   private running = false;
   private fatal: Error | undefined;
   port = 0;
@@ -93,7 +97,10 @@ export class ReplicaNode<M> {
   /** Offers client transactions (signed orders) to this replica's mempool. */
   submit(txs: readonly Uint8Array[]): void {
     const now = this.now();
-    for (const tx of txs) if (!this.arrivals.has(txKey(tx))) this.arrivals.set(txKey(tx), now);
+    for (const tx of txs) {
+      const key = txKey(tx);
+      if (this.arrivals.size < MAX_TRACKED_ARRIVALS && !this.arrivals.has(key)) this.arrivals.set(key, now);
+    }
     this.enqueue({ type: 'transactions', txs, now });
   }
 
