@@ -80,9 +80,10 @@ export class ReplicaNode<M> {
       onMessage: (from, bytes) => this.onMessage(from, bytes),
       ...(o.log ? { log: o.log } : {}),
     });
+    // The protocol starts before the network does: no peer message may reach it ahead of `start`.
     this.running = true;
-    this.port = await this.transport.start();
     this.enqueue({ type: 'start', now: this.now() });
+    this.port = await this.transport.start();
   }
 
   async stop(): Promise<void> {
