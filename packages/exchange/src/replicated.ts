@@ -1,5 +1,5 @@
 import { toHex, type SignatureScheme } from '@bftx/crypto';
-import { StatementVerifier, verifyEvidence, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
+import { StatementVerifier, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
 import type { ExchangeConfig } from './config';
 import { Exchange, type BlockResult, type ForgedTransactionEvidence } from './exchange';
 
@@ -77,19 +77,36 @@ export class ReplicatedExchange<M> implements Protocol<M> {
       effective = { ...input, txs: admitted };
     } else if (input.type === 'transactions') this.mempool.admitted += input.txs.length;
     const outputs = this.inner.step(effective);
+    this.observe(outputs, input.now);
+    return outputs;
+  }
+
+  /**
+   * Takes in what the wrapped protocol output (finalized blocks are applied, evidence verified and
+   * kept). `step` does this itself; a runtime that replays the protocol's logged inputs past `step`
+   * calls it with the replayed outputs.
+   */
+  observe(outputs: readonly ProtocolOutput<M>[], now: number): void {
     for (const o of outputs) {
-      if (o.type === 'commit') {
-        for (const block of o.blocks) {
-          const result = this.exchange.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
-          this.stateRoots.push(toHex(result.stateRoot));
-          for (const e of result.evidence) if (!this.offences.has(e.proposer)) this.offences.set(e.proposer, { offender: e.proposer, evidence: e });
-          for (const l of this.listeners) l(result, input.now);
-        }
-      } else if (o.type === 'evidence' && !this.offences.has(o.evidence.offender) && verifyEvidence(o.evidence, this.verifier)) {
+      if (o.type === 'commit') this.applyFinalized(o.blocks, now);
+      else if (o.type === 'evidence' && !this.offences.has(o.evidence.offender) && verifyEvidence(o.evidence, this.verifier)) {
         this.offences.set(o.evidence.offender, { offender: o.evidence.offender, evidence: o.evidence });
       }
     }
-    return outputs;
+  }
+
+  /**
+   * Applies finalized blocks to the exchange, in order: the protocol's commits, or blocks a runtime
+   * reloaded from disk or fetched from peers with a proof of finality. The caller makes sure each
+   * block follows the last one applied.
+   */
+  applyFinalized(blocks: readonly Block[], now: number): void {
+    for (const block of blocks) {
+      const result = this.exchange.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
+      this.stateRoots.push(toHex(result.stateRoot));
+      for (const e of result.evidence) if (!this.offences.has(e.proposer)) this.offences.set(e.proposer, { offender: e.proposer, evidence: e });
+      for (const l of this.listeners) l(result, now);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
 export { ReplicaMetrics, type RejectReason } from './metrics';
-export { ReplicaNode, type ReplicaOptions } from './replica';
-export { ReplicaStore } from './store';
+export { ReplicaNode, type RecoveryReport, type ReplicaOptions } from './replica';
+export { ReplicaStore, type StoreWrite } from './store';
+export { decodeInputRecord, encodeInputRecord } from './wal';
 export { Transport, type PeerAddress, type TransportOptions } from './transport';
 export { clusterId, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';

@@ -1,13 +1,21 @@
 // A real replica: one protocol instance wrapped as a replicated exchange, driven with the wall
-// clock, real timers, TCP and a store on disk. Inputs are handled one at a time, and each input's
-// outputs are carried out in order: a `persist` is fsynced before any later output (a vote is
-// never sent before the state that forbids a second one is durable).
+// clock, real timers, TCP and a store on disk. Inputs are handled in groups (whatever queued while
+// the last group was being written): each is stepped, the group's log records, safety state and
+// finalized blocks are written in one batch, fsynced when anything is about to leave the process,
+// and only then are the outputs carried out, in order. So no vote is sent before the state that
+// forbids a second one is durable, and no input whose effects were seen is missing from the log.
+//
+// Restart: the stored blocks are applied to a fresh exchange, then the logged inputs are replayed
+// into a fresh protocol instance (sends suppressed, timers re-armed), which rebuilds its state as it
+// was; the replayed safety state must equal the stored one, or the replica refuses to start.
 import { Ledger, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Timing } from '@bftx/consensus';
-import type { SignatureScheme } from '@bftx/crypto';
+import { bytesEqual, type SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
+import { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
 import { ReplicaStore } from './store';
 import { Transport, type PeerAddress } from './transport';
+import { decodeInputRecord } from './wal';
 import { clusterId } from './wire';
 
 export interface ReplicaOptions<M> {
@@ -31,6 +39,15 @@ export interface ReplicaOptions<M> {
 }
 
 const MAX_TRACKED_ARRIVALS = 100_000;
+/** Most inputs handled as one group (one disk write). */
+const MAX_GROUP = 512;
+
+/** What a restart found and did, for logs and tests. */
+export interface RecoveryReport {
+  readonly storedHeight: number;
+  readonly replayedInputs: number;
+  readonly replayMs: number;
+}
 
 export class ReplicaNode<M> {
   readonly metrics: ReplicaMetrics;
@@ -38,14 +55,17 @@ export class ReplicaNode<M> {
   private store!: ReplicaStore;
   private transport!: Transport;
   private replica!: ReplicatedExchange<M>;
+  private logged!: LoggedProtocol<M>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private chain: Promise<void> = Promise.resolve();
+  private queue: ProtocolInput<M>[] = [];
+  private draining: Promise<void> | undefined;
   // txKey -> when it reached this replica, for the latency histogram. Bounded: transactions the
   // mempool turns away never finalize, and must not grow this map for ever.
   private readonly arrivals = new Map<string, number>();
   private running = false;
   private fatal: Error | undefined;
   port = 0;
+  recovery: RecoveryReport | undefined;
 
   constructor(readonly options: ReplicaOptions<M>) {
     this.metrics = new ReplicaMetrics({ replica: options.self, protocol: options.protocol.name });
@@ -59,15 +79,21 @@ export class ReplicaNode<M> {
     return this.replica;
   }
 
-  /** Opens the store, starts the protocol (from its stored safety state) and the network. */
+  /** Opens the store, recovers what it holds (blocks, then the logged inputs), and starts the network. */
   async start(): Promise<void> {
     const o = this.options;
     this.store = await ReplicaStore.open(o.dataDir);
     const validators = new ValidatorSet(o.validatorKeys);
     const signer = o.scheme.signer(o.secretKey);
-    const safetyState = await this.store.safetyState();
-    const definition = replicatedExchange(o.protocol, { exchange: o.exchange, clientScheme: o.clientScheme });
-    this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, signer, timing: o.timing, ...(safetyState ? { safetyState } : {}), ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
+    const storedSafety = await this.store.safetyState();
+    const fresh = this.store.loggedInputs === 0;
+    const logging: ProtocolDefinition<M> = { ...o.protocol, create: (config) => (this.logged = new LoggedProtocol(o.protocol.create(config), o.protocol, this.ledger)) };
+    const definition = replicatedExchange(logging, { exchange: o.exchange, clientScheme: o.clientScheme });
+    // With a log, the instance starts as it first did and the log brings it to where it was; the
+    // stored safety state alone would make the replay diverge (it would refuse votes it once cast).
+    const safety = fresh && storedSafety !== undefined ? { safetyState: storedSafety } : {};
+    this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
+    await this.recover(storedSafety);
     this.transport = new Transport({
       self: o.self,
       validators,
@@ -80,10 +106,48 @@ export class ReplicaNode<M> {
       onMessage: (from, bytes) => this.onMessage(from, bytes),
       ...(o.log ? { log: o.log } : {}),
     });
-    // The protocol starts before the network does: no peer message may reach it ahead of `start`.
+    // The protocol starts (or resumes) before the network does: no peer message may reach it first.
     this.running = true;
-    this.enqueue({ type: 'start', now: this.now() });
+    if (fresh) this.enqueue({ type: 'start', now: this.now() });
+    for (const [timer, at] of this.recoveredTimers) this.armTimer(timer, at);
+    this.recoveredTimers.clear();
     this.port = await this.transport.start();
+  }
+
+  private readonly recoveredTimers = new Map<string, number>();
+
+  private async recover(storedSafety: Uint8Array | undefined): Promise<void> {
+    const began = performance.now();
+    const now = this.now();
+    const stored = await this.store.blocks();
+    this.ledger.extend(stored);
+    this.replica.applyFinalized(stored, now);
+    this.logged.recording = false;
+    let replayed = 0;
+    let lastPersist: Uint8Array | undefined;
+    for await (const record of this.store.inputs()) {
+      const input = decodeInputRecord(this.options.protocol, record);
+      const outputs = this.logged.step(input);
+      this.replica.observe(outputs, input.now);
+      for (const out of outputs) {
+        if (out.type === 'set-timer') this.recoveredTimers.set(out.timer, out.at);
+        else if (out.type === 'cancel-timer') this.recoveredTimers.delete(out.timer);
+        else if (out.type === 'persist') lastPersist = out.state;
+      }
+      replayed++;
+    }
+    this.logged.recording = true;
+    const reproduced = storedSafety === undefined ? lastPersist === undefined : lastPersist !== undefined && bytesEqual(storedSafety, lastPersist);
+    if (replayed > 0 && !reproduced) {
+      // The replay did not arrive at the state on disk: the instance cannot be trusted to vote.
+      await this.store.close();
+      throw new Error(`replica ${this.options.self}: replaying ${replayed} logged inputs did not reproduce the stored safety state; refusing to start`);
+    }
+    const added = this.logged.takeAdded();
+    if (added.length > 0) await this.store.write({ inputs: [], blocks: added, sync: true });
+    this.metrics.height.set(this.ledger.height);
+    this.recovery = { storedHeight: stored.length, replayedInputs: replayed, replayMs: Math.round(performance.now() - began) };
+    if (replayed > 0 || stored.length > 0) this.options.log?.('recovered', { ...this.recovery, height: this.ledger.height });
   }
 
   async stop(): Promise<void> {
@@ -91,7 +155,7 @@ export class ReplicaNode<M> {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await this.transport?.stop();
-    await this.chain.catch(() => undefined);
+    await this.draining;
     await this.store?.close();
   }
 
@@ -111,8 +175,8 @@ export class ReplicaNode<M> {
   }
 
   /** Resolves once every input enqueued so far has been handled. */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
   }
 
   connectedPeers(): number[] {
@@ -132,27 +196,53 @@ export class ReplicaNode<M> {
   }
 
   private enqueue(input: ProtocolInput<M>): void {
-    this.chain = this.chain.then(() => (this.running && this.fatal === undefined ? this.handle(input) : undefined));
+    if (!this.running || this.fatal !== undefined) return;
+    this.queue.push(input);
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
-  private async handle(input: ProtocolInput<M>): Promise<void> {
-    const outputs = this.replica.step(input);
-    try {
-      for (const o of outputs) await this.carryOut(o);
-    } catch (e) {
-      // A replica that cannot make its state durable must stop rather than go on unsafely.
-      this.fatal = e instanceof Error ? e : new Error(String(e));
-      this.options.log?.('fatal', { error: this.fatal.message });
-      this.running = false;
-      await this.transport.stop();
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && this.running && this.fatal === undefined) {
+      const group = this.queue.length <= MAX_GROUP ? this.queue.splice(0) : this.queue.splice(0, MAX_GROUP);
+      try {
+        const outputs: ProtocolOutput<M>[] = [];
+        for (const input of group) for (const out of this.replica.step(input)) outputs.push(out);
+        let safetyState: Uint8Array | undefined;
+        let leaves = false;
+        for (const out of outputs) {
+          if (out.type === 'persist') {
+            safetyState = out.state;
+            this.metrics.persists.inc();
+          } else if (out.type === 'send' || out.type === 'broadcast') leaves = true;
+        }
+        const blocks = this.logged.takeAdded();
+        await this.store.write({ inputs: this.logged.takeRecords(), ...(safetyState ? { safetyState } : {}), blocks, sync: leaves || blocks.length > 0 || safetyState !== undefined });
+        for (const out of outputs) this.carryOut(out);
+      } catch (e) {
+        // A replica that cannot make its state durable, or that was about to finalize a block
+        // conflicting with its ledger, stops rather than go on unsafely.
+        this.fatal = e instanceof Error ? e : new Error(String(e));
+        this.options.log?.('fatal', { error: this.fatal.message });
+        this.running = false;
+        await this.transport.stop();
+      }
     }
   }
 
-  private async carryOut(o: ProtocolOutput<M>): Promise<void> {
+  private armTimer(timer: string, at: number): void {
+    clearTimeout(this.timers.get(timer));
+    this.timers.set(
+      timer,
+      setTimeout(() => {
+        this.timers.delete(timer);
+        this.enqueue({ type: 'timer', timer, now: this.now() });
+      }, Math.max(0, at - this.now())),
+    );
+  }
+
+  private carryOut(o: ProtocolOutput<M>): void {
     switch (o.type) {
       case 'persist':
-        await this.store.putSafetyState(o.state);
-        this.metrics.persists.inc();
         return;
       case 'send':
         this.metrics.messagesOut.inc({ kind: this.options.protocol.messageKind(o.message) });
@@ -162,25 +252,14 @@ export class ReplicaNode<M> {
         this.metrics.messagesOut.inc({ kind: this.options.protocol.messageKind(o.message) }, this.options.validatorKeys.length - 1);
         this.transport.broadcast(this.options.protocol.encodeMessage(o.message));
         return;
-      case 'set-timer': {
-        clearTimeout(this.timers.get(o.timer));
-        const timer = o.timer;
-        this.timers.set(
-          timer,
-          setTimeout(() => {
-            this.timers.delete(timer);
-            this.enqueue({ type: 'timer', timer, now: this.now() });
-          }, Math.max(0, o.at - this.now())),
-        );
-        return;
-      }
+      case 'set-timer':
+        return this.armTimer(o.timer, o.at);
       case 'cancel-timer':
         clearTimeout(this.timers.get(o.timer));
         this.timers.delete(o.timer);
         return;
       case 'commit':
-        await this.commit(o.blocks);
-        return;
+        return this.committed(o.blocks);
       case 'evidence':
         this.options.log?.('evidence', { offender: o.evidence.offender });
         return;
@@ -189,11 +268,10 @@ export class ReplicaNode<M> {
     }
   }
 
-  private async commit(blocks: readonly Block[]): Promise<void> {
-    const added = this.ledger.extend(blocks); // throws on a conflicting finalization: fatal
-    await this.store.appendBlocks(added);
+  /** Metrics for blocks now finalized and on disk. */
+  private committed(blocks: readonly Block[]): void {
     const now = this.now();
-    for (const b of added) {
+    for (const b of blocks) {
       this.metrics.finalizedTransactions.inc(b.payload.length);
       for (const tx of b.payload) {
         const key = txKey(tx);

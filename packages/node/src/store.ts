@@ -1,21 +1,51 @@
 // What a replica keeps on disk (LevelDB through classic-level, whose prebuilt binary ships in the
-// npm package): the latest safety state and the finalized blocks. Writes that guard safety are
-// synchronous (fsync) before the caller goes on.
+// npm package): the latest safety state, the finalized blocks, and the write-ahead log of consensus
+// inputs. One handled group of inputs is one atomic batch; it is synchronous (fsync) whenever what
+// follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
+// can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
+// makes the unsynchronized ones before it durable.
 import { BlockCodec, sealBlock, type Block } from '@bftx/consensus';
 import { decode, encode } from '@bftx/crypto';
 import { ClassicLevel } from 'classic-level';
 
 const SAFETY = 'safety';
 const HEIGHT = 'height';
-const blockKey = (height: number) => `block/${String(height).padStart(16, '0')}`;
+const WAL_NEXT = 'wal-next';
+const pad = (n: number) => String(n).padStart(16, '0');
+const blockKey = (height: number) => `block/${pad(height)}`;
+const walKey = (seq: number) => `wal/${pad(seq)}`;
+
+const uint32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+const readUint32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.length).getUint32(0);
+
+/** What one handled group of inputs leaves on disk. */
+export interface StoreWrite {
+  readonly inputs: readonly Uint8Array[];
+  readonly safetyState?: Uint8Array;
+  /** Newly finalized blocks, continuing the stored chain. */
+  readonly blocks: readonly Block[];
+  readonly sync: boolean;
+}
 
 export class ReplicaStore {
+  private storedHeight = 0;
+  private nextInput = 0;
+
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
 
   static async open(directory: string): Promise<ReplicaStore> {
     const db = new ClassicLevel<string, Uint8Array>(directory, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
-    return new ReplicaStore(db);
+    const store = new ReplicaStore(db);
+    const h = await db.get(HEIGHT);
+    store.storedHeight = h === undefined ? 0 : readUint32(h);
+    const w = await db.get(WAL_NEXT);
+    store.nextInput = w === undefined ? 0 : readUint32(w);
+    return store;
   }
 
   async close(): Promise<void> {
@@ -26,35 +56,44 @@ export class ReplicaStore {
     return this.db.get(SAFETY);
   }
 
-  /** Durable (fsync) before it resolves: a vote may follow. */
-  async putSafetyState(state: Uint8Array): Promise<void> {
-    await this.db.put(SAFETY, state, { sync: true });
+  /** Height of the last stored finalized block. */
+  get height(): number {
+    return this.storedHeight;
   }
 
-  async height(): Promise<number> {
-    const h = await this.db.get(HEIGHT);
-    return h === undefined ? 0 : new DataView(h.buffer, h.byteOffset, h.length).getUint32(0);
+  /** Consensus inputs logged so far. */
+  get loggedInputs(): number {
+    return this.nextInput;
   }
 
-  /** Appends finalized blocks, which must continue the stored chain (height + 1, ...). */
-  async appendBlocks(blocks: readonly Block[]): Promise<void> {
-    if (blocks.length === 0) return;
-    const height = await this.height();
+  /** Writes one group atomically; durable before it resolves when `sync`. */
+  async write(w: StoreWrite): Promise<void> {
     const batch = this.db.batch();
-    blocks.forEach((b, i) => {
-      if (b.height !== height + 1 + i) throw new RangeError(`store: block at height ${b.height} does not follow height ${height + i}`);
+    let seq = this.nextInput;
+    for (const input of w.inputs) batch.put(walKey(seq++), input);
+    if (w.inputs.length > 0) batch.put(WAL_NEXT, uint32(seq));
+    if (w.safetyState !== undefined) batch.put(SAFETY, w.safetyState);
+    let height = this.storedHeight;
+    for (const b of w.blocks) {
+      if (b.height !== height + 1) throw new RangeError(`store: block at height ${b.height} does not follow height ${height}`);
       batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
-    });
-    const h = new Uint8Array(4);
-    new DataView(h.buffer).setUint32(0, blocks[blocks.length - 1]!.height);
-    batch.put(HEIGHT, h);
-    await batch.write({ sync: true });
+      height = b.height;
+    }
+    if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
+    await batch.write({ sync: w.sync });
+    this.nextInput = seq;
+    this.storedHeight = height;
   }
 
-  /** The stored chain, height 1 first. */
-  async blocks(): Promise<Block[]> {
+  /** Stored finalized blocks from `from` to `to` (inclusive), lowest first. */
+  async blocks(from = 1, to = Number.MAX_SAFE_INTEGER): Promise<Block[]> {
     const out: Block[] = [];
-    for await (const value of this.db.values({ gte: blockKey(1), lte: blockKey(Number.MAX_SAFE_INTEGER) })) out.push(sealBlock(decode(BlockCodec, value)));
+    for await (const value of this.db.values({ gte: blockKey(from), lte: blockKey(Math.min(to, 1e15)) })) out.push(sealBlock(decode(BlockCodec, value)));
     return out;
+  }
+
+  /** The logged consensus inputs, oldest first. */
+  async *inputs(): AsyncGenerator<Uint8Array> {
+    for await (const value of this.db.values({ gte: walKey(0), lt: walKey(this.nextInput) })) yield value;
   }
 }
