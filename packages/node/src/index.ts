@@ -1,4 +1,5 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
+export { ApiError, ClientApi, type ClientApiOptions } from './api';
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
 export { ReplicaMetrics, type RejectReason } from './metrics';
 export { ReplicaNode, type RecoveryReport, type ReplicaOptions } from './replica';

@@ -10,7 +10,7 @@
 // was; the replayed safety state must equal the stored one, or the replica refuses to start.
 import { Ledger, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Timing } from '@bftx/consensus';
 import { bytesEqual, type SignatureScheme } from '@bftx/crypto';
-import { replicatedExchange, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
+import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
 import { ReplicaStore } from './store';
@@ -94,6 +94,7 @@ export class ReplicaNode<M> {
     const safety = fresh && storedSafety !== undefined ? { safetyState: storedSafety } : {};
     this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
     await this.recover(storedSafety);
+    this.replica.onBlock((result) => this.results.push(result));
     this.transport = new Transport({
       self: o.self,
       validators,
@@ -115,6 +116,13 @@ export class ReplicaNode<M> {
   }
 
   private readonly recoveredTimers = new Map<string, number>();
+  private results: BlockResult[] = [];
+  private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
+
+  /** Calls `listener` with each block finalized from now on, once it is on disk (with its receipts and trades). */
+  onFinalized(listener: (result: BlockResult) => void): void {
+    this.finalizedListeners.push(listener);
+  }
 
   private async recover(storedSafety: Uint8Array | undefined): Promise<void> {
     const began = performance.now();
@@ -218,6 +226,9 @@ export class ReplicaNode<M> {
         const blocks = this.logged.takeAdded();
         await this.store.write({ inputs: this.logged.takeRecords(), ...(safetyState ? { safetyState } : {}), blocks, sync: leaves || blocks.length > 0 || safetyState !== undefined });
         for (const out of outputs) this.carryOut(out);
+        const results = this.results;
+        this.results = [];
+        for (const r of results) for (const l of this.finalizedListeners) l(r);
       } catch (e) {
         // A replica that cannot make its state durable, or that was about to finalize a block
         // conflicting with its ledger, stops rather than go on unsafely.

@@ -1,62 +1,14 @@
 // Four real replicas in this process, on loopback TCP, with real Ed25519 and LevelDB on disk.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
-import { createSignatureScheme, encode } from '@bftx/crypto';
-import { placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
+import { encode } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { clusterId, encodeFrame, EnvelopeCodec, ReplicaNode, WIRE_VERSION } from '../src/index';
+import { clients, cluster, keys, N, orders, removeDataDirs, until } from './helpers';
 
-const scheme = createSignatureScheme();
-const N = 4;
-const secrets = Array.from({ length: N }, (_, i) => new Uint8Array(32).fill(i + 1));
-const keys = secrets.map((s) => scheme.publicKey(s));
-const clients = Array.from({ length: 2 }, (_, i) => scheme.signer(new Uint8Array(32).fill(100 + i)));
-const exchange: ExchangeConfig = {
-  assets: ['CASH', 'SHARE'],
-  markets: [{ symbol: 'SHARE-CASH', base: 'SHARE', quote: 'CASH', tickSize: 1, lotSize: 1, maxOrderSize: 1_000 }],
-  genesis: clients.map((c) => ({ account: c.publicKey, balances: { CASH: 1_000_000n, SHARE: 1_000n } })),
-};
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function cluster(protocol: ProtocolDefinition<any>): Promise<ReplicaNode<any>[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'bftx-node-'));
-  dirs.push(dir);
-  // Ports are picked by the OS: start each replica, then tell the others where it listens.
-  const peers: Array<{ host: string; port: number } | undefined> = new Array(N).fill(undefined);
-  const nodes = secrets.map(
-    (secretKey, self) =>
-      new ReplicaNode({ protocol, self, validatorKeys: keys, scheme, clientScheme: scheme, secretKey, timing: { delta: 50 }, exchange, dataDir: join(dir, `r${self}`), listen: { host: '127.0.0.1', port: 0 }, peers }),
-  );
-  // Higher-numbered replicas first, so the lower ones find them listening when they dial.
-  for (let i = N - 1; i >= 0; i--) {
-    await nodes[i]!.start();
-    peers[i] = { host: '127.0.0.1', port: nodes[i]!.port };
-  }
-  return nodes;
-}
-
-async function until(what: string | (() => string), cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function orders(count: number, from = 0): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => {
-    const k = from + i;
-    const c = clients[k % 2]!;
-    return signOrder(c, Math.floor(k / 2) + 1, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100, size: 1 }));
-  });
-}
+afterAll(removeDataDirs);
 
 describe.each([
   ['hotstuff', hotstuff()],

@@ -1,0 +1,222 @@
+// The client API of one replica, over HTTP (node:http) and WebSocket (ws). Clients submit signed
+// transactions and read the replicated state this replica has applied: market data, accounts,
+// finalized blocks; they can stream finalized blocks and trades. Every request is checked before it
+// touches the replica: a malformed one gets a 4xx with a machine-readable code and a reason, and
+// changes nothing. Prometheus scrapes /metrics here too.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { txKey } from '@bftx/consensus';
+import { fromHex, toHex } from '@bftx/crypto';
+import type { BlockResult } from '@bftx/exchange';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ReplicaNode } from './replica';
+
+export interface ClientApiOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Largest request body accepted (default 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Most transactions in one submission (default 1000). */
+  readonly maxBatch?: number;
+  /** Most queued outgoing bytes per WebSocket client before it is dropped as too slow (default 8 MiB). */
+  readonly maxStreamBacklogBytes?: number;
+}
+
+/** A request the API refuses: HTTP status, a stable code, and a reason a person can act on. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const HEX = /^[0-9a-fA-F]*$/;
+
+/** JSON with bigints as decimal strings (balances and fees are integers of any size). */
+function json(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export class ClientApi {
+  private readonly server: Server;
+  private readonly sockets: WebSocketServer;
+  private readonly streams = new Set<WebSocket>();
+  private readonly maxBody: number;
+  private readonly maxBatch: number;
+  private readonly maxBacklog: number;
+  port = 0;
+
+  constructor(
+    private readonly node: ReplicaNode<unknown>,
+    private readonly options: ClientApiOptions,
+  ) {
+    this.maxBody = options.maxBodyBytes ?? 1024 * 1024;
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.maxBacklog = options.maxStreamBacklogBytes ?? 8 * 1024 * 1024;
+    this.server = createServer((req, res) => void this.serve(req, res));
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    this.server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/stream') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
+    });
+    node.onFinalized((result) => this.publish(result));
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.server.address();
+    this.port = typeof a === 'object' && a !== null ? a.port : this.options.port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const ws of this.streams) ws.terminate();
+    this.sockets.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private openStream(ws: WebSocket): void {
+    this.streams.add(ws);
+    ws.on('close', () => this.streams.delete(ws));
+    ws.on('error', () => ws.terminate());
+    // The stream is one way; anything a client sends is ignored.
+    ws.send(json({ type: 'hello', replica: this.node.options.self, height: this.node.ledger.height }));
+  }
+
+  private publish(result: BlockResult): void {
+    if (this.streams.size === 0) return;
+    const block = this.node.ledger.at(result.height);
+    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: result.receipts.length, stateRoot: toHex(result.stateRoot) })];
+    for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
+    for (const ws of this.streams) {
+      // A client that cannot keep up is dropped rather than buffered without bound.
+      if (ws.bufferedAmount > this.maxBacklog) {
+        ws.terminate();
+        continue;
+      }
+      for (const m of messages) ws.send(m);
+    }
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const parts = url.pathname.split('/').filter((p) => p.length > 0);
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(json(body));
+      };
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': this.node.metrics.registry.contentType });
+        res.end(await this.node.metrics.registry.metrics());
+        return;
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/status') return reply(200, this.status());
+      if (req.method === 'POST' && url.pathname === '/v1/transactions') return reply(202, this.submit(await this.body(req)));
+      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'blocks' && parts.length === 3) return reply(200, this.block(parts[2]!));
+      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'accounts' && parts.length === 3) return reply(200, this.account(parts[2]!));
+      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'markets' && parts.length === 4 && (parts[3] === 'l1' || parts[3] === 'l2')) {
+        return reply(200, this.market(decodeURIComponent(parts[2]!), parts[3], url.searchParams.get('depth')));
+      }
+      throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(500, 'INTERNAL', e instanceof Error ? e.message : String(e));
+      if (!res.headersSent) {
+        res.writeHead(err.status, { 'content-type': 'application/json', ...(err.status === 413 ? { connection: 'close' } : {}) });
+        res.end(json({ error: err.code, reason: err.message }));
+      }
+    }
+  }
+
+  private async body(req: IncomingMessage): Promise<unknown> {
+    const type = req.headers['content-type'] ?? '';
+    if (!type.startsWith('application/json')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBody) throw new ApiError(413, 'BODY_TOO_LARGE', `the body may be at most ${this.maxBody} bytes`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.maxBody) throw new ApiError(413, 'BODY_TOO_LARGE', `the body may be at most ${this.maxBody} bytes`);
+      chunks.push(chunk);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch (e) {
+      throw new ApiError(400, 'MALFORMED_JSON', `the body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** { transactions: [hex, ...] }: each is checked (decodes, signature verifies) before any is offered. */
+  private submit(body: unknown): { accepted: string[] } {
+    const list = (body as { transactions?: unknown } | null)?.transactions;
+    if (!Array.isArray(list) || list.length === 0) throw new ApiError(400, 'BAD_REQUEST', 'expected {"transactions": ["<hex of a signed transaction>", ...]} with at least one');
+    if (list.length > this.maxBatch) throw new ApiError(400, 'BATCH_TOO_LARGE', `at most ${this.maxBatch} transactions per request`);
+    const txs: Uint8Array[] = [];
+    list.forEach((item, i) => {
+      if (typeof item !== 'string' || item.length === 0 || item.length % 2 !== 0 || !HEX.test(item)) throw new ApiError(400, 'BAD_TRANSACTION', `transactions[${i}] is not a hex string`);
+      const tx = fromHex(item);
+      const verdict = this.node.exchange.exchange.admit(tx);
+      if (!verdict.ok) throw new ApiError(400, verdict.reason, `transactions[${i}]: ${verdict.detail}`);
+      txs.push(tx);
+    });
+    this.node.submit(txs);
+    return { accepted: txs.map(txKey) };
+  }
+
+  private status() {
+    const n = this.node;
+    const roots = n.exchange.stateRoots;
+    return {
+      replica: n.options.self,
+      protocol: n.options.protocol.name,
+      height: n.ledger.height,
+      tip: n.ledger.tip.id,
+      stateRoot: roots.length > 0 ? roots[roots.length - 1] : undefined,
+      connectedPeers: n.connectedPeers(),
+      mempool: n.exchange.mempool,
+    };
+  }
+
+  private block(heightText: string) {
+    const height = Number(heightText);
+    if (!/^[0-9]{1,15}$/.test(heightText) || height < 1) throw new ApiError(400, 'BAD_HEIGHT', 'the height must be a positive integer');
+    const b = this.node.ledger.at(height);
+    if (b === undefined || height > this.node.exchange.stateRoots.length) throw new ApiError(404, 'NOT_FINALIZED', `no finalized block at height ${height} here yet (height ${this.node.ledger.height})`);
+    return { height, id: b.id, parent: toHex(b.parent), epoch: b.epoch, proposer: b.proposer, transactions: b.payload.map(toHex), stateRoot: this.node.exchange.stateRoots[height - 1] };
+  }
+
+  private account(key: string) {
+    if (key.length !== 64 || !HEX.test(key)) throw new ApiError(400, 'BAD_ACCOUNT', 'an account is its public key: 64 hex digits');
+    const view = this.node.exchange.exchange.accountView(key.toLowerCase());
+    if (view === undefined) throw new ApiError(404, 'UNKNOWN_ACCOUNT', `no account ${key}`);
+    return { account: key.toLowerCase(), nonce: view.nonce, balances: view.balances, openOrders: Object.fromEntries(view.openOrders) };
+  }
+
+  private market(symbol: string, level: 'l1' | 'l2', depthText: string | null) {
+    const book = this.node.exchange.exchange.book;
+    try {
+      if (level === 'l1') return { symbol, ...book.l1(symbol) };
+      const depth = depthText === null ? 10 : Number(depthText);
+      if (!Number.isSafeInteger(depth) || depth < 1 || depth > 1000) throw new ApiError(400, 'BAD_DEPTH', 'depth must be an integer from 1 to 1000');
+      return { symbol, ...book.l2(symbol, depth) };
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw new ApiError(404, 'UNKNOWN_MARKET', `no market ${JSON.stringify(symbol)}`);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// The client API of a replica in a four-replica cluster: submit signed orders over HTTP, read what
+// was finalized, stream blocks and trades over WebSocket; malformed requests get a 4xx and change nothing.
+import type { ProtocolDefinition } from '@bftx/consensus';
+import { toHex } from '@bftx/crypto';
+import { hotstuff } from '@bftx/hotstuff';
+import { WebSocket } from 'ws';
+import { ClientApi, type ReplicaNode } from '../src/index';
+import { clients, cluster, N, orders, removeDataDirs, until } from './helpers';
+
+let nodes: ReplicaNode<any>[];
+let api: ClientApi;
+let base: string;
+
+beforeAll(async () => {
+  nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+  await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+  api = new ClientApi(nodes[0]!, { host: '127.0.0.1', port: 0, maxBodyBytes: 64 * 1024 });
+  base = `http://127.0.0.1:${await api.start()}`;
+}, 30_000);
+
+afterAll(async () => {
+  await api.stop();
+  await Promise.all(nodes.map((n) => n.stop()));
+  removeDataDirs();
+});
+
+async function call(method: string, path: string, body?: string, type = 'application/json'): Promise<{ status: number; json: any }> {
+  const res = await fetch(base + path, { method, ...(body !== undefined ? { body, headers: { 'content-type': type } } : {}) });
+  const text = await res.text();
+  return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
+}
+
+test('orders submitted over HTTP are finalized, streamed, and visible in the book, the accounts and the blocks', async () => {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/v1/stream`);
+  const streamed: any[] = [];
+  ws.on('message', (data) => streamed.push(JSON.parse(String(data))));
+  await new Promise((resolve) => ws.once('open', resolve));
+  // A resting ask, then bids: one crosses it, one rests.
+  const txs = orders(4).map(toHex);
+  const submitted = await call('POST', '/v1/transactions', JSON.stringify({ transactions: txs }));
+  expect(submitted.status).toBe(202);
+  expect(submitted.json.accepted).toHaveLength(4);
+  await until('4 transactions finalized on replica 0', () => nodes[0]!.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 4);
+  await until('the stream to carry the trades', () => streamed.filter((m) => m.type === 'trade').length >= 2);
+  ws.close();
+  expect(streamed[0]).toMatchObject({ type: 'hello', replica: 0 });
+  const blockMessages = streamed.filter((m) => m.type === 'block');
+  expect(blockMessages.length).toBeGreaterThan(0);
+  expect(streamed.find((m) => m.type === 'trade')).toMatchObject({ symbol: 'SHARE-CASH', price: 100, size: 1 });
+
+  const status = await call('GET', '/v1/status');
+  expect(status.status).toBe(200);
+  expect(status.json).toMatchObject({ replica: 0, protocol: 'hotstuff' });
+  expect(status.json.height).toBeGreaterThanOrEqual(1);
+  expect(status.json.stateRoot).toBe(nodes[0]!.exchange.stateRoots[status.json.height - 1]);
+
+  const last = blockMessages[blockMessages.length - 1];
+  const block = await call('GET', `/v1/blocks/${last.height}`);
+  expect(block.status).toBe(200);
+  expect(block.json).toMatchObject({ height: last.height, id: last.id, stateRoot: last.stateRoot });
+
+  const account = await call('GET', `/v1/accounts/${toHex(clients[0]!.publicKey)}`);
+  expect(account.status).toBe(200);
+  expect(account.json.nonce).toBe(2);
+  expect(BigInt(account.json.balances.SHARE.available)).toBeGreaterThan(1_000n); // client 0 bought
+
+  const l2 = await call('GET', '/v1/markets/SHARE-CASH/l2?depth=5');
+  expect(l2.status).toBe(200);
+  expect(l2.json).toHaveProperty('bids');
+  const l1 = await call('GET', '/v1/markets/SHARE-CASH/l1');
+  expect(l1.status).toBe(200);
+
+  const metrics = await call('GET', '/metrics');
+  expect(metrics.status).toBe(200);
+  expect(metrics.json).toMatch(/bftx_finalized_height\{replica="0",protocol="hotstuff"\} [1-9]/);
+}, 30_000);
+
+describe('malformed requests: 4xx with a reason, nothing offered to the mempool', () => {
+  const forged = () => {
+    const tx = orders(1, 500)[0]!;
+    tx[tx.length - 1]! ^= 1; // breaks the client signature
+    return toHex(tx);
+  };
+  test.each([
+    ['an unknown route', 'GET', '/v1/nothing', undefined, undefined, 404, 'NOT_FOUND'],
+    ['a body that is not JSON', 'POST', '/v1/transactions', '{"transactions": [', undefined, 400, 'MALFORMED_JSON'],
+    ['a body that is not declared JSON', 'POST', '/v1/transactions', '{}', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a body over the limit', 'POST', '/v1/transactions', JSON.stringify({ transactions: ['00'.repeat(40_000)] }), undefined, 413, 'BODY_TOO_LARGE'],
+    ['no transactions', 'POST', '/v1/transactions', '{"transactions": []}', undefined, 400, 'BAD_REQUEST'],
+    ['a transaction that is not hex', 'POST', '/v1/transactions', '{"transactions": ["zz"]}', undefined, 400, 'BAD_TRANSACTION'],
+    ['a transaction that does not decode', 'POST', '/v1/transactions', '{"transactions": ["0102"]}', undefined, 400, 'MALFORMED'],
+    ['a transaction with a bad signature', 'POST', '/v1/transactions', () => JSON.stringify({ transactions: [forged()] }), undefined, 400, 'BAD_SIGNATURE'],
+    ['a height that is not a number', 'GET', '/v1/blocks/abc', undefined, undefined, 400, 'BAD_HEIGHT'],
+    ['a height not finalized yet', 'GET', '/v1/blocks/999999', undefined, undefined, 404, 'NOT_FINALIZED'],
+    ['an account that is not a key', 'GET', '/v1/accounts/1234', undefined, undefined, 400, 'BAD_ACCOUNT'],
+    ['an account that does not exist', 'GET', `/v1/accounts/${'ab'.repeat(32)}`, undefined, undefined, 404, 'UNKNOWN_ACCOUNT'],
+    ['a market that does not exist', 'GET', '/v1/markets/NOPE/l1', undefined, undefined, 404, 'UNKNOWN_MARKET'],
+    ['a depth out of range', 'GET', '/v1/markets/SHARE-CASH/l2?depth=0', undefined, undefined, 400, 'BAD_DEPTH'],
+  ] as const)('%s', async (_what, method, path, body, type, status, code) => {
+    const before = { ...nodes[0]!.exchange.mempool };
+    const res = await call(method, path, typeof body === 'function' ? body() : body, type);
+    expect(res.status).toBe(status);
+    expect(res.json.error).toBe(code);
+    expect(typeof res.json.reason).toBe('string');
+    expect(nodes[0]!.exchange.mempool.admitted).toBe(before.admitted);
+  });
+
+  test('one bad transaction in a batch refuses the whole batch', async () => {
+    const before = nodes[0]!.exchange.mempool.admitted;
+    const res = await call('POST', '/v1/transactions', JSON.stringify({ transactions: [toHex(orders(1, 600)[0]!), forged()] }));
+    expect(res.status).toBe(400);
+    expect(res.json.reason).toMatch(/transactions\[1\]/);
+    await nodes[0]!.idle();
+    expect(nodes[0]!.exchange.mempool.admitted).toBe(before);
+  });
+});
