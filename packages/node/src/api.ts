@@ -100,7 +100,7 @@ export class ClientApi {
   private publish(result: BlockResult): void {
     if (this.streams.size === 0) return;
     const block = this.node.ledger.at(result.height);
-    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: result.receipts.length, stateRoot: toHex(result.stateRoot) })];
+    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: block?.payload.map(txKey) ?? [], stateRoot: toHex(result.stateRoot) })];
     for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
     for (const ws of this.streams) {
       // A client that cannot keep up is dropped rather than buffered without bound.

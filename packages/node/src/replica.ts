@@ -177,6 +177,13 @@ export class ReplicaNode<M> {
     this.enqueue({ type: 'transactions', txs, now });
   }
 
+  /** Calls `listener` once if the replica stops on a fatal error. */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  private readonly failureListeners: Array<(error: Error) => void> = [];
+
   /** The first error that stopped this replica (a store failure, a conflicting finalization), if any. */
   get failure(): Error | undefined {
     return this.fatal;
@@ -236,6 +243,7 @@ export class ReplicaNode<M> {
         this.options.log?.('fatal', { error: this.fatal.message });
         this.running = false;
         await this.transport.stop();
+        for (const l of this.failureListeners) l(this.fatal);
       }
     }
   }

@@ -1,0 +1,120 @@
+// bftx-replica's command line (commander). Exit codes: 0 done, 1 failed, 2 bad options or config.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { writeClusterFiles, newSecretKey, type ClusterFiles } from './cluster-files';
+import { ConfigError, PROTOCOL_NAMES, readConfig, type ProtocolName } from './config';
+import { runLoad } from './load';
+import { startReplica } from './run';
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+const integerIn = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+  return n;
+};
+
+/** Resolves once the process is asked to stop (Ctrl-C, or SIGTERM). */
+const stopRequested = () => new Promise<string>((resolve) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => resolve(s))));
+
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let code = 0;
+  const program = new Command('bftx-replica')
+    .description('Run bftx replicas: real processes, TCP between them, LevelDB on disk, an HTTP and WebSocket client API.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  const keys = program.command('keys').description('validator and client keys');
+  keys
+    .command('gen')
+    .description('generate an Ed25519 key pair; prints the public key')
+    .requiredOption('-o, --out <file>', 'where to write the key pair (JSON; never overwritten)')
+    .action((flags: { out: string }) => {
+      if (existsSync(flags.out)) throw new ConfigError(`${flags.out} exists; not overwriting a key`);
+      const secret = newSecretKey();
+      const publicKey = toHex(createSignatureScheme().publicKey(secret));
+      writeFileSync(flags.out, JSON.stringify({ publicKey, secretKey: toHex(secret) }, null, 2) + '\n', { mode: 0o600 });
+      io.out(`${publicKey}\n`);
+    });
+
+  program
+    .command('start')
+    .description('run one replica from its config file until SIGINT or SIGTERM')
+    .requiredOption('-c, --config <file>', 'the replica config (JSON)')
+    .action(async (flags: { config: string }) => {
+      const config = readConfig(flags.config);
+      const replica = await startReplica(config);
+      const signal = await Promise.race([stopRequested(), new Promise<string>((resolve) => replica.node.onFailure(() => resolve('failure')))]);
+      await replica.stop();
+      if (signal === 'failure') code = 1;
+    });
+
+  program
+    .command('cluster')
+    .description('start N replica processes on loopback (configs in --dir), print their endpoints, stop them on Ctrl-C')
+    .addOption(new Option('-n, --nodes <n>', 'replicas').default(4).argParser(integerIn(1, 64)))
+    .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
+    .option('-d, --dir <dir>', 'cluster directory: configs, keys and data', 'bftx-cluster')
+    .addOption(new Option('--base-port <port>', 'replica i listens on base+i for peers and base+100+i for clients').default(7000).argParser(integerIn(1024, 65000)))
+    .addOption(new Option('--delta <ms>', 'assumed message delay bound').default(100).argParser(integerIn(1, 60_000)))
+    .addOption(new Option('--clients <n>', 'funded client accounts (for `load`)').default(16).argParser(integerIn(1, 10_000)))
+    .option('--fresh', 'write new configs and keys even if the directory has some')
+    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean }) => {
+      const dir = resolve(flags.dir);
+      const files: ClusterFiles =
+        existsSync(join(dir, 'cluster.json')) && flags.fresh !== true
+          ? (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles)
+          : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients });
+      const main = resolve(process.argv[1]!); // this program's own script
+      const children: ChildProcess[] = files.replicas.map((r, i) => {
+        const child = spawn(process.execPath, [main, 'start', '--config', r.config], { stdio: ['ignore', 'ignore', 'inherit'] });
+        child.on('exit', (c, s) => io.err(`replica ${i} exited (${s ?? c})\n`));
+        return child;
+      });
+      io.out(`${files.protocol} cluster of ${files.replicas.length} in ${dir}\n`);
+      files.replicas.forEach((r, i) => io.out(`  replica ${i}: peers ${r.peer.host}:${r.peer.port}  api http://${r.api.host}:${r.api.port}/v1/status  metrics http://${r.api.host}:${r.api.port}/metrics\n`));
+      io.out('Ctrl-C stops them.\n');
+      await stopRequested();
+      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
+    });
+
+  program
+    .command('load')
+    .description('offer signed orders to a cluster at a steady rate; report submit-to-final latency')
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .addOption(new Option('-r, --rate <orders/s>', 'orders offered per second').default(500).argParser(integerIn(1, 1_000_000)))
+    .addOption(new Option('-t, --duration <s>', 'seconds of load').default(10).argParser(integerIn(1, 86_400)))
+    .option('--json', 'print the report as one JSON line')
+    .action(async (flags: { dir: string; rate: number; duration: number; json?: boolean }) => {
+      const file = join(resolve(flags.dir), 'cluster.json');
+      if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${flags.dir}\` first`);
+      const report = await runLoad(JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles, { rate: flags.rate, durationS: flags.duration });
+      if (flags.json === true) io.out(JSON.stringify(report) + '\n');
+      else {
+        io.out(`offered ${report.offeredPerS}/s for ${report.durationS} s: ${report.submitted} orders, ${report.refused} refused, ${report.finalized} finalized (${report.finalizedPerS}/s)\n`);
+        io.out(`submit-to-final latency ms: p50 ${report.latencyMs.p50}  p90 ${report.latencyMs.p90}  p99 ${report.latencyMs.p99}  max ${report.latencyMs.max}\n`);
+      }
+      if (report.finalized === 0) code = 1;
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ConfigError) {
+      io.err(`error: ${e.message}\n`);
+      return 2;
+    }
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,136 @@
+// A replica's config file (JSON), checked field by field: a bad file gives a ConfigError naming the
+// field and what is expected, before anything is opened or listened on.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { ProtocolDefinition } from '@bftx/consensus';
+import { fromHex } from '@bftx/crypto';
+import { checkConfig, type ExchangeConfig, type MarketConfig } from '@bftx/exchange';
+import { hotstuff } from '@bftx/hotstuff';
+import { pbft } from '@bftx/pbft';
+import { streamlet } from '@bftx/streamlet';
+
+export const PROTOCOLS = {
+  hotstuff: () => hotstuff() as ProtocolDefinition<unknown>,
+  streamlet: () => streamlet() as ProtocolDefinition<unknown>,
+  pbft: () => pbft() as ProtocolDefinition<unknown>,
+} as const;
+export type ProtocolName = keyof typeof PROTOCOLS;
+export const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as ProtocolName[];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The file as written: hex keys, decimal-string balances, paths relative to the file. */
+export interface ReplicaConfigFile {
+  readonly protocol: ProtocolName;
+  readonly self: number;
+  readonly secretKey: string;
+  readonly validators: ReadonlyArray<{ readonly publicKey: string; readonly host: string; readonly port: number }>;
+  readonly deltaMs: number;
+  readonly dataDir: string;
+  readonly api: Endpoint;
+  readonly maxBlockTxs?: number;
+  readonly exchange: {
+    readonly assets: readonly string[];
+    readonly markets: readonly MarketConfig[];
+    readonly genesis: ReadonlyArray<{ readonly account: string; readonly balances: Readonly<Record<string, string>> }>;
+  };
+}
+
+/** The config with keys as bytes, balances as bigints and the data directory resolved. */
+export interface ReplicaConfig {
+  readonly protocol: ProtocolName;
+  readonly self: number;
+  readonly secretKey: Uint8Array;
+  readonly validatorKeys: Uint8Array[];
+  readonly peers: Endpoint[];
+  readonly deltaMs: number;
+  readonly dataDir: string;
+  readonly api: Endpoint;
+  readonly maxBlockTxs?: number;
+  readonly exchange: ExchangeConfig;
+}
+
+const HEX = /^[0-9a-f]*$/;
+
+function fail(field: string, expected: string): never {
+  throw new ConfigError(`${field}: expected ${expected}`);
+}
+
+function hexKey(value: unknown, field: string): Uint8Array {
+  if (typeof value !== 'string' || value.length !== 64 || !HEX.test(value)) fail(field, '64 lowercase hex digits (32 bytes)');
+  return fromHex(value);
+}
+
+function integer(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) fail(field, `a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function endpoint(value: unknown, field: string, minPort = 1): Endpoint {
+  const v = value as Partial<Endpoint> | null;
+  if (typeof v !== 'object' || v === null) fail(field, 'an object { "host": ..., "port": ... }');
+  if (typeof v.host !== 'string' || v.host.length === 0) fail(`${field}.host`, 'a host name or address');
+  return { host: v.host, port: integer(v.port, `${field}.port`, minPort, 65535) };
+}
+
+/** Checks a parsed config file; `base` is the directory relative paths start from. */
+export function parseConfig(raw: unknown, base: string): ReplicaConfig {
+  const c = raw as Partial<ReplicaConfigFile> | null;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) fail('config', 'a JSON object');
+  if (typeof c.protocol !== 'string' || !(c.protocol in PROTOCOLS)) fail('protocol', `one of ${PROTOCOL_NAMES.join(', ')}`);
+  if (!Array.isArray(c.validators) || c.validators.length < 1 || c.validators.length > 256) fail('validators', 'a list of 1 to 256 { publicKey, host, port }');
+  const validatorKeys = c.validators.map((v, i) => hexKey((v as { publicKey?: unknown } | null)?.publicKey, `validators[${i}].publicKey`));
+  const peers = c.validators.map((v, i) => endpoint(v, `validators[${i}]`));
+  const self = integer(c.self, 'self', 0, c.validators.length - 1);
+  const secretKey = hexKey(c.secretKey, 'secretKey');
+  const deltaMs = integer(c.deltaMs, 'deltaMs', 1, 600_000);
+  if (typeof c.dataDir !== 'string' || c.dataDir.length === 0) fail('dataDir', 'a directory path');
+  const api = endpoint(c.api, 'api', 0);
+  const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
+  const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
+  if (typeof x !== 'object' || x === null) fail('exchange', 'an object { assets, markets, genesis }');
+  if (!Array.isArray(x.markets)) fail('exchange.markets', 'a list of markets');
+  if (x.genesis !== undefined && !Array.isArray(x.genesis)) fail('exchange.genesis', 'a list of { account, balances }');
+  const genesis = (x.genesis ?? []).map((g, i) => {
+    const balances: Record<string, bigint> = {};
+    if (typeof g?.balances !== 'object' || g.balances === null) fail(`exchange.genesis[${i}].balances`, 'an object of asset: "decimal amount"');
+    for (const [asset, amount] of Object.entries(g.balances)) {
+      if (typeof amount !== 'string' || !/^[0-9]{1,40}$/.test(amount)) fail(`exchange.genesis[${i}].balances.${asset}`, 'a decimal string of a whole amount');
+      balances[asset] = BigInt(amount);
+    }
+    return { account: hexKey(g.account, `exchange.genesis[${i}].account`), balances };
+  });
+  const exchange: ExchangeConfig = { assets: x.assets ?? [], markets: x.markets, genesis };
+  try {
+    checkConfig(exchange);
+  } catch (e) {
+    throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), exchange };
+}
+
+export function readConfig(path: string): ReplicaConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read ${path}: ${(e as { message?: string }).message ?? String(e)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not JSON: ${(e as { message?: string }).message ?? String(e)}`);
+  }
+  return parseConfig(raw, dirname(resolve(path)));
+}

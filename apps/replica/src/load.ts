@@ -1,0 +1,124 @@
+// A load generator: signed limit orders from the cluster's funded clients, offered at a steady
+// rate to every replica's API (as a client that wants its order seen by whichever replica leads),
+// and the time from submission to the order's block arriving, finalized, on replica 0's stream.
+import { txKey } from '@bftx/consensus';
+import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto';
+import { placeAction, signOrder } from '@bftx/exchange';
+import { WebSocket } from 'ws';
+import { MARKET, type ClusterFiles } from './cluster-files';
+
+export interface LoadOptions {
+  readonly rate: number;
+  readonly durationS: number;
+  /** How long to wait after the last submission for what is still in flight (default 10 s). */
+  readonly drainS?: number;
+  /** Orders per HTTP request at most (default 200). */
+  readonly batch?: number;
+  readonly onTick?: (sent: number, finalized: number) => void;
+}
+
+export interface LoadReport {
+  readonly offeredPerS: number;
+  readonly submitted: number;
+  readonly refused: number;
+  readonly finalized: number;
+  readonly finalizedPerS: number;
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly durationS: number;
+}
+
+const base = (e: { host: string; port: number }) => `http://${e.host}:${e.port}`;
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<LoadReport> {
+  const scheme = createSignatureScheme();
+  const clients: Array<{ signer: Signer; nonce: number; clientId: number }> = [];
+  for (const secret of cluster.clients) {
+    const signer = scheme.signer(fromHex(secret));
+    const res = await fetch(`${base(cluster.replicas[0]!.api)}/v1/accounts/${toHex(signer.publicKey)}`);
+    if (!res.ok) throw new Error(`replica 0 does not know client ${toHex(signer.publicKey).slice(0, 12)}: HTTP ${res.status}`);
+    const account = (await res.json()) as { nonce: number };
+    clients.push({ signer, nonce: account.nonce, clientId: account.nonce });
+  }
+  const pending = new Map<string, number>();
+  const latencies: number[] = [];
+  const stream = new WebSocket(`ws://${cluster.replicas[0]!.api.host}:${cluster.replicas[0]!.api.port}/v1/stream`);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  stream.on('message', (data) => {
+    const m = JSON.parse(String(data)) as { type: string; transactions?: string[] };
+    if (m.type !== 'block' || m.transactions === undefined) return;
+    const now = performance.now();
+    for (const key of m.transactions) {
+      const at = pending.get(key);
+      if (at !== undefined) {
+        latencies.push(now - at);
+        pending.delete(key);
+      }
+    }
+  });
+
+  const batchMax = o.batch ?? 200;
+  let submitted = 0;
+  let refused = 0;
+  let k = 0;
+  const inFlight = new Set<Promise<void>>();
+  const begin = performance.now();
+  const end = begin + o.durationS * 1000;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - begin) / 1000) * o.rate) - submitted;
+    for (let left = due; left > 0; left -= batchMax) {
+      const txs: string[] = [];
+      const n = Math.min(left, batchMax);
+      for (let i = 0; i < n; i++, k++) {
+        const c = clients[k % clients.length]!;
+        c.nonce++;
+        c.clientId++;
+        // Resting bids, and immediate-or-cancel sells that trade against them: every other order
+        // trades and the book stays small however long the run.
+        const buy = k % 2 === 0;
+        const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
+        pending.set(txKey(tx), performance.now());
+        txs.push(toHex(tx));
+      }
+      submitted += n;
+      const body = JSON.stringify({ transactions: txs });
+      for (const r of cluster.replicas) {
+        const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+          .then(async (res) => {
+            await res.arrayBuffer();
+            if (!res.ok && r === cluster.replicas[0]) refused += n;
+          })
+          .catch(() => {
+            if (r === cluster.replicas[0]) refused += n;
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    }
+    o.onTick?.(submitted, latencies.length);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const sentFor = (performance.now() - begin) / 1000;
+  await Promise.all(inFlight);
+  const drainEnd = performance.now() + (o.drainS ?? 10) * 1000;
+  while (pending.size > refused && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
+  stream.close();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const lastFinal = latencies.length;
+  return {
+    offeredPerS: o.rate,
+    submitted,
+    refused,
+    finalized: lastFinal,
+    finalizedPerS: Math.round(lastFinal / Math.max(sentFor, (performance.now() - begin) / 1000 - 0)),
+    latencyMs: { p50: Math.round(percentile(sorted, 0.5)), p90: Math.round(percentile(sorted, 0.9)), p99: Math.round(percentile(sorted, 0.99)), max: Math.round(sorted[sorted.length - 1] ?? Number.NaN) },
+    durationS: Math.round(sentFor * 10) / 10,
+  };
+}

@@ -1,0 +1,49 @@
+// One replica process: the node and its client API, logging JSON lines (pino), stopped cleanly by
+// SIGINT or SIGTERM (a kill -9 is what the store and the log of inputs are for).
+import { createSignatureScheme } from '@bftx/crypto';
+import { ClientApi, ReplicaNode } from '@bftx/node';
+import pino from 'pino';
+import { PROTOCOLS, type ReplicaConfig } from './config';
+
+export interface RunningReplica {
+  readonly node: ReplicaNode<unknown>;
+  readonly api: ClientApi;
+  stop(): Promise<void>;
+}
+
+export async function startReplica(config: ReplicaConfig, logger = pino({ base: { replica: config.self } })): Promise<RunningReplica> {
+  const scheme = createSignatureScheme();
+  const node = new ReplicaNode({
+    protocol: PROTOCOLS[config.protocol](),
+    self: config.self,
+    validatorKeys: config.validatorKeys,
+    scheme,
+    clientScheme: scheme,
+    secretKey: config.secretKey,
+    timing: { delta: config.deltaMs },
+    exchange: config.exchange,
+    dataDir: config.dataDir,
+    listen: { host: config.peers[config.self]!.host, port: config.peers[config.self]!.port },
+    peers: config.peers,
+    ...(config.maxBlockTxs !== undefined ? { maxBlockTxs: config.maxBlockTxs } : {}),
+    log: (event, fields) => logger.info({ event, ...fields }, event),
+  });
+  await node.start();
+  const api = new ClientApi(node, config.api);
+  try {
+    await api.start();
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  logger.info({ event: 'started', protocol: config.protocol, peerPort: node.port, apiPort: api.port, height: node.ledger.height, recovery: node.recovery }, 'started');
+  return {
+    node,
+    api,
+    async stop() {
+      await api.stop();
+      await node.stop();
+      logger.info({ event: 'stopped', height: node.ledger.height }, 'stopped');
+    },
+  };
+}
