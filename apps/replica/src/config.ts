@@ -39,6 +39,8 @@ export interface ReplicaConfigFile {
   readonly dataDir: string;
   readonly api: Endpoint;
   readonly maxBlockTxs?: number;
+  /** Keep every vote this replica sends in its store, for audits (default false). */
+  readonly auditVotes?: boolean;
   readonly exchange: {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
@@ -57,6 +59,7 @@ export interface ReplicaConfig {
   readonly dataDir: string;
   readonly api: Endpoint;
   readonly maxBlockTxs?: number;
+  readonly auditVotes: boolean;
   readonly exchange: ExchangeConfig;
 }
 
@@ -97,6 +100,7 @@ export function parseConfig(raw: unknown, base: string): ReplicaConfig {
   if (typeof c.dataDir !== 'string' || c.dataDir.length === 0) fail('dataDir', 'a directory path');
   const api = endpoint(c.api, 'api', 0);
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
+  if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
   if (typeof x !== 'object' || x === null) fail('exchange', 'an object { assets, markets, genesis }');
   if (!Array.isArray(x.markets)) fail('exchange.markets', 'a list of markets');
@@ -116,7 +120,7 @@ export function parseConfig(raw: unknown, base: string): ReplicaConfig {
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, exchange };
 }
 
 export function readConfig(path: string): ReplicaConfig {

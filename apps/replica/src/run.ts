@@ -26,6 +26,7 @@ export async function startReplica(config: ReplicaConfig, logger = pino({ base: 
     listen: { host: config.peers[config.self]!.host, port: config.peers[config.self]!.port },
     peers: config.peers,
     ...(config.maxBlockTxs !== undefined ? { maxBlockTxs: config.maxBlockTxs } : {}),
+    auditVotes: config.auditVotes,
     log: (event, fields) => logger.info({ event, ...fields }, event),
   });
   await node.start();

@@ -1,6 +1,7 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { Block } from './block';
 import type { Evidence } from './evidence';
+import type { SignedStatement } from './statement';
 import type { ValidatorSet } from './validators';
 
 /** Names a timer of one replica; setting it again replaces it. */
@@ -81,6 +82,12 @@ export interface ProtocolDefinition<M> {
   livenessBound(timing: Timing, n: number): number;
   /** Protocol-specific help for Byzantine wrappers (see @bftx/sim adversaries). */
   readonly byzantine?: ByzantineHooks<M>;
+  /**
+   * The votes a message carries, as signed statements: an honest replica never signs two of these
+   * with one (domain, epoch, slot, phase) and different block hashes, crash and restart included.
+   * For audits (a crash test collects every message a replica sent and checks exactly that).
+   */
+  votes(message: M): readonly SignedStatement[];
 }
 
 /** What an adversary needs to misbehave in protocol terms, given only its own signer. */

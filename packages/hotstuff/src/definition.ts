@@ -19,6 +19,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
     encodeMessage: encodeHotStuffMessage,
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,
+    votes: (m) => (m.type === 'vote' ? [m.vote] : []),
     // After GST every replica holds every QC and TC within delta, so all reach the highest view; at
     // worst one full (backed-off) timeout passes before a view with an honest leader, then three
     // views of at most 2 delta each (proposal, votes) certify the 3-chain, and one more delivers it.

@@ -8,7 +8,7 @@
 // Restart: the stored blocks are applied to a fresh exchange, then the logged inputs are replayed
 // into a fresh protocol instance (sends suppressed, timers re-armed), which rebuilds its state as it
 // was; the replayed safety state must equal the stored one, or the replica refuses to start.
-import { Ledger, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Timing } from '@bftx/consensus';
+import { Ledger, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
 import { bytesEqual, type SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
@@ -34,6 +34,8 @@ export interface ReplicaOptions<M> {
   readonly peers: ReadonlyArray<PeerAddress | undefined>;
   readonly maxBlockTxs?: number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Keep every vote sent in the store, for audits (`ReplicaStore.votes`). */
+  readonly auditVotes?: boolean;
   /** The clock, in integer ms (default Date.now). */
   readonly clock?: () => number;
 }
@@ -224,14 +226,18 @@ export class ReplicaNode<M> {
         for (const input of group) for (const out of this.replica.step(input)) outputs.push(out);
         let safetyState: Uint8Array | undefined;
         let leaves = false;
+        const votes: SignedStatement[] = [];
         for (const out of outputs) {
           if (out.type === 'persist') {
             safetyState = out.state;
             this.metrics.persists.inc();
-          } else if (out.type === 'send' || out.type === 'broadcast') leaves = true;
+          } else if (out.type === 'send' || out.type === 'broadcast') {
+            leaves = true;
+            if (this.options.auditVotes === true) for (const v of this.options.protocol.votes(out.message)) if (v.signer === this.options.self) votes.push(v);
+          }
         }
         const blocks = this.logged.takeAdded();
-        await this.store.write({ inputs: this.logged.takeRecords(), ...(safetyState ? { safetyState } : {}), blocks, sync: leaves || blocks.length > 0 || safetyState !== undefined });
+        await this.store.write({ inputs: this.logged.takeRecords(), ...(safetyState ? { safetyState } : {}), blocks, votes, sync: leaves || blocks.length > 0 || safetyState !== undefined });
         for (const out of outputs) this.carryOut(out);
         const results = this.results;
         this.results = [];

@@ -4,16 +4,21 @@
 // follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
-import { BlockCodec, sealBlock, type Block } from '@bftx/consensus';
-import { decode, encode } from '@bftx/crypto';
+import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/consensus';
+import { codec, decode, encode } from '@bftx/crypto';
 import { ClassicLevel } from 'classic-level';
 
 const SAFETY = 'safety';
 const HEIGHT = 'height';
 const WAL_NEXT = 'wal-next';
+const VOTES_NEXT = 'votes-next';
 const pad = (n: number) => String(n).padStart(16, '0');
 const blockKey = (height: number) => `block/${pad(height)}`;
 const walKey = (seq: number) => `wal/${pad(seq)}`;
+const voteKey = (seq: number) => `vote/${pad(seq)}`;
+
+/** A signed vote as kept for audits. */
+const VoteRecordCodec = codec.record({ domain: codec.string(64), epoch: codec.uint(), slot: codec.uint(), phase: codec.uint(255), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
 
 const uint32 = (n: number) => {
   const b = new Uint8Array(4);
@@ -28,12 +33,15 @@ export interface StoreWrite {
   readonly safetyState?: Uint8Array;
   /** Newly finalized blocks, continuing the stored chain. */
   readonly blocks: readonly Block[];
+  /** Votes about to be sent, kept for audits (only when the replica is asked to). */
+  readonly votes?: readonly SignedStatement[];
   readonly sync: boolean;
 }
 
 export class ReplicaStore {
   private storedHeight = 0;
   private nextInput = 0;
+  private nextVote = 0;
 
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
 
@@ -45,6 +53,8 @@ export class ReplicaStore {
     store.storedHeight = h === undefined ? 0 : readUint32(h);
     const w = await db.get(WAL_NEXT);
     store.nextInput = w === undefined ? 0 : readUint32(w);
+    const v = await db.get(VOTES_NEXT);
+    store.nextVote = v === undefined ? 0 : readUint32(v);
     return store;
   }
 
@@ -73,6 +83,9 @@ export class ReplicaStore {
     for (const input of w.inputs) batch.put(walKey(seq++), input);
     if (w.inputs.length > 0) batch.put(WAL_NEXT, uint32(seq));
     if (w.safetyState !== undefined) batch.put(SAFETY, w.safetyState);
+    let vote = this.nextVote;
+    for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, { ...s, domain: s.domain }));
+    if (vote !== this.nextVote) batch.put(VOTES_NEXT, uint32(vote));
     let height = this.storedHeight;
     for (const b of w.blocks) {
       if (b.height !== height + 1) throw new RangeError(`store: block at height ${b.height} does not follow height ${height}`);
@@ -82,6 +95,7 @@ export class ReplicaStore {
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
+    this.nextVote = vote;
     this.storedHeight = height;
   }
 
@@ -90,6 +104,11 @@ export class ReplicaStore {
     const out: Block[] = [];
     for await (const value of this.db.values({ gte: blockKey(from), lte: blockKey(Math.min(to, 1e15)) })) out.push(sealBlock(decode(BlockCodec, value)));
     return out;
+  }
+
+  /** Every vote this replica sent while keeping them (the `auditVotes` option), oldest first. */
+  async *votes(): AsyncGenerator<SignedStatement> {
+    for await (const value of this.db.values({ gte: voteKey(0), lt: voteKey(this.nextVote) })) yield decode(VoteRecordCodec, value) as SignedStatement;
   }
 
   /** The logged consensus inputs, oldest first. */

@@ -21,6 +21,7 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
     encodeMessage: encodePbftMessage,
     decodeMessage: decodePbftMessage,
     messageKind: (m) => m.type,
+    votes: (m) => (m.type === 'prepare' || m.type === 'commit' ? [m.statement] : []),
     // After GST a stalled replica waits at most one backed-off progress timeout, the view change and
     // new view take a few delta, and then a batch commits in three message delays: 20 delta of slack.
     livenessBound: (timing) => (timeoutDeltas + 20) * timing.delta,

@@ -20,6 +20,7 @@ function recorder(log: Array<[number, number, string]>): ProtocolDefinition<neve
       throw new Error('not used');
     },
     messageKind: () => 'none',
+    votes: () => [],
     livenessBound: () => 0,
   };
 }

@@ -27,6 +27,7 @@ function toy(diverge: boolean): ProtocolDefinition<Msg> {
       throw new Error('not used');
     },
     messageKind: (m) => m.kind,
+    votes: () => [],
     livenessBound: () => 0,
     byzantine: {
       isVote: (m) => m.kind === 'vote',

@@ -15,6 +15,7 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
     encodeMessage: encodeStreamletMessage,
     decodeMessage: decodeStreamletMessage,
     messageKind: (m) => m.type,
+    votes: (m) => (m.type === 'vote' ? [m.vote] : []),
     // After GST, five consecutive epochs with honest leaders finalize a new block (Chan-Shi, Theorem 6);
     // with all leaders honest that is within 5 epochs, plus one to get every replica in step.
     livenessBound: (timing) => 6 * 2 * timing.delta,
@@ -25,17 +26,20 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
           const other = adversaryBlocks.conflicting(m.block, self);
           return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: other.epoch, slot: 0, phase: 0, blockHash: other.hash }).signature };
         }
+        if (m.type !== 'vote') return undefined;
         return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
       },
       withBadSignature(m) {
         const bad = new Uint8Array(64).fill(0x5a);
-        return m.type === 'proposal' ? { ...m, signature: bad } : { ...m, vote: { ...m.vote, signature: bad } };
+        if (m.type === 'proposal') return { ...m, signature: bad };
+        if (m.type === 'vote') return { ...m, vote: { ...m.vote, signature: bad } };
+        return m; // fetches and answers carry no signature of their sender
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
         return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }) };
       },
-      signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.vote.signer),
+      signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.type === 'vote' ? m.vote.signer : -1),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       reparent(m, parent, signer, self) {
         if (m.type !== 'proposal') return undefined;

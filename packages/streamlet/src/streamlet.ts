@@ -26,6 +26,9 @@ import {
 import { codec, decode, Domains, encode, hash, toHex } from '@bftx/crypto';
 import type { StreamletMessage } from './messages';
 
+/** What is gossiped (and echoed): proposals and votes. */
+type Gossip = Extract<StreamletMessage, { type: 'proposal' | 'vote' }>;
+
 const SafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
 const LeaderSeedCodec = codec.uint();
 
@@ -53,7 +56,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
   /** First proposal from the leader, per epoch. */
   protected readonly firstProposal = new Map<number, string>();
   /** Proposals for epochs that have not started here yet. */
-  private readonly early = new Map<number, StreamletMessage[]>();
+  private readonly early = new Map<number, Gossip[]>();
   private readonly seen = new Set<string>();
   /** Distinct valid proposals seen per epoch (all from its one leader). */
   private readonly proposalVersions = new Map<number, number>();
@@ -63,6 +66,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private readonly echo: boolean;
   private readonly maxBlockTxs: number;
   private out: ProtocolOutput<StreamletMessage>[] = [];
+  /** Block ids asked for (a child of each is held), and when. */
+  private readonly fetching = new Map<string, number>();
+  private now = 0;
 
   constructor(
     protected readonly config: ProtocolConfig,
@@ -79,6 +85,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
     this.out = [];
+    this.now = input.now;
     switch (input.type) {
       case 'start':
         this.scheduleNextEpoch(input.now);
@@ -90,7 +97,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
         this.mempool.add(input.txs);
         break;
       case 'message':
-        this.onMessage(input.message);
+        if (input.message.type === 'fetch') this.onFetch(input.message.blockHash, input.from);
+        else if (input.message.type === 'block') this.onFetchedBlock(input.message.block, input.message.votes);
+        else this.onMessage(input.message);
         break;
     }
     return this.out;
@@ -159,7 +168,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   // ---- messages ----
 
-  private onMessage(m: StreamletMessage): void {
+  private onMessage(m: Gossip): void {
     const id = messageId(m);
     if (this.seen.has(id)) return;
     if (m.type === 'proposal') {
@@ -197,7 +206,40 @@ export class Streamlet implements Protocol<StreamletMessage> {
     if (!this.firstProposal.has(block.epoch)) this.firstProposal.set(block.epoch, block.id);
     this.tree.add(block);
     this.afterTreeChange();
-    if (block.epoch === this.epoch && this.mayVote(block)) this.vote(block);
+    if (!this.tree.has(block.id)) this.fetch(block.parent);
+    else if (block.epoch === this.epoch && this.mayVote(block)) this.vote(block);
+  }
+
+  // ---- fetching missing blocks ----
+
+  private fetch(blockHash: Uint8Array): void {
+    const id = toHex(blockHash);
+    const asked = this.fetching.get(id);
+    if (asked !== undefined && this.now - asked < 2 * this.epochLength) return;
+    if (this.fetching.size >= 1024) this.fetching.delete(this.fetching.keys().next().value!);
+    this.fetching.set(id, this.now);
+    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash } });
+  }
+
+  private onFetch(blockHash: Uint8Array, from: number): void {
+    const id = toHex(blockHash);
+    const block = this.tree.get(id);
+    if (block === undefined || block.height === 0) return;
+    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes: [...(this.votes.get(id)?.values() ?? [])] } });
+  }
+
+  /** An answer to a fetch: taken only for a hash asked for; its votes are checked one by one. */
+  private onFetchedBlock(block: Block, votes: readonly SignedStatement[]): void {
+    if (!this.fetching.has(block.id) || this.tree.has(block.id) || block.height === 0 || !payloadMatches(block)) return;
+    this.fetching.delete(block.id);
+    this.tree.add(block);
+    for (const v of votes) if (v.domain === Domains.vote && v.slot === 0 && v.phase === 0 && v.epoch === block.epoch && this.verifier.verify(v)) this.countVote(v);
+    this.afterTreeChange();
+    if (!this.tree.has(block.id)) return this.fetch(block.parent);
+    // The parent arriving may let this epoch's proposal join the tree, and be voted for now.
+    const current = this.firstProposal.get(this.epoch);
+    const proposal = current === undefined ? undefined : this.tree.get(current);
+    if (proposal !== undefined && this.mayVote(proposal)) this.vote(proposal);
   }
 
   private vote(block: Block): void {
@@ -262,7 +304,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
  * One fromCharCode call per message: a per-byte loop of global lookups was a
  * quarter of a run's time under jest's sandboxed globals.
  */
-function messageId(m: StreamletMessage): string {
+function messageId(m: Gossip): string {
   const sig = m.type === 'proposal' ? m.signature : m.vote.signature;
   // eslint-disable-next-line prefer-spread -- apply takes the typed array as it is; a spread would iterate it
   return (m.type === 'proposal' ? 'p' : 'v') + fromCharCodes.apply(null, sig.subarray(0, 16) as unknown as number[]);

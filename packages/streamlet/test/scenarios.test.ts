@@ -1,5 +1,5 @@
 import { ValidatorSet } from '@bftx/consensus';
-import { partialSynchrony, simulate, STRATEGY_KINDS, synchronous, type Strategy } from '@bftx/sim';
+import { partialSynchrony, simulate, STRATEGY_KINDS, synchronous, type NetworkModel, type Strategy } from '@bftx/sim';
 import { streamlet, streamletLeader } from '../src/index';
 
 const DELTA = 50;
@@ -44,6 +44,29 @@ describe("the prototype's scenarios, made true", () => {
     // A notarization needs ceil(2*5/3) = 4 votes; 3 honest replicas cannot make one.
     expect(r.honestFinalizedHeight).toBe(0);
     expect(r.trace.some((e) => e.ev === 'notarize' && e.replica !== 0 && e.replica !== 1)).toBe(false);
+  });
+});
+
+describe('a replica that lost messages (down, or cut off) catches up by fetching the blocks it misses', () => {
+  // Everything sent to replica 3 during epochs 5-14 is lost (not held: a crashed process loses what
+  // was in flight). Afterwards its tree lacks ten epochs of blocks that new proposals build on.
+  const cut = (from: number, until: number): NetworkModel => {
+    const base = synchronous(DELTA);
+    return { name: 'replica 3 cut off', deliveries: (f, to, now, rng, m) => (to === 3 && now >= from && now < until ? [] : base.deliveries(f, to, now, rng, m)) };
+  };
+  test.each([
+    ['with fetching (as shipped)', true],
+    ['and the same run shows it is the fetching that does it: the answers dropped, it never catches up', false],
+  ])('%s', (_what, answers) => {
+    const network = cut(5 * EPOCH, 15 * EPOCH);
+    const model: NetworkModel = answers ? network : { name: 'no answers', deliveries: (f, to, now, rng, m) => (m.kind === 'block' ? [] : network.deliveries(f, to, now, rng, m)) };
+    const r = simulate({ protocol: streamlet(), n: 4, seed: 21, network: model, timing: { delta: DELTA }, duration: 30 * EPOCH, transactions: { every: 20, perBatch: 2 } });
+    expect(r.safetyViolation).toBeUndefined();
+    const others = Math.min(...r.replicas.slice(0, 3).map((x) => x.ledger.length));
+    expect(others).toBeGreaterThanOrEqual(15);
+    const lagging = r.replicas[3]!.ledger.length;
+    if (answers) expect(lagging).toBeGreaterThanOrEqual(others - 2);
+    else expect(lagging).toBeLessThan(others - 5);
   });
 });
 
