@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export type RejectReason =
   | 'frame_oversized'
   | 'frame_empty'
+  | 'frame_truncated'
   | 'malformed_envelope'
   | 'wrong_version'
   | 'wrong_cluster'
@@ -14,6 +15,7 @@ export type RejectReason =
   | 'unexpected_message'
   | 'unauthenticated'
   | 'malformed_consensus'
+  | 'bad_signature'
   | 'queue_overflow';
 
 export class ReplicaMetrics {

@@ -8,7 +8,7 @@
 // Restart: the stored blocks are applied to a fresh exchange, then the logged inputs are replayed
 // into a fresh protocol instance (sends suppressed, timers re-armed), which rebuilds its state as it
 // was; the replayed safety state must equal the stored one, or the replica refuses to start.
-import { Ledger, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
+import { Ledger, StatementVerifier, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
 import { bytesEqual, type SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
@@ -56,6 +56,7 @@ export class ReplicaNode<M> {
   readonly ledger = new Ledger();
   private store!: ReplicaStore;
   private transport!: Transport;
+  private verifier!: StatementVerifier;
   private replica!: ReplicatedExchange<M>;
   private logged!: LoggedProtocol<M>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -86,6 +87,7 @@ export class ReplicaNode<M> {
     const o = this.options;
     this.store = await ReplicaStore.open(o.dataDir);
     const validators = new ValidatorSet(o.validatorKeys);
+    this.verifier = new StatementVerifier(validators, o.scheme);
     const signer = o.scheme.signer(o.secretKey);
     const storedSafety = await this.store.safetyState();
     const fresh = this.store.loggedInputs === 0;
@@ -207,6 +209,15 @@ export class ReplicaNode<M> {
     } catch {
       this.metrics.reject('malformed_consensus');
       return;
+    }
+    // Votes are checked here too (the protocol would drop a forged one silently): a peer sending
+    // one is counted. The verifier caches, so echoes of one vote cost one check.
+    for (const v of this.options.protocol.votes(message)) {
+      if (!this.verifier.verify(v)) {
+        this.metrics.reject('bad_signature');
+        this.options.log?.('bad-signature', { from, signer: v.signer, kind: this.options.protocol.messageKind(message) });
+        return;
+      }
     }
     this.metrics.messagesIn.inc({ kind: this.options.protocol.messageKind(message) });
     this.enqueue({ type: 'message', from, message, now: this.now() });

@@ -187,6 +187,8 @@ class Connection {
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
       clearTimeout(this.timer);
+      // The peer went away in the middle of a frame (refused connections are counted already).
+      if (this.decoder.buffered > 0 && !this.refused) transport.options.metrics.reject('frame_truncated');
       transport.closed(this);
     });
   }
@@ -203,7 +205,10 @@ class Connection {
     this.transport.options.metrics.bytesOut.inc(frame.length);
   }
 
+  private refused = false;
+
   private refuse(reason: RejectReason, detail: string): void {
+    this.refused = true;
     this.transport.options.metrics.reject(reason);
     this.transport.options.log?.('connection-refused', { reason, detail, peer: this.peer, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
     this.socket.destroy();

@@ -1,12 +1,12 @@
 // Four real replicas in this process, on loopback TCP, with real Ed25519 and LevelDB on disk.
 import { connect, type Socket } from 'node:net';
 import { ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
-import { encode } from '@bftx/crypto';
+import { decode, Domains, encode } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
-import { clusterId, encodeFrame, EnvelopeCodec, ReplicaNode, WIRE_VERSION } from '../src/index';
-import { clients, cluster, keys, N, orders, removeDataDirs, until } from './helpers';
+import { clusterId, encodeFrame, EnvelopeCodec, FrameDecoder, ReplicaNode, signHandshake, WIRE_VERSION } from '../src/index';
+import { clients, cluster, keys, N, orders, removeDataDirs, scheme, secrets, until } from './helpers';
 
 afterAll(removeDataDirs);
 
@@ -104,7 +104,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
   const cluster0 = () => clusterId(nodes[3]!.options.protocol.name, new ValidatorSet(keys));
   const hello = (validator: number, cluster = cluster0(), version = WIRE_VERSION) => encodeFrame(encode(EnvelopeCodec, { type: 'hello', version, cluster, validator, challenge: new Uint8Array(32).fill(9) }));
 
-  /** Sends bytes to replica 3 and resolves when it closes the connection. */
+  /** Sends bytes to replica 3, hangs up, and resolves when the connection is closed. */
   async function attack(bytes: Uint8Array[]): Promise<void> {
     const socket: Socket = connect(nodes[3]!.port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -112,6 +112,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     socket.on('error', () => undefined);
     socket.resume(); // read (and drop) the replica's hello, or its close is never seen
     for (const b of bytes) socket.write(b);
+    socket.end(); // and hang up: what was sent is all there is
     await closed;
   }
 
@@ -119,6 +120,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     ['random bytes', () => [Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff)], 'frame_oversized'],
     ['a frame longer than the maximum', () => [Uint8Array.of(0x7f, 0xff, 0xff, 0xff, 1, 2, 3)], 'frame_oversized'],
     ['an empty frame', () => [Uint8Array.of(0, 0, 0, 0)], 'frame_empty'],
+    ['a frame cut short (the sender hangs up mid-frame)', () => [Uint8Array.of(0, 0, 0, 100, 1, 2, 3)], 'frame_truncated'],
     ['a frame that is no envelope', () => [encodeFrame(Uint8Array.of(250, 1, 2))], 'malformed_envelope'],
     ['a hello from another cluster', () => [hello(0, new Uint8Array(32).fill(1))], 'wrong_cluster'],
     ['a hello with another wire version', () => [hello(0, undefined, WIRE_VERSION + 1)], 'wrong_version'],
@@ -134,6 +136,50 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     for (const n of nodes) n.submit(orders(2, 1000 + height * 2));
     await until('a new block after the attack', () => nodes[3]!.ledger.height > height);
     expect(nodes[3]!.connectedPeers()).toHaveLength(N - 1);
+    expect(nodes[3]!.failure).toBeUndefined();
+  }, 30_000);
+  /** Completes a real handshake with replica 3 as validator 2 (whose key a Byzantine replica would hold), then sends `messages`. */
+  async function asPeer(messages: Uint8Array[]): Promise<void> {
+    const socket: Socket = connect(nodes[3]!.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const decoder = new FrameDecoder();
+    const authenticated = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        for (const f of decoder.push(new Uint8Array(chunk))) {
+          const env = decode(EnvelopeCodec, f);
+          if (env.type === 'hello') socket.write(encodeFrame(encode(EnvelopeCodec, { type: 'auth', signature: signHandshake(scheme.signer(secrets[2]!), cluster0(), env.challenge, 2, 3) })));
+          if (env.type === 'auth') resolve();
+        }
+      });
+    });
+    socket.write(hello(2));
+    await authenticated;
+    await until('the replica to take the connection', () => nodes[3]!.connectedPeers().includes(2));
+    for (const m of messages) socket.write(encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message: m })));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+  }
+
+  test.each([
+    ['a consensus message that does not decode, from an authenticated peer', () => Uint8Array.of(9, 9, 9), 'malformed_consensus'],
+    [
+      'a well-formed vote whose signature is not its signer\'s, from an authenticated peer',
+      () => {
+        const statement = { domain: Domains.vote, epoch: 10_000, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(3), signer: 1, signature: new Uint8Array(64).fill(7) };
+        return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: statement, proposal: { ...statement, domain: Domains.proposal } });
+      },
+      'bad_signature',
+    ],
+  ])('%s', async (_what, message, reason) => {
+    const before = await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason });
+    await asPeer([message()]);
+    await until(`the ${reason} count`, async () => (await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason })) === before + 1);
+    // The real validator 2 redials; the cluster keeps finalizing.
+    await until('validator 2 back', () => nodes[3]!.connectedPeers().length === N - 1);
+    const height = nodes[3]!.ledger.height;
+    for (const n of nodes) n.submit(orders(2, 2000 + height * 2));
+    await until('a new block', () => nodes[3]!.ledger.height > height);
     expect(nodes[3]!.failure).toBeUndefined();
   }, 30_000);
 });
