@@ -2,12 +2,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { hotstuff } from '@bftx/hotstuff';
+import { ConfigError, newSecretKey, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { pbft } from '@bftx/pbft';
+import { streamlet } from '@bftx/streamlet';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { writeClusterFiles, newSecretKey, type ClusterFiles } from './cluster-files';
-import { ConfigError, PROTOCOL_NAMES, readConfig, type ProtocolName } from './config';
-import { runLoad } from './load';
-import { startReplica } from './run';
+
+/** The protocols a config may name. */
+export const PROTOCOLS = {
+  hotstuff: () => hotstuff() as ProtocolDefinition<unknown>,
+  streamlet: () => streamlet() as ProtocolDefinition<unknown>,
+  pbft: () => pbft() as ProtocolDefinition<unknown>,
+} as const;
+export type ProtocolName = keyof typeof PROTOCOLS;
+export const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as ProtocolName[];
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -50,8 +60,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description('run one replica from its config file until SIGINT or SIGTERM')
     .requiredOption('-c, --config <file>', 'the replica config (JSON)')
     .action(async (flags: { config: string }) => {
-      const config = readConfig(flags.config);
-      const replica = await startReplica(config);
+      const config = readConfig(flags.config, PROTOCOL_NAMES);
+      const replica = await startReplica(config, PROTOCOLS[config.protocol as ProtocolName]());
       const signal = await Promise.race([stopRequested(), new Promise<string>((resolve) => replica.node.onFailure(() => resolve('failure')))]);
       await replica.stop();
       if (signal === 'failure') code = 1;

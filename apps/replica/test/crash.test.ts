@@ -11,9 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { placeAction, signOrder } from '@bftx/exchange';
-import { ReplicaStore } from '@bftx/node';
-import { MARKET, writeClusterFiles, type ClusterFiles } from '../src/cluster-files';
-import type { ProtocolName } from '../src/config';
+import { MARKET, ReplicaStore, writeClusterFiles, type ClusterFiles } from '@bftx/node';
 
 const MAIN = resolve(__dirname, '../dist/main.js');
 const ROUNDS = Number(process.env['BFTX_CRASH_ROUNDS'] ?? 3);
@@ -86,7 +84,7 @@ afterAll(() => {
   if (process.env['BFTX_KEEP'] === undefined) dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and restart under load', (protocol: ProtocolName) => {
+describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and restart under load', (protocol) => {
   test(`${ROUNDS} rounds: no double vote, no lost block, equal roots, caught up`, async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx nx run replica:build)`);
     const seed = SEED + ['hotstuff', 'streamlet', 'pbft'].indexOf(protocol);

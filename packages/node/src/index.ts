@@ -1,5 +1,9 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
 export { ApiError, ClientApi, type ClientApiOptions } from './api';
+export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
+export { ConfigError, parseConfig, readConfig, type Endpoint, type ReplicaConfig, type ReplicaConfigFile } from './config';
+export { runLoad, type LoadOptions, type LoadReport } from './load';
+export { startReplica, type RunningReplica } from './process';
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
 export { ReplicaMetrics, type RejectReason } from './metrics';
 export { ReplicaNode, type RecoveryReport, type ReplicaOptions } from './replica';

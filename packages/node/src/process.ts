@@ -1,9 +1,11 @@
 // One replica process: the node and its client API, logging JSON lines (pino), stopped cleanly by
 // SIGINT or SIGTERM (a kill -9 is what the store and the log of inputs are for).
+import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme } from '@bftx/crypto';
-import { ClientApi, ReplicaNode } from '@bftx/node';
-import pino from 'pino';
-import { PROTOCOLS, type ReplicaConfig } from './config';
+import pino, { type Logger } from 'pino';
+import { ClientApi } from './api';
+import type { ReplicaConfig } from './config';
+import { ReplicaNode } from './replica';
 
 export interface RunningReplica {
   readonly node: ReplicaNode<unknown>;
@@ -11,10 +13,11 @@ export interface RunningReplica {
   stop(): Promise<void>;
 }
 
-export async function startReplica(config: ReplicaConfig, logger = pino({ base: { replica: config.self } })): Promise<RunningReplica> {
+/** Starts a replica and its client API from a checked config; logs JSON lines to stdout unless given a logger. */
+export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefinition<unknown>, logger: Logger = pino({ base: { replica: config.self } })): Promise<RunningReplica> {
   const scheme = createSignatureScheme();
   const node = new ReplicaNode({
-    protocol: PROTOCOLS[config.protocol](),
+    protocol,
     self: config.self,
     validatorKeys: config.validatorKeys,
     scheme,

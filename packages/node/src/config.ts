@@ -1,21 +1,10 @@
 // A replica's config file (JSON), checked field by field: a bad file gives a ConfigError naming the
-// field and what is expected, before anything is opened or listened on.
+// field and what is expected, before anything is opened or listened on. The protocol is named; the
+// caller says which names it can run (the node package does not pick protocols for its users).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ProtocolDefinition } from '@bftx/consensus';
 import { fromHex } from '@bftx/crypto';
 import { checkConfig, type ExchangeConfig, type MarketConfig } from '@bftx/exchange';
-import { hotstuff } from '@bftx/hotstuff';
-import { pbft } from '@bftx/pbft';
-import { streamlet } from '@bftx/streamlet';
-
-export const PROTOCOLS = {
-  hotstuff: () => hotstuff() as ProtocolDefinition<unknown>,
-  streamlet: () => streamlet() as ProtocolDefinition<unknown>,
-  pbft: () => pbft() as ProtocolDefinition<unknown>,
-} as const;
-export type ProtocolName = keyof typeof PROTOCOLS;
-export const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as ProtocolName[];
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -31,7 +20,7 @@ export interface Endpoint {
 
 /** The file as written: hex keys, decimal-string balances, paths relative to the file. */
 export interface ReplicaConfigFile {
-  readonly protocol: ProtocolName;
+  readonly protocol: string;
   readonly self: number;
   readonly secretKey: string;
   readonly validators: ReadonlyArray<{ readonly publicKey: string; readonly host: string; readonly port: number }>;
@@ -50,7 +39,7 @@ export interface ReplicaConfigFile {
 
 /** The config with keys as bytes, balances as bigints and the data directory resolved. */
 export interface ReplicaConfig {
-  readonly protocol: ProtocolName;
+  readonly protocol: string;
   readonly self: number;
   readonly secretKey: Uint8Array;
   readonly validatorKeys: Uint8Array[];
@@ -87,10 +76,10 @@ function endpoint(value: unknown, field: string, minPort = 1): Endpoint {
 }
 
 /** Checks a parsed config file; `base` is the directory relative paths start from. */
-export function parseConfig(raw: unknown, base: string): ReplicaConfig {
+export function parseConfig(raw: unknown, base: string, protocols: readonly string[]): ReplicaConfig {
   const c = raw as Partial<ReplicaConfigFile> | null;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) fail('config', 'a JSON object');
-  if (typeof c.protocol !== 'string' || !(c.protocol in PROTOCOLS)) fail('protocol', `one of ${PROTOCOL_NAMES.join(', ')}`);
+  if (typeof c.protocol !== 'string' || !protocols.includes(c.protocol)) fail('protocol', `one of ${protocols.join(', ')}`);
   if (!Array.isArray(c.validators) || c.validators.length < 1 || c.validators.length > 256) fail('validators', 'a list of 1 to 256 { publicKey, host, port }');
   const validatorKeys = c.validators.map((v, i) => hexKey((v as { publicKey?: unknown } | null)?.publicKey, `validators[${i}].publicKey`));
   const peers = c.validators.map((v, i) => endpoint(v, `validators[${i}]`));
@@ -123,7 +112,7 @@ export function parseConfig(raw: unknown, base: string): ReplicaConfig {
   return { protocol: c.protocol, self, secretKey, validatorKeys, peers, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, exchange };
 }
 
-export function readConfig(path: string): ReplicaConfig {
+export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -136,5 +125,5 @@ export function readConfig(path: string): ReplicaConfig {
   } catch (e) {
     throw new ConfigError(`${path} is not JSON: ${(e as { message?: string }).message ?? String(e)}`);
   }
-  return parseConfig(raw, dirname(resolve(path)));
+  return parseConfig(raw, dirname(resolve(path)), protocols);
 }

@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
-import type { Endpoint, ProtocolName, ReplicaConfigFile } from './config';
+import type { Endpoint, ReplicaConfigFile } from './config';
 
 export const MARKET = { symbol: 'BFT-USD', base: 'BFT', quote: 'USD', tickSize: 1, lotSize: 1, maxOrderSize: 1_000_000 } as const;
 
 export interface ClusterFiles {
-  readonly protocol: ProtocolName;
+  readonly protocol: string;
   readonly replicas: ReadonlyArray<{ readonly config: string; readonly peer: Endpoint; readonly api: Endpoint }>;
   /** Secret keys of the funded client accounts (hex). */
   readonly clients: readonly string[];
@@ -17,7 +17,7 @@ export interface ClusterFiles {
 
 export interface ClusterOptions {
   readonly nodes: number;
-  readonly protocol: ProtocolName;
+  readonly protocol: string;
   readonly host: string;
   /** Replica i listens for peers on basePort + i and serves its API on basePort + 100 + i. */
   readonly basePort: number;

@@ -1,0 +1,99 @@
+// The command line: keys, config errors (exit 2, the field named, nothing started), and a cluster
+// started, loaded and stopped through the built program.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main, type Io } from '../src/cli';
+
+function capture(): Io & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (s) => void (out += s), err: (s) => void (err += s), stdout: () => out, stderr: () => err };
+}
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'bftx-replica-cli-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+test('keys gen writes a key pair readable only by its owner, prints the public key, and never overwrites', async () => {
+  const file = join(tmp(), 'key.json');
+  const io = capture();
+  expect(await main(['keys', 'gen', '--out', file], io)).toBe(0);
+  const pair = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; secretKey: string };
+  expect(io.stdout().trim()).toBe(pair.publicKey);
+  expect(pair.secretKey).toMatch(/^[0-9a-f]{64}$/);
+  expect(statSync(file).mode & 0o077).toBe(0);
+  const again = capture();
+  expect(await main(['keys', 'gen', '--out', file], again)).toBe(2);
+  expect(again.stderr()).toMatch(/exists; not overwriting/);
+  expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(pair);
+});
+
+describe('a bad config: exit 2 and a message naming the field', () => {
+  const good = () => {
+    const dir = tmp();
+    const io = capture();
+    return { dir, io };
+  };
+  test.each([
+    ['not JSON', '{', /is not JSON/],
+    ['an unknown protocol', { protocol: 'raft' }, /protocol: expected one of hotstuff, streamlet, pbft/],
+    ['no validators', { protocol: 'pbft', validators: [] }, /validators: expected a list of 1 to 256/],
+    ['a short key', { protocol: 'pbft', validators: [{ publicKey: 'ab', host: '127.0.0.1', port: 1 }] }, /validators\[0\]\.publicKey: expected 64 lowercase hex digits/],
+    ['self out of range', { protocol: 'pbft', validators: [{ publicKey: 'ab'.repeat(32), host: '127.0.0.1', port: 1 }], self: 3 }, /self: expected a whole number from 0 to 0/],
+  ])('%s', async (_what, content, message) => {
+    const { dir, io } = good();
+    const file = join(dir, 'node.json');
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    expect(await main(['start', '--config', file], io)).toBe(2);
+    expect(io.stderr()).toMatch(message);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  test('a missing file', async () => {
+    const io = capture();
+    expect(await main(['start', '--config', '/nonexistent/node.json'], io)).toBe(2);
+    expect(io.stderr()).toMatch(/cannot read \/nonexistent\/node.json/);
+  });
+
+  test('bad options', async () => {
+    const io = capture();
+    expect(await main(['cluster', '--nodes', 'many'], io)).toBe(2);
+    expect(io.stderr()).toMatch(/expected a whole number from 1 to 64/);
+  });
+});
+
+test('cluster starts four processes, load trades through them, Ctrl-C stops them', async () => {
+  const dir = tmp();
+  const program = resolve(__dirname, '../dist/main.js');
+  const base = 30_000 + (process.pid % 300) * 100;
+  const cluster = spawn(process.execPath, [program, 'cluster', '--dir', dir, '--nodes', '4', '--protocol', 'pbft', '--base-port', String(base), '--delta', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  cluster.stdout!.on('data', (d) => (out += String(d)));
+  try {
+    const end = Date.now() + 20_000;
+    let up = false;
+    while (!up && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      const statuses = await Promise.all([0, 1, 2, 3].map((i) => fetch(`http://127.0.0.1:${base + 100 + i}/v1/status`).then((r) => r.json() as Promise<{ connectedPeers: number[] }>, () => undefined)));
+      up = statuses.every((s) => s?.connectedPeers.length === 3);
+    }
+    expect(up).toBe(true);
+    expect(out).toMatch(new RegExp(`replica 3: peers 127.0.0.1:${base + 3}  api http://127.0.0.1:${base + 103}/v1/status`));
+    const io = capture();
+    expect(await main(['load', '--dir', dir, '--rate', '200', '--duration', '2', '--json'], io)).toBe(0);
+    const report = JSON.parse(io.stdout()) as { submitted: number; finalized: number; latencyMs: { p50: number } };
+    expect(report.submitted).toBeGreaterThanOrEqual(300);
+    expect(report.finalized).toBe(report.submitted);
+    expect(report.latencyMs.p50).toBeGreaterThan(0);
+  } finally {
+    cluster.kill('SIGINT');
+    await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));
+  }
+  expect(cluster.exitCode).toBe(0);
+}, 60_000);
