@@ -27,6 +27,8 @@ export interface ReplicaConfigFile {
   readonly deltaMs: number;
   readonly dataDir: string;
   readonly api: Endpoint;
+  /** Where to listen for peers, when it is not this replica's own entry in `validators` (behind a relay or NAT). */
+  readonly listen?: Endpoint;
   readonly maxBlockTxs?: number;
   /** Keep every vote this replica sends in its store, for audits (default false). */
   readonly auditVotes?: boolean;
@@ -44,6 +46,8 @@ export interface ReplicaConfig {
   readonly secretKey: Uint8Array;
   readonly validatorKeys: Uint8Array[];
   readonly peers: Endpoint[];
+  /** Where this replica listens for peers. */
+  readonly listen: Endpoint;
   readonly deltaMs: number;
   readonly dataDir: string;
   readonly api: Endpoint;
@@ -88,6 +92,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const deltaMs = integer(c.deltaMs, 'deltaMs', 1, 600_000);
   if (typeof c.dataDir !== 'string' || c.dataDir.length === 0) fail('dataDir', 'a directory path');
   const api = endpoint(c.api, 'api', 0);
+  const listen = c.listen === undefined ? peers[self]! : endpoint(c.listen, 'listen', 0);
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
   if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
@@ -109,7 +114,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, exchange };
 }
 
 export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {

@@ -26,7 +26,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     timing: { delta: config.deltaMs },
     exchange: config.exchange,
     dataDir: config.dataDir,
-    listen: { host: config.peers[config.self]!.host, port: config.peers[config.self]!.port },
+    listen: config.listen,
     peers: config.peers,
     ...(config.maxBlockTxs !== undefined ? { maxBlockTxs: config.maxBlockTxs } : {}),
     auditVotes: config.auditVotes,
