@@ -26,7 +26,9 @@ function delayed(from: Socket, to: Socket): void {
   from.on('data', (chunk: Buffer) => {
     const at = Math.max(last, performance.now() + files.delayMs + (Math.random() * 2 - 1) * files.jitterMs);
     last = at;
-    setTimeout(() => to.destroyed || to.write(chunk), at - performance.now());
+    setTimeout(() => {
+      if (!to.destroyed) to.write(chunk);
+    }, at - performance.now());
   });
 }
 
@@ -82,7 +84,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as { partition?: number[][]; heal?: boolean; stop?: boolean };
   if (cmd.partition) {
     groups = cmd.partition;
-    for (const l of links) if (cut(l.from, l.to)) (l.a.destroy(), l.b.destroy());
+    for (const l of links) {
+      if (!cut(l.from, l.to)) continue;
+      l.a.destroy();
+      l.b.destroy();
+    }
   } else if (cmd.heal) groups = undefined;
   else if (cmd.stop) {
     running = false;
