@@ -187,6 +187,9 @@ export class Exchange {
    * signature. Deterministic; remembered so that execution does not verify it again.
    */
   admit(bytes: Uint8Array): { ok: true; tx: Transaction } | { ok: false; reason: 'MALFORMED' | 'BAD_SIGNATURE'; detail: string } {
+    // The same bytes admitted before (a client API checks before the mempool does): not again.
+    const known = this.findVerified(bytes);
+    if (known !== undefined) return { ok: true, tx: known };
     let tx: Transaction;
     try {
       tx = decodeTransaction(bytes);
@@ -464,6 +467,11 @@ export class Exchange {
     if (list === undefined) this.preverified.set(k, [entry]);
     else list.push(entry);
     this.preverifiedCount++;
+  }
+
+  private findVerified(bytes: Uint8Array): Transaction | undefined {
+    const list = this.preverified.get(tailKey(bytes));
+    return list?.find((e) => bytesEqual(e.bytes, bytes))?.tx;
   }
 
   /** The decoded transaction if `bytes` were admitted before (and forgets them: a transaction executes once). */

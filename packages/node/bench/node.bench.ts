@@ -19,7 +19,7 @@ import { runLoad, writeClusterFiles, type ClusterFiles, type LoadReport } from '
 const N = 4;
 const STEP_S = Number(process.env['BFTX_BENCH_STEP_S'] ?? 5);
 const PROTOCOLS = (process.env['BFTX_BENCH_PROTOCOLS'] ?? 'hotstuff,streamlet,pbft').split(',');
-const RATES = [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000];
+const RATES = [500, 1_000, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_500, 4_000, 5_000];
 /** A step is sustained when nearly every order offered in it was finalized in time. */
 const SUSTAINED = (r: LoadReport) => r.finalized >= 0.98 * r.submitted && r.latencyMs.p99 < 2_000;
 

@@ -65,30 +65,34 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   });
 
   const batchMax = o.batch ?? 200;
+  // Every order is signed before the clock starts: the generator shares the machine with the
+  // replicas, and signing while it submits would take CPU from what is being measured.
+  const total = Math.ceil(o.rate * o.durationS);
+  const prepared: Array<{ hex: string; key: string }> = [];
+  for (let k = 0; k < total; k++) {
+    const c = clients[k % clients.length]!;
+    c.nonce++;
+    c.clientId++;
+    // Resting bids, and immediate-or-cancel sells that trade against them: every other order
+    // trades and the book stays small however long the run.
+    const buy = k % 2 === 0;
+    const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
+    prepared.push({ hex: toHex(tx), key: txKey(tx) });
+  }
   let submitted = 0;
   let refused = 0;
-  let k = 0;
   const inFlight = new Set<Promise<void>>();
   const begin = performance.now();
   const end = begin + o.durationS * 1000;
-  while (performance.now() < end) {
-    const due = Math.floor(((performance.now() - begin) / 1000) * o.rate) - submitted;
+  while (performance.now() < end && submitted < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - begin) / 1000) * o.rate)) - submitted;
     for (let left = due; left > 0; left -= batchMax) {
-      const txs: string[] = [];
       const n = Math.min(left, batchMax);
-      for (let i = 0; i < n; i++, k++) {
-        const c = clients[k % clients.length]!;
-        c.nonce++;
-        c.clientId++;
-        // Resting bids, and immediate-or-cancel sells that trade against them: every other order
-        // trades and the book stays small however long the run.
-        const buy = k % 2 === 0;
-        const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
-        pending.set(txKey(tx), performance.now());
-        txs.push(toHex(tx));
-      }
+      const batch = prepared.slice(submitted, submitted + n);
+      const now = performance.now();
+      for (const p of batch) pending.set(p.key, now);
       submitted += n;
-      const body = JSON.stringify({ transactions: txs });
+      const body = JSON.stringify({ transactions: batch.map((p) => p.hex) });
       for (const r of cluster.replicas) {
         const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
           .then(async (res) => {
