@@ -70,15 +70,18 @@ function setup(): void {
 }
 
 maybe.each(['hotstuff', 'streamlet', 'pbft'])('%s over a real network: delay, loss, a partition and a heal', (protocol) => {
-  const dir = mkdtempSync(join(tmpdir(), `bftx-net-${protocol}-`));
+  let dir = '';
   const children: ChildProcess[] = [];
   let hub: ChildProcess | undefined;
-  beforeAll(() => setup());
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `bftx-net-${protocol}-`));
+    setup();
+  });
   afterAll(async () => {
     hub?.kill('SIGKILL');
     await Promise.all(children.map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))))));
     teardown();
-    if (process.env['BFTX_KEEP'] === undefined) rmSync(dir, { recursive: true, force: true });
+    if (process.env['BFTX_KEEP'] === undefined && dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   test('safety always; finalization stops without a quorum and resumes within the bound after the heal', async () => {

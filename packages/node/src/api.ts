@@ -4,8 +4,7 @@
 // touches the replica: a malformed one gets a 4xx with a machine-readable code and a reason, and
 // changes nothing. Prometheus scrapes /metrics here too.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { txKey } from '@bftx/consensus';
-import { fromHex, toHex } from '@bftx/crypto';
+import { fromHex, sha256, toHex } from '@bftx/crypto';
 import type { BlockResult } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ReplicaNode } from './replica';
@@ -35,6 +34,11 @@ export class ApiError extends Error {
 }
 
 const HEX = /^[0-9a-fA-F]*$/;
+
+/** A transaction's public id: the SHA-256 of its exact bytes, in hex (what the API and the stream name it by). */
+export function transactionId(tx: Uint8Array): string {
+  return toHex(sha256(tx));
+}
 
 /** JSON with bigints as decimal strings (balances and fees are integers of any size). */
 function json(value: unknown): string {
@@ -100,7 +104,7 @@ export class ClientApi {
   private publish(result: BlockResult): void {
     if (this.streams.size === 0) return;
     const block = this.node.ledger.at(result.height);
-    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: block?.payload.map(txKey) ?? [], stateRoot: toHex(result.stateRoot) })];
+    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: block?.payload.map(transactionId) ?? [], stateRoot: toHex(result.stateRoot) })];
     for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
     for (const ws of this.streams) {
       // A client that cannot keep up is dropped rather than buffered without bound.
@@ -175,7 +179,7 @@ export class ClientApi {
       txs.push(tx);
     });
     this.node.submit(txs);
-    return { accepted: txs.map(txKey) };
+    return { accepted: txs.map(transactionId) };
   }
 
   private status() {

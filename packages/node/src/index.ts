@@ -1,5 +1,5 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
-export { ApiError, ClientApi, type ClientApiOptions } from './api';
+export { ApiError, ClientApi, transactionId, type ClientApiOptions } from './api';
 export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
 export { ConfigError, parseConfig, readConfig, type Endpoint, type ReplicaConfig, type ReplicaConfigFile } from './config';
 export { runLoad, type LoadOptions, type LoadReport } from './load';

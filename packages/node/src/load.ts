@@ -1,10 +1,10 @@
 // A load generator: signed limit orders from the cluster's funded clients, offered at a steady
 // rate to every replica's API (as a client that wants its order seen by whichever replica leads),
 // and the time from submission to the order's block arriving, finalized, on replica 0's stream.
-import { txKey } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto';
 import { placeAction, signOrder } from '@bftx/exchange';
 import { WebSocket } from 'ws';
+import { transactionId } from './api';
 import { MARKET, type ClusterFiles } from './cluster-files';
 
 export interface LoadOptions {
@@ -12,8 +12,10 @@ export interface LoadOptions {
   readonly durationS: number;
   /** How long to wait after the last submission for what is still in flight (default 10 s). */
   readonly drainS?: number;
-  /** Orders per HTTP request at most (default 200). */
+  /** Orders per HTTP request at most (default 500). */
   readonly batch?: number;
+  /** How often due orders are sent, in ms (default 50): a client batches what accrued since. */
+  readonly tickMs?: number;
   readonly onTick?: (sent: number, finalized: number) => void;
 }
 
@@ -64,7 +66,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     }
   });
 
-  const batchMax = o.batch ?? 200;
+  const batchMax = o.batch ?? 500;
   // Every order is signed before the clock starts: the generator shares the machine with the
   // replicas, and signing while it submits would take CPU from what is being measured.
   const total = Math.ceil(o.rate * o.durationS);
@@ -77,7 +79,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     // trades and the book stays small however long the run.
     const buy = k % 2 === 0;
     const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
-    prepared.push({ hex: toHex(tx), key: txKey(tx) });
+    prepared.push({ hex: toHex(tx), key: transactionId(tx) });
   }
   let submitted = 0;
   let refused = 0;
@@ -107,7 +109,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
       }
     }
     o.onTick?.(submitted, latencies.length);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, o.tickMs ?? 50));
   }
   const sentFor = (performance.now() - begin) / 1000;
   await Promise.all(inFlight);

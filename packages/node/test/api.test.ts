@@ -1,7 +1,7 @@
 // The client API of a replica in a four-replica cluster: submit signed orders over HTTP, read what
 // was finalized, stream blocks and trades over WebSocket; malformed requests get a 4xx and change nothing.
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { toHex } from '@bftx/crypto';
+import { sha256, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { WebSocket } from 'ws';
 import { ClientApi, type ReplicaNode } from '../src/index';
@@ -39,7 +39,9 @@ test('orders submitted over HTTP are finalized, streamed, and visible in the boo
   const txs = orders(4).map(toHex);
   const submitted = await call('POST', '/v1/transactions', JSON.stringify({ transactions: txs }));
   expect(submitted.status).toBe(202);
-  expect(submitted.json.accepted).toHaveLength(4);
+  // Each transaction is named by the SHA-256 of its bytes, in the answer and in the stream.
+  const ids = orders(4).map((tx) => toHex(sha256(tx)));
+  expect(submitted.json.accepted).toEqual(ids);
   await until('4 transactions finalized on replica 0', () => nodes[0]!.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 4);
   await until('the stream to carry the trades', () => streamed.filter((m) => m.type === 'trade').length >= 2);
   ws.close();
@@ -47,6 +49,7 @@ test('orders submitted over HTTP are finalized, streamed, and visible in the boo
   const blockMessages = streamed.filter((m) => m.type === 'block');
   expect(blockMessages.length).toBeGreaterThan(0);
   expect(streamed.find((m) => m.type === 'trade')).toMatchObject({ symbol: 'SHARE-CASH', price: 100, size: 1 });
+  expect(blockMessages.flatMap((m) => m.transactions).sort()).toEqual([...ids].sort());
 
   const status = await call('GET', '/v1/status');
   expect(status.status).toBe(200);
