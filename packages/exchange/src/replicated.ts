@@ -1,6 +1,7 @@
 import { toHex, type SignatureScheme } from '@bftx/crypto';
 import { StatementVerifier, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
 import type { ExchangeConfig } from './config';
+import { ExchangeError } from './errors';
 import { Exchange, type BlockResult, type ForgedTransactionEvidence } from './exchange';
 
 /** One offender with the first verified evidence against it. */
@@ -32,7 +33,7 @@ export interface ReplicatedExchangeOptions {
  * state root per height and the offenders it can prove.
  */
 export class ReplicatedExchange<M> implements Protocol<M> {
-  readonly exchange: Exchange;
+  private current: Exchange;
   /** State root (hex) after each finalized height, index 0 = height 1. */
   readonly stateRoots: string[] = [];
   /** Transactions the mempool turned away, by reason, and how many it let in. */
@@ -47,12 +48,37 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     options: ReplicatedExchangeOptions,
     private readonly checkMempool = true,
   ) {
-    this.exchange = new Exchange(options.exchange, typeof options.clientScheme === 'function' ? options.clientScheme(config.self) : options.clientScheme);
+    this.scheme = typeof options.clientScheme === 'function' ? options.clientScheme(config.self) : options.clientScheme;
+    this.exchangeConfig = options.exchange;
+    this.current = new Exchange(options.exchange, this.scheme);
     this.verifier = new StatementVerifier(config.validators, config.scheme);
   }
 
+  private readonly scheme: SignatureScheme;
+  private readonly exchangeConfig: ExchangeConfig;
+
   get self(): number {
     return this.inner.self;
+  }
+
+  /** The exchange state after the last finalized block applied. */
+  get exchange(): Exchange {
+    return this.current;
+  }
+
+  /**
+   * Starts from a snapshot of the exchange after height `stateRoots.length` (a runtime restarting
+   * from disk) instead of replaying every block from genesis; `stateRoots` are the roots after each
+   * height up to it, and the snapshot's own root must be the last of them. Only before any block is
+   * applied. Throws ExchangeError INVALID_SNAPSHOT otherwise.
+   */
+  restore(snapshot: Uint8Array, stateRoots: readonly string[]): void {
+    if (this.stateRoots.length > 0) throw new ExchangeError('INVALID_SNAPSHOT', 'restore comes before any block is applied');
+    const restored = Exchange.restore(this.exchangeConfig, this.scheme, snapshot);
+    const root = toHex(restored.stateRoot());
+    if (stateRoots.length === 0 || stateRoots[stateRoots.length - 1] !== root) throw new ExchangeError('INVALID_SNAPSHOT', `the snapshot's state root ${root.slice(0, 12)} is not the root recorded for height ${stateRoots.length}`);
+    this.current = restored;
+    this.stateRoots.push(...stateRoots);
   }
 
   /** Calls `listener` with the result of every finalized block applied here, in order, and the runtime's time. */
@@ -69,7 +95,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     let effective = input;
     if (input.type === 'transactions' && this.checkMempool) {
       const admitted = input.txs.filter((tx) => {
-        const verdict = this.exchange.admit(tx);
+        const verdict = this.current.admit(tx);
         if (verdict.ok) this.mempool.admitted++;
         else this.mempool.rejected[verdict.reason]++;
         return verdict.ok;
@@ -102,7 +128,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
    */
   applyFinalized(blocks: readonly Block[], now: number): void {
     for (const block of blocks) {
-      const result = this.exchange.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
+      const result = this.current.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
       this.stateRoots.push(toHex(result.stateRoot));
       for (const e of result.evidence) if (!this.offences.has(e.proposer)) this.offences.set(e.proposer, { offender: e.proposer, evidence: e });
       for (const l of this.listeners) l(result, now);

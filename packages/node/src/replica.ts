@@ -34,6 +34,8 @@ export interface ReplicaOptions<M> {
   readonly peers: ReadonlyArray<PeerAddress | undefined>;
   readonly maxBlockTxs?: number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Write a snapshot of the exchange every this many finalized blocks (default 1000); a restart starts from the latest. */
+  readonly snapshotEvery?: number;
   /** Keep every vote sent in the store, for audits (`ReplicaStore.votes`). */
   readonly auditVotes?: boolean;
   /** The clock, in integer ms (default Date.now). */
@@ -47,6 +49,8 @@ const MAX_GROUP = 512;
 /** What a restart found and did, for logs and tests. */
 export interface RecoveryReport {
   readonly storedHeight: number;
+  /** Height of the exchange snapshot the exchange was restored from (0: none, every block applied). */
+  readonly snapshotHeight: number;
   readonly replayedInputs: number;
   readonly replayMs: number;
 }
@@ -133,7 +137,14 @@ export class ReplicaNode<M> {
     const now = this.now();
     const stored = await this.store.blocks();
     this.ledger.extend(stored);
-    this.replica.applyFinalized(stored, now);
+    // The exchange: from the latest snapshot when there is one, then the blocks after it.
+    const snapshot = await this.store.snapshot();
+    let snapshotHeight = 0;
+    if (snapshot !== undefined && snapshot.height <= stored.length) {
+      this.replica.restore(snapshot.state, await this.store.roots(1, snapshot.height));
+      snapshotHeight = snapshot.height;
+    }
+    this.replica.applyFinalized(stored.slice(snapshotHeight), now);
     this.logged.recording = false;
     let replayed = 0;
     let lastPersist: Uint8Array | undefined;
@@ -156,9 +167,9 @@ export class ReplicaNode<M> {
       throw new Error(`replica ${this.options.self}: replaying ${replayed} logged inputs did not reproduce the stored safety state; refusing to start`);
     }
     const added = this.logged.takeAdded();
-    if (added.length > 0) await this.store.write({ inputs: [], blocks: added, sync: true });
+    if (added.length > 0) await this.store.write({ inputs: [], blocks: added, roots: this.rootsOf(added), sync: true });
     this.metrics.height.set(this.ledger.height);
-    this.recovery = { storedHeight: stored.length, replayedInputs: replayed, replayMs: Math.round(performance.now() - began) };
+    this.recovery = { storedHeight: stored.length, snapshotHeight, replayedInputs: replayed, replayMs: Math.round(performance.now() - began) };
     if (replayed > 0 || stored.length > 0) this.options.log?.('recovered', { ...this.recovery, height: this.ledger.height });
   }
 
@@ -248,7 +259,15 @@ export class ReplicaNode<M> {
           }
         }
         const blocks = this.logged.takeAdded();
-        await this.store.write({ inputs: this.logged.takeRecords(), ...(safetyState ? { safetyState } : {}), blocks, votes, sync: leaves || blocks.length > 0 || safetyState !== undefined });
+        await this.store.write({
+          inputs: this.logged.takeRecords(),
+          ...(safetyState ? { safetyState } : {}),
+          blocks,
+          roots: this.rootsOf(blocks),
+          ...this.snapshotDue(blocks),
+          votes,
+          sync: leaves || blocks.length > 0 || safetyState !== undefined,
+        });
         for (const out of outputs) this.carryOut(out);
         const results = this.results;
         this.results = [];
@@ -263,6 +282,20 @@ export class ReplicaNode<M> {
         for (const l of this.failureListeners) l(this.fatal);
       }
     }
+  }
+
+  private rootsOf(blocks: readonly Block[]): string[] {
+    return blocks.map((b) => this.replica.stateRoots[b.height - 1]!);
+  }
+
+  /** A snapshot of the exchange (now at the last of `blocks`) when they cross a multiple of snapshotEvery. */
+  private snapshotDue(blocks: readonly Block[]): { snapshot?: { height: number; state: Uint8Array } } {
+    if (blocks.length === 0) return {};
+    const every = this.options.snapshotEvery ?? 1000;
+    const last = blocks[blocks.length - 1]!.height;
+    const before = blocks[0]!.height - 1;
+    if (Math.floor(last / every) === Math.floor(before / every)) return {};
+    return { snapshot: { height: last, state: this.replica.exchange.snapshot() } };
   }
 
   private armTimer(timer: string, at: number): void {

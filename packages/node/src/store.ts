@@ -1,11 +1,11 @@
 // What a replica keeps on disk (LevelDB through classic-level, whose prebuilt binary ships in the
-// npm package): the latest safety state, the finalized blocks, and the write-ahead log of consensus
-// inputs. One handled group of inputs is one atomic batch; it is synchronous (fsync) whenever what
+// npm package): the latest safety state, the finalized blocks with the exchange state root after
+// each, the latest exchange snapshot, and the write-ahead log of consensus inputs. One handled group of inputs is one atomic batch; it is synchronous (fsync) whenever what
 // follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
 import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/consensus';
-import { codec, decode, encode } from '@bftx/crypto';
+import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
 import { ClassicLevel } from 'classic-level';
 
 const SAFETY = 'safety';
@@ -16,6 +16,9 @@ const pad = (n: number) => String(n).padStart(16, '0');
 const blockKey = (height: number) => `block/${pad(height)}`;
 const walKey = (seq: number) => `wal/${pad(seq)}`;
 const voteKey = (seq: number) => `vote/${pad(seq)}`;
+const rootKey = (height: number) => `root/${pad(height)}`;
+const SNAPSHOT = 'exchange-snapshot';
+const SnapshotCodec = codec.record({ height: codec.uint(), state: codec.bytes() });
 
 /** A signed vote as kept for audits. */
 const VoteRecordCodec = codec.record({ domain: codec.string(64), epoch: codec.uint(), slot: codec.uint(), phase: codec.uint(255), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
@@ -33,6 +36,10 @@ export interface StoreWrite {
   readonly safetyState?: Uint8Array;
   /** Newly finalized blocks, continuing the stored chain. */
   readonly blocks: readonly Block[];
+  /** The exchange state root (hex) after each of `blocks`. */
+  readonly roots?: readonly string[];
+  /** The exchange state after the last of `blocks`, when it is time for a snapshot. */
+  readonly snapshot?: { readonly height: number; readonly state: Uint8Array };
   /** Votes about to be sent, kept for audits (only when the replica is asked to). */
   readonly votes?: readonly SignedStatement[];
   readonly sync: boolean;
@@ -93,6 +100,8 @@ export class ReplicaStore {
       height = b.height;
     }
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
+    w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
+    if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
     this.nextVote = vote;
@@ -104,6 +113,19 @@ export class ReplicaStore {
     const out: Block[] = [];
     for await (const value of this.db.values({ gte: blockKey(from), lte: blockKey(Math.min(to, 1e15)) })) out.push(sealBlock(decode(BlockCodec, value)));
     return out;
+  }
+
+  /** The exchange state roots (hex) after heights `from` to `to`, as stored. */
+  async roots(from: number, to: number): Promise<string[]> {
+    const out: string[] = [];
+    for await (const value of this.db.values({ gte: rootKey(from), lte: rootKey(to) })) out.push(toHex(value));
+    return out;
+  }
+
+  /** The latest exchange snapshot, if one was written. */
+  async snapshot(): Promise<{ height: number; state: Uint8Array } | undefined> {
+    const v = await this.db.get(SNAPSHOT);
+    return v === undefined ? undefined : decode(SnapshotCodec, v);
   }
 
   /** Every vote this replica sent while keeping them (the `auditVotes` option), oldest first. */
