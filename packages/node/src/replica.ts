@@ -71,6 +71,12 @@ export class ReplicaNode<M> {
   private readonly arrivals = new Map<string, number>();
   private running = false;
   private fatal: Error | undefined;
+  // Timers the replayed log left set, armed once the replica runs.
+  private readonly recoveredTimers = new Map<string, number>();
+  // Blocks applied in the group being handled, announced once they are on disk.
+  private results: BlockResult[] = [];
+  private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
+  private readonly failureListeners: Array<(error: Error) => void> = [];
   port = 0;
   recovery: RecoveryReport | undefined;
 
@@ -101,7 +107,12 @@ export class ReplicaNode<M> {
     // stored safety state alone would make the replay diverge (it would refuse votes it once cast).
     const safety = fresh && storedSafety !== undefined ? { safetyState: storedSafety } : {};
     this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
-    await this.recover(storedSafety);
+    try {
+      await this.recover(storedSafety);
+    } catch (e) {
+      await this.store.close(); // a replica that cannot recover holds no lock on its data
+      throw e;
+    }
     this.replica.onBlock((result) => this.results.push(result));
     this.transport = new Transport({
       self: o.self,
@@ -122,10 +133,6 @@ export class ReplicaNode<M> {
     this.recoveredTimers.clear();
     this.port = await this.transport.start();
   }
-
-  private readonly recoveredTimers = new Map<string, number>();
-  private results: BlockResult[] = [];
-  private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
 
   /** Calls `listener` with each block finalized from now on, once it is on disk (with its receipts and trades). */
   onFinalized(listener: (result: BlockResult) => void): void {
@@ -163,7 +170,6 @@ export class ReplicaNode<M> {
     const reproduced = storedSafety === undefined ? lastPersist === undefined : lastPersist !== undefined && bytesEqual(storedSafety, lastPersist);
     if (replayed > 0 && !reproduced) {
       // The replay did not arrive at the state on disk: the instance cannot be trusted to vote.
-      await this.store.close();
       throw new Error(`replica ${this.options.self}: replaying ${replayed} logged inputs did not reproduce the stored safety state; refusing to start`);
     }
     const added = this.logged.takeAdded();
@@ -196,8 +202,6 @@ export class ReplicaNode<M> {
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
   }
-
-  private readonly failureListeners: Array<(error: Error) => void> = [];
 
   /** The first error that stopped this replica (a store failure, a conflicting finalization), if any. */
   get failure(): Error | undefined {

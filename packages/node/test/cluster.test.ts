@@ -5,7 +5,7 @@ import { decode, Domains, encode } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
-import { clusterId, encodeFrame, EnvelopeCodec, FrameDecoder, ReplicaNode, signHandshake, WIRE_VERSION } from '../src/index';
+import { clusterId, encodeFrame, EnvelopeCodec, FrameDecoder, ReplicaNode, ReplicaStore, signHandshake, WIRE_VERSION } from '../src/index';
 import { clients, cluster, keys, N, orders, removeDataDirs, scheme, secrets, until } from './helpers';
 
 afterAll(removeDataDirs);
@@ -96,6 +96,29 @@ describe.each([
     }
   }, 60_000);
 });
+
+test('a replica whose log does not replay to its stored safety state refuses to start, and leaves its data unlocked', async () => {
+  const nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+  try {
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+    for (const n of nodes) n.submit(orders(4));
+    await until('a few blocks', () => nodes[1]!.ledger.height >= 3);
+    const victim = nodes[1]!;
+    await victim.stop();
+    // Someone (a bug, a bad copy) changed the safety state on disk.
+    const store = await ReplicaStore.open(victim.options.dataDir);
+    await store.write({ inputs: [], blocks: [], safetyState: Uint8Array.of(1, 2, 3), sync: true });
+    await store.close();
+    const again = new ReplicaNode({ ...victim.options, listen: { host: '127.0.0.1', port: 0 } });
+    await expect(again.start()).rejects.toThrow(/did not reproduce the stored safety state; refusing to start/);
+    // The store was closed: it opens again.
+    const reopened = await ReplicaStore.open(victim.options.dataDir);
+    expect(reopened.height).toBeGreaterThanOrEqual(3);
+    await reopened.close();
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 60_000);
 
 describe('bad input on a replica port: refused, counted, and the replica keeps going', () => {
   let nodes: ReplicaNode<any>[];
