@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { fromHex, sha256, toHex } from '@bftx/crypto';
 import type { BlockResult } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { FrameDecoder } from './frame';
 import type { ReplicaNode } from './replica';
 
 export interface ClientApiOptions {
@@ -130,7 +131,7 @@ export class ClientApi {
         return;
       }
       if (req.method === 'GET' && url.pathname === '/v1/status') return reply(200, this.status());
-      if (req.method === 'POST' && url.pathname === '/v1/transactions') return reply(202, this.submit(await this.body(req)));
+      if (req.method === 'POST' && url.pathname === '/v1/transactions') return reply(202, this.submit(await this.transactions(req)));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'blocks' && parts.length === 3) return reply(200, this.block(parts[2]!));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'accounts' && parts.length === 3) return reply(200, this.account(parts[2]!));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'markets' && parts.length === 4 && (parts[3] === 'l1' || parts[3] === 'l2')) {
@@ -146,9 +147,7 @@ export class ClientApi {
     }
   }
 
-  private async body(req: IncomingMessage): Promise<unknown> {
-    const type = req.headers['content-type'] ?? '';
-    if (!type.startsWith('application/json')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  private async body(req: IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody) throw new ApiError(413, 'BODY_TOO_LARGE', `the body may be at most ${this.maxBody} bytes`);
     const chunks: Buffer[] = [];
@@ -158,25 +157,52 @@ export class ClientApi {
       if (size > this.maxBody) throw new ApiError(413, 'BODY_TOO_LARGE', `the body may be at most ${this.maxBody} bytes`);
       chunks.push(chunk);
     }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    } catch (e) {
-      throw new ApiError(400, 'MALFORMED_JSON', `the body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    return Buffer.concat(chunks);
   }
 
-  /** { transactions: [hex, ...] }: each is checked (decodes, signature verifies) before any is offered. */
-  private submit(body: unknown): { accepted: string[] } {
-    const list = (body as { transactions?: unknown } | null)?.transactions;
-    if (!Array.isArray(list) || list.length === 0) throw new ApiError(400, 'BAD_REQUEST', 'expected {"transactions": ["<hex of a signed transaction>", ...]} with at least one');
-    if (list.length > this.maxBatch) throw new ApiError(400, 'BATCH_TOO_LARGE', `at most ${this.maxBatch} transactions per request`);
-    const txs: Uint8Array[] = [];
-    list.forEach((item, i) => {
-      if (typeof item !== 'string' || item.length === 0 || item.length % 2 !== 0 || !HEX.test(item)) throw new ApiError(400, 'BAD_TRANSACTION', `transactions[${i}] is not a hex string`);
-      const tx = fromHex(item);
+  /**
+   * The transactions of a submission: JSON `{"transactions": ["<hex>", ...]}`, or (cheaper for a
+   * busy client) `application/octet-stream`: each transaction as a 4-byte big-endian length and its bytes.
+   */
+  private async transactions(req: IncomingMessage): Promise<Uint8Array[]> {
+    const type = req.headers['content-type'] ?? '';
+    const binary = type.startsWith('application/octet-stream');
+    if (!binary && !type.startsWith('application/json')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json or application/octet-stream');
+    const body = await this.body(req);
+    let txs: Uint8Array[];
+    if (binary) {
+      const decoder = new FrameDecoder(this.maxBody);
+      try {
+        txs = decoder.push(new Uint8Array(body.buffer, body.byteOffset, body.length));
+      } catch (e) {
+        throw new ApiError(400, 'BAD_TRANSACTION', e instanceof Error ? e.message : String(e));
+      }
+      if (decoder.buffered > 0) throw new ApiError(400, 'BAD_TRANSACTION', `the body ends inside a transaction (${decoder.buffered} bytes left over)`);
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        throw new ApiError(400, 'MALFORMED_JSON', `the body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const list = (parsed as { transactions?: unknown } | null)?.transactions;
+      if (!Array.isArray(list)) throw new ApiError(400, 'BAD_REQUEST', 'expected {"transactions": ["<hex of a signed transaction>", ...]}');
+      if (list.length > this.maxBatch) throw new ApiError(400, 'BATCH_TOO_LARGE', `at most ${this.maxBatch} transactions per request`);
+      txs = list.map((item, i) => {
+        if (typeof item !== 'string' || item.length === 0 || item.length % 2 !== 0 || !HEX.test(item)) throw new ApiError(400, 'BAD_TRANSACTION', `transactions[${i}] is not a hex string`);
+        return fromHex(item);
+      });
+    }
+    if (txs.length === 0) throw new ApiError(400, 'BAD_REQUEST', 'a submission holds at least one transaction');
+    if (txs.length > this.maxBatch) throw new ApiError(400, 'BATCH_TOO_LARGE', `at most ${this.maxBatch} transactions per request`);
+    return txs;
+  }
+
+  /** Each transaction is checked (decodes, signature verifies) before any is offered. */
+  private submit(txs: Uint8Array[]): { accepted: string[] } {
+    txs.forEach((tx, i) => {
       const verdict = this.node.exchange.exchange.admit(tx);
       if (!verdict.ok) throw new ApiError(400, verdict.reason, `transactions[${i}]: ${verdict.detail}`);
-      txs.push(tx);
     });
     this.node.submit(txs);
     return { accepted: txs.map(transactionId) };

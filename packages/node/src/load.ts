@@ -5,6 +5,7 @@ import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto
 import { placeAction, signOrder } from '@bftx/exchange';
 import { WebSocket } from 'ws';
 import { transactionId } from './api';
+import { encodeFrame } from './frame';
 import { MARKET, type ClusterFiles } from './cluster-files';
 
 export interface LoadOptions {
@@ -70,7 +71,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   // Every order is signed before the clock starts: the generator shares the machine with the
   // replicas, and signing while it submits would take CPU from what is being measured.
   const total = Math.ceil(o.rate * o.durationS);
-  const prepared: Array<{ hex: string; key: string }> = [];
+  const prepared: Array<{ frame: Uint8Array; key: string }> = [];
   for (let k = 0; k < total; k++) {
     const c = clients[k % clients.length]!;
     c.nonce++;
@@ -79,7 +80,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     // trades and the book stays small however long the run.
     const buy = k % 2 === 0;
     const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
-    prepared.push({ hex: toHex(tx), key: transactionId(tx) });
+    prepared.push({ frame: encodeFrame(tx), key: transactionId(tx) });
   }
   let submitted = 0;
   let refused = 0;
@@ -94,9 +95,15 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
       const now = performance.now();
       for (const p of batch) pending.set(p.key, now);
       submitted += n;
-      const body = JSON.stringify({ transactions: batch.map((p) => p.hex) });
+      // The binary form: each transaction length-prefixed (no hex, no JSON to parse).
+      const body = new Uint8Array(batch.reduce((a, p) => a + p.frame.length, 0));
+      let at = 0;
+      for (const p of batch) {
+        body.set(p.frame, at);
+        at += p.frame.length;
+      }
       for (const r of cluster.replicas) {
-        const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+        const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
           .then(async (res) => {
             await res.arrayBuffer();
             if (!res.ok && r === cluster.replicas[0]) refused += n;

@@ -89,7 +89,16 @@ export class Transport {
 
   send(to: number, message: Uint8Array): void {
     if (to === this.options.self || to < 0 || to >= this.links.length) return;
+    this.sendFrame(to, encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message }), this.maxFrameBytes));
+  }
+
+  broadcast(message: Uint8Array): void {
+    // One encoding for every peer (a proposal can be large).
     const frame = encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message }), this.maxFrameBytes);
+    for (let to = 0; to < this.links.length; to++) if (to !== this.options.self) this.sendFrame(to, frame);
+  }
+
+  private sendFrame(to: number, frame: Uint8Array): void {
     const link = this.links[to]!;
     const c = link.connection;
     if (c?.open) {
@@ -103,10 +112,6 @@ export class Transport {
       link.pendingBytes -= link.pending.shift()!.length;
       this.options.metrics.reject('queue_overflow');
     }
-  }
-
-  broadcast(message: Uint8Array): void {
-    for (let to = 0; to < this.links.length; to++) if (to !== this.options.self) this.send(to, message);
   }
 
   private dial(peer: number): void {

@@ -4,7 +4,7 @@ import type { ProtocolDefinition } from '@bftx/consensus';
 import { sha256, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { WebSocket } from 'ws';
-import { ClientApi, type ReplicaNode } from '../src/index';
+import { ClientApi, encodeFrame, type ReplicaNode } from '../src/index';
 import { clients, cluster, N, orders, removeDataDirs, until } from './helpers';
 
 let nodes: ReplicaNode<any>[];
@@ -24,7 +24,7 @@ afterAll(async () => {
   removeDataDirs();
 });
 
-async function call(method: string, path: string, body?: string, type = 'application/json'): Promise<{ status: number; json: any }> {
+async function call(method: string, path: string, body?: string | Uint8Array, type = 'application/json'): Promise<{ status: number; json: any }> {
   const res = await fetch(base + path, { method, ...(body !== undefined ? { body, headers: { 'content-type': type } } : {}) });
   const text = await res.text();
   return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
@@ -93,6 +93,8 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     ['a transaction that is not hex', 'POST', '/v1/transactions', '{"transactions": ["zz"]}', undefined, 400, 'BAD_TRANSACTION'],
     ['a transaction that does not decode', 'POST', '/v1/transactions', '{"transactions": ["0102"]}', undefined, 400, 'MALFORMED'],
     ['a transaction with a bad signature', 'POST', '/v1/transactions', () => JSON.stringify({ transactions: [forged()] }), undefined, 400, 'BAD_SIGNATURE'],
+    ['a binary body that ends inside a transaction', 'POST', '/v1/transactions', () => encodeFrame(orders(1, 700)[0]!).subarray(0, 20), 'application/octet-stream', 400, 'BAD_TRANSACTION'],
+    ['a binary body with an empty transaction', 'POST', '/v1/transactions', () => Uint8Array.of(0, 0, 0, 0), 'application/octet-stream', 400, 'BAD_TRANSACTION'],
     ['a height that is not a number', 'GET', '/v1/blocks/abc', undefined, undefined, 400, 'BAD_HEIGHT'],
     ['a height not finalized yet', 'GET', '/v1/blocks/999999', undefined, undefined, 404, 'NOT_FINALIZED'],
     ['an account that is not a key', 'GET', '/v1/accounts/1234', undefined, undefined, 400, 'BAD_ACCOUNT'],
@@ -106,6 +108,19 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     expect(res.json.error).toBe(code);
     expect(typeof res.json.reason).toBe('string');
     expect(nodes[0]!.exchange.mempool.admitted).toBe(before.admitted);
+  });
+
+  test('a binary submission (length-prefixed transactions) is taken like the JSON one', async () => {
+    const txs = orders(2, 800);
+    const body = new Uint8Array(txs.reduce((a, t) => a + 4 + t.length, 0));
+    let at = 0;
+    for (const t of txs) {
+      body.set(encodeFrame(t), at);
+      at += 4 + t.length;
+    }
+    const res = await call('POST', '/v1/transactions', body, 'application/octet-stream');
+    expect(res.status).toBe(202);
+    expect(res.json.accepted).toEqual(txs.map((t) => toHex(sha256(t))));
   });
 
   test('one bad transaction in a batch refuses the whole batch', async () => {
