@@ -23,7 +23,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
     // After GST every replica holds every QC and TC within delta, so all reach the highest view; at
     // worst one full (backed-off) timeout passes before a view with an honest leader, then three
     // views of at most 2 delta each (proposal, votes) certify the 3-chain, and one more delivers it.
-    livenessBound: (timing) => baseDeltas * 2 ** maxBackoff * timing.delta + 10 * timing.delta,
+    livenessBound: (timing) => baseDeltas * 2 ** maxBackoff * timing.delta + 10 * timing.delta + 4 * (options.idleViewMs ?? 0),
     byzantine: {
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {

@@ -44,6 +44,14 @@ export interface HotStuffOptions {
   readonly baseTimeoutDeltas?: number;
   /** Most doublings of the timeout after consecutive timeouts (default 3). */
   readonly maxBackoff?: number;
+  /**
+   * With nothing to order (an empty mempool, and no transactions on the chain waiting to be
+   * committed), a leader waits this long (ms) after entering its view before proposing an empty
+   * block (default 0: at once). Transactions arriving end the wait. An idle cluster then makes a
+   * block per this interval instead of one per round trip (hundreds a second on a LAN, each
+   * written to disk), and a loaded one is not slowed at all. Keep it below the view timeout.
+   */
+  readonly idleViewMs?: number;
 }
 
 export function hotstuffLeader(view: number, n: number): number {
@@ -80,6 +88,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private timedOutView = 0;
   private consecutiveTimeouts = 0;
   private prunedAt = 0;
+  private readonly idleViewMs: number;
+  private viewEnteredAt = 0;
   private readonly committed: string[] = [GENESIS.id];
   private now = 0;
   private out: ProtocolOutput<HotStuffMessage>[] = [];
@@ -94,6 +104,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;
+    this.idleViewMs = options.idleViewMs ?? 0;
     if (config.safetyState !== undefined) {
       const s = decode(SafetyStateCodec, config.safetyState);
       this.lastVotedView = s.lastVotedView;
@@ -112,9 +123,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         break;
       case 'timer':
         if (input.timer === 'view') this.onViewTimeout();
+        else if (input.timer === 'idle') this.tryPropose();
         break;
       case 'transactions':
         this.mempool.add(input.txs);
+        this.tryPropose(); // a leader waiting for something to order has it now
         break;
       case 'message':
         this.onMessage(input.message, input.from);
@@ -140,6 +153,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private enterView(view: number, progress: boolean): void {
     if (view <= this.view) return;
     this.view = view;
+    this.viewEnteredAt = this.now;
     if (progress) this.consecutiveTimeouts = 0;
     const leader = this.leaderOf(view);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader } });
@@ -164,9 +178,14 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (this.highQC.epoch !== view - 1 && tc === undefined) return;
     const parent = this.tree.get(toHex(this.highQC.blockHash));
     if (parent === undefined) return; // the certified block has not arrived yet
+    const pending = this.tree.chain(parent.id, this.committed.length);
+    if (this.idleViewMs > 0 && this.now < this.viewEnteredAt + this.idleViewMs && this.mempool.size === 0 && pending.every((b) => b.payload.length === 0)) {
+      this.out.push({ type: 'set-timer', timer: 'idle', at: this.viewEnteredAt + this.idleViewMs });
+      return;
+    }
     this.proposedInView = view;
     const onChain = new Set<string>();
-    for (const b of this.tree.chain(parent.id, this.committed.length)) for (const tx of b.payload) onChain.add(txKey(tx));
+    for (const b of pending) for (const tx of b.payload) onChain.add(txKey(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
     const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, slot: 0, phase: 0, blockHash: block.hash }).signature;
     const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.epoch === view - 1 ? undefined : tc, signature };

@@ -7,11 +7,12 @@ import { streamlet } from '@bftx/streamlet';
 import pino from 'pino';
 import { readConfig, startReplica } from '../src/index';
 
-const protocols: Record<string, () => ProtocolDefinition<unknown>> = {
-  hotstuff: () => hotstuff() as ProtocolDefinition<unknown>,
+const protocols: Record<string, (deltaMs: number) => ProtocolDefinition<unknown>> = {
+  // As bftx-replica runs it: leaders with nothing to order wait a delta before an empty block.
+  hotstuff: (deltaMs: number) => hotstuff({ idleViewMs: deltaMs }) as ProtocolDefinition<unknown>,
   streamlet: () => streamlet() as ProtocolDefinition<unknown>,
   pbft: () => pbft() as ProtocolDefinition<unknown>,
 };
 const config = readConfig(process.argv[2]!, Object.keys(protocols));
-const replica = await startReplica(config, protocols[config.protocol]!(), pino({ level: 'warn' }));
+const replica = await startReplica(config, protocols[config.protocol]!(config.deltaMs), pino({ level: 'warn' }));
 process.once('SIGTERM', () => void replica.stop().then(() => process.exit(0)));
