@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
-import { ConfigError, newSecretKey, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { ConfigError, MARKET, newSecretKey, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles } from '@bftx/node';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -33,6 +33,12 @@ const integerIn = (min: number, max: number) => (value: string) => {
   if (!/^[0-9]+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
   return n;
 };
+
+function readCluster(dir: string): ClusterFiles {
+  const file = join(resolve(dir), 'cluster.json');
+  if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${dir}\` first`);
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles;
+}
 
 /** Resolves once the process is asked to stop (Ctrl-C, or SIGTERM). */
 const stopRequested = () => new Promise<string>((resolve) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => resolve(s))));
@@ -99,6 +105,25 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     });
 
   program
+    .command('order')
+    .description("sign an order with one of the cluster's client keys, send it to every replica, and wait until it is final")
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .addOption(new Option('-c, --client <i>', "which of the cluster's funded clients signs").default(0).argParser(integerIn(0, 10_000)))
+    .addOption(new Option('--side <side>', 'buy or sell').choices(['buy', 'sell']).makeOptionMandatory())
+    .addOption(new Option('--price <ticks>', 'limit price').argParser(integerIn(1, Number.MAX_SAFE_INTEGER)).makeOptionMandatory())
+    .addOption(new Option('--size <lots>', 'quantity').argParser(integerIn(1, Number.MAX_SAFE_INTEGER)).makeOptionMandatory())
+    .addOption(new Option('--tif <tif>', 'time in force').choices(['GTC', 'IOC', 'FOK']).default('GTC'))
+    .addOption(new Option('--timeout <s>', 'how long to wait for finality').default(30).argParser(integerIn(1, 3_600)))
+    .action(async (flags: { dir: string; client: number; side: 'buy' | 'sell'; price: number; size: number; tif: 'GTC' | 'IOC' | 'FOK'; timeout: number }) => {
+      const files = readCluster(flags.dir);
+      const secret = files.clients[flags.client];
+      if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
+      const result = await placeOrder(files, fromHex(secret), { symbol: MARKET.symbol, side: flags.side, price: flags.price, size: flags.size, tif: flags.tif }, flags.timeout * 1000);
+      io.out(JSON.stringify(result, null, 2) + '\n');
+      if (result.receipt.status !== 'executed') code = 1;
+    });
+
+  program
     .command('load')
     .description('offer signed orders to a cluster at a steady rate; report submit-to-final latency')
     .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
@@ -106,9 +131,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('-t, --duration <s>', 'seconds of load').default(10).argParser(integerIn(1, 86_400)))
     .option('--json', 'print the report as one JSON line')
     .action(async (flags: { dir: string; rate: number; duration: number; json?: boolean }) => {
-      const file = join(resolve(flags.dir), 'cluster.json');
-      if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${flags.dir}\` first`);
-      const report = await runLoad(JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles, { rate: flags.rate, durationS: flags.duration });
+      const report = await runLoad(readCluster(flags.dir), { rate: flags.rate, durationS: flags.duration });
       if (flags.json === true) io.out(JSON.stringify(report) + '\n');
       else {
         io.out(`offered ${report.offeredPerS}/s for ${report.durationS} s: ${report.submitted} orders, ${report.refused} refused, ${report.finalized} finalized (${report.finalizedPerS}/s)\n`);

@@ -91,6 +91,17 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     expect(report.submitted).toBeGreaterThanOrEqual(300);
     expect(report.finalized).toBe(report.submitted);
     expect(report.latencyMs.p50).toBeGreaterThan(0);
+    // By hand: an ask from client 1 rests, a bid from client 2 takes it.
+    const ask = capture();
+    expect(await main(['order', '--dir', dir, '--client', '1', '--side', 'sell', '--price', '5000', '--size', '2'], ask)).toBe(0);
+    expect(JSON.parse(ask.stdout())).toMatchObject({ receipt: { status: 'executed', trades: [] } });
+    const bid = capture();
+    expect(await main(['order', '--dir', dir, '--client', '2', '--side', 'buy', '--price', '5000', '--size', '2', '--tif', 'IOC'], bid)).toBe(0);
+    const filled = JSON.parse(bid.stdout()) as { height: number; receipt: { trades: Array<{ price: number; size: number }> } };
+    expect(filled.receipt.trades).toEqual([expect.objectContaining({ price: 5000, size: 2 })]);
+    const unknown = capture();
+    expect(await main(['order', '--dir', dir, '--client', '999', '--side', 'buy', '--price', '1', '--size', '1'], unknown)).toBe(2);
+    expect(unknown.stderr()).toMatch(/--client 999: the cluster has 16 clients/);
   } finally {
     cluster.kill('SIGINT');
     await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));

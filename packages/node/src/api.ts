@@ -5,7 +5,7 @@
 // changes nothing. Prometheus scrapes /metrics here too.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fromHex, sha256, toHex } from '@bftx/crypto';
-import type { BlockResult } from '@bftx/exchange';
+import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameDecoder } from './frame';
 import type { ReplicaNode } from './replica';
@@ -20,6 +20,8 @@ export interface ClientApiOptions {
   readonly maxBatch?: number;
   /** Most queued outgoing bytes per WebSocket client before it is dropped as too slow (default 8 MiB). */
   readonly maxStreamBacklogBytes?: number;
+  /** Receipts of this many recent finalized transactions are kept for GET /v1/transactions/:id (default 100,000). */
+  readonly recentReceipts?: number;
 }
 
 /** A request the API refuses: HTTP status, a stable code, and a reason a person can act on. */
@@ -53,6 +55,9 @@ export class ClientApi {
   private readonly maxBody: number;
   private readonly maxBatch: number;
   private readonly maxBacklog: number;
+  private readonly maxReceipts: number;
+  // Recent finalized transactions by id, oldest first (a Map keeps insertion order).
+  private readonly receipts = new Map<string, { readonly height: number; readonly index: number; readonly receipt: TxReceipt }>();
   port = 0;
 
   constructor(
@@ -62,6 +67,7 @@ export class ClientApi {
     this.maxBody = options.maxBodyBytes ?? 1024 * 1024;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxBacklog = options.maxStreamBacklogBytes ?? 8 * 1024 * 1024;
+    this.maxReceipts = options.recentReceipts ?? 100_000;
     this.server = createServer((req, res) => void this.serve(req, res));
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
     this.server.on('upgrade', (req, socket, head) => {
@@ -71,7 +77,7 @@ export class ClientApi {
       }
       this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
     });
-    node.onFinalized((result) => this.publish(result));
+    node.onFinalized((result) => this.finalized(result));
   }
 
   async start(): Promise<number> {
@@ -102,10 +108,18 @@ export class ClientApi {
     ws.send(json({ type: 'hello', replica: this.node.options.self, height: this.node.ledger.height }));
   }
 
-  private publish(result: BlockResult): void {
+  private finalized(result: BlockResult): void {
+    const block = this.node.ledger.at(result.height);
+    const ids = block?.payload.map(transactionId) ?? [];
+    ids.forEach((id, index) => this.receipts.set(id, { height: result.height, index, receipt: result.receipts[index]! }));
+    while (this.receipts.size > this.maxReceipts) this.receipts.delete(this.receipts.keys().next().value!);
+    this.publish(result, ids);
+  }
+
+  private publish(result: BlockResult, ids: readonly string[]): void {
     if (this.streams.size === 0) return;
     const block = this.node.ledger.at(result.height);
-    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: block?.payload.map(transactionId) ?? [], stateRoot: toHex(result.stateRoot) })];
+    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: ids, stateRoot: toHex(result.stateRoot) })];
     for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
     for (const ws of this.streams) {
       // A client that cannot keep up is dropped rather than buffered without bound.
@@ -133,6 +147,7 @@ export class ClientApi {
       if (req.method === 'GET' && url.pathname === '/v1/status') return reply(200, this.status());
       if (req.method === 'POST' && url.pathname === '/v1/transactions') return reply(202, this.submit(await this.transactions(req)));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'blocks' && parts.length === 3) return reply(200, this.block(parts[2]!));
+      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'transactions' && parts.length === 3) return reply(200, this.transaction(parts[2]!));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'accounts' && parts.length === 3) return reply(200, this.account(parts[2]!));
       if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'markets' && parts.length === 4 && (parts[3] === 'l1' || parts[3] === 'l2')) {
         return reply(200, this.market(decodeURIComponent(parts[2]!), parts[3], url.searchParams.get('depth')));
@@ -228,6 +243,14 @@ export class ClientApi {
     const b = this.node.ledger.at(height);
     if (b === undefined || height > this.node.exchange.stateRoots.length) throw new ApiError(404, 'NOT_FINALIZED', `no finalized block at height ${height} here yet (height ${this.node.ledger.height})`);
     return { height, id: b.id, parent: toHex(b.parent), epoch: b.epoch, proposer: b.proposer, transactions: b.payload.map(toHex), stateRoot: this.node.exchange.stateRoots[height - 1] };
+  }
+
+  /** A recent finalized transaction's fate: its block, and the exchange's receipt (executed with events and trades, or rejected with a reason). */
+  private transaction(id: string) {
+    if (id.length !== 64 || !HEX.test(id)) throw new ApiError(400, 'BAD_TRANSACTION_ID', 'a transaction id is the SHA-256 of its bytes: 64 hex digits');
+    const found = this.receipts.get(id.toLowerCase());
+    if (found === undefined) throw new ApiError(404, 'NOT_FINALIZED', `transaction ${id.slice(0, 12)} is not in a block finalized here since this replica started (or is older than the last ${this.maxReceipts} transactions)`);
+    return { id: id.toLowerCase(), height: found.height, index: found.index, receipt: found.receipt };
   }
 
   private account(key: string) {

@@ -1,5 +1,6 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
 export { ApiError, ClientApi, transactionId, type ClientApiOptions } from './api';
+export { placeOrder, type OrderRequest, type OrderResult } from './client';
 export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
 export { ConfigError, parseConfig, readConfig, type Endpoint, type ReplicaConfig, type ReplicaConfigFile } from './config';
 export { runLoad, type LoadOptions, type LoadReport } from './load';

@@ -62,6 +62,12 @@ test('orders submitted over HTTP are finalized, streamed, and visible in the boo
   expect(block.status).toBe(200);
   expect(block.json).toMatchObject({ height: last.height, id: last.id, stateRoot: last.stateRoot });
 
+  // Each transaction's fate: its block and the exchange's receipt.
+  const receipt = await call('GET', `/v1/transactions/${ids[1]}`);
+  expect(receipt.status).toBe(200);
+  expect(receipt.json).toMatchObject({ id: ids[1], receipt: { status: 'executed' } });
+  expect(receipt.json.height).toBeGreaterThanOrEqual(1);
+
   const account = await call('GET', `/v1/accounts/${toHex(clients[0]!.publicKey)}`);
   expect(account.status).toBe(200);
   expect(account.json.nonce).toBe(2);
@@ -97,6 +103,8 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     ['a binary body with an empty transaction', 'POST', '/v1/transactions', () => Uint8Array.of(0, 0, 0, 0), 'application/octet-stream', 400, 'BAD_TRANSACTION'],
     ['a height that is not a number', 'GET', '/v1/blocks/abc', undefined, undefined, 400, 'BAD_HEIGHT'],
     ['a height not finalized yet', 'GET', '/v1/blocks/999999', undefined, undefined, 404, 'NOT_FINALIZED'],
+    ['a transaction id that is not one', 'GET', '/v1/transactions/xyz', undefined, undefined, 400, 'BAD_TRANSACTION_ID'],
+    ['a transaction never finalized', 'GET', `/v1/transactions/${'cd'.repeat(32)}`, undefined, undefined, 404, 'NOT_FINALIZED'],
     ['an account that is not a key', 'GET', '/v1/accounts/1234', undefined, undefined, 400, 'BAD_ACCOUNT'],
     ['an account that does not exist', 'GET', `/v1/accounts/${'ab'.repeat(32)}`, undefined, undefined, 404, 'UNKNOWN_ACCOUNT'],
     ['a market that does not exist', 'GET', '/v1/markets/NOPE/l1', undefined, undefined, 404, 'UNKNOWN_MARKET'],
