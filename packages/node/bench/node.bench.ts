@@ -71,7 +71,7 @@ async function up(files: ClusterFiles): Promise<void> {
   throw new Error('the cluster did not come up');
 }
 
-async function benchProtocol(protocol: string): Promise<{ maxSustained: number; p50: number; p99: number; steps: LoadReport[] }> {
+async function benchProtocol(protocol: string): Promise<{ maxSustained: number; p50: number; p99: number; generatorCpu: number; steps: LoadReport[] }> {
   const dir = mkdtempSync(join(tmpdir(), `bftx-node-bench-${protocol}-`));
   const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64 });
   const script = fileURLToPath(new URL('replica-process.ts', import.meta.url));
@@ -84,7 +84,7 @@ async function benchProtocol(protocol: string): Promise<{ maxSustained: number; 
       const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5 });
       steps.push(r);
       const ok = SUSTAINED(r);
-      line(`${protocol}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${ok ? '' : '  (not sustained)'}`);
+      line(`${protocol}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
       if (!ok) break;
       best = r;
     }
@@ -92,7 +92,7 @@ async function benchProtocol(protocol: string): Promise<{ maxSustained: number; 
     await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
     rmSync(dir, { recursive: true, force: true });
   }
-  return { maxSustained: best?.finalizedPerS ?? 0, p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, steps };
+  return { maxSustained: best?.finalizedPerS ?? 0, p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps };
 }
 
 const cores = availableParallelism();
@@ -101,10 +101,10 @@ const bound = (cores * perCore) / N;
 line('cores', String(cores));
 line('Ed25519 verify, one core (node:crypto)', `${Math.round(perCore)}/s`);
 line(`crypto bound: cores x verify rate / n (n = ${N})`, `${Math.round(bound)} orders/s`);
-const results: Record<string, { maxSustainedPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number }> = {};
+const results: Record<string, { maxSustainedPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number }> = {};
 for (const protocol of PROTOCOLS) {
   const r = await benchProtocol(protocol);
-  results[protocol] = { maxSustainedPerS: r.maxSustained, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100 };
+  results[protocol] = { maxSustainedPerS: r.maxSustained, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu };
   line(`${protocol}: max sustained`, `${r.maxSustained} orders/s (${results[protocol].ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms`);
 }
 console.log(JSON.stringify({ suite: 'node', n: N, cores, verifyPerCorePerS: Math.round(perCore), cryptoBoundPerS: Math.round(bound), stepSeconds: STEP_S, protocols: results }));

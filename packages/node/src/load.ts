@@ -28,6 +28,8 @@ export interface LoadReport {
   readonly finalizedPerS: number;
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
   readonly durationS: number;
+  /** CPU time this generator used while sending, as a share of one core (it runs beside the replicas). */
+  readonly generatorCpu: number;
 }
 
 const base = (e: { host: string; port: number }) => `http://${e.host}:${e.port}`;
@@ -85,6 +87,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   let submitted = 0;
   let refused = 0;
   const inFlight = new Set<Promise<void>>();
+  const cpuBefore = process.cpuUsage();
   const begin = performance.now();
   const end = begin + o.durationS * 1000;
   while (performance.now() < end && submitted < total) {
@@ -119,6 +122,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     await new Promise((r) => setTimeout(r, o.tickMs ?? 50));
   }
   const sentFor = (performance.now() - begin) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await Promise.all(inFlight);
   const drainEnd = performance.now() + (o.drainS ?? 10) * 1000;
   while (pending.size > refused && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
@@ -133,5 +137,6 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     finalizedPerS: Math.round(lastFinal / Math.max(sentFor, (performance.now() - begin) / 1000 - 0)),
     latencyMs: { p50: Math.round(percentile(sorted, 0.5)), p90: Math.round(percentile(sorted, 0.9)), p99: Math.round(percentile(sorted, 0.99)), max: Math.round(sorted[sorted.length - 1] ?? Number.NaN) },
     durationS: Math.round(sentFor * 10) / 10,
+    generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / sentFor) * 100) / 100,
   };
 }

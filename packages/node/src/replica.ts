@@ -235,7 +235,9 @@ export class ReplicaNode<M> {
       }
     }
     this.metrics.messagesIn.inc({ kind: this.options.protocol.messageKind(message) });
-    this.enqueue({ type: 'message', from, message, now: this.now() });
+    const input: ProtocolInput<M> = { type: 'message', from, message, now: this.now() };
+    this.logged.rawMessages.set(input, bytes);
+    this.enqueue(input);
   }
 
   private enqueue(input: ProtocolInput<M>): void {

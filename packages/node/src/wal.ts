@@ -12,10 +12,11 @@ const InputRecordCodec = codec.taggedUnion('type', {
   transactions: { txs: codec.array(codec.bytes()), now: codec.uint() },
 });
 
-export function encodeInputRecord<M>(protocol: ProtocolDefinition<M>, input: ProtocolInput<M>): Uint8Array {
+/** `raw`: the message's bytes as they came off the wire, when the caller has them (saves encoding it again). */
+export function encodeInputRecord<M>(protocol: ProtocolDefinition<M>, input: ProtocolInput<M>, raw?: Uint8Array): Uint8Array {
   switch (input.type) {
     case 'message':
-      return encode(InputRecordCodec, { type: 'message', from: input.from, message: protocol.encodeMessage(input.message), now: input.now });
+      return encode(InputRecordCodec, { type: 'message', from: input.from, message: raw ?? protocol.encodeMessage(input.message), now: input.now });
     case 'transactions':
       return encode(InputRecordCodec, { type: 'transactions', txs: [...input.txs], now: input.now });
     default:
