@@ -3,8 +3,9 @@
 // finalized blocks; they can stream finalized blocks and trades. Every request is checked before it
 // touches the replica: a malformed one gets a 4xx with a machine-readable code and a reason, and
 // changes nothing. Prometheus scrapes /metrics here too.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { fromHex, sha256, toHex } from '@bftx/crypto';
+import { fromHex, toHex } from '@bftx/crypto';
 import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameDecoder } from './frame';
@@ -40,7 +41,8 @@ const HEX = /^[0-9a-fA-F]*$/;
 
 /** A transaction's public id: the SHA-256 of its exact bytes, in hex (what the API and the stream name it by). */
 export function transactionId(tx: Uint8Array): string {
-  return toHex(sha256(tx));
+  // node:crypto: on a hot path (every transaction, twice per replica), about three times noble's speed here.
+  return createHash('sha256').update(tx).digest('hex');
 }
 
 /** JSON with bigints as decimal strings (balances and fees are integers of any size). */
