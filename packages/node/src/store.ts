@@ -85,6 +85,13 @@ export class ReplicaStore {
 
   /** Writes one group atomically; durable before it resolves when `sync`. */
   async write(w: StoreWrite): Promise<void> {
+    // Checked before anything is queued: a refused write leaves nothing behind.
+    let height = this.storedHeight;
+    for (const b of w.blocks) {
+      if (b.height !== height + 1) throw new RangeError(`store: block at height ${b.height} does not follow height ${height}`);
+      height = b.height;
+    }
+    if (w.roots !== undefined && w.roots.length !== w.blocks.length) throw new RangeError(`store: ${w.roots.length} state roots for ${w.blocks.length} blocks`);
     const batch = this.db.batch();
     let seq = this.nextInput;
     for (const input of w.inputs) batch.put(walKey(seq++), input);
@@ -93,12 +100,7 @@ export class ReplicaStore {
     let vote = this.nextVote;
     for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, { ...s, domain: s.domain }));
     if (vote !== this.nextVote) batch.put(VOTES_NEXT, uint32(vote));
-    let height = this.storedHeight;
-    for (const b of w.blocks) {
-      if (b.height !== height + 1) throw new RangeError(`store: block at height ${b.height} does not follow height ${height}`);
-      batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
-      height = b.height;
-    }
+    for (const b of w.blocks) batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
