@@ -56,10 +56,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description('generate an Ed25519 key pair; prints the public key')
     .requiredOption('-o, --out <file>', 'where to write the key pair (JSON; never overwritten)')
     .action((flags: { out: string }) => {
-      if (existsSync(flags.out)) throw new ConfigError(`${flags.out} exists; not overwriting a key`);
       const secret = newSecretKey();
       const publicKey = toHex(createSignatureScheme().publicKey(secret));
-      writeFileSync(flags.out, JSON.stringify({ publicKey, secretKey: toHex(secret) }, null, 2) + '\n', { mode: 0o600 });
+      try {
+        // 'wx': created here or not at all (an existing key is never replaced, even in a race).
+        writeFileSync(flags.out, JSON.stringify({ publicKey, secretKey: toHex(secret) }, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EEXIST') throw new ConfigError(`${flags.out} exists; not overwriting a key`);
+        throw e;
+      }
       io.out(`${publicKey}\n`);
     });
 
