@@ -9,9 +9,9 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
-import { placeAction, signOrder } from '@bftx/exchange';
-import { MARKET, ReplicaStore, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { toHex } from '@bftx/crypto';
+import { ReplicaStore, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { startTrickle, type Trickle } from './trickle';
 
 const MAIN = resolve(__dirname, '../dist/main.js');
 const ROUNDS = Number(process.env['BFTX_CRASH_ROUNDS'] ?? 3);
@@ -104,8 +104,7 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
     const exited = (c: ChildProcess) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once('exit', () => res())));
     // Finalized blocks seen over the API during the run, to check none was lost or changed.
     const seen = new Map<number, string>();
-    let loadOn = true;
-    let load: Promise<void> = Promise.resolve();
+    let load: Trickle | undefined;
     try {
       files.replicas.forEach((_, i) => launch(i));
       await until(
@@ -113,16 +112,7 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
         async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === 3),
       );
       // The load: a few signed orders every 50 ms, offered to every replica that is up.
-      const scheme = createSignatureScheme();
-      const clients = files.clients.map((s) => ({ signer: scheme.signer(fromHex(s)), nonce: 0 }));
-      load = (async () => {
-        for (let k = 0; loadOn; k++) {
-          const txs = clients.map((c, j) => toHex(signOrder(c.signer, ++c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.nonce, side: (k + j) % 2 ? 'sell' : 'buy', price: 1_000, size: 1, tif: (k + j) % 2 ? 'IOC' : 'GTC' }))));
-          const body = JSON.stringify({ transactions: txs });
-          await Promise.allSettled(files.replicas.map((r) => fetch(`http://${r.api.host}:${r.api.port}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).then((res) => res.arrayBuffer())));
-          await sleep(50);
-        }
-      })();
+      load = startTrickle(files, 50);
 
       for (let round = 0; round < ROUNDS; round++) {
         await sleep(300 + random() * 1_200);
@@ -143,8 +133,7 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
         const target = Math.max(...others.map((s) => s?.height ?? 0));
         await until(() => `replica ${victim} catching up to height ${target} (round ${round}, seed ${seed}; replay: ${replay})`, async () => ((await status(files, victim))?.height ?? -1) >= target);
       }
-      loadOn = false;
-      await load;
+      await load.stop();
       // Everyone reaches a common height; the same block and state root there and at every height seen.
       const tops = await Promise.all(files.replicas.map((_, i) => status(files, i)));
       const common = Math.max(...tops.map((s) => s?.height ?? 0));
@@ -156,8 +145,7 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
         if (seen.has(h)) expect(views[0]!.id).toBe(seen.get(h));
       }
     } finally {
-      loadOn = false;
-      await load;
+      await load?.stop();
       await Promise.all(children.map((c) => (c ? (c.kill('SIGTERM'), exited(c)) : undefined)));
       logs.forEach((l) => l.end());
     }

@@ -3,15 +3,14 @@
 // 50 +- 10 ms per direction (this kernel has no sch_netem, so `tc netem` cannot add delay; loss is
 // real packet loss from iptables in each replica namespace), cuts and restores links on command
 // (a partition closes the relayed connections between groups and refuses new ones until the heal),
-// offers signed orders to every replica, and reports every replica's height as JSON lines.
+// offers signed orders to every replica (trickle.ts), and reports every replica's height as JSON lines.
 //
 // stdin, one JSON command per line: {"partition": [[0,1],[2,3]]} | {"heal": true} | {"stop": true}
 // stdout, one JSON object per line: {"ready": true} | {"t": ms, "heights": [...]} | {"stopped": true}
 import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
-import { placeAction, signOrder } from '@bftx/exchange';
-import { MARKET, type ClusterFiles } from '@bftx/node';
+import type { ClusterFiles } from '@bftx/node';
+import { startTrickle } from '../trickle';
 
 const files = JSON.parse(process.argv[2]!) as { cluster: ClusterFiles; relayHost: string; relayBase: number; replicaHosts: string[]; peerPort: number; delayMs: number; jitterMs: number };
 const n = files.replicaHosts.length;
@@ -51,20 +50,10 @@ for (let to = 0; to < n; to++) {
   }).listen(files.relayBase + to, files.relayHost);
 }
 
-const scheme = createSignatureScheme();
-const clients = files.cluster.clients.map((s) => ({ signer: scheme.signer(fromHex(s)), nonce: 0 }));
 const api = (i: number) => `http://${files.cluster.replicas[i]!.api.host}:${files.cluster.replicas[i]!.api.port}`;
 let running = true;
 const begin = performance.now();
-
-async function load(): Promise<void> {
-  for (let k = 0; running; k++) {
-    const txs = clients.map((c, j) => toHex(signOrder(c.signer, ++c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.nonce, side: (k + j) % 2 ? 'sell' : 'buy', price: 1_000, size: 1, tif: (k + j) % 2 ? 'IOC' : 'GTC' }))));
-    const body = JSON.stringify({ transactions: txs });
-    await Promise.allSettled(files.cluster.replicas.map((_, i) => fetch(`${api(i)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(2_000) }).then((r) => r.arrayBuffer())));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const load = startTrickle(files.cluster, 200);
 
 async function report(): Promise<void> {
   while (running) {
@@ -92,13 +81,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (cmd.heal) groups = undefined;
   else if (cmd.stop) {
     running = false;
-    setTimeout(() => {
+    void load.stop().then(() => {
       emit({ stopped: true });
       process.exit(0);
-    }, 300);
+    });
   }
 });
 
 emit({ ready: true });
-void load();
 void report();

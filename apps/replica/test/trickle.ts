@@ -1,0 +1,35 @@
+// A light, steady load for the fault tests: every few milliseconds one signed order from each of a
+// cluster's clients (resting bids, and sells that take them), offered to every replica that
+// answers. Not a benchmark (that is runLoad): it keeps blocks coming while replicas are killed or cut off.
+import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
+import { placeAction, signOrder } from '@bftx/exchange';
+import { MARKET, type ClusterFiles } from '@bftx/node';
+
+export interface Trickle {
+  /** Stops after the round in flight. */
+  stop(): Promise<void>;
+}
+
+export function startTrickle(cluster: ClusterFiles, everyMs: number): Trickle {
+  const scheme = createSignatureScheme();
+  const clients = cluster.clients.map((s) => ({ signer: scheme.signer(fromHex(s)), nonce: 0 }));
+  let on = true;
+  const done = (async () => {
+    for (let k = 0; on; k++) {
+      const txs = clients.map((c, j) => toHex(signOrder(c.signer, ++c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.nonce, side: (k + j) % 2 ? 'sell' : 'buy', price: 1_000, size: 1, tif: (k + j) % 2 ? 'IOC' : 'GTC' }))));
+      const body = JSON.stringify({ transactions: txs });
+      await Promise.allSettled(
+        cluster.replicas.map((r) =>
+          fetch(`http://${r.api.host}:${r.api.port}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(2_000) }).then((res) => res.arrayBuffer()),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await done;
+    },
+  };
+}
