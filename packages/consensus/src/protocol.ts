@@ -1,7 +1,7 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { Block } from './block';
 import type { Evidence } from './evidence';
-import type { SignedStatement } from './statement';
+import type { SignedStatement, StatementVerifier } from './statement';
 import type { ValidatorSet } from './validators';
 
 /** Names a timer of one replica; setting it again replaces it. */
@@ -51,6 +51,12 @@ export interface ProtocolConfig {
   readonly scheme: SignatureScheme;
   readonly signer: Signer;
   readonly timing: Timing;
+  /**
+   * The signature checker (with its cache) to use, shared with the runtime: a statement the runtime
+   * already checked at the door is not checked again. It must be for these validators and this
+   * scheme. Left out, the instance makes its own.
+   */
+  readonly verifier?: StatementVerifier;
   /** Safety state from the last `persist` output, when restarting. */
   readonly safetyState?: Uint8Array;
   /** Most transactions per block (default 1000). */

@@ -51,7 +51,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     this.scheme = typeof options.clientScheme === 'function' ? options.clientScheme(config.self) : options.clientScheme;
     this.exchangeConfig = options.exchange;
     this.current = new Exchange(options.exchange, this.scheme);
-    this.verifier = new StatementVerifier(config.validators, config.scheme);
+    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
   }
 
   private readonly scheme: SignatureScheme;

@@ -100,7 +100,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.verifier = new StatementVerifier(config.validators, config.scheme);
+    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fromHex, toHex } from '@bftx/crypto';
+import type { Block } from '@bftx/consensus';
 import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameDecoder } from './frame';
@@ -115,12 +116,11 @@ export class ClientApi {
     const ids = block?.payload.map(transactionId) ?? [];
     ids.forEach((id, index) => this.receipts.set(id, { height: result.height, index, receipt: result.receipts[index]! }));
     while (this.receipts.size > this.maxReceipts) this.receipts.delete(this.receipts.keys().next().value!);
-    this.publish(result, ids);
+    this.publish(result, block, ids);
   }
 
-  private publish(result: BlockResult, ids: readonly string[]): void {
+  private publish(result: BlockResult, block: Block | undefined, ids: readonly string[]): void {
     if (this.streams.size === 0) return;
-    const block = this.node.ledger.at(result.height);
     const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: ids, stateRoot: toHex(result.stateRoot) })];
     for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
     for (const ws of this.streams) {

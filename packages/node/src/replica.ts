@@ -106,7 +106,8 @@ export class ReplicaNode<M> {
     // With a log, the instance starts as it first did and the log brings it to where it was; the
     // stored safety state alone would make the replay diverge (it would refuse votes it once cast).
     const safety = fresh && storedSafety !== undefined ? { safetyState: storedSafety } : {};
-    this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
+    // One signature checker for the door (onMessage) and the protocol: a vote is checked once.
+    this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, verifier: this.verifier, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
     try {
       await this.recover(storedSafety);
     } catch (e) {
@@ -225,8 +226,8 @@ export class ReplicaNode<M> {
       this.metrics.reject('malformed_consensus');
       return;
     }
-    // Votes are checked here too (the protocol would drop a forged one silently): a peer sending
-    // one is counted. The verifier caches, so echoes of one vote cost one check.
+    // Votes are checked here, before the protocol (which would drop a forged one silently), so a
+    // peer sending one is counted. The verifier is the protocol's own: each vote is checked once.
     for (const v of this.options.protocol.votes(message)) {
       if (!this.verifier.verify(v)) {
         this.metrics.reject('bad_signature');

@@ -98,7 +98,7 @@ export class ReplicaStore {
     if (w.inputs.length > 0) batch.put(WAL_NEXT, uint32(seq));
     if (w.safetyState !== undefined) batch.put(SAFETY, w.safetyState);
     let vote = this.nextVote;
-    for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, { ...s, domain: s.domain }));
+    for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, s));
     if (vote !== this.nextVote) batch.put(VOTES_NEXT, uint32(vote));
     for (const b of w.blocks) batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));

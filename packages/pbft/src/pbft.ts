@@ -125,7 +125,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.n = config.validators.n;
     this.f = config.validators.f;
     this.quorum = config.validators.quorum;
-    this.verifier = new StatementVerifier(config.validators, config.scheme);
+    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.K = options.checkpointInterval ?? 8;
     this.L = options.window ?? 4 * this.K;
     this.pipeline = options.pipeline ?? 4;

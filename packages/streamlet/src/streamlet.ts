@@ -77,7 +77,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.self = config.self;
     this.n = config.validators.n;
     this.epochLength = 2 * config.timing.delta;
-    this.verifier = new StatementVerifier(config.validators, config.scheme);
+    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.echo = options.echo ?? true;
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     if (config.safetyState !== undefined) this.lastVotedEpoch = decode(SafetyStateCodec, config.safetyState).lastVotedEpoch;
