@@ -73,6 +73,19 @@ export interface ProtocolConfig {
 export interface Protocol<M> {
   readonly self: number;
   step(input: ProtocolInput<M>): ProtocolOutput<M>[];
+  /**
+   * What the instance holds in memory beyond its chain of accepted blocks, for bounded-state checks:
+   * `retained` counts messages, statements and certificates kept (for the current view and those
+   * around it), `dropped` the messages refused since creation because they were too far from the
+   * current view (epoch, sequence number) to be kept. Under a flood of validly signed far-future
+   * messages `retained` stays below a bound that does not grow with the flood.
+   */
+  footprint?(): ProtocolFootprint;
+}
+
+export interface ProtocolFootprint {
+  readonly retained: number;
+  readonly dropped: number;
 }
 
 /** A protocol as a runtime sees it: how to create instances and put its messages on the wire. */
@@ -89,9 +102,11 @@ export interface ProtocolDefinition<M> {
   /** Protocol-specific help for Byzantine wrappers (see @bftx/sim adversaries). */
   readonly byzantine?: ByzantineHooks<M>;
   /**
-   * The votes a message carries, as signed statements: an honest replica never signs two of these
-   * with one (domain, epoch, slot, phase) and different block hashes, crash and restart included.
-   * For audits (a crash test collects every message a replica sent and checks exactly that).
+   * Every signed statement a message carries (proposals, votes, timeouts, checkpoints, view
+   * changes..., whoever signed them): an honest replica never signs two of these with one
+   * (domain, epoch, slot, phase) and different block hashes, crash and restart included. For
+   * audits: the simulator and the crash test collect every message a replica sent and check
+   * exactly that for the statements signed by the sender.
    */
   votes(message: M): readonly SignedStatement[];
 }
@@ -114,4 +129,16 @@ export interface ByzantineHooks<M> {
   proposedBlock(message: M): { readonly hash: Uint8Array; readonly height: number } | undefined;
   /** The same proposal rebuilt on another parent (a fork), signed by `signer`. */
   reparent(message: M, parent: { readonly hash: Uint8Array; readonly height: number }, signer: Signer, self: number): M | undefined;
+  /**
+   * The same kind of message, validly signed by `signer`, for the epoch (view, sequence number)
+   * `ahead` above the one `message` is for: what a Byzantine replica floods to make others keep
+   * state for the far future. Undefined if the message has no such form.
+   */
+  farFuture?(message: M, signer: Signer, self: number, ahead: number): M | undefined;
+  /**
+   * A Byzantine answer to a fetch: `message` (an answer this replica is about to send) with what
+   * proves it stripped (votes withheld) or its content replaced (another block). Undefined if the
+   * message is not an answer.
+   */
+  corruptAnswer?(message: M, signer: Signer, self: number): M | undefined;
 }

@@ -14,6 +14,8 @@ export class ValidatorSet {
   readonly n: number;
   readonly f: number;
   readonly quorum: number;
+  /** f+1: any set this large holds at least one honest validator. */
+  readonly oneHonest: number;
   private readonly byKey = new Map<string, number>();
 
   constructor(
@@ -34,6 +36,16 @@ export class ValidatorSet {
     this.n = n;
     this.f = f;
     this.quorum = Math.ceil((2 * n) / 3);
+    this.oneHonest = f + 1;
+  }
+
+  /**
+   * The one place thresholds come from: how many distinct validators a certificate or tally of
+   * `kind` needs. 'quorum': ceil(2n/3), so any two quorums share at least f+1 validators (checked
+   * for every n from 1 to 64 in the tests); 'one-honest': f+1. A protocol never computes one itself.
+   */
+  threshold(kind: 'quorum' | 'one-honest'): number {
+    return kind === 'quorum' ? this.quorum : this.oneHonest;
   }
 
   /** The public key of validator `index`; throws UNKNOWN_VALIDATOR outside 0..n-1. */
