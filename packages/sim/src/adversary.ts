@@ -13,7 +13,10 @@ export type Strategy =
   | { readonly kind: 'invalid-signatures' }
   | { readonly kind: 'forged-parent' }
   | { readonly kind: 'fork' }
-  | { readonly kind: 'delay'; readonly by: number };
+  | { readonly kind: 'delay'; readonly by: number }
+  | { readonly kind: 'replay' }
+  | { readonly kind: 'far-future' }
+  | { readonly kind: 'bad-fetch-answers' };
 
 /**
  * crash: stops at `at`. silent: sends nothing. equivocate: every message with a conflicting form goes
@@ -23,8 +26,20 @@ export type Strategy =
  * its own fork, started from genesis, instead of the longest chain. delay: holds its messages `by` ms.
  * vote-twice: every vote it sends goes out with a conflicting vote for another block beside it (two
  * signed votes in one slot: what any recipient can prove). Not among the random scenario kinds.
+ * replay: honest, and re-sends to everyone messages it received earlier (a few per timer, oldest
+ * first, cycling): old messages arrive again, across other replicas' restarts too. far-future: honest,
+ * and floods validly signed copies of its messages for epochs (views, sequence numbers) far ahead,
+ * always further: a replica that keeps them runs out of memory. bad-fetch-answers: honest, but every
+ * answer to a fetch goes out stripped of its proof or with another block (ByzantineHooks.corruptAnswer).
  */
-export const STRATEGY_KINDS = ['crash', 'silent', 'equivocate', 'double-vote', 'withhold-votes', 'invalid-signatures', 'forged-parent', 'fork', 'delay'] as const;
+export const STRATEGY_KINDS = ['crash', 'silent', 'equivocate', 'double-vote', 'withhold-votes', 'invalid-signatures', 'forged-parent', 'fork', 'delay', 'replay', 'far-future', 'bad-fetch-answers'] as const;
+
+/** How many old messages a replaying replica keeps, and re-sends per timer it handles. */
+const REPLAY_KEPT = 256;
+const REPLAY_PER_TIMER = 4;
+/** Far-future copies per message a flooding replica sends, and how far ahead the first is. */
+const FLOOD_PER_MESSAGE = 4;
+const FLOOD_AHEAD = 100;
 
 /** An output of a wrapped replica, possibly with extra delay chosen by the adversary. */
 export type AdversarialOutput<M> = ProtocolOutput<M> | { readonly type: 'send-delayed'; readonly to: number; readonly message: M; readonly delay: number };
@@ -47,12 +62,43 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
     if (hooks === undefined) throw new Error(`strategy ${strategy.kind} needs the protocol's ByzantineHooks`);
     return hooks;
   };
+  const replayed: M[] = [];
+  let replayNext = 0;
+  let floodAhead = FLOOD_AHEAD;
   return {
     self,
     step(input) {
       if (strategy.kind === 'crash' && input.now >= strategy.at) return [];
       const outputs = honest.step(input);
       if (strategy.kind === 'crash') return outputs;
+      if (strategy.kind === 'replay') {
+        if (input.type === 'message') {
+          if (replayed.length < REPLAY_KEPT) replayed.push(input.message);
+          else replayed[input.now % REPLAY_KEPT] = input.message;
+        } else if (input.type === 'timer') {
+          for (let k = 0; k < REPLAY_PER_TIMER && replayed.length > 0; k++) outputs.push({ type: 'broadcast', message: replayed[replayNext++ % replayed.length]! });
+        }
+        return outputs;
+      }
+      if (strategy.kind === 'far-future') {
+        const hook = need().farFuture;
+        const own = outputs.filter((o): o is Extract<ProtocolOutput<M>, { type: 'broadcast' | 'send' }> => o.type === 'broadcast' || o.type === 'send');
+        for (const o of own) {
+          for (let k = 0; k < FLOOD_PER_MESSAGE; k++) {
+            const far = hook?.(o.message, signer, self, (floodAhead += 7));
+            if (far !== undefined) outputs.push({ type: 'broadcast', message: far });
+          }
+        }
+        return outputs;
+      }
+      if (strategy.kind === 'bad-fetch-answers') {
+        const hook = need().corruptAnswer;
+        return outputs.map((o) => {
+          if ((o.type !== 'send' && o.type !== 'broadcast') || hook === undefined) return o;
+          const bad = hook(o.message, signer, self);
+          return bad === undefined ? o : { ...o, message: bad };
+        });
+      }
       if (strategy.kind === 'double-vote' && input.type === 'message') {
         const vote = need().voteFor(input.message, signer, self);
         if (vote !== undefined) for (const to of others) outputs.push({ type: 'send', to, message: vote });

@@ -1,6 +1,6 @@
 // @bftx/sim: deterministic discrete-event simulation of bftx protocols.
 export { byzantine, STRATEGY_KINDS, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
-export { asynchronous, heldVotes, lossy, partialSynchrony, synchronous, withPartitions, type MessageTraits, type NetworkModel, type Partition } from './network';
+export { asynchronous, fixedDelay, heldVotes, isolatedUntil, lossy, lossyUntil, networkFromJson, partialSynchrony, synchronous, withPartitions, type MessageTraits, type NetworkJson, type NetworkModel, type Partition } from './network';
 export { EventQueue } from './queue';
 export { Rng } from './rng';
-export { distribution, simulate, startSimulation, type Distribution, type LatencyReport, type ReplicaReport, type RunningSimulation, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';
+export { distribution, simulate, startSimulation, type Distribution, type LatencyReport, type ReplicaReport, type Restart, type RunningSimulation, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';

@@ -92,3 +92,77 @@ export function heldVotes(base: NetworkModel, window: number, holds: (to: number
     },
   };
 }
+
+/** Every message takes exactly `delay` ms (0 allowed: it arrives at the instant it is sent, after what is already queued then). */
+export function fixedDelay(delay: number): NetworkModel {
+  if (!Number.isSafeInteger(delay) || delay < 0) throw new RangeError(`fixedDelay: delay must be a non-negative integer, got ${delay}`);
+  return { name: `fixed-delay(${delay})`, deliveries: (_f, _t, now) => [now + delay] };
+}
+
+/**
+ * `base`, with loss, duplication and reordering only before `until` (GST, say): a message sent
+ * before it is lost with probability `loss`, and duplicated with probability `duplication`, the
+ * copy arriving at another time (so copies also reorder). After `until`, `base` alone.
+ */
+export function lossyUntil(base: NetworkModel, until: number, loss: number, duplication: number): NetworkModel {
+  return {
+    name: `${base.name} + loss ${loss} + duplication ${duplication} until ${until}`,
+    deliveries(from, to, now, rng, message) {
+      if (now >= until) return base.deliveries(from, to, now, rng, message);
+      if (rng.chance(loss)) return [];
+      const first = base.deliveries(from, to, now, rng, message);
+      return rng.chance(duplication) ? [...first, ...base.deliveries(from, to, now, rng, message)] : first;
+    },
+  };
+}
+
+/** `base`, with every message to or from `replicas` (endpoints) held until `until`: those replicas are cut off until then. */
+export function isolatedUntil(base: NetworkModel, replicas: readonly number[], until: number): NetworkModel {
+  const cut = new Set(replicas);
+  return {
+    name: `${base.name} + ${[...cut].join(',')} isolated until ${until}`,
+    deliveries(from, to, now, rng, message) {
+      const arrivals = base.deliveries(from, to, now, rng, message);
+      if (now >= until || (!cut.has(from) && !cut.has(to))) return arrivals;
+      return arrivals.map((at) => Math.max(at, until + (at - now)));
+    },
+  };
+}
+
+/** A network model as data (regression files, replay commands). */
+export type NetworkJson =
+  | { readonly kind: 'synchronous'; readonly delta: number; readonly min?: number }
+  | { readonly kind: 'asynchronous'; readonly maxDelay: number }
+  | { readonly kind: 'partial-synchrony'; readonly delta: number; readonly gst: number }
+  | { readonly kind: 'fixed-delay'; readonly delay: number }
+  | { readonly kind: 'lossy'; readonly base: NetworkJson; readonly loss: number; readonly duplication: number }
+  | { readonly kind: 'lossy-until'; readonly base: NetworkJson; readonly until: number; readonly loss: number; readonly duplication: number }
+  | { readonly kind: 'isolated-until'; readonly base: NetworkJson; readonly replicas: readonly number[]; readonly until: number }
+  | { readonly kind: 'partitions'; readonly base: NetworkJson; readonly partitions: readonly Partition[] }
+  | { readonly kind: 'held-votes'; readonly base: NetworkJson; readonly window: number; readonly holds: readonly (readonly number[])[] };
+
+/** The model a NetworkJson describes; throws RangeError naming the unknown kind. */
+export function networkFromJson(j: NetworkJson): NetworkModel {
+  switch (j.kind) {
+    case 'synchronous':
+      return synchronous(j.delta, j.min);
+    case 'asynchronous':
+      return asynchronous(j.maxDelay);
+    case 'partial-synchrony':
+      return partialSynchrony(j.delta, j.gst);
+    case 'fixed-delay':
+      return fixedDelay(j.delay);
+    case 'lossy':
+      return lossy(networkFromJson(j.base), j.loss, j.duplication);
+    case 'lossy-until':
+      return lossyUntil(networkFromJson(j.base), j.until, j.loss, j.duplication);
+    case 'isolated-until':
+      return isolatedUntil(networkFromJson(j.base), j.replicas, j.until);
+    case 'partitions':
+      return withPartitions(networkFromJson(j.base), j.partitions);
+    case 'held-votes':
+      return heldVotes(networkFromJson(j.base), j.window, (to, w) => j.holds[to]?.[w] ?? 0);
+    default:
+      throw new RangeError(`unknown network kind ${JSON.stringify((j as { kind?: unknown }).kind)}`);
+  }
+}

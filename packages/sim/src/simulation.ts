@@ -8,11 +8,13 @@ import {
   verifyEvidence,
   type Block,
   type Evidence,
+  type Protocol,
   type ProtocolDefinition,
+  type ProtocolFootprint,
   type ProtocolInput,
   type Timing,
 } from '@bftx/consensus';
-import { createSignatureScheme, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 import type { MessageTraits, NetworkModel } from './network';
 import { EventQueue } from './queue';
@@ -49,6 +51,22 @@ export interface SimulationConfig<M> {
   /** Record a trace (default true); `traceKinds` keeps only those record kinds (e.g. ['propose', 'finalize']). */
   readonly trace?: boolean;
   readonly traceKinds?: readonly string[];
+  /**
+   * Crash-restarts: validator `replica` (its first instance) crashes at `at` and comes back
+   * `downFor` ms later as a new instance of the protocol created from the last `persist` output
+   * it carried out (its ledger, the runtime's, is kept). With `prefix`, the crash happens while
+   * carrying out the first step it handles at or after `at`: only that step's first `prefix`
+   * outputs are carried out. While it is down, messages and transactions to it are lost, and so
+   * are messages sent to it before the crash that had not arrived; its timers are gone.
+   */
+  readonly restarts?: ReadonlyArray<Restart>;
+}
+
+export interface Restart {
+  readonly replica: number;
+  readonly at: number;
+  readonly downFor: number;
+  readonly prefix?: number;
 }
 
 export type TraceRecord = { readonly t: number } & Record<string, unknown>;
@@ -70,6 +88,12 @@ export interface ReplicaReport {
   /** Transactions in its finalized blocks, and how many of those were already final earlier in the ledger. */
   readonly transactions: number;
   readonly duplicateTransactions: number;
+  /** Crash-restarts it went through. */
+  readonly restarts: number;
+  /** Largest persisted safety state it produced, in bytes. */
+  readonly maxPersistedBytes: number;
+  /** Its protocol instance's footprint at the end of the run (when the protocol reports one). */
+  readonly footprint: ProtocolFootprint | undefined;
 }
 
 /** A distribution of samples: count, mean and percentiles (nearest rank). All zero when empty. */
@@ -100,6 +124,11 @@ export interface SimulationResult {
   readonly replicas: readonly ReplicaReport[];
   /** The first safety violation found, if any: two honest replicas finalized different blocks at one height, or one tried to revert. */
   readonly safetyViolation: string | undefined;
+  /**
+   * Honest validators that signed two different statements for one (domain, epoch, slot, phase)
+   * in the messages they sent (ProtocolDefinition.votes), restarts included: one line each.
+   */
+  readonly doubleSigns: readonly string[];
   /** Validators shown to equivocate by verified evidence. */
   readonly offenders: readonly number[];
   readonly evidence: readonly Evidence[];
@@ -117,14 +146,27 @@ export interface SimulationResult {
 
 type Event<M> =
   | { readonly kind: 'start'; readonly instance: number }
-  | { readonly kind: 'deliver'; readonly instance: number; readonly from: number; readonly message: M }
+  | { readonly kind: 'deliver'; readonly instance: number; readonly from: number; readonly message: M; readonly sentAt: number }
   | { readonly kind: 'timer'; readonly instance: number; readonly timer: string; readonly token: number }
+  | { readonly kind: 'crash'; readonly instance: number; readonly restart: Restart }
+  | { readonly kind: 'recover'; readonly instance: number }
   | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[]; readonly to: readonly number[] | undefined };
 
 interface Instance<M> {
   readonly validator: number;
   readonly honest: boolean;
-  readonly replica: ReplicaLike<M>;
+  replica: ReplicaLike<M>;
+  /** The bare protocol instance (inside any Byzantine wrapper), for its footprint. */
+  protocol: Protocol<M>;
+  /** Down since this time (undefined: up). */
+  downSince: number | undefined;
+  /** The last crash's time: messages sent before it are lost to this instance. */
+  lastCrash: number;
+  /** A crash due in the middle of the next step at or after `at`. */
+  pendingCrash: Restart | undefined;
+  lastPersist: Uint8Array | undefined;
+  restarts: number;
+  maxPersistedBytes: number;
   readonly ledger: Ledger;
   readonly commitTimes: number[];
   readonly timers: Map<string, number>;
@@ -179,11 +221,42 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
 
   const instances: Instance<M>[] = [];
   const coalition: Coalition = { forkTip: undefined }; // all Byzantine replicas of a run collude
-  const makeInstance = (validator: number) => {
-    const honestInstance = protocol.create({ self: validator, validators, scheme, signer: signers[validator]!, timing, ...(config.leaderSchedule ? { leaderSchedule: config.leaderSchedule } : {}), ...(config.maxBlockTxs ? { maxBlockTxs: config.maxBlockTxs } : {}) });
+  const createReplica = (validator: number, safetyState: Uint8Array | undefined): { replica: ReplicaLike<M>; protocol: Protocol<M> } => {
+    const honestInstance = protocol.create({
+      self: validator,
+      validators,
+      scheme,
+      signer: signers[validator]!,
+      timing,
+      ...(safetyState !== undefined ? { safetyState } : {}),
+      ...(config.leaderSchedule ? { leaderSchedule: config.leaderSchedule } : {}),
+      ...(config.maxBlockTxs ? { maxBlockTxs: config.maxBlockTxs } : {}),
+    });
     const strategy = strategies.get(validator);
     const replica: ReplicaLike<M> = strategy === undefined ? honestInstance : byzantine(honestInstance, strategy, protocol.byzantine, signers[validator]!, n, coalition);
-    instances.push({ validator, honest: strategy === undefined && !twins.has(validator), replica, ledger: new Ledger(), commitTimes: [], timers: new Map(), persisted: 0, proposed: 0, notarized: 0, epoch: 0 });
+    return { replica, protocol: honestInstance };
+  };
+  const makeInstance = (validator: number) => {
+    const { replica, protocol: bare } = createReplica(validator, undefined);
+    instances.push({
+      validator,
+      honest: !strategies.has(validator) && !twins.has(validator),
+      replica,
+      protocol: bare,
+      downSince: undefined,
+      lastCrash: -1,
+      pendingCrash: undefined,
+      lastPersist: undefined,
+      restarts: 0,
+      maxPersistedBytes: 0,
+      ledger: new Ledger(),
+      commitTimes: [],
+      timers: new Map(),
+      persisted: 0,
+      proposed: 0,
+      notarized: 0,
+      epoch: 0,
+    });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
   for (const v of twins) makeInstance(v);
@@ -208,6 +281,12 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   }
   for (const w of config.workload ?? []) queue.push(w.at, { kind: 'txs', txs: w.txs, to: w.to });
+  for (const r of config.restarts ?? []) {
+    if (!Number.isSafeInteger(r.replica) || r.replica < 0 || r.replica >= n) throw new RangeError(`restart: no replica ${r.replica} (n = ${n})`);
+    if (!Number.isSafeInteger(r.at) || r.at < 0 || !Number.isSafeInteger(r.downFor) || r.downFor < 0) throw new RangeError(`restart of ${r.replica}: at and downFor must be non-negative integers`);
+    if (r.prefix !== undefined && (!Number.isSafeInteger(r.prefix) || r.prefix < 0)) throw new RangeError(`restart of ${r.replica}: prefix must be a non-negative integer`);
+    queue.push(r.at, { kind: 'crash', instance: r.replica, restart: r });
+  }
 
   let messages = 0;
   let bytes = 0;
@@ -249,7 +328,28 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       if (tracing && arrivals.length === 0) record(now, { ev: 'drop', from, to, kind });
       for (const at of arrivals) {
         if (tracing) record(now, { ev: 'send', from, to, kind, bytes: size, at });
-        queue.push(at, { kind: 'deliver', instance: target, from, message: delivered });
+        queue.push(at, { kind: 'deliver', instance: target, from, message: delivered, sentAt: now });
+      }
+    }
+  };
+
+  // Double-signing: what each honest key signed per (domain, epoch, slot, phase), over its whole life.
+  const signedBy = new Map<string, string>();
+  const doubleSigns: string[] = [];
+  const audited = new WeakSet<object>();
+  const audit = (inst: Instance<M>, message: M, now: number) => {
+    if (!inst.honest || audited.has(message as unknown as object)) return;
+    audited.add(message as unknown as object);
+    for (const st of protocol.votes(message)) {
+      if (st.signer !== inst.validator) continue;
+      const key = `${st.domain}|${st.epoch}|${st.slot}|${st.phase}|${st.signer}`;
+      const hash = toHex(st.blockHash);
+      const earlier = signedBy.get(key);
+      if (earlier === undefined) signedBy.set(key, hash);
+      else if (earlier !== hash) {
+        const line = `honest replica ${inst.validator} signed two statements at t=${now}: ${st.domain} epoch ${st.epoch} slot ${st.slot} phase ${st.phase}: ${earlier.slice(0, 12)} and ${hash.slice(0, 12)}`;
+        doubleSigns.push(line);
+        safetyViolation ??= line;
       }
     }
   };
@@ -259,12 +359,15 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     for (const o of outputs) {
       switch (o.type) {
         case 'send':
+          audit(inst, o.message, now);
           send(i, o.to, o.message, now, 0);
           break;
         case 'send-delayed':
+          audit(inst, o.message, now);
           send(i, o.to, o.message, now, o.delay);
           break;
         case 'broadcast':
+          audit(inst, o.message, now);
           for (let to = 0; to < n; to++) if (to !== inst.validator || twins.has(to)) send(i, to, o.message, now, 0);
           break;
         case 'set-timer': {
@@ -278,6 +381,8 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
           break;
         case 'persist':
           inst.persisted++;
+          inst.lastPersist = o.state;
+          if (o.state.length > inst.maxPersistedBytes) inst.maxPersistedBytes = o.state.length;
           break;
         case 'commit': {
           let added;
@@ -327,7 +432,35 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
-  const stepInstance = (i: number, input: ProtocolInput<M>) => handle(i, instances[i]!.replica.step(input), input.now);
+  const stepInstance = (i: number, input: ProtocolInput<M>) => {
+    const inst = instances[i]!;
+    if (inst.downSince !== undefined) return;
+    const outputs = inst.replica.step(input);
+    const due = inst.pendingCrash;
+    if (due === undefined || input.now < due.at) return handle(i, outputs, input.now);
+    // The crash hits while this step's outputs are carried out: only a prefix of them happens.
+    handle(i, outputs.slice(0, due.prefix), input.now);
+    crash(i, input.now, due.downFor);
+  };
+  const crash = (i: number, now: number, downFor: number) => {
+    const inst = instances[i]!;
+    inst.pendingCrash = undefined;
+    inst.downSince = now;
+    inst.lastCrash = now;
+    for (const timer of inst.timers.keys()) inst.timers.set(timer, inst.timers.get(timer)! + 1); // its timers die with it
+    record(now, { ev: 'crash', replica: inst.validator });
+    queue.push(now + downFor, { kind: 'recover', instance: i });
+  };
+  const recover = (i: number, now: number) => {
+    const inst = instances[i]!;
+    const { replica, protocol: bare } = createReplica(inst.validator, inst.lastPersist);
+    inst.replica = replica;
+    inst.protocol = bare;
+    inst.downSince = undefined;
+    inst.restarts++;
+    record(now, { ev: 'recover', replica: inst.validator });
+    stepInstance(i, { type: 'start', now });
+  };
 
   let now = 0;
   const runUntil = (until: number) => {
@@ -346,6 +479,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         stepInstance(item.instance, { type: 'start', now: time });
         break;
       case 'deliver':
+        if (instances[item.instance]!.downSince !== undefined || item.sentAt < instances[item.instance]!.lastCrash) break; // lost with the crash
         if (tracing) record(time, { ev: 'deliver', to: instances[item.instance]!.validator, from: item.from, kind: protocol.messageKind(item.message) });
         stepInstance(item.instance, { type: 'message', from: item.from, message: item.message, now: time });
         break;
@@ -353,6 +487,16 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         if (instances[item.instance]!.timers.get(item.timer) !== item.token) break; // cancelled or replaced
         record(time, { ev: 'timer', replica: instances[item.instance]!.validator, timer: item.timer });
         stepInstance(item.instance, { type: 'timer', timer: item.timer, now: time });
+        break;
+      case 'crash': {
+        const inst = instances[item.instance]!;
+        if (inst.downSince !== undefined) break; // already down: this restart is absorbed by that one
+        if (item.restart.prefix !== undefined) inst.pendingCrash = item.restart;
+        else crash(item.instance, time, item.restart.downFor);
+        break;
+      }
+      case 'recover':
+        recover(item.instance, time);
         break;
       case 'txs':
         instances.forEach((inst, i) => (item.to === undefined || item.to.includes(inst.validator)) && stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
@@ -372,12 +516,16 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     notarized: inst.notarized,
     finalized: inst.ledger.height,
     ...countTransactions(inst.ledger.chain),
+    restarts: inst.restarts,
+    maxPersistedBytes: inst.maxPersistedBytes,
+    footprint: inst.protocol.footprint?.(),
   }));
   const honestHeights = replicas.filter((r) => r.honest).map((r) => r.ledger.length);
   return {
     seed,
     replicas,
     safetyViolation,
+    doubleSigns,
     offenders: [...offenders].sort((a, b) => a - b),
     evidence,
     messages,
