@@ -1,7 +1,33 @@
 import { adversaryBlocks, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import type { Signer } from '@bftx/crypto';
-import { PbftDomains, decodePbftMessage, encodePbftMessage, type PbftMessage } from './messages';
-import { Pbft, type PbftOptions } from './pbft';
+import { PbftDomains, decodePbftMessage, encodePbftMessage, type PbftMessage, type PrePrepare } from './messages';
+import { Pbft, prePrepareStatement, type PbftOptions } from './pbft';
+
+/**
+ * Every statement a message carries, whoever signed it: a pre-prepare's, a prepare's and the
+ * primary's pre-prepare it answers, a commit's, a checkpoint's, a view change's own (the prepares
+ * and checkpoints inside it are copies of statements their signers sent), the new primary's
+ * pre-prepares in a NEW-VIEW, and the commits in an answer to a fetch.
+ */
+export function pbftStatements(m: PbftMessage): readonly SignedStatement[] {
+  switch (m.type) {
+    case 'pre-prepare':
+      return [prePrepareStatement(m.prePrepare)];
+    case 'prepare':
+      return [m.statement, m.prePrepare];
+    case 'commit':
+    case 'checkpoint':
+      return [m.statement];
+    case 'view-change':
+      return [m.viewChange.statement];
+    case 'new-view':
+      return m.prePrepares.map(prePrepareStatement);
+    case 'committed':
+      return m.batches.flatMap((b) => b.commits);
+    case 'fetch':
+      return [];
+  }
+}
 
 /**
  * PBFT as a ProtocolDefinition. `replica` lets tests substitute a subclass with a rule changed
@@ -10,18 +36,20 @@ import { Pbft, type PbftOptions } from './pbft';
 export function pbft(options: PbftOptions & { replica?: new (config: ProtocolConfig, options: PbftOptions) => Pbft } = {}): ProtocolDefinition<PbftMessage> {
   const Replica = options.replica ?? Pbft;
   const timeoutDeltas = (options.viewTimeoutDeltas ?? 10) * 2 ** (options.maxBackoff ?? 3);
+  const K = options.checkpointInterval ?? 8;
   const resign = (s: SignedStatement, blockHash: Uint8Array, signer: Signer, self: number) => signStatement(signer, self, s.domain, { epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash });
   const prePrepareOf = (view: number, batch: Block, signer: Signer, self: number): PbftMessage => ({
     type: 'pre-prepare',
-    prePrepare: { view, batch, signature: signStatement(signer, self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature },
+    prePrepare: { view, primary: self, batch, signature: signStatement(signer, self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature },
   });
+  const aheadPrePrepare = (p: PrePrepare, ahead: number, signer: Signer, self: number): PbftMessage => prePrepareOf(p.view + ahead, p.batch, signer, self);
   return {
     name: 'pbft',
     create: (config) => new Replica(config, options),
     encodeMessage: encodePbftMessage,
     decodeMessage: decodePbftMessage,
     messageKind: (m) => m.type,
-    votes: (m) => (m.type === 'prepare' || m.type === 'commit' ? [m.statement] : []),
+    votes: pbftStatements,
     // After GST a stalled replica waits at most one backed-off progress timeout, the view change and
     // new view take a few delta, and then a batch commits in three message delays: 20 delta of slack.
     livenessBound: (timing) => (timeoutDeltas + 20) * timing.delta,
@@ -50,13 +78,12 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
       voteFor(m, signer, self) {
         if (m.type !== 'pre-prepare') return undefined;
         const p = m.prePrepare;
-        const prePrepare: SignedStatement = { domain: PbftDomains.prePrepare, epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash, signer: p.batch.proposer, signature: p.signature };
-        return { type: 'prepare', statement: signStatement(signer, self, PbftDomains.prepare, { epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash }), prePrepare };
+        return { type: 'prepare', statement: signStatement(signer, self, PbftDomains.prepare, { epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash }), prePrepare: prePrepareStatement(p) };
       },
       signerOf(m) {
         switch (m.type) {
           case 'pre-prepare':
-            return m.prePrepare.batch.proposer;
+            return m.prePrepare.primary;
           case 'prepare':
           case 'commit':
           case 'checkpoint':
@@ -73,6 +100,32 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
       withForgedParent(m, signer, self) {
         if (m.type !== 'pre-prepare') return undefined;
         return prePrepareOf(m.prePrepare.view, adversaryBlocks.forgedParent(m.prePrepare.batch), signer, self);
+      },
+      // The same message `ahead` views further (a checkpoint: `ahead` intervals further), validly signed.
+      farFuture(m, signer, self, ahead) {
+        switch (m.type) {
+          case 'pre-prepare':
+            return aheadPrePrepare(m.prePrepare, ahead, signer, self);
+          case 'prepare':
+          case 'commit':
+            return { ...m, statement: resign({ ...m.statement, epoch: m.statement.epoch + ahead }, m.statement.blockHash, signer, self) };
+          case 'checkpoint':
+            return { ...m, statement: resign({ ...m.statement, slot: m.statement.slot + ahead * K }, m.statement.blockHash, signer, self) };
+          case 'view-change': {
+            const v = m.viewChange;
+            return { ...m, viewChange: { ...v, statement: resign({ ...v.statement, epoch: v.statement.epoch + ahead }, v.statement.blockHash, signer, self) } };
+          }
+          default:
+            return undefined;
+        }
+      },
+      // An answer to a fetch with the commits withheld from its first batch and every other batch replaced.
+      corruptAnswer(m, _signer, self) {
+        if (m.type !== 'committed') return undefined;
+        return {
+          type: 'committed',
+          batches: m.batches.map((b, i) => (i === 0 ? { batch: b.batch, commits: b.commits.slice(0, 1) } : { batch: adversaryBlocks.conflicting(b.batch, self), commits: b.commits })),
+        };
       },
     },
   };

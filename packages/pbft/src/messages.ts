@@ -17,17 +17,22 @@ export const PbftDomains = {
  */
 export interface PrePrepare {
   readonly view: number;
+  /** Who signed it: the primary of `view` (a re-proposed batch keeps the proposer of the view it was prepared in). */
+  readonly primary: number;
   readonly batch: Block;
   readonly signature: Uint8Array;
 }
 
-/** A pre-prepare with 2f matching prepares from other replicas: the batch was prepared at (view, seq). */
+/**
+ * A pre-prepare with matching prepares from quorum - 1 other replicas (the pre-prepare stands for the
+ * primary's): the batch was prepared at (view, seq) by a quorum.
+ */
 export interface PreparedCertificate {
   readonly prePrepare: PrePrepare;
   readonly prepares: readonly SignedStatement[];
 }
 
-/** 2f+1 matching checkpoint statements (slot = seq, blockHash = the ledger block at seq): a stable checkpoint. */
+/** A quorum of matching checkpoint statements (slot = seq, blockHash = the ledger block at seq): a stable checkpoint. */
 export interface CheckpointProof {
   readonly seq: number;
   readonly digest: Uint8Array;
@@ -44,7 +49,7 @@ export interface ViewChange {
   readonly prepared: readonly PreparedCertificate[];
 }
 
-/** A committed batch with 2f+1 commit statements: what a replica that fell behind executes from. */
+/** A committed batch with a quorum of matching commit statements: what a replica that fell behind executes from. */
 export interface CommittedBatch {
   readonly batch: Block;
   readonly commits: readonly SignedStatement[];
@@ -64,12 +69,13 @@ const SIG = codec.bytes(64);
 const HASH = codec.fixedBytes(32);
 const MAX_LIST = 4096;
 const StatementWire = codec.record({ epoch: codec.uint(), slot: codec.uint(), blockHash: HASH, signer: codec.uint(65535), signature: SIG });
-const PrePrepareWire = codec.record({ view: codec.uint(), batch: BlockCodec, signature: SIG });
+const PrePrepareWire = codec.record({ view: codec.uint(), primary: codec.uint(65535), batch: BlockCodec, signature: SIG });
+const CertificateWire = codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) });
 const CheckpointProofWire = codec.record({ seq: codec.uint(), digest: HASH, statements: codec.array(StatementWire, MAX_LIST) });
 const ViewChangeWire = codec.record({
   statement: StatementWire,
   stable: CheckpointProofWire,
-  prepared: codec.array(codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) }), MAX_LIST),
+  prepared: codec.array(CertificateWire, MAX_LIST),
 });
 const WireCodec = codec.taggedUnion('type', {
   'pre-prepare': { prePrepare: PrePrepareWire },
@@ -86,17 +92,19 @@ type StatementW = { epoch: number; slot: number; blockHash: Uint8Array; signer: 
 const toWire = (s: SignedStatement): StatementW => ({ epoch: s.epoch, slot: s.slot, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
 const fromWire = (domain: string, w: StatementW): SignedStatement => ({ domain, phase: 0, ...w });
 const blockWire = (b: Block) => ({ ...b, payload: b.payload as Uint8Array[] });
-const ppToWire = (p: PrePrepare) => ({ view: p.view, batch: blockWire(p.batch), signature: p.signature });
-const ppFromWire = (w: { view: number; batch: Parameters<typeof sealBlock>[0]; signature: Uint8Array }): PrePrepare => ({ view: w.view, batch: sealBlock(w.batch), signature: w.signature });
+const ppToWire = (p: PrePrepare) => ({ view: p.view, primary: p.primary, batch: blockWire(p.batch), signature: p.signature });
+const ppFromWire = (w: { view: number; primary: number; batch: Parameters<typeof sealBlock>[0]; signature: Uint8Array }): PrePrepare => ({ view: w.view, primary: w.primary, batch: sealBlock(w.batch), signature: w.signature });
+const certToWire = (c: PreparedCertificate) => ({ prePrepare: ppToWire(c.prePrepare), prepares: c.prepares.map(toWire) });
+const certFromWire = (c: codec.Infer<typeof CertificateWire>): PreparedCertificate => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) });
 const vcToWire = (v: ViewChange) => ({
   statement: toWire(v.statement),
   stable: { seq: v.stable.seq, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
-  prepared: v.prepared.map((c) => ({ prePrepare: ppToWire(c.prePrepare), prepares: c.prepares.map(toWire) })),
+  prepared: v.prepared.map(certToWire),
 });
 const vcFromWire = (w: codec.Infer<typeof ViewChangeWire>): ViewChange => ({
   statement: fromWire(PbftDomains.viewChange, w.statement),
   stable: { seq: w.stable.seq, digest: w.stable.digest, statements: w.stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
-  prepared: w.prepared.map((c) => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) })),
+  prepared: w.prepared.map(certFromWire),
 });
 
 export function encodePbftMessage(m: PbftMessage): Uint8Array {
@@ -142,34 +150,77 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
   }
 }
 
+
+/** The domains of what a replica signs, in the order the safety state encodes them. */
+export const SIGNED_DOMAINS = [PbftDomains.prePrepare, PbftDomains.prepare, PbftDomains.commit, PbftDomains.checkpoint, PbftDomains.viewChange] as const;
+export type SignedDomain = (typeof SIGNED_DOMAINS)[number];
+
+/** One statement a replica signed: (domain, view, seq) -> digest; it never signs another digest for that triple. */
+export interface SignedRecord {
+  readonly domain: SignedDomain;
+  /** The statement's epoch: the view (0 for checkpoints). */
+  readonly view: number;
+  /** The statement's slot: the sequence number (the stable checkpoint's for a view change). */
+  readonly seq: number;
+  readonly digest: Uint8Array;
+}
+
 /** What a replica persists before it sends anything that depends on it. */
 const SafetyStateCodec = codec.record({
   view: codec.uint(),
-  prepared: codec.array(codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) }), MAX_LIST),
-  signed: codec.array(codec.record({ domain: codec.uint(3), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 20),
+  inViewChange: codec.bool,
+  stable: CheckpointProofWire,
+  lastExecuted: codec.uint(),
+  ledgerTip: HASH,
+  nextSeq: codec.uint(),
+  prepared: codec.array(CertificateWire, MAX_LIST),
+  signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 16),
 });
-const SIGNED_DOMAINS = [PbftDomains.prepare, PbftDomains.commit, PbftDomains.prePrepare] as const;
 
+/**
+ * Everything a replica needs to restart without its input log (README, "What is persisted"). All
+ * of it lies within the watermark window of the current view: its size does not grow with history.
+ */
 export interface SafetyState {
   readonly view: number;
+  /** True between sending VIEW-CHANGE for `view` and entering it with a NEW-VIEW. */
+  readonly inViewChange: boolean;
+  readonly stable: CheckpointProof;
+  /** The executed prefix: its last sequence number and the hash of its last ledger block. */
+  readonly lastExecuted: number;
+  readonly ledgerTip: Uint8Array;
+  /** The next sequence number this replica assigns as primary of `view`. */
+  readonly nextSeq: number;
+  /** Prepared certificates above the stable checkpoint, the highest view for each sequence number. */
   readonly prepared: readonly PreparedCertificate[];
-  /** Every prepare, commit and pre-prepare this replica signed above its stable checkpoint. */
-  readonly signed: ReadonlyArray<{ readonly domain: string; readonly view: number; readonly seq: number; readonly digest: Uint8Array }>;
+  /** What it signed above the stable checkpoint: pre-prepares, prepares and commits of `view`, checkpoints, its view change for `view`. */
+  readonly signed: readonly SignedRecord[];
 }
 
 export function encodeSafetyState(s: SafetyState): Uint8Array {
   return encode(SafetyStateCodec, {
     view: s.view,
-    prepared: s.prepared.map((c) => ({ prePrepare: ppToWire(c.prePrepare), prepares: c.prepares.map(toWire) })),
-    signed: s.signed.map((x) => ({ domain: SIGNED_DOMAINS.indexOf(x.domain as (typeof SIGNED_DOMAINS)[number]), view: x.view, seq: x.seq, digest: x.digest })),
+    inViewChange: s.inViewChange,
+    stable: { seq: s.stable.seq, digest: s.stable.digest, statements: s.stable.statements.map(toWire) },
+    lastExecuted: s.lastExecuted,
+    ledgerTip: s.ledgerTip,
+    nextSeq: s.nextSeq,
+    prepared: s.prepared.map(certToWire),
+    signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, seq: x.seq, digest: x.digest })),
   });
 }
 
+/** Throws DecodeError on malformed bytes. */
 export function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const w = decode(SafetyStateCodec, bytes);
   return {
     view: w.view,
-    prepared: w.prepared.map((c) => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) })),
-    signed: w.signed.map((x) => ({ domain: SIGNED_DOMAINS[x.domain] ?? PbftDomains.prepare, view: x.view, seq: x.seq, digest: x.digest })),
+    inViewChange: w.inViewChange,
+    stable: { seq: w.stable.seq, digest: w.stable.digest, statements: w.stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
+    lastExecuted: w.lastExecuted,
+    ledgerTip: w.ledgerTip,
+    nextSeq: w.nextSeq,
+    prepared: w.prepared.map(certFromWire),
+    signed: w.signed,
   };
 }

@@ -1,23 +1,30 @@
 // PBFT (Castro and Liskov, OSDI 1999), with batches as the requests:
 //  - the primary of view v (v mod n) binds a batch to sequence number s with a signed PRE-PREPARE;
 //    backups accept one per (v, s) inside the watermarks and broadcast PREPARE; a batch is
-//    prepared with the pre-prepare and 2f matching prepares from other replicas, and then each
-//    replica broadcasts COMMIT; it is committed with 2f+1 matching commits, and executed in
-//    sequence order (the ledger block of s extends the block of s-1);
-//  - every K sequence numbers replicas sign a CHECKPOINT of the ledger block; 2f+1 matching ones
-//    make it stable: the low watermark moves to it and the log below is dropped; the high
+//    prepared with the pre-prepare and quorum - 1 matching prepares from other replicas (a quorum
+//    with the primary), and then each replica broadcasts COMMIT; it is committed with a quorum of
+//    matching commits, and executed in sequence order (the ledger block of s extends that of s-1).
+//    Quorums are ceil(2n/3) (2f+1 when n = 3f+1): any two share an honest replica for every n;
+//  - every K sequence numbers replicas sign a CHECKPOINT of the ledger block; a quorum of matching
+//    ones makes it stable: the low watermark moves to it and the log below is dropped; the high
 //    watermark is low + L;
 //  - a replica that sees no execution progress for a timeout moves to view v+1 with a signed
-//    VIEW-CHANGE carrying its stable checkpoint proof and its prepared certificates; f+1 view
-//    changes for higher views make it join; the new primary, with 2f+1 of them, sends NEW-VIEW
-//    re-proposing, for every sequence number between the highest stable checkpoint and the highest
-//    prepared one, the batch prepared in the highest view, or a null batch where none was; backups
-//    recompute that list and accept only the same. Timeouts double with each view change in a row;
-//  - a replica behind the stable checkpoint fetches committed batches with their 2f+1 commits.
+//    VIEW-CHANGE carrying its stable checkpoint proof and its prepared certificates. It starts the
+//    timer for v+1 only once a quorum of view changes for v+1 is in (section 4.5.2), and doubles
+//    it with each view change in a row; f+1 replicas seen in higher views make it join the highest
+//    view at least f+1 of them reached. The new primary, with a quorum of view changes, sends
+//    NEW-VIEW re-proposing, for every sequence number between the highest stable checkpoint and
+//    the highest prepared one, the batch prepared in the highest view, or a null batch where none
+//    was; backups recompute that list and accept only the same. A replica in a view re-sends its
+//    NEW-VIEW to a replica that asks to change to it (the message was lost, or its sender restarted);
+//  - a replica behind (a stable checkpoint, f+1 checkpoints or a quorum of commits above what it
+//    executed) fetches committed batches with their commits, range after range, asking another
+//    peer on a timer while it stays behind;
+//  - everything a signature depends on is persisted before the signature leaves (README, "What is
+//    persisted"), and a replica restarts from that state alone.
 // The primary proposes a batch every batch interval (2 delta), empty if there are no
 // transactions: a silent primary is then told from an idle one.
 import {
-  EquivocationDetector,
   FifoMempool,
   GENESIS,
   makeBlock,
@@ -28,12 +35,25 @@ import {
   type Block,
   type Protocol,
   type ProtocolConfig,
+  type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
   type SignedStatement,
 } from '@bftx/consensus';
 import { bytesEqual, codec, encode, hash, toHex } from '@bftx/crypto';
-import { decodeSafetyState, encodeSafetyState, PbftDomains, type CheckpointProof, type CommittedBatch, type PbftMessage, type PrePrepare, type PreparedCertificate, type ViewChange } from './messages';
+import {
+  decodeSafetyState,
+  encodeSafetyState,
+  PbftDomains,
+  type CheckpointProof,
+  type CommittedBatch,
+  type PbftMessage,
+  type PrePrepare,
+  type PreparedCertificate,
+  type SignedDomain,
+  type SignedRecord,
+  type ViewChange,
+} from './messages';
 
 export interface PbftOptions {
   /** Checkpoint interval K (default 8). */
@@ -55,6 +75,13 @@ export function pbftPrimary(view: number, n: number): number {
 const ZERO_HASH = new Uint8Array(32);
 const GENESIS_CHECKPOINT: CheckpointProof = { seq: 0, digest: GENESIS.hash, statements: [] };
 const SeqListCodec = codec.array(codec.record({ view: codec.uint(), seq: codec.uint(), digest: codec.fixedBytes(32) }), 1 << 20);
+/** Views below the current one whose commits are still taken (late commits of the view just left). */
+const PAST_VIEWS = 2;
+/** Most batches, and payload bytes, in one answer to a fetch. */
+const MAX_ANSWER_BATCHES = 64;
+const MAX_ANSWER_BYTES = 1 << 20;
+/** Fetch answers a peer may get in a burst; one more per delta. */
+const SERVE_BURST = 4;
 
 /** The digest a view change signs: the prepared (view, seq, batch) it reports, in order. */
 export function preparedDigest(prepared: readonly PreparedCertificate[]): Uint8Array {
@@ -66,21 +93,27 @@ export function nullBatch(view: number, seq: number, primary: number): Block {
   return makeBlock({ parent: ZERO_HASH, height: seq, epoch: view, proposer: primary, payload: [] });
 }
 
+export function prePrepareStatement(p: PrePrepare): SignedStatement {
+  return { domain: PbftDomains.prePrepare, epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash, signer: p.primary, signature: p.signature };
+}
+
+/** The log entry of one (view, seq): the accepted pre-prepare and the first prepare and commit of each replica. */
 interface Slot {
   prePrepare: PrePrepare | undefined;
+  /** The first pre-prepare statement of the primary seen (directly or inside a prepare): a second one is its equivocation. */
+  primaryStatement: SignedStatement | undefined;
   readonly prepares: Map<number, SignedStatement>;
   readonly commits: Map<number, SignedStatement>;
   prepared: boolean;
   committed: boolean;
+  /** Conflicting prepares (2 signer) and commits (2 signer + 1) already passed on. */
+  forwarded: Set<number> | undefined;
 }
 
 export class Pbft implements Protocol<PbftMessage> {
   readonly self: number;
   protected readonly n: number;
-  protected readonly f: number;
-  protected readonly quorum: number;
   protected readonly verifier: StatementVerifier;
-  private readonly detector = new EquivocationDetector();
   private readonly mempool = new FifoMempool();
   private readonly K: number;
   private readonly L: number;
@@ -88,32 +121,59 @@ export class Pbft implements Protocol<PbftMessage> {
   private readonly baseTimeout: number;
   private readonly maxBackoff: number;
   private readonly batchInterval: number;
+  /** How often a replica re-sends its view change, re-sends a NEW-VIEW to one asker, asks another peer while behind. */
+  private readonly resendInterval: number;
   private readonly maxBlockTxs: number;
 
+  // ---- persisted (the safety state) ----
   protected view = 0;
   protected inViewChange = false;
-  private consecutiveViewChanges = 0;
-  /** Log entries by `${view}/${seq}`. */
-  private readonly slots = new Map<string, Slot>();
+  protected stable: CheckpointProof = GENESIS_CHECKPOINT;
+  private lastExecuted = 0;
+  private ledgerTip: Uint8Array = GENESIS.hash;
+  private nextSeq = 1;
   /** Per sequence number above the stable checkpoint: the prepared certificate of the highest view. */
   protected readonly preparedCerts = new Map<number, PreparedCertificate>();
   /** What this replica signed, by `${domain}/${view}/${seq}`: never two digests for one of them. */
-  private readonly signed = new Map<string, { domain: string; view: number; seq: number; digest: Uint8Array }>();
+  private readonly signed = new Map<string, SignedRecord>();
+  /** The persisted state changed since the last persist output. */
+  private dirty = false;
+
+  // ---- in memory, bounded by the window and n ----
+  private consecutiveViewChanges = 0;
+  /** Log entries by view, then sequence number: views from view - PAST_VIEWS to view, sequence numbers in the window. */
+  private readonly slots = new Map<number, Map<number, Slot>>();
+  /** Committed batches not yet executed (the next one is missing), at most L + MAX_ANSWER_BATCHES ahead. */
   private readonly committedBatches = new Map<number, CommittedBatch>();
   /**
-   * Executed batches with their commits, to serve replicas that fell behind. Kept whole, like the
-   * block trees of the other protocols: pruning it needs the durable storage of @bftx/node.
+   * Executed batches with their commits: what replicas that fell behind fetch. Kept whole (it grows
+   * with history, not with what peers send), like the block trees of the other protocols: pruning it
+   * needs the durable storage of @bftx/node. A restarted replica serves what it executed since.
    */
   private readonly history = new Map<number, CommittedBatch>();
-  private lastExecuted = 0;
-  private ledgerTip: Block = GENESIS;
-  protected stable: CheckpointProof = GENESIS_CHECKPOINT;
-  private readonly checkpoints = new Map<string, Map<number, SignedStatement>>();
-  private readonly viewChanges = new Map<number, Map<number, ViewChange>>();
-  private readonly newViewSent = new Set<number>();
-  /** Conflicting prepares and commits already passed on, by domain/signer/view/seq. */
-  private readonly forwarded = new Set<string>();
-  private nextSeq = 1;
+  /** Checkpoint statements per signer: those in the window, and its highest one above it. */
+  private readonly checkpoints: Array<Map<number, SignedStatement>>;
+  /** The highest checkpoint sequence number each replica signed. */
+  private readonly checkpointHigh: number[];
+  /** The highest view change of each replica (a newer one replaces it). */
+  private readonly viewChanges = new Map<number, ViewChange>();
+  /** The highest view each replica showed in a signed message. */
+  private readonly viewOf: number[];
+  private myViewChange: ViewChange | undefined;
+  /** The NEW-VIEW this replica entered its view with, for replicas that ask for it; when each last got it. */
+  private currentNewView: PbftMessage | undefined;
+  private readonly newViewSentAt: number[];
+  private newViewSentFor = 0;
+  /** The view whose view-change timer is running (-1: none). */
+  private timerArmedFor = -1;
+  /** The highest sequence number known executed by an honest replica; fetching while below it. */
+  private catchUpTarget = 0;
+  private fetchPeer: number;
+  private fetchTimerSet = false;
+  private readonly serveTokens: number[];
+  private readonly servedAt: number[];
+  private readonly reported = new Set<number>();
+  private dropped = 0;
   private now = 0;
   private out: ProtocolOutput<PbftMessage>[] = [];
 
@@ -123,8 +183,6 @@ export class Pbft implements Protocol<PbftMessage> {
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.f = config.validators.f;
-    this.quorum = config.validators.quorum;
     this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.K = options.checkpointInterval ?? 8;
     this.L = options.window ?? 4 * this.K;
@@ -132,12 +190,27 @@ export class Pbft implements Protocol<PbftMessage> {
     this.baseTimeout = (options.viewTimeoutDeltas ?? 10) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;
     this.batchInterval = 2 * config.timing.delta;
+    this.resendInterval = Math.max(1, Math.floor(this.baseTimeout / 2));
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
+    this.checkpoints = Array.from({ length: this.n }, () => new Map());
+    this.checkpointHigh = new Array<number>(this.n).fill(0);
+    this.viewOf = new Array<number>(this.n).fill(0);
+    this.newViewSentAt = new Array<number>(this.n).fill(-Infinity);
+    this.serveTokens = new Array<number>(this.n).fill(SERVE_BURST);
+    this.servedAt = new Array<number>(this.n).fill(0);
+    this.fetchPeer = this.self;
     if (config.safetyState !== undefined) {
       const s = decodeSafetyState(config.safetyState);
       this.view = s.view;
+      this.inViewChange = s.inViewChange;
+      this.stable = s.stable;
+      this.lastExecuted = s.lastExecuted;
+      this.ledgerTip = s.ledgerTip;
+      this.nextSeq = s.nextSeq;
       for (const c of s.prepared) this.preparedCerts.set(c.prePrepare.batch.height, c);
-      for (const x of s.signed) this.signed.set(`${x.domain}/${x.view}/${x.seq}`, { ...x });
+      for (const x of s.signed) this.signed.set(`${x.domain}/${x.view}/${x.seq}`, x);
+      this.catchUpTarget = s.stable.seq;
+      this.viewOf[this.self] = s.view;
     }
   }
 
@@ -146,13 +219,13 @@ export class Pbft implements Protocol<PbftMessage> {
     this.now = input.now;
     switch (input.type) {
       case 'start':
-        this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.view, leader: this.primary(this.view) } });
-        this.armProgressTimer();
-        this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
+        this.onStart();
         break;
       case 'timer':
         if (input.timer === 'batch') this.onBatchTimer();
         else if (input.timer === 'progress') this.startViewChange(this.view + 1);
+        else if (input.timer === 'view-change') this.onViewChangeTimer();
+        else if (input.timer === 'fetch') this.onFetchTimer();
         break;
       case 'transactions':
         this.mempool.add(input.txs);
@@ -161,14 +234,31 @@ export class Pbft implements Protocol<PbftMessage> {
         this.onMessage(input.message, input.from);
         break;
     }
+    this.flush();
     return this.out;
+  }
+
+  footprint(): ProtocolFootprint {
+    let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + (this.currentNewView === undefined ? 0 : 1);
+    for (const byView of this.slots.values()) for (const slot of byView.values()) retained += 1 + slot.prepares.size + slot.commits.size;
+    for (const bySeq of this.checkpoints) retained += bySeq.size;
+    return { retained, dropped: this.dropped };
   }
 
   // ---- rules (protected: the mutation tests override them to plant bugs) ----
 
-  /** Matching commits (the replica's own included) that commit a prepared batch: 2f+1. */
+  /**
+   * Matching prepares from replicas other than the primary that prepare a batch: quorum - 1, so that
+   * with the pre-prepare a quorum backs it and two batches prepared in one view share an honest
+   * replica (not 2f: with n = 6, 2f + 1 = 3 replicas are no quorum).
+   */
+  protected preparedQuorum(): number {
+    return this.config.validators.quorum - 1;
+  }
+
+  /** Matching commits (the replica's own included) that commit a prepared batch: a quorum. */
   protected commitQuorum(): number {
-    return this.quorum;
+    return this.config.validators.quorum;
   }
 
   /** The batch a new primary must re-propose for `seq`: the prepared certificate of the highest view. */
@@ -178,6 +268,15 @@ export class Pbft implements Protocol<PbftMessage> {
     return best;
   }
 
+  /**
+   * Whether the timer of a view change runs, given the view changes in for the new view (own
+   * included): only once a quorum is in (Castro and Liskov, 4.5.2). A replica that started it on
+   * sending its own climbs views alone while cut off, and never meets the others again.
+   */
+  protected viewChangeTimerRuns(viewChanges: number): boolean {
+    return viewChanges >= this.config.validators.quorum;
+  }
+
   // ---- normal case ----
 
   protected primary(view: number): number {
@@ -185,9 +284,10 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   private slot(view: number, seq: number): Slot {
-    const key = `${view}/${seq}`;
-    let s = this.slots.get(key);
-    if (s === undefined) this.slots.set(key, (s = { prePrepare: undefined, prepares: new Map(), commits: new Map(), prepared: false, committed: false }));
+    let byView = this.slots.get(view);
+    if (byView === undefined) this.slots.set(view, (byView = new Map()));
+    let s = byView.get(seq);
+    if (s === undefined) byView.set(seq, (s = { prePrepare: undefined, primaryStatement: undefined, prepares: new Map(), commits: new Map(), prepared: false, committed: false, forwarded: undefined }));
     return s;
   }
 
@@ -195,69 +295,125 @@ export class Pbft implements Protocol<PbftMessage> {
     return seq > this.stable.seq && seq <= this.stable.seq + this.L;
   }
 
+  private onStart(): void {
+    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.view, leader: this.primary(this.view) } });
+    this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
+    if (this.inViewChange) {
+      // Restarted during a view change: send it again (the same statement: nothing it reports has changed).
+      this.sendViewChange(this.view);
+    } else {
+      this.armProgressTimer();
+    }
+    this.maybeFetch();
+  }
+
   private onBatchTimer(): void {
     this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
     if (this.inViewChange || this.primary(this.view) !== this.self) return;
-    this.nextSeq = Math.max(this.nextSeq, this.lastExecuted + 1);
+    if (this.nextSeq <= this.lastExecuted) {
+      this.nextSeq = this.lastExecuted + 1;
+      this.dirty = true;
+    }
     if (this.nextSeq - this.lastExecuted > this.pipeline || !this.inWindow(this.nextSeq)) return;
     const inFlight = new Set<string>();
+    const byView = this.slots.get(this.view);
     for (let s = this.lastExecuted + 1; s < this.nextSeq; s++) {
-      const pp = this.slots.get(`${this.view}/${s}`)?.prePrepare;
+      const pp = byView?.get(s)?.prePrepare;
       if (pp !== undefined) for (const tx of pp.batch.payload) inFlight.add(txKey(tx));
     }
     const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSeq, epoch: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, inFlight) });
     this.nextSeq++;
-    this.sendPrePrepare(this.view, batch);
-  }
-
-  private sendPrePrepare(view: number, batch: Block): void {
-    if (!this.recordSigned(PbftDomains.prePrepare, view, batch.height, batch.hash)) return;
-    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature;
-    const prePrepare: PrePrepare = { view, batch, signature };
-    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) } });
-    this.out.push({ type: 'broadcast', message: { type: 'pre-prepare', prePrepare } });
+    this.dirty = true;
+    if (!this.recordSigned(PbftDomains.prePrepare, this.view, batch.height, batch.hash)) return;
+    const prePrepare = this.signPrePrepare(this.view, batch);
+    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) } });
+    this.emit({ type: 'broadcast', message: { type: 'pre-prepare', prePrepare } });
     this.onPrePrepare(prePrepare);
   }
 
-  private prePrepareStatement(p: PrePrepare): SignedStatement {
-    return { domain: PbftDomains.prePrepare, epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash, signer: this.primary(p.view), signature: p.signature };
+  private signPrePrepare(view: number, batch: Block): PrePrepare {
+    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature;
+    return { view, primary: this.self, batch, signature };
   }
 
   /** Valid on its own: signed by the primary of its view, a well-formed batch. */
   private validPrePrepare(p: PrePrepare): boolean {
     const b = p.batch;
-    return bytesEqual(b.parent, ZERO_HASH) && b.height > 0 && this.verifier.verify(this.prePrepareStatement(p)) && payloadMatches(b);
+    return p.primary === this.primary(p.view) && bytesEqual(b.parent, ZERO_HASH) && b.height > 0 && this.verifier.verify(prePrepareStatement(p)) && payloadMatches(b);
   }
 
   private onPrePrepare(p: PrePrepare): void {
     const seq = p.batch.height;
-    if (p.view !== this.view || this.inViewChange || !this.inWindow(seq) || !this.validPrePrepare(p)) return;
-    const statement = this.prePrepareStatement(p);
-    this.observe(statement);
+    if (p.view !== this.view || this.inViewChange) {
+      if (p.view > this.view) this.refusedAhead(p.primary, p.view, () => this.validPrePrepare(p));
+      return;
+    }
+    if (!this.inWindow(seq)) return this.drop();
+    if (!this.validPrePrepare(p)) return;
     const slot = this.slot(p.view, seq);
+    this.notePrimary(slot, prePrepareStatement(p));
     if (slot.prePrepare !== undefined) return; // one per (view, seq); a second one is the primary's equivocation
     slot.prePrepare = p;
-    for (const earlier of [...slot.prepares.values(), ...slot.commits.values()]) this.forwardIfConflicting(slot, earlier);
+    for (const earlier of slot.prepares.values()) this.forwardIfConflicting(slot, earlier);
+    for (const earlier of slot.commits.values()) this.forwardIfConflicting(slot, earlier);
     if (this.primary(p.view) !== this.self && this.recordSigned(PbftDomains.prepare, p.view, seq, p.batch.hash)) {
       const prepare = signStatement(this.config.signer, this.self, PbftDomains.prepare, { epoch: p.view, slot: seq, phase: 0, blockHash: p.batch.hash });
       this.out.push({ type: 'trace', event: { kind: 'vote', epoch: p.view, block: p.batch.id } });
-      this.out.push({ type: 'broadcast', message: { type: 'prepare', statement: prepare, prePrepare: statement } });
+      this.emit({ type: 'broadcast', message: { type: 'prepare', statement: prepare, prePrepare: prePrepareStatement(p) } });
       slot.prepares.set(this.self, prepare);
     }
     this.checkSlot(p.view, seq);
   }
 
   private onPrepare(s: SignedStatement, prePrepare: SignedStatement): void {
-    if (s.domain !== PbftDomains.prepare || s.phase !== 0 || s.signer === this.primary(s.epoch) || !this.verifier.verify(s)) return;
-    this.observe(s);
-    // The primary's statement it answers: every version a primary sent reaches every replica.
-    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.epoch) && prePrepare.epoch === s.epoch && prePrepare.slot === s.slot && this.verifier.verify(prePrepare)) this.observe(prePrepare);
-    if (s.epoch !== this.view || !this.inWindow(s.slot)) return;
+    if (s.domain !== PbftDomains.prepare || s.phase !== 0 || s.signer === this.primary(s.epoch)) return;
+    if (s.epoch !== this.view) {
+      if (s.epoch > this.view) this.refusedAhead(s.signer, s.epoch, () => this.verifier.verify(s));
+      return;
+    }
+    if (!this.inWindow(s.slot)) return this.drop();
+    if (!this.verifier.verify(s)) return;
     const slot = this.slot(s.epoch, s.slot);
-    if (slot.prepares.has(s.signer)) return;
-    slot.prepares.set(s.signer, s);
+    // The primary's statement it answers: every version a primary sent reaches every replica.
+    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.epoch) && prePrepare.epoch === s.epoch && prePrepare.slot === s.slot && this.verifier.verify(prePrepare)) this.notePrimary(slot, prePrepare);
+    if (!this.firstOf(slot.prepares, s)) return;
     this.forwardIfConflicting(slot, s);
     this.checkSlot(s.epoch, s.slot);
+  }
+
+  private onCommit(s: SignedStatement): void {
+    if (s.domain !== PbftDomains.commit || s.phase !== 0) return;
+    if (s.epoch > this.view) return this.refusedAhead(s.signer, s.epoch, () => this.verifier.verify(s));
+    if (s.epoch + PAST_VIEWS < this.view || !this.inWindow(s.slot)) return this.drop();
+    if (!this.verifier.verify(s)) return;
+    const slot = this.slot(s.epoch, s.slot);
+    if (!this.firstOf(slot.commits, s)) return;
+    this.forwardIfConflicting(slot, s);
+    this.checkSlot(s.epoch, s.slot);
+    // A quorum committed a batch this replica never got the pre-prepare of: an honest one executes it.
+    if (slot.prePrepare === undefined && s.slot > this.lastExecuted && this.matching(slot.commits, s.blockHash) >= this.config.validators.quorum) this.executedElsewhere(s.slot);
+  }
+
+  /** Stores the first statement of its signer in `bySigner`; a later different one is shown as evidence. False if not the first. */
+  private firstOf(bySigner: Map<number, SignedStatement>, s: SignedStatement): boolean {
+    const earlier = bySigner.get(s.signer);
+    if (earlier === undefined) {
+      bySigner.set(s.signer, s);
+      return true;
+    }
+    if (!bytesEqual(earlier.blockHash, s.blockHash)) this.equivocation(earlier, s);
+    return false;
+  }
+
+  private notePrimary(slot: Slot, s: SignedStatement): void {
+    if (slot.primaryStatement === undefined) slot.primaryStatement = s;
+    else if (!bytesEqual(slot.primaryStatement.blockHash, s.blockHash)) this.equivocation(slot.primaryStatement, s);
+  }
+
+  private equivocation(first: SignedStatement, second: SignedStatement): void {
+    if (this.reported.has(second.signer)) return;
+    this.reported.add(second.signer);
+    this.out.push({ type: 'evidence', evidence: { kind: 'equivocation', offender: second.signer, first, second } });
   }
 
   /**
@@ -269,23 +425,23 @@ export class Pbft implements Protocol<PbftMessage> {
   private forwardIfConflicting(slot: Slot, s: SignedStatement): void {
     const p = slot.prePrepare;
     if (p === undefined || bytesEqual(p.batch.hash, s.blockHash)) return;
-    const key = `${s.domain}/${s.signer}/${s.epoch}/${s.slot}`;
-    if (this.forwarded.has(key)) return;
-    if (this.forwarded.size >= 4096) this.forwarded.clear();
-    this.forwarded.add(key);
-    const message: PbftMessage = s.domain === PbftDomains.prepare ? { type: 'prepare', statement: s, prePrepare: this.prePrepareStatement(p) } : { type: 'commit', statement: s };
-    this.out.push({ type: 'broadcast', message });
+    const key = 2 * s.signer + (s.domain === PbftDomains.prepare ? 0 : 1);
+    if (slot.forwarded?.has(key)) return;
+    (slot.forwarded ??= new Set()).add(key);
+    const message: PbftMessage = s.domain === PbftDomains.prepare ? { type: 'prepare', statement: s, prePrepare: prePrepareStatement(p) } : { type: 'commit', statement: s };
+    this.emit({ type: 'broadcast', message });
   }
 
-  private onCommit(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.commit || s.phase !== 0 || !this.verifier.verify(s)) return;
-    this.observe(s);
-    if (!this.inWindow(s.slot) || s.epoch > this.view) return;
-    const slot = this.slot(s.epoch, s.slot);
-    if (slot.commits.has(s.signer)) return;
-    slot.commits.set(s.signer, s);
-    this.forwardIfConflicting(slot, s);
-    this.checkSlot(s.epoch, s.slot);
+  private matching(bySigner: Map<number, SignedStatement>, digest: Uint8Array): number {
+    let count = 0;
+    for (const s of bySigner.values()) if (bytesEqual(s.blockHash, digest)) count++;
+    return count;
+  }
+
+  private collect(bySigner: Map<number, SignedStatement>, digest: Uint8Array, most: number): SignedStatement[] {
+    const out: SignedStatement[] = [];
+    for (const s of bySigner.values()) if (out.length < most && bytesEqual(s.blockHash, digest)) out.push(s);
+    return out;
   }
 
   /** Prepared and committed predicates for (view, seq), and what follows from them. */
@@ -295,47 +451,61 @@ export class Pbft implements Protocol<PbftMessage> {
     if (p === undefined) return;
     const digest = p.batch.hash;
     if (!slot.prepared) {
-      const matching = [...slot.prepares.values()].filter((s) => bytesEqual(s.blockHash, digest));
-      if (matching.length < 2 * this.f) return;
+      const needed = this.preparedQuorum();
+      if (this.matching(slot.prepares, digest) < needed) return;
       slot.prepared = true;
       const existing = this.preparedCerts.get(seq);
-      if (existing === undefined || existing.prePrepare.view < view) this.preparedCerts.set(seq, { prePrepare: p, prepares: matching.slice(0, 2 * this.f) });
+      if (existing === undefined || existing.prePrepare.view < view) {
+        this.preparedCerts.set(seq, { prePrepare: p, prepares: this.collect(slot.prepares, digest, needed) });
+        this.dirty = true;
+      }
       if (view === this.view && !this.inViewChange && this.recordSigned(PbftDomains.commit, view, seq, digest)) {
         const commit = signStatement(this.config.signer, this.self, PbftDomains.commit, { epoch: view, slot: seq, phase: 0, blockHash: digest });
         this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: view, block: p.batch.id, height: seq } });
-        this.out.push({ type: 'broadcast', message: { type: 'commit', statement: commit } });
+        this.emit({ type: 'broadcast', message: { type: 'commit', statement: commit } });
         slot.commits.set(this.self, commit);
       }
     }
     if (slot.committed) return;
-    const commits = [...slot.commits.values()].filter((s) => bytesEqual(s.blockHash, digest));
-    if (commits.length < this.commitQuorum()) return;
+    const needed = this.commitQuorum();
+    if (this.matching(slot.commits, digest) < needed) return;
     slot.committed = true;
-    if (!this.committedBatches.has(seq) && seq > this.lastExecuted) this.committedBatches.set(seq, { batch: p.batch, commits });
+    if (!this.committedBatches.has(seq) && seq > this.lastExecuted) this.committedBatches.set(seq, { batch: p.batch, commits: this.collect(slot.commits, digest, Math.max(needed, 1)) });
     this.execute();
   }
 
-  /** Executes committed batches in sequence order; each becomes the next ledger block. */
+  /**
+   * Executes committed batches in sequence order; each becomes the next ledger block. The commit
+   * output goes out before the persist that records the execution: a crash between them makes the
+   * replica execute those batches again (the same blocks, a no-op for the ledger), never skip one.
+   */
   private execute(): void {
-    const blocks: Block[] = [];
+    let blocks: Block[] = [];
+    const start = this.lastExecuted;
     for (let next = this.committedBatches.get(this.lastExecuted + 1); next !== undefined; next = this.committedBatches.get(this.lastExecuted + 1)) {
       const { batch } = next;
       this.committedBatches.delete(batch.height);
-      const block = makeBlock({ parent: this.ledgerTip.hash, height: batch.height, epoch: batch.epoch, proposer: batch.proposer, payload: batch.payload });
-      this.ledgerTip = block;
+      const block = makeBlock({ parent: this.ledgerTip, height: batch.height, epoch: batch.epoch, proposer: batch.proposer, payload: batch.payload });
+      this.ledgerTip = block.hash;
       this.lastExecuted = batch.height;
+      this.dirty = true;
       this.history.set(batch.height, next);
       this.mempool.remove(batch.payload);
       blocks.push(block);
       this.out.push({ type: 'trace', event: { kind: 'finalize', block: block.id, height: block.height, epoch: block.epoch, proposal: batch.id } });
-      if (batch.height % this.K === 0) {
-        const checkpoint = signStatement(this.config.signer, this.self, PbftDomains.checkpoint, { epoch: 0, slot: batch.height, phase: 0, blockHash: block.hash });
-        this.out.push({ type: 'broadcast', message: { type: 'checkpoint', statement: checkpoint } });
-        this.onCheckpoint(checkpoint);
+      if (batch.height % this.K === 0 && batch.height > this.stable.seq) {
+        this.out.push({ type: 'commit', blocks });
+        blocks = [];
+        if (this.recordSigned(PbftDomains.checkpoint, 0, batch.height, block.hash)) {
+          const checkpoint = signStatement(this.config.signer, this.self, PbftDomains.checkpoint, { epoch: 0, slot: batch.height, phase: 0, blockHash: block.hash });
+          this.emit({ type: 'broadcast', message: { type: 'checkpoint', statement: checkpoint } });
+          this.onCheckpoint(checkpoint);
+        }
       }
     }
-    if (blocks.length === 0) return;
-    this.out.push({ type: 'commit', blocks });
+    if (blocks.length > 0) this.out.push({ type: 'commit', blocks });
+    if (this.lastExecuted === start || this.inViewChange) return;
+    // Progress in this view: the view is working, the timer starts over from the base timeout.
     this.consecutiveViewChanges = 0;
     this.armProgressTimer();
   }
@@ -343,12 +513,39 @@ export class Pbft implements Protocol<PbftMessage> {
   // ---- checkpoints, watermarks, garbage collection, catching up ----
 
   private onCheckpoint(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.checkpoint || s.epoch !== 0 || s.phase !== 0 || s.slot % this.K !== 0 || s.slot <= this.stable.seq || !this.verifier.verify(s)) return;
-    const key = `${s.slot}/${toHex(s.blockHash)}`;
-    let bySigner = this.checkpoints.get(key);
-    if (bySigner === undefined) this.checkpoints.set(key, (bySigner = new Map()));
-    bySigner.set(s.signer, s);
-    if (bySigner.size >= this.quorum) this.adoptStable({ seq: s.slot, digest: s.blockHash, statements: [...bySigner.values()] });
+    if (s.domain !== PbftDomains.checkpoint || s.epoch !== 0 || s.phase !== 0 || s.slot % this.K !== 0 || s.slot <= this.stable.seq || !this.config.validators.has(s.signer)) return;
+    const mine = this.checkpoints[s.signer]!;
+    const earlier = mine.get(s.slot);
+    if (earlier !== undefined) {
+      if (!bytesEqual(earlier.blockHash, s.blockHash) && this.verifier.verify(s)) this.equivocation(earlier, s);
+      return;
+    }
+    if (s.slot > this.stable.seq + this.L) {
+      // Above the window: only the signer's highest is kept (it tells how far the cluster is).
+      if (s.slot <= this.checkpointHigh[s.signer]!) return this.drop();
+      if (!this.verifier.verify(s)) return;
+      for (const seq of mine.keys()) if (seq > this.stable.seq + this.L) mine.delete(seq);
+    } else if (!this.verifier.verify(s)) return;
+    mine.set(s.slot, s);
+    if (s.slot > this.checkpointHigh[s.signer]!) {
+      this.checkpointHigh[s.signer] = s.slot;
+      // f+1 replicas signed checkpoints at or above h: an honest one executed up to h.
+      this.executedElsewhere(this.kthHighest(this.checkpointHigh, this.config.validators.oneHonest));
+    }
+    const statements: SignedStatement[] = [];
+    for (const bySeq of this.checkpoints) {
+      const c = bySeq.get(s.slot);
+      if (c !== undefined && bytesEqual(c.blockHash, s.blockHash)) statements.push(c);
+    }
+    if (statements.length >= this.config.validators.quorum) this.adoptStable({ seq: s.slot, digest: s.blockHash, statements });
+  }
+
+  /** The k-th highest of `values` among the other replicas (0 if fewer). */
+  private kthHighest(values: readonly number[], k: number): number {
+    const others: number[] = [];
+    for (let i = 0; i < values.length; i++) if (i !== this.self) others.push(values[i]!);
+    others.sort((a, b) => b - a);
+    return others[k - 1] ?? 0;
   }
 
   private validCheckpointProof(c: CheckpointProof): boolean {
@@ -358,44 +555,87 @@ export class Pbft implements Protocol<PbftMessage> {
       if (s.domain !== PbftDomains.checkpoint || s.epoch !== 0 || s.slot !== c.seq || !bytesEqual(s.blockHash, c.digest) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
       signers.add(s.signer);
     }
-    return signers.size >= this.quorum;
+    return signers.size >= this.config.validators.quorum;
   }
 
   private adoptStable(proof: CheckpointProof): void {
     if (proof.seq <= this.stable.seq) return;
     this.stable = proof;
+    this.dirty = true;
     // Garbage collection: nothing at or below the stable checkpoint is needed for agreement again.
-    for (const key of this.slots.keys()) if (Number(key.slice(key.indexOf('/') + 1)) <= proof.seq) this.slots.delete(key);
+    for (const byView of this.slots.values()) for (const seq of byView.keys()) if (seq <= proof.seq) byView.delete(seq);
     for (const seq of this.preparedCerts.keys()) if (seq <= proof.seq) this.preparedCerts.delete(seq);
-    for (const [key, x] of this.signed) if (x.seq <= proof.seq) this.signed.delete(key);
-    for (const key of this.checkpoints.keys()) if (Number(key.slice(0, key.indexOf('/'))) <= proof.seq) this.checkpoints.delete(key);
-    this.persist();
-    if (this.lastExecuted < proof.seq) this.out.push({ type: 'broadcast', message: { type: 'fetch', fromSeq: this.lastExecuted + 1 } });
+    for (const [key, x] of this.signed) if (x.seq <= proof.seq && x.domain !== PbftDomains.viewChange) this.signed.delete(key);
+    for (const bySeq of this.checkpoints) for (const seq of bySeq.keys()) if (seq <= proof.seq) bySeq.delete(seq);
+    this.executedElsewhere(proof.seq);
   }
 
+  /** Some honest replica executed up to `seq`: fetch what is missing below it. */
+  private executedElsewhere(seq: number): void {
+    if (seq <= this.catchUpTarget) return;
+    this.catchUpTarget = seq;
+    this.maybeFetch();
+  }
+
+  private maybeFetch(): void {
+    if (this.lastExecuted >= this.catchUpTarget || this.fetchTimerSet) return;
+    this.fetchFrom(this.nextFetchPeer());
+  }
+
+  private nextFetchPeer(): number {
+    this.fetchPeer = (this.fetchPeer + 1) % this.n;
+    if (this.fetchPeer === this.self) this.fetchPeer = (this.fetchPeer + 1) % this.n;
+    return this.fetchPeer;
+  }
+
+  /** One request at a time: the next is sent on an answer that helped, or on the timer to another peer. */
+  private fetchFrom(peer: number): void {
+    if (peer === this.self) return;
+    this.emit({ type: 'send', to: peer, message: { type: 'fetch', fromSeq: this.lastExecuted + 1 } });
+    this.fetchTimerSet = true;
+    this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + this.resendInterval });
+  }
+
+  private onFetchTimer(): void {
+    this.fetchTimerSet = false;
+    this.maybeFetch();
+  }
+
+  /** Executed batches from `fromSeq` on, bounded in count and bytes; a peer gets a few answers in a burst, then one per delta. */
   private onFetch(fromSeq: number, from: number): void {
+    if (from === this.self || !this.config.validators.has(from) || fromSeq < 1 || fromSeq > this.lastExecuted) return;
+    const tokens = Math.min(SERVE_BURST, this.serveTokens[from]! + (this.now - this.servedAt[from]!) / this.config.timing.delta);
+    if (tokens < 1) return;
+    this.serveTokens[from] = tokens - 1;
+    this.servedAt[from] = this.now;
     const batches: CommittedBatch[] = [];
-    for (let s = fromSeq; s <= this.lastExecuted && batches.length < 64; s++) {
+    let bytes = 0;
+    for (let s = fromSeq; s <= this.lastExecuted && batches.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
       const c = this.history.get(s);
       if (c === undefined) break;
       batches.push(c);
+      for (const tx of c.batch.payload) bytes += tx.length;
     }
-    if (batches.length > 0) this.out.push({ type: 'send', to: from, message: { type: 'committed', batches } });
+    if (batches.length > 0) this.emit({ type: 'send', to: from, message: { type: 'committed', batches } });
   }
 
-  /** Batches committed elsewhere, each with 2f+1 matching commits: executed as if committed here. */
-  private onCommitted(batches: readonly CommittedBatch[]): void {
+  /** Batches committed elsewhere, each with a quorum of matching commits of one view: executed as if committed here. */
+  private onCommitted(batches: readonly CommittedBatch[], from: number): void {
+    const before = this.lastExecuted;
+    const quorum = this.config.validators.quorum;
     for (const { batch, commits } of batches) {
       const seq = batch.height;
-      if (seq <= this.lastExecuted || this.committedBatches.has(seq) || !bytesEqual(batch.parent, ZERO_HASH) || !payloadMatches(batch)) continue;
+      if (seq <= this.lastExecuted || seq > this.lastExecuted + this.L + MAX_ANSWER_BATCHES || this.committedBatches.has(seq) || !bytesEqual(batch.parent, ZERO_HASH) || !payloadMatches(batch)) continue;
       const first = commits[0];
       const signers = new Set<number>();
       const ok =
         first !== undefined &&
         commits.every((s) => s.domain === PbftDomains.commit && s.epoch === first.epoch && s.slot === seq && bytesEqual(s.blockHash, batch.hash) && !signers.has(s.signer) && signers.add(s.signer) && this.verifier.verify(s));
-      if (ok && signers.size >= this.quorum) this.committedBatches.set(seq, { batch, commits });
+      if (ok && signers.size >= quorum) this.committedBatches.set(seq, { batch, commits });
     }
     this.execute();
+    // The answer helped and more is missing: ask the same peer for the next range at once.
+    if (this.lastExecuted > before && this.lastExecuted < this.catchUpTarget) this.fetchFrom(from);
   }
 
   // ---- view changes ----
@@ -405,20 +645,49 @@ export class Pbft implements Protocol<PbftMessage> {
     this.out.push({ type: 'set-timer', timer: 'progress', at: this.now + timeout });
   }
 
+  /** Drops log entries of views this replica will never sign in again, and view changes at or below `view`. */
+  private leaveViewsBelow(view: number): void {
+    for (const v of this.slots.keys()) if (v + PAST_VIEWS < view) this.slots.delete(v);
+    for (const [key, x] of this.signed) if (x.view < view && x.domain !== PbftDomains.checkpoint) this.signed.delete(key);
+    for (const [signer, v] of this.viewChanges) if (v.statement.epoch < view) this.viewChanges.delete(signer);
+    this.currentNewView = undefined;
+    this.myViewChange = undefined;
+  }
+
   private startViewChange(newView: number): void {
-    if (newView <= this.view && this.inViewChange) return;
-    if (newView < this.view) return;
+    if (newView <= this.view) return;
     this.view = newView;
+    this.viewOf[this.self] = newView;
     this.inViewChange = true;
+    this.dirty = true;
     this.consecutiveViewChanges++;
-    const prepared = [...this.preparedCerts.values()].filter((c) => c.prePrepare.batch.height > this.stable.seq).sort((a, b) => a.prePrepare.batch.height - b.prePrepare.batch.height);
-    this.persist(); // the new view is durable before the view change leaves: never back to a view it left
-    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { epoch: newView, slot: this.stable.seq, phase: 0, blockHash: preparedDigest(prepared) });
-    const viewChange: ViewChange = { statement, stable: this.stable, prepared };
+    this.leaveViewsBelow(newView);
+    this.timerArmedFor = -1;
+    // The timer for the new view starts only with a quorum of view changes for it (below).
+    this.out.push({ type: 'cancel-timer', timer: 'progress' });
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: newView, leader: this.primary(newView) } });
-    this.out.push({ type: 'broadcast', message: { type: 'view-change', viewChange } });
-    this.armProgressTimer();
-    this.onViewChange(viewChange);
+    this.sendViewChange(newView);
+  }
+
+  /** Signs (or re-signs identically) this replica's view change for `view`, broadcasts it, and keeps re-sending it. */
+  private sendViewChange(view: number): void {
+    const prepared = [...this.preparedCerts.values()].filter((c) => c.prePrepare.batch.height > this.stable.seq).sort((a, b) => a.prePrepare.batch.height - b.prePrepare.batch.height);
+    const digest = preparedDigest(prepared);
+    if (!this.recordSigned(PbftDomains.viewChange, view, this.stable.seq, digest)) return;
+    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { epoch: view, slot: this.stable.seq, phase: 0, blockHash: digest });
+    const viewChange: ViewChange = { statement, stable: this.stable, prepared };
+    this.myViewChange = viewChange;
+    this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange } });
+    this.out.push({ type: 'set-timer', timer: 'view-change', at: this.now + this.resendInterval });
+    this.viewChanges.set(this.self, viewChange);
+    this.viewChangeCounted();
+  }
+
+  /** While in a view change, its message is re-sent: lost before GST, or not received by a replica that was down. */
+  private onViewChangeTimer(): void {
+    if (!this.inViewChange || this.myViewChange === undefined || this.myViewChange.statement.epoch !== this.view) return;
+    this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange: this.myViewChange } });
+    this.out.push({ type: 'set-timer', timer: 'view-change', at: this.now + this.resendInterval });
   }
 
   private validViewChange(v: ViewChange): boolean {
@@ -438,38 +707,53 @@ export class Pbft implements Protocol<PbftMessage> {
       if (s.signer === this.primary(p.view) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
       signers.add(s.signer);
     }
-    return signers.size >= 2 * this.f;
+    return signers.size >= this.preparedQuorum();
   }
 
-  private onViewChange(v: ViewChange): void {
-    const newView = v.statement.epoch;
-    if (newView < this.view || (newView === this.view && !this.inViewChange) || !this.validViewChange(v)) return;
-    let bySigner = this.viewChanges.get(newView);
-    if (bySigner === undefined) this.viewChanges.set(newView, (bySigner = new Map()));
-    if (bySigner.has(v.statement.signer)) return;
-    bySigner.set(v.statement.signer, v);
-    // f+1 replicas want a view above ours: at least one is honest, so join the lowest such view.
-    const above = [...this.viewChanges.entries()].filter(([view]) => view > this.view);
-    const signersAbove = new Set(above.flatMap(([, m]) => [...m.keys()]));
-    if (signersAbove.size >= this.f + 1) {
-      this.startViewChange(Math.min(...above.map(([view]) => view)));
+  private onViewChange(v: ViewChange, from: number): void {
+    const s = v.statement;
+    const newView = s.epoch;
+    if (!this.config.validators.has(s.signer) || s.signer === this.self) return;
+    const kept = this.viewChanges.get(s.signer);
+    if (newView < this.view || (newView === this.view && !this.inViewChange) || (kept !== undefined && kept.statement.epoch >= newView)) {
+      // Its sender is behind, or asks again: it has not got the NEW-VIEW of the view this replica is in.
+      if (!this.inViewChange && newView <= this.view) this.resendNewView(from);
       return;
     }
-    if (this.primary(newView) === this.self && bySigner.size >= this.quorum && !this.newViewSent.has(newView) && newView === this.view) {
-      this.newViewSent.add(newView);
-      const viewChanges = [...bySigner.values()].slice(0, this.quorum);
-      const prePrepares = this.reproposals(newView, viewChanges).map((batch) => ({
-        view: newView,
-        batch,
-        signature: signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { epoch: newView, slot: batch.height, phase: 0, blockHash: batch.hash }).signature,
-      }));
-      for (const p of prePrepares) this.recordSigned(PbftDomains.prePrepare, newView, p.batch.height, p.batch.hash);
-      this.out.push({ type: 'broadcast', message: { type: 'new-view', view: newView, viewChanges, prePrepares } });
-      this.enterNewView(newView, viewChanges, prePrepares);
-    }
+    if (!this.validViewChange(v)) return;
+    this.viewChanges.set(s.signer, v); // only the highest of each replica: memory bounded by n
+    this.aheadOf(s.signer, newView, () => true);
+    if (newView === this.view && this.inViewChange) this.viewChangeCounted();
   }
 
-  /** The batches a new view must propose, from 2f+1 view changes: every replica computes the same list. */
+  /** A view change for the view this replica is changing to came in: start the timer, or send NEW-VIEW as its primary. */
+  private viewChangeCounted(): void {
+    let count = 0;
+    for (const v of this.viewChanges.values()) if (v.statement.epoch === this.view) count++;
+    if (this.timerArmedFor !== this.view && this.viewChangeTimerRuns(count)) {
+      this.timerArmedFor = this.view;
+      this.armProgressTimer();
+    }
+    if (this.primary(this.view) === this.self && count >= this.config.validators.quorum && this.newViewSentFor < this.view) this.sendNewView();
+  }
+
+  private sendNewView(): void {
+    const view = this.view;
+    const viewChanges: ViewChange[] = [];
+    for (let i = 0; i < this.n && viewChanges.length < this.config.validators.quorum; i++) {
+      const v = this.viewChanges.get(i);
+      if (v !== undefined && v.statement.epoch === view) viewChanges.push(v);
+    }
+    const batches = this.reproposals(view, viewChanges);
+    for (const b of batches) if (!this.canSign(PbftDomains.prePrepare, view, b.height, b.hash)) return;
+    for (const b of batches) this.recordSigned(PbftDomains.prePrepare, view, b.height, b.hash);
+    this.newViewSentFor = view;
+    const prePrepares = batches.map((batch) => this.signPrePrepare(view, batch));
+    // The new view, its pre-prepares and the next sequence number are persisted before NEW-VIEW leaves.
+    this.enterNewView(view, viewChanges, prePrepares, true);
+  }
+
+  /** The batches a new view must propose, from a quorum of view changes: every replica computes the same list. */
   private reproposals(newView: number, viewChanges: readonly ViewChange[]): Block[] {
     const minS = Math.max(...viewChanges.map((v) => v.stable.seq));
     const bySeq = new Map<number, PreparedCertificate[]>();
@@ -490,27 +774,60 @@ export class Pbft implements Protocol<PbftMessage> {
       if (v.statement.epoch !== view || signers.has(v.statement.signer) || !this.validViewChange(v)) return;
       signers.add(v.statement.signer);
     }
-    if (signers.size < this.quorum) return;
+    if (signers.size < this.config.validators.quorum) return;
     const expected = this.reproposals(view, viewChanges);
     if (expected.length !== prePrepares.length) return;
     for (let i = 0; i < expected.length; i++) {
       const p = prePrepares[i]!;
       if (p.view !== view || !bytesEqual(p.batch.hash, expected[i]!.hash) || !this.validPrePrepare(p)) return;
     }
-    this.enterNewView(view, viewChanges, prePrepares);
+    this.enterNewView(view, viewChanges, prePrepares, false);
   }
 
-  private enterNewView(view: number, viewChanges: readonly ViewChange[], prePrepares: readonly PrePrepare[]): void {
+  private enterNewView(view: number, viewChanges: readonly ViewChange[], prePrepares: readonly PrePrepare[], asPrimary: boolean): void {
+    const message: PbftMessage = { type: 'new-view', view, viewChanges, prePrepares };
+    this.leaveViewsBelow(view);
     this.view = view;
+    this.viewOf[this.self] = Math.max(this.viewOf[this.self]!, view);
     this.inViewChange = false;
-    this.persist();
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader: this.primary(view) } });
+    this.currentNewView = message;
+    this.timerArmedFor = -1;
+    for (const [signer, v] of this.viewChanges) if (v.statement.epoch <= view) this.viewChanges.delete(signer);
     const best = viewChanges.reduce((a, v) => (v.stable.seq > a.seq ? v.stable : a), this.stable);
+    this.nextSeq = Math.max(this.lastExecuted, best.seq, ...prePrepares.map((p) => p.batch.height)) + 1;
+    this.dirty = true;
+    this.out.push({ type: 'cancel-timer', timer: 'view-change' });
+    if (asPrimary) this.emit({ type: 'broadcast', message });
+    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader: this.primary(view) } });
     if (best.seq > this.stable.seq) this.adoptStable(best);
-    for (const [v] of this.viewChanges) if (v <= view) this.viewChanges.delete(v);
-    this.nextSeq = Math.max(this.lastExecuted, this.stable.seq, ...prePrepares.map((p) => p.batch.height)) + 1;
     this.armProgressTimer();
     for (const p of prePrepares) this.onPrePrepare(p);
+  }
+
+  /** Sends the NEW-VIEW this replica entered its view with to a replica still changing views, at most once per interval. */
+  private resendNewView(to: number): void {
+    if (this.currentNewView === undefined || to === this.self || !this.config.validators.has(to) || this.now - this.newViewSentAt[to]! < this.resendInterval) return;
+    this.newViewSentAt[to] = this.now;
+    this.emit({ type: 'send', to, message: this.currentNewView });
+  }
+
+  /** A message for a view above this replica's: nothing of it is kept (counted as dropped), but its signer is there. */
+  private refusedAhead(signer: number, view: number, valid: () => boolean): void {
+    this.drop();
+    this.aheadOf(signer, view, valid);
+  }
+
+  /**
+   * `signer` showed, in a validly signed message, that it is in `view`. f+1 replicas above this one
+   * make it join the highest view f+1 of them reached (one of them is honest; Castro and Liskov
+   * 4.5.2 with any signed message, not only view changes): a replica that was cut off or down comes
+   * back to where the others are. `valid` runs only when the message tells something new.
+   */
+  private aheadOf(signer: number, view: number, valid: () => boolean): void {
+    if (!this.config.validators.has(signer) || view <= this.viewOf[signer]! || !valid()) return;
+    this.viewOf[signer] = view;
+    const joined = this.kthHighest(this.viewOf, this.config.validators.oneHonest);
+    if (joined > this.view) this.startViewChange(joined);
   }
 
   // ---- plumbing ----
@@ -526,32 +843,56 @@ export class Pbft implements Protocol<PbftMessage> {
       case 'checkpoint':
         return this.onCheckpoint(m.statement);
       case 'view-change':
-        return this.onViewChange(m.viewChange);
+        return this.onViewChange(m.viewChange, from);
       case 'new-view':
         return this.onNewView(m.view, m.viewChanges, m.prePrepares);
       case 'fetch':
         return this.onFetch(m.fromSeq, from);
       case 'committed':
-        return this.onCommitted(m.batches);
+        return this.onCommitted(m.batches, from);
     }
   }
 
-  private observe(s: SignedStatement): void {
-    const evidence = this.detector.observe(s);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+  private drop(): void {
+    this.dropped++;
   }
 
-  /** Records (and persists, before the signature leaves) that this replica signs `digest` for (domain, view, seq); false if it signed another. */
-  private recordSigned(domain: string, view: number, seq: number, digest: Uint8Array): boolean {
+  private canSign(domain: SignedDomain, view: number, seq: number, digest: Uint8Array): boolean {
+    const earlier = this.signed.get(`${domain}/${view}/${seq}`);
+    return earlier === undefined || bytesEqual(earlier.digest, digest);
+  }
+
+  /** Records that this replica signs `digest` for (domain, view, seq), persisted before the next send; false if it signed another. */
+  private recordSigned(domain: SignedDomain, view: number, seq: number, digest: Uint8Array): boolean {
     const key = `${domain}/${view}/${seq}`;
     const earlier = this.signed.get(key);
     if (earlier !== undefined) return bytesEqual(earlier.digest, digest);
     this.signed.set(key, { domain, view, seq, digest });
-    this.persist();
+    this.dirty = true;
     return true;
   }
 
-  private persist(): void {
-    this.out.push({ type: 'persist', state: encodeSafetyState({ view: this.view, prepared: [...this.preparedCerts.values()], signed: [...this.signed.values()] }) });
+  /** Every send goes through here: the state it depends on is made durable first. */
+  private emit(o: ProtocolOutput<PbftMessage>): void {
+    this.flush();
+    this.out.push(o);
+  }
+
+  private flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.out.push({
+      type: 'persist',
+      state: encodeSafetyState({
+        view: this.view,
+        inViewChange: this.inViewChange,
+        stable: this.stable,
+        lastExecuted: this.lastExecuted,
+        ledgerTip: this.ledgerTip,
+        nextSeq: this.nextSeq,
+        prepared: [...this.preparedCerts.values()],
+        signed: [...this.signed.values()],
+      }),
+    });
   }
 }
