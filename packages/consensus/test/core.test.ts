@@ -43,6 +43,22 @@ describe('ValidatorSet', () => {
     expect(() => new ValidatorSet([])).toThrow(ConsensusError);
     expect(() => cluster(4).validators.key(4)).toThrow(expect.objectContaining({ code: 'UNKNOWN_VALIDATOR' }));
   });
+  test('for every n from 1 to 64 and every f it allows: two quorums share at least f+1 validators, a quorum of the n-f honest ones exists, f+1 holds an honest one', () => {
+    const keys = cluster(64).validators.publicKeys;
+    for (let n = 1; n <= 64; n++) {
+      for (let f = 0; 3 * f + 1 <= n; f++) {
+        const v = new ValidatorSet(keys.slice(0, n), { f });
+        const q = v.threshold('quorum');
+        expect(q).toBe(v.quorum);
+        // Smallest overlap of two quorums of n: 2q - n. Safety needs an honest validator in it.
+        expect(2 * q - n).toBeGreaterThanOrEqual(f + 1);
+        // Liveness: the honest validators alone can form a quorum.
+        expect(q).toBeLessThanOrEqual(n - f);
+        expect(v.threshold('one-honest')).toBe(f + 1);
+        expect(v.oneHonest).toBe(f + 1);
+      }
+    }
+  });
 });
 
 describe('blocks', () => {

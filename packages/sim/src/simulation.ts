@@ -60,6 +60,12 @@ export interface SimulationConfig<M> {
    * are messages sent to it before the crash that had not arrived; its timers are gone.
    */
   readonly restarts?: ReadonlyArray<Restart>;
+  /**
+   * Most events handled at one virtual instant (default 50,000). A responsive protocol on a
+   * network with zero delay makes unbounded progress without time passing; the run then stops
+   * at that instant (`stoppedAt`) instead of never ending.
+   */
+  readonly maxEventsPerInstant?: number;
 }
 
 export interface Restart {
@@ -138,6 +144,8 @@ export interface SimulationResult {
   /** The lowest finalized height among honest replicas. */
   readonly honestFinalizedHeight: number;
   readonly latency: LatencyReport;
+  /** Where the run stopped early: more than maxEventsPerInstant events at this one virtual time (unbounded progress in zero time). */
+  readonly stoppedAt: number | undefined;
   /** "safe", or the safety violation: the verdict in one word or one line. */
   readonly verdict: string;
   readonly trace: readonly TraceRecord[];
@@ -463,12 +471,26 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
   };
 
   let now = 0;
+  let stoppedAt: number | undefined;
+  const maxEventsPerInstant = config.maxEventsPerInstant ?? 50_000;
+  let instant = -1;
+  let eventsThisInstant = 0;
   const runUntil = (until: number) => {
     if (!Number.isSafeInteger(until) || until < now) throw new RangeError(`runUntil(${until}): time must be an integer not before now (${now})`);
+    if (stoppedAt !== undefined) return;
     for (;;) {
       const next = queue.peekTime();
       if (next === undefined || next > until) break;
       const { time, item } = queue.pop()!;
+      if (time !== instant) {
+        instant = time;
+        eventsThisInstant = 0;
+      }
+      if (++eventsThisInstant > maxEventsPerInstant) {
+        stoppedAt = time;
+        record(time, { ev: 'stopped', reason: `more than ${maxEventsPerInstant} events at one instant` });
+        return;
+      }
       handleEvent(time, item);
     }
     now = until;
@@ -533,6 +555,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     messagesByKind,
     honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
     latency: { ms: distribution(latencyMs), epochs: distribution(latencyEpochs), samplesMs: latencyMs, samplesEpochs: latencyEpochs },
+    stoppedAt,
     verdict: safetyViolation ?? 'safe',
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),

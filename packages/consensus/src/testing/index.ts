@@ -11,6 +11,9 @@
 // BFTX_PATH), and the scenario, whose simulation seed reproduces the run.
 import fc from 'fast-check';
 import type { ProtocolDefinition, Timing } from '../protocol';
+import { assertRun, classProperty, persistedStateProperty, RUN_CLASSES, type ClassSimulator, type RegressionCase } from './classes';
+
+export * from './classes';
 
 /** What the suite needs from @bftx/sim (its module namespace satisfies this). */
 export interface SimulatorModule {
@@ -20,6 +23,7 @@ export interface SimulatorModule {
   withPartitions(base: unknown, partitions: ReadonlyArray<{ from: number; until: number; groups: number[][] }>): unknown;
   lossy(base: unknown, loss: number, duplication: number): unknown;
   heldVotes(base: unknown, window: number, holds: (to: number, window: number) => number): unknown;
+  networkFromJson(spec: any): unknown;
   readonly STRATEGY_KINDS: readonly string[];
 }
 
@@ -60,10 +64,10 @@ export interface Scenario {
   readonly duration: number;
 }
 
-/** Random adversarial scenarios: the families above, f Byzantine replicas at most, n in {4, 5, 7, 10}. */
+/** Random adversarial scenarios: the families above, f Byzantine replicas at most, every n from 4 to 13 (not only 3f+1). */
 export function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenario> {
   const family = fc.constantFrom<ScenarioFamily>('random', 'random', 'split-brain', 'rotating', 'fork', 'late-votes', 'late-votes');
-  return fc.tuple(family, fc.constantFrom(4, 5, 7, 10)).chain(([family, n]) => {
+  return fc.tuple(family, fc.integer({ min: 4, max: 13 })).chain(([family, n]) => {
     const f = Math.floor((n - 1) / 3);
     const all = Array.from({ length: n }, (_, i) => i);
     const targeted = family !== 'random';
@@ -170,9 +174,13 @@ export interface PropertyRuns {
   readonly evidence: number;
   /** Twins scenarios (0 leaves the property out). */
   readonly twins: number;
+  /** Generated runs of each class (restarts, loss before GST, cut-off, exact delays, Byzantine I/O). */
+  readonly classes?: number;
+  /** Pairs of runs checking that persisted state does not grow with history. */
+  readonly persisted?: number;
 }
 
-export const DEFAULT_RUNS: PropertyRuns = { safety: 200, liveness: 40, evidence: 40, twins: 10_000 };
+export const DEFAULT_RUNS: Required<PropertyRuns> = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 40, persisted: 3 };
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {
@@ -195,7 +203,7 @@ export function safetyProperty<M>(protocol: ProtocolDefinition<M>, sim: Simulato
  * the protocol's stated bound.
  */
 export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
-  const arb = fc.record({ n: fc.constantFrom(4, 5, 7, 10), seed: fc.nat(), gstEpochs: fc.integer({ min: 0, max: 15 }) });
+  const arb = fc.record({ n: fc.integer({ min: 4, max: 13 }), seed: fc.nat(), gstEpochs: fc.integer({ min: 0, max: 15 }) });
   return fc.property(arb, ({ n, seed, gstEpochs }) => {
     const bound = protocol.livenessBound(TIMING, n);
     const gst = gstEpochs * EPOCH;
@@ -213,7 +221,7 @@ export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: Simula
 
 /** Evidence: every replica that equivocates is reported with verified evidence; no honest replica ever is. */
 export function evidenceProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
-  const arb = fc.constantFrom(4, 5, 7).chain((n) =>
+  const arb = fc.integer({ min: 4, max: 13 }).chain((n) =>
     fc.record({
       n: fc.constant(n),
       seed: fc.nat(),
@@ -288,8 +296,23 @@ export function twinsProperty<M>(protocol: ProtocolDefinition<M>, sim: Simulator
  * Registers the whole suite as jest tests. Runs are CI-sized by default
  * (at least 200 safety runs) and follow BFTX_RUNS when it is set.
  */
-export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS): void {
+export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS, regressions: readonly RegressionCase[] = []): void {
+  const classRuns = counts.classes ?? DEFAULT_RUNS.classes;
+  const persistedRuns = counts.persisted ?? DEFAULT_RUNS.persisted;
   describe(`${protocol.name}: conformance`, () => {
+    for (const kind of classRuns > 0 ? RUN_CLASSES : []) {
+      test(`generated class ${kind}: agreement, no double signing, no evidence against honest replicas, bounded state, liveness where owed`, () => {
+        fc.assert(classProperty(protocol, sim as unknown as ClassSimulator, sim.STRATEGY_KINDS, kind), { numRuns: runs(classRuns) });
+      });
+    }
+    if (persistedRuns > 0) {
+      test('persisted state does not grow with history', () => {
+        fc.assert(persistedStateProperty(protocol, sim as unknown as ClassSimulator), { numRuns: runs(persistedRuns) });
+      });
+    }
+    for (const r of regressions) {
+      test(`regression ${r.item}: ${r.title}`, () => assertRun(protocol, sim as unknown as ClassSimulator, r.config, `regression ${r.item}: `));
+    }
     test(`safety and ledger agreement under Byzantine replicas and hostile networks`, () => {
       fc.assert(safetyProperty(protocol, sim), { numRuns: runs(counts.safety) });
     });
@@ -313,6 +336,8 @@ export function suiteFailure<M>(protocol: ProtocolDefinition<M>, sim: SimulatorM
   const checks: Array<[string, fc.IProperty<any>, number]> = [
     ['evidence', evidenceProperty(protocol, sim), counts.evidence],
     ['liveness', livenessProperty(protocol, sim), counts.liveness],
+    ...RUN_CLASSES.map((kind): [string, fc.IProperty<any>, number] => [kind, classProperty(protocol, sim as unknown as ClassSimulator, sim.STRATEGY_KINDS, kind), counts.classes ?? 0]),
+    ['persisted', persistedStateProperty(protocol, sim as unknown as ClassSimulator), counts.persisted ?? 0],
     ['safety', safetyProperty(protocol, sim), counts.safety],
     ['twins', twinsProperty(protocol, sim), counts.twins],
   ];

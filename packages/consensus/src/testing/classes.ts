@@ -1,0 +1,259 @@
+// The classes of runs that outsiders used to break the protocols, generated rather than imagined
+// one at a time: every n from 4 to 13, honest crash-restarts at any point (mid-step included,
+// several replicas or a quorum at once), loss, duplication and reordering before GST, one replica
+// cut off until GST while f are silent, delays of exactly 0 and exactly delta, Byzantine answers to
+// fetches, replays of old messages and floods of far-future ones. Every run is a RunSpec: plain
+// data, so a failure prints as JSON and replays as it is, and regression cases are files of it.
+import fc from 'fast-check';
+import type { ProtocolDefinition, Timing } from '../protocol';
+
+/** A network model as data; the simulator's `networkFromJson` builds it. */
+export type NetworkSpec = { readonly kind: string } & Record<string, unknown>;
+
+/** One simulated run and what it must show, as JSON. */
+export interface RunSpec {
+  readonly n: number;
+  readonly seed: number;
+  readonly network: NetworkSpec;
+  readonly timing: Timing;
+  readonly duration: number;
+  readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: { readonly kind: string; readonly at?: number; readonly by?: number } }>;
+  readonly restarts?: ReadonlyArray<{ readonly replica: number; readonly at: number; readonly downFor: number; readonly prefix?: number }>;
+  readonly twins?: readonly number[];
+  readonly leaderSchedule?: readonly number[];
+  readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
+  /**
+   * Liveness owed: from `from` on, every honest replica finalizes a new block in every window of
+   * the protocol's stated bound ('every-window'), or at least one new block ('eventually': where
+   * silent replicas may lead many views in a row, the bound does not apply but progress does).
+   */
+  readonly live?: { readonly from: number; readonly mode: 'every-window' | 'eventually' };
+  /** Largest footprint().retained allowed at the end (default 64 n^2), and largest persisted state in bytes (default 256 KiB). */
+  readonly maxRetained?: number;
+  readonly maxPersistedBytes?: number;
+}
+
+/** What the checks need from a run (a subset of @bftx/sim's SimulationResult). */
+export interface CheckedOutcome {
+  readonly safetyViolation: string | undefined;
+  /** Set when the run stopped early, at this instant: unbounded progress in zero virtual time (a responsive protocol with zero delays). */
+  readonly stoppedAt?: number | undefined;
+  readonly doubleSigns?: readonly string[];
+  readonly offenders: readonly number[];
+  readonly replicas: ReadonlyArray<{
+    readonly validator: number;
+    readonly honest: boolean;
+    readonly ledger: readonly string[];
+    readonly commitTimes: readonly number[];
+    readonly maxPersistedBytes?: number;
+    readonly footprint?: { readonly retained: number; readonly dropped: number } | undefined;
+  }>;
+}
+
+export interface ClassSimulator {
+  simulate(config: any): CheckedOutcome;
+  networkFromJson(spec: any): unknown;
+}
+
+export const CLASS_DELTA = 10;
+const TIMING: Timing = { delta: CLASS_DELTA };
+const EPOCH = 2 * CLASS_DELTA;
+export const DEFAULT_MAX_PERSISTED_BYTES = 256 * 1024;
+
+/** Strategies that behave honestly in everything a leader must do: liveness is still owed with them. */
+const BENIGN_FOR_LIVENESS = new Set(['replay', 'far-future', 'bad-fetch-answers', 'silent', 'crash']);
+
+export type RunClass = 'restarts' | 'loss-before-gst' | 'cut-off' | 'exact-delay' | 'byzantine-io';
+export const RUN_CLASSES: readonly RunClass[] = ['restarts', 'loss-before-gst', 'cut-off', 'exact-delay', 'byzantine-io'];
+
+/** Runs a spec with the simulator (the protocol given separately: specs are data). */
+export function runSpec<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec): CheckedOutcome {
+  const { live: _live, maxRetained: _r, maxPersistedBytes: _p, network, ...rest } = spec;
+  return sim.simulate({ ...rest, protocol, network: sim.networkFromJson(network), trace: false });
+}
+
+/** Every check a run must pass; the first problem, or undefined. */
+export function checkOutcome<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, outcome: CheckedOutcome): string | undefined {
+  if (outcome.safetyViolation !== undefined) return `safety: ${outcome.safetyViolation}`;
+  if ((outcome.doubleSigns?.length ?? 0) > 0) return `double signing: ${outcome.doubleSigns![0]}`;
+  const honest = outcome.replicas.filter((r) => r.honest);
+  for (let a = 0; a < honest.length; a++) {
+    for (let b = a + 1; b < honest.length; b++) {
+      const x = honest[a]!.ledger;
+      const y = honest[b]!.ledger;
+      for (let h = 0; h < Math.min(x.length, y.length); h++) if (x[h] !== y[h]) return `agreement: replicas ${honest[a]!.validator} and ${honest[b]!.validator} disagree at height ${h + 1}`;
+    }
+  }
+  const honestValidators = new Set(honest.map((r) => r.validator));
+  const accused = outcome.offenders.filter((o) => honestValidators.has(o));
+  if (accused.length > 0) return `evidence against honest replica(s) ${accused.join(', ')}`;
+  const maxRetained = spec.maxRetained ?? 64 * spec.n * spec.n;
+  const maxPersisted = spec.maxPersistedBytes ?? DEFAULT_MAX_PERSISTED_BYTES;
+  for (const r of honest) {
+    if (r.footprint !== undefined && r.footprint.retained > maxRetained) return `bounded state: replica ${r.validator} retains ${r.footprint.retained} entries (bound ${maxRetained}; ${r.footprint.dropped} dropped)`;
+    if ((r.maxPersistedBytes ?? 0) > maxPersisted) return `bounded state: replica ${r.validator} persisted ${r.maxPersistedBytes} bytes (bound ${maxPersisted})`;
+  }
+  if (spec.live !== undefined && outcome.stoppedAt !== undefined) {
+    // Time stopped because blocks kept coming at one instant; what is owed then is that they came.
+    for (const r of honest) if (r.ledger.length === 0) return `liveness: the run stopped at ${outcome.stoppedAt} ms (unbounded events at one instant) and replica ${r.validator} finalized nothing`;
+  } else if (spec.live !== undefined) {
+    const bound = protocol.livenessBound(spec.timing, spec.n);
+    const { from, mode } = spec.live;
+    for (const r of honest) {
+      if (mode === 'eventually') {
+        if (!r.commitTimes.some((t) => t >= from)) return `liveness: replica ${r.validator} finalized nothing after ${from} ms (run until ${spec.duration} ms)`;
+        continue;
+      }
+      for (let w = from; w + bound <= spec.duration; w += bound) {
+        if (!r.commitTimes.some((t) => t >= w && t < w + bound)) return `liveness: replica ${r.validator} finalized nothing in [${w}, ${w + bound}) ms (bound ${bound} ms)`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Runs and checks a spec; throws with the spec as JSON (a replayable case) on any problem. */
+export function assertRun<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec, label = ''): void {
+  const problem = checkOutcome(protocol, spec, runSpec(protocol, sim, spec));
+  if (problem !== undefined) throw new Error(`${label}${problem}\nspec: ${JSON.stringify(spec)}\nreplay: npm run soak -- --protocol ${protocol.name.split('(')[0]} --replay '${JSON.stringify(spec)}'`);
+}
+
+/** A regression case as a data file: the issue item it guards, what it is, and the run. */
+export interface RegressionCase {
+  readonly item: string;
+  readonly title: string;
+  readonly config: RunSpec;
+}
+
+// ---- generators ----
+
+const nArb = fc.integer({ min: 4, max: 13 });
+const fOf = (n: number) => Math.floor((n - 1) / 3);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function partialSynchrony(gst: number): NetworkSpec {
+  return { kind: 'partial-synchrony', delta: CLASS_DELTA, gst };
+}
+
+/** Honest restarts: `count` of them among `honest`, some at one instant (several, or a quorum, at once). */
+function restartsArb(honest: readonly number[], n: number, latest: number): fc.Arbitrary<NonNullable<RunSpec['restarts']>> {
+  const quorum = Math.ceil((2 * n) / 3);
+  const one = fc.record({
+    replica: fc.constantFrom(...honest),
+    at: fc.integer({ min: 0, max: latest }),
+    downFor: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 * EPOCH })),
+    prefix: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+  });
+  const together = fc
+    .record({ size: fc.constantFrom(2, quorum, honest.length), at: fc.integer({ min: 0, max: latest }), downFor: fc.integer({ min: 0, max: 4 * EPOCH }), seed: fc.nat() })
+    .map(({ size, at, downFor, seed }) => [...honest].sort((a, b) => ((a * 7919 + seed) % 97) - ((b * 7919 + seed) % 97)).slice(0, Math.min(size, honest.length)).map((replica) => ({ replica, at, downFor })));
+  return fc.oneof(fc.array(one, { minLength: 1, maxLength: 6 }), together, fc.tuple(together, fc.array(one, { maxLength: 3 })).map(([a, b]) => [...a, ...b])).map((list) => list.map((r: { replica: number; at: number; downFor: number; prefix?: number | undefined }) => (r.prefix === undefined ? { replica: r.replica, at: r.at, downFor: r.downFor } : { ...r, prefix: r.prefix })));
+}
+
+const lastRecovery = (restarts: RunSpec['restarts']) => Math.max(0, ...(restarts ?? []).map((r) => r.at + r.downFor));
+
+/** Runs of one class for `protocol` (its liveness bound sets how long runs last). */
+export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, strategies: readonly string[]): fc.Arbitrary<RunSpec> {
+  return nArb.chain((n) => {
+    const f = fOf(n);
+    const bound = protocol.livenessBound(TIMING, n);
+    // A replica that was down catches up (fetching) before it owes a block per bound again.
+    const catchUp = 2 * bound;
+    const tail = 3 * bound;
+    switch (kind) {
+      case 'restarts':
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH), net: fc.constantFrom('synchronous', 'partial-synchrony', 'lossy-until'), byz: fc.shuffledSubarray(range(n), { maxLength: f }), kinds: fc.array(fc.constantFrom(...strategies), { minLength: f, maxLength: f }) }).chain((b) => {
+          const honest = range(n).filter((i) => !b.byz.includes(i));
+          return restartsArb(honest, n, 30 * EPOCH).map((restarts): RunSpec => {
+            const byzantine = b.byz.map((replica, i) => ({ replica, strategy: strategyOf(b.kinds[i]!, b.seed) }));
+            const network = b.net === 'synchronous' ? { kind: 'synchronous', delta: CLASS_DELTA } : b.net === 'partial-synchrony' ? partialSynchrony(b.gst) : { kind: 'lossy-until', base: partialSynchrony(b.gst), until: b.gst, loss: 0.1, duplication: 0.1 };
+            const liveOwed = byzantine.every((x) => BENIGN_FOR_LIVENESS.has(x.strategy.kind) && x.strategy.kind !== 'silent' && x.strategy.kind !== 'crash');
+            const from = Math.max(b.net === 'synchronous' ? 0 : b.gst, lastRecovery(restarts)) + catchUp;
+            return { n, seed: b.seed, network, timing: TIMING, duration: from + tail, byzantine, restarts, ...(liveOwed ? { live: { from, mode: 'every-window' as const } } : {}) };
+          });
+        });
+      case 'loss-before-gst':
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 2, max: 20 }).map((e) => e * EPOCH), loss: fc.constantFrom(0.05, 0.2, 0.4), duplication: fc.constantFrom(0, 0.1, 0.3) }).map(({ seed, gst, loss, duplication }): RunSpec => {
+          const from = gst + catchUp;
+          return { n, seed, network: { kind: 'lossy-until', base: partialSynchrony(gst), until: gst, loss, duplication }, timing: TIMING, duration: from + tail, live: { from, mode: 'every-window' } };
+        });
+      case 'cut-off':
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 2, max: 20 }).map((e) => e * EPOCH), order: fc.shuffledSubarray(range(n), { minLength: f + 1, maxLength: f + 1 }) }).map(({ seed, gst, order }): RunSpec => {
+          const [cut, ...silent] = order;
+          const from = gst + catchUp;
+          return {
+            n,
+            seed,
+            network: { kind: 'isolated-until', base: partialSynchrony(gst), replicas: [cut!], until: gst },
+            timing: TIMING,
+            duration: from + 2 * tail,
+            byzantine: silent.map((replica) => ({ replica, strategy: { kind: 'silent' } })),
+            live: { from, mode: 'eventually' },
+          };
+        });
+      case 'exact-delay':
+        return fc.record({ seed: fc.nat(), delay: fc.constantFrom(0, CLASS_DELTA), withRestarts: fc.boolean() }).chain(({ seed, delay, withRestarts }) =>
+          (withRestarts ? restartsArb(range(n), n, 20 * EPOCH) : fc.constant([])).map((restarts): RunSpec => {
+            const from = (restarts.length > 0 ? lastRecovery(restarts) + catchUp : 0) + bound;
+            return { n, seed, network: { kind: 'fixed-delay', delay }, timing: TIMING, duration: from + tail, ...(restarts.length > 0 ? { restarts } : {}), live: { from, mode: 'every-window' } };
+          }),
+        );
+      case 'byzantine-io':
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 10 }).map((e) => e * EPOCH), byz: fc.shuffledSubarray(range(n), { minLength: 1, maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('replay', 'far-future', 'bad-fetch-answers'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }) }).chain((b) => {
+          const honest = range(n).filter((i) => !b.byz.includes(i));
+          return fc.option(restartsArb(honest, n, 20 * EPOCH), { nil: undefined }).map((restarts): RunSpec => {
+            const from = Math.max(b.gst, lastRecovery(restarts)) + catchUp;
+            return {
+              n,
+              seed: b.seed,
+              network: partialSynchrony(b.gst),
+              timing: TIMING,
+              duration: from + tail,
+              byzantine: b.byz.map((replica, i) => ({ replica, strategy: { kind: b.kinds[i]! } })),
+              ...(restarts !== undefined ? { restarts } : {}),
+              live: { from, mode: 'eventually' },
+            };
+          });
+        });
+    }
+  });
+}
+
+function strategyOf(kind: string, seed: number): { kind: string; at?: number; by?: number } {
+  if (kind === 'crash') return { kind, at: (seed % 40) * EPOCH };
+  if (kind === 'delay') return { kind, by: 1 + (seed % (4 * EPOCH)) };
+  return { kind };
+}
+
+/** Any class, weighted to the ones that found bugs. */
+export function anyClassArb<M>(protocol: ProtocolDefinition<M>, strategies: readonly string[]): fc.Arbitrary<RunSpec> {
+  return fc.oneof(
+    { weight: 3, arbitrary: runClassArb(protocol, 'restarts', strategies) },
+    { weight: 2, arbitrary: runClassArb(protocol, 'loss-before-gst', strategies) },
+    { weight: 1, arbitrary: runClassArb(protocol, 'cut-off', strategies) },
+    { weight: 1, arbitrary: runClassArb(protocol, 'exact-delay', strategies) },
+    { weight: 2, arbitrary: runClassArb(protocol, 'byzantine-io', strategies) },
+  );
+}
+
+/** The property: every generated run of `kind` (or of any class) passes every check. */
+export function classProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, strategies: readonly string[], kind?: RunClass) {
+  const arb = kind === undefined ? anyClassArb(protocol, strategies) : runClassArb(protocol, kind, strategies);
+  return fc.property(arb, (spec) => assertRun(protocol, sim, spec, kind === undefined ? '' : `${kind}: `));
+}
+
+/**
+ * Persisted state is bounded by the protocol's window, not by history: the largest safety state
+ * of a run four times as long (same cluster, same load) is at most 1.5 times that of the short run
+ * plus 1 KiB.
+ */
+export function persistedStateProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator) {
+  const arb = fc.record({ n: fc.constantFrom(4, 7), seed: fc.nat() });
+  return fc.property(arb, ({ n, seed }) => {
+    const base: RunSpec = { n, seed, network: { kind: 'synchronous', delta: CLASS_DELTA }, timing: TIMING, duration: 40 * EPOCH, transactions: { every: CLASS_DELTA, perBatch: 3 } };
+    const largest = (o: CheckedOutcome) => Math.max(...o.replicas.map((r) => r.maxPersistedBytes ?? 0));
+    const short = largest(runSpec(protocol, sim, base));
+    const long = largest(runSpec(protocol, sim, { ...base, duration: 4 * base.duration }));
+    if (long > 1.5 * short + 1024) throw new Error(`persisted state grows with history: ${short} bytes after ${base.duration} ms, ${long} after ${4 * base.duration} ms\nscenario: ${JSON.stringify({ n, seed })}`);
+  });
+}
