@@ -6,8 +6,6 @@ import type { Block, Ledger, Protocol, ProtocolDefinition, ProtocolInput, Protoc
 import { encodeInputRecord } from './wal';
 
 export class LoggedProtocol<M> implements Protocol<M> {
-  /** Off while the log itself is being replayed. */
-  recording = true;
   /** Wire bytes of message inputs, logged as they came (a replay decodes them exactly as they were decoded first). */
   readonly rawMessages = new WeakMap<object, Uint8Array>();
   private records: Uint8Array[] = [];
@@ -24,7 +22,7 @@ export class LoggedProtocol<M> implements Protocol<M> {
   }
 
   step(input: ProtocolInput<M>): ProtocolOutput<M>[] {
-    if (this.recording) this.records.push(encodeInputRecord(this.definition, input, input.type === 'message' ? this.rawMessages.get(input) : undefined));
+    this.records.push(encodeInputRecord(this.definition, input, input.type === 'message' ? this.rawMessages.get(input) : undefined));
     const outputs = this.inner.step(input);
     if (!outputs.some((o) => o.type === 'commit')) return outputs;
     const passed: ProtocolOutput<M>[] = [];

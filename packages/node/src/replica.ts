@@ -5,11 +5,13 @@
 // and only then are the outputs carried out, in order. So no vote is sent before the state that
 // forbids a second one is durable, and no input whose effects were seen is missing from the log.
 //
-// Restart: the stored blocks are applied to a fresh exchange, then the logged inputs are replayed
-// into a fresh protocol instance (sends suppressed, timers re-armed), which rebuilds its state as it
-// was; the replayed safety state must equal the stored one, or the replica refuses to start.
+// Restart: the protocol instance is created from the stored safety state alone (the protocols'
+// restart contract: it never signs twice, and fetches from peers what it lacks); the stored blocks
+// (from the latest exchange snapshot on) are applied to the exchange; then the protocol is started
+// and the few inputs logged since the last safety state are offered again as fresh inputs. The log
+// is truncated at every safety state written, so restart time and disk are bounded by state, not uptime.
 import { Ledger, StatementVerifier, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
-import { bytesEqual, type SignatureScheme } from '@bftx/crypto';
+import type { SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
@@ -51,7 +53,9 @@ export interface RecoveryReport {
   readonly storedHeight: number;
   /** Height of the exchange snapshot the exchange was restored from (0: none, every block applied). */
   readonly snapshotHeight: number;
+  /** Logged inputs (those since the last safety state) offered again after the start. */
   readonly replayedInputs: number;
+  /** Time from opening the store to a running replica. */
   readonly replayMs: number;
 }
 
@@ -71,8 +75,8 @@ export class ReplicaNode<M> {
   private readonly arrivals = new Map<string, number>();
   private running = false;
   private fatal: Error | undefined;
-  // Timers the replayed log left set, armed once the replica runs.
-  private readonly recoveredTimers = new Map<string, number>();
+  // Inputs logged since the last safety state, offered again once the protocol has started.
+  private recoveredInputs: ProtocolInput<M>[] = [];
   // Blocks applied in the group being handled, announced once they are on disk.
   private results: BlockResult[] = [];
   private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
@@ -99,17 +103,19 @@ export class ReplicaNode<M> {
     const validators = new ValidatorSet(o.validatorKeys);
     this.verifier = new StatementVerifier(validators, o.scheme);
     const signer = o.scheme.signer(o.secretKey);
-    const storedSafety = await this.store.safetyState();
-    const fresh = this.store.loggedInputs === 0;
     const logging: ProtocolDefinition<M> = { ...o.protocol, create: (config) => (this.logged = new LoggedProtocol(o.protocol.create(config), o.protocol, this.ledger)) };
     const definition = replicatedExchange(logging, { exchange: o.exchange, clientScheme: o.clientScheme });
-    // With a log, the instance starts as it first did and the log brings it to where it was; the
-    // stored safety state alone would make the replay diverge (it would refuse votes it once cast).
-    const safety = fresh && storedSafety !== undefined ? { safetyState: storedSafety } : {};
-    // One signature checker for the door (onMessage) and the protocol: a vote is checked once.
-    this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, verifier: this.verifier, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
     try {
-      await this.recover(storedSafety);
+      const storedSafety = await this.store.safetyState();
+      const safety = storedSafety !== undefined ? { safetyState: storedSafety } : {};
+      // One signature checker for the door (onMessage) and the protocol: a vote is checked once.
+      try {
+        this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, verifier: this.verifier, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
+      } catch (e) {
+        // The one thing that keeps it from signing twice is unreadable: it must not run.
+        throw new Error(`replica ${o.self}: the stored safety state does not decode (${e instanceof Error ? e.message : String(e)}); refusing to start`);
+      }
+      await this.recover();
     } catch (e) {
       await this.store.close(); // a replica that cannot recover holds no lock on its data
       throw e;
@@ -129,9 +135,9 @@ export class ReplicaNode<M> {
     });
     // The protocol starts (or resumes) before the network does: no peer message may reach it first.
     this.running = true;
-    if (fresh) this.enqueue({ type: 'start', now: this.now() });
-    for (const [timer, at] of this.recoveredTimers) this.armTimer(timer, at);
-    this.recoveredTimers.clear();
+    this.enqueue({ type: 'start', now: this.now() });
+    for (const input of this.recoveredInputs) this.enqueue({ ...input, now: this.now() } as ProtocolInput<M>);
+    this.recoveredInputs = [];
     this.port = await this.transport.start();
   }
 
@@ -140,7 +146,7 @@ export class ReplicaNode<M> {
     this.finalizedListeners.push(listener);
   }
 
-  private async recover(storedSafety: Uint8Array | undefined): Promise<void> {
+  private async recover(): Promise<void> {
     const began = performance.now();
     const now = this.now();
     const stored = await this.store.blocks();
@@ -153,31 +159,25 @@ export class ReplicaNode<M> {
       snapshotHeight = snapshot.height;
     }
     this.replica.applyFinalized(stored.slice(snapshotHeight), now);
-    this.logged.recording = false;
+    // Messages and transactions that came after the last safety state: offered again once started
+    // (a vote among them may still count; a transaction not yet final is not lost). Timers and
+    // starts are not: the restarted instance sets its own.
     let replayed = 0;
-    let lastPersist: Uint8Array | undefined;
     for await (const record of this.store.inputs()) {
-      const input = decodeInputRecord(this.options.protocol, record);
-      const outputs = this.logged.step(input);
-      this.replica.observe(outputs, input.now);
-      for (const out of outputs) {
-        if (out.type === 'set-timer') this.recoveredTimers.set(out.timer, out.at);
-        else if (out.type === 'cancel-timer') this.recoveredTimers.delete(out.timer);
-        else if (out.type === 'persist') lastPersist = out.state;
+      let input: ProtocolInput<M>;
+      try {
+        input = decodeInputRecord(this.options.protocol, record);
+      } catch {
+        continue; // a damaged cache entry costs only itself
       }
-      replayed++;
+      if (input.type === 'message' || input.type === 'transactions') {
+        this.recoveredInputs.push(input);
+        replayed++;
+      }
     }
-    this.logged.recording = true;
-    const reproduced = storedSafety === undefined ? lastPersist === undefined : lastPersist !== undefined && bytesEqual(storedSafety, lastPersist);
-    if (replayed > 0 && !reproduced) {
-      // The replay did not arrive at the state on disk: the instance cannot be trusted to vote.
-      throw new Error(`replica ${this.options.self}: replaying ${replayed} logged inputs did not reproduce the stored safety state; refusing to start`);
-    }
-    const added = this.logged.takeAdded();
-    if (added.length > 0) await this.store.write({ inputs: [], blocks: added, roots: this.rootsOf(added), sync: true });
     this.metrics.height.set(this.ledger.height);
     this.recovery = { storedHeight: stored.length, snapshotHeight, replayedInputs: replayed, replayMs: Math.round(performance.now() - began) };
-    if (replayed > 0 || stored.length > 0) this.options.log?.('recovered', { ...this.recovery, height: this.ledger.height });
+    if (replayed > 0 || stored.length > 0 || this.store.loggedInputs > 0) this.options.log?.('recovered', { ...this.recovery, height: this.ledger.height });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,9 @@
 // What a replica keeps on disk (LevelDB through classic-level, whose prebuilt binary ships in the
 // npm package): the latest safety state, the finalized blocks with the exchange state root after
-// each, the latest exchange snapshot, and the write-ahead log of consensus inputs. One handled group of inputs is one atomic batch; it is synchronous (fsync) whenever what
+// each, the latest exchange snapshot, and a log of recent consensus inputs. The log is a cache, not
+// the restart contract (the safety state is): it is truncated whenever a safety state is written,
+// so it holds the inputs since the last one, and disk and restart time are bounded by state, not
+// uptime. One handled group of inputs is one atomic batch; it is synchronous (fsync) whenever what
 // follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
@@ -11,6 +14,7 @@ import { ClassicLevel } from 'classic-level';
 const SAFETY = 'safety';
 const HEIGHT = 'height';
 const WAL_NEXT = 'wal-next';
+const WAL_START = 'wal-start';
 const VOTES_NEXT = 'votes-next';
 const pad = (n: number) => String(n).padStart(16, '0');
 const blockKey = (height: number) => `block/${pad(height)}`;
@@ -48,6 +52,7 @@ export interface StoreWrite {
 export class ReplicaStore {
   private storedHeight = 0;
   private nextInput = 0;
+  private firstInput = 0;
   private nextVote = 0;
 
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
@@ -60,6 +65,8 @@ export class ReplicaStore {
     store.storedHeight = h === undefined ? 0 : readUint32(h);
     const w = await db.get(WAL_NEXT);
     store.nextInput = w === undefined ? 0 : readUint32(w);
+    const start = await db.get(WAL_START);
+    store.firstInput = start === undefined ? 0 : readUint32(start);
     const v = await db.get(VOTES_NEXT);
     store.nextVote = v === undefined ? 0 : readUint32(v);
     return store;
@@ -78,9 +85,14 @@ export class ReplicaStore {
     return this.storedHeight;
   }
 
-  /** Consensus inputs logged so far. */
-  get loggedInputs(): number {
+  /** Consensus inputs logged since the store was created (most of them truncated since). */
+  get inputsEverLogged(): number {
     return this.nextInput;
+  }
+
+  /** Consensus inputs in the log now (those since the group that wrote the last safety state). */
+  get loggedInputs(): number {
+    return this.nextInput - this.firstInput;
   }
 
   /** Writes one group atomically; durable before it resolves when `sync`. */
@@ -94,6 +106,13 @@ export class ReplicaStore {
     if (w.roots !== undefined && w.roots.length !== w.blocks.length) throw new RangeError(`store: ${w.roots.length} state roots for ${w.blocks.length} blocks`);
     const batch = this.db.batch();
     let seq = this.nextInput;
+    let first = this.firstInput;
+    if (w.safetyState !== undefined && first < seq) {
+      // A new safety state: the inputs of earlier groups are not needed to restart any more.
+      for (let s = first; s < seq; s++) batch.del(walKey(s));
+      first = seq;
+      batch.put(WAL_START, uint32(first));
+    }
     for (const input of w.inputs) batch.put(walKey(seq++), input);
     if (w.inputs.length > 0) batch.put(WAL_NEXT, uint32(seq));
     if (w.safetyState !== undefined) batch.put(SAFETY, w.safetyState);
@@ -106,6 +125,7 @@ export class ReplicaStore {
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
+    this.firstInput = first;
     this.nextVote = vote;
     this.storedHeight = height;
   }
@@ -135,8 +155,8 @@ export class ReplicaStore {
     for await (const value of this.db.values({ gte: voteKey(0), lt: voteKey(this.nextVote) })) yield decode(VoteRecordCodec, value) as SignedStatement;
   }
 
-  /** The logged consensus inputs, oldest first. */
+  /** The logged consensus inputs (since the last safety state's group), oldest first. */
   async *inputs(): AsyncGenerator<Uint8Array> {
-    for await (const value of this.db.values({ gte: walKey(0), lt: walKey(this.nextInput) })) yield value;
+    for await (const value of this.db.values({ gte: walKey(this.firstInput), lt: walKey(this.nextInput) })) yield value;
   }
 }

@@ -58,3 +58,32 @@ test('the store: blocks, roots, snapshot, safety state and log read back after r
     await store.close();
   }
 });
+
+test('the log is truncated at every safety state: it keeps the inputs from the group that wrote the last one on, across reopening', async () => {
+  const dir = tmp();
+  let store = await ReplicaStore.open(dir);
+  const read = async () => {
+    const out: number[] = [];
+    for await (const r of store.inputs()) out.push(r[0]!);
+    return out;
+  };
+  try {
+    await store.write({ inputs: [Uint8Array.of(1), Uint8Array.of(2)], blocks: [], sync: false });
+    await store.write({ inputs: [Uint8Array.of(3)], blocks: [], sync: false });
+    expect(await read()).toEqual([1, 2, 3]);
+    await store.write({ inputs: [Uint8Array.of(4), Uint8Array.of(5)], safetyState: Uint8Array.of(1), blocks: [], sync: true });
+    expect(await read()).toEqual([4, 5]);
+    await store.write({ inputs: [Uint8Array.of(6)], blocks: [], sync: true });
+    expect(store.loggedInputs).toBe(3);
+    expect(store.inputsEverLogged).toBe(6);
+    await store.close();
+    store = await ReplicaStore.open(dir);
+    expect(await read()).toEqual([4, 5, 6]);
+    // Many groups, each with a safety state: the log never holds more than the last group.
+    for (let i = 0; i < 200; i++) await store.write({ inputs: [Uint8Array.of(i & 0xff), Uint8Array.of(7)], safetyState: Uint8Array.of(i & 0xff), blocks: [], sync: false });
+    expect(store.loggedInputs).toBe(2);
+    expect(await read()).toEqual([199, 7]);
+  } finally {
+    await store.close();
+  }
+});
