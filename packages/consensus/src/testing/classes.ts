@@ -257,3 +257,19 @@ export function persistedStateProperty<M>(protocol: ProtocolDefinition<M>, sim: 
     if (long > 1.5 * short + 1024) throw new Error(`persisted state grows with history: ${short} bytes after ${base.duration} ms, ${long} after ${4 * base.duration} ms\nscenario: ${JSON.stringify({ n, seed })}`);
   });
 }
+
+/**
+ * A mutant of any protocol: it never persists anything (its `persist` outputs are dropped), so a
+ * restarted instance starts from scratch. The restart classes must catch it (it signs twice).
+ */
+export function withoutPersistence<M>(protocol: ProtocolDefinition<M>): ProtocolDefinition<M> {
+  return {
+    ...protocol,
+    name: `${protocol.name}(persists nothing)`,
+    create(config) {
+      const { safetyState: _ignored, ...fresh } = config;
+      const inner = protocol.create(fresh);
+      return { self: inner.self, step: (input) => inner.step(input).filter((o) => o.type !== 'persist') };
+    },
+  };
+}
