@@ -1,4 +1,4 @@
-import { adversaryBlocks, signStatement, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
+import { adversaryBlocks, makeBlock, signStatement, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
 import { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
 import { Streamlet, type StreamletOptions } from './streamlet';
@@ -15,10 +15,11 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
     encodeMessage: encodeStreamletMessage,
     decodeMessage: decodeStreamletMessage,
     messageKind: (m) => m.type,
-    votes: (m) => (m.type === 'vote' ? [m.vote] : []),
+    votes: statementsOf,
     // After GST, five consecutive epochs with honest leaders finalize a new block (Chan-Shi, Theorem 6);
     // with all leaders honest that is within 5 epochs, plus one to get every replica in step.
-    livenessBound: (timing) => 6 * 2 * timing.delta,
+    // An epoch is 2 delta + 1 ms (see Streamlet.epochLength).
+    livenessBound: (timing) => 6 * (2 * timing.delta + 1),
     byzantine: {
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {
@@ -46,6 +47,21 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
         const forked = adversaryBlocks.reparented(m.block, parent);
         return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: forked.epoch, slot: 0, phase: 0, blockHash: forked.hash }).signature };
       },
+      farFuture(m, signer, self, ahead) {
+        if (m.type === 'proposal') {
+          const b = m.block;
+          const far = makeBlock({ parent: b.parent, height: b.height + ahead, epoch: b.epoch + ahead, proposer: self, payload: b.payload });
+          return { type: 'proposal', block: far, signature: signStatement(signer, self, Domains.proposal, { epoch: far.epoch, slot: 0, phase: 0, blockHash: far.hash }).signature };
+        }
+        if (m.type !== 'vote') return undefined;
+        const epoch = m.vote.epoch + ahead;
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, epoch) }) };
+      },
+      corruptAnswer(m, _signer, self) {
+        if (m.type !== 'block') return undefined;
+        // The block without the votes that prove it notarized, or (when it has none) another block.
+        return m.votes.length > 0 ? { type: 'block', block: m.block, votes: [] } : { type: 'block', block: adversaryBlocks.conflicting(m.block, self), votes: [] };
+      },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const forged = adversaryBlocks.forgedParent(m.block);
@@ -53,4 +69,23 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       },
     },
   };
+}
+
+/**
+ * Every signed statement a message carries, as signed: a proposal is its leader's statement under
+ * the proposal domain (epoch, slot 0, phase 0, the block's hash); a vote is itself; a notarization
+ * and a fetch answer carry votes.
+ */
+function statementsOf(m: StreamletMessage): readonly SignedStatement[] {
+  switch (m.type) {
+    case 'proposal':
+      return [{ domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature }];
+    case 'vote':
+      return [m.vote];
+    case 'notarization':
+    case 'block':
+      return m.votes;
+    case 'fetch':
+      return [];
+  }
 }

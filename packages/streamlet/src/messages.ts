@@ -2,26 +2,39 @@ import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/c
 import { codec, decode, Domains, encode } from '@bftx/crypto';
 
 /**
- * A leader's signed block for its epoch, or a replica's signed vote for a block. fetch / block: a
- * replica that holds a block whose parent it never received (it was down, or the message was lost)
- * asks everyone for the parent by hash; the answer carries the block and the votes its sender holds
- * for it (a notarization when they are a quorum), and is taken only for a hash that was asked for.
+ * A leader's signed block for its epoch, or a replica's signed vote for a block.
+ * notarization: a quorum of votes for one block (no block body), gossiped by a replica whose last
+ * epoch notarized nothing, so that replicas that lost votes learn the longest notarized chain.
+ * fetch / block: a replica that misses a block, or its votes, asks everyone for it by hash; the
+ * answer carries the block and the votes its sender holds for it (a notarization when they are a
+ * quorum), and is taken only for a hash that was asked for.
  */
 export type StreamletMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement }
+  | { readonly type: 'notarization'; readonly epoch: number; readonly blockHash: Uint8Array; readonly votes: readonly SignedStatement[] }
   | { readonly type: 'fetch'; readonly blockHash: Uint8Array }
   | { readonly type: 'block'; readonly block: Block; readonly votes: readonly SignedStatement[] };
 
 /** Most votes an answer may carry (one per validator; more than any validator set here). */
 const MAX_VOTES = 1024;
 
+const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) });
+
 const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, signature: codec.bytes(64) },
   vote: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) },
+  notarization: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), votes: codec.array(SignatureOnly, MAX_VOTES) },
   fetch: { blockHash: codec.fixedBytes(32) },
-  block: { block: BlockCodec, votes: codec.array(codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) }), MAX_VOTES) },
+  block: { block: BlockCodec, votes: codec.array(SignatureOnly, MAX_VOTES) },
 });
+
+const signatures = (votes: readonly SignedStatement[]) => votes.map((v) => ({ signer: v.signer, signature: v.signature }));
+
+/** The votes a message names by signer and signature only: each is for (epoch, blockHash), as the message says. */
+function votesFor(epoch: number, blockHash: Uint8Array, votes: readonly { signer: number; signature: Uint8Array }[]): SignedStatement[] {
+  return votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch, blockHash, signer: v.signer, signature: v.signature }));
+}
 
 export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
   switch (m.type) {
@@ -29,10 +42,12 @@ export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
       return encode(WireCodec, { type: 'proposal', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, signature: m.signature });
     case 'vote':
       return encode(WireCodec, { type: 'vote', epoch: m.vote.epoch, blockHash: m.vote.blockHash, signer: m.vote.signer, signature: m.vote.signature });
+    case 'notarization':
+      return encode(WireCodec, { type: 'notarization', epoch: m.epoch, blockHash: m.blockHash, votes: signatures(m.votes) });
     case 'fetch':
       return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash });
     case 'block':
-      return encode(WireCodec, { type: 'block', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, votes: m.votes.map((v) => ({ signer: v.signer, signature: v.signature })) });
+      return encode(WireCodec, { type: 'block', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, votes: signatures(m.votes) });
   }
 }
 
@@ -44,12 +59,14 @@ export function decodeStreamletMessage(bytes: Uint8Array): StreamletMessage {
       return { type: 'proposal', block: sealBlock(w.block), signature: w.signature };
     case 'vote':
       return { type: 'vote', vote: { domain: Domains.vote, slot: 0, phase: 0, epoch: w.epoch, blockHash: w.blockHash, signer: w.signer, signature: w.signature } };
+    case 'notarization':
+      return { type: 'notarization', epoch: w.epoch, blockHash: w.blockHash, votes: votesFor(w.epoch, w.blockHash, w.votes) };
     case 'fetch':
       return { type: 'fetch', blockHash: w.blockHash };
     case 'block': {
       // The votes name the block they are for: it is the answer's own block, by construction.
       const block = sealBlock(w.block);
-      return { type: 'block', block, votes: w.votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch: block.epoch, blockHash: block.hash, signer: v.signer, signature: v.signature })) };
+      return { type: 'block', block, votes: votesFor(block.epoch, block.hash, w.votes) };
     }
   }
 }

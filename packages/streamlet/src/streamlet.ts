@@ -1,35 +1,84 @@
-// Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020), exactly:
-//  - epochs of 2 delta; the leader of epoch e is H(e) mod n (public, so Byzantine replicas lead too);
+// Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020):
+//  - epochs of 2 delta (plus 1 ms, below); the leader of epoch e is H(e) mod n (public, so Byzantine
+//    replicas lead too);
 //  - the leader proposes a block extending one of the longest notarized chains it has seen;
 //  - in epoch e a replica votes for the first proposal of e's leader, only if it extends one of
 //    the longest notarized chains it has seen, and at most once per epoch (persisted before sending);
 //  - a block is notarized with votes of at least 2n/3 distinct validators;
 //  - three adjacent notarized blocks with consecutive epochs finalize the chain up to the second;
 //  - every message is echoed to all on first receipt (a switch turns echo off).
+// Beyond the paper, for a runtime that crashes and loses messages:
+//  - restart: the safety state holds the last voted and proposed epochs, the finalized tip and the
+//    longest notarized chain seen at the last vote (its height and notarization); a restarted
+//    replica roots its tree at the finalized tip, never votes on a chain shorter than that height,
+//    and fetches the rest;
+//  - repair: a replica whose last epoch notarized nothing gossips the notarization of its longest
+//    notarized tip; a block, or the votes of a block, that a replica misses is fetched, and asked
+//    for again each epoch until an answer proves it (the block, and a quorum of votes);
+//  - bounded state: proposals and votes are kept for a window of epochs around the current one;
+//    the rest are refused (counted), never echoed.
 import {
-  BlockTree,
-  EquivocationDetector,
+  BlockCodec,
   FifoMempool,
-  GENESIS,
   makeBlock,
   payloadMatches,
+  sealBlock,
   signStatement,
   StatementVerifier,
   txKey,
   type Block,
   type Protocol,
   type ProtocolConfig,
+  type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
   type SignedStatement,
 } from '@bftx/consensus';
-import { codec, decode, Domains, encode, hash, toHex } from '@bftx/crypto';
+import { bytesEqual, codec, decode, Domains, encode, hash, toHex, tryDecode } from '@bftx/crypto';
 import type { StreamletMessage } from './messages';
+import { NotarizedTree } from './tree';
 
-/** What is gossiped (and echoed): proposals and votes. */
-type Gossip = Extract<StreamletMessage, { type: 'proposal' | 'vote' }>;
+/** Epochs behind the current one whose proposals and votes are still taken. */
+export const PAST_EPOCHS = 8;
+/** Epochs ahead of the current one whose proposals and votes are kept (clocks differ a little). */
+export const FUTURE_EPOCHS = 4;
+/** Most blocks fetched at once, and how many epochs one is asked for before giving up (asked again when needed again). */
+const MAX_FETCHING = 64;
+const FETCH_ATTEMPTS = 8;
+/** How far down a chain one repair walks (per event; the next event walks on). */
+const REPAIR_DEPTH = 32;
+/**
+ * Block bodies kept in the safety state, within a budget: the notarized chain from the finalized tip
+ * up to the lock (what a restarted replica stands on: when a whole cluster restarts, nobody else
+ * holds it), then the latest finalized blocks (what the others may still need to fetch: a replica
+ * that was down while they finalized, then restarted together with them, finds them nowhere else).
+ * Normally the chain above the finalized tip is a block or two; beyond the budget, the rest is
+ * fetched from whoever still holds it.
+ */
+const KEPT_LOCK_CHAIN = 24;
+const KEPT_FINAL_BLOCKS = 8;
+const KEPT_BYTES = 128 * 1024;
 
-const SafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
+const HASH = codec.fixedBytes(32);
+const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) });
+/**
+ * What a restart needs, and no more (its size bounded by n, never by history):
+ * - lastVotedEpoch, lastProposedEpoch: never a second vote or proposal in an epoch;
+ * - finalized: the tip the tree is rooted at after a restart (blocks below it are final);
+ * - lock: the longest notarized chain seen at the last vote, as its tip's height and notarization.
+ *   Chan-Shi's consistency proof needs only that each replica's voted-on chains never get shorter
+ *   (a vote in a later epoch is for a chain at least as long); the notarization lets others and
+ *   the replica itself re-learn that chain when it was the only one to see the votes.
+ */
+const SafetyStateCodec = codec.record({
+  lastVotedEpoch: codec.uint(),
+  lastProposedEpoch: codec.uint(),
+  finalized: codec.record({ hash: HASH, height: codec.uint(), epoch: codec.uint() }),
+  lock: codec.record({ height: codec.uint(), epoch: codec.uint(), blockHash: HASH, votes: codec.array(SignatureOnly, 1024) }),
+  blocks: codec.array(codec.bytes(), KEPT_LOCK_CHAIN + KEPT_FINAL_BLOCKS),
+});
+/** The state of versions before restarts were supported: the last voted epoch only. */
+const LegacySafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
 const LeaderSeedCodec = codec.uint();
 
 export interface StreamletOptions {
@@ -43,31 +92,63 @@ export function streamletLeader(epoch: number, n: number): number {
   return (((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0) % n;
 }
 
+/** The longest notarized chain a replica stood on when it last voted: its tip's height and notarization. */
+interface Lock {
+  readonly height: number;
+  readonly epoch: number;
+  readonly blockHash: Uint8Array;
+  readonly votes: readonly SignedStatement[];
+}
+
+/** What is kept of one epoch inside the window. */
+interface EpochRecord {
+  /** The leader's proposals, as received: the first is the one voted for, a second proves equivocation; more are refused. */
+  readonly proposals: { readonly block: Block; readonly statement: SignedStatement }[];
+  /** Votes per signer: one, or two that prove equivocation; more are refused. */
+  readonly votes: Map<number, SignedStatement[]>;
+  /** Votes per block not yet notarized. */
+  readonly tallies: Map<string, Map<number, SignedStatement>>;
+}
+
+interface Fetch {
+  readonly hash: Uint8Array;
+  askedAt: number;
+  attempts: number;
+}
+
 export class Streamlet implements Protocol<StreamletMessage> {
   readonly self: number;
   protected readonly n: number;
+  /**
+   * 2 delta + 1 ms. A proposal sent at an epoch's start reaches everyone within delta, their votes
+   * reach everyone within delta more: at 2 delta at the latest. With epochs of exactly 2 delta,
+   * votes delayed exactly delta arrive at the same instant the next leader proposes, and which of
+   * the two comes first decides whether it builds on the block they notarize: with every delay
+   * exactly delta nothing would ever finalize. One more millisecond and the votes are in first,
+   * whatever the order of simultaneous events.
+   */
   protected readonly epochLength: number;
-  protected readonly tree = new BlockTree();
+  protected readonly tree: NotarizedTree;
   protected readonly verifier: StatementVerifier;
-  private readonly detector = new EquivocationDetector();
   private readonly mempool = new FifoMempool();
-  /** Votes by block id, one per signer. */
-  private readonly votes = new Map<string, Map<number, SignedStatement>>();
-  /** First proposal from the leader, per epoch. */
-  protected readonly firstProposal = new Map<number, string>();
-  /** Proposals for epochs that have not started here yet. */
-  private readonly early = new Map<number, Gossip[]>();
-  private readonly seen = new Set<string>();
-  /** Distinct valid proposals seen per epoch (all from its one leader). */
-  private readonly proposalVersions = new Map<number, number>();
+  private readonly epochs = new Map<number, EpochRecord>();
+  /** The votes that notarize each notarized block (a quorum): proofs to answer fetches with. */
+  private readonly notarizations = new Map<string, readonly SignedStatement[]>();
+  private readonly reported = new Set<number>();
+  private readonly fetching = new Map<string, Fetch>();
   protected epoch = 0;
   protected lastVotedEpoch = 0;
-  private readonly finalized: string[] = [GENESIS.id];
+  private lastProposedEpoch = 0;
+  private lock: Lock;
+  private finalized: Block;
+  /** The latest finalized blocks (oldest first, bounded): answers to fetches for blocks at or below a restarted tree's root. */
+  private readonly finalBodies = new Map<string, Block>();
+  /** The highest epoch of a block notarized here: when the last epoch's block is not, the replica repairs. */
+  private lastNotarizedEpoch = 0;
+  private dropped = 0;
   private readonly echo: boolean;
   private readonly maxBlockTxs: number;
   private out: ProtocolOutput<StreamletMessage>[] = [];
-  /** Block ids asked for (a child of each is held), and when. */
-  private readonly fetching = new Map<string, number>();
   private now = 0;
 
   constructor(
@@ -76,11 +157,20 @@ export class Streamlet implements Protocol<StreamletMessage> {
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.epochLength = 2 * config.timing.delta;
+    this.epochLength = 2 * config.timing.delta + 1;
     this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.echo = options.echo ?? true;
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
-    if (config.safetyState !== undefined) this.lastVotedEpoch = decode(SafetyStateCodec, config.safetyState).lastVotedEpoch;
+    const state = config.safetyState === undefined ? undefined : decodeSafetyState(config.safetyState);
+    this.tree = new NotarizedTree(state?.finalized);
+    this.finalized = this.tree.root;
+    this.lastVotedEpoch = state?.lastVotedEpoch ?? 0;
+    this.lastProposedEpoch = state?.lastProposedEpoch ?? 0;
+    this.lock = state?.lock ?? { height: 0, epoch: 0, blockHash: this.tree.root.hash, votes: [] };
+    for (const b of state?.blocks ?? []) {
+      if (b.height <= this.tree.root.height) this.finalBodies.set(b.id, b);
+      else this.tree.add(b);
+    }
   }
 
   step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
@@ -88,7 +178,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.now = input.now;
     switch (input.type) {
       case 'start':
-        this.scheduleNextEpoch(input.now);
+        this.onStart(input.now);
         break;
       case 'timer':
         if (input.timer === 'epoch') this.onEpochTimer(input.now);
@@ -96,13 +186,26 @@ export class Streamlet implements Protocol<StreamletMessage> {
       case 'transactions':
         this.mempool.add(input.txs);
         break;
-      case 'message':
-        if (input.message.type === 'fetch') this.onFetch(input.message.blockHash, input.from);
-        else if (input.message.type === 'block') this.onFetchedBlock(input.message.block, input.message.votes);
-        else this.onMessage(input.message);
+      case 'message': {
+        const m = input.message;
+        if (m.type === 'proposal') this.onProposal(m);
+        else if (m.type === 'vote') this.onVote(m.vote, m);
+        else if (m.type === 'notarization') this.onNotarization(m.epoch, m.blockHash, m.votes);
+        else if (m.type === 'fetch') this.onFetch(m.blockHash, input.from);
+        else this.onFetchedBlock(m.block, m.votes);
         break;
+      }
     }
     return this.out;
+  }
+
+  footprint(): ProtocolFootprint {
+    let retained = this.fetching.size + this.tree.waiting;
+    for (const r of this.epochs.values()) {
+      retained += r.proposals.length;
+      for (const list of r.votes.values()) retained += list.length;
+    }
+    return { retained, dropped: this.dropped };
   }
 
   // ---- rules (protected: the mutation tests override them to plant bugs) ----
@@ -119,19 +222,36 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   /** May this replica vote for the leader's proposal `block` in the current epoch? */
   protected mayVote(block: Block): boolean {
-    return this.firstProposal.get(block.epoch) === block.id && this.lastVotedEpoch < block.epoch && this.extendsLongestNotarized(block);
+    return this.epochs.get(block.epoch)?.proposals[0]?.block.id === block.id && this.lastVotedEpoch < block.epoch && this.extendsLongestNotarized(block);
   }
 
+  /** Does `block` extend one of the longest notarized chains seen, before a restart included (the lock)? */
   protected extendsLongestNotarized(block: Block): boolean {
-    const parentId = block.parentId;
-    const parent = this.tree.get(parentId);
-    return parent !== undefined && this.tree.isCertifiedChain(parentId) && parent.height === this.tree.longestCertifiedHeight;
+    const parent = this.tree.get(block.parentId);
+    return parent !== undefined && this.tree.isCertifiedChain(parent.id) && parent.height === this.tree.longestCertifiedHeight && parent.height >= this.lock.height;
   }
 
   // ---- epochs and proposals ----
 
   private leaderOf(epoch: number): number {
     return this.config.leaderSchedule?.[epoch] ?? streamletLeader(epoch, this.n);
+  }
+
+  private onStart(now: number): void {
+    this.epoch = Math.floor(now / this.epochLength);
+    const lock = this.lock;
+    if (lock.height > this.tree.root.height && lock.votes.length > 0) {
+      // Restarted on a chain longer than its finalized tip: take the notarization it persisted, tell
+      // the others (they may never have seen it), and fetch the blocks up to it.
+      const id = toHex(lock.blockHash);
+      this.acceptNotarization(lock.epoch, lock.blockHash, id, lock.votes);
+      this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: lock.epoch, blockHash: lock.blockHash, votes: lock.votes } });
+      const tip = this.tree.get(id);
+      if (tip === undefined) this.fetch(lock.blockHash, id);
+      else this.repairBelow(tip);
+      this.afterTreeChange();
+    }
+    this.scheduleNextEpoch(now);
   }
 
   private scheduleNextEpoch(now: number): void {
@@ -143,131 +263,274 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.epoch = Math.floor(now / this.epochLength);
     const leader = this.leaderOf(this.epoch);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
+    for (const e of this.epochs.keys()) if (e + PAST_EPOCHS < this.epoch) this.epochs.delete(e);
+    if (this.epoch > 1 && this.lastNotarizedEpoch < this.epoch - 1) this.gossipLongestNotarized();
+    this.askAgain();
     if (leader === this.self) this.propose();
-    const waiting = this.early.get(this.epoch);
-    this.early.delete(this.epoch);
-    for (const m of waiting ?? []) this.onMessage(m);
-    this.early.forEach((_, e) => e < this.epoch && this.early.delete(e));
-    this.proposalVersions.forEach((_, e) => e < this.epoch - 64 && this.proposalVersions.delete(e));
-    if (this.epoch % 64 === 0) this.detector.prune(this.epoch - 64);
+    this.tryVote(); // a proposal that arrived before its epoch started here
     this.scheduleNextEpoch(now);
   }
 
   private propose(): void {
+    if (this.epoch <= this.lastProposedEpoch) return; // proposed in this epoch before a restart
+    if (this.tree.longestCertifiedHeight < this.lock.height) return; // still fetching the chain it stood on
     const parent = this.tree.longestCertifiedTips[0]!;
     const onChain = new Set<string>();
-    for (const b of this.tree.chain(parent.id, this.finalized.length)) for (const tx of b.payload) onChain.add(txKey(tx));
+    for (const b of this.tree.chain(parent.id, this.finalized.height + 1)) for (const tx of b.payload) onChain.add(txKey(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: this.epoch, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
     const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, slot: 0, phase: 0, blockHash: block.hash });
-    const message: StreamletMessage = { type: 'proposal', block, signature: statement.signature };
+    // Durable before the proposal leaves: a restarted leader never proposes twice in an epoch.
+    this.lastProposedEpoch = this.epoch;
+    this.persist();
     this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.epoch, block: block.id, height: block.height, parent: parent.id } });
-    this.out.push({ type: 'broadcast', message });
-    this.seen.add(messageId(message));
-    this.acceptProposal(block, statement);
+    this.out.push({ type: 'broadcast', message: { type: 'proposal', block, signature: statement.signature } });
+    this.record(this.epoch).proposals.push({ block, statement });
+    this.acceptProposal(block);
   }
 
   // ---- messages ----
 
-  private onMessage(m: Gossip): void {
-    const id = messageId(m);
-    if (this.seen.has(id)) return;
-    if (m.type === 'proposal') {
-      if (m.block.epoch > this.epoch) {
-        // Not its epoch yet here: hold it (bounded: only the next few epochs).
-        if (m.block.epoch <= this.epoch + 8) {
-          const list = this.early.get(m.block.epoch) ?? [];
-          if (list.length < 4 * this.n) list.push(m);
-          this.early.set(m.block.epoch, list);
-        }
-        return;
-      }
-      const statement: SignedStatement = { domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
-      if (m.block.proposer !== this.leaderOf(m.block.epoch) || !this.verifier.verify(statement) || !payloadMatches(m.block)) return;
-      this.seen.add(id);
-      // Two versions from one leader in one epoch prove its equivocation; echoing a third adds only
-      // load (an equivocating leader that re-signs every echo would flood the network), so it is
-      // kept but not echoed.
-      const versions = (this.proposalVersions.get(m.block.epoch) ?? 0) + 1;
-      this.proposalVersions.set(m.block.epoch, versions);
-      if (this.echo && versions <= 2) this.out.push({ type: 'broadcast', message: m });
-      this.acceptProposal(m.block, statement);
-    } else {
-      const v = m.vote;
-      if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || !this.verifier.verify(v)) return;
-      this.seen.add(id);
-      if (this.echo) this.out.push({ type: 'broadcast', message: m });
-      this.countVote(v);
+  /** Is `epoch` inside the window kept around the current one? Outside, the message is refused and counted. */
+  private inWindow(epoch: number): boolean {
+    if (epoch <= this.epoch + FUTURE_EPOCHS && epoch + PAST_EPOCHS >= this.epoch) return true;
+    this.dropped++;
+    return false;
+  }
+
+  private record(epoch: number): EpochRecord {
+    let r = this.epochs.get(epoch);
+    if (r === undefined) this.epochs.set(epoch, (r = { proposals: [], votes: new Map(), tallies: new Map() }));
+    return r;
+  }
+
+  private onProposal(m: Extract<StreamletMessage, { type: 'proposal' }>): void {
+    const block = m.block;
+    if (!this.inWindow(block.epoch) || block.proposer !== this.leaderOf(block.epoch)) return;
+    const r = this.record(block.epoch);
+    // Two versions from one leader in one epoch prove its equivocation; a third adds only load.
+    if (r.proposals.length >= 2 || r.proposals.some((p) => p.block.id === block.id)) return;
+    const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
+    if (!this.verifier.verify(statement) || !payloadMatches(block)) return;
+    r.proposals.push({ block, statement });
+    if (r.proposals.length === 2) this.reportEquivocation(r.proposals[0]!.statement, statement);
+    if (this.echo) this.out.push({ type: 'broadcast', message: m });
+    this.acceptProposal(block);
+  }
+
+  private acceptProposal(block: Block): void {
+    this.tree.add(block);
+    this.repairBelow(block);
+    this.afterTreeChange();
+  }
+
+  private onVote(v: SignedStatement, m: StreamletMessage): void {
+    if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || !this.inWindow(v.epoch)) return;
+    const r = this.record(v.epoch);
+    const earlier = r.votes.get(v.signer);
+    if (earlier !== undefined && (earlier.length >= 2 || earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) return;
+    if (!this.verifier.verify(v)) return;
+    if (this.echo) this.out.push({ type: 'broadcast', message: m });
+    this.countVote(r, v);
+    this.afterTreeChange();
+  }
+
+  /** A verified vote inside the window: kept (at most two per signer and epoch), and tallied for its block. */
+  private countVote(r: EpochRecord, v: SignedStatement): void {
+    const earlier = r.votes.get(v.signer);
+    if (earlier === undefined) r.votes.set(v.signer, [v]);
+    else {
+      earlier.push(v);
+      this.reportEquivocation(earlier[0]!, v);
+    }
+    const id = toHex(v.blockHash);
+    if (this.tree.isCertified(id)) return;
+    let tally = r.tallies.get(id);
+    if (tally === undefined) r.tallies.set(id, (tally = new Map()));
+    tally.set(v.signer, v);
+    if (tally.size >= this.quorumSize()) {
+      r.tallies.delete(id);
+      this.notarize(id, v.epoch, [...tally.values()]);
     }
   }
 
-  private acceptProposal(block: Block, statement: SignedStatement): void {
-    const evidence = this.detector.observe(statement);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
-    if (!this.firstProposal.has(block.epoch)) this.firstProposal.set(block.epoch, block.id);
-    this.tree.add(block);
-    this.afterTreeChange();
-    if (!this.tree.has(block.id)) this.fetch(block.parent);
-    else if (block.epoch === this.epoch && this.mayVote(block)) this.vote(block);
+  private reportEquivocation(first: SignedStatement, second: SignedStatement): void {
+    if (this.reported.has(second.signer)) return;
+    this.reported.add(second.signer);
+    this.out.push({ type: 'evidence', evidence: { kind: 'equivocation', offender: second.signer, first, second } });
   }
 
-  // ---- fetching missing blocks ----
+  private notarize(id: string, epoch: number, votes: readonly SignedStatement[]): void {
+    this.notarizations.set(id, votes);
+    this.tree.certify(id);
+    if (epoch > this.lastNotarizedEpoch) this.lastNotarizedEpoch = epoch;
+    this.out.push({ type: 'trace', event: { kind: 'notarize', epoch, block: id, height: this.tree.get(id)?.height ?? -1 } });
+  }
 
-  private fetch(blockHash: Uint8Array): void {
+  /**
+   * Votes for one block (a gossiped notarization, a fetch answer): notarizes it when they hold a
+   * quorum of valid distinct signers, whatever its epoch (a notarization is proof on its own);
+   * fewer are tallied like single votes, inside the window only. True if the block is notarized.
+   */
+  private acceptNotarization(epoch: number, blockHash: Uint8Array, id: string, votes: readonly SignedStatement[]): boolean {
+    if (this.tree.isCertified(id)) return true;
+    const quorum = this.quorumSize();
+    const valid: SignedStatement[] = [];
+    const signers = new Set<number>();
+    for (const v of votes) {
+      if (valid.length >= quorum || signers.size >= this.n) break;
+      if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || v.epoch !== epoch || !bytesEqual(v.blockHash, blockHash) || signers.has(v.signer)) continue;
+      signers.add(v.signer);
+      if (this.verifier.verify(v)) valid.push(v);
+    }
+    if (valid.length >= quorum) {
+      this.notarize(id, epoch, valid);
+      return true;
+    }
+    if (valid.length > 0 && this.inWindow(epoch)) {
+      const r = this.record(epoch);
+      for (const v of valid) {
+        const earlier = r.votes.get(v.signer);
+        if (earlier === undefined || (earlier.length < 2 && !earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) this.countVote(r, v);
+      }
+    }
+    return this.tree.isCertified(id);
+  }
+
+  // ---- repair: gossiping notarizations, fetching what is missing ----
+
+  /**
+   * The last epoch notarized nothing here: votes may have been lost, or this replica may stand on a
+   * shorter chain than others (or a longer one). One message per replica per such epoch tells
+   * everyone the longest notarized chain it knows; after GST that puts every honest replica on the
+   * longest one any of them knows, and the next honest leader's proposal gathers a quorum again.
+   */
+  private gossipLongestNotarized(): void {
+    for (const tip of this.tree.longestCertifiedTips) {
+      const votes = this.notarizations.get(tip.id);
+      if (votes === undefined) continue;
+      this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: tip.epoch, blockHash: tip.hash, votes } });
+      return;
+    }
+    const lock = this.lock;
+    if (lock.votes.length > 0 && lock.height > this.tree.longestCertifiedHeight) this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: lock.epoch, blockHash: lock.blockHash, votes: lock.votes } });
+  }
+
+  private onNotarization(epoch: number, blockHash: Uint8Array, votes: readonly SignedStatement[]): void {
+    if (epoch > this.epoch + FUTURE_EPOCHS) {
+      this.dropped++;
+      return;
+    }
+    if (epoch <= this.tree.root.epoch) return; // below the finalized root: nothing to learn
     const id = toHex(blockHash);
-    const asked = this.fetching.get(id);
-    if (asked !== undefined && this.now - asked < 2 * this.epochLength) return;
-    if (this.fetching.size >= 1024) this.fetching.delete(this.fetching.keys().next().value!);
-    this.fetching.set(id, this.now);
+    if (this.tree.isCertified(id) || !this.acceptNotarization(epoch, blockHash, id, votes)) return;
+    const block = this.tree.get(id);
+    if (block === undefined) this.fetch(blockHash, id);
+    else this.repairBelow(block);
+    this.afterTreeChange();
+  }
+
+  /** Fetches what the chain below `block` lacks: unknown blocks, and known blocks not notarized here. */
+  private repairBelow(block: Block): void {
+    let child = block;
+    for (let depth = 0; depth < REPAIR_DEPTH; depth++) {
+      if (!this.tree.has(child.id) && this.tree.has(child.parentId)) return; // it does not fit under its parent
+      const parentId = child.parentId;
+      if (this.tree.isCertifiedChain(parentId) || child.height - 1 <= this.tree.root.height) return;
+      const parent = this.tree.get(parentId);
+      if (parent === undefined) return this.fetch(child.parent, parentId);
+      if (!this.tree.isCertified(parentId)) this.fetch(parent.hash, parentId);
+      child = parent;
+    }
+  }
+
+  private fetch(blockHash: Uint8Array, id = toHex(blockHash)): void {
+    if (this.fetching.has(id)) return; // asked already; asked again each epoch until answered
+    if (this.fetching.size >= MAX_FETCHING) this.fetching.delete(this.fetching.keys().next().value!);
+    this.fetching.set(id, { hash: blockHash, askedAt: this.now, attempts: 1 });
     this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash } });
+  }
+
+  /** Is what a fetch asked for proven here: the block, and its notarization? */
+  private fetched(id: string): boolean {
+    return this.tree.has(id) && this.tree.isCertified(id);
+  }
+
+  /** Once an epoch, asks everyone again for what no answer has proven yet (a Byzantine peer may answer first, with less). */
+  private askAgain(): void {
+    for (const [id, f] of this.fetching) {
+      if (this.fetched(id) || f.attempts >= FETCH_ATTEMPTS) this.fetching.delete(id);
+      else if (this.now - f.askedAt >= this.epochLength) {
+        f.attempts++;
+        f.askedAt = this.now;
+        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash } });
+      }
+    }
   }
 
   private onFetch(blockHash: Uint8Array, from: number): void {
     const id = toHex(blockHash);
-    const block = this.tree.get(id);
+    const known = this.tree.get(id);
+    const block = known === undefined || known === this.tree.root ? this.finalBodies.get(id) : known;
     if (block === undefined || block.height === 0) return;
-    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes: [...(this.votes.get(id)?.values() ?? [])] } });
+    const votes = this.notarizations.get(id) ?? [...(this.epochs.get(block.epoch)?.tallies.get(id)?.values() ?? [])];
+    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes } });
   }
 
-  /** An answer to a fetch: taken only for a hash asked for; its votes are checked one by one. */
+  /** An answer to a fetch: taken only for a hash asked for; the fetch stays open until the block and its notarization are here. */
   private onFetchedBlock(block: Block, votes: readonly SignedStatement[]): void {
-    if (!this.fetching.has(block.id) || this.tree.has(block.id) || block.height === 0 || !payloadMatches(block)) return;
-    this.fetching.delete(block.id);
+    if (!this.fetching.has(block.id)) return;
+    if (block.height <= this.tree.root.height) {
+      this.fetching.delete(block.id); // at or below the finalized root: of no use
+      return;
+    }
+    if (!payloadMatches(block)) return;
     this.tree.add(block);
-    for (const v of votes) if (v.domain === Domains.vote && v.slot === 0 && v.phase === 0 && v.epoch === block.epoch && this.verifier.verify(v)) this.countVote(v);
+    if (votes.length > 0) this.acceptNotarization(block.epoch, block.hash, block.id, votes);
+    if (this.fetched(block.id)) this.fetching.delete(block.id);
+    this.repairBelow(block);
     this.afterTreeChange();
-    if (!this.tree.has(block.id)) return this.fetch(block.parent);
-    // The parent arriving may let this epoch's proposal join the tree, and be voted for now.
-    const current = this.firstProposal.get(this.epoch);
-    const proposal = current === undefined ? undefined : this.tree.get(current);
-    if (proposal !== undefined && this.mayVote(proposal)) this.vote(proposal);
+  }
+
+  // ---- voting ----
+
+  /** Votes for this epoch's proposal if the rules allow it now (called whenever the tree changes). */
+  private tryVote(): void {
+    const r = this.epochs.get(this.epoch);
+    if (r === undefined) return;
+    for (const p of r.proposals) {
+      if (!this.tree.has(p.block.id) || r.votes.get(this.self)?.some((v) => bytesEqual(v.blockHash, p.block.hash))) continue;
+      if (this.mayVote(p.block)) this.vote(p.block);
+    }
   }
 
   private vote(block: Block): void {
     this.lastVotedEpoch = block.epoch;
-    // Durable before the vote leaves: a restarted replica never votes twice in an epoch.
-    this.out.push({ type: 'persist', state: encode(SafetyStateCodec, { lastVotedEpoch: this.lastVotedEpoch }) });
+    const parent = this.tree.get(block.parentId)!;
+    if (parent.height >= this.lock.height) {
+      this.lock = { height: parent.height, epoch: parent.epoch, blockHash: parent.hash, votes: this.notarizations.get(parent.id) ?? [] };
+    }
+    // Durable before the vote leaves: a restarted replica never votes twice in an epoch, nor on a shorter chain.
+    this.persist();
     const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
-    const message: StreamletMessage = { type: 'vote', vote };
-    this.seen.add(messageId(message));
     this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
-    this.out.push({ type: 'broadcast', message });
-    this.countVote(vote);
+    this.out.push({ type: 'broadcast', message: { type: 'vote', vote } });
+    const r = this.record(block.epoch);
+    if (!(r.votes.get(this.self) ?? []).some((e) => bytesEqual(e.blockHash, vote.blockHash))) this.countVote(r, vote);
   }
 
-  private countVote(v: SignedStatement): void {
-    const evidence = this.detector.observe(v);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
-    const id = toHex(v.blockHash);
-    let byBlock = this.votes.get(id);
-    if (byBlock === undefined) this.votes.set(id, (byBlock = new Map()));
-    if (byBlock.has(v.signer)) return;
-    byBlock.set(v.signer, v);
-    if (byBlock.size === this.quorumSize() && !this.tree.isCertified(id)) {
-      this.tree.certify(id);
-      const b = this.tree.get(id);
-      this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: v.epoch, block: id, height: b?.height ?? -1 } });
-      this.afterTreeChange();
-    }
+  private persist(): void {
+    const f = this.finalized;
+    const l = this.lock;
+    this.out.push({
+      type: 'persist',
+      state: encode(SafetyStateCodec, {
+        lastVotedEpoch: this.lastVotedEpoch,
+        lastProposedEpoch: this.lastProposedEpoch,
+        finalized: { hash: f.hash, height: f.height, epoch: f.epoch },
+        lock: { height: l.height, epoch: l.epoch, blockHash: l.blockHash, votes: l.votes.map((v) => ({ signer: v.signer, signature: v.signature })) },
+        blocks: this.keptBlocks(),
+      }),
+    });
   }
 
   // ---- finality ----
@@ -275,39 +538,84 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private afterTreeChange(): void {
     for (const b of this.tree.takeNewlyCertified()) {
       const parent = this.tree.get(b.parentId);
-      if (parent === undefined || parent.height === 0) continue;
+      if (parent === undefined || parent === this.tree.root) continue;
       const grandparent = this.tree.get(parent.parentId);
       if (this.finalizes(grandparent, parent, b)) this.finalize(parent);
     }
+    this.tryVote();
+  }
+
+  private keepFinal(chain: readonly Block[]): void {
+    for (const b of chain.length > KEPT_FINAL_BLOCKS ? chain.slice(-KEPT_FINAL_BLOCKS) : chain) this.finalBodies.set(b.id, b);
+    for (const id of this.finalBodies.keys()) {
+      if (this.finalBodies.size <= KEPT_FINAL_BLOCKS) break;
+      this.finalBodies.delete(id);
+    }
+  }
+
+  /** The block bodies for the safety state (see KEPT_BYTES), encoded. */
+  private keptBlocks(): Uint8Array[] {
+    const kept: Uint8Array[] = [];
+    let budget = KEPT_BYTES;
+    const keep = (b: Block) => {
+      const bytes = encodedBlock(b);
+      if (bytes.length > budget && kept.length > 0) return false;
+      budget -= bytes.length;
+      kept.push(bytes);
+      return true;
+    };
+    const lockId = toHex(this.lock.blockHash);
+    const lockChain = this.lock.height > this.finalized.height ? this.tree.chain(lockId, this.finalized.height + 1) : [];
+    for (let i = 0; i < lockChain.length && i < KEPT_LOCK_CHAIN; i++) if (!keep(lockChain[i]!)) return kept;
+    const finals = [...this.finalBodies.values()];
+    for (let i = finals.length - 1; i >= 0; i--) if (!keep(finals[i]!)) return kept;
+    return kept;
   }
 
   private finalize(block: Block): void {
-    if (block.height < this.finalized.length) {
-      if (this.finalized[block.height] === block.id) return;
+    if (block.height <= this.finalized.height) {
+      const mine = this.tree.ancestorAt(this.finalized.id, block.height);
+      if (mine === undefined || mine.id === block.id) return;
       // A conflicting finalization: hand it to the runtime, whose ledger refuses it loudly.
-      this.out.push({ type: 'commit', blocks: this.tree.chain(block.id, block.height) });
+      this.out.push({ type: 'commit', blocks: [block] });
       return;
     }
-    const chain = this.tree.chain(block.id, this.finalized.length);
+    const chain = this.tree.chain(block.id, this.finalized.height + 1);
     for (const b of chain) {
-      this.finalized.push(b.id);
       this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
       this.mempool.remove(b.payload);
     }
+    this.finalized = block;
+    this.keepFinal(chain);
     this.out.push({ type: 'commit', blocks: chain });
+    // After the commit: a crash between the two re-commits the same blocks after the restart (a no-op).
+    this.persist();
   }
 }
 
-/**
- * Identity for echo deduplication: kind, signer and the first 16 bytes of the
- * signature (checked before use; a forger cannot make a valid message collide).
- * One fromCharCode call per message: a per-byte loop of global lookups was a
- * quarter of a run's time under jest's sandboxed globals.
- */
-function messageId(m: Gossip): string {
-  const sig = m.type === 'proposal' ? m.signature : m.vote.signature;
-  // eslint-disable-next-line prefer-spread -- apply takes the typed array as it is; a spread would iterate it
-  return (m.type === 'proposal' ? 'p' : 'v') + fromCharCodes.apply(null, sig.subarray(0, 16) as unknown as number[]);
+/** Each block is encoded once for the safety state, however many persists carry it. */
+const encodings = new WeakMap<Block, Uint8Array>();
+function encodedBlock(b: Block): Uint8Array {
+  let bytes = encodings.get(b);
+  if (bytes === undefined) encodings.set(b, (bytes = encode(BlockCodec, { ...b, payload: b.payload as Uint8Array[] })));
+  return bytes;
 }
 
-const fromCharCodes = String.fromCharCode;
+function decodeSafetyState(bytes: Uint8Array): {
+  lastVotedEpoch: number;
+  lastProposedEpoch: number;
+  finalized: { hash: Uint8Array; height: number; epoch: number } | undefined;
+  lock: Lock | undefined;
+  blocks: Block[];
+} {
+  const current = tryDecode(SafetyStateCodec, bytes);
+  if (!current.ok) {
+    const legacy = decode(LegacySafetyStateCodec, bytes);
+    return { lastVotedEpoch: legacy.lastVotedEpoch, lastProposedEpoch: legacy.lastVotedEpoch, finalized: undefined, lock: undefined, blocks: [] };
+  }
+  const s = current.value;
+  const l = s.lock;
+  const votes = l.votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch: l.epoch, blockHash: l.blockHash, signer: v.signer, signature: v.signature }));
+  const blocks = s.blocks.map((bytes) => sealBlock(decode(BlockCodec, bytes)));
+  return { lastVotedEpoch: s.lastVotedEpoch, lastProposedEpoch: s.lastProposedEpoch, finalized: s.finalized, lock: { height: l.height, epoch: l.epoch, blockHash: l.blockHash, votes }, blocks };
+}
