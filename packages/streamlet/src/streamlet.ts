@@ -455,11 +455,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return this.tree.has(id) && this.tree.isCertified(id);
   }
 
-  /** Once an epoch, asks everyone again for what no answer has proven yet (a Byzantine peer may answer first, with less). */
+  /** Once an epoch, asks everyone again for what no answer has proven within a round trip (a Byzantine peer may answer first, with less). */
   private askAgain(): void {
     for (const [id, f] of this.fetching) {
       if (this.fetched(id) || f.attempts >= FETCH_ATTEMPTS) this.fetching.delete(id);
-      else if (this.now - f.askedAt >= this.epochLength) {
+      else if (this.now - f.askedAt >= 2 * this.config.timing.delta) {
         f.attempts++;
         f.askedAt = this.now;
         this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash } });
