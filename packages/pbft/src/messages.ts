@@ -71,6 +71,7 @@ const MAX_LIST = 4096;
 const StatementWire = codec.record({ epoch: codec.uint(), slot: codec.uint(), blockHash: HASH, signer: codec.uint(65535), signature: SIG });
 const PrePrepareWire = codec.record({ view: codec.uint(), primary: codec.uint(65535), batch: BlockCodec, signature: SIG });
 const CertificateWire = codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) });
+const CommittedBatchWire = codec.record({ batch: BlockCodec, commits: codec.array(StatementWire, MAX_LIST) });
 const CheckpointProofWire = codec.record({ seq: codec.uint(), digest: HASH, statements: codec.array(StatementWire, MAX_LIST) });
 const ViewChangeWire = codec.record({
   statement: StatementWire,
@@ -85,7 +86,7 @@ const WireCodec = codec.taggedUnion('type', {
   'view-change': { viewChange: ViewChangeWire },
   'new-view': { view: codec.uint(), viewChanges: codec.array(ViewChangeWire, MAX_LIST), prePrepares: codec.array(PrePrepareWire, MAX_LIST) },
   fetch: { fromSeq: codec.uint() },
-  committed: { batches: codec.array(codec.record({ batch: BlockCodec, commits: codec.array(StatementWire, MAX_LIST) }), MAX_LIST) },
+  committed: { batches: codec.array(CommittedBatchWire, MAX_LIST) },
 });
 
 type StatementW = { epoch: number; slot: number; blockHash: Uint8Array; signer: number; signature: Uint8Array };
@@ -96,6 +97,8 @@ const ppToWire = (p: PrePrepare) => ({ view: p.view, primary: p.primary, batch: 
 const ppFromWire = (w: { view: number; primary: number; batch: Parameters<typeof sealBlock>[0]; signature: Uint8Array }): PrePrepare => ({ view: w.view, primary: w.primary, batch: sealBlock(w.batch), signature: w.signature });
 const certToWire = (c: PreparedCertificate) => ({ prePrepare: ppToWire(c.prePrepare), prepares: c.prepares.map(toWire) });
 const certFromWire = (c: codec.Infer<typeof CertificateWire>): PreparedCertificate => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) });
+const committedToWire = (c: CommittedBatch) => ({ batch: blockWire(c.batch), commits: c.commits.map(toWire) });
+const committedFromWire = (c: codec.Infer<typeof CommittedBatchWire>): CommittedBatch => ({ batch: sealBlock(c.batch), commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
 const vcToWire = (v: ViewChange) => ({
   statement: toWire(v.statement),
   stable: { seq: v.stable.seq, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
@@ -123,7 +126,7 @@ export function encodePbftMessage(m: PbftMessage): Uint8Array {
     case 'fetch':
       return encode(WireCodec, { type: m.type, fromSeq: m.fromSeq });
     case 'committed':
-      return encode(WireCodec, { type: m.type, batches: m.batches.map((c) => ({ batch: blockWire(c.batch), commits: c.commits.map(toWire) })) });
+      return encode(WireCodec, { type: m.type, batches: m.batches.map(committedToWire) });
   }
 }
 
@@ -146,7 +149,7 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
     case 'fetch':
       return { type: w.type, fromSeq: w.fromSeq };
     case 'committed':
-      return { type: w.type, batches: w.batches.map((c) => ({ batch: sealBlock(c.batch), commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) })) };
+      return { type: w.type, batches: w.batches.map(committedFromWire) };
   }
 }
 
@@ -174,6 +177,7 @@ const SafetyStateCodec = codec.record({
   ledgerTip: HASH,
   nextSeq: codec.uint(),
   prepared: codec.array(CertificateWire, MAX_LIST),
+  executed: codec.array(CommittedBatchWire, MAX_LIST),
   signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 16),
 });
 
@@ -193,6 +197,12 @@ export interface SafetyState {
   readonly nextSeq: number;
   /** Prepared certificates above the stable checkpoint, the highest view for each sequence number. */
   readonly prepared: readonly PreparedCertificate[];
+  /**
+   * The last L executed batches with their commits: what peers that fell behind fetch, and no other
+   * replica may still hold them when every replica restarted since (the rest of the history is in
+   * memory only).
+   */
+  readonly executed: readonly CommittedBatch[];
   /** What it signed above the stable checkpoint: pre-prepares, prepares and commits of `view`, checkpoints, its view change for `view`. */
   readonly signed: readonly SignedRecord[];
 }
@@ -206,6 +216,7 @@ export function encodeSafetyState(s: SafetyState): Uint8Array {
     ledgerTip: s.ledgerTip,
     nextSeq: s.nextSeq,
     prepared: s.prepared.map(certToWire),
+    executed: s.executed.map(committedToWire),
     signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, seq: x.seq, digest: x.digest })),
   });
 }
@@ -221,6 +232,7 @@ export function decodeSafetyState(bytes: Uint8Array): SafetyState {
     ledgerTip: w.ledgerTip,
     nextSeq: w.nextSeq,
     prepared: w.prepared.map(certFromWire),
+    executed: w.executed.map(committedFromWire),
     signed: w.signed,
   };
 }

@@ -209,6 +209,7 @@ export class Pbft implements Protocol<PbftMessage> {
       this.nextSeq = s.nextSeq;
       for (const c of s.prepared) this.preparedCerts.set(c.prePrepare.batch.height, c);
       for (const x of s.signed) this.signed.set(`${x.domain}/${x.view}/${x.seq}`, x);
+      for (const c of s.executed) this.history.set(c.batch.height, c);
       this.catchUpTarget = s.stable.seq;
       this.viewOf[this.self] = s.view;
     }
@@ -504,6 +505,7 @@ export class Pbft implements Protocol<PbftMessage> {
       }
     }
     if (blocks.length > 0) this.out.push({ type: 'commit', blocks });
+    this.noteGap();
     if (this.lastExecuted === start || this.inViewChange) return;
     // Progress in this view: the view is working, the timer starts over from the base timeout.
     this.consecutiveViewChanges = 0;
@@ -524,7 +526,11 @@ export class Pbft implements Protocol<PbftMessage> {
       // Above the window: only the signer's highest is kept (it tells how far the cluster is).
       if (s.slot <= this.checkpointHigh[s.signer]!) return this.drop();
       if (!this.verifier.verify(s)) return;
-      for (const seq of mine.keys()) if (seq > this.stable.seq + this.L) mine.delete(seq);
+      for (const seq of mine.keys()) {
+        if (seq <= this.stable.seq + this.L) continue;
+        mine.delete(seq);
+        this.drop();
+      }
     } else if (!this.verifier.verify(s)) return;
     mine.set(s.slot, s);
     if (s.slot > this.checkpointHigh[s.signer]!) {
@@ -577,9 +583,24 @@ export class Pbft implements Protocol<PbftMessage> {
     this.maybeFetch();
   }
 
+  /** Behind: an honest replica executed more, or a committed batch waits for one this replica never got. */
+  private behind(): boolean {
+    return this.lastExecuted < this.catchUpTarget || this.committedBatches.size > 0;
+  }
+
   private maybeFetch(): void {
-    if (this.lastExecuted >= this.catchUpTarget || this.fetchTimerSet) return;
+    if (!this.behind() || this.fetchTimerSet) return;
     this.fetchFrom(this.nextFetchPeer());
+  }
+
+  /**
+   * A committed batch waits for an earlier one: usually it is only a moment late (commits arrive
+   * out of order), so the fetch waits for the timer, and goes out then if the gap is still there.
+   */
+  private noteGap(): void {
+    if (this.committedBatches.size === 0 || this.fetchTimerSet) return;
+    this.fetchTimerSet = true;
+    this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + this.resendInterval });
   }
 
   private nextFetchPeer(): number {
@@ -635,7 +656,7 @@ export class Pbft implements Protocol<PbftMessage> {
     }
     this.execute();
     // The answer helped and more is missing: ask the same peer for the next range at once.
-    if (this.lastExecuted > before && this.lastExecuted < this.catchUpTarget) this.fetchFrom(from);
+    if (this.lastExecuted > before && this.behind()) this.fetchFrom(from);
   }
 
   // ---- view changes ----
@@ -721,6 +742,7 @@ export class Pbft implements Protocol<PbftMessage> {
       return;
     }
     if (!this.validViewChange(v)) return;
+    if (kept !== undefined) this.drop();
     this.viewChanges.set(s.signer, v); // only the highest of each replica: memory bounded by n
     this.aheadOf(s.signer, newView, () => true);
     if (newView === this.view && this.inViewChange) this.viewChangeCounted();
@@ -739,11 +761,9 @@ export class Pbft implements Protocol<PbftMessage> {
 
   private sendNewView(): void {
     const view = this.view;
+    // The first quorum in (the order they came in): any quorum will do.
     const viewChanges: ViewChange[] = [];
-    for (let i = 0; i < this.n && viewChanges.length < this.config.validators.quorum; i++) {
-      const v = this.viewChanges.get(i);
-      if (v !== undefined && v.statement.epoch === view) viewChanges.push(v);
-    }
+    for (const v of this.viewChanges.values()) if (v.statement.epoch === view && viewChanges.length < this.config.validators.quorum) viewChanges.push(v);
     const batches = this.reproposals(view, viewChanges);
     for (const b of batches) if (!this.canSign(PbftDomains.prePrepare, view, b.height, b.hash)) return;
     for (const b of batches) this.recordSigned(PbftDomains.prePrepare, view, b.height, b.hash);
@@ -872,6 +892,15 @@ export class Pbft implements Protocol<PbftMessage> {
     return true;
   }
 
+  private recentlyExecuted(): CommittedBatch[] {
+    const out: CommittedBatch[] = [];
+    for (let seq = Math.max(1, this.lastExecuted - this.L + 1); seq <= this.lastExecuted; seq++) {
+      const c = this.history.get(seq);
+      if (c !== undefined) out.push(c);
+    }
+    return out;
+  }
+
   /** Every send goes through here: the state it depends on is made durable first. */
   private emit(o: ProtocolOutput<PbftMessage>): void {
     this.flush();
@@ -891,6 +920,7 @@ export class Pbft implements Protocol<PbftMessage> {
         ledgerTip: this.ledgerTip,
         nextSeq: this.nextSeq,
         prepared: [...this.preparedCerts.values()],
+        executed: this.recentlyExecuted(),
         signed: [...this.signed.values()],
       }),
     });

@@ -1,8 +1,11 @@
-// Each planted bug must make the conformance suite fail. The mutants override one rule of the
-// honest replica; nothing else changes.
+// Each planted bug must be caught. The mutants override one rule of the honest replica; nothing
+// else changes. The first two are caught by the conformance suite; the last two by the scenarios
+// of the issue-15 items they reintroduce (the regression files), which the shared suite replays.
 import { suiteFailure } from '@bftx/consensus/testing';
 import * as sim from '@bftx/sim';
 import { Pbft, pbft, type PreparedCertificate } from '../src/index';
+import { loadRegressions, regressionProblem } from './replay';
+import { cutOffScenario, leastAfterGst } from './helpers';
 
 class CommitWithoutCommitPhase extends Pbft {
   protected override commitQuorum(): number {
@@ -16,12 +19,28 @@ class ViewChangeIgnoresPrepared extends Pbft {
   }
 }
 
+/** "PBFT prepared with 2f prepares": the threshold from f, right only when n = 3f+1. */
+class PreparedWith2f extends Pbft {
+  protected override preparedQuorum(): number {
+    return 2 * this.config.validators.f;
+  }
+}
+
+/** "PBFT timer re-armed on every view change": the timer of view v+1 runs from the replica's own view change. */
+class TimerOnEveryViewChange extends Pbft {
+  protected override viewChangeTimerRuns(_viewChanges: number): boolean {
+    return true;
+  }
+}
+
 const mutants: Array<[string, typeof Pbft]> = [
   ['commit without the commit phase', CommitWithoutCommitPhase],
   ['view change that ignores prepared certificates', ViewChangeIgnoresPrepared],
 ];
 
-describe('pbft: the conformance suite catches planted bugs', () => {
+const regression = (item: string) => loadRegressions().find((r) => r.case.item === item)!.case;
+
+describe('pbft: planted bugs are caught', () => {
   test.each(mutants)('%s', (name, Replica) => {
     const failure = suiteFailure(pbft({ replica: Replica }), sim, { safety: 300, evidence: 30, liveness: 20, twins: 2000 });
     expect(failure).toBeDefined();
@@ -29,5 +48,19 @@ describe('pbft: the conformance suite catches planted bugs', () => {
     const unsafe = suiteFailure(pbft({ replica: Replica }), sim, { safety: 300, evidence: 0, liveness: 0, twins: 2000 });
     expect(unsafe).toMatch(/^(safety|twins): /);
     console.log(`${name}: caught by ${failure}; and by ${unsafe}`);
+  });
+
+  test('prepared with 2f prepares: n = 6 with an equivocating primary finalizes different batches (regression 1)', () => {
+    const problem = regressionProblem(pbft({ replica: PreparedWith2f }), regression('1').config);
+    expect(problem).toMatch(/^safety: /);
+    expect(regressionProblem(pbft(), regression('1').config)).toBeUndefined();
+  });
+
+  test('timer re-armed on every view change: one replica cut off until GST while f crash, the cluster never finalizes again (regression 5)', () => {
+    expect(regressionProblem(pbft({ replica: TimerOnEveryViewChange }), regression('5').config)).toMatch(/^liveness: /);
+    for (const n of [4, 5, 7]) {
+      expect(leastAfterGst(sim.simulate({ protocol: pbft({ replica: TimerOnEveryViewChange }), ...cutOffScenario(n, n) }))).toBe(0);
+      expect(leastAfterGst(sim.simulate({ protocol: pbft(), ...cutOffScenario(n, n) }))).toBeGreaterThan(100);
+    }
   });
 });
