@@ -1,5 +1,5 @@
 // @bftx/pbft: PBFT behind the bftx Protocol interface.
-export { pbft } from './definition';
+export { pbft, pbftStatements } from './definition';
 export {
   decodePbftMessage,
   decodeSafetyState,
@@ -12,6 +12,8 @@ export {
   type PrePrepare,
   type PreparedCertificate,
   type SafetyState,
+  type SignedDomain,
+  type SignedRecord,
   type ViewChange,
 } from './messages';
-export { nullBatch, Pbft, pbftPrimary, preparedDigest, type PbftOptions } from './pbft';
+export { nullBatch, Pbft, pbftPrimary, preparedDigest, prePrepareStatement, type PbftOptions } from './pbft';
