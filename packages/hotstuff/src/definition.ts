@@ -1,7 +1,9 @@
-import { adversaryBlocks, GENESIS, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition } from '@bftx/consensus';
+import { adversaryBlocks, GENESIS, makeBlock, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
 import { GENESIS_QC, HotStuff, type HotStuffOptions } from './hotstuff';
 import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } from './messages';
+
+const proposalStatement = (m: Extract<HotStuffMessage, { type: 'proposal' }>): SignedStatement => ({ domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature });
 
 /**
  * Chained HotStuff as a ProtocolDefinition. `replica` lets tests substitute a subclass with a
@@ -19,7 +21,20 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
     encodeMessage: encodeHotStuffMessage,
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,
-    votes: (m) => (m.type === 'vote' ? [m.vote] : []),
+    // Every statement a message carries signed on its own (a QC's signatures are not statements a
+    // message makes): a proposal's, and the timeouts of its TC; a vote and the proposal it carries; a timeout.
+    votes: (m) => {
+      switch (m.type) {
+        case 'proposal':
+          return [proposalStatement(m), ...(m.tc?.timeouts ?? [])];
+        case 'vote':
+          return [m.vote, m.proposal];
+        case 'timeout':
+          return [m.timeout.statement];
+        default:
+          return [];
+      }
+    },
     // After GST every replica holds every QC and TC within delta, so all reach the highest view; at
     // worst one full (backed-off) timeout passes before a view with an honest leader, then three
     // views of at most 2 delta each (proposal, votes) certify the 3-chain, and one more delivers it.
@@ -45,10 +60,9 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        const proposal = { domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature };
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }), proposal };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }), proposal: proposalStatement(m) };
       },
-      signerOf: (m) => (m.type === 'proposal' || m.type === 'block' ? m.block.proposer : m.type === 'vote' ? m.vote.signer : m.type === 'timeout' ? m.timeout.statement.signer : -1),
+      signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.type === 'block' ? (m.blocks[0]?.block.proposer ?? -1) : m.type === 'vote' ? m.vote.signer : m.type === 'timeout' ? m.timeout.statement.signer : -1),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       // A fork needs a certificate for its parent; the only one a coalition always holds is genesis'.
       // (Honest replicas accept it only with a TC for the previous view, which the message keeps.)
@@ -56,6 +70,28 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
         if (m.type !== 'proposal') return undefined;
         const forked = adversaryBlocks.reparented(m.block, GENESIS);
         return { ...m, block: forked, justify: GENESIS_QC, signature: resign(forked, signer, self) };
+      },
+      // The same kind of message, `ahead` views later, signed by `signer`: a proposal (its QC and TC
+      // no longer justify it), a vote, a timeout. Honest replicas keep none of them beyond their window.
+      farFuture(m, signer, self, ahead) {
+        if (m.type === 'proposal') {
+          const far = makeBlock({ parent: m.block.parent, height: m.block.height, epoch: m.block.epoch + ahead, proposer: self, payload: m.block.payload });
+          return { ...m, block: far, signature: resign(far, signer, self) };
+        }
+        if (m.type === 'vote') return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch + ahead, slot: 0, phase: 0, blockHash: m.vote.blockHash }) };
+        if (m.type === 'timeout') {
+          const { statement, highQC } = m.timeout;
+          return { type: 'timeout', timeout: { statement: signStatement(signer, self, Domains.timeout, { epoch: statement.epoch + ahead, slot: 0, phase: 0, blockHash: statement.blockHash }), highQC } };
+        }
+        return undefined;
+      },
+      // A fetch answer with its proof stripped (the QCs emptied) or, every other time, another block
+      // on top: honest askers refuse both and ask again.
+      corruptAnswer(m) {
+        if (m.type !== 'block' || m.blocks.length === 0) return undefined;
+        const [top, ...rest] = m.blocks;
+        if (top!.block.height % 2 === 0) return { type: 'block', blocks: m.blocks.map((l) => ({ block: l.block, justify: { ...l.justify, signers: new Uint8Array(l.justify.signers.length), signatures: [] } })) };
+        return { type: 'block', blocks: [{ block: adversaryBlocks.conflicting(top!.block, -1), justify: top!.justify }, ...rest] };
       },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;

@@ -8,17 +8,21 @@
 //  - on a QC for b'' whose parent b' and grandparent b are certified: lock on b' (the 2-chain
 //    head) and commit b when b, b', b'' have consecutive views (the 3-chain rule);
 //  - a view that does not end with a QC times out: replicas broadcast a signed timeout with their
-//    highest QC; a quorum of timeouts (a TC) moves everyone to the next view, whose leader
-//    proposes on the highest QC it has seen. Timeouts double after each consecutive timeout.
+//    highest QC, and re-send that same statement until the view changes; a quorum of timeouts (a
+//    TC) moves everyone to the next view, whose leader proposes on the highest QC it has seen.
+//    Timeouts double after each consecutive timeout.
+// Restart: the persisted safety state alone (no input log) is enough to restart: the vote,
+// proposal and timeout guards, the lock, the highest QC, and the committed tip with the certified
+// blocks above it (see SafetyState); the rest is fetched from peers.
 import {
-  BlockTree,
   CertificateCodec,
-  EquivocationDetector,
+  BlockCodec,
   FifoMempool,
   GENESIS,
   makeBlock,
   makeCertificate,
   payloadMatches,
+  sealBlock,
   signStatement,
   StatementVerifier,
   txKey,
@@ -26,18 +30,47 @@ import {
   type Block,
   type Protocol,
   type ProtocolConfig,
+  type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
   type QuorumCertificate,
   type SignedStatement,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
-import type { HotStuffMessage, TimeoutCertificate } from './messages';
+import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
+import { BlockStore, StatementWindow, type CertifiedLink } from './store';
 
 /** The QC every chain starts from: genesis, view 0, no signatures needed. */
 export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, epoch: 0, slot: 0, phase: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
 
-const SafetyStateCodec = codec.record({ lastVotedView: codec.uint(), locked: CertificateCodec, high: CertificateCodec });
+/** Views above the current one whose votes and timeouts are kept (sent a little early by replicas ahead); later ones are dropped and counted. */
+export const VIEW_WINDOW = 8;
+/** Views below the current one whose statements are still compared for equivocation evidence. */
+const EVIDENCE_VIEWS = 16;
+/** Most certified blocks above the committed tip that the persisted state carries (the highest). */
+const PERSISTED_BLOCKS = 8;
+/** Most blocks asked for at once, QCs waiting for their block, and blocks waiting for their parent. */
+const MAX_FETCHING = 64;
+const MAX_PENDING_QC = 64;
+const MAX_ORPHANS = 256;
+
+/**
+ * What survives a crash. lastVotedView: no vote (and no new timeout) in a view at or below it.
+ * proposedView: no second proposal in a view. timeout: the last timeout statement signed (and the
+ * QC it names), re-sent as it is, never re-signed. locked / high: the lock and the highest QC.
+ * blocks: the committed tip first, always (the root a restarted replica stands on: the runtime's
+ * ledger holds what is below), then the certified blocks above it up to the highest QC's, each with its
+ * justify, so that a cluster that restarts all at once still holds the blocks its QCs name.
+ * Bounded by the window: a few QCs and at most PERSISTED_BLOCKS + 1 blocks.
+ */
+const SafetyStateCodec = codec.record({
+  lastVotedView: codec.uint(),
+  proposedView: codec.uint(),
+  timeout: codec.optional(codec.record({ epoch: codec.uint(), blockHash: codec.fixedBytes(32), signature: codec.bytes(64), highQC: CertificateCodec })),
+  locked: CertificateCodec,
+  high: CertificateCodec,
+  blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), PERSISTED_BLOCKS + 1),
+});
 
 export interface HotStuffOptions {
   /** A view's timeout before any backoff, in multiples of delta (default 4: a proposal and a vote round trip with slack). */
@@ -58,39 +91,49 @@ export function hotstuffLeader(view: number, n: number): number {
   return view % n;
 }
 
+type TimeoutMessage = Extract<HotStuffMessage, { type: 'timeout' }>;
+
 export class HotStuff implements Protocol<HotStuffMessage> {
   readonly self: number;
   protected readonly n: number;
-  protected readonly tree = new BlockTree();
+  /** Known blocks, rooted at the block this instance stands on. */
+  protected readonly store: BlockStore;
   protected readonly verifier: StatementVerifier;
-  private readonly detector = new EquivocationDetector();
+  private readonly statements = new StatementWindow();
   private readonly mempool = new FifoMempool();
   private readonly maxBlockTxs: number;
   private readonly baseTimeout: number;
   private readonly maxBackoff: number;
-  /** The QC each known block carries for its parent. */
-  protected readonly justifyOf = new Map<string, QuorumCertificate>([[GENESIS.id, GENESIS_QC]]);
-  /** Votes for blocks this replica leads next, by block id then signer. */
-  private readonly votes = new Map<string, Map<number, SignedStatement>>();
-  private readonly qcFormed = new Set<string>();
-  /** Blocks asked for by hash, and when. */
-  private readonly fetching = new Map<string, number>();
-  /** QCs for blocks that have not arrived yet. */
+  /** Votes for blocks this replica collects, by view then signer (a signer's first vote of a view). */
+  private readonly votes = new Map<number, Map<number, SignedStatement>>();
+  private readonly qcFormed = new Set<number>();
+  /** Blocks asked for, by id: the view of the QC naming each, and when it was last asked. */
+  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly epoch: number; askedAt: number }>();
+  private fetchTimerArmed = false;
+  /** QCs for blocks that have not joined yet. */
   private readonly pendingQC = new Map<string, QuorumCertificate>();
-  /** Timeout statements by view, then signer. */
+  /** Timeout statements by view (within the window), then signer. */
   private readonly timeouts = new Map<number, Map<number, SignedStatement>>();
+  /** Each signer's highest timeout beyond the window: f+1 of them let a replica far behind join. */
+  private readonly farTimeouts = new Map<number, number>();
   private readonly tcs = new Map<number, TimeoutCertificate>();
   protected view = 0;
   protected lastVotedView = 0;
   protected lockedQC: QuorumCertificate = GENESIS_QC;
   protected highQC: QuorumCertificate = GENESIS_QC;
-  private proposedInView = 0;
+  private proposedView = 0;
   private timedOutView = 0;
+  /** The last timeout this replica signed: re-sent, never re-signed. */
+  private lastTimeout: TimeoutMessage | undefined;
   private consecutiveTimeouts = 0;
-  private prunedAt = 0;
   private readonly idleViewMs: number;
   private viewEnteredAt = 0;
-  private readonly committed: string[] = [GENESIS.id];
+  /** The committed tip: its block is in the store (the root, or above it). */
+  private committedTip: Block;
+  /** Persisted blocks to put back in the store at start (a restart). */
+  private restored: readonly CertifiedLink[] = [];
+  private dirty = false;
+  private dropped = 0;
   private now = 0;
   private out: ProtocolOutput<HotStuffMessage>[] = [];
 
@@ -105,13 +148,24 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;
     this.idleViewMs = options.idleViewMs ?? 0;
+    let root: CertifiedLink = { block: GENESIS, justify: GENESIS_QC };
     if (config.safetyState !== undefined) {
       const s = decode(SafetyStateCodec, config.safetyState);
       this.lastVotedView = s.lastVotedView;
+      this.proposedView = s.proposedView;
       this.lockedQC = s.locked;
       this.highQC = s.high;
-      this.timedOutView = s.lastVotedView;
+      if (s.timeout !== undefined) {
+        const { highQC, ...signed } = s.timeout;
+        this.timedOutView = signed.epoch;
+        this.lastTimeout = { type: 'timeout', timeout: { statement: { domain: Domains.timeout, slot: 0, phase: 0, signer: this.self, ...signed }, highQC } };
+      }
+      const links = s.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify }));
+      if (links.length > 0) root = links[0]!;
+      this.restored = links.slice(1);
     }
+    this.store = new BlockStore(root, MAX_ORPHANS);
+    this.committedTip = root.block;
   }
 
   step(input: ProtocolInput<HotStuffMessage>): ProtocolOutput<HotStuffMessage>[] {
@@ -119,11 +173,12 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.now = input.now;
     switch (input.type) {
       case 'start':
-        this.enterView(Math.max(1, this.lastVotedView), false);
+        this.start();
         break;
       case 'timer':
         if (input.timer === 'view') this.onViewTimeout();
         else if (input.timer === 'idle') this.tryPropose();
+        else if (input.timer === 'fetch') this.refetch();
         break;
       case 'transactions':
         this.mempool.add(input.txs);
@@ -133,7 +188,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         this.onMessage(input.message, input.from);
         break;
     }
+    this.flush();
     return this.out;
+  }
+
+  footprint(): ProtocolFootprint {
+    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.orphanCount + this.qcFormed.size;
+    for (const m of this.votes.values()) retained += m.size;
+    for (const m of this.timeouts.values()) retained += m.size;
+    return { retained, dropped: this.dropped };
   }
 
   // ---- rules (protected: the mutation tests override them to plant bugs) ----
@@ -148,7 +211,36 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     return b !== undefined && b1.epoch === b.epoch + 1 && b2.epoch === b1.epoch + 1 ? b : undefined;
   }
 
+  /**
+   * Re-send the timeout (the same signed statement) on every expiry of the view timer until the
+   * view changes: one sent before GST may have been lost, and a TC needs a quorum of them.
+   */
+  protected resendsTimeouts(): boolean {
+    return true;
+  }
+
   // ---- views ----
+
+  /**
+   * A fresh replica starts in view 1. A restarted one puts its persisted blocks back and starts in
+   * the view it last voted or timed out in (or after its highest QC): it never votes there again,
+   * but it may still time out of it if it had not (a view a quorum is stuck in may need its
+   * timeout), and if it had, it re-sends that very timeout.
+   */
+  private start(): void {
+    for (const l of this.restored) {
+      this.store.add(l.block, l.justify);
+      this.store.certify(l.block.id);
+    }
+    this.restored = [];
+    this.enterView(Math.max(1, this.lastVotedView, this.highQC.epoch + 1), false);
+    if (this.timedOutView === this.view && this.lastTimeout !== undefined) {
+      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+      this.countTimeout(this.lastTimeout.timeout.statement);
+    }
+    this.onQC(this.highQC);
+    this.tryPropose();
+  }
 
   private enterView(view: number, progress: boolean): void {
     if (view <= this.view) return;
@@ -157,35 +249,42 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (progress) this.consecutiveTimeouts = 0;
     const leader = this.leaderOf(view);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader } });
-    const timeout = this.baseTimeout * 2 ** Math.min(this.consecutiveTimeouts, this.maxBackoff);
-    this.out.push({ type: 'set-timer', timer: 'view', at: this.now + timeout });
-    // Bounded memory: what belongs to views this replica has left behind is dropped, in batches.
-    if (view - this.prunedAt >= 64) {
-      this.prunedAt = view;
-      this.timeouts.forEach((_, v) => v < view - 1 && this.timeouts.delete(v));
-      this.tcs.forEach((_, v) => v < view - 1 && this.tcs.delete(v));
-      this.votes.forEach((byBlock, id) => byBlock.values().next().value!.epoch < view - 2 && this.votes.delete(id));
-      this.detector.prune(view - 64);
-    }
+    this.out.push({ type: 'set-timer', timer: 'view', at: this.now + this.viewTimeout() });
+    // Bounded memory: what belongs to views this replica has left behind is dropped.
+    for (const v of this.timeouts.keys()) if (v < view - 1) this.timeouts.delete(v);
+    for (const v of this.tcs.keys()) if (v < view - 1) this.tcs.delete(v);
+    for (const v of this.votes.keys()) if (v < view - 1) this.votes.delete(v);
+    for (const v of this.qcFormed) if (v < view - 1) this.qcFormed.delete(v);
+    for (const [signer, v] of this.farTimeouts) if (v <= view + VIEW_WINDOW) this.farTimeouts.delete(signer);
+    this.statements.prune(view - EVIDENCE_VIEWS);
     this.tryPropose();
+  }
+
+  private viewTimeout(): number {
+    return this.baseTimeout * 2 ** Math.min(this.consecutiveTimeouts, this.maxBackoff);
   }
 
   /** Propose if this replica leads the current view and holds what justifies entering it. */
   private tryPropose(): void {
     const view = this.view;
-    if (this.leaderOf(view) !== this.self || this.proposedInView >= view) return;
+    if (this.leaderOf(view) !== this.self || this.proposedView >= view) return;
     const tc = this.tcs.get(view - 1);
     if (this.highQC.epoch !== view - 1 && tc === undefined) return;
-    const parent = this.tree.get(toHex(this.highQC.blockHash));
-    if (parent === undefined) return; // the certified block has not arrived yet
-    const pending = this.tree.chain(parent.id, this.committed.length);
-    if (this.idleViewMs > 0 && this.now < this.viewEnteredAt + this.idleViewMs && this.mempool.size === 0 && pending.every((b) => b.payload.length === 0)) {
+    const parent = this.store.get(toHex(this.highQC.blockHash));
+    if (parent === undefined) {
+      this.fetchChainOf(this.highQC); // the certified block is missing: ask for it, and keep asking
+      return;
+    }
+    const pending = this.store.chain(parent.id, this.committedTip.height + 1);
+    if (this.idleViewMs > 0 && this.now < this.viewEnteredAt + this.idleViewMs && this.mempool.size === 0 && pending.every((l) => l.block.payload.length === 0)) {
       this.out.push({ type: 'set-timer', timer: 'idle', at: this.viewEnteredAt + this.idleViewMs });
       return;
     }
-    this.proposedInView = view;
+    this.proposedView = view;
+    this.dirty = true;
+    this.flush(); // the proposal guard is durable before the proposal leaves
     const onChain = new Set<string>();
-    for (const b of pending) for (const tx of b.payload) onChain.add(txKey(tx));
+    for (const l of pending) for (const tx of l.block.payload) onChain.add(txKey(tx));
     const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
     const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, slot: 0, phase: 0, blockHash: block.hash }).signature;
     const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.epoch === view - 1 ? undefined : tc, signature };
@@ -195,30 +294,34 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private onViewTimeout(): void {
-    if (this.timedOutView >= this.view) return;
-    this.timedOutView = this.view;
-    this.consecutiveTimeouts++;
-    // No vote in a view this replica has given up on: persisted with the vote guard.
-    this.lastVotedView = Math.max(this.lastVotedView, this.view);
-    this.persist();
-    const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, slot: 0, phase: 0, blockHash: this.highQC.blockHash });
-    const message: HotStuffMessage = { type: 'timeout', timeout: { statement, highQC: this.highQC } };
-    this.out.push({ type: 'broadcast', message });
-    this.countTimeout(statement);
+    if (this.timedOutView < this.view) {
+      this.timedOutView = this.view;
+      this.consecutiveTimeouts++;
+      // No vote in a view this replica has given up on: persisted with the vote guard.
+      this.lastVotedView = Math.max(this.lastVotedView, this.view);
+      const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, slot: 0, phase: 0, blockHash: this.highQC.blockHash });
+      this.lastTimeout = { type: 'timeout', timeout: { statement, highQC: this.highQC } };
+      this.dirty = true;
+      this.flush(); // durable before it leaves: a restarted replica re-sends it, never signs another
+      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+      this.countTimeout(statement);
+    } else if (this.resendsTimeouts() && this.lastTimeout !== undefined && this.timedOutView === this.view) {
+      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+    } else {
+      return;
+    }
+    // Still in the view (no TC yet): re-send at the base interval until it changes.
+    if (this.timedOutView === this.view && this.resendsTimeouts()) this.out.push({ type: 'set-timer', timer: 'view', at: this.now + this.baseTimeout });
   }
 
   // ---- messages ----
 
   private onMessage(m: HotStuffMessage, from: number): void {
     switch (m.type) {
-      case 'fetch': {
-        const b = this.tree.get(toHex(m.blockHash));
-        const justify = b === undefined ? undefined : this.justifyOf.get(b.id);
-        if (b !== undefined && b.height > 0 && justify !== undefined) this.out.push({ type: 'send', to: from, message: { type: 'block', block: b, justify } });
-        return;
-      }
+      case 'fetch':
+        return this.answerFetch(m.blockHash, m.above, from);
       case 'block':
-        return this.onFetchedBlock(m.block, m.justify);
+        return this.onFetchedBlocks(m.blocks);
       case 'proposal':
         return this.onProposal(m);
       case 'vote':
@@ -234,67 +337,152 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private validTC(tc: TimeoutCertificate): boolean {
+    if (tc.timeouts.length > this.n) return false;
     const signers = new Set<number>();
     for (const t of tc.timeouts) {
-      if (t.domain !== Domains.timeout || t.epoch !== tc.view || t.phase !== 0 || signers.has(t.signer) || !this.verifier.verify(t)) return false;
+      if (t.domain !== Domains.timeout || t.epoch !== tc.view || t.slot !== 0 || t.phase !== 0 || signers.has(t.signer) || !this.verifier.verify(t)) return false;
       signers.add(t.signer);
     }
-    return signers.size >= this.config.validators.quorum;
+    return signers.size >= this.config.validators.threshold('quorum');
+  }
+
+  /** A statement of a view still compared for evidence: reports an equivocation; false if it conflicts with an earlier one. */
+  private observe(s: SignedStatement): boolean {
+    if (s.epoch + EVIDENCE_VIEWS < this.view || s.epoch > this.view + VIEW_WINDOW) return true;
+    const { outcome, evidence } = this.statements.observe(s);
+    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+    return outcome !== 'conflict';
   }
 
   private onProposal(m: Extract<HotStuffMessage, { type: 'proposal' }>): void {
     const { block, justify, tc } = m;
-    if (this.tree.has(block.id) && this.justifyOf.has(block.id)) return;
+    if (this.store.has(block.id) || block.height <= this.store.root.block.height) return;
     const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
-    if (block.proposer !== this.leaderOf(block.epoch) || block.epoch <= justify.epoch || !bytesEqual(block.parent, justify.blockHash)) return;
-    // Entering view v needs QC(v-1) or TC(v-1).
-    if (justify.epoch !== block.epoch - 1 && (tc === undefined || tc.view !== block.epoch - 1 || !this.validTC(tc))) return;
-    if (!this.verifier.verify(statement) || !payloadMatches(block) || !this.validQC(justify)) return;
-    const evidence = this.detector.observe(statement);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+    const valid =
+      block.proposer === this.leaderOf(block.epoch) &&
+      block.epoch > justify.epoch &&
+      bytesEqual(block.parent, justify.blockHash) &&
+      // Entering view v needs QC(v-1) or TC(v-1).
+      (justify.epoch === block.epoch - 1 || (tc !== undefined && tc.view === block.epoch - 1 && this.validTC(tc))) &&
+      this.verifier.verify(statement) &&
+      payloadMatches(block) &&
+      this.validQC(justify);
+    if (!valid) {
+      if (block.epoch > this.view + VIEW_WINDOW) this.dropped++;
+      return;
+    }
+    // A second block of the leader for one view: evidence, and not kept (a QC naming it fetches it).
+    if (!this.observe(statement)) return;
     if (tc !== undefined) this.tcs.set(tc.view, tc);
     this.addBlock(block, justify);
     this.onQC(justify);
     this.enterView(block.epoch, justify.epoch === block.epoch - 1);
-    if (block.epoch === this.view && this.tree.has(block.id)) this.maybeVote(block, justify, statement);
+    // Voting needs no ancestor beyond the justify (its block is the parent), so a block waiting
+    // for its parent can be voted for: a replica that restarted votes at once.
+    if (block.epoch === this.view) this.maybeVote(block, justify, statement);
     // The block may complete a QC this replica already held (votes can overtake the proposal).
     this.tryPropose();
   }
 
-  /** Adds a block whose justify QC was verified; applies the QCs it completes; asks for a missing parent. */
+  /** Adds a block whose justify QC was verified; applies the QCs it completes; asks for what it misses below. */
   private addBlock(block: Block, justify: QuorumCertificate): void {
-    this.justifyOf.set(block.id, justify);
-    for (const joined of this.tree.add(block)) {
-      this.onQC(this.justifyOf.get(joined.id)!);
+    for (const joined of this.store.add(block, justify)) {
+      this.fetching.delete(joined.id);
+      this.onQC(this.store.justify(joined.id)!);
       const pending = this.pendingQC.get(joined.id);
       this.pendingQC.delete(joined.id);
       if (pending !== undefined) this.onQC(pending);
     }
-    if (!this.tree.has(block.id)) this.fetch(block.parent);
+    const missing = this.store.missingBelow(block.id);
+    if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
   }
 
-  private fetch(blockHash: Uint8Array): void {
+  /** Asks for the block `qc` names, or for what its chain misses below. */
+  private fetchChainOf(qc: QuorumCertificate): void {
+    const id = toHex(qc.blockHash);
+    if (!this.store.has(id)) return this.fetch(qc.blockHash, qc.epoch);
+    const missing = this.store.missingBelow(id);
+    if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
+  }
+
+  /**
+   * Asks everyone for a block named by a QC of view `epoch`, and keeps asking (the fetch timer)
+   * until it arrives: a peer may not have it, may have restarted without it, or may answer wrongly.
+   */
+  private fetch(blockHash: Uint8Array, epoch: number): void {
+    if (epoch <= this.committedTip.epoch) return; // committed, or on a fork that never will be
     const id = toHex(blockHash);
     const asked = this.fetching.get(id);
-    if (asked !== undefined && this.now - asked < 4 * this.config.timing.delta) return;
-    if (this.fetching.size >= 1024) this.fetching.delete(this.fetching.keys().next().value!);
-    this.fetching.set(id, this.now);
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash } });
+    if (asked !== undefined && this.now - asked.askedAt < 2 * this.config.timing.delta) return;
+    if (asked === undefined && this.fetching.size >= MAX_FETCHING) {
+      let lowest: string | undefined;
+      let lowestEpoch = Infinity;
+      for (const [k, f] of this.fetching) if (f.epoch < lowestEpoch) [lowest, lowestEpoch] = [k, f.epoch];
+      if (lowestEpoch > epoch) return;
+      this.fetching.delete(lowest!);
+    }
+    this.fetching.set(id, { hash: blockHash, epoch, askedAt: this.now });
+    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, above: this.committedTip.height } });
+    if (!this.fetchTimerArmed) {
+      this.fetchTimerArmed = true;
+      this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + 4 * this.config.timing.delta });
+    }
   }
 
-  /** A block sent in answer to a fetch: accepted only if it was asked for, and its parent's QC is valid. */
-  private onFetchedBlock(block: Block, justify: QuorumCertificate): void {
-    if (!this.fetching.has(block.id) || this.tree.has(block.id)) return;
-    if (block.height === 0 || !bytesEqual(block.parent, justify.blockHash) || block.epoch <= justify.epoch || !payloadMatches(block) || !this.validQC(justify)) return;
-    this.fetching.delete(block.id);
-    this.addBlock(block, justify);
+  /** The fetch timer: ask again for what has not arrived and is still worth having. */
+  private refetch(): void {
+    this.fetchTimerArmed = false;
+    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.epoch <= this.committedTip.epoch) this.fetching.delete(id);
+    for (const f of [...this.fetching.values()]) {
+      const id = toHex(f.hash);
+      if (this.store.has(id)) {
+        // Arrived, but its chain still misses a block below: ask for that one instead.
+        this.fetching.delete(id);
+        const missing = this.store.missingBelow(id);
+        if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
+      } else {
+        f.askedAt = -Infinity;
+        this.fetch(f.hash, f.epoch);
+      }
+    }
+    this.fetchChainOf(this.highQC);
+  }
+
+  /** Answers with the block and its ancestors down to the asker's committed height (at most ANSWER_BLOCKS). */
+  private answerFetch(blockHash: Uint8Array, above: number, from: number): void {
+    const top = this.store.get(toHex(blockHash));
+    if (top === undefined || top.height === 0 || top.height <= above) return;
+    const blocks = this.store.chain(top.id, Math.max(above + 1, 1), ANSWER_BLOCKS).map(({ block, justify }) => ({ block, justify })).reverse();
+    if (blocks.length > 0) this.out.push({ type: 'send', to: from, message: { type: 'block', blocks } });
+  }
+
+  /**
+   * An answer to a fetch: its first block must be one asked for, and each next one the parent of
+   * the one before (hashes link them), each with a valid QC for its parent. Anything else in it is
+   * ignored, and what was asked for stays asked for.
+   */
+  private onFetchedBlocks(blocks: readonly CertifiedLink[]): void {
+    const top = blocks[0];
+    if (top === undefined || !this.fetching.has(top.block.id) || this.store.has(top.block.id)) return;
+    const accepted: CertifiedLink[] = [];
+    let expected = top.block.hash;
+    for (const l of blocks) {
+      const { block, justify } = l;
+      if (!bytesEqual(block.hash, expected) || this.store.has(block.id) || block.height <= this.store.root.block.height) break;
+      if (!bytesEqual(block.parent, justify.blockHash) || block.epoch <= justify.epoch || !payloadMatches(block) || !this.validQC(justify)) break;
+      accepted.push(l);
+      expected = block.parent;
+    }
+    if (accepted.length === 0) return;
+    for (let i = accepted.length - 1; i >= 0; i--) this.addBlock(accepted[i]!.block, accepted[i]!.justify);
     this.tryPropose();
   }
 
   private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement): void {
     if (block.epoch <= this.lastVotedView || !this.safeToVote(block, justify)) return;
     this.lastVotedView = block.epoch;
-    this.persist(); // durable before the vote leaves
+    this.dirty = true;
+    this.flush(); // durable before the vote leaves
     const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
     this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
     // To the next leader, and the one after: a QC then survives one crashed leader (with round-robin
@@ -307,34 +495,48 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private onVote(vote: SignedStatement, proposal: SignedStatement): void {
-    if (vote.domain !== Domains.vote || vote.slot !== 0 || vote.phase !== 0 || !this.verifier.verify(vote)) return;
-    const evidence = this.detector.observe(vote);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
-    // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
-    if (proposal.domain === Domains.proposal && proposal.epoch === vote.epoch && proposal.signer === this.leaderOf(proposal.epoch) && this.verifier.verify(proposal)) {
-      const e = this.detector.observe(proposal);
-      if (e !== undefined) this.out.push({ type: 'evidence', evidence: e });
+    if (vote.domain !== Domains.vote || vote.slot !== 0 || vote.phase !== 0) return;
+    if (vote.epoch > this.view + VIEW_WINDOW) {
+      this.dropped++; // too far ahead to keep: a replica that far behind catches up by proposals and timeouts
+      return;
     }
-    if (!this.collectors(vote.epoch).includes(this.self) || vote.epoch + 1 < this.view) return;
-    const id = toHex(vote.blockHash);
-    if (this.qcFormed.has(id)) return;
-    let byBlock = this.votes.get(id);
-    if (byBlock === undefined) this.votes.set(id, (byBlock = new Map()));
-    if (byBlock.has(vote.signer)) return;
-    byBlock.set(vote.signer, vote);
-    if (byBlock.size < this.config.validators.quorum) return;
-    this.qcFormed.add(id);
-    this.votes.delete(id);
-    const qc = makeCertificate([...byBlock.values()], this.n);
+    if (vote.epoch + EVIDENCE_VIEWS < this.view || !this.verifier.verify(vote)) return;
+    const first = this.observe(vote);
+    // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
+    if (proposal.domain === Domains.proposal && proposal.epoch === vote.epoch && proposal.slot === 0 && proposal.phase === 0 && proposal.signer === this.leaderOf(proposal.epoch) && this.verifier.verify(proposal)) this.observe(proposal);
+    if (!first || !this.collectors(vote.epoch).includes(this.self) || vote.epoch + 1 < this.view || this.qcFormed.has(vote.epoch)) return;
+    let byView = this.votes.get(vote.epoch);
+    if (byView === undefined) this.votes.set(vote.epoch, (byView = new Map()));
+    if (byView.has(vote.signer)) return;
+    byView.set(vote.signer, vote);
+    const same: SignedStatement[] = [];
+    for (const v of byView.values()) if (bytesEqual(v.blockHash, vote.blockHash)) same.push(v);
+    if (same.length < this.config.validators.threshold('quorum')) return;
+    this.qcFormed.add(vote.epoch);
+    this.votes.delete(vote.epoch);
+    const qc = makeCertificate(same, this.n);
     this.onQC(qc);
     this.enterView(qc.epoch + 1, true);
     this.tryPropose();
   }
 
   private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate): void {
-    if (statement.domain !== Domains.timeout || statement.phase !== 0 || statement.epoch < this.view - 1) return;
+    if (statement.domain !== Domains.timeout || statement.slot !== 0 || statement.phase !== 0 || statement.epoch + 1 < this.view) return;
     if (!bytesEqual(statement.blockHash, highQC.blockHash) || !this.verifier.verify(statement) || !this.validQC(highQC)) return;
     this.onQC(highQC);
+    if (statement.epoch > this.view + VIEW_WINDOW) {
+      // Too far ahead to keep by view: only the signer's highest, for the f+1 rule.
+      this.dropped++;
+      if ((this.farTimeouts.get(statement.signer) ?? -1) >= statement.epoch) return;
+      this.farTimeouts.set(statement.signer, statement.epoch);
+      const views = [...this.farTimeouts.values()].sort((a, b) => b - a);
+      const joined = views[this.config.validators.threshold('one-honest') - 1];
+      if (joined !== undefined && joined > this.view) {
+        this.enterView(joined, false);
+        this.onViewTimeout();
+      }
+      return;
+    }
     this.countTimeout(statement);
   }
 
@@ -346,11 +548,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     byView.set(statement.signer, statement);
     // f+1 timeouts for a view at least as high as ours: some honest replica gave up on it, so join it
     // (views synchronise after GST even when replicas' timers are out of step).
-    if (byView.size === this.config.validators.f + 1 && view >= this.view && this.timedOutView < view) {
+    if (byView.size >= this.config.validators.threshold('one-honest') && view >= this.view && this.timedOutView < view) {
       this.enterView(view, false);
       if (this.view === view) this.onViewTimeout();
     }
-    if (byView.size === this.config.validators.quorum && !this.tcs.has(view)) {
+    if (byView.size >= this.config.validators.threshold('quorum') && !this.tcs.has(view)) {
       this.tcs.set(view, { view, timeouts: [...byView.values()] });
       this.enterView(view + 1, false);
       this.tryPropose();
@@ -362,51 +564,59 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** A valid QC was seen: raise highQC, and apply the lock and commit rules on its chain. */
   private onQC(qc: QuorumCertificate): void {
     const id = toHex(qc.blockHash);
-    const b2 = this.tree.get(id);
-    if (b2 === undefined) {
-      // Applied when the block joins the tree.
-      if (qc.epoch > (this.pendingQC.get(id)?.epoch ?? -1) && this.pendingQC.size < 1024) this.pendingQC.set(id, qc);
-      return;
-    }
-    if (!this.tree.isCertified(id)) {
-      this.tree.certify(id);
-      if (qc.epoch > 0) this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: qc.epoch, block: id, height: b2.height } });
-    }
     if (qc.epoch > this.highQC.epoch) {
       this.highQC = qc;
-      this.persist();
+      this.dirty = true;
     }
     // A QC for the current view or later ends it, however it arrived (a proposal, votes, a timeout).
     if (qc.epoch >= this.view) this.enterView(qc.epoch + 1, true);
-    if (b2.height === 0) return;
-    const b1QC = this.justifyOf.get(id)!;
-    const b1 = this.tree.get(toHex(b1QC.blockHash));
+    const b2 = this.store.get(id);
+    if (b2 === undefined) {
+      // Applied when the block joins the tree; asked for now (a QC proves honest replicas hold it).
+      if (qc.epoch > this.committedTip.epoch) {
+        if (qc.epoch > (this.pendingQC.get(id)?.epoch ?? -1) && (this.pendingQC.size < MAX_PENDING_QC || this.pendingQC.has(id))) this.pendingQC.set(id, qc);
+        this.fetchChainOf(qc);
+      }
+      return;
+    }
+    if (this.store.certify(id) && qc.epoch > 0) this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: qc.epoch, block: id, height: b2.height } });
+    if (b2.height <= this.store.root.block.height) return;
+    const b1QC = this.store.justify(id)!;
+    const b1 = this.store.get(toHex(b1QC.blockHash));
     if (b1 === undefined || b1.height === 0) return;
     // The 2-chain head b' is locked: its QC is the one b'' carries.
     if (b1QC.epoch > this.lockedQC.epoch) {
       this.lockedQC = b1QC;
-      this.persist();
+      this.dirty = true;
     }
-    const b = this.tree.get(toHex(this.justifyOf.get(b1.id)!.blockHash));
+    const bQC = this.store.justify(b1.id);
+    const b = bQC === undefined ? undefined : this.store.get(toHex(bQC.blockHash));
     const commit = this.committable(b, b1, b2);
     if (commit !== undefined) this.commit(commit);
   }
 
   private commit(block: Block): void {
-    if (block.height < this.committed.length) {
-      if (this.committed[block.height] === block.id) return;
+    const tip = this.committedTip;
+    if (block.height <= tip.height) {
+      if (this.store.extends(tip, block.hash)) return; // committed already
       // A conflicting commit: hand it to the runtime, whose ledger refuses it loudly.
-      this.out.push({ type: 'commit', blocks: this.tree.chain(block.id, block.height) });
+      this.out.push({ type: 'commit', blocks: this.store.chain(block.id, block.height).map((l) => l.block) });
       return;
     }
-    const chain = this.tree.chain(block.id, this.committed.length);
-    if (chain.length === 0 || chain[0]!.height !== this.committed.length) return;
+    const chain = this.store.chain(block.id, tip.height + 1).map((l) => l.block);
+    if (chain.length === 0 || chain[0]!.height !== tip.height + 1) return;
+    if (chain[0]!.parentId !== tip.id) {
+      this.out.push({ type: 'commit', blocks: chain }); // conflicting: refused loudly by the ledger
+      return;
+    }
     for (const b of chain) {
-      this.committed.push(b.id);
       this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
       this.mempool.remove(b.payload);
     }
     this.out.push({ type: 'commit', blocks: chain });
+    // After the commit output: a persisted tip is always one the runtime's ledger already has.
+    this.committedTip = block;
+    this.dirty = true;
   }
 
   private leaderOf(view: number): number {
@@ -422,16 +632,29 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   /** Does `block` have the block `ancestor` on its chain (or is it)? */
   protected extendsBlock(block: Block, ancestor: Uint8Array): boolean {
-    const target = toHex(ancestor);
-    const a = this.tree.get(target);
-    if (a === undefined) return false;
-    let b: Block | undefined = block;
-    while (b !== undefined && b.height > a.height) b = this.tree.get(b.parentId);
-    return b !== undefined && b.id === target;
+    return this.store.extends(block, ancestor);
   }
 
-  private persist(): void {
-    this.out.push({ type: 'persist', state: encode(SafetyStateCodec, { lastVotedView: this.lastVotedView, locked: wireQC(this.lockedQC), high: wireQC(this.highQC) }) });
+  /** Emits the safety state if it changed since the last persist output. */
+  private flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const tip = this.committedTip;
+    const top = this.store.get(toHex(this.highQC.blockHash)) ?? this.store.get(toHex(this.lockedQC.blockHash));
+    const above = top === undefined ? [] : this.store.chain(top.id, tip.height + 1, PERSISTED_BLOCKS);
+    const root = { block: tip, justify: this.store.justify(tip.id)! }; // first, always: the restart's root
+    const t = this.lastTimeout?.timeout;
+    this.out.push({
+      type: 'persist',
+      state: encode(SafetyStateCodec, {
+        lastVotedView: this.lastVotedView,
+        proposedView: this.proposedView,
+        timeout: t === undefined ? undefined : { epoch: t.statement.epoch, blockHash: t.statement.blockHash, signature: t.statement.signature, highQC: wireQC(t.highQC) },
+        locked: wireQC(this.lockedQC),
+        high: wireQC(this.highQC),
+        blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: wireQC(l.justify) })),
+      }),
+    });
   }
 }
 

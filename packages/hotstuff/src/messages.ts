@@ -1,4 +1,5 @@
 import { BlockCodec, CertificateCodec, sealBlock, type Block, type QuorumCertificate, type SignedStatement } from '@bftx/consensus';
+import type { CertifiedLink } from './store';
 import { codec, decode, Domains, encode } from '@bftx/crypto';
 
 /** One replica's signed "I time out of view v; my highest QC is for block h". */
@@ -18,16 +19,22 @@ export interface TimeoutCertificate {
  * proposal: a leader's block, the QC it extends (`justify`, for its parent), and a TC when the
  * previous view ended without a QC. vote: a signed vote, sent to the next leader, carrying the
  * proposal statement it votes for (so the next leader sees every version a proposer sent, and
- * can prove an equivocation). timeout: broadcast when a view's timer fires. fetch / block: a
- * replica missing a block asks everyone for it by hash; the answer carries the block and the QC of
- * its parent, and is accepted only for a hash that was asked for (a certified child names it).
+ * can prove an equivocation). timeout: broadcast when a view's timer fires, and again (the same
+ * signed statement) on each expiry of the re-armed timer until the view changes. fetch / block: a
+ * replica missing a block asks everyone for it by hash, saying the height it has committed
+ * (`above`); the answer carries the block and its ancestors down to that height (at most
+ * ANSWER_BLOCKS, highest first), each with the QC of its parent, and is accepted only for a hash
+ * that was asked for (a certified child names it) and the chain that hash links to.
  */
 export type HotStuffMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly justify: QuorumCertificate; readonly tc: TimeoutCertificate | undefined; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement; readonly proposal: SignedStatement }
   | { readonly type: 'timeout'; readonly timeout: TimeoutVote }
-  | { readonly type: 'fetch'; readonly blockHash: Uint8Array }
-  | { readonly type: 'block'; readonly block: Block; readonly justify: QuorumCertificate };
+  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly above: number }
+  | { readonly type: 'block'; readonly blocks: readonly CertifiedLink[] };
+
+/** Most blocks one answer to a fetch carries. */
+export const ANSWER_BLOCKS = 64;
 
 const SIG = codec.bytes(64);
 const TimeoutEntryCodec = codec.record({ signer: codec.uint(65535), blockHash: codec.fixedBytes(32), signature: SIG });
@@ -38,8 +45,8 @@ const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, justify: CertificateCodec, tc: codec.optional(TcCodec), signature: SIG },
   vote: { vote: StatementWire, proposal: StatementWire },
   timeout: { statement: StatementWire, highQC: CertificateCodec },
-  fetch: { blockHash: codec.fixedBytes(32) },
-  block: { block: BlockCodec, justify: CertificateCodec },
+  fetch: { blockHash: codec.fixedBytes(32), above: codec.uint() },
+  block: { blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), ANSWER_BLOCKS) },
 });
 
 const wireStatement = (s: SignedStatement) => ({ epoch: s.epoch, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
@@ -60,9 +67,9 @@ export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
     case 'timeout':
       return encode(WireCodec, { type: 'timeout', statement: wireStatement(m.timeout.statement), highQC: { ...m.timeout.highQC, signatures: m.timeout.highQC.signatures as Uint8Array[] } });
     case 'fetch':
-      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash });
+      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, above: m.above });
     case 'block':
-      return encode(WireCodec, { type: 'block', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, justify: { ...m.justify, signatures: m.justify.signatures as Uint8Array[] } });
+      return encode(WireCodec, { type: 'block', blocks: m.blocks.map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: { ...l.justify, signatures: l.justify.signatures as Uint8Array[] } })) });
   }
 }
 
@@ -83,8 +90,8 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
     case 'timeout':
       return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC } };
     case 'fetch':
-      return { type: 'fetch', blockHash: w.blockHash };
+      return { type: 'fetch', blockHash: w.blockHash, above: w.above };
     case 'block':
-      return { type: 'block', block: sealBlock(w.block), justify: w.justify };
+      return { type: 'block', blocks: w.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify })) };
   }
 }

@@ -17,15 +17,34 @@ class CommitOnTwoChain extends HotStuff {
   }
 }
 
-const mutants: Array<[string, typeof HotStuff]> = [
-  ['no lock check', NoLockCheck],
-  ['commit on a 2-chain', CommitOnTwoChain],
+/** Sends its timeout once per view and never again (issue 15, item 3). */
+class NoTimeoutResend extends HotStuff {
+  protected override resendsTimeouts(): boolean {
+    return false;
+  }
+}
+
+// The runs each needs: the lock and commit mutants fall to the classic properties; the timeout
+// re-send mutant to the generated classes (loss before GST).
+const CLASSIC = { safety: 300, evidence: 30, liveness: 20, twins: 2000 };
+const mutants: Array<[string, typeof HotStuff, Parameters<typeof suiteFailure>[2]]> = [
+  ['no lock check', NoLockCheck, CLASSIC],
+  ['commit on a 2-chain', CommitOnTwoChain, CLASSIC],
+  ['without timeout re-send', NoTimeoutResend, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 30 }],
 ];
 
 describe('hotstuff: the conformance suite catches planted bugs', () => {
-  test.each(mutants)('%s', (name, Replica) => {
-    const failure = suiteFailure(hotstuff({ replica: Replica }), sim, { safety: 300, evidence: 30, liveness: 20, twins: 2000 });
+  test.each(mutants)('%s', (name, Replica, runs) => {
+    const failure = suiteFailure(hotstuff({ replica: Replica }), sim, runs);
     expect(failure).toBeDefined();
     console.log(`${name}: caught by ${failure}`);
+  });
+
+  test('without timeout re-send: 40% loss before GST halts the cluster for good, where the replica as it is keeps finalizing', () => {
+    const run = (Replica: typeof HotStuff) =>
+      sim.simulate({ protocol: hotstuff({ replica: Replica }), n: 4, seed: 9, network: sim.lossyUntil(sim.partialSynchrony(10, 200), 200, 0.4, 0.05), timing: { delta: 10 }, duration: 2_500, trace: false });
+    const finalizedAfterGst = (r: ReturnType<typeof run>) => Math.min(...r.replicas.map((x) => x.commitTimes.filter((t) => t >= 1_000).length));
+    expect(finalizedAfterGst(run(NoTimeoutResend))).toBe(0);
+    expect(finalizedAfterGst(run(HotStuff))).toBeGreaterThan(20);
   });
 });
