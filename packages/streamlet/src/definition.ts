@@ -21,7 +21,9 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
     // An epoch is 2 delta + 1 ms (see Streamlet.epochLength).
     livenessBound: (timing) => 6 * (2 * timing.delta + 1),
     byzantine: {
-      isVote: (m) => m.type === 'vote',
+      // Everything that carries votes: a vote withholder withholds notarizations and answers too, and an
+      // adversary that holds votes back holds them back however they travel.
+      isVote: (m) => m.type === 'vote' || m.type === 'notarization' || m.type === 'block',
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {
           const other = adversaryBlocks.conflicting(m.block, self);
