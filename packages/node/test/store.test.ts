@@ -22,7 +22,7 @@ test('every kind of input survives the log record format, and a damaged record t
     { type: 'start', now: 5 },
     { type: 'timer', timer: 'view', now: 7 },
     { type: 'transactions', txs: [Uint8Array.of(1, 2), Uint8Array.of(3)], now: 9 },
-    { type: 'message', from: 2, message: { type: 'fetch', blockHash: new Uint8Array(32).fill(4) }, now: 11 },
+    { type: 'message', from: 2, message: { type: 'fetch', blockHash: new Uint8Array(32).fill(4), above: 3 }, now: 11 },
   ];
   for (const input of inputs) {
     const record = encodeInputRecord(protocol, input);
