@@ -105,6 +105,15 @@ describe('item 2: a replica restarted from its last persist alone', () => {
     expect(sent(restarted.at(5 * EPOCH).timer()).filter((m) => m.type === 'proposal')).toEqual([]);
   });
 
+  test('a whole cluster restarting at once, standing on a notarized chain above its finalized tip, restores it from its safety states and goes on', () => {
+    // Found by the generated restarts: nobody holds the chain in memory any more; each replica has its bodies and notarization.
+    const restarts = [0, 5, 2, 4, 1, 3].map((replica) => ({ replica, at: 64, downFor: 0 }));
+    const r = simulate({ protocol, n: 6, seed: 1308776223, network: fixedDelay(0), timing: { delta: DELTA }, duration: 820, restarts: [...restarts, { replica: 1, at: 0, downFor: 1, prefix: 0 }], trace: false });
+    expect(r.safetyViolation).toBeUndefined();
+    expect(r.doubleSigns).toEqual([]);
+    for (const x of r.replicas) expect(x.commitTimes.filter((t) => t > 442).length).toBeGreaterThan(10);
+  });
+
   test('the state it persists is bounded: a run four times as long persists no more', () => {
     const run = (epochs: number) => simulate({ protocol, n: 4, seed: 3, network: fixedDelay(5), timing: { delta: DELTA }, duration: epochs * EPOCH, transactions: { every: 10, perBatch: 3 }, trace: false });
     const short = Math.max(...run(40).replicas.map((x) => x.maxPersistedBytes));
