@@ -60,8 +60,10 @@ const MAX_ORPHANS = 256;
  * QC it names), re-sent as it is, never re-signed. locked / high: the lock and the highest QC.
  * blocks: the committed tip first, always (the root a restarted replica stands on: the runtime's
  * ledger holds what is below), then the certified blocks above it up to the highest QC's, each with its
- * justify, so that a cluster that restarts all at once still holds the blocks its QCs name.
- * Bounded by the window: a few QCs and at most PERSISTED_BLOCKS + 1 blocks.
+ * justify, and the block it last voted for with its chain (`voted`, its hash): a QC may form on
+ * it where this replica does not see it, and a cluster that restarts all at once must still hold
+ * every block its QCs name (only a Byzantine replica may hold it otherwise). Bounded by the
+ * window: a few QCs and at most 2 PERSISTED_BLOCKS + 1 blocks.
  */
 const SafetyStateCodec = codec.record({
   lastVotedView: codec.uint(),
@@ -69,7 +71,8 @@ const SafetyStateCodec = codec.record({
   timeout: codec.optional(codec.record({ epoch: codec.uint(), blockHash: codec.fixedBytes(32), signature: codec.bytes(64), highQC: CertificateCodec })),
   locked: CertificateCodec,
   high: CertificateCodec,
-  blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), PERSISTED_BLOCKS + 1),
+  blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), 2 * PERSISTED_BLOCKS + 1),
+  voted: codec.optional(codec.fixedBytes(32)),
 });
 
 export interface HotStuffOptions {
@@ -132,6 +135,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private committedTip: Block;
   /** Persisted blocks to put back in the store at start (a restart). */
   private restored: readonly CertifiedLink[] = [];
+  /** The block this replica last voted for (persisted with its chain). */
+  private voted: CertifiedLink | undefined;
   private dirty = false;
   private dropped = 0;
   private now = 0;
@@ -163,6 +168,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       const links = s.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify }));
       if (links.length > 0) root = links[0]!;
       this.restored = links.slice(1);
+      const voted = s.voted === undefined ? undefined : toHex(s.voted);
+      this.voted = this.restored.find((l) => l.block.id === voted);
     }
     this.store = new BlockStore(root, MAX_ORPHANS);
     this.committedTip = root.block;
@@ -228,11 +235,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * timeout), and if it had, it re-sends that very timeout.
    */
   private start(): void {
-    for (const l of this.restored) {
-      this.store.add(l.block, l.justify);
-      this.store.certify(l.block.id);
-    }
+    for (const l of this.restored) this.store.add(l.block, l.justify);
     this.restored = [];
+    for (const l of this.store.chain(toHex(this.highQC.blockHash), this.store.root.block.height + 1)) this.store.certify(l.block.id);
     this.enterView(Math.max(1, this.lastVotedView, this.highQC.epoch + 1), false);
     if (this.timedOutView === this.view && this.lastTimeout !== undefined) {
       this.out.push({ type: 'broadcast', message: this.lastTimeout });
@@ -481,6 +486,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement): void {
     if (block.epoch <= this.lastVotedView || !this.safeToVote(block, justify)) return;
     this.lastVotedView = block.epoch;
+    this.voted = { block, justify };
     this.dirty = true;
     this.flush(); // durable before the vote leaves
     const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
@@ -642,6 +648,13 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const tip = this.committedTip;
     const top = this.store.get(toHex(this.highQC.blockHash)) ?? this.store.get(toHex(this.lockedQC.blockHash));
     const above = top === undefined ? [] : this.store.chain(top.id, tip.height + 1, PERSISTED_BLOCKS);
+    const voted = this.voted !== undefined && this.voted.block.height > tip.height ? this.voted : undefined;
+    if (voted !== undefined && !above.some((l) => l.block.id === voted.block.id)) {
+      // Its chain (when joined) down to what is already there, else the block alone.
+      const own = this.store.chain(voted.block.id, tip.height + 1, PERSISTED_BLOCKS).filter((l) => !above.some((a) => a.block.id === l.block.id));
+      above.push(...(own.length > 0 ? own : [voted]));
+      above.sort((a, b) => a.block.height - b.block.height);
+    }
     const root = { block: tip, justify: this.store.justify(tip.id)! }; // first, always: the restart's root
     const t = this.lastTimeout?.timeout;
     this.out.push({
@@ -653,6 +666,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         locked: wireQC(this.lockedQC),
         high: wireQC(this.highQC),
         blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: wireQC(l.justify) })),
+        voted: voted?.block.hash,
       }),
     });
   }
