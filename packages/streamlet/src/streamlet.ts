@@ -267,7 +267,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     if (this.epoch > 1 && this.lastNotarizedEpoch < this.epoch - 1) this.gossipLongestNotarized();
     this.askAgain();
     if (leader === this.self) this.propose();
-    this.tryVote(); // a proposal that arrived before its epoch started here
+    this.afterTreeChange(); // a proposal that arrived before its epoch started here may be voted for now
     this.scheduleNextEpoch(now);
   }
 
@@ -493,14 +493,19 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   // ---- voting ----
 
-  /** Votes for this epoch's proposal if the rules allow it now (called whenever the tree changes). */
-  private tryVote(): void {
+  /** Votes for this epoch's proposal if the rules allow it now (called whenever the tree changes); true if it voted. */
+  private tryVote(): boolean {
     const r = this.epochs.get(this.epoch);
-    if (r === undefined) return;
+    if (r === undefined) return false;
+    let voted = false;
     for (const p of r.proposals) {
       if (!this.tree.has(p.block.id) || r.votes.get(this.self)?.some((v) => bytesEqual(v.blockHash, p.block.hash))) continue;
-      if (this.mayVote(p.block)) this.vote(p.block);
+      if (this.mayVote(p.block)) {
+        this.vote(p.block);
+        voted = true;
+      }
     }
+    return voted;
   }
 
   private vote(block: Block): void {
@@ -535,14 +540,18 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   // ---- finality ----
 
+  /** Finalizes what newly notarized chains finalize, and votes if that is allowed now; until neither changes anything (its own vote may complete a notarization). */
   private afterTreeChange(): void {
-    for (const b of this.tree.takeNewlyCertified()) {
-      const parent = this.tree.get(b.parentId);
-      if (parent === undefined || parent === this.tree.root) continue;
-      const grandparent = this.tree.get(parent.parentId);
-      if (this.finalizes(grandparent, parent, b)) this.finalize(parent);
+    for (;;) {
+      const newly = this.tree.takeNewlyCertified();
+      for (const b of newly) {
+        const parent = this.tree.get(b.parentId);
+        if (parent === undefined || parent === this.tree.root) continue;
+        const grandparent = this.tree.get(parent.parentId);
+        if (this.finalizes(grandparent, parent, b)) this.finalize(parent);
+      }
+      if (!this.tryVote() && newly.length === 0) return;
     }
-    this.tryVote();
   }
 
   private keepFinal(chain: readonly Block[]): void {
