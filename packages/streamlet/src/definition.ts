@@ -62,7 +62,7 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       corruptAnswer(m, _signer, self) {
         if (m.type !== 'block') return undefined;
         // The block without the votes that prove it notarized, or (when it has none) another block.
-        return m.votes.length > 0 ? { type: 'block', block: m.block, votes: [] } : { type: 'block', block: adversaryBlocks.conflicting(m.block, self), votes: [] };
+        return m.votes.length > 0 ? { type: 'block', block: m.block, votes: [], ancestors: m.ancestors } : { type: 'block', block: adversaryBlocks.conflicting(m.block, self), votes: [], ancestors: [] };
       },
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;

@@ -7,14 +7,19 @@ import { codec, decode, Domains, encode } from '@bftx/crypto';
  * epoch notarized nothing, so that replicas that lost votes learn the longest notarized chain.
  * fetch / block: a replica that misses a block, or its votes, asks everyone for it by hash; the
  * answer carries the block and the votes its sender holds for it (a notarization when they are a
- * quorum), and is taken only for a hash that was asked for.
+ * quorum), and is taken only for a hash that was asked for. `after`: the asker's longest notarized
+ * height; the answer also carries the block's ancestors above it (nearest first, at most
+ * MAX_ANCESTORS), so that a replica far behind catches up a run of blocks per round trip.
  */
 export type StreamletMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement }
   | { readonly type: 'notarization'; readonly epoch: number; readonly blockHash: Uint8Array; readonly votes: readonly SignedStatement[] }
-  | { readonly type: 'fetch'; readonly blockHash: Uint8Array }
-  | { readonly type: 'block'; readonly block: Block; readonly votes: readonly SignedStatement[] };
+  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly after: number }
+  | { readonly type: 'block'; readonly block: Block; readonly votes: readonly SignedStatement[]; readonly ancestors: readonly Block[] };
+
+/** Most ancestors one answer carries. */
+export const MAX_ANCESTORS = 16;
 
 /** Most votes an answer may carry (one per validator; more than any validator set here). */
 const MAX_VOTES = 1024;
@@ -25,8 +30,8 @@ const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, signature: codec.bytes(64) },
   vote: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) },
   notarization: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), votes: codec.array(SignatureOnly, MAX_VOTES) },
-  fetch: { blockHash: codec.fixedBytes(32) },
-  block: { block: BlockCodec, votes: codec.array(SignatureOnly, MAX_VOTES) },
+  fetch: { blockHash: codec.fixedBytes(32), after: codec.uint() },
+  block: { block: BlockCodec, votes: codec.array(SignatureOnly, MAX_VOTES), ancestors: codec.array(BlockCodec, MAX_ANCESTORS) },
 });
 
 const signatures = (votes: readonly SignedStatement[]) => votes.map((v) => ({ signer: v.signer, signature: v.signature }));
@@ -36,18 +41,20 @@ function votesFor(epoch: number, blockHash: Uint8Array, votes: readonly { signer
   return votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch, blockHash, signer: v.signer, signature: v.signature }));
 }
 
+const wireBlock = (b: Block) => ({ ...b, payload: b.payload as Uint8Array[] });
+
 export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
   switch (m.type) {
     case 'proposal':
-      return encode(WireCodec, { type: 'proposal', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, signature: m.signature });
+      return encode(WireCodec, { type: 'proposal', block: wireBlock(m.block), signature: m.signature });
     case 'vote':
       return encode(WireCodec, { type: 'vote', epoch: m.vote.epoch, blockHash: m.vote.blockHash, signer: m.vote.signer, signature: m.vote.signature });
     case 'notarization':
       return encode(WireCodec, { type: 'notarization', epoch: m.epoch, blockHash: m.blockHash, votes: signatures(m.votes) });
     case 'fetch':
-      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash });
+      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, after: m.after });
     case 'block':
-      return encode(WireCodec, { type: 'block', block: { ...m.block, payload: m.block.payload as Uint8Array[] }, votes: signatures(m.votes) });
+      return encode(WireCodec, { type: 'block', block: wireBlock(m.block), votes: signatures(m.votes), ancestors: m.ancestors.map(wireBlock) });
   }
 }
 
@@ -62,11 +69,11 @@ export function decodeStreamletMessage(bytes: Uint8Array): StreamletMessage {
     case 'notarization':
       return { type: 'notarization', epoch: w.epoch, blockHash: w.blockHash, votes: votesFor(w.epoch, w.blockHash, w.votes) };
     case 'fetch':
-      return { type: 'fetch', blockHash: w.blockHash };
+      return { type: 'fetch', blockHash: w.blockHash, after: w.after };
     case 'block': {
       // The votes name the block they are for: it is the answer's own block, by construction.
       const block = sealBlock(w.block);
-      return { type: 'block', block, votes: votesFor(block.epoch, block.hash, w.votes) };
+      return { type: 'block', block, votes: votesFor(block.epoch, block.hash, w.votes), ancestors: w.ancestors.map((a) => sealBlock(a)) };
     }
   }
 }

@@ -35,7 +35,7 @@ import {
   type SignedStatement,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, hash, toHex, tryDecode } from '@bftx/crypto';
-import type { StreamletMessage } from './messages';
+import { MAX_ANCESTORS, type StreamletMessage } from './messages';
 import { NotarizedTree } from './tree';
 
 /** Epochs behind the current one whose proposals and votes are still taken. */
@@ -45,8 +45,8 @@ export const FUTURE_EPOCHS = 4;
 /** Most blocks fetched at once, and how many epochs one is asked for before giving up (asked again when needed again). */
 const MAX_FETCHING = 64;
 const FETCH_ATTEMPTS = 8;
-/** How far down a chain one repair walks (per event; the next event walks on). */
-const REPAIR_DEPTH = 32;
+/** How far down a chain one repair walks (per event; the next event walks on): past every block that may wait for its parent. */
+const REPAIR_DEPTH = 300;
 /**
  * Block bodies kept in the safety state, within a budget: the notarized chain from the finalized tip
  * up to the lock (what a restarted replica stands on: when a whole cluster restarts, nobody else
@@ -112,6 +112,7 @@ interface EpochRecord {
 
 interface Fetch {
   readonly hash: Uint8Array;
+  readonly after: number;
   askedAt: number;
   attempts: number;
 }
@@ -191,8 +192,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
         if (m.type === 'proposal') this.onProposal(m);
         else if (m.type === 'vote') this.onVote(m.vote, m);
         else if (m.type === 'notarization') this.onNotarization(m.epoch, m.blockHash, m.votes);
-        else if (m.type === 'fetch') this.onFetch(m.blockHash, input.from);
-        else this.onFetchedBlock(m.block, m.votes);
+        else if (m.type === 'fetch') this.onFetch(m.blockHash, m.after, input.from);
+        else this.onFetchedBlock(m.block, m.votes, m.ancestors);
         break;
       }
     }
@@ -429,16 +430,29 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.afterTreeChange();
   }
 
-  /** Fetches what the chain below `block` lacks: unknown blocks, and known blocks not notarized here. */
+  /**
+   * Fetches what the chain below `block` lacks: the first unknown block under it (walking down
+   * through blocks that wait for their parent), and the notarization of the highest known block
+   * under it not notarized here (a notarized block vouches for those under it: one is enough).
+   */
   private repairBelow(block: Block): void {
     let child = block;
+    let askedVotes = false;
     for (let depth = 0; depth < REPAIR_DEPTH; depth++) {
       if (!this.tree.has(child.id) && this.tree.has(child.parentId)) return; // it does not fit under its parent
       const parentId = child.parentId;
       if (this.tree.isCertifiedChain(parentId) || child.height - 1 <= this.tree.root.height) return;
       const parent = this.tree.get(parentId);
-      if (parent === undefined) return this.fetch(child.parent, parentId);
-      if (!this.tree.isCertified(parentId)) this.fetch(parent.hash, parentId);
+      if (parent === undefined) {
+        const waiting = this.tree.waitingBlock(parentId);
+        if (waiting === undefined) return this.fetch(child.parent, parentId);
+        child = waiting;
+        continue;
+      }
+      if (!askedVotes && !this.tree.isCertified(parentId)) {
+        this.fetch(parent.hash, parentId);
+        askedVotes = true;
+      }
       child = parent;
     }
   }
@@ -446,8 +460,10 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private fetch(blockHash: Uint8Array, id = toHex(blockHash)): void {
     if (this.fetching.has(id)) return; // asked already; asked again each epoch until answered
     if (this.fetching.size >= MAX_FETCHING) this.fetching.delete(this.fetching.keys().next().value!);
-    this.fetching.set(id, { hash: blockHash, askedAt: this.now, attempts: 1 });
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash } });
+    // What it has is its longest notarized chain: the ancestors above it likely miss too.
+    const after = this.tree.longestCertifiedHeight;
+    this.fetching.set(id, { hash: blockHash, after, askedAt: this.now, attempts: 1 });
+    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, after } });
   }
 
   /** Is what a fetch asked for proven here: the block, and its notarization? */
@@ -462,28 +478,43 @@ export class Streamlet implements Protocol<StreamletMessage> {
       else if (this.now - f.askedAt >= 2 * this.config.timing.delta) {
         f.attempts++;
         f.askedAt = this.now;
-        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash } });
+        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash, after: f.after } });
       }
     }
   }
 
-  private onFetch(blockHash: Uint8Array, from: number): void {
-    const id = toHex(blockHash);
+  private body(id: string): Block | undefined {
     const known = this.tree.get(id);
-    const block = known === undefined || known === this.tree.root ? this.finalBodies.get(id) : known;
-    if (block === undefined || block.height === 0) return;
-    const votes = this.notarizations.get(id) ?? [...(this.epochs.get(block.epoch)?.tallies.get(id)?.values() ?? [])];
-    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes } });
+    return known === undefined || known === this.tree.root ? this.finalBodies.get(id) : known;
   }
 
-  /** An answer to a fetch: taken only for a hash asked for; the fetch stays open until the block and its notarization are here. */
-  private onFetchedBlock(block: Block, votes: readonly SignedStatement[]): void {
+  private onFetch(blockHash: Uint8Array, after: number, from: number): void {
+    const id = toHex(blockHash);
+    const block = this.body(id);
+    if (block === undefined || block.height === 0) return;
+    const votes = this.notarizations.get(id) ?? [...(this.epochs.get(block.epoch)?.tallies.get(id)?.values() ?? [])];
+    const ancestors: Block[] = [];
+    for (let a = this.body(block.parentId); a !== undefined && a.height > after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId)) ancestors.push(a);
+    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes, ancestors } });
+  }
+
+  /**
+   * An answer to a fetch: taken only for a hash asked for, with the ancestors that chain to it by
+   * their hashes; the fetch stays open until the block and its notarization are here.
+   */
+  private onFetchedBlock(block: Block, votes: readonly SignedStatement[], ancestors: readonly Block[]): void {
     if (!this.fetching.has(block.id)) return;
     if (block.height <= this.tree.root.height) {
       this.fetching.delete(block.id); // at or below the finalized root: of no use
       return;
     }
     if (!payloadMatches(block)) return;
+    let child = block;
+    for (const a of ancestors) {
+      if (a.id !== child.parentId || a.height + 1 !== child.height || a.height <= this.tree.root.height || !payloadMatches(a)) break;
+      this.tree.add(a);
+      child = a;
+    }
     this.tree.add(block);
     if (votes.length > 0) this.acceptNotarization(block.epoch, block.hash, block.id, votes);
     if (this.fetched(block.id)) this.fetching.delete(block.id);

@@ -23,7 +23,8 @@ export class NotarizedTree {
   private readonly blocks = new Map<string, Block>();
   private readonly children = new Map<string, string[]>();
   private readonly orphans = new Map<string, Block[]>();
-  private orphanCount = 0;
+  /** The same blocks, by their own id. */
+  private readonly orphanById = new Map<string, Block>();
   private readonly certified = new Set<string>();
   private readonly certifiedChain = new Set<string>();
   private bestHeight: number;
@@ -49,7 +50,12 @@ export class NotarizedTree {
 
   /** Blocks waiting for a parent (for bounded-state accounting). */
   get waiting(): number {
-    return this.orphanCount;
+    return this.orphanById.size;
+  }
+
+  /** A block waiting for its parent, by id. */
+  waitingBlock(id: string): Block | undefined {
+    return this.orphanById.get(id);
   }
 
   /** Adds a block above the root (or keeps it until its parent arrives); returns true if it joined the tree now. */
@@ -58,12 +64,12 @@ export class NotarizedTree {
     if (block.height === this.root.height + 1 && block.parentId !== this.root.id) return false; // conflicts with the final root
     const parent = this.blocks.get(block.parentId);
     if (parent === undefined) {
-      const waiting = this.orphans.get(block.parentId) ?? [];
-      if (waiting.some((b) => b.id === block.id)) return false;
-      if (this.orphanCount >= MAX_ORPHANS) this.dropOldestOrphans();
-      waiting.push(block);
-      this.orphans.set(block.parentId, waiting);
-      this.orphanCount++;
+      if (this.orphanById.has(block.id)) return false;
+      if (this.orphanById.size >= MAX_ORPHANS) this.dropOldestOrphans();
+      const waiting = this.orphans.get(block.parentId);
+      if (waiting === undefined) this.orphans.set(block.parentId, [block]);
+      else waiting.push(block);
+      this.orphanById.set(block.id, block);
       return false;
     }
     if (parent.height + 1 !== block.height) return false; // wrong height under a known parent: never joins
@@ -80,8 +86,10 @@ export class NotarizedTree {
       const waiting = this.orphans.get(b.id);
       if (waiting) {
         this.orphans.delete(b.id);
-        this.orphanCount -= waiting.length;
-        for (const o of waiting) if (o.height === b.height + 1 && !this.blocks.has(o.id)) pending.push(o);
+        for (const o of waiting) {
+          this.orphanById.delete(o.id);
+          if (o.height === b.height + 1 && !this.blocks.has(o.id)) pending.push(o);
+        }
       }
     }
     // A notarized block that was waiting vouches for the blocks under it.
@@ -160,7 +168,7 @@ export class NotarizedTree {
   private dropOldestOrphans(): void {
     const [parentId, list] = this.orphans.entries().next().value as [string, Block[]];
     this.orphans.delete(parentId);
-    this.orphanCount -= list.length;
+    for (const o of list) this.orphanById.delete(o.id);
   }
 
   /** Extends the notarized chains from `id` up, if it now joins one. */

@@ -78,7 +78,7 @@ describe('item 2: a replica restarted from its last persist alone', () => {
     const w = block(x, 4, 0);
     const outs = [restarted.at(4 * EPOCH + 1).message(0, proposal(w))];
     // Whatever it fetches, the answers come with their notarizations.
-    outs.push(restarted.at(4 * EPOCH + 2).message(1, { type: 'block', block: x, votes: quorumOf(x) }));
+    outs.push(restarted.at(4 * EPOCH + 2).message(1, { type: 'block', block: x, votes: quorumOf(x), ancestors: [] }));
     expect(outs.flatMap(votesIn)).toEqual([]);
     // ...and it does vote in epoch 5 for a block on y: it stands on its persisted chain.
     restarted.at(5 * EPOCH).timer();
@@ -112,6 +112,18 @@ describe('item 2: a replica restarted from its last persist alone', () => {
     expect(r.safetyViolation).toBeUndefined();
     expect(r.doubleSigns).toEqual([]);
     for (const x of r.replicas) expect(x.commitTimes.filter((t) => t > 442).length).toBeGreaterThan(10);
+  });
+
+  test('after a long absence it catches up a run of blocks per round trip (answers carry ancestors)', () => {
+    // Down for 60 epochs: about 60 blocks behind. One block per round trip would take about 60 round trips.
+    const back = 200 + 60 * EPOCH;
+    const r = simulate({ protocol, n: 4, seed: 2, network: fixedDelay(DELTA), timing: { delta: DELTA }, duration: back + 40 * EPOCH, restarts: [{ replica: 3, at: 200, downFor: 60 * EPOCH }], trace: false });
+    expect(r.safetyViolation).toBeUndefined();
+    const others = r.replicas[0]!;
+    const heightAtReturn = others.commitTimes.filter((t) => t <= back).length;
+    const caughtUpAt = r.replicas[3]!.commitTimes[heightAtReturn - 1]!;
+    expect(heightAtReturn).toBeGreaterThan(40);
+    expect(caughtUpAt - back).toBeLessThan(12 * EPOCH);
   });
 
   test('the state it persists is bounded: a run four times as long persists no more', () => {
@@ -158,14 +170,14 @@ describe('item 8: a fetch stays open until an answer proves what was asked', () 
     const out = d.at(2 * EPOCH + 1).message(1, proposal(y));
     expect(sent(out).filter((m) => m.type === 'fetch')).toHaveLength(1);
     // A Byzantine peer answers first: the block, its votes withheld.
-    const stripped = protocol.byzantine!.corruptAnswer!({ type: 'block', block: x, votes: quorumOf(x) }, signers[0]!, 0)!;
+    const stripped = protocol.byzantine!.corruptAnswer!({ type: 'block', block: x, votes: quorumOf(x), ancestors: [] }, signers[0]!, 0)!;
     expect(votesIn(d.at(2 * EPOCH + 2).message(0, stripped))).toEqual([]);
     return d;
   }
 
   test('a later honest answer with the notarization is still taken (the old replica had closed the fetch at the first answer)', () => {
     const d = missedX();
-    const out = d.at(2 * EPOCH + 3).message(2, { type: 'block', block: x, votes: quorumOf(x) });
+    const out = d.at(2 * EPOCH + 3).message(2, { type: 'block', block: x, votes: quorumOf(x), ancestors: [] });
     expect(votesIn(out).map((v) => v.epoch)).toEqual([2]);
   });
 
@@ -180,10 +192,10 @@ describe('item 8: a fetch stays open until an answer proves what was asked', () 
     d.at(0).start();
     d.at(2 * EPOCH).timer();
     d.at(2 * EPOCH + 1).message(1, proposal(y));
-    const wrong = protocol.byzantine!.corruptAnswer!({ type: 'block', block: x, votes: [] }, signers[0]!, 0)!;
+    const wrong = protocol.byzantine!.corruptAnswer!({ type: 'block', block: x, votes: [], ancestors: [] }, signers[0]!, 0)!;
     expect(wrong.type === 'block' && wrong.block.id).not.toBe(x.id);
     d.at(2 * EPOCH + 2).message(0, wrong);
-    expect(votesIn(d.at(2 * EPOCH + 3).message(2, { type: 'block', block: x, votes: quorumOf(x) })).map((v) => v.epoch)).toEqual([2]);
+    expect(votesIn(d.at(2 * EPOCH + 3).message(2, { type: 'block', block: x, votes: quorumOf(x), ancestors: [] })).map((v) => v.epoch)).toEqual([2]);
   });
 });
 
@@ -239,10 +251,14 @@ describe('votes(): every signed statement a message carries', () => {
     const p = proposal(x);
     expect(protocol.votes(p)).toEqual([{ domain: Domains.proposal, epoch: 1, slot: 0, phase: 0, blockHash: x.hash, signer: 2, signature: p.type === 'proposal' ? p.signature : undefined }]);
     const votes = quorumOf(x);
-    expect(protocol.votes({ type: 'block', block: x, votes })).toEqual(votes);
+    expect(protocol.votes({ type: 'block', block: x, votes, ancestors: [] })).toEqual(votes);
     expect(protocol.votes({ type: 'notarization', epoch: 1, blockHash: x.hash, votes })).toEqual(votes);
-    expect(protocol.votes({ type: 'fetch', blockHash: x.hash })).toEqual([]);
+    expect(protocol.votes({ type: 'fetch', blockHash: x.hash, after: 0 })).toEqual([]);
     const wire = protocol.decodeMessage(protocol.encodeMessage({ type: 'notarization', epoch: 1, blockHash: x.hash, votes }));
     expect(protocol.votes(wire)).toEqual(votes);
+    const y = block(x, 2, 1);
+    const answer = protocol.decodeMessage(protocol.encodeMessage({ type: 'block', block: y, votes: quorumOf(y), ancestors: [x] }));
+    expect(answer.type === 'block' && [answer.block.id, ...answer.ancestors.map((a) => a.id)]).toEqual([y.id, x.id]);
+    expect(protocol.votes(answer)).toEqual(quorumOf(y));
   });
 });
