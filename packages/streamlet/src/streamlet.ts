@@ -13,8 +13,9 @@
 //    replica roots its tree at the finalized tip, never votes on a chain shorter than that height,
 //    and fetches the rest;
 //  - repair: a replica whose last epoch notarized nothing gossips the notarization of its longest
-//    notarized tip; a block, or the votes of a block, that a replica misses is fetched, and asked
-//    for again each epoch until an answer proves it (the block, and a quorum of votes);
+//    notarized tip; a block, or the votes of a block, that a replica misses is fetched (the answer
+//    brings a run of ancestors too), and asked for again each epoch until an answer proves it (the
+//    block, and a quorum of votes);
 //  - bounded state: proposals and votes are kept for a window of epochs around the current one;
 //    the rest are refused (counted), never echoed.
 import {
@@ -62,7 +63,7 @@ const KEPT_BYTES = 128 * 1024;
 const HASH = codec.fixedBytes(32);
 const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) });
 /**
- * What a restart needs, and no more (its size bounded by n, never by history):
+ * What a restart needs, and no more (its size bounded by n and KEPT_BYTES, never by history):
  * - lastVotedEpoch, lastProposedEpoch: never a second vote or proposal in an epoch;
  * - finalized: the tip the tree is rooted at after a restart (blocks below it are final);
  * - lock: the longest notarized chain seen at the last vote, as its tip's height and notarization.
