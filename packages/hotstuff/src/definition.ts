@@ -22,7 +22,8 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,
     // Every statement a message carries signed on its own (a QC's signatures are not statements a
-    // message makes): a proposal's, and the timeouts of its TC; a vote and the proposal it carries; a timeout.
+    // message makes): a proposal's, and the timeouts of its TC; a vote and the proposal it carries; a
+    // timeout and the proposal it carries.
     votes: (m) => {
       switch (m.type) {
         case 'proposal':
@@ -30,7 +31,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
         case 'vote':
           return [m.vote, m.proposal];
         case 'timeout':
-          return [m.timeout.statement];
+          return m.timeout.proposal === undefined ? [m.timeout.statement] : [m.timeout.statement, m.timeout.proposal];
         default:
           return [];
       }

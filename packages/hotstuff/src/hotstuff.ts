@@ -68,7 +68,15 @@ const MAX_ORPHANS = 256;
 const SafetyStateCodec = codec.record({
   lastVotedView: codec.uint(),
   proposedView: codec.uint(),
-  timeout: codec.optional(codec.record({ epoch: codec.uint(), blockHash: codec.fixedBytes(32), signature: codec.bytes(64), highQC: CertificateCodec })),
+  timeout: codec.optional(
+    codec.record({
+      epoch: codec.uint(),
+      blockHash: codec.fixedBytes(32),
+      signature: codec.bytes(64),
+      highQC: CertificateCodec,
+      proposal: codec.optional(codec.record({ blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) })),
+    }),
+  ),
   locked: CertificateCodec,
   high: CertificateCodec,
   blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), 2 * PERSISTED_BLOCKS + 1),
@@ -161,9 +169,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.lockedQC = s.locked;
       this.highQC = s.high;
       if (s.timeout !== undefined) {
-        const { highQC, ...signed } = s.timeout;
+        const { highQC, proposal, ...signed } = s.timeout;
         this.timedOutView = signed.epoch;
-        this.lastTimeout = { type: 'timeout', timeout: { statement: { domain: Domains.timeout, slot: 0, phase: 0, signer: this.self, ...signed }, highQC } };
+        const statement: SignedStatement = { domain: Domains.timeout, slot: 0, phase: 0, signer: this.self, ...signed };
+        this.lastTimeout = { type: 'timeout', timeout: { statement, highQC, ...(proposal === undefined ? {} : { proposal: { domain: Domains.proposal, epoch: signed.epoch, slot: 0, phase: 0, ...proposal } }) } };
       }
       const links = s.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify }));
       if (links.length > 0) root = links[0]!;
@@ -305,7 +314,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       // No vote in a view this replica has given up on: persisted with the vote guard.
       this.lastVotedView = Math.max(this.lastVotedView, this.view);
       const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, slot: 0, phase: 0, blockHash: this.highQC.blockHash });
-      this.lastTimeout = { type: 'timeout', timeout: { statement, highQC: this.highQC } };
+      // With the leader's proposal as first seen in this view: another version seen elsewhere convicts it.
+      const proposal = this.statements.first(this.view, Domains.proposal, this.leaderOf(this.view));
+      this.lastTimeout = { type: 'timeout', timeout: { statement, highQC: this.highQC, ...(proposal === undefined ? {} : { proposal }) } };
       this.dirty = true;
       this.flush(); // durable before it leaves: a restarted replica re-sends it, never signs another
       this.out.push({ type: 'broadcast', message: this.lastTimeout });
@@ -332,7 +343,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       case 'vote':
         return this.onVote(m.vote, m.proposal);
       case 'timeout':
-        return this.onTimeoutMessage(m.timeout.statement, m.timeout.highQC);
+        return this.onTimeoutMessage(m.timeout.statement, m.timeout.highQC, m.timeout.proposal);
     }
   }
 
@@ -500,6 +511,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     }
   }
 
+  /** A leader's signed proposal statement for `view` (carried by a vote or a timeout). */
+  private isProposalStatement(s: SignedStatement, view: number): boolean {
+    return s.domain === Domains.proposal && s.epoch === view && s.slot === 0 && s.phase === 0 && s.signer === this.leaderOf(view) && this.verifier.verify(s);
+  }
+
   private onVote(vote: SignedStatement, proposal: SignedStatement): void {
     if (vote.domain !== Domains.vote || vote.slot !== 0 || vote.phase !== 0) return;
     if (vote.epoch > this.view + VIEW_WINDOW) {
@@ -509,7 +525,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (vote.epoch + EVIDENCE_VIEWS < this.view || !this.verifier.verify(vote)) return;
     const first = this.observe(vote);
     // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
-    if (proposal.domain === Domains.proposal && proposal.epoch === vote.epoch && proposal.slot === 0 && proposal.phase === 0 && proposal.signer === this.leaderOf(proposal.epoch) && this.verifier.verify(proposal)) this.observe(proposal);
+    if (this.isProposalStatement(proposal, vote.epoch)) this.observe(proposal);
     if (!first || !this.collectors(vote.epoch).includes(this.self) || vote.epoch + 1 < this.view || this.qcFormed.has(vote.epoch)) return;
     let byView = this.votes.get(vote.epoch);
     if (byView === undefined) this.votes.set(vote.epoch, (byView = new Map()));
@@ -526,9 +542,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.tryPropose();
   }
 
-  private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate): void {
+  private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate, proposal: SignedStatement | undefined): void {
     if (statement.domain !== Domains.timeout || statement.slot !== 0 || statement.phase !== 0 || statement.epoch + 1 < this.view) return;
     if (!bytesEqual(statement.blockHash, highQC.blockHash) || !this.verifier.verify(statement) || !this.validQC(highQC)) return;
+    if (proposal !== undefined && this.isProposalStatement(proposal, statement.epoch)) this.observe(proposal);
     this.onQC(highQC);
     if (statement.epoch > this.view + VIEW_WINDOW) {
       // Too far ahead to keep by view: only the signer's highest, for the f+1 rule.
@@ -570,20 +587,21 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** A valid QC was seen: raise highQC, and apply the lock and commit rules on its chain. */
   private onQC(qc: QuorumCertificate): void {
     const id = toHex(qc.blockHash);
-    if (qc.epoch > this.highQC.epoch) {
-      this.highQC = qc;
-      this.dirty = true;
-    }
     // A QC for the current view or later ends it, however it arrived (a proposal, votes, a timeout).
     if (qc.epoch >= this.view) this.enterView(qc.epoch + 1, true);
     const b2 = this.store.get(id);
     if (b2 === undefined) {
-      // Applied when the block joins the tree; asked for now (a QC proves honest replicas hold it).
+      // Applied when the block joins the tree (highQC included: a leader proposes on a block it
+      // holds); asked for now, and again until it arrives (a QC proves honest replicas hold it).
       if (qc.epoch > this.committedTip.epoch) {
         if (qc.epoch > (this.pendingQC.get(id)?.epoch ?? -1) && (this.pendingQC.size < MAX_PENDING_QC || this.pendingQC.has(id))) this.pendingQC.set(id, qc);
         this.fetchChainOf(qc);
       }
       return;
+    }
+    if (qc.epoch > this.highQC.epoch) {
+      this.highQC = qc;
+      this.dirty = true;
     }
     if (this.store.certify(id) && qc.epoch > 0) this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: qc.epoch, block: id, height: b2.height } });
     if (b2.height <= this.store.root.block.height) return;
@@ -662,7 +680,16 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       state: encode(SafetyStateCodec, {
         lastVotedView: this.lastVotedView,
         proposedView: this.proposedView,
-        timeout: t === undefined ? undefined : { epoch: t.statement.epoch, blockHash: t.statement.blockHash, signature: t.statement.signature, highQC: wireQC(t.highQC) },
+        timeout:
+          t === undefined
+            ? undefined
+            : {
+                epoch: t.statement.epoch,
+                blockHash: t.statement.blockHash,
+                signature: t.statement.signature,
+                highQC: wireQC(t.highQC),
+                proposal: t.proposal === undefined ? undefined : { blockHash: t.proposal.blockHash, signer: t.proposal.signer, signature: t.proposal.signature },
+              },
         locked: wireQC(this.lockedQC),
         high: wireQC(this.highQC),
         blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: wireQC(l.justify) })),

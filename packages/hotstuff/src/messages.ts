@@ -7,6 +7,12 @@ export interface TimeoutVote {
   readonly statement: SignedStatement;
   /** The highest QC its signer knows; its block hash is the one the statement signs. */
   readonly highQC: QuorumCertificate;
+  /**
+   * The leader's proposal statement for that view, as its signer first saw it (if it saw one):
+   * a replica that saw another version convicts the leader, even when the collectors of the
+   * view's votes (which see every version the votes carry) are Byzantine.
+   */
+  readonly proposal?: SignedStatement;
 }
 
 /** Timeouts of a quorum of distinct validators for one view: entitles the next leader to propose. */
@@ -44,7 +50,7 @@ const StatementWire = codec.record({ epoch: codec.uint(), blockHash: codec.fixed
 const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, justify: CertificateCodec, tc: codec.optional(TcCodec), signature: SIG },
   vote: { vote: StatementWire, proposal: StatementWire },
-  timeout: { statement: StatementWire, highQC: CertificateCodec },
+  timeout: { statement: StatementWire, highQC: CertificateCodec, proposal: codec.optional(StatementWire) },
   fetch: { blockHash: codec.fixedBytes(32), above: codec.uint() },
   block: { blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), ANSWER_BLOCKS) },
 });
@@ -65,7 +71,12 @@ export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
     case 'vote':
       return encode(WireCodec, { type: 'vote', vote: wireStatement(m.vote), proposal: wireStatement(m.proposal) });
     case 'timeout':
-      return encode(WireCodec, { type: 'timeout', statement: wireStatement(m.timeout.statement), highQC: { ...m.timeout.highQC, signatures: m.timeout.highQC.signatures as Uint8Array[] } });
+      return encode(WireCodec, {
+        type: 'timeout',
+        statement: wireStatement(m.timeout.statement),
+        highQC: { ...m.timeout.highQC, signatures: m.timeout.highQC.signatures as Uint8Array[] },
+        proposal: m.timeout.proposal === undefined ? undefined : wireStatement(m.timeout.proposal),
+      });
     case 'fetch':
       return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, above: m.above });
     case 'block':
@@ -88,7 +99,7 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
     case 'vote':
       return { type: 'vote', vote: statement(Domains.vote, w.vote), proposal: statement(Domains.proposal, w.proposal) };
     case 'timeout':
-      return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC } };
+      return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC, ...(w.proposal === undefined ? {} : { proposal: statement(Domains.proposal, w.proposal) }) } };
     case 'fetch':
       return { type: 'fetch', blockHash: w.blockHash, above: w.above };
     case 'block':

@@ -166,6 +166,11 @@ export class StatementWindow {
     return { outcome: 'conflict', evidence: { kind: 'equivocation', offender: s.signer, first, second: s } };
   }
 
+  /** The first statement of `signer` under `domain` in view `epoch` (slot and phase 0), if kept. */
+  first(epoch: number, domain: string, signer: number): SignedStatement | undefined {
+    return this.byView.get(epoch)?.get(`${domain}|0|0|${signer}`);
+  }
+
   /** Forgets the views below `view`. */
   prune(view: number): void {
     for (const [v, inView] of this.byView) {

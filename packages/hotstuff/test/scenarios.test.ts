@@ -45,6 +45,13 @@ describe('hotstuff replicas', () => {
     if (strategy.kind === 'equivocate') expect(r.offenders).toEqual([2]);
   });
 
+  test('an equivocating leader whose votes go to Byzantine collectors only is still convicted: a timeout carries the proposal its signer saw', () => {
+    // n = 10: replica 9 leads views 9 and 19, whose votes go to the leaders after them, 0 and 1, both Byzantine.
+    const r = simulate({ protocol: hotstuff(), n: 10, seed: 0, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 600, byzantine: [0, 9, 1].map((replica) => ({ replica, strategy: { kind: 'equivocate' } as Strategy })) });
+    expect(r.verdict).toBe('safe');
+    expect(r.offenders).toEqual([0, 1, 9]);
+  });
+
   test('after a long partition heals, the minority catches up (fetching the blocks it missed)', () => {
     const r = simulate({
       protocol: hotstuff(),
