@@ -1,5 +1,5 @@
 import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/consensus';
-import { codec, decode, encode } from '@bftx/crypto';
+import { bytesEqual, codec, decode, DecodeError, encode } from '@bftx/crypto';
 
 /** Domain tags of PBFT's signed statements (each its own, so no signature is valid as another kind). */
 export const PbftDomains = {
@@ -177,7 +177,8 @@ const SafetyStateCodec = codec.record({
   ledgerTip: HASH,
   nextSeq: codec.uint(),
   prepared: codec.array(CertificateWire, MAX_LIST),
-  executed: codec.array(CommittedBatchWire, MAX_LIST),
+  // A batch that is also in a prepared certificate is stored once, there (`batch` left out here).
+  executed: codec.array(codec.record({ seq: codec.uint(), batch: codec.optional(BlockCodec), commits: codec.array(StatementWire, MAX_LIST) }), MAX_LIST),
   signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 16),
 });
 
@@ -208,6 +209,7 @@ export interface SafetyState {
 }
 
 export function encodeSafetyState(s: SafetyState): Uint8Array {
+  const preparedBatch = new Map(s.prepared.map((c) => [c.prePrepare.batch.height, c.prePrepare.batch.hash]));
   return encode(SafetyStateCodec, {
     view: s.view,
     inViewChange: s.inViewChange,
@@ -216,7 +218,11 @@ export function encodeSafetyState(s: SafetyState): Uint8Array {
     ledgerTip: s.ledgerTip,
     nextSeq: s.nextSeq,
     prepared: s.prepared.map(certToWire),
-    executed: s.executed.map(committedToWire),
+    executed: s.executed.map((c) => {
+      const hash = preparedBatch.get(c.batch.height);
+      const shared = hash !== undefined && bytesEqual(hash, c.batch.hash);
+      return { seq: c.batch.height, batch: shared ? undefined : blockWire(c.batch), commits: c.commits.map(toWire) };
+    }),
     signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, seq: x.seq, digest: x.digest })),
   });
 }
@@ -224,6 +230,14 @@ export function encodeSafetyState(s: SafetyState): Uint8Array {
 /** Throws DecodeError on malformed bytes. */
 export function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const w = decode(SafetyStateCodec, bytes);
+  const prepared = w.prepared.map(certFromWire);
+  const preparedBatch = new Map(prepared.map((c) => [c.prePrepare.batch.height, c.prePrepare.batch]));
+  const executed: CommittedBatch[] = [];
+  for (const c of w.executed) {
+    const batch = c.batch !== undefined ? sealBlock(c.batch) : preparedBatch.get(c.seq);
+    if (batch === undefined || batch.height !== c.seq) throw new DecodeError('MALFORMED', 0, 'executed', `executed batch ${c.seq} is neither stored nor in a prepared certificate`);
+    executed.push({ batch, commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
+  }
   return {
     view: w.view,
     inViewChange: w.inViewChange,
@@ -231,8 +245,8 @@ export function decodeSafetyState(bytes: Uint8Array): SafetyState {
     lastExecuted: w.lastExecuted,
     ledgerTip: w.ledgerTip,
     nextSeq: w.nextSeq,
-    prepared: w.prepared.map(certFromWire),
-    executed: w.executed.map(committedFromWire),
+    prepared,
+    executed,
     signed: w.signed,
   };
 }

@@ -7,8 +7,8 @@
 import { simulate, synchronous, partialSynchrony, type Restart } from '@bftx/sim';
 import fc from 'fast-check';
 import type { ProtocolOutput } from '@bftx/consensus';
-import { decodeSafetyState, pbft, type PbftMessage } from '../src/index';
-import { clusterKeys, replicaConfig } from './helpers';
+import { decodeSafetyState, encodeSafetyState, pbft, type PbftMessage } from '../src/index';
+import { clusterKeys, driveCluster, replicaConfig } from './helpers';
 
 const DELTA = 10;
 const persisted = (out: readonly ProtocolOutput<PbftMessage>[]) => out.filter((o): o is Extract<ProtocolOutput<PbftMessage>, { type: 'persist' }> => o.type === 'persist').at(-1)?.state;
@@ -80,6 +80,19 @@ describe('pbft restarts from the persisted state alone', () => {
     expect(state.signed.map((x) => [x.domain, x.view, x.seq])).toEqual([['bftx.pbft.pre-prepare', 0, 1]]);
     const vc = r.step({ type: 'timer', timer: 'progress', now: 200 });
     expect(decodeSafetyState(persisted(vc)!)).toMatchObject({ view: 1, inViewChange: true });
+  });
+
+  test('the persisted state keeps the last L executed batches with their commits (each batch once) and round-trips', () => {
+    const { persisted } = driveCluster(4, 45);
+    for (const bytes of persisted) {
+      const state = decodeSafetyState(bytes!);
+      expect(state.lastExecuted).toBe(45);
+      expect(state.stable.seq).toBe(40);
+      expect(state.executed.map((c) => c.batch.height)).toEqual(Array.from({ length: 32 }, (_, i) => 14 + i));
+      expect(state.executed.every((c) => c.commits.length >= 3 && c.batch.payload.length === 2)).toBe(true);
+      expect(state.prepared.map((c) => c.prePrepare.batch.height)).toEqual([41, 42, 43, 44, 45]);
+      expect(encodeSafetyState(state)).toEqual(bytes);
+    }
   });
 
   test('restarted during a view change, a replica sends the same view change again, and stays in the view change', () => {
