@@ -168,19 +168,40 @@ export interface SignedRecord {
   readonly digest: Uint8Array;
 }
 
-/** What a replica persists before it sends anything that depends on it. */
+/**
+ * What a replica persists before it sends anything that depends on it. Certificates and executed
+ * batches are nested encodings, each made once per object and cached: a replica persists several
+ * times per batch, and re-encoding its whole window each time would dominate its CPU.
+ */
+const ExecutedWire = codec.record({ seq: codec.uint(), batch: codec.optional(BlockCodec), commits: codec.array(StatementWire, MAX_LIST) });
 const SafetyStateCodec = codec.record({
   view: codec.uint(),
   inViewChange: codec.bool,
-  stable: CheckpointProofWire,
+  stable: codec.bytes(),
   lastExecuted: codec.uint(),
   ledgerTip: HASH,
   nextSeq: codec.uint(),
-  prepared: codec.array(CertificateWire, MAX_LIST),
+  prepared: codec.array(codec.bytes(), MAX_LIST),
   // A batch that is also in a prepared certificate is stored once, there (`batch` left out here).
-  executed: codec.array(codec.record({ seq: codec.uint(), batch: codec.optional(BlockCodec), commits: codec.array(StatementWire, MAX_LIST) }), MAX_LIST),
+  executed: codec.array(codec.bytes(), MAX_LIST),
   signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 16),
 });
+const encodedProofs = new WeakMap<CheckpointProof, Uint8Array>();
+const encodedCertificates = new WeakMap<PreparedCertificate, Uint8Array>();
+type ExecutedEncodings = { shared?: Uint8Array; whole?: Uint8Array };
+const encodedExecuted = new WeakMap<CommittedBatch, ExecutedEncodings>();
+
+function cached<K extends object, V>(cache: WeakMap<K, V>, key: K, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) cache.set(key, (v = make()));
+  return v;
+}
+
+function executedBytes(c: CommittedBatch, shared: boolean): Uint8Array {
+  const entry = cached(encodedExecuted, c, (): ExecutedEncodings => ({}));
+  const make = () => encode(ExecutedWire, { seq: c.batch.height, batch: shared ? undefined : blockWire(c.batch), commits: c.commits.map(toWire) });
+  return shared ? (entry.shared ??= make()) : (entry.whole ??= make());
+}
 
 /**
  * Everything a replica needs to restart without its input log (README, "What is persisted"). All
@@ -210,19 +231,21 @@ export interface SafetyState {
 
 export function encodeSafetyState(s: SafetyState): Uint8Array {
   const preparedBatch = new Map(s.prepared.map((c) => [c.prePrepare.batch.height, c.prePrepare.batch.hash]));
+  const stable = cached(encodedProofs, s.stable, () => encode(CheckpointProofWire, { seq: s.stable.seq, digest: s.stable.digest, statements: s.stable.statements.map(toWire) }));
+  const prepared = s.prepared.map((c) => cached(encodedCertificates, c, () => encode(CertificateWire, certToWire(c))));
+  const executed = s.executed.map((c) => {
+    const hash = preparedBatch.get(c.batch.height);
+    return executedBytes(c, hash !== undefined && bytesEqual(hash, c.batch.hash));
+  });
   return encode(SafetyStateCodec, {
     view: s.view,
     inViewChange: s.inViewChange,
-    stable: { seq: s.stable.seq, digest: s.stable.digest, statements: s.stable.statements.map(toWire) },
+    stable,
     lastExecuted: s.lastExecuted,
     ledgerTip: s.ledgerTip,
     nextSeq: s.nextSeq,
-    prepared: s.prepared.map(certToWire),
-    executed: s.executed.map((c) => {
-      const hash = preparedBatch.get(c.batch.height);
-      const shared = hash !== undefined && bytesEqual(hash, c.batch.hash);
-      return { seq: c.batch.height, batch: shared ? undefined : blockWire(c.batch), commits: c.commits.map(toWire) };
-    }),
+    prepared,
+    executed,
     signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, seq: x.seq, digest: x.digest })),
   });
 }
@@ -230,10 +253,12 @@ export function encodeSafetyState(s: SafetyState): Uint8Array {
 /** Throws DecodeError on malformed bytes. */
 export function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const w = decode(SafetyStateCodec, bytes);
-  const prepared = w.prepared.map(certFromWire);
+  const prepared = w.prepared.map((b) => certFromWire(decode(CertificateWire, b)));
+  const stable = decode(CheckpointProofWire, w.stable);
   const preparedBatch = new Map(prepared.map((c) => [c.prePrepare.batch.height, c.prePrepare.batch]));
   const executed: CommittedBatch[] = [];
-  for (const c of w.executed) {
+  for (const bytes of w.executed) {
+    const c = decode(ExecutedWire, bytes);
     const batch = c.batch !== undefined ? sealBlock(c.batch) : preparedBatch.get(c.seq);
     if (batch === undefined || batch.height !== c.seq) throw new DecodeError('MALFORMED', 0, 'executed', `executed batch ${c.seq} is neither stored nor in a prepared certificate`);
     executed.push({ batch, commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
@@ -241,7 +266,7 @@ export function decodeSafetyState(bytes: Uint8Array): SafetyState {
   return {
     view: w.view,
     inViewChange: w.inViewChange,
-    stable: { seq: w.stable.seq, digest: w.stable.digest, statements: w.stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
+    stable: { seq: stable.seq, digest: stable.digest, statements: stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
     lastExecuted: w.lastExecuted,
     ledgerTip: w.ledgerTip,
     nextSeq: w.nextSeq,
