@@ -300,7 +300,8 @@ export class Pbft implements Protocol<PbftMessage> {
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.view, leader: this.primary(this.view) } });
     this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
     if (this.inViewChange) {
-      // Restarted during a view change: send it again (the same statement: nothing it reports has changed).
+      // Restarted during a view change: send it again. Its prepared certificates cannot change during
+      // a view change, so it is the same statement, or one for a newer stable checkpoint (another slot).
       this.sendViewChange(this.view);
     } else {
       this.armProgressTimer();
