@@ -63,8 +63,8 @@ export const DEFAULT_MAX_PERSISTED_BYTES = 256 * 1024;
 /** Strategies that behave honestly in everything a leader must do: liveness is still owed with them. */
 const BENIGN_FOR_LIVENESS = new Set(['replay', 'far-future', 'bad-fetch-answers', 'silent', 'crash']);
 
-export type RunClass = 'restarts' | 'loss-before-gst' | 'cut-off' | 'exact-delay' | 'byzantine-io';
-export const RUN_CLASSES: readonly RunClass[] = ['restarts', 'loss-before-gst', 'cut-off', 'exact-delay', 'byzantine-io'];
+export type RunClass = 'restarts' | 'loss-before-gst' | 'cut-off' | 'exact-delay' | 'byzantine-io' | 'equivocating-leaders';
+export const RUN_CLASSES: readonly RunClass[] = ['restarts', 'loss-before-gst', 'cut-off', 'exact-delay', 'byzantine-io', 'equivocating-leaders'];
 
 /** Runs a spec with the simulator (the protocol given separately: specs are data). */
 export function runSpec<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec): CheckedOutcome {
@@ -90,6 +90,8 @@ export function checkOutcome<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, 
   const maxRetained = spec.maxRetained ?? 64 * spec.n * spec.n;
   const maxPersisted = spec.maxPersistedBytes ?? DEFAULT_MAX_PERSISTED_BYTES;
   for (const r of honest) {
+    // A run that asks for a memory bound needs the protocol to report what it holds.
+    if (spec.maxRetained !== undefined && r.footprint === undefined) return `bounded state: replica ${r.validator} reports no footprint (the run bounds it at ${spec.maxRetained})`;
     if (r.footprint !== undefined && r.footprint.retained > maxRetained) return `bounded state: replica ${r.validator} retains ${r.footprint.retained} entries (bound ${maxRetained}; ${r.footprint.dropped} dropped)`;
     if ((r.maxPersistedBytes ?? 0) > maxPersisted) return `bounded state: replica ${r.validator} persisted ${r.maxPersistedBytes} bytes (bound ${maxPersisted})`;
   }
@@ -178,19 +180,50 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
           return { n, seed, network: { kind: 'lossy-until', base: partialSynchrony(gst), until: gst, loss, duplication }, timing: TIMING, duration: from + tail, live: { from, mode: 'every-window' } };
         });
       case 'cut-off':
-        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 2, max: 20 }).map((e) => e * EPOCH), order: fc.shuffledSubarray(range(n), { minLength: f + 1, maxLength: f + 1 }) }).map(({ seed, gst, order }): RunSpec => {
-          const [cut, ...silent] = order;
-          const from = gst + catchUp;
-          return {
+        // One replica cut off until GST; f others silent from the start or crashing before GST (the
+        // cluster first goes on without the cut-off one, then needs it). GST is short or long: a
+        // replica that climbs views alone for long must still come back.
+        // (Uniform, not biased to small values: the long cut-offs with late crashes are the point.)
+        return fc
+          .record({
+            seed: fc.nat(),
+            gst: fc.noBias(fc.oneof(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 20, max: 300 }), fc.integer({ min: 50, max: 300 }))).map((e) => e * EPOCH),
+            order: fc.shuffledSubarray(range(n), { minLength: f + 1, maxLength: f + 1 }),
+            crashAt: fc.option(fc.noBias(fc.integer({ min: 0, max: 1000 })).map((k) => k / 1000), { nil: undefined, freq: 3 }),
+            load: fc.boolean(),
+            // Synchronous but for the cut: the others make progress without it until the crashes.
+            synchronousElsewhere: fc.boolean(),
+          })
+          .map(({ seed, gst, order, crashAt, load, synchronousElsewhere }): RunSpec => {
+            const [cut, ...silent] = order;
+            const from = gst + catchUp;
+            const strategy = crashAt === undefined ? { kind: 'silent' } : { kind: 'crash', at: Math.floor(crashAt * gst) };
+            return {
+              n,
+              seed,
+              network: { kind: 'isolated-until', base: synchronousElsewhere ? { kind: 'synchronous', delta: CLASS_DELTA } : partialSynchrony(gst), replicas: [cut!], until: gst },
+              timing: TIMING,
+              duration: from + 2 * tail,
+              byzantine: silent.map((replica) => ({ replica, strategy })),
+              ...(load ? { transactions: { every: CLASS_DELTA, perBatch: 2 } } : {}),
+              live: { from, mode: 'eventually' },
+            };
+          });
+      case 'equivocating-leaders':
+        // The f Byzantine replicas lead the first views and equivocate (or vote for everything), with
+        // client load so that conflicting blocks differ: quorum intersection at every n, 3f+1 or not.
+        return fc
+          .record({ seed: fc.nat(), byz: fc.shuffledSubarray(range(n), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('equivocate', 'equivocate', 'double-vote'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), views: fc.integer({ min: 1, max: 12 }), sync: fc.boolean(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH) })
+          .map(({ seed, byz, kinds, views, sync, gst }): RunSpec => ({
             n,
             seed,
-            network: { kind: 'isolated-until', base: partialSynchrony(gst), replicas: [cut!], until: gst },
+            network: sync ? { kind: 'synchronous', delta: CLASS_DELTA } : partialSynchrony(gst),
             timing: TIMING,
-            duration: from + 2 * tail,
-            byzantine: silent.map((replica) => ({ replica, strategy: { kind: 'silent' } })),
-            live: { from, mode: 'eventually' },
-          };
-        });
+            duration: 60 * EPOCH,
+            byzantine: byz.map((replica, i) => ({ replica, strategy: { kind: kinds[i]! } })),
+            leaderSchedule: Array.from({ length: views + 1 }, (_, v) => byz[v % byz.length]!),
+            transactions: { every: CLASS_DELTA, perBatch: 2 },
+          }));
       case 'exact-delay':
         return fc.record({ seed: fc.nat(), delay: fc.constantFrom(0, CLASS_DELTA), withRestarts: fc.boolean() }).chain(({ seed, delay, withRestarts }) =>
           (withRestarts ? restartsArb(range(n), n, 20 * EPOCH) : fc.constant([])).map((restarts): RunSpec => {
@@ -233,6 +266,7 @@ export function anyClassArb<M>(protocol: ProtocolDefinition<M>, strategies: read
     { weight: 1, arbitrary: runClassArb(protocol, 'cut-off', strategies) },
     { weight: 1, arbitrary: runClassArb(protocol, 'exact-delay', strategies) },
     { weight: 2, arbitrary: runClassArb(protocol, 'byzantine-io', strategies) },
+    { weight: 2, arbitrary: runClassArb(protocol, 'equivocating-leaders', strategies) },
   );
 }
 
