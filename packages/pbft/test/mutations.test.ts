@@ -1,6 +1,6 @@
 // Each planted bug must be caught. The mutants override one rule of the honest replica; nothing
-// else changes. The first two are caught by the conformance suite; the last two by the scenarios
-// of the issue-15 items they reintroduce (the regression files), which the shared suite replays.
+// else changes. All are caught by the conformance suite; the last two (issue 15's) also by the
+// scenarios of the items they reintroduce (the regression files).
 import { suiteFailure } from '@bftx/consensus/testing';
 import * as sim from '@bftx/sim';
 import { Pbft, pbft, type PreparedCertificate } from '../src/index';
@@ -48,6 +48,17 @@ describe('pbft: planted bugs are caught', () => {
     const unsafe = suiteFailure(pbft({ replica: Replica }), sim, { safety: 300, evidence: 0, liveness: 0, twins: 2000 });
     expect(unsafe).toMatch(/^(safety|twins): /);
     console.log(`${name}: caught by ${failure}; and by ${unsafe}`);
+  });
+
+  // The issue's mutants, caught by the suite's generated classes (the fast-check seed is fixed: the
+  // same runs every time), and by the regression files of the items they reintroduce.
+  test.each([
+    ['prepared with 2f prepares', PreparedWith2f, 'equivocating-leaders', /^equivocating-leaders: safety: /],
+    ['timer re-armed on every view change', TimerOnEveryViewChange, 'cut-off', /^cut-off: liveness: /],
+  ] as const)('%s: caught by a generated class', (name, Replica, kind, expected) => {
+    const failure = suiteFailure(pbft({ replica: Replica }), sim, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 40, persisted: 0, classKinds: [kind] });
+    expect(failure).toMatch(expected);
+    console.log(`${name}: caught by ${failure}`);
   });
 
   test('prepared with 2f prepares: n = 6 with an equivocating primary finalizes different batches (regression 1)', () => {

@@ -273,7 +273,7 @@ export function anyClassArb<M>(protocol: ProtocolDefinition<M>, strategies: read
 /** The property: every generated run of `kind` (or of any class) passes every check. */
 export function classProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, strategies: readonly string[], kind?: RunClass) {
   const arb = kind === undefined ? anyClassArb(protocol, strategies) : runClassArb(protocol, kind, strategies);
-  return fc.property(arb, (spec) => assertRun(protocol, sim, spec, kind === undefined ? '' : `${kind}: `));
+  return fc.property(arb, (spec) => assertRun(protocol, sim, spec));
 }
 
 /**
@@ -306,4 +306,9 @@ export function withoutPersistence<M>(protocol: ProtocolDefinition<M>): Protocol
       return { self: inner.self, step: (input) => inner.step(input).filter((o) => o.type !== 'persist') };
     },
   };
+}
+
+/** Runs a spec and returns its first problem (undefined: it passes every check). */
+export function runProblem<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec): string | undefined {
+  return checkOutcome(protocol, spec, runSpec(protocol, sim, spec));
 }
