@@ -93,7 +93,15 @@ export function readTrace(run: ConsensusRun): TraceFacts {
         const proposal = str(r['proposal']);
         if (proposal !== undefined) proposalOf.set(id, proposal);
         // The simulator's commit record (it names the instance); the protocol's own finalize event does not.
-        if (r['instance'] === undefined) return;
+        if (r['instance'] === undefined) {
+          // A block no one was seen proposing: a Byzantine leader's other version of its proposal
+          // (its wrapper sends it without a trace). It is known from here on, led by its epoch's leader.
+          const epoch = num(r['epoch']);
+          const height = num(r['height']);
+          const key = proposal ?? id;
+          if (!blocks.has(key) && epoch !== undefined && height !== undefined) blocks.set(key, { id: key, epoch, height, parent: '', proposer: leaders.get(epoch) ?? -1, proposedAt: r.t });
+          return;
+        }
         const height = num(r['height']) ?? view.finalizedHeight + 1;
         view.finalized.add(proposalOf.get(id) ?? id);
         view.finalizedHeight = Math.max(view.finalizedHeight, height);
