@@ -600,7 +600,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
     let budget = KEPT_BYTES;
     const keep = (b: Block) => {
       const bytes = encodedBlock(b);
-      if (bytes.length > budget && kept.length > 0) return false;
+      // Never past the budget, not even for the first body: a block too big for it (the wire takes
+      // blocks up to 10,000 x 64 KiB) would make the safety state unencodable and every vote throw.
+      if (bytes.length > budget) return false;
       budget -= bytes.length;
       kept.push(bytes);
       return true;
