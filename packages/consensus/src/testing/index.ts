@@ -182,7 +182,7 @@ export interface PropertyRuns {
   readonly persisted?: number;
 }
 
-export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 40, persisted: 3 } as const satisfies PropertyRuns;
+export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 30, persisted: 3 } as const satisfies PropertyRuns;
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {
