@@ -60,7 +60,8 @@ const pureRules = {
 };
 
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/out/**', '.nx/**'] },
+  // docs/attacks: outside reviewers' scripts kept as evidence of open findings, not project code.
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/out/**', '.nx/**', 'docs/attacks/**'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
