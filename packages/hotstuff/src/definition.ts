@@ -32,6 +32,8 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
           return [m.vote, m.proposal];
         case 'timeout':
           return m.timeout.proposal === undefined ? [m.timeout.statement] : [m.timeout.statement, m.timeout.proposal];
+        case 'tc':
+          return m.tc.timeouts;
         default:
           return [];
       }

@@ -343,8 +343,35 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       case 'vote':
         return this.onVote(m.vote, m.proposal);
       case 'timeout':
+        this.forwardTC(m.timeout.statement, from);
         return this.onTimeoutMessage(m.timeout.statement, m.timeout.highQC, m.timeout.proposal);
+      case 'tc':
+        return this.onTC(m.tc);
     }
+  }
+
+  /**
+   * A timeout for a view this replica left with a TC: its signer missed the TC (or the timeouts
+   * behind it, lost before GST), and a replica never re-sends timeouts of a view it left, so it
+   * would wait in that view for ever. It gets the TC, once for each timeout it sends.
+   */
+  private forwardTC(statement: SignedStatement, from: number): void {
+    if (statement.domain !== Domains.timeout || statement.epoch >= this.view || from === this.self) return;
+    const tc = this.tcs.get(statement.epoch);
+    if (tc !== undefined) this.out.push({ type: 'send', to: from, message: { type: 'tc', tc } });
+  }
+
+  /** A TC sent on its own: it moves this replica to the view after it (a quorum gave up on that view). */
+  private onTC(tc: TimeoutCertificate): void {
+    if (tc.view < this.view || this.tcs.has(tc.view)) return; // one it no longer needs: nothing checked
+    if (tc.view > this.view + VIEW_WINDOW) {
+      this.dropped++;
+      return;
+    }
+    if (!this.validTC(tc)) return;
+    this.tcs.set(tc.view, tc);
+    this.enterView(tc.view + 1, false);
+    this.tryPropose();
   }
 
   private validQC(qc: QuorumCertificate): boolean {

@@ -36,6 +36,7 @@ export type HotStuffMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly justify: QuorumCertificate; readonly tc: TimeoutCertificate | undefined; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement; readonly proposal: SignedStatement }
   | { readonly type: 'timeout'; readonly timeout: TimeoutVote }
+  | { readonly type: 'tc'; readonly tc: TimeoutCertificate }
   | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly above: number }
   | { readonly type: 'block'; readonly blocks: readonly CertifiedLink[] };
 
@@ -51,6 +52,7 @@ const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, justify: CertificateCodec, tc: codec.optional(TcCodec), signature: SIG },
   vote: { vote: StatementWire, proposal: StatementWire },
   timeout: { statement: StatementWire, highQC: CertificateCodec, proposal: codec.optional(StatementWire) },
+  tc: { tc: TcCodec },
   fetch: { blockHash: codec.fixedBytes(32), above: codec.uint() },
   block: { blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), ANSWER_BLOCKS) },
 });
@@ -77,6 +79,8 @@ export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
         highQC: { ...m.timeout.highQC, signatures: m.timeout.highQC.signatures as Uint8Array[] },
         proposal: m.timeout.proposal === undefined ? undefined : wireStatement(m.timeout.proposal),
       });
+    case 'tc':
+      return encode(WireCodec, { type: 'tc', tc: { view: m.tc.view, timeouts: m.tc.timeouts.map((t) => ({ signer: t.signer, blockHash: t.blockHash, signature: t.signature })) } });
     case 'fetch':
       return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, above: m.above });
     case 'block':
@@ -100,6 +104,8 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
       return { type: 'vote', vote: statement(Domains.vote, w.vote), proposal: statement(Domains.proposal, w.proposal) };
     case 'timeout':
       return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC, ...(w.proposal === undefined ? {} : { proposal: statement(Domains.proposal, w.proposal) }) } };
+    case 'tc':
+      return { type: 'tc', tc: { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, slot: 0, phase: 0, epoch: w.tc.view, ...t })) } };
     case 'fetch':
       return { type: 'fetch', blockHash: w.blockHash, above: w.above };
     case 'block':

@@ -30,7 +30,7 @@ const CLASSIC = { safety: 300, evidence: 30, liveness: 20, twins: 2000 };
 const mutants: Array<[string, typeof HotStuff, Parameters<typeof suiteFailure>[2]]> = [
   ['no lock check', NoLockCheck, CLASSIC],
   ['commit on a 2-chain', CommitOnTwoChain, CLASSIC],
-  ['without timeout re-send', NoTimeoutResend, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 30 }],
+  ['without timeout re-send', NoTimeoutResend, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 60, persisted: 0, classKinds: ['loss-before-gst'] }],
 ];
 
 describe('hotstuff: the conformance suite catches planted bugs', () => {
