@@ -1,7 +1,7 @@
 // Each planted bug must make the conformance suite fail. The mutants override one rule of the
 // honest replica; nothing else changes.
 import type { Block, QuorumCertificate } from '@bftx/consensus';
-import { suiteFailure } from '@bftx/consensus/testing';
+import { suiteFailure, withoutPersistence } from '@bftx/consensus/testing';
 import * as sim from '@bftx/sim';
 import { HotStuff, hotstuff } from '../src/index';
 
@@ -47,4 +47,9 @@ describe('hotstuff: the conformance suite catches planted bugs', () => {
     expect(finalizedAfterGst(run(NoTimeoutResend))).toBe(0);
     expect(finalizedAfterGst(run(HotStuff))).toBeGreaterThan(20);
   });
+});
+
+test('a hotstuff that persists nothing (issue 15): caught by the generated restart class, signing twice or finalizing a conflicting block', () => {
+  const failure = suiteFailure(withoutPersistence(hotstuff()), sim, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 20, persisted: 0, classKinds: ['restarts'] });
+  expect(failure).toMatch(/^restarts: safety: /);
 });

@@ -1,7 +1,7 @@
 // Each planted bug must be caught. The mutants override one rule of the honest replica; nothing
 // else changes. All are caught by the conformance suite; the last two (issue 15's) also by the
 // scenarios of the items they reintroduce (the regression files).
-import { suiteFailure } from '@bftx/consensus/testing';
+import { suiteFailure, withoutPersistence } from '@bftx/consensus/testing';
 import * as sim from '@bftx/sim';
 import { Pbft, pbft, type PreparedCertificate } from '../src/index';
 import { loadRegressions, regressionProblem } from './replay';
@@ -74,4 +74,9 @@ describe('pbft: planted bugs are caught', () => {
       expect(leastAfterGst(sim.simulate({ protocol: pbft(), ...cutOffScenario(n, n) }))).toBeGreaterThan(100);
     }
   });
+});
+
+test('a pbft that persists nothing (issue 15): caught by the generated restart class, signing twice or finalizing a conflicting block', () => {
+  const failure = suiteFailure(withoutPersistence(pbft()), sim, { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 20, persisted: 0, classKinds: ['restarts'] });
+  expect(failure).toMatch(/^restarts: safety: /);
 });
