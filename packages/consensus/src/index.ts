@@ -6,7 +6,7 @@ export { ConsensusError, type ConsensusErrorCode } from './errors';
 export { EquivocationDetector, verifyEvidence, type EquivocationEvidence, type Evidence } from './evidence';
 export { Ledger } from './ledger';
 export { FifoMempool, txKey, type Mempool } from './mempool';
-export type { ByzantineHooks, Protocol, ProtocolConfig, ProtocolDefinition, ProtocolFootprint, ProtocolInput, ProtocolOutput, TimerId, Timing, TraceEvent } from './protocol';
+export type { ByzantineHooks, FinalizedChain, Protocol, ProtocolConfig, ProtocolDefinition, ProtocolFootprint, ProtocolInput, ProtocolOutput, TimerId, Timing, TraceEvent } from './protocol';
 export { SimulatedSignatureScheme } from './simulated-signatures';
 export { signStatement, StatementCodec, StatementVerifier, type SignedStatement, type Statement } from './statement';
 export { BlockTree } from './tree';

@@ -57,6 +57,14 @@ export interface ProtocolConfig {
    * scheme. Left out, the instance makes its own.
    */
   readonly verifier?: StatementVerifier;
+  /**
+   * This replica's finalized chain as the runtime holds it (durably, in its store): read it at any
+   * step, it only grows, and a restart keeps it. A protocol serves peers' fetches for blocks that
+   * are final from here, so a block stays available after every replica has dropped it from
+   * memory and restarted; it need not keep final blocks itself. Left out, the protocol serves only
+   * what it holds in memory.
+   */
+  readonly finalized?: FinalizedChain;
   /** Safety state from the last `persist` output, when restarting. */
   readonly safetyState?: Uint8Array;
   /** Most transactions per block (default 1000). */
@@ -69,14 +77,22 @@ export interface ProtocolConfig {
   readonly leaderSchedule?: readonly number[];
 }
 
+/** Read access to a finalized chain (the runtime's `Ledger` is one): genesis at height 0. */
+export interface FinalizedChain {
+  /** Height of the last finalized block. */
+  readonly height: number;
+  /** The finalized block at `height`; undefined above the tip or below what the runtime keeps. */
+  at(height: number): Block | undefined;
+}
+
 /** A sans-IO consensus protocol instance: a deterministic state machine. */
 export interface Protocol<M> {
   readonly self: number;
   step(input: ProtocolInput<M>): ProtocolOutput<M>[];
   /**
-   * What the instance holds in memory beyond its chain of accepted blocks, for bounded-state checks:
-   * `retained` counts messages, statements and certificates kept (for the current view and those
-   * around it), `dropped` the messages refused since creation because they were too far from the
+   * What the instance holds in memory, for bounded-state checks: `retained` counts messages,
+   * statements, certificates and blocks kept (for the current view and those around it, and blocks
+   * not yet final: final blocks are the runtime's, see `ProtocolConfig.finalized`), `dropped` the messages refused since creation because they were too far from the
    * current view (epoch, sequence number) to be kept. Under a flood of validly signed far-future
    * messages `retained` stays below a bound that does not grow with the flood.
    */

@@ -110,7 +110,7 @@ export class ReplicaNode<M> {
       const safety = storedSafety !== undefined ? { safetyState: storedSafety } : {};
       // One signature checker for the door (onMessage) and the protocol: a vote is checked once.
       try {
-        this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, verifier: this.verifier, signer, timing: o.timing, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
+        this.replica = definition.create({ self: o.self, validators, scheme: o.scheme, verifier: this.verifier, signer, timing: o.timing, finalized: this.ledger, ...safety, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) }) as ReplicatedExchange<M>;
       } catch (e) {
         // The one thing that keeps it from signing twice is unreadable: it must not run.
         throw new Error(`replica ${o.self}: the stored safety state does not decode (${e instanceof Error ? e.message : String(e)}); refusing to start`);

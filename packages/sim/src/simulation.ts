@@ -229,9 +229,10 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
 
   const instances: Instance<M>[] = [];
   const coalition: Coalition = { forkTip: undefined }; // all Byzantine replicas of a run collude
-  const createReplica = (validator: number, safetyState: Uint8Array | undefined): { replica: ReplicaLike<M>; protocol: Protocol<M> } => {
+  const createReplica = (validator: number, ledger: Ledger, safetyState: Uint8Array | undefined): { replica: ReplicaLike<M>; protocol: Protocol<M> } => {
     const honestInstance = protocol.create({
       self: validator,
+      finalized: ledger,
       validators,
       scheme,
       signer: signers[validator]!,
@@ -245,7 +246,8 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     return { replica, protocol: honestInstance };
   };
   const makeInstance = (validator: number) => {
-    const { replica, protocol: bare } = createReplica(validator, undefined);
+    const ledger = new Ledger();
+    const { replica, protocol: bare } = createReplica(validator, ledger, undefined);
     instances.push({
       validator,
       honest: !strategies.has(validator) && !twins.has(validator),
@@ -257,7 +259,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       lastPersist: undefined,
       restarts: 0,
       maxPersistedBytes: 0,
-      ledger: new Ledger(),
+      ledger,
       commitTimes: [],
       timers: new Map(),
       persisted: 0,
@@ -461,7 +463,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
   };
   const recover = (i: number, now: number) => {
     const inst = instances[i]!;
-    const { replica, protocol: bare } = createReplica(inst.validator, inst.lastPersist);
+    const { replica, protocol: bare } = createReplica(inst.validator, inst.ledger, inst.lastPersist);
     inst.replica = replica;
     inst.protocol = bare;
     inst.downSince = undefined;
