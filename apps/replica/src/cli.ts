@@ -1,6 +1,7 @@
 // bftx-replica's command line (commander). Exit codes: 0 done, 1 failed, 2 bad options or config.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
@@ -40,6 +41,39 @@ function readCluster(dir: string): ClusterFiles {
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles;
 }
 
+/** Throws a ConfigError naming the port when something already listens on it. */
+async function portFree(at: { host: string; port: number }, what: string): Promise<void> {
+  await new Promise<void>((res, rej) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      rej(new ConfigError(e.code === 'EADDRINUSE' ? `${what} ${at.host}:${at.port} is in use: stop what holds it, or pick other ports with --base-port` : `${what} ${at.host}:${at.port}: ${e.message}`)),
+    );
+    probe.listen(at.port, at.host, () => probe.close(() => res()));
+  });
+}
+
+/** Undefined once every replica answers /v1/status; otherwise why not (one exited, or the time ran out). */
+async function waitForReplicas(files: ClusterFiles, exited: ReadonlyArray<string | undefined>, timeoutMs: number): Promise<string | undefined> {
+  const end = Date.now() + timeoutMs;
+  const up = files.replicas.map(() => false);
+  while (Date.now() < end) {
+    const failed = exited.findIndex((e) => e !== undefined);
+    if (failed >= 0) return `replica ${failed} exited (${exited[failed]}) while starting`;
+    await Promise.all(
+      files.replicas.map(async (r, i) => {
+        if (up[i]) return;
+        up[i] = await fetch(`http://${r.api.host}:${r.api.port}/v1/status`, { signal: AbortSignal.timeout(1000) }).then(
+          (res) => res.ok,
+          () => false,
+        );
+      }),
+    );
+    if (up.every((u) => u)) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `replicas ${up.flatMap((u, i) => (u ? [] : [i])).join(', ')} did not answer on their API within ${Math.round(timeoutMs / 1000)} s`;
+}
+
 /** Resolves once the process is asked to stop (Ctrl-C, or SIGTERM). */
 const stopRequested = () => new Promise<string>((resolve) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => resolve(s))));
 
@@ -72,8 +106,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .command('start')
     .description('run one replica from its config file until SIGINT or SIGTERM')
     .requiredOption('-c, --config <file>', 'the replica config (JSON)')
-    .action(async (flags: { config: string }) => {
-      const config = readConfig(flags.config, PROTOCOL_NAMES);
+    .option('--discard-damaged-log', "if the input log is damaged, drop it and restart from the safety state (default: refuse to start; config field damagedLog)")
+    .action(async (flags: { config: string; discardDamagedLog?: boolean }) => {
+      const read = readConfig(flags.config, PROTOCOL_NAMES);
+      const config = flags.discardDamagedLog === true ? { ...read, damagedLog: 'discard' as const } : read;
       const replica = await startReplica(config, PROTOCOLS[config.protocol as ProtocolName](config.deltaMs));
       const signal = await Promise.race([stopRequested(), new Promise<string>((resolve) => replica.node.onFailure(() => resolve('failure')))]);
       await replica.stop();
@@ -89,24 +125,53 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('--base-port <port>', 'replica i listens on base+i for peers and base+100+i for clients').default(7000).argParser(integerIn(1024, 65000)))
     .addOption(new Option('--delta <ms>', 'assumed message delay bound').default(100).argParser(integerIn(1, 60_000)))
     .addOption(new Option('--clients <n>', 'funded client accounts (for `load`)').default(16).argParser(integerIn(1, 10_000)))
-    .option('--fresh', 'write new configs and keys even if the directory has some')
-    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean }) => {
+    .option('--fresh', 'replace the cluster the directory holds: new configs and keys, its data deleted')
+    .option('--reuse', 'start the cluster the directory already holds (its configs, keys and data)')
+    .addOption(new Option('--start-timeout <s>', 'how long each replica may take to answer on its API').default(30).argParser(integerIn(1, 3_600)))
+    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number }) => {
       const dir = resolve(flags.dir);
+      const existing = existsSync(join(dir, 'cluster.json'));
+      if (existing && flags.fresh !== true && flags.reuse !== true) {
+        const old = readCluster(dir);
+        throw new ConfigError(`${dir} already holds a ${old.protocol} cluster of ${old.replicas.length} replicas: pass --reuse to start it again (its keys and data), or --fresh to replace it`);
+      }
+      // New keys over old data would start replicas on another cluster's chain and safety state.
+      if (existing && flags.fresh === true) rmSync(join(dir, 'data'), { recursive: true, force: true });
       const files: ClusterFiles =
-        existsSync(join(dir, 'cluster.json')) && flags.fresh !== true
-          ? (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles)
-          : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients });
+        existing && flags.fresh !== true ? readCluster(dir) : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients });
+      // Every port free before anything starts: otherwise each replica fails on its own, later.
+      for (const [i, r] of files.replicas.entries()) {
+        await portFree(r.peer, `replica ${i}'s peer port`);
+        await portFree(r.api, `replica ${i}'s API port`);
+      }
       const main = resolve(process.argv[1]!); // this program's own script
+      let stopping = false;
+      const exited: Array<string | undefined> = files.replicas.map(() => undefined);
       const children: ChildProcess[] = files.replicas.map((r, i) => {
         const child = spawn(process.execPath, [main, 'start', '--config', r.config], { stdio: ['ignore', 'ignore', 'inherit'] });
-        child.on('exit', (c, s) => io.err(`replica ${i} exited (${s ?? c})\n`));
+        child.on('exit', (c, s) => {
+          exited[i] = String(s ?? c);
+          if (!stopping) io.err(`replica ${i} exited (${s ?? c})\n`);
+        });
         return child;
       });
+      const stopAll = async () => {
+        stopping = true;
+        await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
+      };
+      // Up means answering on its API; a replica that exits first failed to start (its reason is on stderr above).
+      const ready = await waitForReplicas(files, exited, flags.startTimeout * 1000);
+      if (ready !== undefined) {
+        await stopAll();
+        io.err(`error: ${ready}; the cluster is stopped\n`);
+        code = 1;
+        return;
+      }
       io.out(`${files.protocol} cluster of ${files.replicas.length} in ${dir}\n`);
       files.replicas.forEach((r, i) => io.out(`  replica ${i}: peers ${r.peer.host}:${r.peer.port}  api http://${r.api.host}:${r.api.port}/v1/status  metrics http://${r.api.host}:${r.api.port}/metrics\n`));
       io.out('Ctrl-C stops them.\n');
       await stopRequested();
-      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
+      await stopAll();
     });
 
   program

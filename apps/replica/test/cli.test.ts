@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { writeClusterFiles } from '@bftx/node';
 import { main, type Io } from '../src/cli';
 
 function capture(): Io & { stdout: () => string; stderr: () => string } {
@@ -65,6 +67,51 @@ describe('a bad config: exit 2 and a message naming the field', () => {
     const io = capture();
     expect(await main(['cluster', '--nodes', 'many'], io)).toBe(2);
     expect(io.stderr()).toMatch(/expected a whole number from 1 to 64/);
+  });
+});
+
+describe('operator errors: refused at once, with what to do', () => {
+  test('a config field the replica does not know (a misspelt maxBlockTx) is refused with its path', async () => {
+    const dir = tmp();
+    const files = writeClusterFiles(dir, { nodes: 4, protocol: 'hotstuff', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 2 });
+    const config = JSON.parse(readFileSync(files.replicas[0]!.config, 'utf8')) as Record<string, unknown>;
+    for (const [field, edit] of [
+      ['maxBlockTx', (c: any) => (c.maxBlockTx = 10)],
+      ['validators\\[2\\]\\.prot', (c: any) => (c.validators[2].prot = 1)],
+      ['exchange\\.markets\\[0\\]\\.tick', (c: any) => (c.exchange.markets[0].tick = 1)],
+    ] as const) {
+      const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+      edit(copy);
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify(copy));
+      const io = capture();
+      expect(await main(['start', '--config', file], io)).toBe(2);
+      expect(io.stderr()).toMatch(new RegExp(`${field}: unknown field`));
+    }
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  test('cluster on a directory that holds one refuses without --reuse or --fresh', async () => {
+    const dir = tmp();
+    writeClusterFiles(dir, { nodes: 4, protocol: 'pbft', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 2 });
+    const io = capture();
+    expect(await main(['cluster', '--dir', dir], io)).toBe(2);
+    expect(io.stderr()).toMatch(/already holds a pbft cluster of 4 replicas: pass --reuse to start it again .* or --fresh to replace it/);
+  });
+
+  test('cluster with a port in use names the port and --base-port, and starts nothing', async () => {
+    const dir = tmp();
+    const base = 40_000 + (process.pid % 300) * 10;
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(base + 102, '127.0.0.1', () => r()));
+    try {
+      const io = capture();
+      expect(await main(['cluster', '--dir', dir, '--base-port', String(base)], io)).toBe(2);
+      expect(io.stderr()).toMatch(new RegExp(`replica 2's API port 127.0.0.1:${base + 102} is in use: .*--base-port`));
+      expect(io.stdout()).not.toMatch(/Ctrl-C/);
+    } finally {
+      holder.close();
+    }
   });
 });
 

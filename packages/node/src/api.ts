@@ -46,6 +46,22 @@ export function transactionId(tx: Uint8Array): string {
   return createHash('sha256').update(tx).digest('hex');
 }
 
+type Route = { readonly name: 'metrics' | 'status' | 'submit' | 'block' | 'transaction' | 'account' | 'evidence' | 'market'; readonly method: 'GET' | 'POST' };
+
+/** Which route a (decoded) path names, whatever the method: a known path with the wrong method is a 405, not a 404. */
+function routeOf(parts: readonly string[]): Route | undefined {
+  if (parts.length === 1 && parts[0] === 'metrics') return { name: 'metrics', method: 'GET' };
+  if (parts[0] !== 'v1') return undefined;
+  if (parts.length === 2 && parts[1] === 'status') return { name: 'status', method: 'GET' };
+  if (parts.length === 2 && parts[1] === 'transactions') return { name: 'submit', method: 'POST' };
+  if (parts.length === 2 && parts[1] === 'evidence') return { name: 'evidence', method: 'GET' };
+  if (parts.length === 3 && parts[1] === 'blocks') return { name: 'block', method: 'GET' };
+  if (parts.length === 3 && parts[1] === 'transactions') return { name: 'transaction', method: 'GET' };
+  if (parts.length === 3 && parts[1] === 'accounts') return { name: 'account', method: 'GET' };
+  if (parts.length === 4 && parts[1] === 'markets' && (parts[3] === 'l1' || parts[3] === 'l2')) return { name: 'market', method: 'GET' };
+  return undefined;
+}
+
 /** JSON with bigints as decimal strings (balances and fees are integers of any size). */
 function json(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -136,32 +152,61 @@ export class ClientApi {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://x');
-      const parts = url.pathname.split('/').filter((p) => p.length > 0);
+      let parts: string[];
+      try {
+        parts = url.pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+      } catch {
+        throw new ApiError(400, 'BAD_ENCODING', `the path ${JSON.stringify(url.pathname)} has a malformed percent-encoding`);
+      }
       const reply = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(json(body));
       };
-      if (req.method === 'GET' && url.pathname === '/metrics') {
-        res.writeHead(200, { 'content-type': this.node.metrics.registry.contentType });
-        res.end(await this.node.metrics.registry.metrics());
-        return;
+      const route = routeOf(parts);
+      if (route === undefined) throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      if (req.method !== route.method) {
+        res.setHeader('allow', route.method);
+        throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes ${route.method}, not ${req.method}`);
       }
-      if (req.method === 'GET' && url.pathname === '/v1/status') return reply(200, this.status());
-      if (req.method === 'POST' && url.pathname === '/v1/transactions') return reply(202, this.submit(await this.transactions(req)));
-      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'blocks' && parts.length === 3) return reply(200, this.block(parts[2]!));
-      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'transactions' && parts.length === 3) return reply(200, this.transaction(parts[2]!));
-      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'accounts' && parts.length === 3) return reply(200, this.account(parts[2]!));
-      if (req.method === 'GET' && parts[0] === 'v1' && parts[1] === 'markets' && parts.length === 4 && (parts[3] === 'l1' || parts[3] === 'l2')) {
-        return reply(200, this.market(decodeURIComponent(parts[2]!), parts[3], url.searchParams.get('depth')));
+      switch (route.name) {
+        case 'metrics':
+          res.writeHead(200, { 'content-type': this.node.metrics.registry.contentType });
+          res.end(await this.node.metrics.registry.metrics());
+          return;
+        case 'status':
+          return reply(200, this.status());
+        case 'submit':
+          return reply(202, this.submit(await this.transactions(req)));
+        case 'block':
+          return reply(200, this.block(parts[2]!));
+        case 'transaction':
+          return reply(200, this.transaction(parts[2]!));
+        case 'account':
+          return reply(200, this.account(parts[2]!));
+        case 'evidence':
+          return reply(200, this.evidence());
+        case 'market':
+          return reply(200, this.market(parts[2]!, parts[3] as 'l1' | 'l2', url.searchParams.get('depth')));
       }
-      throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, 'INTERNAL', e instanceof Error ? e.message : String(e));
+      this.node.metrics.apiRefused.inc({ code: err.code });
       if (!res.headersSent) {
         res.writeHead(err.status, { 'content-type': 'application/json', ...(err.status === 413 ? { connection: 'close' } : {}) });
         res.end(json({ error: err.code, reason: err.message }));
       }
     }
+  }
+
+  /** Evidence of double signing this replica holds (stored; one per offender), each verifiable with the validator keys. */
+  private evidence() {
+    return {
+      evidence: this.node.evidence.map((e) => ({
+        kind: e.kind,
+        offender: e.offender,
+        statements: [e.first, e.second].map((s) => ({ domain: s.domain, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: toHex(s.blockHash), signer: s.signer, signature: toHex(s.signature) })),
+      })),
+    };
   }
 
   private async body(req: IncomingMessage): Promise<Buffer> {

@@ -32,6 +32,8 @@ export interface ReplicaConfigFile {
   readonly maxBlockTxs?: number;
   /** Keep every vote this replica sends in its store, for audits (default false). */
   readonly auditVotes?: boolean;
+  /** A damaged input log: 'refuse' to start (default) or 'discard' it and restart from the safety state. */
+  readonly damagedLog?: 'refuse' | 'discard';
   readonly exchange: {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
@@ -53,6 +55,7 @@ export interface ReplicaConfig {
   readonly api: Endpoint;
   readonly maxBlockTxs?: number;
   readonly auditVotes: boolean;
+  readonly damagedLog: 'refuse' | 'discard';
   readonly exchange: ExchangeConfig;
 }
 
@@ -61,6 +64,16 @@ const HEX = /^[0-9a-f]*$/;
 function fail(field: string, expected: string): never {
   throw new ConfigError(`${field}: expected ${expected}`);
 }
+
+/** A misspelt field (`maxBlockTx`) would otherwise be ignored and the default used in silence. */
+function onlyFields(value: object, field: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(value)) {
+    if (!allowed.includes(k)) throw new ConfigError(`${field === '' ? '' : `${field}.`}${k}: unknown field (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'exchange'] as const;
+const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks'] as const;
 
 function hexKey(value: unknown, field: string): Uint8Array {
   if (typeof value !== 'string' || value.length !== 64 || !HEX.test(value)) fail(field, '64 lowercase hex digits (32 bytes)');
@@ -75,6 +88,7 @@ function integer(value: unknown, field: string, min: number, max: number): numbe
 function endpoint(value: unknown, field: string, minPort = 1): Endpoint {
   const v = value as Partial<Endpoint> | null;
   if (typeof v !== 'object' || v === null) fail(field, 'an object { "host": ..., "port": ... }');
+  onlyFields(v, field, field.startsWith('validators[') ? ['publicKey', 'host', 'port'] : ['host', 'port']);
   if (typeof v.host !== 'string' || v.host.length === 0) fail(`${field}.host`, 'a host name or address');
   return { host: v.host, port: integer(v.port, `${field}.port`, minPort, 65535) };
 }
@@ -83,6 +97,7 @@ function endpoint(value: unknown, field: string, minPort = 1): Endpoint {
 export function parseConfig(raw: unknown, base: string, protocols: readonly string[]): ReplicaConfig {
   const c = raw as Partial<ReplicaConfigFile> | null;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) fail('config', 'a JSON object');
+  onlyFields(c, '', TOP_FIELDS);
   if (typeof c.protocol !== 'string' || !protocols.includes(c.protocol)) fail('protocol', `one of ${protocols.join(', ')}`);
   if (!Array.isArray(c.validators) || c.validators.length < 1 || c.validators.length > 256) fail('validators', 'a list of 1 to 256 { publicKey, host, port }');
   const validatorKeys = c.validators.map((v, i) => hexKey((v as { publicKey?: unknown } | null)?.publicKey, `validators[${i}].publicKey`));
@@ -95,11 +110,18 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const listen = c.listen === undefined ? peers[self]! : endpoint(c.listen, 'listen', 0);
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
   if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
+  if (c.damagedLog !== undefined && c.damagedLog !== 'refuse' && c.damagedLog !== 'discard') fail('damagedLog', '"refuse" or "discard"');
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
   if (typeof x !== 'object' || x === null) fail('exchange', 'an object { assets, markets, genesis }');
+  onlyFields(x, 'exchange', ['assets', 'markets', 'genesis']);
   if (!Array.isArray(x.markets)) fail('exchange.markets', 'a list of markets');
+  x.markets.forEach((m, i) => {
+    if (typeof m !== 'object' || m === null) fail(`exchange.markets[${i}]`, 'an object { symbol, base, quote, tickSize, lotSize, maxOrderSize }');
+    onlyFields(m, `exchange.markets[${i}]`, MARKET_FIELDS);
+  });
   if (x.genesis !== undefined && !Array.isArray(x.genesis)) fail('exchange.genesis', 'a list of { account, balances }');
   const genesis = (x.genesis ?? []).map((g, i) => {
+    if (typeof g === 'object' && g !== null) onlyFields(g, `exchange.genesis[${i}]`, ['account', 'balances']);
     const balances: Record<string, bigint> = {};
     if (typeof g?.balances !== 'object' || g.balances === null) fail(`exchange.genesis[${i}].balances`, 'an object of asset: "decimal amount"');
     for (const [asset, amount] of Object.entries(g.balances)) {
@@ -114,7 +136,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', exchange };
 }
 
 export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {

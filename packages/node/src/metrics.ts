@@ -30,6 +30,8 @@ export class ReplicaMetrics {
   readonly bytesOut: Counter;
   readonly rejected: Counter<'reason'>;
   readonly persists: Counter;
+  readonly evidence: Counter<'offender' | 'kind'>;
+  readonly apiRefused: Counter<'code'>;
 
   constructor(labels: { readonly replica: number; readonly protocol: string }) {
     this.registry.setDefaultLabels({ replica: String(labels.replica), protocol: labels.protocol });
@@ -43,6 +45,8 @@ export class ReplicaMetrics {
     this.bytesIn = new Counter({ name: 'bftx_bytes_in_total', help: 'Bytes received from peers', registers });
     this.bytesOut = new Counter({ name: 'bftx_bytes_out_total', help: 'Bytes written to peers', registers });
     this.rejected = new Counter({ name: 'bftx_rejected_inputs_total', help: 'Inputs turned away, by reason', labelNames: ['reason'], registers });
+    this.evidence = new Counter({ name: 'bftx_evidence_total', help: 'Validators convicted of misbehaviour from what they signed (stored; one per offender)', labelNames: ['offender', 'kind'], registers });
+    this.apiRefused = new Counter({ name: 'bftx_api_refused_total', help: 'Client API requests refused, by error code', labelNames: ['code'], registers });
     this.persists = new Counter({ name: 'bftx_safety_persists_total', help: 'Safety states made durable before the outputs that depend on them', registers });
   }
 

@@ -30,6 +30,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     peers: config.peers,
     ...(config.maxBlockTxs !== undefined ? { maxBlockTxs: config.maxBlockTxs } : {}),
     auditVotes: config.auditVotes,
+    damagedLog: config.damagedLog,
     log: (event, fields) => logger.info({ event, ...fields }, event),
   });
   await node.start();

@@ -10,12 +10,12 @@
 // (from the latest exchange snapshot on) are applied to the exchange; then the protocol is started
 // and the few inputs logged since the last safety state are offered again as fresh inputs. The log
 // is truncated at every safety state written, so restart time and disk are bounded by state, not uptime.
-import { Ledger, StatementVerifier, txKey, ValidatorSet, type Block, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
+import { Ledger, StatementVerifier, txKey, ValidatorSet, type Block, type Evidence, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
 import type { SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
-import { ReplicaStore } from './store';
+import { ReplicaStore, StoreError, type DamagedLogPolicy } from './store';
 import { Transport, type PeerAddress } from './transport';
 import { decodeInputRecord } from './wal';
 import { clusterId } from './wire';
@@ -42,6 +42,12 @@ export interface ReplicaOptions<M> {
   readonly auditVotes?: boolean;
   /** The clock, in integer ms (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * A damaged input log (a hole in its numbered records, a record that does not decode): 'refuse'
+   * (default) stops the start with a StoreError; 'discard' drops the log with a log line and
+   * restarts from the safety state alone (safe: the log is a cache, peers and clients re-send).
+   */
+  readonly damagedLog?: DamagedLogPolicy;
 }
 
 const MAX_TRACKED_ARRIVALS = 100_000;
@@ -62,6 +68,7 @@ export interface RecoveryReport {
 export class ReplicaNode<M> {
   readonly metrics: ReplicaMetrics;
   readonly ledger = new Ledger();
+  private readonly convicted = new Map<number, Evidence>();
   private store!: ReplicaStore;
   private transport!: Transport;
   private verifier!: StatementVerifier;
@@ -151,6 +158,7 @@ export class ReplicaNode<M> {
     const now = this.now();
     const stored = await this.store.blocks();
     this.ledger.extend(stored);
+    for (const e of await this.store.evidence()) this.convict(e);
     // The exchange: from the latest snapshot when there is one, then the blocks after it.
     const snapshot = await this.store.snapshot();
     let snapshotHeight = 0;
@@ -163,17 +171,25 @@ export class ReplicaNode<M> {
     // (a vote among them may still count; a transaction not yet final is not lost). Timers and
     // starts are not: the restarted instance sets its own.
     let replayed = 0;
-    for await (const record of this.store.inputs()) {
-      let input: ProtocolInput<M>;
-      try {
-        input = decodeInputRecord(this.options.protocol, record);
-      } catch {
-        continue; // a damaged cache entry costs only itself
+    try {
+      for await (const record of this.store.inputs()) {
+        let input: ProtocolInput<M>;
+        try {
+          input = decodeInputRecord(this.options.protocol, record);
+        } catch (e) {
+          throw new StoreError('CORRUPT', this.options.dataDir, `a record of the input log does not decode (${e instanceof Error ? e.message : String(e)}): its disk was damaged. Start with damagedLog 'discard' (CLI: --discard-damaged-log) to drop the log and restart from the safety state alone.`);
+        }
+        if (input.type === 'message' || input.type === 'transactions') {
+          this.recoveredInputs.push(input);
+          replayed++;
+        }
       }
-      if (input.type === 'message' || input.type === 'transactions') {
-        this.recoveredInputs.push(input);
-        replayed++;
-      }
+    } catch (e) {
+      if (!(e instanceof StoreError) || this.options.damagedLog !== 'discard') throw e;
+      const dropped = await this.store.discardInputs();
+      this.recoveredInputs = [];
+      replayed = 0;
+      this.options.log?.('damaged-log-discarded', { code: e.code, dropped, cause: e.message });
     }
     this.metrics.height.set(this.ledger.height);
     this.recovery = { storedHeight: stored.length, snapshotHeight, replayedInputs: replayed, replayMs: Math.round(performance.now() - began) };
@@ -256,8 +272,11 @@ export class ReplicaNode<M> {
         let safetyState: Uint8Array | undefined;
         let leaves = false;
         const votes: SignedStatement[] = [];
+        const evidence: Evidence[] = [];
         for (const out of outputs) {
-          if (out.type === 'persist') {
+          if (out.type === 'evidence') {
+            if (!this.convicted.has(out.evidence.offender) && !evidence.some((e) => e.offender === out.evidence.offender)) evidence.push(out.evidence);
+          } else if (out.type === 'persist') {
             safetyState = out.state;
             this.metrics.persists.inc();
           } else if (out.type === 'send' || out.type === 'broadcast') {
@@ -273,8 +292,10 @@ export class ReplicaNode<M> {
           roots: this.rootsOf(blocks),
           ...this.snapshotDue(blocks),
           votes,
-          sync: leaves || blocks.length > 0 || safetyState !== undefined,
+          evidence,
+          sync: leaves || blocks.length > 0 || safetyState !== undefined || evidence.length > 0,
         });
+        for (const e of evidence) this.convict(e);
         for (const out of outputs) this.carryOut(out);
         const results = this.results;
         this.results = [];
@@ -337,11 +358,23 @@ export class ReplicaNode<M> {
       case 'commit':
         return this.committed(o.blocks);
       case 'evidence':
-        this.options.log?.('evidence', { offender: o.evidence.offender });
-        return;
+        return; // stored with its group, then counted (convict)
       case 'trace':
         return;
     }
+  }
+
+  /** Evidence now on disk: kept (one per offender), counted, logged. */
+  private convict(e: Evidence): void {
+    if (this.convicted.has(e.offender)) return;
+    this.convicted.set(e.offender, e);
+    this.metrics.evidence.inc({ offender: String(e.offender), kind: e.kind });
+    this.options.log?.('evidence', { offender: e.offender, kind: e.kind, domain: e.first.domain, epoch: e.first.epoch, slot: e.first.slot });
+  }
+
+  /** Evidence of misbehaviour on record here (stored, one per offender: the first found), by offender. */
+  get evidence(): Evidence[] {
+    return [...this.convicted.values()].sort((a, b) => a.offender - b.offender);
   }
 
   /** Metrics for blocks now finalized and on disk. */

@@ -7,9 +7,59 @@
 // follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
-import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/consensus';
+import { BlockCodec, sealBlock, type Block, type Evidence, type SignedStatement } from '@bftx/consensus';
 import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+
+/** Why a store cannot be used; each comes with what the operator can do about it. */
+export type StoreErrorCode =
+  /** Another process (a replica still running?) holds the store's lock. */
+  | 'LOCKED'
+  /** The directory or its files cannot be written. */
+  | 'READ_ONLY'
+  /** The directory holds files but not a whole store (LevelDB's CURRENT or a table is gone). */
+  | 'MISSING_FILES'
+  /** LevelDB reports corruption, or a record of ours does not decode. */
+  | 'CORRUPT'
+  /** The input log has a hole: records between its first and last are missing. */
+  | 'LOG_GAP'
+  | 'OPEN_FAILED';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    readonly directory: string,
+    message: string,
+  ) {
+    super(`store ${directory}: ${message}`);
+    this.name = 'StoreError';
+  }
+}
+
+/** What to do when the input log (a cache since the last safety state) is damaged. */
+export type DamagedLogPolicy = 'refuse' | 'discard';
+
+const REPAIR_HINT = 'Restore the directory from a backup, or move it aside and start with an empty one: the replica then restarts with no safety state and fetches the chain from its peers (only safe if this validator key has not signed since the backup).';
+
+/** Turns LevelDB's open failure into what happened and what to do. */
+function openError(directory: string, e: unknown): StoreError {
+  // Duck-typed: errors from the native binding may come from another realm (jest), where instanceof fails.
+  const err = e as { message?: unknown; cause?: { message?: unknown; code?: unknown } } | undefined;
+  const cause = `${String(err?.message ?? e)}${err?.cause?.message !== undefined ? `: ${String(err.cause.message)}` : ''}`;
+  if (err?.cause?.code === 'LEVEL_LOCKED' || (/lock/i.test(cause) && /(temporarily unavailable|already held|resource busy)/i.test(cause))) {
+    return new StoreError('LOCKED', directory, `another process holds its lock (${cause}). Stop the other replica using this directory, or give this one its own --data directory.`);
+  }
+  if (/(permission denied|read-only file system|EACCES|EROFS)/i.test(cause)) {
+    return new StoreError('READ_ONLY', directory, `it cannot be written (${cause}). Give the replica's user write access to the directory and its files.`);
+  }
+  if (/(does not exist|no such file|not found)/i.test(cause)) {
+    return new StoreError('MISSING_FILES', directory, `files of the store are missing (${cause}). Nothing was changed. ${REPAIR_HINT}`);
+  }
+  if (/corrupt/i.test(cause)) return new StoreError('CORRUPT', directory, `LevelDB reports corruption (${cause}). Nothing was changed. ${REPAIR_HINT}`);
+  return new StoreError('OPEN_FAILED', directory, `the database failed to open (${cause}).`);
+}
 
 const SAFETY = 'safety';
 const HEIGHT = 'height';
@@ -26,6 +76,10 @@ const SnapshotCodec = codec.record({ height: codec.uint(), state: codec.bytes() 
 
 /** A signed vote as kept for audits. */
 const VoteRecordCodec = codec.record({ domain: codec.string(64), epoch: codec.uint(), slot: codec.uint(), phase: codec.uint(255), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
+
+/** Evidence of misbehaviour, one record per offender (the first found): bounded by the validator count. */
+const EvidenceCodec = codec.record({ offender: codec.uint(0xffff), first: VoteRecordCodec, second: VoteRecordCodec });
+const evidenceKey = (offender: number) => `evidence/${pad(offender)}`;
 
 const uint32 = (n: number) => {
   const b = new Uint8Array(4);
@@ -46,6 +100,8 @@ export interface StoreWrite {
   readonly snapshot?: { readonly height: number; readonly state: Uint8Array };
   /** Votes about to be sent, kept for audits (only when the replica is asked to). */
   readonly votes?: readonly SignedStatement[];
+  /** Evidence the protocol reported; an offender already on record keeps its first. */
+  readonly evidence?: readonly Evidence[];
   readonly sync: boolean;
 }
 
@@ -55,12 +111,29 @@ export class ReplicaStore {
   private firstInput = 0;
   private nextVote = 0;
 
-  private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
+  private constructor(
+    private readonly db: ClassicLevel<string, Uint8Array>,
+    private readonly location: string,
+  ) {}
 
+  /**
+   * Opens the store in `directory`, creating it only where the directory is missing or empty: a
+   * directory that holds anything must hold a whole store. (LevelDB, asked to create where its
+   * CURRENT file is gone, starts a new database and deletes the old tables: a failed start would
+   * destroy the data.) Failures are StoreErrors that say what to do.
+   */
   static async open(directory: string): Promise<ReplicaStore> {
+    const fresh = !existsSync(directory) || readdirSync(directory).length === 0;
+    if (!fresh && !existsSync(join(directory, 'CURRENT'))) {
+      throw new StoreError('MISSING_FILES', directory, `the directory holds files but no LevelDB CURRENT file, so it is not a whole store. Nothing was changed. ${REPAIR_HINT}`);
+    }
     const db = new ClassicLevel<string, Uint8Array>(directory, { keyEncoding: 'utf8', valueEncoding: 'view' });
-    await db.open();
-    const store = new ReplicaStore(db);
+    try {
+      await db.open({ createIfMissing: fresh, errorIfExists: false });
+    } catch (e) {
+      throw openError(directory, e);
+    }
+    const store = new ReplicaStore(db, directory);
     const h = await db.get(HEIGHT);
     store.storedHeight = h === undefined ? 0 : readUint32(h);
     const w = await db.get(WAL_NEXT);
@@ -123,6 +196,7 @@ export class ReplicaStore {
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
+    for (const e of w.evidence ?? []) batch.put(evidenceKey(e.offender), encode(EvidenceCodec, e));
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
     this.firstInput = first;
@@ -150,13 +224,47 @@ export class ReplicaStore {
     return v === undefined ? undefined : decode(SnapshotCodec, v);
   }
 
+  /** The evidence on record, one per offender, by offender. */
+  async evidence(): Promise<Evidence[]> {
+    const out: Evidence[] = [];
+    for await (const value of this.db.values({ gte: evidenceKey(0), lte: evidenceKey(0xffff) })) out.push({ kind: 'equivocation', ...decode(EvidenceCodec, value) } as Evidence);
+    return out;
+  }
+
   /** Every vote this replica sent while keeping them (the `auditVotes` option), oldest first. */
   async *votes(): AsyncGenerator<SignedStatement> {
     for await (const value of this.db.values({ gte: voteKey(0), lt: voteKey(this.nextVote) })) yield decode(VoteRecordCodec, value) as SignedStatement;
   }
 
-  /** The logged consensus inputs (since the last safety state's group), oldest first. */
+  /**
+   * The logged consensus inputs (since the last safety state's group), oldest first. The records
+   * are numbered: a missing one (LevelDB drops a damaged record of its log and only says so in its
+   * own LOG file) throws a StoreError LOG_GAP instead of being skipped.
+   */
   async *inputs(): AsyncGenerator<Uint8Array> {
-    for await (const value of this.db.values({ gte: walKey(this.firstInput), lt: walKey(this.nextInput) })) yield value;
+    let expected = this.firstInput;
+    for await (const [key, value] of this.db.iterator({ gte: walKey(this.firstInput), lt: walKey(this.nextInput) })) {
+      const seq = Number(key.slice(4));
+      if (seq !== expected) throw this.logGap(expected, seq);
+      expected++;
+      yield value;
+    }
+    if (expected !== this.nextInput) throw this.logGap(expected, this.nextInput);
+  }
+
+  private logGap(expected: number, found: number): StoreError {
+    return new StoreError('LOG_GAP', this.location, `the input log misses records ${expected} to ${found - 1} (of ${this.firstInput} to ${this.nextInput - 1}): its disk was damaged. Start with the option damagedLog: 'discard' (CLI: --discard-damaged-log) to drop the log and restart from the safety state alone, which is safe; inputs since then are fetched or re-sent by peers and clients.`);
+  }
+
+  /** Drops the whole input log (see DamagedLogPolicy): the safety state alone is the restart contract. */
+  async discardInputs(): Promise<number> {
+    const dropped = this.nextInput - this.firstInput;
+    await this.db.clear({ gte: walKey(0), lt: walKey(this.nextInput) });
+    const batch = this.db.batch();
+    batch.put(WAL_START, uint32(this.nextInput));
+    batch.put(WAL_NEXT, uint32(this.nextInput));
+    await batch.write({ sync: true });
+    this.firstInput = this.nextInput;
+    return dropped;
   }
 }

@@ -109,6 +109,9 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     ['an account that does not exist', 'GET', `/v1/accounts/${'ab'.repeat(32)}`, undefined, undefined, 404, 'UNKNOWN_ACCOUNT'],
     ['a market that does not exist', 'GET', '/v1/markets/NOPE/l1', undefined, undefined, 404, 'UNKNOWN_MARKET'],
     ['a depth out of range', 'GET', '/v1/markets/SHARE-CASH/l2?depth=0', undefined, undefined, 400, 'BAD_DEPTH'],
+    ['a malformed percent-encoding', 'GET', '/v1/markets/%E0%A4%A/l1', undefined, undefined, 400, 'BAD_ENCODING'],
+    ['a known path with the wrong method', 'DELETE', '/v1/status', undefined, undefined, 405, 'METHOD_NOT_ALLOWED'],
+    ['a GET of the submission path', 'GET', '/v1/transactions', undefined, undefined, 405, 'METHOD_NOT_ALLOWED'],
   ] as const)('%s', async (_what, method, path, body, type, status, code) => {
     const before = { ...nodes[0]!.exchange.mempool };
     const res = await call(method, path, typeof body === 'function' ? body() : body, type);
@@ -116,6 +119,14 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     expect(res.json.error).toBe(code);
     expect(typeof res.json.reason).toBe('string');
     expect(nodes[0]!.exchange.mempool.admitted).toBe(before.admitted);
+  });
+
+  test('every refusal is counted in /metrics by its code; /v1/evidence lists none in an honest cluster', async () => {
+    await call('GET', '/v1/markets/%E0%A4%A/l1');
+    const metrics = (await call('GET', '/metrics')).json as string;
+    expect(metrics).toMatch(/bftx_api_refused_total\{code="BAD_ENCODING"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/bftx_api_refused_total\{code="METHOD_NOT_ALLOWED"[^}]*\} [1-9]/);
+    expect(await call('GET', '/v1/evidence')).toEqual({ status: 200, json: { evidence: [] } });
   });
 
   test('a binary submission (length-prefixed transactions) is taken like the JSON one', async () => {

@@ -1,6 +1,8 @@
 // Four real replicas in this process, on loopback TCP, with real Ed25519 and LevelDB on disk.
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
-import { ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
+import { signStatement, ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
 import { decode, Domains, encode } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
@@ -120,6 +122,79 @@ test('a replica whose stored safety state does not decode refuses to start, and 
     const reopened = await ReplicaStore.open(victim.options.dataDir);
     expect(reopened.height).toBeGreaterThanOrEqual(3);
     await reopened.close();
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 60_000);
+
+test('a failed start never destroys the store: without LevelDB CURRENT it refuses and changes nothing; a damaged input log stops it unless told to discard the log', async () => {
+  const nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+  try {
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+    for (const n of nodes) n.submit(orders(4));
+    await until('a few blocks', () => nodes[2]!.ledger.height >= 3);
+    const victim = nodes[2]!;
+    await victim.stop();
+    const height = victim.ledger.height;
+    const dir = victim.options.dataDir;
+    const current = readFileSync(join(dir, 'CURRENT'));
+    unlinkSync(join(dir, 'CURRENT'));
+    const files = readdirSync(dir).sort();
+    const logs: string[] = [];
+    const options = { ...victim.options, listen: { host: '127.0.0.1', port: 0 }, log: (event: string) => logs.push(event) };
+    await expect(new ReplicaNode(options).start()).rejects.toMatchObject({ code: 'MISSING_FILES' });
+    expect(readdirSync(dir).sort()).toEqual(files); // before the fix LevelDB made a new store here and deleted the tables
+    writeFileSync(join(dir, 'CURRENT'), current);
+    // Damaged records in the input log: refused by default, dropped (with a log line) by policy.
+    const store = await ReplicaStore.open(dir);
+    expect(store.height).toBe(height);
+    await store.write({ inputs: [Uint8Array.of(0xff, 0xff, 0xff)], blocks: [], sync: true });
+    await store.close();
+    await expect(new ReplicaNode(options).start()).rejects.toMatchObject({ code: 'CORRUPT' });
+    const again = new ReplicaNode({ ...options, damagedLog: 'discard' });
+    await again.start();
+    try {
+      expect(logs).toContain('damaged-log-discarded');
+      expect(again.ledger.height).toBe(height);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 60_000);
+
+test('evidence a protocol reports is stored (one per offender), counted in a metric, and still there after a restart', async () => {
+  // Replica 0's protocol reports validator 3 for two conflicting statements it really signed.
+  const bad = scheme.signer(secrets[3]!);
+  const statement = (fill: number) => signStatement(bad, 3, Domains.vote, { epoch: 7, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(fill) });
+  const evidence = { kind: 'equivocation' as const, offender: 3, first: statement(1), second: statement(2) };
+  const honest = hotstuff() as ProtocolDefinition<any>;
+  const reporting: ProtocolDefinition<any> = {
+    ...honest,
+    create(config) {
+      const inner = honest.create(config);
+      return { self: inner.self, step: (input) => [...inner.step(input), ...(config.self === 0 && input.type === 'start' ? [{ type: 'evidence' as const, evidence }, { type: 'evidence' as const, evidence }] : [])] };
+    },
+  };
+  const nodes = await cluster(reporting);
+  try {
+    await until('evidence stored', () => nodes[0]!.evidence.length === 1);
+    expect(nodes[0]!.evidence[0]).toMatchObject({ offender: 3, first: { epoch: 7, signer: 3 } });
+    expect(await nodes[0]!.metrics.value('bftx_evidence_total', { offender: '3' })).toBe(1);
+    const victim = nodes[0]!;
+    await victim.stop();
+    const store = await ReplicaStore.open(victim.options.dataDir);
+    expect((await store.evidence()).map((e) => e.offender)).toEqual([3]);
+    await store.close();
+    const again = new ReplicaNode({ ...victim.options, protocol: honest, listen: { host: '127.0.0.1', port: 0 } });
+    await again.start();
+    try {
+      expect(again.evidence.map((e) => [e.offender, e.first.epoch])).toEqual([[3, 7]]);
+      expect(await again.metrics.value('bftx_evidence_total')).toBe(1);
+    } finally {
+      await again.stop();
+    }
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

@@ -1,12 +1,13 @@
 // The store and the log's record format on their own: what is written reads back the same, a
 // block that does not continue the chain is refused without writing anything, damaged records throw.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENESIS, makeBlock, type ProtocolInput } from '@bftx/consensus';
 import { DecodeError } from '@bftx/crypto';
 import { hotstuff, type HotStuffMessage } from '@bftx/hotstuff';
-import { decodeInputRecord, encodeInputRecord, ReplicaStore } from '../src/index';
+import { ClassicLevel } from 'classic-level';
+import { decodeInputRecord, encodeInputRecord, ReplicaStore, StoreError } from '../src/index';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -86,4 +87,79 @@ test('the log is truncated at every safety state: it keeps the inputs from the g
   } finally {
     await store.close();
   }
+});
+
+describe('a damaged or busy store is refused with what to do, and nothing in it changes', () => {
+  const filled = async () => {
+    const dir = tmp();
+    const store = await ReplicaStore.open(dir);
+    const b1 = makeBlock({ parent: GENESIS.hash, height: 1, epoch: 1, proposer: 0, payload: [Uint8Array.of(1)] });
+    await store.write({ inputs: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], safetyState: Uint8Array.of(9), blocks: [b1], sync: true });
+    await store.write({ inputs: [Uint8Array.of(4), Uint8Array.of(5)], blocks: [], sync: true });
+    await store.close();
+    return dir;
+  };
+
+  test('a directory without LevelDB CURRENT is not opened as a new store: MISSING_FILES, and every file it held is still there', async () => {
+    const dir = await filled();
+    unlinkSync(join(dir, 'CURRENT'));
+    const before = readdirSync(dir).sort();
+    const refused = await ReplicaStore.open(dir).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StoreError);
+    expect((refused as StoreError).code).toBe('MISSING_FILES');
+    expect((refused as StoreError).message).toMatch(/Nothing was changed/);
+    expect(readdirSync(dir).sort()).toEqual(before);
+  });
+
+  test('a store open in another process (its LOCK held) is LOCKED, naming the cause', async () => {
+    const dir = await filled();
+    const first = await ReplicaStore.open(dir);
+    try {
+      const refused = await ReplicaStore.open(dir).catch((e: unknown) => e);
+      expect((refused as StoreError).code).toBe('LOCKED');
+      expect((refused as StoreError).message).toMatch(/another process holds its lock/);
+    } finally {
+      await first.close();
+    }
+  });
+
+  test('a hole in the numbered input log throws LOG_GAP instead of replaying around it; discardInputs drops the log and keeps the rest', async () => {
+    const dir = await filled();
+    const raw = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await raw.del(`wal/${String(3).padStart(16, '0')}`); // the first record of the second group
+    await raw.close();
+    const store = await ReplicaStore.open(dir);
+    try {
+      const read = async () => {
+        const out: number[] = [];
+        for await (const r of store.inputs()) out.push(r[0]!);
+        return out;
+      };
+      const refused = await read().catch((e: unknown) => e);
+      expect((refused as StoreError).code).toBe('LOG_GAP');
+      expect((refused as StoreError).message).toMatch(/misses records 3 to 3/);
+      expect(await store.discardInputs()).toBe(5);
+      expect(await read()).toEqual([]);
+      expect(await store.safetyState()).toEqual(Uint8Array.of(9));
+      expect(store.height).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a missing last record is a gap too', async () => {
+    const dir = await filled();
+    const raw = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await raw.del(`wal/${String(4).padStart(16, '0')}`);
+    await raw.close();
+    const store = await ReplicaStore.open(dir);
+    try {
+      const refused = await (async () => {
+        for await (const _ of store.inputs());
+      })().catch((e: unknown) => e);
+      expect((refused as StoreError).code).toBe('LOG_GAP');
+    } finally {
+      await store.close();
+    }
+  });
 });
