@@ -24,6 +24,13 @@ export interface ClientApiOptions {
   readonly maxStreamBacklogBytes?: number;
   /** Receipts of this many recent finalized transactions are kept for GET /v1/transactions/:id (default 100,000). */
   readonly recentReceipts?: number;
+  /** A request (headers and body) must arrive whole within this (default 10 s; Node's own is 300 s): a slow body cannot hold memory. */
+  readonly requestTimeoutMs?: number;
+  /** Headers must arrive within this (default 5 s). */
+  readonly headersTimeoutMs?: number;
+  /** Most open client connections (default 512) and from one address (default 32); more are closed at once and counted. */
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerClient?: number;
 }
 
 /** A request the API refuses: HTTP status, a stable code, and a reason a person can act on. */
@@ -75,6 +82,9 @@ export class ClientApi {
   private readonly maxBatch: number;
   private readonly maxBacklog: number;
   private readonly maxReceipts: number;
+  /** Open client connections, in total and per remote address. */
+  private open = 0;
+  private readonly clients = new Map<string, number>();
   // Recent finalized transactions by id, oldest first (a Map keeps insertion order).
   private readonly receipts = new Map<string, { readonly height: number; readonly index: number; readonly receipt: TxReceipt }>();
   port = 0;
@@ -87,7 +97,36 @@ export class ClientApi {
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxBacklog = options.maxStreamBacklogBytes ?? 8 * 1024 * 1024;
     this.maxReceipts = options.recentReceipts ?? 100_000;
-    this.server = createServer((req, res) => void this.serve(req, res));
+    const requestTimeout = options.requestTimeoutMs ?? 10_000;
+    this.server = createServer(
+      {
+        requestTimeout,
+        headersTimeout: Math.min(options.headersTimeoutMs ?? 5_000, requestTimeout),
+        // Node checks both timeouts on this interval (default 30 s): check often enough for them to mean something.
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeout / 4))),
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => void this.serve(req, res),
+    );
+    const maxConnections = options.maxConnections ?? 512;
+    const perClient = options.maxConnectionsPerClient ?? 32;
+    this.server.on('connection', (socket) => {
+      const client = socket.remoteAddress ?? '?';
+      const fromThere = this.clients.get(client) ?? 0;
+      if (this.open >= maxConnections || fromThere >= perClient) {
+        this.node.metrics.apiRefused.inc({ code: 'CONNECTION_LIMIT' });
+        socket.destroy();
+        return;
+      }
+      this.open++;
+      this.clients.set(client, fromThere + 1);
+      socket.once('close', () => {
+        this.open--;
+        const left = (this.clients.get(client) ?? 1) - 1;
+        if (left === 0) this.clients.delete(client);
+        else this.clients.set(client, left);
+      });
+    });
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/stream') {

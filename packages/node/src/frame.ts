@@ -32,7 +32,12 @@ export class FrameDecoder {
   private chunks: Uint8Array[] = [];
   private size = 0;
 
-  constructor(private readonly maxBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(private maxBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Changes the largest frame accepted from now on (a connection allows full-size frames only once authenticated). */
+  limit(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes held that do not yet make a whole frame. */
   get buffered(): number {
@@ -41,20 +46,29 @@ export class FrameDecoder {
 
   /** Adds bytes; returns the frames they complete. Throws FrameError on an oversized or empty frame (the stream is then unusable). */
   push(chunk: Uint8Array): Uint8Array[] {
+    this.feed(chunk);
+    const frames: Uint8Array[] = [];
+    for (let f = this.next(); f !== undefined; f = this.next()) frames.push(f);
+    return frames;
+  }
+
+  /** Adds bytes without reading frames (take them with `next`, so the limit can change between frames). */
+  feed(chunk: Uint8Array): void {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.size += chunk.length;
     }
-    const frames: Uint8Array[] = [];
-    while (this.size >= HEADER) {
-      const length = this.peekLength();
-      if (length === 0) throw new FrameError('EMPTY', 'received an empty frame');
-      if (length > this.maxBytes) throw new FrameError('OVERSIZED', `received a frame of ${length} bytes; the maximum is ${this.maxBytes}`);
-      if (this.size < HEADER + length) break;
-      this.take(HEADER);
-      frames.push(this.take(length));
-    }
-    return frames;
+  }
+
+  /** The next whole frame, or undefined until more bytes come. Throws FrameError as `push` does. */
+  next(): Uint8Array | undefined {
+    if (this.size < HEADER) return undefined;
+    const length = this.peekLength();
+    if (length === 0) throw new FrameError('EMPTY', 'received an empty frame');
+    if (length > this.maxBytes) throw new FrameError('OVERSIZED', `received a frame of ${length} bytes; the maximum is ${this.maxBytes}`);
+    if (this.size < HEADER + length) return undefined;
+    this.take(HEADER);
+    return this.take(length);
   }
 
   private peekLength(): number {

@@ -16,7 +16,9 @@ export type RejectReason =
   | 'unauthenticated'
   | 'malformed_consensus'
   | 'bad_signature'
-  | 'queue_overflow';
+  | 'queue_overflow'
+  /** A connection over the cap on unauthenticated connections (in total or from one address). */
+  | 'connection_limit';
 
 export class ReplicaMetrics {
   readonly registry = new Registry();

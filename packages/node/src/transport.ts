@@ -32,9 +32,20 @@ export interface TransportOptions {
   readonly maxFrameBytes?: number;
   /** Most bytes waiting for one peer (default 32 MiB). */
   readonly maxQueueBytes?: number;
+  /** How long a connection may take to authenticate (default 5 s). */
   readonly handshakeTimeoutMs?: number;
+  /** Most connections not yet authenticated, in total (default 64) and from one remote address (default 8). */
+  readonly maxUnauthenticated?: number;
+  readonly maxUnauthenticatedPerAddress?: number;
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number };
 }
+
+/**
+ * Largest frame before authentication: a hello (version, cluster id, validator, challenge) or an
+ * auth (a signature) is under 200 bytes. A stranger cannot make the replica buffer a full-size
+ * frame per connection.
+ */
+export const HANDSHAKE_MAX_FRAME_BYTES = 512;
 
 /** Outgoing bytes for one peer, and its live connection if any. */
 class PeerLink {
@@ -49,6 +60,9 @@ export class Transport {
   private server: Server | undefined;
   private readonly links: PeerLink[];
   private readonly connections = new Set<Connection>();
+  /** Inbound connections not yet authenticated, per remote address. */
+  private readonly strangers = new Map<string, number>();
+  private strangerCount = 0;
   private stopped = false;
   readonly maxFrameBytes: number;
   readonly maxQueueBytes: number;
@@ -126,7 +140,29 @@ export class Transport {
 
   private accept(socket: Socket): void {
     if (this.stopped) return void socket.destroy();
-    new Connection(this, socket, undefined).begin();
+    // Caps on who has not proven a validator key yet: in total, and per address (one host cannot take them all).
+    const address = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const fromThere = this.strangers.get(address) ?? 0;
+    // A validator's configured address is not held back by strangers elsewhere filling the total.
+    const known = this.options.peers.some((p) => p?.host === address);
+    if ((!known && this.strangerCount >= (this.options.maxUnauthenticated ?? 64)) || fromThere >= (this.options.maxUnauthenticatedPerAddress ?? 8)) {
+      this.options.metrics.reject('connection_limit');
+      socket.destroy();
+      return;
+    }
+    this.strangers.set(address, fromThere + 1);
+    this.strangerCount++;
+    new Connection(this, socket, undefined, () => {
+      const left = (this.strangers.get(address) ?? 1) - 1;
+      if (left === 0) this.strangers.delete(address);
+      else this.strangers.set(address, left);
+      this.strangerCount--;
+    }).begin();
+  }
+
+  /** Unauthenticated inbound connections held now (for tests and metrics). */
+  get unauthenticatedConnections(): number {
+    return this.strangerCount;
   }
 
   /** Called by a connection when its handshake has completed. */
@@ -182,20 +218,29 @@ class Connection {
     private readonly transport: Transport,
     readonly socket: Socket,
     expected: number | undefined,
+    /** Called once, when the connection authenticates or closes before that (frees its place under the caps). */
+    private release: (() => void) | undefined = undefined,
   ) {
     this.outbound = expected !== undefined;
     this.peer = expected;
-    this.decoder = new FrameDecoder(transport.maxFrameBytes);
+    this.decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
     transport.track(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
       clearTimeout(this.timer);
+      this.released();
       // The peer went away in the middle of a frame (refused connections are counted already).
       if (this.decoder.buffered > 0 && !this.refused) transport.options.metrics.reject('frame_truncated');
       transport.closed(this);
     });
+  }
+
+  private released(): void {
+    const r = this.release;
+    this.release = undefined;
+    r?.();
   }
 
   begin(): void {
@@ -222,16 +267,19 @@ class Connection {
   private receive(chunk: Buffer): void {
     if (this.socket.destroyed) return;
     this.transport.options.metrics.bytesIn.inc(chunk.length);
-    let frames: Uint8Array[];
-    try {
-      frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    } catch (e) {
-      if (e instanceof FrameError) return this.refuse(e.code === 'OVERSIZED' ? 'frame_oversized' : 'frame_empty', e.message);
-      throw e;
-    }
-    for (const f of frames) {
+    this.decoder.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    // One frame at a time: the auth frame raises the size limit for the frames after it.
+    for (;;) {
       if (this.socket.destroyed) return;
-      this.handle(f);
+      let frame: Uint8Array | undefined;
+      try {
+        frame = this.decoder.next();
+      } catch (e) {
+        if (e instanceof FrameError) return this.refuse(e.code === 'OVERSIZED' ? 'frame_oversized' : 'frame_empty', e.message);
+        throw e;
+      }
+      if (frame === undefined) return;
+      this.handle(frame);
     }
   }
 
@@ -262,6 +310,8 @@ class Connection {
       if (!verifyHandshake(o.scheme, o.validators, o.cluster, this.challenge, this.theirHello.validator, o.self, env.signature)) return this.refuse('bad_handshake_signature', `validator ${this.theirHello.validator} did not prove its key`);
       this.open = true;
       clearTimeout(this.timer);
+      this.released();
+      this.decoder.limit(this.transport.maxFrameBytes);
       this.transport.opened(this, this.theirHello.validator);
       return;
     }

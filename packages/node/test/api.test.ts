@@ -3,6 +3,7 @@
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { sha256, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { ClientApi, encodeFrame, type ReplicaNode } from '../src/index';
 import { clients, cluster, N, orders, removeDataDirs, until } from './helpers';
@@ -152,3 +153,59 @@ describe('malformed requests: 4xx with a reason, nothing offered to the mempool'
     expect(nodes[0]!.exchange.mempool.admitted).toBe(before);
   });
 });
+
+describe('slow and many clients cannot hold the API', () => {
+  let guarded: ClientApi;
+  let port: number;
+  beforeAll(async () => {
+    guarded = new ClientApi(nodes[1]!, { host: '127.0.0.1', port: 0, requestTimeoutMs: 600, headersTimeoutMs: 400, maxConnectionsPerClient: 4 });
+    port = await guarded.start();
+  });
+  afterAll(() => guarded.stop());
+
+  const open = async () => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    return s;
+  };
+
+  test('a body that trickles is cut off at the request timeout (408), not held for Node\'s default 300 s', async () => {
+    const s = await open();
+    let answer = '';
+    s.on('data', (d) => (answer += String(d)));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    const began = Date.now();
+    s.write('POST /v1/transactions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{"tr');
+    const trickle = setInterval(() => s.write('a'), 100);
+    await closed;
+    clearInterval(trickle);
+    expect(Date.now() - began).toBeLessThan(3_000);
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
+  });
+
+  test('headers that never end are cut off too', async () => {
+    const s = await open();
+    s.resume();
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    const began = Date.now();
+    s.write('GET /v1/status HTTP/1.1\r\nx-slow: ');
+    await closed;
+    expect(Date.now() - began).toBeLessThan(3_000);
+  });
+
+  test('connections over the per-client cap are closed at once and counted; the ones within it are served', async () => {
+    const before = await nodes[1]!.metrics.value('bftx_api_refused_total', { code: 'CONNECTION_LIMIT' });
+    const sockets = await Promise.all(Array.from({ length: 10 }, open));
+    const closed = sockets.map(() => false);
+    sockets.forEach((s, i) => s.once('close', () => (closed[i] = true)));
+    try {
+      await until('the extra connections closed', () => closed.filter((c) => c).length === 6, 3_000);
+      expect((await nodes[1]!.metrics.value('bftx_api_refused_total', { code: 'CONNECTION_LIMIT' })) - before).toBe(6);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+    }
+    await until('their places free', async () => (await fetch(`http://127.0.0.1:${port}/v1/status`).then((r) => r.status, () => 0)) === 200, 3_000);
+  });
+});
+

@@ -236,6 +236,8 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     ['a hello from a validator that does not exist', () => [hello(99)], 'unknown_validator'],
     ['a hello claiming validator 0, then a bad signature', () => [hello(0), encodeFrame(encode(EnvelopeCodec, { type: 'auth', signature: new Uint8Array(64).fill(5) }))], 'bad_handshake_signature'],
     ['a consensus message before the handshake', () => [encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message: Uint8Array.of(1, 2, 3) }))], 'unauthenticated'],
+    // Under the 8 MiB maximum of an authenticated peer, but no handshake frame is that large.
+    ['a 1 MiB frame before the handshake', () => [Uint8Array.of(0, 0x10, 0, 0), new Uint8Array(64 * 1024)], 'frame_oversized'],
   ])('%s', async (_what, bytes, reason) => {
     const before = await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason });
     await attack(bytes());
@@ -247,6 +249,31 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     expect(nodes[3]!.connectedPeers()).toHaveLength(N - 1);
     expect(nodes[3]!.failure).toBeUndefined();
   }, 30_000);
+  test('strangers cannot hold more than the cap of unauthenticated connections; the extra ones are closed and counted, peers stay connected', async () => {
+    const before = await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'connection_limit' });
+    const sockets: Socket[] = [];
+    const closedEarly: boolean[] = [];
+    for (let i = 0; i < 40; i++) {
+      const s = connect(nodes[3]!.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.resume();
+      closedEarly.push(false);
+      s.once('close', () => (closedEarly[i] = true));
+      sockets.push(s);
+    }
+    try {
+      // 8 per address by default: the other 32 are closed at once, before any handshake timeout.
+      await until('the extra connections closed', () => closedEarly.filter((c) => c).length >= 32, 4_000);
+      expect(closedEarly.filter((c) => !c).length).toBe(8);
+      expect((await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'connection_limit' })) - before).toBe(32);
+      expect(nodes[3]!.connectedPeers()).toHaveLength(N - 1);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+    }
+    // Their places are free again once they close.
+    await attack([hello(0, new Uint8Array(32).fill(1))]);
+  }, 30_000);
+
   /** Completes a real handshake with replica 3 as validator 2 (whose key a Byzantine replica would hold), then sends `messages`. */
   async function asPeer(messages: Uint8Array[]): Promise<void> {
     const socket: Socket = connect(nodes[3]!.port, '127.0.0.1');
