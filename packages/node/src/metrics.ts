@@ -18,7 +18,9 @@ export type RejectReason =
   | 'bad_signature'
   | 'queue_overflow'
   /** A connection over the cap on unauthenticated connections (in total or from one address). */
-  | 'connection_limit';
+  | 'connection_limit'
+  /** A peer already has its share of inputs waiting; dropped before any work (protocols re-send). */
+  | 'peer_queue_full';
 
 export class ReplicaMetrics {
   readonly registry = new Registry();
@@ -32,6 +34,7 @@ export class ReplicaMetrics {
   readonly bytesOut: Counter;
   readonly rejected: Counter<'reason'>;
   readonly persists: Counter;
+  readonly logSkipped: Counter<'reason'>;
   readonly evidence: Counter<'offender' | 'kind'>;
   readonly apiRefused: Counter<'code'>;
 
@@ -49,6 +52,7 @@ export class ReplicaMetrics {
     this.rejected = new Counter({ name: 'bftx_rejected_inputs_total', help: 'Inputs turned away, by reason', labelNames: ['reason'], registers });
     this.evidence = new Counter({ name: 'bftx_evidence_total', help: 'Validators convicted of misbehaviour from what they signed (stored; one per offender)', labelNames: ['offender', 'kind'], registers });
     this.apiRefused = new Counter({ name: 'bftx_api_refused_total', help: 'Client API requests refused, by error code', labelNames: ['code'], registers });
+    this.logSkipped = new Counter({ name: 'bftx_log_skipped_total', help: 'Messages handled but not written to the input log: a duplicate of one in it, or the log at its cap', labelNames: ['reason'], registers });
     this.persists = new Counter({ name: 'bftx_safety_persists_total', help: 'Safety states made durable before the outputs that depend on them', registers });
   }
 

@@ -48,6 +48,10 @@ export interface ReplicaOptions<M> {
    * restarts from the safety state alone (safe: the log is a cache, peers and clients re-send).
    */
   readonly damagedLog?: DamagedLogPolicy;
+  /** Most messages written to the input log between two safety states (default 4096); more are handled, not logged. */
+  readonly maxLoggedMessages?: number;
+  /** Most inputs from one peer waiting to be handled (default 2048); more are dropped before any work and counted. */
+  readonly maxQueuedPerPeer?: number;
 }
 
 const MAX_TRACKED_ARRIVALS = 100_000;
@@ -76,6 +80,8 @@ export class ReplicaNode<M> {
   private logged!: LoggedProtocol<M>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private queue: ProtocolInput<M>[] = [];
+  /** Inputs waiting per peer. */
+  private readonly queuedFrom: number[] = [];
   private draining: Promise<void> | undefined;
   // txKey -> when it reached this replica, for the latency histogram. Bounded: transactions the
   // mempool turns away never finalize, and must not grow this map for ever.
@@ -110,7 +116,7 @@ export class ReplicaNode<M> {
     const validators = new ValidatorSet(o.validatorKeys);
     this.verifier = new StatementVerifier(validators, o.scheme);
     const signer = o.scheme.signer(o.secretKey);
-    const logging: ProtocolDefinition<M> = { ...o.protocol, create: (config) => (this.logged = new LoggedProtocol(o.protocol.create(config), o.protocol, this.ledger)) };
+    const logging: ProtocolDefinition<M> = { ...o.protocol, create: (config) => (this.logged = new LoggedProtocol(o.protocol.create(config), o.protocol, this.ledger, this.metrics, o.maxLoggedMessages)) };
     const definition = replicatedExchange(logging, { exchange: o.exchange, clientScheme: o.clientScheme });
     try {
       const storedSafety = await this.store.safetyState();
@@ -235,6 +241,12 @@ export class ReplicaNode<M> {
   }
 
   private onMessage(from: number, bytes: Uint8Array): void {
+    // Each peer's share of the queue is bounded, checked before decoding or verifying: a flood costs
+    // the flooder's share only.
+    if ((this.queuedFrom[from] ?? 0) >= (this.options.maxQueuedPerPeer ?? 2048)) {
+      this.metrics.reject('peer_queue_full');
+      return;
+    }
     let message: M;
     try {
       message = this.options.protocol.decodeMessage(bytes);
@@ -259,6 +271,7 @@ export class ReplicaNode<M> {
 
   private enqueue(input: ProtocolInput<M>): void {
     if (!this.running || this.fatal !== undefined) return;
+    if (input.type === 'message') this.queuedFrom[input.from] = (this.queuedFrom[input.from] ?? 0) + 1;
     this.queue.push(input);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
@@ -266,6 +279,7 @@ export class ReplicaNode<M> {
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && this.running && this.fatal === undefined) {
       const group = this.queue.length <= MAX_GROUP ? this.queue.splice(0) : this.queue.splice(0, MAX_GROUP);
+      for (const input of group) if (input.type === 'message') this.queuedFrom[input.from]!--;
       try {
         const outputs: ProtocolOutput<M>[] = [];
         for (const input of group) for (const out of this.replica.step(input)) outputs.push(out);
@@ -295,6 +309,7 @@ export class ReplicaNode<M> {
           evidence,
           sync: leaves || blocks.length > 0 || safetyState !== undefined || evidence.length > 0,
         });
+        if (safetyState !== undefined) this.logged.logTruncated();
         for (const e of evidence) this.convict(e);
         for (const out of outputs) this.carryOut(out);
         const results = this.results;
