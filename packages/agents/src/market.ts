@@ -1,6 +1,6 @@
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { type SignatureScheme, type Signer, toHex } from '@bftx/crypto';
-import { Exchange, placeAction, replicatedExchange, signOrder, type ExchangeConfig, type FeeSchedule, type OrderAction, type RejectReason, type Trade, type TxReceipt } from '@bftx/exchange';
+import { Exchange, placeAction, replicatedExchange, signOrder, type AdmissionReason, type ExchangeConfig, type FeeSchedule, type OrderAction, type RejectReason, type Trade, type TxReceipt } from '@bftx/exchange';
 import { EventQueue, Rng, startSimulation, synchronous, type NetworkModel, type SimulationResult, type Strategy } from '@bftx/sim';
 import type { Agent, AgentContext, AgentKind, AgentOrder, MarketSnapshot } from './agents';
 import { Fundamental, type FundamentalConfig } from './fundamental';
@@ -96,7 +96,7 @@ export interface ReplicationReport {
   /** True iff every pair of honest replicas has equal state roots on the heights both applied. */
   readonly stateRootsAgree: boolean;
   /** Transactions the observer's mempool admitted and turned away (forged, malformed). */
-  readonly mempool: { readonly admitted: number; readonly rejected: { readonly MALFORMED: number; readonly BAD_SIGNATURE: number } };
+  readonly mempool: { readonly admitted: number; readonly rejected: Readonly<Record<AdmissionReason, number>> };
   /** Distinct offenders proven by the observer, with the kind of evidence. */
   readonly offenders: ReadonlyArray<{ readonly validator: number; readonly evidence: string }>;
   readonly simulation: SimulationResult;

@@ -1,5 +1,5 @@
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { signOrder, placeAction } from '@bftx/exchange';
+import { signOrder, placeAction, type AdmissionReason } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
 import { Rng, type Strategy } from '@bftx/sim';
 import { MarketMaker, Momentum, Noise, RandomTrader, Value, type Agent } from './agents';
@@ -73,7 +73,7 @@ export interface DistributedExchangeReport {
     readonly submitted: number;
     readonly forgedSubmitted: number;
     readonly admitted: number;
-    readonly rejectedAtMempool: { readonly MALFORMED: number; readonly BAD_SIGNATURE: number };
+    readonly rejectedAtMempool: Readonly<Record<AdmissionReason, number>>;
     readonly executed: number;
     readonly rejectedAtExecution: Readonly<Record<string, number>>;
     /** Admitted but not yet finalized when the session closed. */

@@ -33,3 +33,16 @@ export type RejectReason =
   | 'UNSUPPORTED_ORDER'
   /** The matching engine refused it (bad price, tick, lot, post-only would take...); `detail` says why. */
   | 'ORDER_REJECTED';
+
+/** Why a mempool turns a transaction away before it reaches a block (admission; nothing is executed). */
+export type AdmissionReason =
+  | 'MALFORMED'
+  | 'BAD_SIGNATURE'
+  /** The nonce is not above the account's: it is final already (executed or rejected) or was overtaken. */
+  | 'STALE_NONCE'
+  /** An order from an account that holds nothing: it could only be rejected, in a block, for free. */
+  | 'UNKNOWN_ACCOUNT'
+  /** A limit order whose reservation the account cannot cover now. */
+  | 'INSUFFICIENT_FUNDS'
+  /** The account sent more than its share of transactions per second. */
+  | 'RATE_LIMITED';

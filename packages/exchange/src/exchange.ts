@@ -201,6 +201,31 @@ export class Exchange {
     return { ok: true, tx };
   }
 
+  /**
+   * Whether `tx` (admitted: decoded and verified) can still execute against the current state, as far
+   * as can be known before its block: a nonce above the account's (a final transaction has used its
+   * nonce up), an account that exists, and for a limit order the funds its reservation needs now.
+   * Changes nothing.
+   */
+  admissible(tx: Transaction): { ok: true } | { ok: false; reason: 'STALE_NONCE' | 'UNKNOWN_ACCOUNT' | 'INSUFFICIENT_FUNDS'; detail: string } {
+    if (tx.type === 'transfer') {
+      return tx.nonce > this.operatorNonce ? { ok: true } : { ok: false, reason: 'STALE_NONCE', detail: `operator nonce ${tx.nonce} is not above ${this.operatorNonce}` };
+    }
+    const acct = this.accounts.get(toHex(tx.account));
+    if (acct === undefined) return { ok: false, reason: 'UNKNOWN_ACCOUNT', detail: 'the account holds nothing here (no deposit or genesis balance)' };
+    if (tx.nonce <= acct.nonce) return { ok: false, reason: 'STALE_NONCE', detail: `nonce ${tx.nonce} is not above ${acct.nonce}: final already, or overtaken` };
+    const o = tx.order;
+    if (o.action === 'place' && o.type === 'limit') {
+      const market = this.marketBySymbol.get(o.symbol);
+      if (market !== undefined) {
+        const asset = o.side === 'buy' ? market.quoteIndex : market.baseIndex;
+        const need = o.side === 'buy' ? this.buyCost(o.price, o.size) : BigInt(o.size);
+        if (need !== undefined && need > acct.available[asset]!) return { ok: false, reason: 'INSUFFICIENT_FUNDS', detail: `needs ${need} ${this.config.assets[asset]}, ${acct.available[asset]} available` };
+      }
+    }
+    return { ok: true };
+  }
+
   /** Applies a finalized block: every transaction in order, then the state root. */
   apply(block: ExchangeBlock): BlockResult {
     const receipts: TxReceipt[] = [];
@@ -236,8 +261,10 @@ export class Exchange {
     const existing = this.accounts.get(accountKey);
     if (existing !== undefined && tx.nonce <= existing.nonce) return this.reject('STALE_NONCE', `nonce ${tx.nonce} is not above ${existing.nonce}`, accountKey);
     const receipt = this.act(accountKey, tx.order, ts);
-    if (receipt.status === 'executed') {
-      const acct = this.accounts.get(accountKey)!;
+    // A signed order is used up once final, executed or rejected: its bytes cannot be finalized
+    // again later, when they might execute without the signer meaning it now.
+    const acct = this.accounts.get(accountKey);
+    if (acct !== undefined) {
       acct.nonce = tx.nonce;
       this.dirtyAccounts.add(acct);
     }

@@ -1,8 +1,8 @@
 // @bftx/exchange: a spot exchange as a deterministic replicated state machine, and its wiring to any consensus protocol.
 export { checkConfig, type ExchangeConfig, type FeeSchedule, type MarketConfig } from './config';
-export { ExchangeError, type ExchangeErrorCode, type RejectReason } from './errors';
+export { ExchangeError, type AdmissionReason, type ExchangeErrorCode, type RejectReason } from './errors';
 export { Exchange, type AccountView, type BlockResult, type ExchangeBlock, type ForgedTransactionEvidence, type Trade, type TxReceipt } from './exchange';
-export { replicatedExchange, ReplicatedExchange, type Offence, type ReplicatedExchangeOptions } from './replicated';
+export { replicatedExchange, ReplicatedExchange, type AdmissionVerdict, type Offence, type ReplicatedExchangeOptions } from './replicated';
 export {
   decodeTransaction,
   MAX_AMOUNT,

@@ -1,7 +1,7 @@
 import { toHex, type SignatureScheme } from '@bftx/crypto';
-import { StatementVerifier, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
+import { StatementVerifier, txKey, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
 import type { ExchangeConfig } from './config';
-import { ExchangeError } from './errors';
+import { ExchangeError, type AdmissionReason } from './errors';
 import { Exchange, type BlockResult, type ForgedTransactionEvidence } from './exchange';
 
 /** One offender with the first verified evidence against it. */
@@ -24,7 +24,18 @@ export interface ReplicatedExchangeOptions {
    * so their blocks carry whatever clients sent, forged or not.
    */
   readonly uncheckedMempool?: readonly number[];
+  /**
+   * Per-account admission rate (a token bucket on the runtime's clock): at most `burst` at once
+   * and `perSecond` after that (defaults 1,000 and 500), so one client cannot fill the mempool.
+   */
+  readonly admissionRate?: { readonly perSecond: number; readonly burst: number };
 }
+
+/** A transaction the mempool took, or why not. */
+export type AdmissionVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: AdmissionReason; readonly detail: string };
+
+/** Keys of transactions a client API admitted (rate counted), so the step that follows does not count them again. */
+const MAX_PRE_ADMITTED = 100_000;
 
 /**
  * An exchange replicated by any consensus protocol: wraps a protocol
@@ -37,7 +48,14 @@ export class ReplicatedExchange<M> implements Protocol<M> {
   /** State root (hex) after each finalized height, index 0 = height 1. */
   readonly stateRoots: string[] = [];
   /** Transactions the mempool turned away, by reason, and how many it let in. */
-  readonly mempool = { admitted: 0, rejected: { MALFORMED: 0, BAD_SIGNATURE: 0 } };
+  readonly mempool: { admitted: number; rejected: Record<AdmissionReason, number> } = {
+    admitted: 0,
+    rejected: { MALFORMED: 0, BAD_SIGNATURE: 0, STALE_NONCE: 0, UNKNOWN_ACCOUNT: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 },
+  };
+  /** Per account: tokens left and when they were counted (ms). */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly preAdmitted = new Set<string>();
+  private readonly rate: { readonly perSecond: number; readonly burst: number };
   private readonly offences = new Map<number, Offence>();
   private readonly verifier: StatementVerifier;
   private readonly listeners: Array<(result: BlockResult, now: number) => void> = [];
@@ -52,6 +70,38 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     this.exchangeConfig = options.exchange;
     this.current = new Exchange(options.exchange, this.scheme);
     this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
+    this.rate = options.admissionRate ?? { perSecond: 500, burst: 1_000 };
+  }
+
+  /**
+   * Admission of a client transaction at `now` (ms): it decodes, its signature verifies, it can still
+   * execute against the current state (nonce unused, account known, a limit order's funds there now),
+   * and its account is within its rate. A client API calls this to answer the client; the
+   * transaction then offered with the 'transactions' input is not counted against the rate again.
+   */
+  admit(tx: Uint8Array, now: number): AdmissionVerdict {
+    const verdict = this.check(tx, now, true);
+    if (verdict.ok) {
+      if (this.preAdmitted.size >= MAX_PRE_ADMITTED) this.preAdmitted.delete(this.preAdmitted.values().next().value!);
+      this.preAdmitted.add(txKey(tx));
+    }
+    return verdict;
+  }
+
+  private check(tx: Uint8Array, now: number, countRate: boolean): AdmissionVerdict {
+    const stateless = this.current.admit(tx);
+    if (!stateless.ok) return stateless;
+    const stateful = this.current.admissible(stateless.tx);
+    if (!stateful.ok) return stateful;
+    if (!countRate) return { ok: true };
+    const account = stateless.tx.type === 'order' ? toHex(stateless.tx.account) : 'operator';
+    const b = this.buckets.get(account) ?? { tokens: this.rate.burst, at: now };
+    b.tokens = Math.min(this.rate.burst, b.tokens + (Math.max(0, now - b.at) * this.rate.perSecond) / 1000);
+    b.at = Math.max(b.at, now);
+    this.buckets.set(account, b);
+    if (b.tokens < 1) return { ok: false, reason: 'RATE_LIMITED', detail: `at most ${this.rate.perSecond} transactions a second per account (${this.rate.burst} at once)` };
+    b.tokens -= 1;
+    return { ok: true };
   }
 
   private readonly scheme: SignatureScheme;
@@ -95,7 +145,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     let effective = input;
     if (input.type === 'transactions' && this.checkMempool) {
       const admitted = input.txs.filter((tx) => {
-        const verdict = this.current.admit(tx);
+        const verdict = this.check(tx, input.now, !this.preAdmitted.delete(txKey(tx)));
         if (verdict.ok) this.mempool.admitted++;
         else this.mempool.rejected[verdict.reason]++;
         return verdict.ok;

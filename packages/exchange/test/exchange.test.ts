@@ -1,5 +1,5 @@
 import { toHex, utf8 } from '@bftx/crypto';
-import { Exchange, ExchangeError, placeAction, signOrder, type TxReceipt } from '../src/index';
+import { decodeTransaction, Exchange, ExchangeError, placeAction, signOrder, type TxReceipt } from '../src/index';
 import { client, Client, config, deposit, MARKET, newExchange, operator, scheme } from './helpers';
 
 const at = (x: Exchange, txs: Uint8Array[], height = 1, proposer = 0) => x.apply({ height, proposer, payload: txs, timestamp: height });
@@ -81,7 +81,7 @@ describe('orders, reservations and settlement', () => {
   });
 });
 
-describe('bad transactions are rejected with a reason and change nothing', () => {
+describe('bad transactions are rejected with a reason and change nothing but a used-up nonce', () => {
   const seller = new Client(client(1));
   const x = newExchange();
   at(x, [seller.place({ clientId: 1, side: 'sell', price: 100, size: 10 }), seller.place({ clientId: 12, side: 'sell', price: 200, size: 500 })]);
@@ -114,13 +114,26 @@ describe('bad transactions are rejected with a reason and change nothing', () =>
     ['unknown asset', deposit(other, 'ETH', 1n), 'UNKNOWN_ASSET'],
     ['deposit over the cap', deposit(other, 'BTC', (1n << 96n) - 1n), 'SIZE_LIMIT'],
   ];
+  // Everything but nonces: balances, live orders, fees, the book.
+  const view = () => ({ accounts: x.accountKeys.map((k) => ({ k, balances: x.accountView(k)!.balances, openOrders: x.accountView(k)!.openOrders })), fees: x.feeBalances(), book: x.book.l2('BTC-USD', 1_000) });
   test.each(cases)('%s', (_name, tx, reason) => {
     const before = x.snapshot();
     const root = toHex(x.stateRoot());
+    const state = view();
+    const signed = reason === 'MALFORMED' || reason === 'BAD_SIGNATURE' ? undefined : decodeTransaction(tx);
+    const owner = signed?.type === 'order' ? toHex(signed.account) : undefined;
+    const existed = owner !== undefined && x.accountView(owner) !== undefined;
     const r = x.applyTransaction(tx, 2);
     expect(rejected(r)).toBe(reason);
-    expect(toHex(x.stateRoot())).toBe(root);
-    expect(x.snapshot()).toEqual(before);
+    expect(view()).toEqual(state);
+    if (existed && reason !== 'STALE_NONCE') {
+      // An authenticated order of an existing account is used up, rejected or not: its nonce moves, nothing else.
+      expect(x.accountView(owner!)!.nonce).toBe(signed!.nonce);
+      expect(rejected(x.applyTransaction(tx, 2))).toBe('STALE_NONCE');
+    } else {
+      expect(toHex(x.stateRoot())).toBe(root);
+      expect(x.snapshot()).toEqual(before);
+    }
   });
 
   test('the rejection counters saw each of them', () => {

@@ -1,3 +1,4 @@
+import { ValidatorSet } from '@bftx/consensus';
 import { scenarioArb, scenarioConfig, DELTA } from '@bftx/consensus/testing';
 import { createSignatureScheme, keyPairFromSeed, utf8, type SignatureScheme } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
@@ -184,5 +185,50 @@ describe('the prototype scenario pieces, counted for real', () => {
     expect(() => wrong.restore(Uint8Array.of(1, 2, 3), roots)).toThrow();
     expect(wrong.stateRoots).toEqual([]);
     expect(() => restored.restore(snapshot, roots)).toThrow(/before any block/);
+  });
+});
+
+describe('admission: what cannot execute never takes block space', () => {
+  const replica = (rate?: { perSecond: number; burst: number }) => {
+    const signer = scheme.signer(new Uint8Array(32).fill(1));
+    const validators = new ValidatorSet([signer.publicKey]);
+    return replicatedExchange(hotstuff(), { exchange: config(), clientScheme: scheme, ...(rate ? { admissionRate: rate } : {}) }).create({ self: 0, validators, scheme, signer, timing: { delta: DELTA } }) as ReplicatedExchange<unknown>;
+  };
+  const block = (height: number, payload: Uint8Array[]) => ({ parent: new Uint8Array(32), height, epoch: height, proposer: 0, payloadRoot: new Uint8Array(32), payload }) as any;
+
+  test('a final transaction posted again is STALE_NONCE, executed or rejected; an unknown account, or a limit order the funds do not cover now, is refused', () => {
+    const r = replica();
+    const a = new Client(client(1));
+    const executed = a.place({ clientId: 1, side: 'sell', price: 100, size: 5 });
+    const rejectedInBlock = a.place({ clientId: 1, side: 'sell', price: 101, size: 5 }); // duplicate client id: rejected when final
+    expect(r.admit(executed, 0)).toEqual({ ok: true });
+    expect(r.admit(rejectedInBlock, 0)).toEqual({ ok: true });
+    r.applyFinalized([block(1, [executed, rejectedInBlock])], 0);
+    expect(r.admit(executed, 1)).toMatchObject({ ok: false, reason: 'STALE_NONCE' });
+    expect(r.admit(rejectedInBlock, 1)).toMatchObject({ ok: false, reason: 'STALE_NONCE' });
+    expect(r.admit(new Client(client(77)).place({ clientId: 1, side: 'buy', price: 1, size: 1 }), 1)).toMatchObject({ ok: false, reason: 'UNKNOWN_ACCOUNT' });
+    expect(r.admit(a.place({ clientId: 2, side: 'buy', price: 10_000, size: 1_000 }), 1)).toMatchObject({ ok: false, reason: 'INSUFFICIENT_FUNDS' });
+    expect(r.admit(a.place({ clientId: 3, side: 'buy', price: 100, size: 1 }), 1)).toEqual({ ok: true });
+    // The same checks guard the 'transactions' input (a peer-free path: the runtime's own mempool).
+    r.step({ type: 'transactions', txs: [executed], now: 2 });
+    expect(r.mempool.rejected.STALE_NONCE).toBe(1);
+  });
+
+  test('one account is held to its rate; another is not held back by it; tokens come back with time', () => {
+    const r = replica({ perSecond: 10, burst: 5 });
+    const a = new Client(client(1));
+    const b = new Client(client(2));
+    const verdicts = Array.from({ length: 8 }, () => r.admit(a.place({ clientId: 1, side: 'sell', price: 100, size: 1 }), 1_000));
+    expect(verdicts.filter((v) => v.ok)).toHaveLength(5);
+    expect(verdicts[7]).toMatchObject({ ok: false, reason: 'RATE_LIMITED' });
+    expect(r.admit(b.place({ clientId: 1, side: 'sell', price: 100, size: 1 }), 1_000)).toEqual({ ok: true });
+    expect(r.admit(a.place({ clientId: 1, side: 'sell', price: 100, size: 1 }), 1_100)).toEqual({ ok: true }); // 100 ms = one token at 10/s
+    // A transaction the API admitted is not counted again when it is offered.
+    const c = new Client(client(3));
+    const txs = Array.from({ length: 5 }, (_, i) => c.place({ clientId: i + 1, side: 'sell', price: 100, size: 1 }));
+    for (const tx of txs) expect(r.admit(tx, 2_000)).toEqual({ ok: true });
+    const before = r.mempool.admitted;
+    r.step({ type: 'transactions', txs, now: 2_000 });
+    expect(r.mempool.admitted - before).toBe(5);
   });
 });

@@ -169,7 +169,11 @@ export class ClientApi {
   private finalized(result: BlockResult): void {
     const block = this.node.ledger.at(result.height);
     const ids = block?.payload.map(transactionId) ?? [];
-    ids.forEach((id, index) => this.receipts.set(id, { height: result.height, index, receipt: result.receipts[index]! }));
+    // The first finalization of a transaction is its fate: bytes final again later (rejected there
+    // as STALE_NONCE) never overwrite its receipt.
+    ids.forEach((id, index) => {
+      if (!this.receipts.has(id)) this.receipts.set(id, { height: result.height, index, receipt: result.receipts[index]! });
+    });
     while (this.receipts.size > this.maxReceipts) this.receipts.delete(this.receipts.keys().next().value!);
     this.publish(result, block, ids);
   }
@@ -301,9 +305,12 @@ export class ClientApi {
 
   /** Each transaction is checked (decodes, signature verifies) before any is offered. */
   private submit(txs: Uint8Array[]): { accepted: string[] } {
+    // Checked whole before any is offered: decodes, signature, can still execute (nonce unused, so a
+    // final transaction's bytes posted again are refused), account known and within its rate.
+    const now = this.node.now();
     txs.forEach((tx, i) => {
-      const verdict = this.node.exchange.exchange.admit(tx);
-      if (!verdict.ok) throw new ApiError(400, verdict.reason, `transactions[${i}]: ${verdict.detail}`);
+      const verdict = this.node.exchange.admit(tx, now);
+      if (!verdict.ok) throw new ApiError(verdict.reason === 'RATE_LIMITED' ? 429 : 400, verdict.reason, `transactions[${i}]: ${verdict.detail}`);
     });
     this.node.submit(txs);
     return { accepted: txs.map(transactionId) };

@@ -101,7 +101,8 @@ export class ReplicaNode<M> {
     this.metrics = new ReplicaMetrics({ replica: options.self, protocol: options.protocol.name });
   }
 
-  private now(): number {
+  /** The replica's clock (integer ms): what its inputs are stamped with. */
+  now(): number {
     return Math.floor((this.options.clock ?? Date.now)());
   }
 

@@ -2,11 +2,12 @@
 // was finalized, stream blocks and trades over WebSocket; malformed requests get a 4xx and change nothing.
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { sha256, toHex } from '@bftx/crypto';
+import { placeAction, signOrder } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { ClientApi, encodeFrame, type ReplicaNode } from '../src/index';
-import { clients, cluster, N, orders, removeDataDirs, until } from './helpers';
+import { clients, cluster, N, orders, removeDataDirs, scheme, until } from './helpers';
 
 let nodes: ReplicaNode<any>[];
 let api: ClientApi;
@@ -68,6 +69,14 @@ test('orders submitted over HTTP are finalized, streamed, and visible in the boo
   expect(receipt.status).toBe(200);
   expect(receipt.json).toMatchObject({ id: ids[1], receipt: { status: 'executed' } });
   expect(receipt.json.height).toBeGreaterThanOrEqual(1);
+  // Anyone can copy a final transaction's bytes from a block and post them: refused, and its receipt stays.
+  const again = await call('POST', '/v1/transactions', JSON.stringify({ transactions: [txs[1]] }));
+  expect(again.status).toBe(400);
+  expect(again.json.error).toBe('STALE_NONCE');
+  expect((await call('GET', `/v1/transactions/${ids[1]}`)).json).toMatchObject({ receipt: { status: 'executed' } });
+  // An order from an account that holds nothing takes no block space.
+  const stranger = signOrder(scheme.signer(new Uint8Array(32).fill(77)), 1, placeAction({ symbol: 'SHARE-CASH', clientId: 1, side: 'buy', price: 1, size: 1 }));
+  expect((await call('POST', '/v1/transactions', JSON.stringify({ transactions: [toHex(stranger)] }))).json.error).toBe('UNKNOWN_ACCOUNT');
 
   const account = await call('GET', `/v1/accounts/${toHex(clients[0]!.publicKey)}`);
   expect(account.status).toBe(200);
