@@ -8,6 +8,7 @@ export { startReplica, type RunningReplica } from './process';
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
 export { ReplicaMetrics, type RejectReason } from './metrics';
 export { ReplicaNode, type RecoveryReport, type ReplicaOptions } from './replica';
+export { damagedLogRecord } from './leveldb-log';
 export { ReplicaStore, StoreError, type DamagedLogPolicy, type StoreErrorCode, type StoreWrite } from './store';
 export { decodeInputRecord, encodeInputRecord } from './wal';
 export { Transport, type PeerAddress, type TransportOptions } from './transport';

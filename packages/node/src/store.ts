@@ -12,6 +12,7 @@ import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { checkLevelDbLogs } from './leveldb-log';
 
 /** Why a store cannot be used; each comes with what the operator can do about it. */
 export type StoreErrorCode =
@@ -126,6 +127,10 @@ export class ReplicaStore {
     const fresh = !existsSync(directory) || readdirSync(directory).length === 0;
     if (!fresh && !existsSync(join(directory, 'CURRENT'))) {
       throw new StoreError('MISSING_FILES', directory, `the directory holds files but no LevelDB CURRENT file, so it is not a whole store. Nothing was changed. ${REPAIR_HINT}`);
+    }
+    if (!fresh) {
+      const damaged = checkLevelDbLogs(directory);
+      if (damaged !== undefined) throw new StoreError('CORRUPT', directory, `LevelDB's log is damaged (${damaged}): opened, LevelDB would drop those writes (a safety state, finalized blocks) and rewrite the store without them. Nothing was changed. ${REPAIR_HINT}`);
     }
     const db = new ClassicLevel<string, Uint8Array>(directory, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {

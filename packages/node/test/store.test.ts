@@ -1,13 +1,13 @@
 // The store and the log's record format on their own: what is written reads back the same, a
 // block that does not continue the chain is refused without writing anything, damaged records throw.
-import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENESIS, makeBlock, type ProtocolInput } from '@bftx/consensus';
 import { DecodeError } from '@bftx/crypto';
 import { hotstuff, type HotStuffMessage } from '@bftx/hotstuff';
 import { ClassicLevel } from 'classic-level';
-import { decodeInputRecord, encodeInputRecord, ReplicaStore, StoreError } from '../src/index';
+import { damagedLogRecord, decodeInputRecord, encodeInputRecord, ReplicaStore, StoreError } from '../src/index';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -161,5 +161,27 @@ describe('a damaged or busy store is refused with what to do, and nothing in it 
     } finally {
       await store.close();
     }
+  });
+
+  test("flipped bytes in LevelDB's own log are found before opening (LevelDB would drop them and rewrite the store): CORRUPT, no file changed; a write cut off at the end is a crash, not damage", async () => {
+    const dir = tmp();
+    const store = await ReplicaStore.open(dir);
+    // Large and small writes: records that span blocks (first, middle, last fragments) and whole ones.
+    for (let i = 0; i < 40; i++) await store.write({ inputs: [new Uint8Array(i % 3 === 0 ? 50_000 : 300).fill(i)], safetyState: Uint8Array.of(i), blocks: [], sync: true });
+    await store.close();
+    const log = readdirSync(dir).find((f) => f.endsWith('.log'))!;
+    const bytes = readFileSync(join(dir, log));
+    expect(bytes.length).toBeGreaterThan(3 * 32 * 1024);
+    expect(damagedLogRecord(bytes)).toBeUndefined();
+    // Cut in the middle of the last record: what a crash leaves; LevelDB drops it, and so may we.
+    expect(damagedLogRecord(bytes.subarray(0, bytes.length - 100))).toBeUndefined();
+    const flipped = Uint8Array.from(bytes);
+    for (let i = 40_000; i < 40_064; i++) flipped[i]! ^= 0x5a;
+    writeFileSync(join(dir, log), flipped);
+    const files = readdirSync(dir).map((f) => [f, statSync(join(dir, f)).size]);
+    const refused = await ReplicaStore.open(dir).catch((e: unknown) => e);
+    expect((refused as StoreError).code).toBe('CORRUPT');
+    expect((refused as StoreError).message).toMatch(/LevelDB's log is damaged \(\d+\.log at byte \d+: checksum mismatch\)/);
+    expect(readdirSync(dir).map((f) => [f, statSync(join(dir, f)).size])).toEqual(files);
   });
 });
