@@ -7,7 +7,8 @@ import { Pbft, prePrepareStatement, type PbftOptions } from './pbft';
  * Every statement a message carries, whoever signed it: a pre-prepare's, a prepare's and the
  * primary's pre-prepare it answers, a commit's, a checkpoint's, a view change's own (the prepares
  * and checkpoints inside it are copies of statements their signers sent), the new primary's
- * pre-prepares in a NEW-VIEW, and the commits in an answer to a fetch.
+ * pre-prepares in a NEW-VIEW, the commits in an answer to a fetch, and the checkpoint proof in an
+ * answer from a finalized chain.
  */
 export function pbftStatements(m: PbftMessage): readonly SignedStatement[] {
   switch (m.type) {
@@ -24,6 +25,8 @@ export function pbftStatements(m: PbftMessage): readonly SignedStatement[] {
       return m.prePrepares.map(prePrepareStatement);
     case 'committed':
       return m.batches.flatMap((b) => b.commits);
+    case 'final':
+      return m.proof?.statements ?? [];
     case 'fetch':
       return [];
   }
@@ -121,6 +124,8 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
       },
       // An answer to a fetch with the commits withheld from its first batch and every other batch replaced.
       corruptAnswer(m, _signer, self) {
+        // From a finalized chain: the first block replaced (its hash no longer links to the rest).
+        if (m.type === 'final') return m.blocks.length === 0 ? undefined : { ...m, blocks: [adversaryBlocks.conflicting(m.blocks[0]!, self), ...m.blocks.slice(1)] };
         if (m.type !== 'committed') return undefined;
         return {
           type: 'committed',

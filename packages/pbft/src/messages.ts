@@ -1,4 +1,4 @@
-import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/consensus';
+import { BlockCodec, BlockHeaderCodec, sealBlock, type Block, type BlockHeader, type SignedStatement } from '@bftx/consensus';
 import { bytesEqual, codec, decode, DecodeError, encode } from '@bftx/crypto';
 
 /** Domain tags of PBFT's signed statements (each its own, so no signature is valid as another kind). */
@@ -62,12 +62,33 @@ export type PbftMessage =
   | { readonly type: 'checkpoint'; readonly statement: SignedStatement }
   | { readonly type: 'view-change'; readonly viewChange: ViewChange }
   | { readonly type: 'new-view'; readonly view: number; readonly viewChanges: readonly ViewChange[]; readonly prePrepares: readonly PrePrepare[] }
-  | { readonly type: 'fetch'; readonly fromSeq: number }
-  | { readonly type: 'committed'; readonly batches: readonly CommittedBatch[] };
+  /**
+   * Executed batches from `fromSeq` on. `toSeq`, when set, is a height whose ledger block hash the
+   * asker holds proven (an anchor, see 'final'): an answer from the finalized chain links to it.
+   */
+  | { readonly type: 'fetch'; readonly fromSeq: number; readonly toSeq?: number }
+  | { readonly type: 'committed'; readonly batches: readonly CommittedBatch[] }
+  | FinalAnswer;
+
+/**
+ * An answer from the answerer's finalized chain (ledger blocks; the commits behind them are gone
+ * after a restart): `blocks` (whole, lowest first) then `headers`, consecutive heights, each
+ * block's parent the hash of the one before. The last of them is the block of `proof` (a stable
+ * checkpoint: a quorum signed its hash) or, without `proof`, the block at the asker's `toSeq`. With
+ * no blocks the headers only move the asker's proven point down (to the parent of the first).
+ */
+export interface FinalAnswer {
+  readonly type: 'final';
+  readonly proof: CheckpointProof | undefined;
+  readonly blocks: readonly Block[];
+  readonly headers: readonly BlockHeader[];
+}
 
 const SIG = codec.bytes(64);
 const HASH = codec.fixedBytes(32);
 const MAX_LIST = 4096;
+/** Most headers in one 'final' answer (about 75 bytes each). */
+export const MAX_HEADERS = 4096;
 const StatementWire = codec.record({ epoch: codec.uint(), slot: codec.uint(), blockHash: HASH, signer: codec.uint(65535), signature: SIG });
 const PrePrepareWire = codec.record({ view: codec.uint(), primary: codec.uint(65535), batch: BlockCodec, signature: SIG });
 const CertificateWire = codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) });
@@ -85,8 +106,9 @@ const WireCodec = codec.taggedUnion('type', {
   checkpoint: { statement: StatementWire },
   'view-change': { viewChange: ViewChangeWire },
   'new-view': { view: codec.uint(), viewChanges: codec.array(ViewChangeWire, MAX_LIST), prePrepares: codec.array(PrePrepareWire, MAX_LIST) },
-  fetch: { fromSeq: codec.uint() },
+  fetch: { fromSeq: codec.uint(), toSeq: codec.uint() },
   committed: { batches: codec.array(CommittedBatchWire, MAX_LIST) },
+  final: { proof: codec.optional(CheckpointProofWire), blocks: codec.array(BlockCodec, MAX_LIST), headers: codec.array(BlockHeaderCodec, MAX_HEADERS) },
 });
 
 type StatementW = { epoch: number; slot: number; blockHash: Uint8Array; signer: number; signature: Uint8Array };
@@ -99,6 +121,9 @@ const certToWire = (c: PreparedCertificate) => ({ prePrepare: ppToWire(c.prePrep
 const certFromWire = (c: codec.Infer<typeof CertificateWire>): PreparedCertificate => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) });
 const committedToWire = (c: CommittedBatch) => ({ batch: blockWire(c.batch), commits: c.commits.map(toWire) });
 const committedFromWire = (c: codec.Infer<typeof CommittedBatchWire>): CommittedBatch => ({ batch: sealBlock(c.batch), commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
+const proofToWire = (p: CheckpointProof) => ({ seq: p.seq, digest: p.digest, statements: p.statements.map(toWire) });
+const proofFromWire = (w: codec.Infer<typeof CheckpointProofWire>): CheckpointProof => ({ seq: w.seq, digest: w.digest, statements: w.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) });
+const headerWire = (h: BlockHeader): BlockHeader => ({ parent: h.parent, height: h.height, epoch: h.epoch, proposer: h.proposer, payloadRoot: h.payloadRoot });
 const vcToWire = (v: ViewChange) => ({
   statement: toWire(v.statement),
   stable: { seq: v.stable.seq, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
@@ -124,9 +149,11 @@ export function encodePbftMessage(m: PbftMessage): Uint8Array {
     case 'new-view':
       return encode(WireCodec, { type: m.type, view: m.view, viewChanges: m.viewChanges.map(vcToWire), prePrepares: m.prePrepares.map(ppToWire) });
     case 'fetch':
-      return encode(WireCodec, { type: m.type, fromSeq: m.fromSeq });
+      return encode(WireCodec, { type: m.type, fromSeq: m.fromSeq, toSeq: m.toSeq ?? 0 });
     case 'committed':
       return encode(WireCodec, { type: m.type, batches: m.batches.map(committedToWire) });
+    case 'final':
+      return encode(WireCodec, { type: m.type, proof: m.proof === undefined ? undefined : proofToWire(m.proof), blocks: m.blocks.map(blockWire), headers: m.headers.map(headerWire) });
   }
 }
 
@@ -147,9 +174,11 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
     case 'new-view':
       return { type: w.type, view: w.view, viewChanges: w.viewChanges.map(vcFromWire), prePrepares: w.prePrepares.map(ppFromWire) };
     case 'fetch':
-      return { type: w.type, fromSeq: w.fromSeq };
+      return w.toSeq === 0 ? { type: w.type, fromSeq: w.fromSeq } : { type: w.type, fromSeq: w.fromSeq, toSeq: w.toSeq };
     case 'committed':
       return { type: w.type, batches: w.batches.map(committedFromWire) };
+    case 'final':
+      return { type: w.type, proof: w.proof === undefined ? undefined : proofFromWire(w.proof), blocks: w.blocks.map(sealBlock), headers: w.headers };
   }
 }
 
@@ -220,9 +249,9 @@ export interface SafetyState {
   /** Prepared certificates above the stable checkpoint, the highest view for each sequence number. */
   readonly prepared: readonly PreparedCertificate[];
   /**
-   * The last L executed batches with their commits: what peers that fell behind fetch, and no other
-   * replica may still hold them when every replica restarted since (the rest of the history is in
-   * memory only).
+   * The last L executed batches with their commits: what peers that fell behind fetch with commits
+   * (above the stable checkpoint nothing else proves them; below it, peers get them from the
+   * runtime's finalized chain, linked by hashes to the checkpoint).
    */
   readonly executed: readonly CommittedBatch[];
   /** What it signed above the stable checkpoint: pre-prepares, prepares and commits of `view`, checkpoints, its view change for `view`. */

@@ -19,12 +19,15 @@
 //    NEW-VIEW to a replica that asks to change to it (the message was lost, or its sender restarted);
 //  - a replica behind (a stable checkpoint, f+1 checkpoints or a quorum of commits above what it
 //    executed) fetches committed batches with their commits, range after range, asking another
-//    peer on a timer while it stays behind;
+//    peer on a timer while it stays behind; batches a peer no longer holds in memory (it restarted)
+//    come from its finalized chain (ProtocolConfig.finalized), taken only linked by hashes to a
+//    stable checkpoint proof or to a height already proven that way;
 //  - everything a signature depends on is persisted before the signature leaves (README, "What is
 //    persisted"), and a replica restarts from that state alone.
 // The primary proposes a batch every batch interval (2 delta), empty if there are no
 // transactions: a silent primary is then told from an idle one.
 import {
+  blockHash,
   FifoMempool,
   GENESIS,
   makeBlock,
@@ -33,6 +36,7 @@ import {
   StatementVerifier,
   txKey,
   type Block,
+  type BlockHeader,
   type Protocol,
   type ProtocolConfig,
   type ProtocolFootprint,
@@ -44,9 +48,11 @@ import { bytesEqual, codec, encode, hash, toHex } from '@bftx/crypto';
 import {
   decodeSafetyState,
   encodeSafetyState,
+  MAX_HEADERS,
   PbftDomains,
   type CheckpointProof,
   type CommittedBatch,
+  type FinalAnswer,
   type PbftMessage,
   type PrePrepare,
   type PreparedCertificate,
@@ -82,6 +88,8 @@ const MAX_ANSWER_BATCHES = 64;
 const MAX_ANSWER_BYTES = 1 << 20;
 /** Fetch answers a peer may get in a burst; one more per delta. */
 const SERVE_BURST = 4;
+/** Most proven points (height, ledger hash) a replica far behind keeps while it walks down to its tip (see onFinal). */
+const MAX_ANCHORS = 64;
 
 /** The digest a view change signs: the prepared (view, seq, batch) it reports, in order. */
 export function preparedDigest(prepared: readonly PreparedCertificate[]): Uint8Array {
@@ -148,7 +156,8 @@ export class Pbft implements Protocol<PbftMessage> {
   /**
    * Executed batches with their commits: what replicas that fell behind fetch. Kept whole (it grows
    * with history, not with what peers send), like the block trees of the other protocols: pruning it
-   * needs the durable storage of @bftx/node. A restarted replica serves what it executed since.
+   * needs the durable storage of @bftx/node. A restarted replica serves what it executed since,
+   * and older batches from the runtime's finalized chain (`config.finalized`).
    */
   private readonly history = new Map<number, CommittedBatch>();
   /** Checkpoint statements per signer: those in the window, and its highest one above it. */
@@ -168,6 +177,12 @@ export class Pbft implements Protocol<PbftMessage> {
   private timerArmedFor = -1;
   /** The highest sequence number known executed by an honest replica; fetching while below it. */
   private catchUpTarget = 0;
+  /**
+   * Heights above the last executed one whose ledger block hash is proven (linked by hashes to a
+   * stable checkpoint): a replica more than an answer's headers behind learns them walking down
+   * from the checkpoint, then executes up to each in turn. At most MAX_ANCHORS.
+   */
+  private readonly anchors = new Map<number, Uint8Array>();
   private fetchPeer: number;
   private fetchTimerSet = false;
   private readonly serveTokens: number[];
@@ -240,7 +255,7 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   footprint(): ProtocolFootprint {
-    let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + (this.currentNewView === undefined ? 0 : 1);
+    let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + (this.currentNewView === undefined ? 0 : 1);
     for (const byView of this.slots.values()) for (const slot of byView.values()) retained += 1 + slot.prepares.size + slot.commits.size;
     for (const bySeq of this.checkpoints) retained += bySeq.size;
     return { retained, dropped: this.dropped };
@@ -491,7 +506,8 @@ export class Pbft implements Protocol<PbftMessage> {
       this.ledgerTip = block.hash;
       this.lastExecuted = batch.height;
       this.dirty = true;
-      this.history.set(batch.height, next);
+      // Batches from a finalized chain come without commits: peers get them from the ledger.
+      if (next.commits.length > 0) this.history.set(batch.height, next);
       this.mempool.remove(batch.payload);
       blocks.push(block);
       this.out.push({ type: 'trace', event: { kind: 'finalize', block: block.id, height: block.height, epoch: block.epoch, proposal: batch.id } });
@@ -613,7 +629,9 @@ export class Pbft implements Protocol<PbftMessage> {
   /** One request at a time: the next is sent on an answer that helped, or on the timer to another peer. */
   private fetchFrom(peer: number): void {
     if (peer === this.self) return;
-    this.emit({ type: 'send', to: peer, message: { type: 'fetch', fromSeq: this.lastExecuted + 1 } });
+    let toSeq = 0;
+    for (const seq of this.anchors.keys()) if (toSeq === 0 || seq < toSeq) toSeq = seq;
+    this.emit({ type: 'send', to: peer, message: toSeq === 0 ? { type: 'fetch', fromSeq: this.lastExecuted + 1 } : { type: 'fetch', fromSeq: this.lastExecuted + 1, toSeq } });
     this.fetchTimerSet = true;
     this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + this.resendInterval });
   }
@@ -623,13 +641,18 @@ export class Pbft implements Protocol<PbftMessage> {
     this.maybeFetch();
   }
 
-  /** Executed batches from `fromSeq` on, bounded in count and bytes; a peer gets a few answers in a burst, then one per delta. */
-  private onFetch(fromSeq: number, from: number): void {
+  /**
+   * Executed batches from `fromSeq` on, bounded in count and bytes; a peer gets a few answers in a
+   * burst, then one per delta. Those still in memory go with their commits; older ones (dropped by
+   * a restart) come from the finalized chain, linked by hashes to the stable checkpoint (see answerFromLedger).
+   */
+  private onFetch(fromSeq: number, toSeq: number, from: number): void {
     if (from === this.self || !this.config.validators.has(from) || fromSeq < 1 || fromSeq > this.lastExecuted) return;
     const tokens = Math.min(SERVE_BURST, this.serveTokens[from]! + (this.now - this.servedAt[from]!) / this.config.timing.delta);
     if (tokens < 1) return;
     this.serveTokens[from] = tokens - 1;
     this.servedAt[from] = this.now;
+    if (!this.history.has(fromSeq)) return this.answerFromLedger(fromSeq, toSeq, from);
     const batches: CommittedBatch[] = [];
     let bytes = 0;
     for (let s = fromSeq; s <= this.lastExecuted && batches.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
@@ -639,6 +662,72 @@ export class Pbft implements Protocol<PbftMessage> {
       for (const tx of c.batch.payload) bytes += tx.length;
     }
     if (batches.length > 0) this.emit({ type: 'send', to: from, message: { type: 'committed', batches } });
+  }
+
+  /**
+   * Final blocks from the runtime's finalized chain for a peer behind what this replica holds in
+   * memory. What proves them is a hash chain up to a proven point: this replica's stable checkpoint
+   * (its proof goes along), or the height `toSeq` the asker holds proven. The answer holds at most
+   * MAX_ANSWER_BATCHES whole blocks (and MAX_ANSWER_BYTES of payload) from `fromSeq` on, then the
+   * headers of the blocks between them and that point (at most MAX_HEADERS); a point further up
+   * gets only the MAX_HEADERS headers below it, which prove the asker a point that much lower.
+   */
+  private answerFromLedger(fromSeq: number, toSeq: number, from: number): void {
+    const chain = this.config.finalized;
+    const top = toSeq > 0 ? toSeq : this.stable.seq;
+    if (chain === undefined || top < fromSeq || top > chain.height) return;
+    const topBlock = chain.at(top);
+    if (topBlock === undefined || (toSeq === 0 && !bytesEqual(topBlock.hash, this.stable.digest))) return;
+    let blocks: Block[] = [];
+    let bytes = 0;
+    for (let s = fromSeq; s <= top && blocks.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
+      const b = chain.at(s);
+      if (b === undefined) return;
+      blocks.push(b);
+      for (const tx of b.payload) bytes += tx.length;
+    }
+    if (top - (fromSeq + blocks.length) + 1 > MAX_HEADERS) blocks = [];
+    const headers: BlockHeader[] = [];
+    for (let s = Math.max(fromSeq + blocks.length, top - MAX_HEADERS + 1); s <= top; s++) {
+      const b = chain.at(s);
+      if (b === undefined) return;
+      headers.push({ parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot });
+    }
+    this.emit({ type: 'send', to: from, message: { type: 'final', proof: toSeq > 0 ? undefined : this.stable, blocks, headers } });
+  }
+
+  /**
+   * Final blocks from a peer's ledger (answerFromLedger): taken only if they link by hashes to this
+   * replica's ledger tip and up to a point it holds proven, or that the answer's checkpoint proof
+   * (a quorum of checkpoint signatures) proves. Blocks are executed as committed batches; headers
+   * alone prove the point below the first of them, and the replica asks again for what lies below.
+   */
+  private onFinal(m: FinalAnswer, from: number): void {
+    const items: BlockHeader[] = [...m.blocks, ...m.headers];
+    const last = items[items.length - 1];
+    if (last === undefined || last.height <= this.lastExecuted || (m.proof !== undefined && m.proof.seq !== last.height)) return;
+    const hashes = items.map((h) => blockHash(h));
+    for (let i = 1; i < items.length; i++) if (items[i]!.height !== items[i - 1]!.height + 1 || !bytesEqual(items[i]!.parent, hashes[i - 1]!)) return;
+    const topHash = hashes[hashes.length - 1]!;
+    const known = this.anchors.get(last.height) ?? (last.height === this.stable.seq ? this.stable.digest : undefined);
+    const proof = m.proof !== undefined && (known === undefined || m.proof.seq > this.stable.seq) && bytesEqual(m.proof.digest, topHash) && this.validCheckpointProof(m.proof) ? m.proof : undefined;
+    if (known !== undefined ? !bytesEqual(known, topHash) : proof === undefined) return;
+    const first = items[0]!;
+    if (m.blocks.length > 0 && (first.height !== this.lastExecuted + 1 || !bytesEqual(first.parent, this.ledgerTip) || !m.blocks.every((b) => payloadMatches(b)))) return;
+    if (proof !== undefined) this.adoptStable(proof);
+    const before = this.lastExecuted;
+    // Proven points for the next requests: below the headers when no block came (walking down), and
+    // every MAX_ANSWER_BATCHES heights along them (so that the next answers need few headers).
+    let lowered = false;
+    if (m.blocks.length === 0) lowered = this.addAnchor(first.height - 1, first.parent, true);
+    else for (let i = m.blocks.length; i < items.length; i++) if (items[i]!.height % MAX_ANSWER_BATCHES === 0) this.addAnchor(items[i]!.height, hashes[i]!, false);
+    for (const b of m.blocks) {
+      this.committedBatches.delete(b.height);
+      this.committedBatches.set(b.height, { batch: makeBlock({ parent: ZERO_HASH, height: b.height, epoch: b.epoch, proposer: b.proposer, payload: b.payload }), commits: [] });
+    }
+    this.execute();
+    for (const seq of this.anchors.keys()) if (seq <= this.lastExecuted) this.anchors.delete(seq);
+    if ((lowered || this.lastExecuted > before) && this.behind()) this.fetchFrom(from);
   }
 
   /** Batches committed elsewhere, each with a quorum of matching commits of one view: executed as if committed here. */
@@ -658,6 +747,20 @@ export class Pbft implements Protocol<PbftMessage> {
     this.execute();
     // The answer helped and more is missing: ask the same peer for the next range at once.
     if (this.lastExecuted > before && this.behind()) this.fetchFrom(from);
+  }
+
+  /**
+   * Keeps a proven point above the last executed height. When MAX_ANCHORS are kept, one `needed` to
+   * walk down replaces the highest (which the stable checkpoint proves again later); others wait.
+   */
+  private addAnchor(height: number, hash: Uint8Array, needed: boolean): boolean {
+    if (height <= this.lastExecuted || this.anchors.has(height)) return false;
+    if (this.anchors.size >= MAX_ANCHORS) {
+      if (!needed) return false;
+      this.anchors.delete(Math.max(...this.anchors.keys()));
+    }
+    this.anchors.set(height, hash);
+    return true;
   }
 
   // ---- view changes ----
@@ -868,9 +971,11 @@ export class Pbft implements Protocol<PbftMessage> {
       case 'new-view':
         return this.onNewView(m.view, m.viewChanges, m.prePrepares);
       case 'fetch':
-        return this.onFetch(m.fromSeq, from);
+        return this.onFetch(m.fromSeq, m.toSeq ?? 0, from);
       case 'committed':
         return this.onCommitted(m.batches, from);
+      case 'final':
+        return this.onFinal(m, from);
     }
   }
 

@@ -4,8 +4,9 @@
 // behind, and with f replicas crashed (its checkpoint signature needed to move the watermarks), the
 // cluster halted for good.
 import { simulate, synchronous } from '@bftx/sim';
-import { signStatement, type ProtocolOutput } from '@bftx/consensus';
-import { nullBatch, PbftDomains, pbft, type CommittedBatch, type PbftMessage } from '../src/index';
+import { Ledger, makeBlock, signStatement, type ProtocolOutput } from '@bftx/consensus';
+import { utf8 } from '@bftx/crypto';
+import { decodePbftMessage, encodePbftMessage, encodeSafetyState, MAX_HEADERS, nullBatch, PbftDomains, pbft, type CheckpointProof, type CommittedBatch, type PbftMessage } from '../src/index';
 import { clusterKeys, replicaConfig } from './helpers';
 
 const DELTA = 10;
@@ -68,5 +69,84 @@ describe('pbft catch-up', () => {
     expect(ask(20)).toEqual([64]);
     expect(ask(20)).toEqual([]);
     expect(answers(server.step({ type: 'message', from: 2, message: { type: 'fetch', fromSeq: 65 }, now: 40 }))).toEqual([36]);
+  });
+});
+
+// Outside attack P1: every peer restarted (each holds in memory only its last L executed batches,
+// with their commits) while a replica was far behind. The older batches come from the peers'
+// finalized chains (ProtocolConfig.finalized), without commits: the replica takes them only linked
+// by hashes to a stable checkpoint (a quorum of checkpoint signatures) or to a point already proven.
+describe('pbft catch-up from finalized chains', () => {
+  const S = 5000; // more than MAX_HEADERS + 64 behind: the replica first walks down from the checkpoint
+  const keys = clusterKeys(4);
+  const chain = new Ledger();
+  for (let h = 1; h <= S; h++) chain.extend([makeBlock({ parent: chain.tip.hash, height: h, epoch: 0, proposer: h % 4, payload: [utf8(`tx-${h}`)] })]);
+  const proof: CheckpointProof = { seq: S, digest: chain.at(S)!.hash, statements: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.checkpoint, { epoch: 0, slot: S, phase: 0, blockHash: chain.at(S)!.hash })) };
+  /** A peer restarted with nothing of its history in memory: it has only its ledger. */
+  const restartedPeer = () => {
+    const safetyState = encodeSafetyState({ view: 0, inViewChange: false, stable: proof, lastExecuted: S, ledgerTip: chain.tip.hash, nextSeq: S + 1, prepared: [], executed: [], signed: [] });
+    const peer = pbft().create(replicaConfig(keys, 0, { safetyState, finalized: chain }));
+    peer.step({ type: 'start', now: 0 });
+    return peer;
+  };
+  const sends = (out: readonly ProtocolOutput<PbftMessage>[]) => out.flatMap((o) => (o.type === 'send' ? [o.message] : []));
+
+  test('a replica 5,000 batches behind catches up in bounded rounds of bounded answers, and refuses answers that do not link', () => {
+    const peer = restartedPeer();
+    const lagging = pbft().create(replicaConfig(keys, 3));
+    const ledger = new Ledger();
+    const take = (out: readonly ProtocolOutput<PbftMessage>[]) => {
+      for (const o of out) if (o.type === 'commit') ledger.extend(o.blocks);
+      return sends(out).filter((m) => m.type === 'fetch');
+    };
+    take(lagging.step({ type: 'start', now: 0 }));
+    // f+1 checkpoints at S: an honest replica executed up to S.
+    let fetches: PbftMessage[] = [];
+    for (const i of [0, 1]) fetches = [...fetches, ...take(lagging.step({ type: 'message', from: i, message: { type: 'checkpoint', statement: proof.statements[i]! }, now: 1 }))];
+    const corrupt = pbft().byzantine!.corruptAnswer!;
+    let now = 1;
+    let rounds = 0;
+    let maxBytes = 0;
+    let headersOnly = 0;
+    while (ledger.height < S && rounds < 200) {
+      rounds++;
+      now += 10;
+      if (fetches.length === 0) fetches = take(lagging.step({ type: 'timer', timer: 'fetch', now }));
+      const answers = fetches.flatMap((m) => sends(peer.step({ type: 'message', from: 3, message: m, now })));
+      fetches = [];
+      for (const a of answers) {
+        expect(a.type).toBe('final');
+        if (a.type !== 'final') continue;
+        maxBytes = Math.max(maxBytes, encodePbftMessage(a).length);
+        expect(a.blocks.length).toBeLessThanOrEqual(64);
+        expect(a.headers.length).toBeLessThanOrEqual(MAX_HEADERS);
+        if (a.blocks.length === 0) headersOnly++;
+        // The same answer with a block replaced, or with a header's link broken: refused, nothing executed or asked.
+        const bad = [corrupt(a, keys.signers[0]!, 0), a.headers.length > 1 ? { ...a, headers: [a.headers[0]!, { ...a.headers[1]!, parent: a.headers[0]!.parent }, ...a.headers.slice(2)] } : undefined];
+        for (const b of bad) if (b !== undefined) expect(take(lagging.step({ type: 'message', from: 0, message: decodePbftMessage(encodePbftMessage(b)), now }))).toEqual([]);
+        const before = ledger.height;
+        fetches = take(lagging.step({ type: 'message', from: 0, message: decodePbftMessage(encodePbftMessage(a)), now }));
+        expect(ledger.height >= before).toBe(true);
+      }
+    }
+    expect(ledger.height).toBe(S);
+    expect(ledger.tip.hash).toEqual(chain.tip.hash);
+    expect(headersOnly).toBe(1); // one step down from the checkpoint (4,096 headers), then blocks up
+    expect(rounds).toBeLessThanOrEqual(Math.ceil(S / 64) + 4);
+    expect(maxBytes).toBeLessThan(400_000);
+  });
+
+  test('an answer whose checkpoint proof lacks a quorum is refused', () => {
+    const peer = restartedPeer();
+    const lagging = pbft().create(replicaConfig(keys, 3));
+    lagging.step({ type: 'start', now: 0 });
+    const [answer] = sends(peer.step({ type: 'message', from: 3, message: { type: 'fetch', fromSeq: 1 }, now: 1 }));
+    expect(answer?.type).toBe('final');
+    if (answer?.type !== 'final') return;
+    expect([answer.blocks.length, answer.headers.length]).toEqual([0, MAX_HEADERS]); // too far below the checkpoint: headers only
+    const weak = { ...answer, proof: { ...proof, statements: proof.statements.slice(0, 2) } };
+    expect(sends(lagging.step({ type: 'message', from: 0, message: weak, now: 2 }))).toEqual([]);
+    // With the quorum, the replica adopts the checkpoint and asks for what lies below the headers.
+    expect(sends(lagging.step({ type: 'message', from: 0, message: answer, now: 3 })).map((m) => m.type)).toContain('fetch');
   });
 });

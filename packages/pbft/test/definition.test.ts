@@ -28,6 +28,8 @@ describe('pbft definition hooks', () => {
       [{ type: 'new-view', view: 1, viewChanges: [], prePrepares: [prePrepare, prePrepare] }, 2],
       [{ type: 'committed', batches: [{ batch, commits }] }, 3],
       [{ type: 'fetch', fromSeq: 1 }, 0],
+      [{ type: 'final', proof: { seq: 8, digest: batch.hash, statements: [0, 1, 2].map((i) => sign(i, PbftDomains.checkpoint, 0, 8, batch.hash)) }, blocks: [], headers: [] }, 3],
+      [{ type: 'final', proof: undefined, blocks: [batch], headers: [] }, 0],
     ];
     for (const [message, count] of cases) {
       const votes = definition.votes(message);
@@ -56,5 +58,8 @@ describe('pbft definition hooks', () => {
     expect(bad.batches[0]!.commits.length).toBeLessThan(keys.validators.quorum);
     expect(bad.batches[1]!.batch.hash).not.toEqual(nullBatch(0, 2, 0).hash);
     expect(hooks.corruptAnswer!({ type: 'commit', statement: commits[0]! }, keys.signers[2]!, 2)).toBeUndefined();
+    // From a finalized chain: the first block replaced.
+    const final = hooks.corruptAnswer!({ type: 'final', proof: undefined, blocks: [batch], headers: [] }, keys.signers[2]!, 2) as Extract<PbftMessage, { type: 'final' }>;
+    expect(final.blocks[0]!.hash).not.toEqual(batch.hash);
   });
 });
