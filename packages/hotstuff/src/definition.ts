@@ -38,10 +38,25 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
           return [];
       }
     },
-    // After GST every replica holds every QC and TC within delta, so all reach the highest view; at
-    // worst one full (backed-off) timeout passes before a view with an honest leader, then three
-    // views of at most 2 delta each (proposal, votes) certify the 3-chain, and one more delivers it.
-    livenessBound: (timing) => baseDeltas * 2 ** maxBackoff * timing.delta + 10 * timing.delta + 4 * (options.idleViewMs ?? 0),
+    // Derived in the README ("Liveness bound"). After GST, once every honest replica has left the
+    // view it was in at GST: with honest leaders, at worst one full backed-off timeout, then three
+    // views of at most 2 delta each certify a 3-chain and one more delivers it (the first term).
+    // With f faulty leaders (round-robin, placed anywhere): between two commits at most one
+    // rotation of n views; the views that time out come in streaks, k adjacent faulty leaders
+    // giving at most k + 1 (the view before them too, when its votes reach only faulty collectors),
+    // the i-th of a streak lasting its backed-off timer plus delta (timeouts reach everyone, a TC
+    // forms); streaks cost most when all f are adjacent (the backoff grows along a streak); every
+    // other view of the rotation lasts at most 2 delta; plus delta to deliver the commit and delta slack.
+    livenessBound: (timing, n) => {
+      const d = timing.delta;
+      const idle = options.idleViewMs ?? 0;
+      const honestLeaders = baseDeltas * 2 ** maxBackoff * d + 10 * d + 4 * idle;
+      const f = Math.floor((n - 1) / 3);
+      let streak = 0;
+      for (let i = 0; i <= f; i++) streak += baseDeltas * 2 ** Math.min(i, maxBackoff) * d + d;
+      const faultyLeaders = streak + 2 * (n - f) * d + 2 * d + (n - f) * idle;
+      return Math.max(honestLeaders, faultyLeaders);
+    },
     byzantine: {
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {

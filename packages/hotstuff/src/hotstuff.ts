@@ -12,8 +12,10 @@
 //    TC) moves everyone to the next view, whose leader proposes on the highest QC it has seen.
 //    Timeouts double after each consecutive timeout.
 // Restart: the persisted safety state alone (no input log) is enough to restart: the vote,
-// proposal and timeout guards, the lock, the highest QC, and the committed tip with the certified
-// blocks above it (see SafetyState); the rest is fetched from peers.
+// proposal and timeout guards, the lock, the highest QC, and the committed tip with every block
+// above it up to the highest certified one (see SafetyState); the rest is fetched from peers.
+// Final blocks are the runtime's (config.finalized): the store holds only what is above the
+// committed tip, and fetches for final blocks are served from the runtime's finalized chain.
 import {
   CertificateCodec,
   BlockCodec,
@@ -38,17 +40,28 @@ import {
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
-import { BlockStore, StatementWindow, type CertifiedLink } from './store';
+import { BlockStore, StatementWindow, type CertifiedLink, type StoredLink } from './store';
 
 /** The QC every chain starts from: genesis, view 0, no signatures needed. */
 export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, epoch: 0, slot: 0, phase: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
 
 /** Views above the current one whose votes and timeouts are kept (sent a little early by replicas ahead); later ones are dropped and counted. */
 export const VIEW_WINDOW = 8;
-/** Views below the current one whose statements are still compared for equivocation evidence. */
+/**
+ * Views below the current one whose statements are still compared for equivocation evidence;
+ * a proposal for a view older than that is refused unread (and counted as dropped): it can no
+ * longer be voted for, and a block a QC names is fetched, not taken from proposals.
+ */
 const EVIDENCE_VIEWS = 16;
-/** Most certified blocks above the committed tip that the persisted state carries (the highest). */
-const PERSISTED_BLOCKS = 8;
+/**
+ * Most blocks above the committed tip that the persisted state can carry: the chain up to the
+ * highest certified block is persisted whole. After GST it is about 3 blocks long; before GST it
+ * grows by at most one block per view that certifies a block without committing one, so this cap
+ * is only reached after that many such views in a row (the lowest are then kept).
+ */
+const MAX_PERSISTED_BLOCKS = 65_535;
+/** Fetch answers a peer may get in a burst; one more each delta after that. */
+const SERVE_BURST = 8;
 /** Most blocks asked for at once, QCs waiting for their block, and blocks waiting for their parent. */
 const MAX_FETCHING = 64;
 const MAX_PENDING_QC = 64;
@@ -59,11 +72,12 @@ const MAX_ORPHANS = 256;
  * proposedView: no second proposal in a view. timeout: the last timeout statement signed (and the
  * QC it names), re-sent as it is, never re-signed. locked / high: the lock and the highest QC.
  * blocks: the committed tip first, always (the root a restarted replica stands on: the runtime's
- * ledger holds what is below), then the certified blocks above it up to the highest QC's, each with its
- * justify, and the block it last voted for with its chain (`voted`, its hash): a QC may form on
- * it where this replica does not see it, and a cluster that restarts all at once must still hold
- * every block its QCs name (only a Byzantine replica may hold it otherwise). Bounded by the
- * window: a few QCs and at most 2 PERSISTED_BLOCKS + 1 blocks.
+ * ledger holds what is below), then every block above it up to the highest QC's (the chain the
+ * lock and the highest QC need: a cluster that restarts all at once holds it nowhere else), each
+ * with its justify (none for a block served from a peer's finalized chain), and the block it last
+ * voted for with its chain (`voted`, its hash): a QC may form on it where this replica does not
+ * see it (only a Byzantine replica may hold it otherwise). A few QCs, and the uncommitted chain:
+ * about 3 blocks after GST, longer only while views certify blocks without committing any.
  */
 const SafetyStateCodec = codec.record({
   lastVotedView: codec.uint(),
@@ -79,7 +93,7 @@ const SafetyStateCodec = codec.record({
   ),
   locked: CertificateCodec,
   high: CertificateCodec,
-  blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), 2 * PERSISTED_BLOCKS + 1),
+  blocks: codec.array(codec.record({ block: BlockCodec, justify: codec.optional(CertificateCodec) }), 2 * MAX_PERSISTED_BLOCKS + 1),
   voted: codec.optional(codec.fixedBytes(32)),
 });
 
@@ -118,8 +132,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Votes for blocks this replica collects, by view then signer (a signer's first vote of a view). */
   private readonly votes = new Map<number, Map<number, SignedStatement>>();
   private readonly qcFormed = new Set<number>();
-  /** Blocks asked for, by id: the view of the QC naming each, and when it was last asked. */
-  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly epoch: number; askedAt: number }>();
+  /** Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was last asked. */
+  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly epoch: number; height: number | undefined; askedAt: number }>();
+  /** Fetch answers each peer may still get now (a token bucket per peer), and when it was last served. */
+  private readonly serveTokens: number[];
+  private readonly servedAt: number[];
   private fetchTimerArmed = false;
   /** QCs for blocks that have not joined yet. */
   private readonly pendingQC = new Map<string, QuorumCertificate>();
@@ -142,9 +159,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** The committed tip: its block is in the store (the root, or above it). */
   private committedTip: Block;
   /** Persisted blocks to put back in the store at start (a restart). */
-  private restored: readonly CertifiedLink[] = [];
+  private restored: readonly StoredLink[] = [];
   /** The block this replica last voted for (persisted with its chain). */
-  private voted: CertifiedLink | undefined;
+  private voted: StoredLink | undefined;
   private dirty = false;
   private dropped = 0;
   private now = 0;
@@ -161,7 +178,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;
     this.idleViewMs = options.idleViewMs ?? 0;
-    let root: CertifiedLink = { block: GENESIS, justify: GENESIS_QC };
+    this.serveTokens = new Array<number>(this.n).fill(SERVE_BURST);
+    this.servedAt = new Array<number>(this.n).fill(0);
+    let root: StoredLink = { block: GENESIS, justify: GENESIS_QC };
     if (config.safetyState !== undefined) {
       const s = decode(SafetyStateCodec, config.safetyState);
       this.lastVotedView = s.lastVotedView;
@@ -209,7 +228,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   footprint(): ProtocolFootprint {
-    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.orphanCount + this.qcFormed.size;
+    // Blocks not final yet count too (joined above the committed tip, and orphans): final ones are the runtime's.
+    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.size + this.qcFormed.size;
     for (const m of this.votes.values()) retained += m.size;
     for (const m of this.timeouts.values()) retained += m.size;
     return { retained, dropped: this.dropped };
@@ -335,9 +355,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private onMessage(m: HotStuffMessage, from: number): void {
     switch (m.type) {
       case 'fetch':
-        return this.answerFetch(m.blockHash, m.above, from);
+        return this.answerFetch(m.blockHash, m.above, m.height, from);
       case 'block':
         return this.onFetchedBlocks(m.blocks);
+      case 'final':
+        return this.onFinalBlocks(m.blocks);
       case 'proposal':
         return this.onProposal(m);
       case 'vote':
@@ -399,7 +421,12 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   private onProposal(m: Extract<HotStuffMessage, { type: 'proposal' }>): void {
     const { block, justify, tc } = m;
-    if (this.store.has(block.id) || block.height <= this.store.root.block.height) return;
+    if (this.store.has(block.id)) return;
+    // Cannot extend the committed tip, or too old to vote for or to convict anyone with: refused unread.
+    if (block.height <= this.committedTip.height || block.epoch <= this.committedTip.epoch || block.epoch + EVIDENCE_VIEWS < this.view) {
+      this.dropped++;
+      return;
+    }
     const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
     const valid =
       block.proposer === this.leaderOf(block.epoch) &&
@@ -427,35 +454,37 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.tryPropose();
   }
 
-  /** Adds a block whose justify QC was verified; applies the QCs it completes; asks for what it misses below. */
-  private addBlock(block: Block, justify: QuorumCertificate): void {
+  /** Adds a block whose justify QC was verified (or accepted by hash, without one); applies the QCs it completes; asks for what it misses below. */
+  private addBlock(block: Block, justify: QuorumCertificate | undefined): void {
     for (const joined of this.store.add(block, justify)) {
       this.fetching.delete(joined.id);
-      this.onQC(this.store.justify(joined.id)!);
+      const carried = this.store.justify(joined.id);
+      if (carried !== undefined) this.onQC(carried);
       const pending = this.pendingQC.get(joined.id);
       this.pendingQC.delete(joined.id);
       if (pending !== undefined) this.onQC(pending);
     }
     const missing = this.store.missingBelow(block.id);
-    if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
+    if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
   }
 
   /** Asks for the block `qc` names, or for what its chain misses below. */
   private fetchChainOf(qc: QuorumCertificate): void {
     const id = toHex(qc.blockHash);
-    if (!this.store.has(id)) return this.fetch(qc.blockHash, qc.epoch);
+    if (!this.store.has(id)) return this.fetch(qc.blockHash, qc.epoch, undefined);
     const missing = this.store.missingBelow(id);
-    if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
+    if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
   }
 
   /**
    * Asks everyone for a block named by a QC of view `epoch`, and keeps asking (the fetch timer)
    * until it arrives: a peer may not have it, may have restarted without it, or may answer wrongly.
    */
-  private fetch(blockHash: Uint8Array, epoch: number): void {
-    if (epoch <= this.committedTip.epoch) return; // committed, or on a fork that never will be
+  private fetch(blockHash: Uint8Array, epoch: number, height: number | undefined): void {
+    if (epoch <= this.committedTip.epoch || (height !== undefined && height <= this.committedTip.height)) return; // committed, or on a fork that never will be
     const id = toHex(blockHash);
     const asked = this.fetching.get(id);
+    if (asked !== undefined && height !== undefined) asked.height = height;
     if (asked !== undefined && this.now - asked.askedAt < 2 * this.config.timing.delta) return;
     if (asked === undefined && this.fetching.size >= MAX_FETCHING) {
       let lowest: string | undefined;
@@ -464,8 +493,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       if (lowestEpoch > epoch) return;
       this.fetching.delete(lowest!);
     }
-    this.fetching.set(id, { hash: blockHash, epoch, askedAt: this.now });
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, above: this.committedTip.height } });
+    const known = height ?? asked?.height;
+    this.fetching.set(id, { hash: blockHash, epoch, height: known, askedAt: this.now });
+    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, above: this.committedTip.height, ...(known === undefined ? {} : { height: known }) } });
     if (!this.fetchTimerArmed) {
       this.fetchTimerArmed = true;
       this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + 4 * this.config.timing.delta });
@@ -475,28 +505,93 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** The fetch timer: ask again for what has not arrived and is still worth having. */
   private refetch(): void {
     this.fetchTimerArmed = false;
-    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.epoch <= this.committedTip.epoch) this.fetching.delete(id);
+    this.forgetCommitted();
     for (const f of [...this.fetching.values()]) {
       const id = toHex(f.hash);
       if (this.store.has(id)) {
         // Arrived, but its chain still misses a block below: ask for that one instead.
         this.fetching.delete(id);
         const missing = this.store.missingBelow(id);
-        if (missing !== undefined) this.fetch(missing.hash, missing.epoch);
+        if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
       } else {
         f.askedAt = -Infinity;
-        this.fetch(f.hash, f.epoch);
+        this.fetch(f.hash, f.epoch, f.height);
       }
     }
     this.fetchChainOf(this.highQC);
   }
 
-  /** Answers with the block and its ancestors down to the asker's committed height (at most ANSWER_BLOCKS). */
-  private answerFetch(blockHash: Uint8Array, above: number, from: number): void {
+  /** Fetches and QCs no longer worth having: for blocks at or below the committed tip, or that joined. */
+  private forgetCommitted(): void {
+    const tip = this.committedTip;
+    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.epoch <= tip.epoch || (f.height !== undefined && f.height <= tip.height)) this.fetching.delete(id);
+    for (const [id, qc] of this.pendingQC) if (qc.epoch <= tip.epoch) this.pendingQC.delete(id);
+  }
+
+  /**
+   * Answers with the block and its ancestors down to the asker's committed height (at most
+   * ANSWER_BLOCKS): from the store (each with its justify) for a block not final here, or from the
+   * runtime's finalized chain (`final`: blocks alone) for one at or below the finalized height whose
+   * height the asker gave, the hash checked. A peer gets SERVE_BURST answers, then one per delta:
+   * a flood of fetches costs this replica a bounded bandwidth whatever its size.
+   */
+  private answerFetch(blockHash: Uint8Array, above: number, height: number | undefined, from: number): void {
+    if (from === this.self || !Number.isInteger(from) || from < 0 || from >= this.n) return;
     const top = this.store.get(toHex(blockHash));
-    if (top === undefined || top.height === 0 || top.height <= above) return;
-    const blocks = this.store.chain(top.id, Math.max(above + 1, 1), ANSWER_BLOCKS).map(({ block, justify }) => ({ block, justify })).reverse();
-    if (blocks.length > 0) this.out.push({ type: 'send', to: from, message: { type: 'block', blocks } });
+    let answer: HotStuffMessage;
+    if (top !== undefined) {
+      if (top.height === 0 || top.height <= above) return;
+      // Highest first, as long as the blocks are alike: with their justify, or (accepted from a
+      // finalized chain) without.
+      const chain = this.store.chain(top.id, Math.max(above + 1, 1), ANSWER_BLOCKS).reverse();
+      const certified = chain[0]!.justify !== undefined;
+      let k = 0;
+      while (k < chain.length && (chain[k]!.justify !== undefined) === certified) k++;
+      const links = chain.slice(0, k);
+      answer = certified ? { type: 'block', blocks: links.map(({ block, justify }) => ({ block, justify: justify! })) } : { type: 'final', blocks: links.map((l) => l.block) };
+    } else {
+      const ledger = this.config.finalized;
+      if (height === undefined || ledger === undefined || height === 0 || height <= above || height > ledger.height) return;
+      const b = ledger.at(height);
+      if (b === undefined || !bytesEqual(b.hash, blockHash)) return;
+      const finals = [b];
+      for (let h = height - 1; h > above && finals.length < ANSWER_BLOCKS; h--) {
+        const next = ledger.at(h);
+        if (next === undefined) break;
+        finals.push(next);
+      }
+      answer = { type: 'final', blocks: finals };
+    }
+    const tokens = Math.min(SERVE_BURST, this.serveTokens[from]! + (this.now - this.servedAt[from]!) / this.config.timing.delta);
+    this.servedAt[from] = this.now;
+    if (tokens < 1) {
+      this.serveTokens[from] = tokens;
+      this.dropped++;
+      return;
+    }
+    this.serveTokens[from] = tokens - 1;
+    this.out.push({ type: 'send', to: from, message: answer });
+  }
+
+  /**
+   * An answer from a peer's finalized chain: its first block must be one asked for, and each next
+   * one the parent of the one before (hashes link them, down from a hash a certified block or a
+   * block held names); they join without justify. Anything else in it is ignored.
+   */
+  private onFinalBlocks(blocks: readonly Block[]): void {
+    const top = blocks[0];
+    if (top === undefined || !this.fetching.has(top.id) || this.store.has(top.id)) return;
+    const accepted: Block[] = [];
+    let expected = top.hash;
+    for (const block of blocks) {
+      if (!bytesEqual(block.hash, expected) || this.store.has(block.id) || block.height <= this.store.root.block.height || !payloadMatches(block)) break;
+      if (accepted.length > 0 && block.height !== accepted[accepted.length - 1]!.height - 1) break;
+      accepted.push(block);
+      expected = block.parent;
+    }
+    if (accepted.length === 0) return;
+    for (let i = accepted.length - 1; i >= 0; i--) this.addBlock(accepted[i]!, undefined);
+    this.tryPropose();
   }
 
   /**
@@ -632,7 +727,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     }
     if (this.store.certify(id) && qc.epoch > 0) this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: qc.epoch, block: id, height: b2.height } });
     if (b2.height <= this.store.root.block.height) return;
-    const b1QC = this.store.justify(id)!;
+    const b1QC = this.store.justify(id);
+    if (b1QC === undefined) return; // served from a finalized chain: final already, nothing to lock or commit
     const b1 = this.store.get(toHex(b1QC.blockHash));
     if (b1 === undefined || b1.height === 0) return;
     // The 2-chain head b' is locked: its QC is the one b'' carries.
@@ -668,6 +764,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     // After the commit output: a persisted tip is always one the runtime's ledger already has.
     this.committedTip = block;
     this.dirty = true;
+    // Final now: the runtime holds it. The store keeps only what descends from the new tip.
+    this.store.prune(block.id);
+    this.forgetCommitted();
   }
 
   private leaderOf(view: number): number {
@@ -692,15 +791,17 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.dirty = false;
     const tip = this.committedTip;
     const top = this.store.get(toHex(this.highQC.blockHash)) ?? this.store.get(toHex(this.lockedQC.blockHash));
-    const above = top === undefined ? [] : this.store.chain(top.id, tip.height + 1, PERSISTED_BLOCKS);
+    // The whole chain from the tip up to the highest certified block (the lowest kept past the cap).
+    const above = top === undefined ? [] : this.store.chain(top.id, tip.height + 1).slice(0, MAX_PERSISTED_BLOCKS);
     const voted = this.voted !== undefined && this.voted.block.height > tip.height ? this.voted : undefined;
     if (voted !== undefined && !above.some((l) => l.block.id === voted.block.id)) {
       // Its chain (when joined) down to what is already there, else the block alone.
-      const own = this.store.chain(voted.block.id, tip.height + 1, PERSISTED_BLOCKS).filter((l) => !above.some((a) => a.block.id === l.block.id));
+      const have = new Set(above.map((a) => a.block.id));
+      const own = this.store.chain(voted.block.id, tip.height + 1).slice(0, MAX_PERSISTED_BLOCKS).filter((l) => !have.has(l.block.id));
       above.push(...(own.length > 0 ? own : [voted]));
       above.sort((a, b) => a.block.height - b.block.height);
     }
-    const root = { block: tip, justify: this.store.justify(tip.id)! }; // first, always: the restart's root
+    const root = { block: tip, justify: this.store.justify(tip.id) }; // first, always: the restart's root
     const t = this.lastTimeout?.timeout;
     this.out.push({
       type: 'persist',
@@ -719,7 +820,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
               },
         locked: wireQC(this.lockedQC),
         high: wireQC(this.highQC),
-        blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: wireQC(l.justify) })),
+        blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: l.justify === undefined ? undefined : wireQC(l.justify) })),
         voted: voted?.block.hash,
       }),
     });

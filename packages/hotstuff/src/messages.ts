@@ -30,15 +30,20 @@ export interface TimeoutCertificate {
  * replica missing a block asks everyone for it by hash, saying the height it has committed
  * (`above`); the answer carries the block and its ancestors down to that height (at most
  * ANSWER_BLOCKS, highest first), each with the QC of its parent, and is accepted only for a hash
- * that was asked for (a certified child names it) and the chain that hash links to.
+ * that was asked for (a certified child names it) and the chain that hash links to. A fetch says
+ * the block's height when the asker knows it (the parent of a block it holds); a block at or below
+ * the answerer's finalized height is then served from its finalized chain (`final`: the blocks
+ * alone, highest first, down to the asker's committed height), accepted by hash in the same way.
+ * Answers are rate-limited per asking peer.
  */
 export type HotStuffMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly justify: QuorumCertificate; readonly tc: TimeoutCertificate | undefined; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement; readonly proposal: SignedStatement }
   | { readonly type: 'timeout'; readonly timeout: TimeoutVote }
   | { readonly type: 'tc'; readonly tc: TimeoutCertificate }
-  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly above: number }
-  | { readonly type: 'block'; readonly blocks: readonly CertifiedLink[] };
+  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly above: number; readonly height?: number }
+  | { readonly type: 'block'; readonly blocks: readonly CertifiedLink[] }
+  | { readonly type: 'final'; readonly blocks: readonly Block[] };
 
 /** Most blocks one answer to a fetch carries. */
 export const ANSWER_BLOCKS = 64;
@@ -53,8 +58,9 @@ const WireCodec = codec.taggedUnion('type', {
   vote: { vote: StatementWire, proposal: StatementWire },
   timeout: { statement: StatementWire, highQC: CertificateCodec, proposal: codec.optional(StatementWire) },
   tc: { tc: TcCodec },
-  fetch: { blockHash: codec.fixedBytes(32), above: codec.uint() },
+  fetch: { blockHash: codec.fixedBytes(32), above: codec.uint(), height: codec.optional(codec.uint()) },
   block: { blocks: codec.array(codec.record({ block: BlockCodec, justify: CertificateCodec }), ANSWER_BLOCKS) },
+  final: { blocks: codec.array(BlockCodec, ANSWER_BLOCKS) },
 });
 
 const wireStatement = (s: SignedStatement) => ({ epoch: s.epoch, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
@@ -82,9 +88,11 @@ export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
     case 'tc':
       return encode(WireCodec, { type: 'tc', tc: { view: m.tc.view, timeouts: m.tc.timeouts.map((t) => ({ signer: t.signer, blockHash: t.blockHash, signature: t.signature })) } });
     case 'fetch':
-      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, above: m.above });
+      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, above: m.above, height: m.height });
     case 'block':
       return encode(WireCodec, { type: 'block', blocks: m.blocks.map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: { ...l.justify, signatures: l.justify.signatures as Uint8Array[] } })) });
+    case 'final':
+      return encode(WireCodec, { type: 'final', blocks: m.blocks.map((b) => ({ ...b, payload: b.payload as Uint8Array[] })) });
   }
 }
 
@@ -107,8 +115,10 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
     case 'tc':
       return { type: 'tc', tc: { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, slot: 0, phase: 0, epoch: w.tc.view, ...t })) } };
     case 'fetch':
-      return { type: 'fetch', blockHash: w.blockHash, above: w.above };
+      return { type: 'fetch', blockHash: w.blockHash, above: w.above, ...(w.height === undefined ? {} : { height: w.height }) };
     case 'block':
       return { type: 'block', blocks: w.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify })) };
+    case 'final':
+      return { type: 'final', blocks: w.blocks.map((b) => sealBlock(b)) };
   }
 }

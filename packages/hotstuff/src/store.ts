@@ -7,26 +7,44 @@ export interface CertifiedLink {
   readonly justify: QuorumCertificate;
 }
 
-interface Entry extends CertifiedLink {
+/**
+ * A block in the store: with its justify, or without one for a block a peer served from its
+ * finalized chain (it is final there, and it was accepted by hash from a block this replica holds).
+ */
+export interface StoredLink {
+  readonly block: Block;
+  readonly justify: QuorumCertificate | undefined;
+}
+
+interface Entry extends StoredLink {
   certified: boolean;
 }
 
 /**
- * The blocks a replica knows, rooted at the block it stands on: genesis, or after a restart the
- * committed tip it persisted (its tree starts there, not at genesis: the history below is the
- * runtime's ledger). A block joins when its parent has joined; until then it waits as an orphan
- * (at most `maxOrphans`, the oldest dropped first), and blocks at or below the root never join.
+ * The blocks a replica knows that are not final yet, rooted at its committed tip (genesis at
+ * first): what is below is the runtime's finalized chain. A block joins when its parent has
+ * joined; until then it waits as an orphan (at most `maxOrphans`, the oldest dropped first), and
+ * blocks at or below the root never join. `prune` moves the root up to a new committed tip and
+ * drops every block that does not descend from it (below it, or on a fork that can no longer
+ * be committed), so what is held is the chain above the committed tip, not history.
  */
 export class BlockStore {
   private readonly joined = new Map<string, Entry>();
   private readonly orphans = new Map<string, Entry>();
   private readonly waiting = new Map<string, string[]>();
+  private rootEntry: Entry;
 
   constructor(
-    readonly root: CertifiedLink,
+    root: StoredLink,
     private readonly maxOrphans: number,
   ) {
-    this.joined.set(root.block.id, { ...root, certified: true });
+    this.rootEntry = { ...root, certified: true };
+    this.joined.set(root.block.id, this.rootEntry);
+  }
+
+  /** The committed tip the tree stands on. */
+  get root(): StoredLink {
+    return this.rootEntry;
   }
 
   /** Joined (on a chain to the root) or waiting for its parent. */
@@ -43,7 +61,7 @@ export class BlockStore {
     return this.joined.has(id);
   }
 
-  /** The justify QC of a joined block or an orphan. */
+  /** The justify QC of a joined block or an orphan (undefined for a block served from a finalized chain). */
   justify(id: string): QuorumCertificate | undefined {
     return (this.joined.get(id) ?? this.orphans.get(id))?.justify;
   }
@@ -60,9 +78,14 @@ export class BlockStore {
     return this.orphans.size;
   }
 
-  /** Adds a block whose justify was verified; returns the blocks that joined (it and the orphans it unblocked), parents first. */
-  add(block: Block, justify: QuorumCertificate): Block[] {
-    if (this.has(block.id) || block.height <= this.root.block.height) return [];
+  /** Blocks held that are not final: joined above the root, and orphans. */
+  get size(): number {
+    return this.joined.size - 1 + this.orphans.size;
+  }
+
+  /** Adds a block whose justify was verified (or that was accepted by hash); returns the blocks that joined (it and the orphans it unblocked), parents first. */
+  add(block: Block, justify: QuorumCertificate | undefined): Block[] {
+    if (this.has(block.id) || block.height <= this.rootEntry.block.height) return [];
     const parent = this.joined.get(block.parentId);
     if (parent === undefined) {
       if (this.orphans.size >= this.maxOrphans) this.dropOrphan(this.orphans.keys().next().value!);
@@ -93,22 +116,38 @@ export class BlockStore {
   }
 
   /**
-   * The block a chain ending at `id` (joined or orphan) misses first, going down: its hash and the
-   * view of the QC that names it. Undefined if the chain is joined or `id` is unknown.
+   * Makes the joined block `id` (a new committed tip) the root: drops every joined block that
+   * does not descend from it, and every orphan at or below its height. Work: the blocks held.
    */
-  missingBelow(id: string): { readonly hash: Uint8Array; readonly epoch: number } | undefined {
+  prune(id: string): void {
+    const root = this.joined.get(id);
+    if (root === undefined || root === this.rootEntry) return;
+    this.rootEntry = root;
+    const keep = new Set<string>([id]);
+    const entries = [...this.joined.values()].filter((e) => e.block.height > root.block.height).sort((a, b) => a.block.height - b.block.height);
+    for (const e of entries) if (keep.has(e.block.parentId)) keep.add(e.block.id);
+    for (const k of [...this.joined.keys()]) if (!keep.has(k)) this.joined.delete(k);
+    for (const [k, o] of [...this.orphans]) if (o.block.height <= root.block.height) this.dropOrphan(k);
+  }
+
+  /**
+   * The block a chain ending at `id` (joined or orphan) misses first, going down: its hash, its
+   * height, and the view of the QC that names it (for a block served without its justify, the
+   * highest view its parent can have). Undefined if the chain is joined or `id` is unknown.
+   */
+  missingBelow(id: string): { readonly hash: Uint8Array; readonly height: number; readonly epoch: number } | undefined {
     let e = this.orphans.get(id);
     for (let steps = 0; e !== undefined && steps <= this.maxOrphans; steps++) {
       const next = this.orphans.get(e.block.parentId);
-      if (next === undefined) return this.joined.has(e.block.parentId) ? undefined : { hash: e.block.parent, epoch: e.justify.epoch };
+      if (next === undefined) return this.joined.has(e.block.parentId) ? undefined : { hash: e.block.parent, height: e.block.height - 1, epoch: e.justify?.epoch ?? e.block.epoch - 1 };
       e = next;
     }
     return undefined;
   }
 
   /** The joined chain ending at `id`, from height `fromHeight` up (lowest first); at most `max` blocks, the highest kept. */
-  chain(id: string, fromHeight: number, max = Infinity): CertifiedLink[] {
-    const out: CertifiedLink[] = [];
+  chain(id: string, fromHeight: number, max = Infinity): StoredLink[] {
+    const out: StoredLink[] = [];
     let e = this.joined.get(id);
     while (e !== undefined && e.block.height >= fromHeight && out.length < max) {
       out.push(e);

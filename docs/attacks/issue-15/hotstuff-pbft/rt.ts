@@ -55,7 +55,7 @@ export class Runtime {
   }
   get f() { return this.validators.f; }
   create(i: number) {
-    return this.def.create({ self: i, validators: this.validators, scheme: this.scheme, signer: this.signers[i]!, timing: { delta: this.delta }, ...(this.persisted[i] ? { safetyState: this.persisted[i] } : {}), ...this.extra });
+    return this.def.create({ self: i, validators: this.validators, scheme: this.scheme, signer: this.signers[i]!, timing: { delta: this.delta }, finalized: this.ledgers[i]!, ...(this.persisted[i] ? { safetyState: this.persisted[i] } : {}), ...this.extra });
   }
   push(e: any) { e.seq = this.seq++; // binary insert
     let lo = 0, hi = this.q.length; while (lo < hi) { const mid = (lo + hi) >> 1; const x = this.q[mid]!; if (x.at < e.at || (x.at === e.at && x.seq < e.seq)) lo = mid + 1; else hi = mid; } this.q.splice(lo, 0, e); }
