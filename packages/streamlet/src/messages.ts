@@ -9,13 +9,15 @@ import { codec, decode, Domains, encode } from '@bftx/crypto';
  * answer carries the block and the votes its sender holds for it (a notarization when they are a
  * quorum), and is taken only for a hash that was asked for. `after`: the asker's longest notarized
  * height; the answer also carries the block's ancestors above it (nearest first, at most
- * MAX_ANCESTORS), so that a replica far behind catches up a run of blocks per round trip.
+ * MAX_ANCESTORS), so that a replica far behind catches up a run of blocks per round trip. `height`:
+ * the block's height where the asker knows it (0 if not): a block already final at the peer is
+ * found by it in the peer's finalized chain (the hash checked), after every peer dropped it from memory.
  */
 export type StreamletMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement }
   | { readonly type: 'notarization'; readonly epoch: number; readonly blockHash: Uint8Array; readonly votes: readonly SignedStatement[] }
-  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly after: number }
+  | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly height: number; readonly after: number }
   | { readonly type: 'block'; readonly block: Block; readonly votes: readonly SignedStatement[]; readonly ancestors: readonly Block[] };
 
 /** Most ancestors one answer carries. */
@@ -30,7 +32,7 @@ const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, signature: codec.bytes(64) },
   vote: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) },
   notarization: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), votes: codec.array(SignatureOnly, MAX_VOTES) },
-  fetch: { blockHash: codec.fixedBytes(32), after: codec.uint() },
+  fetch: { blockHash: codec.fixedBytes(32), height: codec.uint(), after: codec.uint() },
   block: { block: BlockCodec, votes: codec.array(SignatureOnly, MAX_VOTES), ancestors: codec.array(BlockCodec, MAX_ANCESTORS) },
 });
 
@@ -52,7 +54,7 @@ export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
     case 'notarization':
       return encode(WireCodec, { type: 'notarization', epoch: m.epoch, blockHash: m.blockHash, votes: signatures(m.votes) });
     case 'fetch':
-      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, after: m.after });
+      return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, height: m.height, after: m.after });
     case 'block':
       return encode(WireCodec, { type: 'block', block: wireBlock(m.block), votes: signatures(m.votes), ancestors: m.ancestors.map(wireBlock) });
   }
@@ -69,7 +71,7 @@ export function decodeStreamletMessage(bytes: Uint8Array): StreamletMessage {
     case 'notarization':
       return { type: 'notarization', epoch: w.epoch, blockHash: w.blockHash, votes: votesFor(w.epoch, w.blockHash, w.votes) };
     case 'fetch':
-      return { type: 'fetch', blockHash: w.blockHash, after: w.after };
+      return { type: 'fetch', blockHash: w.blockHash, height: w.height, after: w.after };
     case 'block': {
       // The votes name the block they are for: it is the answer's own block, by construction.
       const block = sealBlock(w.block);

@@ -9,7 +9,8 @@
 //  - every message is echoed to all on first receipt (a switch turns echo off).
 // Beyond the paper, for a runtime that crashes and loses messages:
 //  - restart: the safety state holds the last voted and proposed epochs, the finalized tip and the
-//    longest notarized chain seen at the last vote (its height and notarization); a restarted
+//    longest notarized chain seen at the last vote (its height and notarization, and the bodies of
+//    every block from the finalized tip up to it, however many and large); a restarted
 //    replica roots its tree at the finalized tip, never votes on a chain shorter than that height,
 //    and fetches the rest;
 //  - repair: a replica whose last epoch notarized nothing gossips the notarization of its longest
@@ -17,7 +18,10 @@
 //    brings a run of ancestors too), and asked for again each epoch until an answer proves it (the
 //    block, and a quorum of votes);
 //  - bounded state: proposals and votes are kept for a window of epochs around the current one;
-//    the rest are refused (counted), never echoed.
+//    the rest are refused (counted), never echoed. The block tree holds blocks not yet final only:
+//    it is cut at each finalized tip (final blocks are the runtime's, `config.finalized`, and fetches
+//    for them are answered from there), and a fetched block enters only when a notarization vouches
+//    for it (a Byzantine peer's fabricated chains are refused, counted).
 import {
   BlockCodec,
   FifoMempool,
@@ -49,21 +53,26 @@ const FETCH_ATTEMPTS = 8;
 /** How far down a chain one repair walks (per event; the next event walks on): past every block that may wait for its parent. */
 const REPAIR_DEPTH = 300;
 /**
- * Block bodies kept in the safety state, within a budget: the notarized chain from the finalized tip
- * up to the lock (what a restarted replica stands on: when a whole cluster restarts, nobody else
- * holds it), then the latest finalized blocks (what the others may still need to fetch: a replica
- * that was down while they finalized, then restarted together with them, finds them nowhere else).
- * Normally the chain above the finalized tip is a block or two; beyond the budget, the rest is
- * fetched from whoever still holds it.
+ * Block bodies kept in the safety state:
+ * - every block of the notarized chain from the finalized tip (exclusive) up to the lock, whatever
+ *   their number and size: what a restarted replica stands on, and when a whole cluster restarts,
+ *   nobody else holds it. After GST this chain is a block or two; before GST it grows by at most
+ *   one block per epoch that notarizes a block without finalizing one (see the README);
+ * - only when the runtime gives no finalized chain to serve from (`ProtocolConfig.finalized`), the
+ *   latest finalized blocks within a budget (what a replica that was down may still need to fetch).
  */
-const KEPT_LOCK_CHAIN = 24;
 const KEPT_FINAL_BLOCKS = 8;
-const KEPT_BYTES = 128 * 1024;
+const KEPT_FINAL_BYTES = 128 * 1024;
+/** Most blocks of the chain up to the lock in a safety state (more than any run holds; an encoding limit, not a budget). */
+const MAX_LOCK_CHAIN = 1 << 20;
+/** Largest block body in a safety state: the largest valid block (10,000 transactions of 64 KiB) fits. */
+const MAX_BODY_BYTES = 1 << 30;
 
 const HASH = codec.fixedBytes(32);
 const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) });
 /**
- * What a restart needs, and no more (its size bounded by n and KEPT_BYTES, never by history):
+ * What a restart needs, and no more (its size bounded by n and the chain from the finalized tip up
+ * to the lock, never by history):
  * - lastVotedEpoch, lastProposedEpoch: never a second vote or proposal in an epoch;
  * - finalized: the tip the tree is rooted at after a restart (blocks below it are final);
  * - lock: the longest notarized chain seen at the last vote, as its tip's height and notarization.
@@ -76,7 +85,7 @@ const SafetyStateCodec = codec.record({
   lastProposedEpoch: codec.uint(),
   finalized: codec.record({ hash: HASH, height: codec.uint(), epoch: codec.uint() }),
   lock: codec.record({ height: codec.uint(), epoch: codec.uint(), blockHash: HASH, votes: codec.array(SignatureOnly, 1024) }),
-  blocks: codec.array(codec.bytes(), KEPT_LOCK_CHAIN + KEPT_FINAL_BLOCKS),
+  blocks: codec.array(codec.bytes(MAX_BODY_BYTES), MAX_LOCK_CHAIN + KEPT_FINAL_BLOCKS),
 });
 /** The state of versions before restarts were supported: the last voted epoch only. */
 const LegacySafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
@@ -113,6 +122,8 @@ interface EpochRecord {
 
 interface Fetch {
   readonly hash: Uint8Array;
+  /** The block's height where the asker knows it (0: unknown): a peer finds a final block by it. */
+  readonly height: number;
   readonly after: number;
   askedAt: number;
   attempts: number;
@@ -142,8 +153,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
   protected lastVotedEpoch = 0;
   private lastProposedEpoch = 0;
   private lock: Lock;
-  private finalized: Block;
-  /** The latest finalized blocks (oldest first, bounded): answers to fetches for blocks at or below a restarted tree's root. */
+  /** The finalized tip: the tree's root (what is below it is the runtime's, `config.finalized`). */
+  private get finalized(): Block {
+    return this.tree.root;
+  }
+  /** Without `config.finalized` only: the latest finalized blocks (oldest first, bounded), answers to fetches for blocks at or below the tree's root. */
   private readonly finalBodies = new Map<string, Block>();
   /** The highest epoch of a block notarized here: when the last epoch's block is not, the replica repairs. */
   private lastNotarizedEpoch = 0;
@@ -165,7 +179,6 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     const state = config.safetyState === undefined ? undefined : decodeSafetyState(config.safetyState);
     this.tree = new NotarizedTree(state?.finalized);
-    this.finalized = this.tree.root;
     this.lastVotedEpoch = state?.lastVotedEpoch ?? 0;
     this.lastProposedEpoch = state?.lastProposedEpoch ?? 0;
     this.lock = state?.lock ?? { height: 0, epoch: 0, blockHash: this.tree.root.hash, votes: [] };
@@ -193,7 +206,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
         if (m.type === 'proposal') this.onProposal(m);
         else if (m.type === 'vote') this.onVote(m.vote, m);
         else if (m.type === 'notarization') this.onNotarization(m.epoch, m.blockHash, m.votes);
-        else if (m.type === 'fetch') this.onFetch(m.blockHash, m.after, input.from);
+        else if (m.type === 'fetch') this.onFetch(m.blockHash, m.height, m.after, input.from);
         else this.onFetchedBlock(m.block, m.votes, m.ancestors);
         break;
       }
@@ -202,7 +215,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   footprint(): ProtocolFootprint {
-    let retained = this.fetching.size + this.tree.waiting;
+    // Blocks not yet final (in the tree or waiting for a parent), notarizations, fetches, and the window's proposals and votes.
+    let retained = this.fetching.size + this.tree.size + this.notarizations.size;
     for (const r of this.epochs.values()) {
       retained += r.proposals.length;
       for (const list of r.votes.values()) retained += list.length;
@@ -249,7 +263,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
       this.acceptNotarization(lock.epoch, lock.blockHash, id, lock.votes);
       this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: lock.epoch, blockHash: lock.blockHash, votes: lock.votes } });
       const tip = this.tree.get(id);
-      if (tip === undefined) this.fetch(lock.blockHash, id);
+      if (tip === undefined) this.fetch(lock.blockHash, id, lock.height);
       else this.repairBelow(tip);
       this.afterTreeChange();
     }
@@ -266,6 +280,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
     const leader = this.leaderOf(this.epoch);
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
     for (const e of this.epochs.keys()) if (e + PAST_EPOCHS < this.epoch) this.epochs.delete(e);
+    // Proposals outside the window that gathered no notarization can no longer be voted for.
+    this.tree.dropStale(this.epoch - PAST_EPOCHS);
     if (this.epoch > 1 && this.lastNotarizedEpoch < this.epoch - 1) this.gossipLongestNotarized();
     this.askAgain();
     if (leader === this.self) this.propose();
@@ -320,6 +336,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private acceptProposal(block: Block): void {
+    const root = this.tree.root;
+    if (block.height <= root.height || (block.height === root.height + 1 && block.parentId !== root.id)) {
+      this.dropped++; // it cannot extend the finalized tip: never voted for, never kept
+      return;
+    }
     this.tree.add(block);
     this.repairBelow(block);
     this.afterTreeChange();
@@ -426,7 +447,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     const id = toHex(blockHash);
     if (this.tree.isCertified(id) || !this.acceptNotarization(epoch, blockHash, id, votes)) return;
     const block = this.tree.get(id);
-    if (block === undefined) this.fetch(blockHash, id);
+    if (block === undefined) this.fetch(blockHash, id, 0);
     else this.repairBelow(block);
     this.afterTreeChange();
   }
@@ -446,25 +467,25 @@ export class Streamlet implements Protocol<StreamletMessage> {
       const parent = this.tree.get(parentId);
       if (parent === undefined) {
         const waiting = this.tree.waitingBlock(parentId);
-        if (waiting === undefined) return this.fetch(child.parent, parentId);
+        if (waiting === undefined) return this.fetch(child.parent, parentId, child.height - 1);
         child = waiting;
         continue;
       }
       if (!askedVotes && !this.tree.isCertified(parentId)) {
-        this.fetch(parent.hash, parentId);
+        this.fetch(parent.hash, parentId, parent.height);
         askedVotes = true;
       }
       child = parent;
     }
   }
 
-  private fetch(blockHash: Uint8Array, id = toHex(blockHash)): void {
+  private fetch(blockHash: Uint8Array, id: string, height: number): void {
     if (this.fetching.has(id)) return; // asked already; asked again each epoch until answered
     if (this.fetching.size >= MAX_FETCHING) this.fetching.delete(this.fetching.keys().next().value!);
     // What it has is its longest notarized chain: the ancestors above it likely miss too.
     const after = this.tree.longestCertifiedHeight;
-    this.fetching.set(id, { hash: blockHash, after, askedAt: this.now, attempts: 1 });
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, after } });
+    this.fetching.set(id, { hash: blockHash, height, after, askedAt: this.now, attempts: 1 });
+    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, height, after } });
   }
 
   /** Is what a fetch asked for proven here: the block, and its notarization? */
@@ -479,29 +500,43 @@ export class Streamlet implements Protocol<StreamletMessage> {
       else if (this.now - f.askedAt >= 2 * this.config.timing.delta) {
         f.attempts++;
         f.askedAt = this.now;
-        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash, after: f.after } });
+        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash, height: f.height, after: f.after } });
       }
     }
   }
 
-  private body(id: string): Block | undefined {
+  /**
+   * The body of block `id` (at `height`, 0 if unknown): from the tree, or when final from the
+   * runtime's finalized chain (by height, the hash checked), or the few final bodies kept here.
+   */
+  private body(id: string, height: number): Block | undefined {
     const known = this.tree.get(id);
-    return known === undefined || known === this.tree.root ? this.finalBodies.get(id) : known;
+    if (known !== undefined && known !== this.tree.root) return known;
+    const root = this.tree.root;
+    const at = known === root ? root.height : height;
+    if (at > 0 && at <= root.height) {
+      const final = this.config.finalized?.at(at);
+      if (final !== undefined && final.id === id) return final;
+    }
+    return this.finalBodies.get(id);
   }
 
-  private onFetch(blockHash: Uint8Array, after: number, from: number): void {
+  private onFetch(blockHash: Uint8Array, height: number, after: number, from: number): void {
     const id = toHex(blockHash);
-    const block = this.body(id);
+    const block = this.body(id, height);
     if (block === undefined || block.height === 0) return;
     const votes = this.notarizations.get(id) ?? [...(this.epochs.get(block.epoch)?.tallies.get(id)?.values() ?? [])];
     const ancestors: Block[] = [];
-    for (let a = this.body(block.parentId); a !== undefined && a.height > after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId)) ancestors.push(a);
+    for (let a = this.body(block.parentId, block.height - 1); a !== undefined && a.height > after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId, a.height - 1)) ancestors.push(a);
     this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes, ancestors } });
   }
 
   /**
-   * An answer to a fetch: taken only for a hash asked for, with the ancestors that chain to it by
-   * their hashes; the fetch stays open until the block and its notarization are here.
+   * An answer to a fetch: taken only for a hash asked for, and only for a block a notarization
+   * vouches for (its own votes in the answer, or known here, or a notarized block waiting for it as
+   * its parent), with the ancestors that chain to it by their hashes (a notarized block's ancestors
+   * are notarized); anything else is refused and counted (a Byzantine peer's fabricated chain never
+   * enters the tree). The fetch stays open until the block and its notarization are here.
    */
   private onFetchedBlock(block: Block, votes: readonly SignedStatement[], ancestors: readonly Block[]): void {
     if (!this.fetching.has(block.id)) return;
@@ -510,14 +545,23 @@ export class Streamlet implements Protocol<StreamletMessage> {
       return;
     }
     if (!payloadMatches(block)) return;
+    if (votes.length > 0 && !this.tree.isCertified(block.id)) this.acceptNotarization(block.epoch, block.hash, block.id, votes);
+    if (!this.tree.isCertified(block.id) && !this.tree.has(block.id)) {
+      this.dropped += 1 + ancestors.length; // nothing vouches for it (yet): asked again, answers with its votes are taken
+      return;
+    }
+    const chain: Block[] = [];
     let child = block;
     for (const a of ancestors) {
       if (a.id !== child.parentId || a.height + 1 !== child.height || a.height <= this.tree.root.height || !payloadMatches(a)) break;
-      this.tree.add(a);
+      chain.push(a);
       child = a;
     }
+    if (!this.tree.isCertified(block.id)) chain.length = 0; // a proposal held here, not notarized: its ancestors are not vouched for
+    this.dropped += ancestors.length - chain.length;
+    // The block first, then its ancestors nearest first: a notarized block waiting for its parent vouches for the parent.
     this.tree.add(block);
-    if (votes.length > 0) this.acceptNotarization(block.epoch, block.hash, block.id, votes);
+    for (const a of chain) this.tree.add(a);
     if (this.fetched(block.id)) this.fetching.delete(block.id);
     this.repairBelow(block);
     this.afterTreeChange();
@@ -596,28 +640,25 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   /** The block bodies for the safety state (see KEPT_BYTES), encoded. */
   private keptBlocks(): Uint8Array[] {
-    const kept: Uint8Array[] = [];
-    let budget = KEPT_BYTES;
-    const keep = (b: Block) => {
-      const bytes = encodedBlock(b);
-      // Never past the budget, not even for the first body: a block too big for it (the wire takes
-      // blocks up to 10,000 x 64 KiB) would make the safety state unencodable and every vote throw.
-      if (bytes.length > budget) return false;
-      budget -= bytes.length;
-      kept.push(bytes);
-      return true;
-    };
+    // The whole chain up to the lock, with no cut-off: a whole-cluster restart finds it nowhere else.
     const lockId = toHex(this.lock.blockHash);
     const lockChain = this.lock.height > this.finalized.height ? this.tree.chain(lockId, this.finalized.height + 1) : [];
-    for (let i = 0; i < lockChain.length && i < KEPT_LOCK_CHAIN; i++) if (!keep(lockChain[i]!)) return kept;
+    const kept = lockChain.map(encodedBlock);
+    if (this.config.finalized !== undefined) return kept; // final blocks: the runtime serves them
+    let budget = KEPT_FINAL_BYTES;
     const finals = [...this.finalBodies.values()];
-    for (let i = finals.length - 1; i >= 0; i--) if (!keep(finals[i]!)) return kept;
+    for (let i = finals.length - 1; i >= 0; i--) {
+      const bytes = encodedBlock(finals[i]!);
+      if (bytes.length > budget) break;
+      budget -= bytes.length;
+      kept.push(bytes);
+    }
     return kept;
   }
 
   private finalize(block: Block): void {
     if (block.height <= this.finalized.height) {
-      const mine = this.tree.ancestorAt(this.finalized.id, block.height);
+      const mine = this.config.finalized?.at(block.height) ?? this.tree.ancestorAt(this.finalized.id, block.height);
       if (mine === undefined || mine.id === block.id) return;
       // A conflicting finalization: hand it to the runtime, whose ledger refuses it loudly.
       this.out.push({ type: 'commit', blocks: [block] });
@@ -628,9 +669,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
       this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
       this.mempool.remove(b.payload);
     }
-    this.finalized = block;
-    this.keepFinal(chain);
+    if (this.config.finalized === undefined) this.keepFinal(chain);
     this.out.push({ type: 'commit', blocks: chain });
+    // Final blocks are the runtime's from here: the tree keeps what descends from the new tip only.
+    this.tree.reroot(block);
+    for (const id of this.notarizations.keys()) if (!this.tree.has(id) && !this.tree.isCertified(id)) this.notarizations.delete(id);
     // After the commit: a crash between the two re-commits the same blocks after the restart (a no-op).
     this.persist();
   }

@@ -10,34 +10,49 @@ export interface TreeRoot {
 
 /** Most blocks waiting for an unknown parent; beyond it the oldest waiting one is dropped (it is fetched again when needed). */
 const MAX_ORPHANS = 256;
+/** Most ids known notarized (or vouched for by a notarized child) whose body is not here yet; beyond it the oldest is forgotten (re-learned from the next notarization). */
+const MAX_PENDING_CERTIFIED = 256;
 
 /**
  * The blocks a replica knows above its root, linked to their parents, with the notarized ones
- * marked. The root is final: genesis, or after a restart the finalized tip read from the safety
- * state (its payload is not kept, only what extending it needs: hash, height, epoch). A chain is
- * notarized when every block on it back to the root is. Blocks at or below the root's height can
- * never extend it and are refused; blocks whose parent is unknown wait (bounded) until it arrives.
+ * marked. The root is final: genesis, the finalized tip read from the safety state after a restart
+ * (its payload is not kept, only what extending it needs: hash, height, epoch), or the latest
+ * finalized block (`reroot`: what does not descend from it is dropped; final blocks are the
+ * runtime's). A chain is notarized when every block on it back to the root is. Blocks at or below
+ * the root's height can never extend it and are refused; blocks whose parent is unknown wait
+ * (bounded) until it arrives.
  */
 export class NotarizedTree {
-  readonly root: Block;
-  private readonly blocks = new Map<string, Block>();
-  private readonly children = new Map<string, string[]>();
+  private _root: Block;
+  private blocks = new Map<string, Block>();
+  private children = new Map<string, string[]>();
   private readonly orphans = new Map<string, Block[]>();
   /** The same blocks, by their own id. */
   private readonly orphanById = new Map<string, Block>();
-  private readonly certified = new Set<string>();
-  private readonly certifiedChain = new Set<string>();
+  private certified = new Set<string>();
+  /** Of `certified`, the ids whose block is not in the tree (yet): bounded, oldest forgotten first. */
+  private pendingCertified = new Set<string>();
+  private certifiedChain = new Set<string>();
   private bestHeight: number;
   private bestTips: Block[];
   private newlyCertified: Block[] = [];
 
   constructor(root: TreeRoot = GENESIS) {
-    this.root = root.height === 0 ? GENESIS : stub(root);
+    this._root = root.height === 0 ? GENESIS : stub(root);
     this.blocks.set(this.root.id, this.root);
     this.certified.add(this.root.id);
     this.certifiedChain.add(this.root.id);
     this.bestHeight = this.root.height;
     this.bestTips = [this.root];
+  }
+
+  get root(): Block {
+    return this._root;
+  }
+
+  /** Blocks held above the root, in the tree or waiting for a parent (for bounded-state accounting). */
+  get size(): number {
+    return this.blocks.size - 1 + this.orphanById.size;
   }
 
   has(id: string): boolean {
@@ -70,6 +85,7 @@ export class NotarizedTree {
       if (waiting === undefined) this.orphans.set(block.parentId, [block]);
       else waiting.push(block);
       this.orphanById.set(block.id, block);
+      this.vouchBelow(block);
       return false;
     }
     if (parent.height + 1 !== block.height) return false; // wrong height under a known parent: never joins
@@ -78,6 +94,7 @@ export class NotarizedTree {
     const pending = [block];
     for (let b = pending.pop(); b !== undefined; b = pending.pop()) {
       this.blocks.set(b.id, b);
+      this.pendingCertified.delete(b.id);
       const siblings = this.children.get(b.parentId);
       if (siblings === undefined) this.children.set(b.parentId, [b.id]);
       else siblings.push(b.id);
@@ -108,6 +125,103 @@ export class NotarizedTree {
     if (this.certified.has(id)) return;
     this.certified.add(id);
     if (this.blocks.has(id)) this.certifyAncestors(id);
+    else {
+      this.pend(id);
+      const waiting = this.orphanById.get(id);
+      if (waiting !== undefined) this.vouchBelow(waiting);
+    }
+  }
+
+  /** A notarized block waiting for its parent vouches for the parent (and so on down the waiting blocks): their answers are taken without votes. */
+  private vouchBelow(block: Block): void {
+    for (let b: Block | undefined = block; b !== undefined && this.certified.has(b.id) && !this.blocks.has(b.parentId) && !this.certified.has(b.parentId); b = this.orphanById.get(b.parentId)) {
+      this.certified.add(b.parentId);
+      this.pend(b.parentId);
+    }
+  }
+
+  private pend(id: string): void {
+    this.pendingCertified.add(id);
+    if (this.pendingCertified.size > MAX_PENDING_CERTIFIED) {
+      const oldest = this.pendingCertified.values().next().value!;
+      this.pendingCertified.delete(oldest);
+      this.certified.delete(oldest);
+    }
+  }
+
+  /**
+   * Makes `block` (final, on a notarized chain here) the root: every block that does not descend
+   * from it, waiting ones at or below its height and marks for them are dropped. Returns how many
+   * blocks were dropped.
+   */
+  reroot(block: Block): number {
+    if (block.id === this.root.id || !this.certifiedChain.has(block.id)) return 0;
+    const before = this.size;
+    const blocks = new Map<string, Block>();
+    const children = new Map<string, string[]>();
+    const certified = new Set<string>();
+    const certifiedChain = new Set<string>();
+    const stack = [block.id];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      blocks.set(id, this.blocks.get(id)!);
+      if (this.certified.has(id)) certified.add(id);
+      if (this.certifiedChain.has(id)) certifiedChain.add(id);
+      const kids = this.children.get(id);
+      if (kids !== undefined) {
+        children.set(id, kids);
+        for (const k of kids) stack.push(k);
+      }
+    }
+    for (const [parentId, list] of [...this.orphans]) {
+      const kept = list.filter((o) => o.height > block.height + 1 || (o.height === block.height + 1 && o.parentId === block.id));
+      for (const o of list) if (!kept.includes(o)) this.orphanById.delete(o.id);
+      if (kept.length === 0) this.orphans.delete(parentId);
+      else this.orphans.set(parentId, kept);
+    }
+    for (const id of this.pendingCertified) certified.add(id);
+    this._root = block;
+    this.blocks = blocks;
+    this.children = children;
+    this.certified = certified;
+    this.certifiedChain = certifiedChain;
+    this.bestTips = this.bestTips.filter((b) => blocks.has(b.id));
+    if (this.bestTips.length === 0) {
+      this.bestHeight = block.height;
+      for (const id of certifiedChain) {
+        const b = blocks.get(id)!;
+        if (b.height > this.bestHeight) {
+          this.bestHeight = b.height;
+          this.bestTips = [b];
+        } else if (b.height === this.bestHeight) this.bestTips.push(b);
+      }
+      if (this.bestTips.length === 0) this.bestTips = [block];
+    }
+    this.newlyCertified = this.newlyCertified.filter((b) => blocks.has(b.id));
+    return before - this.size;
+  }
+
+  /**
+   * Drops blocks not notarized, from epochs before `epoch`, that nothing here builds on: proposals
+   * that can no longer gather votes (a notarization learned later brings them back by a fetch).
+   * Returns how many were dropped.
+   */
+  dropStale(epoch: number): number {
+    const stale: Block[] = [];
+    for (const b of this.blocks.values()) if (b !== this.root && b.epoch < epoch && !this.certified.has(b.id)) stale.push(b);
+    stale.sort((a, b) => b.height - a.height);
+    let dropped = 0;
+    for (const b of stale) {
+      if ((this.children.get(b.id)?.length ?? 0) > 0 || this.orphans.has(b.id)) continue;
+      this.blocks.delete(b.id);
+      this.children.delete(b.id);
+      const siblings = this.children.get(b.parentId);
+      if (siblings !== undefined) {
+        const i = siblings.indexOf(b.id);
+        if (i >= 0) siblings.splice(i, 1);
+      }
+      dropped++;
+    }
+    return dropped;
   }
 
   private certifyAncestors(id: string): void {

@@ -253,7 +253,7 @@ describe('votes(): every signed statement a message carries', () => {
     const votes = quorumOf(x);
     expect(protocol.votes({ type: 'block', block: x, votes, ancestors: [] })).toEqual(votes);
     expect(protocol.votes({ type: 'notarization', epoch: 1, blockHash: x.hash, votes })).toEqual(votes);
-    expect(protocol.votes({ type: 'fetch', blockHash: x.hash, after: 0 })).toEqual([]);
+    expect(protocol.votes({ type: 'fetch', blockHash: x.hash, height: 1, after: 0 })).toEqual([]);
     const wire = protocol.decodeMessage(protocol.encodeMessage({ type: 'notarization', epoch: 1, blockHash: x.hash, votes }));
     expect(protocol.votes(wire)).toEqual(votes);
     const y = block(x, 2, 1);

@@ -6,17 +6,28 @@ import * as sim from '@bftx/sim';
 import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
 
 /**
- * A colluding fork the generic suite no longer reaches for Streamlet: the Byzantine leader of four
- * epochs in a row proposes on its own fork from genesis (without echo, so its fork stays its own).
- * Honest replicas refuse it (it does not extend the longest notarized chain); a replica that skips
- * that check notarizes it, and three consecutive epochs finalize a block conflicting with a final one.
- * (The suite's late-votes windows are 2 delta long, and Streamlet's epochs now 2 delta + 1 ms; with
- * the repair gossip and fetches answered with votes, its generated schedules no longer fork honest
- * views far enough for this mutant.)
+ * A colluding fork the generic suite does not reach for Streamlet. n = 7: replica 0 (Byzantine)
+ * proposes on its own fork from genesis, replica 1 (Byzantine) votes for every proposal it sees.
+ * Epoch 1's proposal is lost; epochs 2-4 notarize a1, a2, a3, but the votes of epoch 4 reach only
+ * replica 2: it alone finalizes a2, the other four honest replicas have nothing final. Replica 0 then
+ * leads epochs 5-7 on its fork from genesis: honest replicas refuse it (it does not extend the
+ * longest notarized chain, a2); a replica that skips that check votes for it, and with replica 1
+ * the four make a quorum: three consecutive epochs finalize fork blocks that conflict with a1 and a2.
+ * (Replica 2 never takes the fork: its tree is cut at its finalized tip. The earlier schedule forked
+ * after blocks were final everywhere, which that cut now refuses by itself.)
  */
 function colludingForkFailure(Replica: typeof Streamlet): string | undefined {
-  const leaders = Array.from({ length: 60 }, (_, e) => (e >= 10 && e < 14 ? 0 : 1 + (e % 3)));
-  const r = sim.simulate({ protocol: streamlet({ echo: false, replica: Replica }), n: 4, seed: 1, network: sim.synchronous(10), timing: { delta: 10 }, duration: 40 * 21, byzantine: [{ replica: 0, strategy: { kind: 'fork' } }], leaderSchedule: leaders, trace: false });
+  const epoch = 21;
+  const leaders = Array.from({ length: 60 }, (_, e) => (e >= 1 && e <= 4 ? e + 1 : e >= 5 && e <= 7 ? 0 : 2 + (e % 5)));
+  const network: sim.NetworkModel = {
+    name: 'votes of epoch 3 reach replica 2 only',
+    deliveries: (_from, to, now, _rng, m) => ((m.kind === 'proposal' && now >= epoch && now < 2 * epoch) || (m.vote && now >= 4 * epoch && now < 5 * epoch && to >= 3) ? [] : [now + 5]),
+  };
+  const byzantine = [
+    { replica: 0, strategy: { kind: 'fork' as const } },
+    { replica: 1, strategy: { kind: 'double-vote' as const } },
+  ];
+  const r = sim.simulate({ protocol: streamlet({ echo: false, replica: Replica }), n: 7, seed: 1, network, timing: { delta: 10 }, duration: 20 * epoch, byzantine, leaderSchedule: leaders, trace: false });
   return r.safetyViolation === undefined ? undefined : `colluding fork: ${r.safetyViolation}`;
 }
 
@@ -59,6 +70,10 @@ const mutants: Array<[string, typeof Streamlet]> = [
 ];
 
 describe('streamlet: the conformance suite catches planted bugs', () => {
+  test('the colluding-fork schedule breaks the replica that skips the longest-notarized-chain check', () => {
+    expect(colludingForkFailure(SkipsLongestChainCheck)).toBeDefined();
+  });
+
   test('the colluding-fork schedule is safe for the honest replica', () => {
     expect(colludingForkFailure(Streamlet)).toBeUndefined();
   });

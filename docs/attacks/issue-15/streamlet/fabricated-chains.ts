@@ -45,7 +45,7 @@ const report = (label: string) => {
     const blocks = inst.tree.blocks as Map<string, Block>;
     let bytes = 0;
     for (const x of blocks.values()) for (const t of x.payload) bytes += t.length;
-    return { id: i, ledger: w.reps[i]!.ledger.height, treeBlocks: blocks.size, payloadBytesInTree: bytes, retained: inst.footprint().retained, maxRetained: w.reps[i]!.maxRetained };
+    return { id: i, ledger: w.reps[i]!.ledger.height, treeBlocks: blocks.size, payloadBytesInTree: bytes, retained: inst.footprint().retained, dropped: inst.footprint().dropped, maxRetained: w.reps[i]!.maxRetained };
   });
   console.log(label, JSON.stringify(rows));
 };

@@ -2,7 +2,7 @@
 // Byzantine replica after GST, every post-GST delay exactly delta, honest leaders only after GST.
 // n = 4: A=0, B=1, C=2 honest, D=3 Byzantine (votes honestly before GST, silent from GST on).
 // usage: node --conditions=@bftx/source --import tsx liveness-bound.ts [delta] [e]
-import { World } from './rt';
+import { World, def } from './rt';
 
 const delta = Number(process.argv[2] ?? 10);
 const e = Number(process.argv[3] ?? 10);
@@ -37,6 +37,6 @@ if (process.argv[4] === 'trace') for (let x = e; x <= e + 7; x++) w.at(x * L + L
 const first: (number | undefined)[] = [undefined, undefined, undefined];
 w.runUntil(gst + 30 * L, () => { w.honest.forEach((i, j) => { if (first[j] === undefined && w.reps[i]!.ledger.height > at[j]!) first[j] = w.now - gst; }); });
 w.checkAgreement();
-const bound = 6 * L;
+const bound = def.livenessBound({ delta }, n); // 7 epochs since the F4 fix (6 before)
 console.log(JSON.stringify({ delta, epochLength: L, gst, heightsAtGst: at, firstNewFinalizationAfterGst_ms: first, bound_ms: bound, violations: w.violations }));
 console.log(first.some((t) => t === undefined || t > bound) ? `RESULT: LIVENESS BOUND EXCEEDED (first new finalization ${JSON.stringify(first)} ms after GST > ${bound} ms)` : 'RESULT: within bound');

@@ -122,12 +122,14 @@ export class World {
     for (let i = 0; i < cfg.n; i++) {
       const byz = cfg.byz.includes(i);
       if (!byz) this.honest.push(i);
-      this.reps.push({ id: i, byz, inst: this.create(i), alive: true, inc: 0, timers: new Map(), ledger: new Ledger(), maxPersist: 0, maxRetained: 0, restarts: 0 });
+      const ledger = new Ledger();
+      this.reps.push({ id: i, byz, inst: this.create(i, undefined, ledger), alive: true, inc: 0, timers: new Map(), ledger, maxPersist: 0, maxRetained: 0, restarts: 0 });
     }
   }
 
-  create(i: number, state?: Uint8Array): Protocol<StreamletMessage> {
-    return def.create({ self: i, validators: this.validators, scheme: this.scheme, signer: this.signers[i]!, timing: { delta: this.cfg.delta }, safetyState: process.env.ATTACK_FORGET ? undefined : state, leaderSchedule: this.cfg.leaderSchedule, maxBlockTxs: this.cfg.maxBlockTxs });
+  /** `ledger`: the replica's own finalized chain, kept across restarts, as the real runtimes pass it (ATTACK_NO_LEDGER=1 leaves it out). */
+  create(i: number, state?: Uint8Array, ledger?: Ledger): Protocol<StreamletMessage> {
+    return def.create({ self: i, ...(ledger && !process.env.ATTACK_NO_LEDGER ? { finalized: ledger } : {}), validators: this.validators, scheme: this.scheme, signer: this.signers[i]!, timing: { delta: this.cfg.delta }, safetyState: process.env.ATTACK_FORGET ? undefined : state, leaderSchedule: this.cfg.leaderSchedule, maxBlockTxs: this.cfg.maxBlockTxs });
   }
 
   leader(e: number) { return this.cfg.leaderSchedule?.[e] ?? streamletLeader(e, this.cfg.n); }
@@ -170,7 +172,7 @@ export class World {
     if (r.alive) return;
     r.alive = true;
     r.restarts++;
-    r.inst = this.create(r.id, r.durable);
+    r.inst = this.create(r.id, r.durable, r.ledger);
     this.step(r, { type: 'start', now: this.now });
   }
 
