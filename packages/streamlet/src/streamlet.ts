@@ -281,7 +281,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
     for (const e of this.epochs.keys()) if (e + PAST_EPOCHS < this.epoch) this.epochs.delete(e);
     // Proposals outside the window that gathered no notarization can no longer be voted for.
-    this.tree.dropStale(this.epoch - PAST_EPOCHS);
+    // (Never the chain up to the lock: the safety state carries it, and a whole-cluster restart needs it.)
+    const lockChain = this.lock.height > this.finalized.height ? this.tree.chain(toHex(this.lock.blockHash), this.finalized.height + 1) : [];
+    this.tree.dropStale(this.epoch - PAST_EPOCHS, new Set(lockChain.map((b) => b.id)));
     if (this.epoch > 1 && this.lastNotarizedEpoch < this.epoch - 1) this.gossipLongestNotarized();
     this.askAgain();
     if (leader === this.self) this.propose();

@@ -203,11 +203,12 @@ export class NotarizedTree {
   /**
    * Drops blocks not notarized, from epochs before `epoch`, that nothing here builds on: proposals
    * that can no longer gather votes (a notarization learned later brings them back by a fetch).
-   * Returns how many were dropped.
+   * Blocks in `keep` stay (the chain up to the lock, restored from the safety state, whatever it
+   * is marked). Returns how many were dropped.
    */
-  dropStale(epoch: number): number {
+  dropStale(epoch: number, keep: ReadonlySet<string> = new Set()): number {
     const stale: Block[] = [];
-    for (const b of this.blocks.values()) if (b !== this.root && b.epoch < epoch && !this.certified.has(b.id)) stale.push(b);
+    for (const b of this.blocks.values()) if (b !== this.root && b.epoch < epoch && !this.certified.has(b.id) && !keep.has(b.id)) stale.push(b);
     stale.sort((a, b) => b.height - a.height);
     let dropped = 0;
     for (const b of stale) {
