@@ -76,8 +76,10 @@ const MAX_ORPHANS = 256;
  * lock and the highest QC need: a cluster that restarts all at once holds it nowhere else), each
  * with its justify (none for a block served from a peer's finalized chain), and the block it last
  * voted for with its chain (`voted`, its hash): a QC may form on it where this replica does not
- * see it (only a Byzantine replica may hold it otherwise). A few QCs, and the uncommitted chain:
- * about 3 blocks after GST, longer only while views certify blocks without committing any.
+ * see it (only a Byzantine replica may hold it otherwise). tc: the highest TC it holds (a
+ * restarted replica forwards it to peers still in that view, who may never get it otherwise: the
+ * timeouts behind it may have reached this replica only). A few QCs, a TC, and the uncommitted
+ * chain: about 3 blocks after GST, longer only while views certify blocks without committing any.
  */
 const SafetyStateCodec = codec.record({
   lastVotedView: codec.uint(),
@@ -95,6 +97,7 @@ const SafetyStateCodec = codec.record({
   high: CertificateCodec,
   blocks: codec.array(codec.record({ block: BlockCodec, justify: codec.optional(CertificateCodec) }), 2 * MAX_PERSISTED_BLOCKS + 1),
   voted: codec.optional(codec.fixedBytes(32)),
+  tc: codec.optional(codec.record({ view: codec.uint(), timeouts: codec.array(codec.record({ signer: codec.uint(65535), blockHash: codec.fixedBytes(32), signature: codec.bytes(64) }), 8192) })),
 });
 
 export interface HotStuffOptions {
@@ -145,6 +148,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Each signer's highest timeout beyond the window: f+1 of them let a replica far behind join. */
   private readonly farTimeouts = new Map<number, number>();
   private readonly tcs = new Map<number, TimeoutCertificate>();
+  /** The highest TC held (persisted). */
+  private highTC: TimeoutCertificate | undefined;
   protected view = 0;
   protected lastVotedView = 0;
   protected lockedQC: QuorumCertificate = GENESIS_QC;
@@ -198,6 +203,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.restored = links.slice(1);
       const voted = s.voted === undefined ? undefined : toHex(s.voted);
       this.voted = this.restored.find((l) => l.block.id === voted);
+      if (s.tc !== undefined) {
+        const view = s.tc.view;
+        this.highTC = { view, timeouts: s.tc.timeouts.map((t) => ({ domain: Domains.timeout, epoch: view, slot: 0, phase: 0, ...t })) };
+        this.tcs.set(view, this.highTC);
+      }
     }
     this.store = new BlockStore(root, MAX_ORPHANS);
     this.committedTip = root.block;
@@ -261,13 +271,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * A fresh replica starts in view 1. A restarted one puts its persisted blocks back and starts in
    * the view it last voted or timed out in (or after its highest QC): it never votes there again,
    * but it may still time out of it if it had not (a view a quorum is stuck in may need its
-   * timeout), and if it had, it re-sends that very timeout.
+   * timeout), and if it had, it re-sends that very timeout. Holding a TC (persisted: the highest)
+   * it starts in the view after it, as it had before the crash.
    */
   private start(): void {
     for (const l of this.restored) this.store.add(l.block, l.justify);
     this.restored = [];
     for (const l of this.store.chain(toHex(this.highQC.blockHash), this.store.root.block.height + 1)) this.store.certify(l.block.id);
-    this.enterView(Math.max(1, this.lastVotedView, this.highQC.epoch + 1), false);
+    // A TC it held entitles it to the view after (it had entered it before the crash).
+    this.enterView(Math.max(1, this.lastVotedView, this.highQC.epoch + 1, (this.highTC?.view ?? 0) + 1), false);
     if (this.timedOutView === this.view && this.lastTimeout !== undefined) {
       this.out.push({ type: 'broadcast', message: this.lastTimeout });
       this.countTimeout(this.lastTimeout.timeout.statement);
@@ -391,9 +403,18 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       return;
     }
     if (!this.validTC(tc)) return;
-    this.tcs.set(tc.view, tc);
+    this.keepTC(tc);
     this.enterView(tc.view + 1, false);
     this.tryPropose();
+  }
+
+  /** Keeps a valid TC; the highest is persisted. */
+  private keepTC(tc: TimeoutCertificate): void {
+    this.tcs.set(tc.view, tc);
+    if (tc.view > (this.highTC?.view ?? -1)) {
+      this.highTC = tc;
+      this.dirty = true;
+    }
   }
 
   private validQC(qc: QuorumCertificate): boolean {
@@ -443,7 +464,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     }
     // A second block of the leader for one view: evidence, and not kept (a QC naming it fetches it).
     if (!this.observe(statement)) return;
-    if (tc !== undefined) this.tcs.set(tc.view, tc);
+    if (tc !== undefined) this.keepTC(tc);
     this.addBlock(block, justify);
     this.onQC(justify);
     this.enterView(block.epoch, justify.epoch === block.epoch - 1);
@@ -698,7 +719,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       if (this.view === view) this.onViewTimeout();
     }
     if (byView.size >= this.config.validators.threshold('quorum') && !this.tcs.has(view)) {
-      this.tcs.set(view, { view, timeouts: [...byView.values()] });
+      this.keepTC({ view, timeouts: [...byView.values()] });
       this.enterView(view + 1, false);
       this.tryPropose();
     }
@@ -822,6 +843,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         high: wireQC(this.highQC),
         blocks: [root, ...above].map((l) => ({ block: { ...l.block, payload: l.block.payload as Uint8Array[] }, justify: l.justify === undefined ? undefined : wireQC(l.justify) })),
         voted: voted?.block.hash,
+        tc: this.highTC === undefined ? undefined : { view: this.highTC.view, timeouts: this.highTC.timeouts.map((t) => ({ signer: t.signer, blockHash: t.blockHash, signature: t.signature })) },
       }),
     });
   }

@@ -218,6 +218,24 @@ describe('hotstuff: the outside attack findings of issue 15', () => {
     expect(answers).toBe(1);
   });
 
+  test('fuzz seed 585: a replica that left a view with a TC only it could form (its own timeouts were lost), then restarted, still gives that TC to the replicas left in the view', () => {
+    // n = 4, replica 3 silent. Before 500 ms everything replica 2 sends is lost: 0 and 1 never get
+    // a quorum of timeouts for view 1; 2 forms TC(1) from theirs and its own, moves to view 2 and
+    // times out there. Then 2 restarts. The old code did not persist the TC: 2 could no longer
+    // answer their timeouts of view 1 with it, and could not re-sign its own, so nobody ever left
+    // view 1 (0 and 1 in view 1, 2 in view 2, one timeout of view 2: fewer than f + 1).
+    const c = new Cluster(4);
+    c.lose = (from, to, _m, now) => from === 3 || to === 3 || (from === 2 && now < 500);
+    for (let i = 0; i < 3; i++) c.start(i);
+    c.run(500);
+    expect(c.heights()).toEqual([0, 0, 0, 0]);
+    expect(inside(c.replicas[2]).view).toBeGreaterThan(inside(c.replicas[0]).view);
+    c.crash(2);
+    c.start(2);
+    c.run(3_000);
+    for (const h of c.heights().slice(0, 3)) expect(h).toBeGreaterThan(10);
+  });
+
   test('H5: with f silent replicas leading one after another (their views time out in one streak), the gap between finalized blocks stays within livenessBound', () => {
     const n = 10;
     const silent = [9, 8, 7];
