@@ -304,19 +304,20 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
       return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: signStatement(signer, 2, Domains.vote, s), proposal: signStatement(signer, 2, Domains.proposal, s) });
     };
     const same = vote(5_000_000);
-    const messages = [...Array.from({ length: 15_000 }, () => same), ...Array.from({ length: 6_000 }, (_, i) => vote(6_000_000 + i))];
+    const messages = [...Array.from({ length: 24_000 }, () => same), ...Array.from({ length: 6_000 }, (_, i) => vote(6_000_000 + i))];
     const skipped = async (reason: string) => nodes[3]!.metrics.value('bftx_log_skipped_total', { reason });
     const dropped = () => nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'peer_queue_full' });
     const store = (nodes[3] as unknown as { store: ReplicaStore }).store;
     const before = { duplicate: await skipped('duplicate'), full: await skipped('log_full'), dropped: await dropped(), logged: store.inputsEverLogged };
     await asPeer(messages);
     await nodes[3]!.idle();
-    // Written to disk at all (truncated or not): before the bound, every one of the 21,000 was.
-    expect(store.inputsEverLogged - before.logged).toBeLessThan(10_000);
+    // Written to disk at all (truncated or not): before the bound, every one of the 30,000 was. The
+    // margin leaves room for the cluster's own traffic while the flood lasts (longer on a busy machine).
+    expect(store.inputsEverLogged - before.logged).toBeLessThan(15_000);
     // The log holds at most its cap of messages (plus transactions) whatever was sent.
     expect(store.loggedInputs).toBeLessThanOrEqual(4096 + 64);
     const handled = (await skipped('duplicate')) - before.duplicate + (await skipped('log_full')) - before.full + ((await dropped()) - before.dropped);
-    expect(handled).toBeGreaterThan(15_000);
+    expect(handled).toBeGreaterThan(20_000);
     expect((await skipped('duplicate')) - before.duplicate).toBeGreaterThan(0);
     await until('validator 2 back', () => nodes[3]!.connectedPeers().length === N - 1);
     const height = nodes[3]!.ledger.height;
