@@ -275,7 +275,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
   }, 30_000);
 
   /** Completes a real handshake with replica 3 as validator 2 (whose key a Byzantine replica would hold), then sends `messages`. */
-  async function asPeer(messages: Uint8Array[]): Promise<void> {
+  async function asPeer(messages: Uint8Array[], delivered?: () => Promise<boolean>): Promise<void> {
     const socket: Socket = connect(nodes[3]!.port, '127.0.0.1');
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -294,6 +294,8 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     await until('the replica to take the connection', () => nodes[3]!.connectedPeers().includes(2));
     for (const m of messages) socket.write(encodeFrame(encode(EnvelopeCodec, { type: 'consensus', message: m })));
     await new Promise((r) => setTimeout(r, 100));
+    // Hanging up drops what the replica has not read yet: wait for it where the count matters.
+    if (delivered !== undefined) await until('the replica to read every message', delivered, 30_000);
     socket.destroy();
   }
 
@@ -309,7 +311,9 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     const dropped = () => nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'peer_queue_full' });
     const store = (nodes[3] as unknown as { store: ReplicaStore }).store;
     const before = { duplicate: await skipped('duplicate'), full: await skipped('log_full'), dropped: await dropped(), logged: store.inputsEverLogged };
-    await asPeer(messages);
+    const received = async () => (await nodes[3]!.metrics.value('bftx_messages_in_total')) + (await dropped());
+    const receivedBefore = await received();
+    await asPeer(messages, async () => (await received()) - receivedBefore >= messages.length);
     await nodes[3]!.idle();
     // Written to disk at all (truncated or not): before the bound, every one of the 30,000 was. The
     // margin leaves room for the cluster's own traffic while the flood lasts (longer on a busy machine).
