@@ -67,13 +67,23 @@ export class StatementVerifier {
       this.seen.clear();
       this.cached = 0;
     }
+    // Only good signatures are kept: the key is six bytes the sender chooses, and a bad signature
+    // costs its sender nothing to shape, so a flood of them would pile into one bucket and make every
+    // lookup a scan. A good one's first bytes cannot be chosen without breaking the scheme; a bucket
+    // still never grows past a few entries.
+    if (!ok) return false;
     const entry: CacheEntry = { domain: s.domain, signer: s.signer, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: s.blockHash, signature: sig, ok };
-    if (bucket !== undefined && this.cached > 0) bucket.push(entry);
-    else this.seen.set(key, [entry]);
+    if (bucket !== undefined && this.cached > 0) {
+      if (bucket.length >= MAX_BUCKET) return ok;
+      bucket.push(entry);
+    } else this.seen.set(key, [entry]);
     this.cached++;
     return ok;
   }
 }
+
+/** Most statements kept under one six-byte key. */
+const MAX_BUCKET = 4;
 
 // Bound once: a global lookup per call is slow inside vm sandboxes (jest).
 const Bytes = Uint8Array;

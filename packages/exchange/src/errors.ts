@@ -42,6 +42,8 @@ export type AdmissionReason =
   | 'STALE_NONCE'
   /** An order from an account that holds nothing: it could only be rejected, in a block, for free. */
   | 'UNKNOWN_ACCOUNT'
+  /** An order for a market that does not exist. */
+  | 'UNKNOWN_SYMBOL'
   /** A limit order whose reservation the account cannot cover now. */
   | 'INSUFFICIENT_FUNDS'
   /** The account sent more than its share of transactions per second. */

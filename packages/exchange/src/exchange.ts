@@ -207,7 +207,7 @@ export class Exchange {
    * nonce up), an account that exists, and for a limit order the funds its reservation needs now.
    * Changes nothing.
    */
-  admissible(tx: Transaction): { ok: true } | { ok: false; reason: 'STALE_NONCE' | 'UNKNOWN_ACCOUNT' | 'INSUFFICIENT_FUNDS'; detail: string } {
+  admissible(tx: Transaction): { ok: true } | { ok: false; reason: 'STALE_NONCE' | 'UNKNOWN_ACCOUNT' | 'UNKNOWN_SYMBOL' | 'INSUFFICIENT_FUNDS'; detail: string } {
     if (tx.type === 'transfer') {
       return tx.nonce > this.operatorNonce ? { ok: true } : { ok: false, reason: 'STALE_NONCE', detail: `operator nonce ${tx.nonce} is not above ${this.operatorNonce}` };
     }
@@ -215,9 +215,10 @@ export class Exchange {
     if (acct === undefined) return { ok: false, reason: 'UNKNOWN_ACCOUNT', detail: 'the account holds nothing here (no deposit or genesis balance)' };
     if (tx.nonce <= acct.nonce) return { ok: false, reason: 'STALE_NONCE', detail: `nonce ${tx.nonce} is not above ${acct.nonce}: final already, or overtaken` };
     const o = tx.order;
+    const market = this.marketBySymbol.get(o.symbol);
+    if (market === undefined) return { ok: false, reason: 'UNKNOWN_SYMBOL', detail: `no market ${o.symbol}` };
     if (o.action === 'place' && o.type === 'limit') {
-      const market = this.marketBySymbol.get(o.symbol);
-      if (market !== undefined) {
+      {
         const asset = o.side === 'buy' ? market.quoteIndex : market.baseIndex;
         const need = o.side === 'buy' ? this.buyCost(o.price, o.size) : BigInt(o.size);
         if (need !== undefined && need > acct.available[asset]!) return { ok: false, reason: 'INSUFFICIENT_FUNDS', detail: `needs ${need} ${this.config.assets[asset]}, ${acct.available[asset]} available` };
@@ -522,6 +523,14 @@ export class Exchange {
 
   private transfer(tx: Extract<Transaction, { type: 'transfer' }>, accountKey: string): TxReceipt {
     if (tx.nonce <= this.operatorNonce) return this.reject('STALE_NONCE', `operator nonce ${tx.nonce} is not above ${this.operatorNonce}`, accountKey);
+    const receipt = this.transferChecked(tx, accountKey);
+    // Used up once final, executed or rejected, as an order is: a rejected withdrawal's bytes must
+    // not execute later, when the account can cover them.
+    this.operatorNonce = tx.nonce;
+    return receipt;
+  }
+
+  private transferChecked(tx: Extract<Transaction, { type: 'transfer' }>, accountKey: string): TxReceipt {
     const asset = this.assetIndex.get(tx.asset);
     if (asset === undefined) return this.reject('UNKNOWN_ASSET', `no asset ${tx.asset}`, accountKey);
     const existing = this.accounts.get(accountKey);
@@ -537,7 +546,6 @@ export class Exchange {
       existing.available[asset]! -= tx.amount;
       this.dirtyAccounts.add(existing);
     }
-    this.operatorNonce = tx.nonce;
     this.counters.executed++;
     return { status: 'executed', account: accountKey, events: [], trades: [] };
   }

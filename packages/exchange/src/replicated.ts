@@ -50,7 +50,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
   /** Transactions the mempool turned away, by reason, and how many it let in. */
   readonly mempool: { admitted: number; rejected: Record<AdmissionReason, number> } = {
     admitted: 0,
-    rejected: { MALFORMED: 0, BAD_SIGNATURE: 0, STALE_NONCE: 0, UNKNOWN_ACCOUNT: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 },
+    rejected: { MALFORMED: 0, BAD_SIGNATURE: 0, STALE_NONCE: 0, UNKNOWN_ACCOUNT: 0, UNKNOWN_SYMBOL: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 },
   };
   /** Per account: tokens left and when they were counted (ms). */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -93,8 +93,10 @@ export class ReplicatedExchange<M> implements Protocol<M> {
     if (!stateless.ok) return stateless;
     const stateful = this.current.admissible(stateless.tx);
     if (!stateful.ok) return stateful;
-    if (!countRate) return { ok: true };
-    const account = stateless.tx.type === 'order' ? toHex(stateless.tx.account) : 'operator';
+    // Transfers are the operator's, signed by its key: only clients are held to a rate (one shared
+    // bucket for every transfer would let anyone replaying one block the operator's next).
+    if (!countRate || stateless.tx.type !== 'order') return { ok: true };
+    const account = toHex(stateless.tx.account);
     const b = this.buckets.get(account) ?? { tokens: this.rate.burst, at: now };
     b.tokens = Math.min(this.rate.burst, b.tokens + (Math.max(0, now - b.at) * this.rate.perSecond) / 1000);
     b.at = Math.max(b.at, now);

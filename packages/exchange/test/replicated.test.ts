@@ -232,3 +232,20 @@ describe('admission: what cannot execute never takes block space', () => {
     expect(r.mempool.admitted - before).toBe(5);
   });
 });
+
+test('a rejected operator withdrawal is used up: its bytes can never execute later, when the account could cover them (outside attack F4)', () => {
+  const signer = scheme.signer(new Uint8Array(32).fill(1));
+  const r = replicatedExchange(hotstuff(), { exchange: config(), clientScheme: scheme }).create({ self: 0, validators: new ValidatorSet([signer.publicKey]), scheme, signer, timing: { delta: DELTA } }) as ReplicatedExchange<unknown>;
+  const a = new Client(client(1));
+  const tooMuch = deposit(a.signer, 'USD', 5_000_000n, 'withdraw');
+  expect(r.admit(tooMuch, 0)).toEqual({ ok: true });
+  r.applyFinalized([{ parent: new Uint8Array(32), height: 1, epoch: 1, proposer: 0, payloadRoot: new Uint8Array(32), payload: [tooMuch] } as any], 0);
+  expect(r.admit(tooMuch, 1)).toMatchObject({ ok: false, reason: 'STALE_NONCE' });
+  // And transfers are not held to a client rate: replays of one cannot block the operator's next.
+  const next = deposit(a.signer, 'USD', 1n);
+  for (let i = 0; i < 2_000; i++) r.admit(next, 2);
+  expect(r.admit(deposit(a.signer, 'USD', 2n), 2)).toEqual({ ok: true });
+  // An order for a market that does not exist takes no block space.
+  expect(r.admit(a.place({ symbol: 'NOPE-USD', clientId: 9, side: 'buy', price: 1, size: 1 }), 3)).toMatchObject({ ok: false, reason: 'UNKNOWN_SYMBOL' });
+});
+

@@ -9,6 +9,7 @@ import { fromHex, toHex } from '@bftx/crypto';
 import type { Block } from '@bftx/consensus';
 import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { clientOf } from './address';
 import { FrameDecoder } from './frame';
 import type { ReplicaNode } from './replica';
 
@@ -20,8 +21,11 @@ export interface ClientApiOptions {
   readonly maxBodyBytes?: number;
   /** Most transactions in one submission (default 1000). */
   readonly maxBatch?: number;
-  /** Most queued outgoing bytes per WebSocket client before it is dropped as too slow (default 8 MiB). */
+  /** Most queued outgoing bytes per WebSocket client before it is dropped as too slow (default 1 MiB). */
   readonly maxStreamBacklogBytes?: number;
+  /** Most open block streams (default 128) and from one address (default 8); a stream is not bound by the request timeouts. */
+  readonly maxStreams?: number;
+  readonly maxStreamsPerClient?: number;
   /** Receipts of this many recent finalized transactions are kept for GET /v1/transactions/:id (default 100,000). */
   readonly recentReceipts?: number;
   /** A request (headers and body) must arrive whole within this (default 10 s; Node's own is 300 s): a slow body cannot hold memory. */
@@ -85,6 +89,7 @@ export class ClientApi {
   /** Open client connections, in total and per remote address. */
   private open = 0;
   private readonly clients = new Map<string, number>();
+  private readonly streamClients = new Map<string, number>();
   // Recent finalized transactions by id, oldest first (a Map keeps insertion order).
   private readonly receipts = new Map<string, { readonly height: number; readonly index: number; readonly receipt: TxReceipt }>();
   port = 0;
@@ -95,7 +100,7 @@ export class ClientApi {
   ) {
     this.maxBody = options.maxBodyBytes ?? 1024 * 1024;
     this.maxBatch = options.maxBatch ?? 1000;
-    this.maxBacklog = options.maxStreamBacklogBytes ?? 8 * 1024 * 1024;
+    this.maxBacklog = options.maxStreamBacklogBytes ?? 1024 * 1024;
     this.maxReceipts = options.recentReceipts ?? 100_000;
     const requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.server = createServer(
@@ -111,7 +116,7 @@ export class ClientApi {
     const maxConnections = options.maxConnections ?? 512;
     const perClient = options.maxConnectionsPerClient ?? 32;
     this.server.on('connection', (socket) => {
-      const client = socket.remoteAddress ?? '?';
+      const client = clientOf(socket.remoteAddress);
       const fromThere = this.clients.get(client) ?? 0;
       if (this.open >= maxConnections || fromThere >= perClient) {
         this.node.metrics.apiRefused.inc({ code: 'CONNECTION_LIMIT' });
@@ -128,11 +133,28 @@ export class ClientApi {
       });
     });
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    const maxStreams = options.maxStreams ?? 128;
+    const streamsPerClient = options.maxStreamsPerClient ?? 8;
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/stream') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
+      // A stream outlives the request timeouts: its own caps keep streams from holding every
+      // connection (and their backlogs from holding memory).
+      const client = clientOf((socket as { remoteAddress?: string }).remoteAddress);
+      const fromThere = this.streamClients.get(client) ?? 0;
+      if (this.streams.size >= maxStreams || fromThere >= streamsPerClient) {
+        this.node.metrics.apiRefused.inc({ code: 'STREAM_LIMIT' });
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.streamClients.set(client, fromThere + 1);
+      socket.once('close', () => {
+        const left = (this.streamClients.get(client) ?? 1) - 1;
+        if (left === 0) this.streamClients.delete(client);
+        else this.streamClients.set(client, left);
+      });
       this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
     });
     node.onFinalized((result) => this.finalized(result));

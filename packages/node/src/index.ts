@@ -1,4 +1,5 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
+export { clientOf } from './address';
 export { ApiError, ClientApi, transactionId, type ClientApiOptions } from './api';
 export { placeOrder, type OrderRequest, type OrderResult } from './client';
 export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';

@@ -20,7 +20,9 @@ export type RejectReason =
   /** A connection over the cap on unauthenticated connections (in total or from one address). */
   | 'connection_limit'
   /** A peer already has its share of inputs waiting; dropped before any work (protocols re-send). */
-  | 'peer_queue_full';
+  | 'peer_queue_full'
+  /** From a peer muted for sending bad signatures or undecodable messages. */
+  | 'peer_muted';
 
 export class ReplicaMetrics {
   readonly registry = new Registry();

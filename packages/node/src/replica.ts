@@ -10,7 +10,7 @@
 // (from the latest exchange snapshot on) are applied to the exchange; then the protocol is started
 // and the few inputs logged since the last safety state are offered again as fresh inputs. The log
 // is truncated at every safety state written, so restart time and disk are bounded by state, not uptime.
-import { Ledger, StatementVerifier, txKey, ValidatorSet, type Block, type Evidence, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
+import { Ledger, payloadMatches, StatementVerifier, txKey, ValidatorSet, type Block, type Evidence, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type SignedStatement, type Timing } from '@bftx/consensus';
 import type { SignatureScheme } from '@bftx/crypto';
 import { replicatedExchange, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
@@ -55,6 +55,9 @@ export interface ReplicaOptions<M> {
 }
 
 const MAX_TRACKED_ARRIVALS = 100_000;
+/** Bad messages (bad signature, undecodable) from one peer before it is muted, and for how long. */
+const MAX_STRIKES = 16;
+const MUTE_MS = 10_000;
 /** Most inputs handled as one group (one disk write). */
 const MAX_GROUP = 512;
 
@@ -82,6 +85,9 @@ export class ReplicaNode<M> {
   private queue: ProtocolInput<M>[] = [];
   /** Inputs waiting per peer. */
   private readonly queuedFrom: number[] = [];
+  /** Bad messages per peer since it was last muted, and until when it is muted (ms). */
+  private readonly strikes: number[] = [];
+  private readonly mutedUntil: number[] = [];
   private draining: Promise<void> | undefined;
   // txKey -> when it reached this replica, for the latency histogram. Bounded: transactions the
   // mempool turns away never finalize, and must not grow this map for ever.
@@ -164,6 +170,12 @@ export class ReplicaNode<M> {
     const began = performance.now();
     const now = this.now();
     const stored = await this.store.blocks();
+    // LevelDB does not check its tables' checksums on reads: a flipped bit in a stored block would be
+    // served and applied. Each block's transactions must match its payload root (the header, and so
+    // the chain of hashes the ledger checks, commits to it).
+    for (const b of stored) {
+      if (!payloadMatches(b)) throw new StoreError('CORRUPT', this.options.dataDir, `the stored block at height ${b.height} does not match its payload root: the disk was damaged. Nothing was changed. Restore the directory from a backup.`);
+    }
     this.ledger.extend(stored);
     for (const e of await this.store.evidence()) this.convict(e);
     // The exchange: from the latest snapshot when there is one, then the blocks after it.
@@ -174,6 +186,13 @@ export class ReplicaNode<M> {
       snapshotHeight = snapshot.height;
     }
     this.replica.applyFinalized(stored.slice(snapshotHeight), now);
+    // The roots recomputed above the snapshot must be the ones stored when those blocks were first
+    // applied (what this replica told clients and peers).
+    const storedRoots = await this.store.roots(snapshotHeight + 1, stored.length);
+    storedRoots.forEach((root, i) => {
+      const h = snapshotHeight + 1 + i;
+      if (this.replica.stateRoots[h - 1] !== root) throw new StoreError('CORRUPT', this.options.dataDir, `the state root recomputed at height ${h} is not the one stored there: the stored blocks or snapshot were damaged. Restore the directory from a backup.`);
+    });
     // Messages and transactions that came after the last safety state: offered again once started
     // (a vote among them may still count; a transaction not yet final is not lost). Timers and
     // starts are not: the restarted instance sets its own.
@@ -242,6 +261,12 @@ export class ReplicaNode<M> {
   }
 
   private onMessage(from: number, bytes: Uint8Array): void {
+    // A peer caught sending what no honest replica sends is muted for a while: its messages are
+    // dropped before any work, and it is disconnected (a valid key does not buy unlimited checks).
+    if (this.now() < (this.mutedUntil[from] ?? 0)) {
+      this.metrics.reject('peer_muted');
+      return;
+    }
     // Each peer's share of the queue is bounded, checked before decoding or verifying: a flood costs
     // the flooder's share only.
     if ((this.queuedFrom[from] ?? 0) >= (this.options.maxQueuedPerPeer ?? 2048)) {
@@ -253,21 +278,36 @@ export class ReplicaNode<M> {
       message = this.options.protocol.decodeMessage(bytes);
     } catch {
       this.metrics.reject('malformed_consensus');
-      return;
+      return this.misbehaved(from, 'malformed_consensus');
     }
     // Votes are checked here, before the protocol (which would drop a forged one silently), so a
     // peer sending one is counted. The verifier is the protocol's own: each vote is checked once.
     for (const v of this.options.protocol.votes(message)) {
       if (!this.verifier.verify(v)) {
         this.metrics.reject('bad_signature');
-        this.options.log?.('bad-signature', { from, signer: v.signer, kind: this.options.protocol.messageKind(message) });
-        return;
+        return this.misbehaved(from, 'bad_signature', { signer: v.signer, kind: this.options.protocol.messageKind(message) });
       }
     }
     this.metrics.messagesIn.inc({ kind: this.options.protocol.messageKind(message) });
     const input: ProtocolInput<M> = { type: 'message', from, message, now: this.now() };
     this.logged.rawMessages.set(input, bytes);
     this.enqueue(input);
+  }
+
+  /**
+   * Honest replicas relay only what they verified and encode with the one codec, so a bad signature
+   * or an undecodable message is the sender's doing. A few are tolerated (counted); past that the
+   * peer is muted for MUTE_MS and disconnected, with one log line, not one per message.
+   */
+  private misbehaved(from: number, reason: string, fields: Record<string, unknown> = {}): void {
+    const strikes = (this.strikes[from] ?? 0) + 1;
+    this.strikes[from] = strikes;
+    if (strikes <= 3) this.options.log?.(reason === 'bad_signature' ? 'bad-signature' : reason, { from, ...fields });
+    if (strikes < MAX_STRIKES) return;
+    this.strikes[from] = 0;
+    this.mutedUntil[from] = this.now() + MUTE_MS;
+    this.options.log?.('peer-muted', { peer: from, reason, forMs: MUTE_MS });
+    this.transport.disconnect(from);
   }
 
   private enqueue(input: ProtocolInput<M>): void {

@@ -8,6 +8,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { ValidatorSet } from '@bftx/consensus';
 import { bytesEqual, DecodeError, decode, encode, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { encodeFrame, FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './frame';
+import { clientOf } from './address';
 import type { ReplicaMetrics, RejectReason } from './metrics';
 import { CHALLENGE_BYTES, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';
 
@@ -96,6 +97,11 @@ export class Transport {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** Closes the connection to a peer now (it redials, or is redialled, as after any drop). */
+  disconnect(peer: number): void {
+    this.links[peer]?.connection?.socket.destroy();
+  }
+
   /** Validators with an authenticated connection now. */
   connectedPeers(): number[] {
     return this.links.flatMap((l, i) => (l.connection?.open ? [i] : []));
@@ -141,7 +147,7 @@ export class Transport {
   private accept(socket: Socket): void {
     if (this.stopped) return void socket.destroy();
     // Caps on who has not proven a validator key yet: in total, and per address (one host cannot take them all).
-    const address = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const address = clientOf(socket.remoteAddress);
     const fromThere = this.strangers.get(address) ?? 0;
     // A validator's configured address is not held back by strangers elsewhere filling the total.
     const known = this.options.peers.some((p) => p?.host === address);

@@ -6,7 +6,7 @@ import { placeAction, signOrder } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
-import { ClientApi, encodeFrame, type ReplicaNode } from '../src/index';
+import { ClientApi, clientOf, encodeFrame, type ReplicaNode } from '../src/index';
 import { clients, cluster, N, orders, removeDataDirs, scheme, until } from './helpers';
 
 let nodes: ReplicaNode<any>[];
@@ -201,6 +201,31 @@ describe('slow and many clients cannot hold the API', () => {
     s.write('GET /v1/status HTTP/1.1\r\nx-slow: ');
     await closed;
     expect(Date.now() - began).toBeLessThan(3_000);
+  });
+
+  test('block streams are capped per client (they outlive the request timeouts); the extra one is refused and counted', async () => {
+    const capped = new ClientApi(nodes[1]!, { host: '127.0.0.1', port: 0, maxStreamsPerClient: 2 });
+    const p = await capped.start();
+    const before = await nodes[1]!.metrics.value('bftx_api_refused_total', { code: 'STREAM_LIMIT' });
+    const open = () =>
+      new Promise<'open' | 'refused'>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${p}/v1/stream`);
+        ws.once('open', () => resolve('open'));
+        ws.once('error', () => resolve('refused'));
+      });
+    try {
+      expect([await open(), await open(), await open()]).toEqual(['open', 'open', 'refused']);
+      expect((await nodes[1]!.metrics.value('bftx_api_refused_total', { code: 'STREAM_LIMIT' })) - before).toBe(1);
+    } finally {
+      await capped.stop();
+    }
+  });
+
+  test('a client is an IPv4 address or an IPv6 /64', () => {
+    expect(clientOf('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(clientOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientOf('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+    expect(clientOf('::1')).toBe('0:0:0:0::/64');
   });
 
   test('connections over the per-client cap are closed at once and counted; the ones within it are served', async () => {

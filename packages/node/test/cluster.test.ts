@@ -2,9 +2,10 @@
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
-import { signStatement, ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
+import { BlockCodec, signStatement, ValidatorSet, type ProtocolDefinition } from '@bftx/consensus';
 import { decode, Domains, encode } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
+import { ClassicLevel } from 'classic-level';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { clusterId, encodeFrame, EnvelopeCodec, FrameDecoder, ReplicaNode, ReplicaStore, signHandshake, WIRE_VERSION } from '../src/index';
@@ -159,6 +160,37 @@ test('a failed start never destroys the store: without LevelDB CURRENT it refuse
     } finally {
       await again.stop();
     }
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 60_000);
+
+test('a stored block whose transactions no longer match its payload root, or a stored state root that the blocks do not give, stops the start (LevelDB does not check table checksums on reads)', async () => {
+  const nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+  try {
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+    for (const n of nodes) n.submit(orders(8));
+    await until('blocks with transactions', () => nodes[1]!.ledger.chain.some((b) => b.payload.length > 0) && nodes[1]!.ledger.height >= 3);
+    const victim = nodes[1]!;
+    await victim.stop();
+    const dir = victim.options.dataDir;
+    const withTxs = victim.ledger.chain.find((b) => b.payload.length > 0)!;
+    const key = (prefix: string, h: number) => `${prefix}/${String(h).padStart(16, '0')}`;
+    const raw = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const original = (await raw.get(key('block', withTxs.height)))!;
+    const record = decode(BlockCodec, original);
+    const tx = Uint8Array.from(record.payload[0]!);
+    tx[tx.length - 1]! ^= 1;
+    await raw.put(key('block', withTxs.height), encode(BlockCodec, { ...record, payload: [tx, ...record.payload.slice(1)] }));
+    await raw.close();
+    const options = { ...victim.options, listen: { host: '127.0.0.1', port: 0 } };
+    await expect(new ReplicaNode(options).start()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(new RegExp(`block at height ${withTxs.height} does not match its payload root`)) });
+    // Put the block back, damage a stored state root instead (no snapshot here: every block is applied again).
+    const raw2 = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await raw2.put(key('block', withTxs.height), original);
+    await raw2.put(key('root', 2), new Uint8Array(32).fill(9));
+    await raw2.close();
+    await expect(new ReplicaNode(options).start()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/state root recomputed at height 2/) });
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }
@@ -351,4 +383,32 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     await until('a new block', () => nodes[3]!.ledger.height > height);
     expect(nodes[3]!.failure).toBeUndefined();
   }, 30_000);
+
+  test('a peer sending bad signatures is muted and disconnected after a few, with a few log lines, not one per message (outside attack: a flood of them halted the cluster)', async () => {
+    const before = { bad: await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'bad_signature' }) };
+    const lines: string[] = [];
+    const log = nodes[3]!.options.log;
+    (nodes[3]!.options as { log?: (e: string, f: Record<string, unknown>) => void }).log = (e, f) => {
+      lines.push(e);
+      log?.(e, f);
+    };
+    try {
+      const forged = Array.from({ length: 2_000 }, (_, i) => {
+        const statement = { domain: Domains.vote, epoch: 20_000 + i, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(3), signer: 2, signature: new Uint8Array(64).fill(7) };
+        return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: statement, proposal: { ...statement, domain: Domains.proposal } });
+      });
+      await asPeer(forged);
+      await until('muted', () => lines.includes('peer-muted'));
+      expect(lines.filter((l) => l === 'bad-signature').length).toBeLessThanOrEqual(3 * lines.filter((l) => l === 'peer-muted').length + 3);
+      // Checked at most a strike budget per mute, not 2,000 times.
+      expect((await nodes[3]!.metrics.value('bftx_rejected_inputs_total', { reason: 'bad_signature' })) - before.bad).toBeLessThanOrEqual(16 * 2);
+    } finally {
+      (nodes[3]!.options as { log?: unknown }).log = log;
+    }
+    // The real validator 2 is muted too for those 10 s (same key); the cluster goes on with 3 of 4.
+    const height = nodes[3]!.ledger.height;
+    for (const n of nodes) n.submit(orders(2, 4000 + height * 2));
+    await until('a new block', () => nodes[3]!.ledger.height > height, 30_000);
+    expect(nodes[3]!.failure).toBeUndefined();
+  }, 60_000);
 });
