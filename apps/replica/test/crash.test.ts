@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toHex } from '@bftx/crypto';
 import { ReplicaStore, writeClusterFiles } from '@bftx/node';
-import { block, freeBase, rng, sleep, status, until } from './processes';
+import { allConnected, block, exited, freeBase, rng, sleep, status, until } from './processes';
 import { startTrickle, type Trickle } from './trickle';
 
 const MAIN = resolve(__dirname, '../dist/main.js');
@@ -39,16 +39,12 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
       child.stderr!.pipe(logs[i]!, { end: false });
       children[i] = child;
     };
-    const exited = (c: ChildProcess) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once('exit', () => res())));
     // Finalized blocks seen over the API during the run, to check none was lost or changed.
     const seen = new Map<number, string>();
     let load: Trickle | undefined;
     try {
       files.replicas.forEach((_, i) => launch(i));
-      await until(
-        () => 'every replica up and connected',
-        async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === 3),
-      );
+      await allConnected(files);
       // The load: a few signed orders every 50 ms, offered to every replica that is up.
       load = startTrickle(files, 50);
 

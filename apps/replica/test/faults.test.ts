@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toHex } from '@bftx/crypto';
 import { ReplicaStore, writeClusterFiles } from '@bftx/node';
-import { freeBase, rng, sleep, status, until } from './processes';
+import { allConnected, exited, freeBase, rng, sleep, status, until } from './processes';
 import { startTrickle, type Trickle } from './trickle';
 
 const MAIN = resolve(__dirname, '../dist/main.js');
@@ -106,17 +106,13 @@ test(`fault run: a hostile client, then ${ROUNDS} pass(es) of kill -9 with damag
     children[i] = child;
     return child;
   };
-  const exited = (c: ChildProcess) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once('exit', () => res())));
   const heights = async () => Promise.all(files.replicas.map(async (_, i) => (await status(files, i))?.height ?? 0));
   const report: Record<string, unknown> = { seed: SEED };
   let load: Trickle | undefined;
   const sockets: Socket[] = [];
   try {
     files.replicas.forEach((_, i) => launch(i));
-    await until(
-      () => 'every replica up and connected',
-      async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === 3),
-    );
+    await allConnected(files);
     load = startTrickle(files, 50);
     await until(() => 'a few blocks', async () => (await heights())[0]! >= 5);
 

@@ -1,5 +1,6 @@
 // Shared by the process-level fault tests: a seeded generator, free ports, a replica's status and
 // blocks over its API, and waiting for a condition.
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { ClusterFiles } from '@bftx/node';
 
@@ -65,3 +66,14 @@ export async function until(what: () => string, cond: () => Promise<boolean>, ms
   }
 }
 
+
+/** Resolves once the process has exited (at once if it already has). */
+export const exited = (c: ChildProcess) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once('exit', () => res())));
+
+/** Resolves once every replica of the cluster answers with all its peers connected. */
+export async function allConnected(files: ClusterFiles): Promise<void> {
+  await until(
+    () => 'every replica up and connected',
+    async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === files.replicas.length - 1),
+  );
+}

@@ -16,3 +16,38 @@ export function clientOf(address: string | undefined): string {
   const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
   return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
+
+/**
+ * Open connections counted per client and in all, against caps: `admit` takes a place (false when a
+ * cap is reached), `release` gives it back when the connection closes.
+ */
+export class ConnectionCaps {
+  private readonly perClient = new Map<string, number>();
+  private total = 0;
+
+  constructor(
+    private readonly maxPerClient: number,
+    private readonly maxTotal: number,
+  ) {}
+
+  /** Takes a place for `client`; `exemptFromTotal` for clients the total must not shut out. */
+  admit(client: string, exemptFromTotal = false): boolean {
+    const held = this.perClient.get(client) ?? 0;
+    if (held >= this.maxPerClient || (!exemptFromTotal && this.total >= this.maxTotal)) return false;
+    this.perClient.set(client, held + 1);
+    this.total++;
+    return true;
+  }
+
+  release(client: string): void {
+    const left = (this.perClient.get(client) ?? 1) - 1;
+    if (left === 0) this.perClient.delete(client);
+    else this.perClient.set(client, left);
+    this.total--;
+  }
+
+  /** Places held now. */
+  get size(): number {
+    return this.total;
+  }
+}

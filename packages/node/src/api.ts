@@ -9,7 +9,7 @@ import { fromHex, toHex } from '@bftx/crypto';
 import type { Block } from '@bftx/consensus';
 import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { clientOf } from './address';
+import { clientOf, ConnectionCaps } from './address';
 import { FrameDecoder } from './frame';
 import type { ReplicaNode } from './replica';
 
@@ -86,10 +86,6 @@ export class ClientApi {
   private readonly maxBatch: number;
   private readonly maxBacklog: number;
   private readonly maxReceipts: number;
-  /** Open client connections, in total and per remote address. */
-  private open = 0;
-  private readonly clients = new Map<string, number>();
-  private readonly streamClients = new Map<string, number>();
   // Recent finalized transactions by id, oldest first (a Map keeps insertion order).
   private readonly receipts = new Map<string, { readonly height: number; readonly index: number; readonly receipt: TxReceipt }>();
   port = 0;
@@ -113,28 +109,18 @@ export class ClientApi {
       },
       (req, res) => void this.serve(req, res),
     );
-    const maxConnections = options.maxConnections ?? 512;
-    const perClient = options.maxConnectionsPerClient ?? 32;
+    const connections = new ConnectionCaps(options.maxConnectionsPerClient ?? 32, options.maxConnections ?? 512);
     this.server.on('connection', (socket) => {
       const client = clientOf(socket.remoteAddress);
-      const fromThere = this.clients.get(client) ?? 0;
-      if (this.open >= maxConnections || fromThere >= perClient) {
+      if (!connections.admit(client)) {
         this.node.metrics.apiRefused.inc({ code: 'CONNECTION_LIMIT' });
         socket.destroy();
         return;
       }
-      this.open++;
-      this.clients.set(client, fromThere + 1);
-      socket.once('close', () => {
-        this.open--;
-        const left = (this.clients.get(client) ?? 1) - 1;
-        if (left === 0) this.clients.delete(client);
-        else this.clients.set(client, left);
-      });
+      socket.once('close', () => connections.release(client));
     });
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-    const maxStreams = options.maxStreams ?? 128;
-    const streamsPerClient = options.maxStreamsPerClient ?? 8;
+    const streams = new ConnectionCaps(options.maxStreamsPerClient ?? 8, options.maxStreams ?? 128);
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/v1/stream') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -143,18 +129,12 @@ export class ClientApi {
       // A stream outlives the request timeouts: its own caps keep streams from holding every
       // connection (and their backlogs from holding memory).
       const client = clientOf((socket as { remoteAddress?: string }).remoteAddress);
-      const fromThere = this.streamClients.get(client) ?? 0;
-      if (this.streams.size >= maxStreams || fromThere >= streamsPerClient) {
+      if (!streams.admit(client)) {
         this.node.metrics.apiRefused.inc({ code: 'STREAM_LIMIT' });
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.streamClients.set(client, fromThere + 1);
-      socket.once('close', () => {
-        const left = (this.streamClients.get(client) ?? 1) - 1;
-        if (left === 0) this.streamClients.delete(client);
-        else this.streamClients.set(client, left);
-      });
+      socket.once('close', () => streams.release(client));
       this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
     });
     node.onFinalized((result) => this.finalized(result));

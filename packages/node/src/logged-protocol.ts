@@ -42,13 +42,13 @@ export class LoggedProtocol<M> implements Protocol<M> {
       return;
     }
     if (input.type !== 'message') return; // starts and timers are never offered again
-    const raw = this.rawMessages.get(input);
-    const record = encodeInputRecord(this.definition, input, raw);
-    const key = createHash('sha256').update(raw ?? record).digest('base64');
+    // Named by its wire bytes (what the runtime received), so a skipped message costs a hash, not an encoding.
+    const raw = this.rawMessages.get(input) ?? this.definition.encodeMessage(input.message);
+    const key = createHash('sha256').update(raw).digest('base64');
     if (this.inLog.has(key)) return void this.metrics?.logSkipped.inc({ reason: 'duplicate' });
     if (this.inLog.size >= this.maxLoggedMessages) return void this.metrics?.logSkipped.inc({ reason: 'log_full' });
     this.inLog.add(key);
-    this.records.push(record);
+    this.records.push(encodeInputRecord(this.definition, input, raw));
   }
 
   get self(): number {

@@ -8,7 +8,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { ValidatorSet } from '@bftx/consensus';
 import { bytesEqual, DecodeError, decode, encode, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { encodeFrame, FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './frame';
-import { clientOf } from './address';
+import { clientOf, ConnectionCaps } from './address';
 import type { ReplicaMetrics, RejectReason } from './metrics';
 import { CHALLENGE_BYTES, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';
 
@@ -61,9 +61,8 @@ export class Transport {
   private server: Server | undefined;
   private readonly links: PeerLink[];
   private readonly connections = new Set<Connection>();
-  /** Inbound connections not yet authenticated, per remote address. */
-  private readonly strangers = new Map<string, number>();
-  private strangerCount = 0;
+  /** Inbound connections not yet authenticated, per client and in all. */
+  private readonly strangers: ConnectionCaps;
   private stopped = false;
   readonly maxFrameBytes: number;
   readonly maxQueueBytes: number;
@@ -72,6 +71,7 @@ export class Transport {
     this.links = Array.from({ length: options.validators.n }, () => new PeerLink());
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxQueueBytes = options.maxQueueBytes ?? 32 * 1024 * 1024;
+    this.strangers = new ConnectionCaps(options.maxUnauthenticatedPerAddress ?? 8, options.maxUnauthenticated ?? 64);
   }
 
   /** Listens, dials the higher-numbered peers, and resolves to the port listened on. */
@@ -148,27 +148,19 @@ export class Transport {
     if (this.stopped) return void socket.destroy();
     // Caps on who has not proven a validator key yet: in total, and per address (one host cannot take them all).
     const address = clientOf(socket.remoteAddress);
-    const fromThere = this.strangers.get(address) ?? 0;
     // A validator's configured address is not held back by strangers elsewhere filling the total.
     const known = this.options.peers.some((p) => p?.host === address);
-    if ((!known && this.strangerCount >= (this.options.maxUnauthenticated ?? 64)) || fromThere >= (this.options.maxUnauthenticatedPerAddress ?? 8)) {
+    if (!this.strangers.admit(address, known)) {
       this.options.metrics.reject('connection_limit');
       socket.destroy();
       return;
     }
-    this.strangers.set(address, fromThere + 1);
-    this.strangerCount++;
-    new Connection(this, socket, undefined, () => {
-      const left = (this.strangers.get(address) ?? 1) - 1;
-      if (left === 0) this.strangers.delete(address);
-      else this.strangers.set(address, left);
-      this.strangerCount--;
-    }).begin();
+    new Connection(this, socket, undefined, () => this.strangers.release(address)).begin();
   }
 
   /** Unauthenticated inbound connections held now (for tests and metrics). */
   get unauthenticatedConnections(): number {
-    return this.strangerCount;
+    return this.strangers.size;
   }
 
   /** Called by a connection when its handshake has completed. */
