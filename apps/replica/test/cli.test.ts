@@ -1,7 +1,7 @@
 // The command line: keys, config errors (exit 2, the field named, nothing started), and a cluster
 // started, loaded and stopped through the built program.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -98,6 +98,24 @@ describe('operator errors: refused at once, with what to do', () => {
     expect(await main(['cluster', '--dir', dir], io)).toBe(2);
     expect(io.stderr()).toMatch(/already holds a pbft cluster of 4 replicas: pass --reuse to start it again .* or --fresh to replace it/);
   });
+
+  test('cluster fails (exit 1, the others stopped) when a replica exits while starting, instead of printing endpoints', async () => {
+    const dir = tmp();
+    const base = 41_000 + (process.pid % 300) * 10;
+    writeClusterFiles(dir, { nodes: 4, protocol: 'hotstuff', host: '127.0.0.1', basePort: base, deltaMs: 50, clients: 2 });
+    // Replica 1's data directory holds a file but no store: it refuses to start (MISSING_FILES).
+    mkdirSync(join(dir, 'data', 'replica-1'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'replica-1', '000001.log'), 'not a store');
+    const child = spawn(process.execPath, [resolve(__dirname, '../dist/main.js'), 'cluster', '--dir', dir, '--reuse'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += String(d)));
+    child.stderr!.on('data', (d) => (err += String(d)));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(err).toMatch(/replica 1 exited \(1\) while starting; the cluster is stopped/);
+    expect(out).not.toMatch(/Ctrl-C/);
+  }, 60_000);
 
   test('cluster with a port in use names the port and --base-port, and starts nothing', async () => {
     const dir = tmp();
