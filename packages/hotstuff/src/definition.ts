@@ -106,6 +106,13 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       // A fetch answer with its proof stripped (the QCs emptied) or, every other time, another block
       // on top: honest askers refuse both and ask again.
       corruptAnswer(m) {
+        if (m.type === 'final' && m.blocks.length > 0) {
+          // Blocks served from the ledger carry no QC: another block on top, or the same header with
+          // its transactions changed (its hash still links; only the payload root gives it away).
+          const [top, ...rest] = m.blocks;
+          if (top!.height % 2 === 1) return { type: 'final', blocks: [adversaryBlocks.conflicting(top!, -1), ...rest] };
+          return { type: 'final', blocks: [{ ...top!, payload: [...top!.payload, Uint8Array.of(0xba, 0xd)] }, ...rest] };
+        }
         if (m.type !== 'block' || m.blocks.length === 0) return undefined;
         const [top, ...rest] = m.blocks;
         if (top!.block.height % 2 === 0) return { type: 'block', blocks: m.blocks.map((l) => ({ block: l.block, justify: { ...l.justify, signers: new Uint8Array(l.justify.signers.length), signatures: [] } })) };

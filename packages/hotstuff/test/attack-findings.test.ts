@@ -166,6 +166,36 @@ describe('hotstuff: the outside attack findings of issue 15', () => {
     expect(inside(c.replicas[3]).store.root.block.height).toBe(h[3]);
   });
 
+  test('finalized blocks served by a Byzantine peer (another block on top, or the same header with other transactions) are refused; the replica catches up from the honest ones, transaction for transaction', () => {
+    const c = new Cluster(4);
+    let corrupted = 0;
+    c.lose = (from, to, m) => {
+      if (from !== 0 || to !== 3 || m.type !== 'final') return false;
+      const bad = def.byzantine!.corruptAnswer!(m, c.signers[0]!, 0)!;
+      corrupted++;
+      c.inject(0, 3, bad, 1); // ahead of the honest answers (they take DELTA)
+      return true;
+    };
+    for (let i = 0; i < 4; i++) c.start(i);
+    c.run(300);
+    c.crash(3);
+    c.run(1_000);
+    for (let i = 0; i < 3; i++) c.crash(i);
+    for (let i = 0; i < 3; i++) c.start(i);
+    c.run(1_600);
+    c.start(3);
+    c.run(3_000);
+    expect(corrupted).toBeGreaterThan(0);
+    const h = c.heights();
+    expect(h[3]!).toBeGreaterThanOrEqual(Math.min(h[0]!, h[1]!, h[2]!) - 3);
+    for (let height = 1; height <= h[3]!; height++) {
+      const mine = c.ledgers[3]!.at(height)!;
+      const theirs = c.ledgers[1]!.at(height)!;
+      expect(mine.id).toBe(theirs.id);
+      expect(mine.payload).toEqual(theirs.payload);
+    }
+  });
+
   test('H2: validly signed proposals for old views, re-signed with new payloads, are refused unread and counted; memory does not grow with them', () => {
     const c = new Cluster(4);
     const mine: Proposal[] = [];
