@@ -1,7 +1,7 @@
 // npx nx run bench:consensus
 // The three protocols side by side on one workload: n in {4, 16, 64}, the protocols told delta = 50
 // ms and every message taking exactly 40 ms (so latency in message delays is latency in ms / 40; a
-// delay of exactly delta would tie with Streamlet's epoch boundaries), one client transaction every
+// delay of exactly delta would tie with Streamlet's view boundaries), one client transaction every
 // 10 ms, simulated signatures (the protocols are measured, not Ed25519).
 // Streamlet runs with echo (the paper's protocol) and without. Last line: JSON.
 import { simulate, synchronous } from '@bftx/sim';

@@ -24,22 +24,22 @@ interface CommonFlags {
   nodes: number;
   byzantine: StrategySpec[];
   seed: number;
-  epochs: number;
+  views: number;
   delta: number;
   signatures: Settings['signatures'];
   out: string;
   window?: { from: number; to: number };
 }
 
-function common(cmd: Command, defaults: { protocol: string; nodes: number; epochs?: number; signatures: string; byzantine?: string }): Command {
+function common(cmd: Command, defaults: { protocol: string; nodes: number; views?: number; signatures: string; byzantine?: string }): Command {
   cmd
     .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default(defaults.protocol).argParser(parseProtocol))
     .addOption(new Option('-n, --nodes <n>', 'replicas').default(defaults.nodes).argParser(integerIn(1, 64)))
     .addOption(new Option('-b, --byzantine <strategy,...>', `Byzantine replicas' strategies, one per replica, given to the highest-numbered replicas: ${STRATEGY_HELP}; "none" for none`).default(parseStrategies(defaults.byzantine ?? 'none'), defaults.byzantine ?? 'none').argParser(parseStrategies))
     .addOption(new Option('-s, --seed <n>', 'seed of the run: the same seed gives the same run').default(1).argParser(integerIn(0, 2 ** 32 - 1)));
-  if (defaults.epochs !== undefined) {
-    cmd.addOption(new Option('-e, --epochs <n>', 'virtual run length, in epochs of 2 x delta').default(defaults.epochs).argParser(integerIn(1, 1_000_000)));
-    cmd.addOption(new Option('-w, --window <from-to>', 'virtual ms shown by the epoch timeline and the message sequence (default: the first epochs)').argParser(parseWindow));
+  if (defaults.views !== undefined) {
+    cmd.addOption(new Option('-e, --views <n>', 'virtual run length, in views of 2 x delta').default(defaults.views).argParser(integerIn(1, 1_000_000)));
+    cmd.addOption(new Option('-w, --window <from-to>', 'virtual ms shown by the view timeline and the message sequence (default: the first views)').argParser(parseWindow));
   }
   return cmd
     .addOption(new Option('--delta <ms>', 'network delay bound delta, virtual ms').default(10).argParser(integerIn(1, 60_000)))
@@ -56,18 +56,18 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
 
-  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, epochs: f.epochs, delta: f.delta, signatures: f.signatures, ...(f.window ? { window: f.window } : {}) });
+  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, views: f.views, delta: f.delta, signatures: f.signatures, ...(f.window ? { window: f.window } : {}) });
 
-  common(program.command('exchange', { isDefault: true }).description('the distributed-exchange scenario (default): replicas run consensus over signed orders from a market maker and random traders, one replica double-votes, a rogue client forges orders'), { protocol: 'streamlet', nodes: 5, epochs: 1500, signatures: 'ed25519', byzantine: 'vote-twice' }).action((f: CommonFlags) => {
+  common(program.command('exchange', { isDefault: true }).description('the distributed-exchange scenario (default): replicas run consensus over signed orders from a market maker and random traders, one replica double-votes, a rogue client forges orders'), { protocol: 'streamlet', nodes: 5, views: 1500, signatures: 'ed25519', byzantine: 'vote-twice' }).action((f: CommonFlags) => {
     outcome = { run: (p) => exchangeScenario(settings(f), p), out: f.out };
   });
-  common(program.command('basic').description('consensus with honest replicas only, ordering client transactions'), { protocol: 'streamlet', nodes: 5, epochs: 100, signatures: 'ed25519' }).action((f: CommonFlags) => {
+  common(program.command('basic').description('consensus with honest replicas only, ordering client transactions'), { protocol: 'streamlet', nodes: 5, views: 100, signatures: 'ed25519' }).action((f: CommonFlags) => {
     outcome = { run: (p) => basicScenario(settings(f), p), out: f.out };
   });
-  common(program.command('byzantine').description('consensus with Byzantine replicas (default: one equivocating leader); checks safety and reports offenders with evidence'), { protocol: 'streamlet', nodes: 5, epochs: 100, signatures: 'ed25519', byzantine: 'equivocate' }).action((f: CommonFlags) => {
+  common(program.command('byzantine').description('consensus with Byzantine replicas (default: one equivocating leader); checks safety and reports offenders with evidence'), { protocol: 'streamlet', nodes: 5, views: 100, signatures: 'ed25519', byzantine: 'equivocate' }).action((f: CommonFlags) => {
     outcome = { run: (p) => byzantineScenario(settings(f), p), out: f.out };
   });
-  common(program.command('compare').description('every protocol at several cluster sizes: latency and messages per decision'), { protocol: 'streamlet', nodes: 4, epochs: 60, signatures: 'simulated' })
+  common(program.command('compare').description('every protocol at several cluster sizes: latency and messages per decision'), { protocol: 'streamlet', nodes: 4, views: 60, signatures: 'simulated' })
     .addOption(new Option('--sizes <n,...>', 'cluster sizes to compare').default([4, 7, 10, 16], '4,7,10,16').argParser(parseNodeList))
     .action((f: CommonFlags & { sizes: number[] }) => {
       outcome = { run: (p) => compareScenario({ ...settings(f), sizes: f.sizes }, p), out: f.out };
@@ -83,7 +83,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .action((f: CommonFlags & { venue: 'direct' | 'replicated'; minutes?: number; scale: number }) => {
       // Market data every second and 100 ms latency: delta 100 ms keeps the cluster near the agents' pace.
       const delta = f.delta === 10 ? 100 : f.delta;
-      outcome = { run: (p) => marketScenario({ ...settings({ ...f, epochs: 0 }), delta, venue: f.venue, minutes: f.minutes ?? (f.venue === 'direct' ? 390 : 5), scale: f.scale }, p), out: f.out };
+      outcome = { run: (p) => marketScenario({ ...settings({ ...f, views: 0 }), delta, venue: f.venue, minutes: f.minutes ?? (f.venue === 'direct' ? 390 : 5), scale: f.scale }, p), out: f.out };
     });
 
   // With a default command, commander would take an unknown command for an argument of `exchange`.

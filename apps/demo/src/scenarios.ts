@@ -8,7 +8,7 @@ import {
   candlesChart,
   comparisonChart,
   depthChart,
-  epochTimelineChart,
+  viewTimelineChart,
   latencyChart,
   messageSequenceChart,
   pnlChart,
@@ -26,10 +26,10 @@ export interface Settings {
   readonly nodes: number;
   readonly byzantine: readonly StrategySpec[];
   readonly seed: number;
-  readonly epochs: number;
+  readonly views: number;
   readonly delta: number;
   readonly signatures: 'simulated' | 'ed25519';
-  /** Virtual ms shown by the epoch timeline and the message sequence (default: the first epochs). */
+  /** Virtual ms shown by the view timeline and the message sequence (default: the first views). */
   readonly window?: { readonly from: number; readonly to: number };
 }
 
@@ -52,14 +52,14 @@ export interface Outcome {
 }
 
 /** Every trace kind but 'deliver': a send record already carries its arrival time. */
-const TRACE_KINDS = ['send', 'drop', 'timer', 'epoch', 'propose', 'vote', 'notarize', 'finalize', 'evidence'];
+const TRACE_KINDS = ['send', 'drop', 'timer', 'view', 'propose', 'vote', 'certify', 'finalize', 'evidence'];
 const STEPS = 100;
 const fmt = (x: number) => x.toLocaleString('en-US');
 const describe = (b: ReadonlyArray<{ replica: number; strategy: Strategy }>) => (b.length ? b.map((x) => `r${x.replica}: ${x.strategy.kind}${x.strategy.kind === 'crash' ? ` at ${x.strategy.at} ms` : x.strategy.kind === 'delay' ? ` by ${x.strategy.by} ms` : ''}`).join(', ') : 'none');
 
 /** One consensus-only run, stepped so progress can be shown. */
 function runConsensus(s: Settings, protocol: ProtocolName, n: number, byzantine: ReadonlyArray<{ replica: number; strategy: Strategy }>, progress: Progress | undefined, trace = true): { result: SimulationResult; wallMs: number } {
-  const duration = s.epochs * 2 * s.delta;
+  const duration = s.views * 2 * s.delta;
   const t0 = performance.now();
   const run = startSimulation({
     protocol: PROTOCOLS[protocol](),
@@ -87,9 +87,9 @@ function consensusCharts(run: ConsensusRun, latency: readonly number[], prefix: 
   const facts = readTrace(run);
   const w = window ? { window } : {};
   return [
-    { id: `${prefix}-block-tree`, option: blockTreeChart(run, {}, facts), height: 70 + 150 * run.n, caption: 'Each panel is one replica\'s view: a block at (epoch, height) with an edge to its parent. Green finalized, blue notarized, grey proposed, orange orphaned; the label is the proposer; diamonds were proposed by a Byzantine replica. Scroll the report\'s other charts for the whole run.' },
-    { id: `${prefix}-epoch-timeline`, option: epochTimelineChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Time runs across; each shaded band is an epoch (view), labelled with its leader. Drag the slider or scroll to zoom.' },
-    { id: `${prefix}-message-sequence`, option: messageSequenceChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Every message sent in the window (the first epochs unless --window says otherwise): an arrow from sender (at send time) to receiver (at arrival). Click a kind in the legend to hide it.' },
+    { id: `${prefix}-block-tree`, option: blockTreeChart(run, {}, facts), height: 70 + 150 * run.n, caption: 'Each panel is one replica\'s view: a block at (view, height) with an edge to its parent. Green finalized, blue certified, grey proposed, orange orphaned; the label is the proposer; diamonds were proposed by a Byzantine replica. Scroll the report\'s other charts for the whole run.' },
+    { id: `${prefix}-view-timeline`, option: viewTimelineChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Time runs across; each shaded band is a view, labelled with its leader. Drag the slider or scroll to zoom.' },
+    { id: `${prefix}-message-sequence`, option: messageSequenceChart(run, w, facts), height: 150 + 45 * run.n, caption: 'Every message sent in the window (the first views unless --window says otherwise): an arrow from sender (at send time) to receiver (at arrival). Click a kind in the legend to hide it.' },
     { id: `${prefix}-latency`, option: latencyChart(latency), caption: 'Time from a block\'s proposal to its finalization, over every honest replica and block: histogram and CDF.' },
     { id: `${prefix}-throughput`, option: throughputChart(run, {}, facts), caption: 'Finalized transactions and blocks per second of virtual time, at the first honest replica.' },
   ];
@@ -103,7 +103,7 @@ function consensusTable(s: Settings, protocol: ProtocolName, n: number, byzantin
     ['replicas (n) / tolerated (f)', `${n} / ${Math.floor((n - 1) / 3)}`],
     ['Byzantine replicas', describe(byzantine)],
     ['signatures', s.signatures === 'ed25519' ? 'Ed25519 (real)' : 'simulated (unforgeable inside the simulator)'],
-    ['virtual time', `${fmt(s.epochs * 2 * s.delta)} ms (${s.epochs} epochs of 2 x delta = ${s.delta} ms)`],
+    ['virtual time', `${fmt(s.views * 2 * s.delta)} ms (${s.views} views of 2 x delta = ${s.delta} ms)`],
     ['safety', r.verdict === 'safe' ? 'safe: no two honest replicas finalized different blocks at one height' : r.verdict],
     ['finalized height (lowest honest)', r.honestFinalizedHeight],
     ['blocks proposed', r.replicas.reduce((a, x) => a + x.proposed, 0)],
@@ -121,7 +121,7 @@ function consensusSummary(s: Settings, protocol: ProtocolName, n: number, byzant
     n,
     seed: s.seed,
     delta_ms: s.delta,
-    epochs: s.epochs,
+    views: s.views,
     signatures: s.signatures,
     byzantine,
     verdict: r.verdict,
@@ -131,7 +131,7 @@ function consensusSummary(s: Settings, protocol: ProtocolName, n: number, byzant
     bytes: r.bytes,
     messages_by_kind: r.messagesByKind,
     offenders: r.offenders,
-    replicas: r.replicas.map(({ instance, validator, honest, finalized, proposed, notarized, transactions, duplicateTransactions }) => ({ instance, validator, honest, finalized, proposed, notarized, transactions, duplicateTransactions })),
+    replicas: r.replicas.map(({ instance, validator, honest, finalized, proposed, certified, transactions, duplicateTransactions }) => ({ instance, validator, honest, finalized, proposed, certified, transactions, duplicateTransactions })),
     wall_ms: Math.round(wallMs),
   };
 }
@@ -158,7 +158,7 @@ export function basicScenario(s: Settings, progress?: Progress): Outcome {
 
 export function byzantineScenario(s: Settings, progress?: Progress): Outcome {
   const specs = s.byzantine.length ? s.byzantine : [{ kind: 'equivocate' as const }];
-  const byzantine = byzantineAssignment(specs, s.nodes, s.epochs * 2 * s.delta, s.delta);
+  const byzantine = byzantineAssignment(specs, s.nodes, s.views * 2 * s.delta, s.delta);
   const { result, wallMs } = runConsensus(s, s.protocol, s.nodes, byzantine, progress);
   const run: ConsensusRun = { protocol: s.protocol, n: s.nodes, byzantine: byzantine.map((b) => b.replica), trace: result.trace };
   const missed = undetected(byzantine, result.offenders);
@@ -199,11 +199,11 @@ export function compareScenario(s: CompareSettings, progress?: Progress): Outcom
     title: `Protocols compared: ${Object.keys(PROTOCOLS).join(', ')} at n = ${s.sizes.join(', ')}`,
     failure: stalled.length ? `no block finalized in: ${stalled.join(', ')}` : undefined,
     table: rows.map((r) => [`${r.protocol} n=${r.n}`, `${r.finalized} blocks, latency p50 ${r.latencyP50} ms, ${fmt(r.messagesPerBlock)} msgs/block`] as const),
-    summary: { scenario: 'compare', seed: s.seed, delta_ms: s.delta, epochs: s.epochs, signatures: s.signatures, runs: rows.map((r) => ({ ...r, wallMs: Math.round(r.wallMs) })) },
+    summary: { scenario: 'compare', seed: s.seed, delta_ms: s.delta, views: s.views, signatures: s.signatures, runs: rows.map((r) => ({ ...r, wallMs: Math.round(r.wallMs) })) },
     sections: [
       {
         title: 'Protocols compared',
-        text: `Each protocol, honest replicas, one synchronous network (delta = ${s.delta} ms), ${s.epochs} epochs of virtual time, 5 transactions every ${s.delta} ms, ${s.signatures} signatures.`,
+        text: `Each protocol, honest replicas, one synchronous network (delta = ${s.delta} ms), ${s.views} views of virtual time, 5 transactions every ${s.delta} ms, ${s.signatures} signatures.`,
         tables: [{ head: ['protocol', 'n', 'finalized blocks', 'latency p50 (ms)', 'latency p99 (ms)', 'messages', 'messages per block'], rows: rows.map((r) => [r.protocol, r.n, r.finalized, r.latencyP50, r.latencyP99, fmt(r.messages), fmt(r.messagesPerBlock)]) }],
         charts: [{ id: 'compare-protocols', option: comparisonChart(rows), height: 460, caption: 'Median finalization latency and messages per finalized block against the number of replicas, on log scales: a slope of 1 on the right is linear in n, 2 quadratic.' }],
       },
@@ -222,7 +222,7 @@ function marketCharts(result: MarketResult, prefix: string, clock: 'hh:mm' | 'ms
 }
 
 export function exchangeScenario(s: Settings, progress?: Progress): Outcome {
-  const duration = s.epochs * 2 * s.delta;
+  const duration = s.views * 2 * s.delta;
   const specs = s.byzantine.length ? s.byzantine : [{ kind: 'vote-twice' as const }];
   const byzantine = byzantineAssignment(specs, s.nodes, duration, s.delta);
   const t0 = performance.now();
@@ -312,13 +312,13 @@ export function exchangeScenario(s: Settings, progress?: Progress): Outcome {
 /** A small consensus-only comparison for the exchange report, so the default report shows it too. */
 function compareForExchange(s: Settings): { rows: ComparisonRow[]; section: ReportSection } {
   const sizes = [4, 7, 10];
-  const cs: CompareSettings = { ...s, sizes, epochs: 60, signatures: 'simulated', byzantine: [] };
+  const cs: CompareSettings = { ...s, sizes, views: 60, signatures: 'simulated', byzantine: [] };
   const { rows } = comparisonRows(cs, undefined);
   return {
     rows,
     section: {
       title: 'The three protocols side by side',
-      text: `Consensus alone (no exchange), honest replicas, delta = ${s.delta} ms, 60 epochs each, simulated signatures, n = ${sizes.join(', ')}. \`bftx-demo compare\` runs more sizes.`,
+      text: `Consensus alone (no exchange), honest replicas, delta = ${s.delta} ms, 60 views each, simulated signatures, n = ${sizes.join(', ')}. \`bftx-demo compare\` runs more sizes.`,
       charts: [{ id: 'exchange-compare', option: comparisonChart(rows), height: 460 }],
     },
   };

@@ -25,10 +25,10 @@ afterAll(async () => {
 
 test('the exchange report renders every chart in Chromium, with no console error and no failed request', async () => {
   // The default scenario (`npm run demo`), shortened.
-  expect(await main(['exchange', '--epochs', '300', '--out', OUT], quiet)).toBe(0);
+  expect(await main(['exchange', '--views', '300', '--out', OUT], quiet)).toBe(0);
   const file = join(OUT, 'report.html');
   const ids = [...readFileSync(file, 'utf8').matchAll(/<div class="chart" id="([^"]+)"/g)].map((m) => m[1]!);
-  expect(ids.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-epoch-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput']);
+  expect(ids.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-view-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput']);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];

@@ -29,7 +29,7 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
     [['market', '--byzantine', 'silent'], /a direct market has no replicas/],
     [['compare', '--sizes', '4,4'], /each replica count once/],
     [['--seed', '-1'], /expected a whole number from 0 to 4294967295/],
-    [['--epochs', '0'], /from 1 to 1000000/],
+    [['--views', '0'], /from 1 to 1000000/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['teleport'], /unknown command 'teleport'/],
     [['market', '--venue', 'moon'], /Allowed choices are direct, replicated/],
@@ -68,7 +68,7 @@ describe('runs', () => {
   test('exchange (the default): summary table, report, trace and summary; forged orders rejected, the double-voter convicted', async () => {
     const out = tmp();
     const io = capture();
-    expect(await main(['--epochs', '300', '--signatures', 'simulated', '--out', out], io)).toBe(0);
+    expect(await main(['--views', '300', '--signatures', 'simulated', '--out', out], io)).toBe(0);
     const text = io.stdout();
     expect(text).toContain('Distributed exchange: streamlet, 5 replicas, r4: vote-twice');
     expect(text).toMatch(/rejected at the mempool \(bad signature\)\s*│\s*20/);
@@ -87,7 +87,7 @@ describe('runs', () => {
     expect(records.filter((r) => r.ev === 'finalize' && r.instance === 0).length).toBeGreaterThanOrEqual(summary.finalized_height);
     expect(records.some((r) => r.ev === 'deliver')).toBe(false); // sends carry their arrival time
     const svgs = readdirSync(join(out, 'charts'));
-    expect(svgs.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-epoch-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput'].map((x) => `${x}.svg`));
+    expect(svgs.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-view-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput'].map((x) => `${x}.svg`));
   }, 120_000);
 
   test('the same seed gives the same summary and trace', async () => {
@@ -118,6 +118,6 @@ describe('runs', () => {
     if (scenario === 'compare') expect(summary.runs).toHaveLength(6);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('window.bftxReport');
-    if (argv.includes('--window')) expect(html).toContain('Epoch timeline (pbft, 100-300 ms)');
+    if (argv.includes('--window')) expect(html).toContain('View timeline (pbft, 100-300 ms)');
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 // Crash faults with real processes: a four-replica cluster under a steady load of signed orders;
 // again and again a random replica is killed with SIGKILL at a random moment and restarted from its
-// disk. Afterwards: no validator ever signed two different blocks for one vote slot (every vote sent
+// disk. Afterwards: no validator ever signed two different blocks for one vote sequence (every vote sent
 // is kept in the store before it leaves), no finalized block was lost or changed, the replicas agree
 // on every block and state root, and each restarted replica caught up.
 // Rounds per protocol: BFTX_CRASH_ROUNDS (default 3); the schedule comes from BFTX_CRASH_SEED.
@@ -83,9 +83,9 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
       await Promise.all(children.map((c) => (c ? (c.kill('SIGTERM'), exited(c)) : undefined)));
       logs.forEach((l) => l.end());
     }
-    // The stores: the same chain everywhere, and no validator ever signed two blocks for one slot.
+    // The stores: the same chain everywhere, and no validator ever signed two blocks for one sequence.
     const chains: string[][] = [];
-    const slots = new Map<string, string>();
+    const sequences = new Map<string, string>();
     let votes = 0;
     for (const r of files.replicas) {
       const config = JSON.parse(readFileSync(r.config, 'utf8')) as { dataDir: string };
@@ -94,11 +94,11 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
         chains.push((await store.blocks()).map((b) => b.id));
         for await (const v of store.votes()) {
           votes++;
-          const slot = `${v.signer}/${v.domain}/${v.epoch}/${v.slot}/${v.phase}`;
+          const sequence = `${v.signer}/${v.domain}/${v.view}/${v.sequence}`;
           const hash = toHex(v.blockHash);
-          const earlier = slots.get(slot);
-          if (earlier !== undefined && earlier !== hash) throw new Error(`validator ${v.signer} signed two blocks for ${slot}: ${earlier} and ${hash} (seed ${seed}; replay: ${replay})`);
-          slots.set(slot, hash);
+          const earlier = sequences.get(sequence);
+          if (earlier !== undefined && earlier !== hash) throw new Error(`validator ${v.signer} signed two blocks for ${sequence}: ${earlier} and ${hash} (seed ${seed}; replay: ${replay})`);
+          sequences.set(sequence, hash);
         }
       } finally {
         await store.close();

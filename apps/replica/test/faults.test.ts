@@ -6,7 +6,7 @@
 //    catches up, or refuses with a clear message and changes none of its files; restored from a copy
 //    taken before the damage (as an operator restores a backup), it runs and catches up.
 // Afterwards: the replicas agree on every block and state root, no transaction is final twice, and
-// no validator ever signed two blocks for one slot.
+// no validator ever signed two blocks for one sequence.
 // Passes over the damage kinds: BFTX_FAULT_ROUNDS (default 1); the schedule comes from BFTX_FAULT_SEED.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -233,16 +233,16 @@ test(`fault run: a hostile client, then ${ROUNDS} pass(es) of kill -9 with damag
     await Promise.all(children.map((c) => (c ? (c.kill('SIGTERM'), exited(c)) : undefined)));
     logs.forEach((l) => l.end());
   }
-  // No validator signed two blocks for one slot (every vote is kept in the store before it leaves).
-  const slots = new Map<string, string>();
+  // No validator signed two blocks for one sequence (every vote is kept in the store before it leaves).
+  const sequences = new Map<string, string>();
   for (let i = 0; i < files.replicas.length; i++) {
     const store = await ReplicaStore.open(dataDir(i));
     try {
       for await (const v of store.votes()) {
-        const slot = `${v.signer}/${v.domain}/${v.epoch}/${v.slot}/${v.phase}`;
-        const earlier = slots.get(slot);
-        if (earlier !== undefined && earlier !== toHex(v.blockHash)) throw new Error(`validator ${v.signer} signed two blocks for ${slot} (${replay})`);
-        slots.set(slot, toHex(v.blockHash));
+        const sequence = `${v.signer}/${v.domain}/${v.view}/${v.sequence}`;
+        const earlier = sequences.get(sequence);
+        if (earlier !== undefined && earlier !== toHex(v.blockHash)) throw new Error(`validator ${v.signer} signed two blocks for ${sequence} (${replay})`);
+        sequences.set(sequence, toHex(v.blockHash));
       }
     } finally {
       await store.close();

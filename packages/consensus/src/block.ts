@@ -9,7 +9,7 @@ export const MAX_TX_BYTES = 64 * 1024;
 export const BlockHeaderCodec = codec.record({
   parent: codec.fixedBytes(HASH_BYTES),
   height: codec.uint(),
-  epoch: codec.uint(),
+  view: codec.uint(),
   proposer: codec.uint(),
   payloadRoot: codec.fixedBytes(HASH_BYTES),
 });
@@ -18,7 +18,7 @@ export type BlockHeader = codec.Infer<typeof BlockHeaderCodec>;
 export const BlockCodec = codec.record({
   parent: codec.fixedBytes(HASH_BYTES),
   height: codec.uint(),
-  epoch: codec.uint(),
+  view: codec.uint(),
   proposer: codec.uint(),
   payloadRoot: codec.fixedBytes(HASH_BYTES),
   payload: codec.array(codec.bytes(MAX_TX_BYTES), MAX_BLOCK_TXS),
@@ -37,16 +37,16 @@ export function blockHash(header: BlockHeader): Uint8Array {
 }
 
 /** A block over `payload`, its root and hash computed. */
-export function makeBlock(fields: { parent: Uint8Array; height: number; epoch: number; proposer: number; payload: readonly Uint8Array[] }): Block {
-  const header: BlockHeader = { parent: fields.parent, height: fields.height, epoch: fields.epoch, proposer: fields.proposer, payloadRoot: merkleRoot(fields.payload) };
+export function makeBlock(fields: { parent: Uint8Array; height: number; view: number; proposer: number; payload: readonly Uint8Array[] }): Block {
+  const header: BlockHeader = { parent: fields.parent, height: fields.height, view: fields.view, proposer: fields.proposer, payloadRoot: merkleRoot(fields.payload) };
   const h = blockHash(header);
-  return { parent: header.parent, height: header.height, epoch: header.epoch, proposer: header.proposer, payloadRoot: header.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(header.parent) };
+  return { parent: header.parent, height: header.height, view: header.view, proposer: header.proposer, payloadRoot: header.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(header.parent) };
 }
 
 /** A decoded block with its hash recomputed (never trust a hash that came over the wire). */
 export function sealBlock(fields: BlockHeader & { payload: readonly Uint8Array[] }): Block {
   const h = blockHash(fields);
-  return { parent: fields.parent, height: fields.height, epoch: fields.epoch, proposer: fields.proposer, payloadRoot: fields.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(fields.parent) };
+  return { parent: fields.parent, height: fields.height, view: fields.view, proposer: fields.proposer, payloadRoot: fields.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(fields.parent) };
 }
 
 /** True iff the payload matches the root the header commits to. */
@@ -54,5 +54,5 @@ export function payloadMatches(block: Block): boolean {
   return bytesEqual(merkleRoot(block.payload), block.payloadRoot);
 }
 
-/** The genesis block every chain starts from: height 0, epoch 0, no payload. */
-export const GENESIS: Block = makeBlock({ parent: new Uint8Array(HASH_BYTES), height: 0, epoch: 0, proposer: 0, payload: [] });
+/** The genesis block every chain starts from: height 0, view 0, no payload. */
+export const GENESIS: Block = makeBlock({ parent: new Uint8Array(HASH_BYTES), height: 0, view: 0, proposer: 0, payload: [] });

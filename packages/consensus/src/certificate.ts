@@ -9,9 +9,8 @@ import type { SignedStatement, StatementVerifier } from './statement';
  */
 export interface QuorumCertificate {
   readonly domain: DomainTag;
-  readonly epoch: number;
-  readonly slot: number;
-  readonly phase: number;
+  readonly view: number;
+  readonly sequence: number;
   readonly blockHash: Uint8Array;
   readonly signers: Uint8Array;
   readonly signatures: readonly Uint8Array[];
@@ -19,9 +18,8 @@ export interface QuorumCertificate {
 
 export const CertificateCodec = codec.record({
   domain: codec.string(64),
-  epoch: codec.uint(),
-  slot: codec.uint(),
-  phase: codec.uint(255),
+  view: codec.uint(),
+  sequence: codec.uint(),
   blockHash: codec.fixedBytes(HASH_BYTES),
   signers: codec.bytes(1024),
   signatures: codec.array(codec.bytes(64), 8192),
@@ -43,7 +41,7 @@ export function makeCertificate(statements: readonly SignedStatement[], n: numbe
   const signers = new Uint8Array(Math.ceil(n / 8));
   const ordered = [...bySigner.keys()].sort((a, b) => a - b);
   for (const i of ordered) signers[i >> 3]! |= 1 << (i & 7);
-  return { domain: first.domain, epoch: first.epoch, slot: first.slot, phase: first.phase, blockHash: first.blockHash, signers, signatures: ordered.map((i) => bySigner.get(i)!.signature) };
+  return { domain: first.domain, view: first.view, sequence: first.sequence, blockHash: first.blockHash, signers, signatures: ordered.map((i) => bySigner.get(i)!.signature) };
 }
 
 /** True iff at least a quorum of distinct validators signed exactly this statement. */
@@ -53,7 +51,7 @@ export function verifyCertificate(qc: QuorumCertificate, verifier: StatementVeri
   if (!(qc.signers instanceof Uint8Array) || qc.signers.length !== Math.ceil(v.n / 8)) return false;
   const signers = signersOf(qc.signers);
   if (signers.length < v.quorum || signers.length !== qc.signatures.length || signers[signers.length - 1]! >= v.n) return false;
-  const ok = signers.every((signer, i) => verifier.verify({ domain: qc.domain, epoch: qc.epoch, slot: qc.slot, phase: qc.phase, blockHash: qc.blockHash, signer, signature: qc.signatures[i]! }));
+  const ok = signers.every((signer, i) => verifier.verify({ domain: qc.domain, view: qc.view, sequence: qc.sequence, blockHash: qc.blockHash, signer, signature: qc.signatures[i]! }));
   // Certificates are immutable values; one verified is valid for this validator set whenever seen again.
   if (ok) verifier.verifiedCertificates.add(qc);
   return ok;

@@ -1,7 +1,7 @@
 import { bytesEqual } from '@bftx/crypto';
 import type { SignedStatement, StatementVerifier } from './statement';
 
-/** Proof that `offender` signed two different blocks for the same (domain, epoch, slot, phase). Anyone can check it. */
+/** Proof that `offender` signed two different blocks for the same (domain, view, sequence). Anyone can check it. */
 export interface EquivocationEvidence {
   readonly kind: 'equivocation';
   readonly offender: number;
@@ -18,9 +18,8 @@ export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolea
     a.signer === e.offender &&
     b.signer === e.offender &&
     a.domain === b.domain &&
-    a.epoch === b.epoch &&
-    a.slot === b.slot &&
-    a.phase === b.phase &&
+    a.view === b.view &&
+    a.sequence === b.sequence &&
     !bytesEqual(a.blockHash, b.blockHash) &&
     verifier.verify(a) &&
     verifier.verify(b)
@@ -28,7 +27,7 @@ export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolea
 }
 
 /**
- * Remembers the first statement of each signer per (domain, epoch, slot, phase) and
+ * Remembers the first statement of each signer per (domain, view, sequence) and
  * reports an equivocation once per offender: distinct offenders, never a
  * repeated count of the same misbehaviour.
  */
@@ -38,7 +37,7 @@ export class EquivocationDetector {
 
   /** Call with statements whose signatures were verified. Returns new evidence, if this one conflicts. */
   observe(s: SignedStatement): Evidence | undefined {
-    const key = `${s.domain}|${s.epoch}|${s.slot}|${s.phase}|${s.signer}`;
+    const key = `${s.domain}|${s.view}|${s.sequence}|${s.signer}`;
     const earlier = this.first.get(key);
     if (earlier === undefined) {
       this.first.set(key, s);
@@ -49,8 +48,8 @@ export class EquivocationDetector {
     return { kind: 'equivocation', offender: s.signer, first: earlier, second: s };
   }
 
-  /** Forget statements of epochs below `epoch` (bounded memory). */
-  prune(epoch: number): void {
-    for (const [k, s] of this.first) if (s.epoch < epoch) this.first.delete(k);
+  /** Forget statements of views below `view` (bounded memory). */
+  prune(view: number): void {
+    for (const [k, s] of this.first) if (s.view < view) this.first.delete(k);
   }
 }

@@ -1,6 +1,8 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { Block } from './block';
+import type { PayloadPolicy } from './core/payload';
 import type { Evidence } from './evidence';
+import type { RejectionCode } from './rejection';
 import type { SignedStatement, StatementVerifier } from './statement';
 import type { ValidatorSet } from './validators';
 
@@ -27,16 +29,22 @@ export type ProtocolOutput<M> =
   | { readonly type: 'persist'; readonly state: Uint8Array }
   | { readonly type: 'commit'; readonly blocks: readonly Block[] }
   | { readonly type: 'evidence'; readonly evidence: Evidence }
-  | { readonly type: 'trace'; readonly event: TraceEvent };
+  | { readonly type: 'trace'; readonly event: TraceEvent }
+  /** An input refused: its code, its sender and message kind where it had them. Counted by the runtime. */
+  | { readonly type: 'reject'; readonly code: RejectionCode; readonly from?: number; readonly kind?: string };
 
-/** Protocol events worth recording for visualization and debugging. */
+/**
+ * Protocol events worth recording for visualization and debugging, named per concept (the same
+ * names in every protocol): a view began, a block was proposed, voted for, certified (a quorum
+ * signed it: Streamlet's notarization, HotStuff's QC, PBFT's prepared certificate), finalized.
+ */
 export type TraceEvent =
-  | { readonly kind: 'propose'; readonly epoch: number; readonly block: string; readonly height: number; readonly parent: string }
-  | { readonly kind: 'vote'; readonly epoch: number; readonly block: string }
-  | { readonly kind: 'notarize'; readonly epoch: number; readonly block: string; readonly height: number }
+  | { readonly kind: 'propose'; readonly view: number; readonly block: string; readonly height: number; readonly parent: string }
+  | { readonly kind: 'vote'; readonly view: number; readonly block: string }
+  | { readonly kind: 'certify'; readonly view: number; readonly block: string; readonly height: number }
   /** `proposal`: the id the block was proposed under, when the ledger block differs from it (PBFT's batches). */
-  | { readonly kind: 'finalize'; readonly block: string; readonly height: number; readonly epoch: number; readonly proposal?: string }
-  | { readonly kind: 'epoch'; readonly epoch: number; readonly leader: number };
+  | { readonly kind: 'finalize'; readonly block: string; readonly height: number; readonly view: number; readonly proposal?: string }
+  | { readonly kind: 'view'; readonly view: number; readonly leader: number };
 
 /** Timing parameters, in milliseconds of the runtime's clock. */
 export interface Timing {
@@ -67,10 +75,15 @@ export interface ProtocolConfig {
   readonly finalized?: FinalizedChain;
   /** Safety state from the last `persist` output, when restarting. */
   readonly safetyState?: Uint8Array;
+  /**
+   * How a leader builds a block's payload and a voter judges one (see `PayloadPolicy`). The same
+   * policy on every replica of a cluster, a new instance each. Left out: first in, first out.
+   */
+  readonly payload?: PayloadPolicy;
   /** Most transactions per block (default 1000). */
   readonly maxBlockTxs?: number;
   /**
-   * Who leads each view (epoch): leaderSchedule[v] for the views it covers, the protocol's own rule
+   * Who leads each view: leaderSchedule[v] for the views it covers, the protocol's own rule
    * after. Every replica of a cluster must be given the same schedule; the Twins harness sets one
    * per scenario. Leave it out in production.
    */
@@ -93,7 +106,7 @@ export interface Protocol<M> {
    * What the instance holds in memory, for bounded-state checks: `retained` counts messages,
    * statements, certificates and blocks kept (for the current view and those around it, and blocks
    * not yet final: final blocks are the runtime's, see `ProtocolConfig.finalized`), `dropped` the messages refused since creation because they were too far from the
-   * current view (epoch, sequence number) to be kept. Under a flood of validly signed far-future
+   * current view or sequence number to be kept. Under a flood of validly signed far-future
    * messages `retained` stays below a bound that does not grow with the flood.
    */
   footprint?(): ProtocolFootprint;
@@ -120,7 +133,7 @@ export interface ProtocolDefinition<M> {
   /**
    * Every signed statement a message carries (proposals, votes, timeouts, checkpoints, view
    * changes..., whoever signed them): an honest replica never signs two of these with one
-   * (domain, epoch, slot, phase) and different block hashes, crash and restart included. For
+   * (domain, view, sequence) and different block hashes, crash and restart included. For
    * audits: the simulator and the crash test collect every message a replica sent and check
    * exactly that for the statements signed by the sender.
    */
@@ -129,7 +142,7 @@ export interface ProtocolDefinition<M> {
 
 /** What an adversary needs to misbehave in protocol terms, given only its own signer. */
 export interface ByzantineHooks<M> {
-  /** A message that conflicts with `message` (another block for the same proposal or vote slot), signed by `signer`; undefined if the message has no conflicting form. */
+  /** A message that conflicts with `message` (another block for the same proposal or vote sequence), signed by `signer`; undefined if the message has no conflicting form. */
   conflicting(message: M, signer: Signer, self: number): M | undefined;
   /** True for vote-like messages (what a vote withholder drops). */
   isVote(message: M): boolean;
@@ -146,7 +159,7 @@ export interface ByzantineHooks<M> {
   /** The same proposal rebuilt on another parent (a fork), signed by `signer`. */
   reparent(message: M, parent: { readonly hash: Uint8Array; readonly height: number }, signer: Signer, self: number): M | undefined;
   /**
-   * The same kind of message, validly signed by `signer`, for the epoch (view, sequence number)
+   * The same kind of message, validly signed by `signer`, for the view or sequence number
    * `ahead` above the one `message` is for: what a Byzantine replica floods to make others keep
    * state for the far future. Undefined if the message has no such form.
    */

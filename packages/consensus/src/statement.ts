@@ -3,16 +3,15 @@ import { HASH_BYTES } from './block';
 import type { ValidatorSet } from './validators';
 
 /**
- * What a validator signs: "in (epoch, slot, phase), I back block `blockHash`".
+ * What a validator signs: "in (view, sequence), I back block `blockHash`".
  * Votes, proposals, prepares and commits are all statements under their own
- * domain tag; two statements by one key with the same domain, epoch, slot and
- * phase but different blocks are an equivocation. `slot` is a position within
- * an epoch (PBFT's sequence number in a view); 0 where an epoch decides once.
+ * domain tag; two statements by one key with the same domain, view and
+ * sequence but different blocks are an equivocation. `sequence` is a position within
+ * a view (PBFT's sequence number in a view); 0 where a view decides once.
  */
 export const StatementCodec = codec.record({
-  epoch: codec.uint(),
-  slot: codec.uint(),
-  phase: codec.uint(255),
+  view: codec.uint(),
+  sequence: codec.uint(),
   blockHash: codec.fixedBytes(HASH_BYTES),
 });
 export type Statement = codec.Infer<typeof StatementCodec>;
@@ -24,7 +23,7 @@ export interface SignedStatement extends Statement {
 }
 
 export function signStatement(signer: Signer, self: number, domain: DomainTag, s: Statement): SignedStatement {
-  return { domain, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: s.blockHash, signer: self, signature: signer.sign(domain, encode(StatementCodec, s)) };
+  return { domain, view: s.view, sequence: s.sequence, blockHash: s.blockHash, signer: self, signature: signer.sign(domain, encode(StatementCodec, s)) };
 }
 
 /**
@@ -52,7 +51,7 @@ export class StatementVerifier {
     const bucket = this.seen.get(key);
     if (bucket !== undefined) {
       for (const e of bucket) {
-        if (e.signer === s.signer && e.epoch === s.epoch && e.slot === s.slot && e.phase === s.phase && e.domain === s.domain && bytesEqual(e.blockHash, s.blockHash) && bytesEqual(e.signature, sig)) return e.ok;
+        if (e.signer === s.signer && e.view === s.view && e.sequence === s.sequence && e.domain === s.domain && bytesEqual(e.blockHash, s.blockHash) && bytesEqual(e.signature, sig)) return e.ok;
       }
     }
     this.verifications++;
@@ -72,7 +71,7 @@ export class StatementVerifier {
     // lookup a scan. A good one's first bytes cannot be chosen without breaking the scheme; a bucket
     // still never grows past a few entries.
     if (!ok) return false;
-    const entry: CacheEntry = { domain: s.domain, signer: s.signer, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: s.blockHash, signature: sig, ok };
+    const entry: CacheEntry = { domain: s.domain, signer: s.signer, view: s.view, sequence: s.sequence, blockHash: s.blockHash, signature: sig, ok };
     if (bucket !== undefined && this.cached > 0) {
       if (bucket.length >= MAX_BUCKET) return ok;
       bucket.push(entry);
@@ -91,9 +90,8 @@ const Bytes = Uint8Array;
 interface CacheEntry {
   readonly domain: DomainTag;
   readonly signer: number;
-  readonly epoch: number;
-  readonly slot: number;
-  readonly phase: number;
+  readonly view: number;
+  readonly sequence: number;
   readonly blockHash: Uint8Array;
   readonly signature: Uint8Array;
   readonly ok: boolean;

@@ -25,7 +25,7 @@ function cluster(n: number, real = false) {
   return { scheme, signers, validators, verifier: new StatementVerifier(validators, scheme) };
 }
 
-const child = (parent: Block, epoch: number, tag = 0): Block => makeBlock({ parent: parent.hash, height: parent.height + 1, epoch, proposer: 0, payload: [Uint8Array.of(tag)] });
+const child = (parent: Block, view: number, tag = 0): Block => makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer: 0, payload: [Uint8Array.of(tag)] });
 
 describe('ValidatorSet', () => {
   test('f and quorum for common sizes', () => {
@@ -79,7 +79,7 @@ describe.each([
 ])('statements and certificates (%s signatures)', (_name, real) => {
   const { signers, validators, verifier } = cluster(4, real);
   const b = child(GENESIS, 1);
-  const votes = signers.map((s, i) => signStatement(s, i, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash }));
+  const votes = signers.map((s, i) => signStatement(s, i, Domains.vote, { view: 1, sequence: 0, blockHash: b.hash }));
 
   test('a quorum of distinct signers certifies; fewer, duplicates or a bad signature do not', () => {
     const qc = makeCertificate(votes.slice(0, 3), 4);
@@ -126,11 +126,11 @@ describe('equivocation evidence', () => {
   const { signers, verifier } = cluster(4);
   const a = child(GENESIS, 1, 1);
   const b = child(GENESIS, 1, 2);
-  test('two votes for different blocks in one epoch by one key: reported once, verifiable', () => {
+  test('two votes for different blocks in one view by one key: reported once, verifiable', () => {
     const d = new EquivocationDetector();
-    const v1 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: a.hash });
-    const v2 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash });
-    const v3 = signStatement(signers[2]!, 2, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: child(GENESIS, 1, 3).hash });
+    const v1 = signStatement(signers[2]!, 2, Domains.vote, { view: 1, sequence: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[2]!, 2, Domains.vote, { view: 1, sequence: 0, blockHash: b.hash });
+    const v3 = signStatement(signers[2]!, 2, Domains.vote, { view: 1, sequence: 0, blockHash: child(GENESIS, 1, 3).hash });
     expect(d.observe(v1)).toBeUndefined();
     expect(d.observe(v1)).toBeUndefined(); // the same vote again is not evidence
     const e = d.observe(v2)!;
@@ -139,10 +139,10 @@ describe('equivocation evidence', () => {
     expect(d.observe(v3)).toBeUndefined(); // the offender is reported once
   });
   test('evidence that does not show a conflict, or is forged, does not verify', () => {
-    const v1 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: a.hash });
-    const v2 = signStatement(signers[1]!, 1, Domains.vote, { epoch: 2, slot: 0, phase: 0, blockHash: b.hash });
-    expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: v2 }, verifier)).toBe(false); // different epochs
-    const framed = { ...signStatement(signers[0]!, 0, Domains.vote, { epoch: 1, slot: 0, phase: 0, blockHash: b.hash }), signer: 1 };
+    const v1 = signStatement(signers[1]!, 1, Domains.vote, { view: 1, sequence: 0, blockHash: a.hash });
+    const v2 = signStatement(signers[1]!, 1, Domains.vote, { view: 2, sequence: 0, blockHash: b.hash });
+    expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: v2 }, verifier)).toBe(false); // different views
+    const framed = { ...signStatement(signers[0]!, 0, Domains.vote, { view: 1, sequence: 0, blockHash: b.hash }), signer: 1 };
     expect(verifyEvidence({ kind: 'equivocation', offender: 1, first: v1, second: framed }, verifier)).toBe(false); // someone else's signature
   });
 });
@@ -179,7 +179,7 @@ describe('BlockTree', () => {
     t.certify(c2.id);
     expect(t.longestCertifiedTips.map((b) => b.id)).toEqual([b2.id, c2.id]);
     expect(t.chain(b2.id).map((b) => b.height)).toEqual([1, 2]);
-    expect(t.add(makeBlock({ parent: b1.hash, height: 5, epoch: 4, proposer: 0, payload: [] }))).toEqual([]); // wrong height
+    expect(t.add(makeBlock({ parent: b1.hash, height: 5, view: 4, proposer: 0, payload: [] }))).toEqual([]); // wrong height
   });
 });
 

@@ -175,7 +175,7 @@ describe('the prototype scenario pieces, counted for real', () => {
     expect(restored.stateRoots).toEqual(roots);
     expect(restored.exchange.accountView(b.key)).toEqual(source.exchange.accountView(b.key));
     // The next block gives both the same root.
-    const next = { parent: new Uint8Array(32), height: roots.length + 1, epoch: 99, proposer: 1, payloadRoot: new Uint8Array(32), payload: [b.place({ clientId: 2, side: 'buy', price: 100, size: 2 })] } as any;
+    const next = { parent: new Uint8Array(32), height: roots.length + 1, view: 99, proposer: 1, payloadRoot: new Uint8Array(32), payload: [b.place({ clientId: 2, side: 'buy', price: 100, size: 2 })] } as any;
     source.applyFinalized([next], 0);
     restored.applyFinalized([next], 0);
     expect(restored.stateRoots.at(-1)).toBe(source.stateRoots.at(-1));
@@ -194,7 +194,7 @@ describe('admission: what cannot execute never takes block space', () => {
     const validators = new ValidatorSet([signer.publicKey]);
     return replicatedExchange(hotstuff(), { exchange: config(), clientScheme: scheme, ...(rate ? { admissionRate: rate } : {}) }).create({ self: 0, validators, scheme, signer, timing: { delta: DELTA } }) as ReplicatedExchange<unknown>;
   };
-  const block = (height: number, payload: Uint8Array[]) => ({ parent: new Uint8Array(32), height, epoch: height, proposer: 0, payloadRoot: new Uint8Array(32), payload }) as any;
+  const block = (height: number, payload: Uint8Array[]) => ({ parent: new Uint8Array(32), height, view: height, proposer: 0, payloadRoot: new Uint8Array(32), payload }) as any;
 
   test('a final transaction posted again is STALE_NONCE, executed or rejected; an unknown account, or a limit order the funds do not cover now, is refused', () => {
     const r = replica();
@@ -239,7 +239,7 @@ test('a rejected operator withdrawal is used up: its bytes can never execute lat
   const a = new Client(client(1));
   const tooMuch = deposit(a.signer, 'USD', 5_000_000n, 'withdraw');
   expect(r.admit(tooMuch, 0)).toEqual({ ok: true });
-  r.applyFinalized([{ parent: new Uint8Array(32), height: 1, epoch: 1, proposer: 0, payloadRoot: new Uint8Array(32), payload: [tooMuch] } as any], 0);
+  r.applyFinalized([{ parent: new Uint8Array(32), height: 1, view: 1, proposer: 0, payloadRoot: new Uint8Array(32), payload: [tooMuch] } as any], 0);
   expect(r.admit(tooMuch, 1)).toMatchObject({ ok: false, reason: 'STALE_NONCE' });
   // And transfers are not held to a client rate: replays of one cannot block the operator's next.
   const next = deposit(a.signer, 'USD', 1n);

@@ -21,7 +21,7 @@ const rows = sizes.map((n) => {
     messages_per_block: Math.round(r.messages / blocks),
     bytes_per_block: Math.round(r.bytes / blocks),
     latency_ms_p50: r.latency.ms.p50,
-    latency_views_p50: r.latency.epochs.p50,
+    latency_views_p50: r.latency.views.p50,
   };
   console.log(`n=${String(n).padStart(2)}: ${row.committed} blocks committed in ${duration} ms virtual; ${row.wall_ms_per_block} ms wall, ${row.messages_per_block} messages, ${row.bytes_per_block} bytes per block; latency p50 ${row.latency_ms_p50} ms, ${row.latency_views_p50} views`);
   return row;

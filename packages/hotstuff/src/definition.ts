@@ -3,7 +3,7 @@ import { Domains } from '@bftx/crypto';
 import { GENESIS_QC, HotStuff, type HotStuffOptions } from './hotstuff';
 import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } from './messages';
 
-const proposalStatement = (m: Extract<HotStuffMessage, { type: 'proposal' }>): SignedStatement => ({ domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature });
+const proposalStatement = (m: Extract<HotStuffMessage, { type: 'proposal' }>): SignedStatement => ({ domain: Domains.proposal, view: m.block.view, sequence: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature });
 
 /**
  * Chained HotStuff as a ProtocolDefinition. `replica` lets tests substitute a subclass with a
@@ -14,7 +14,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
   const baseDeltas = options.baseTimeoutDeltas ?? 4;
   const maxBackoff = options.maxBackoff ?? 3;
   const resign = (block: Block, signer: Parameters<typeof signStatement>[0], self: number) =>
-    signStatement(signer, self, Domains.proposal, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash }).signature;
+    signStatement(signer, self, Domains.proposal, { view: block.view, sequence: 0, blockHash: block.hash }).signature;
   return {
     name: 'hotstuff',
     create: (config) => new Replica(config, options),
@@ -65,7 +65,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
           return { ...m, block: other, signature: resign(other, signer, self) };
         }
         if (m.type === 'vote') {
-          return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
+          return { ...m, vote: signStatement(signer, self, Domains.vote, { view: m.vote.view, sequence: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.view) }) };
         }
         return undefined;
       },
@@ -78,7 +78,7 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }), proposal: proposalStatement(m) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { view: m.block.view, sequence: 0, blockHash: m.block.hash }), proposal: proposalStatement(m) };
       },
       signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.type === 'block' ? (m.blocks[0]?.block.proposer ?? -1) : m.type === 'vote' ? m.vote.signer : m.type === 'timeout' ? m.timeout.statement.signer : -1),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
@@ -93,13 +93,13 @@ export function hotstuff(options: HotStuffOptions & { replica?: new (config: Pro
       // no longer justify it), a vote, a timeout. Honest replicas keep none of them beyond their window.
       farFuture(m, signer, self, ahead) {
         if (m.type === 'proposal') {
-          const far = makeBlock({ parent: m.block.parent, height: m.block.height, epoch: m.block.epoch + ahead, proposer: self, payload: m.block.payload });
+          const far = makeBlock({ parent: m.block.parent, height: m.block.height, view: m.block.view + ahead, proposer: self, payload: m.block.payload });
           return { ...m, block: far, signature: resign(far, signer, self) };
         }
-        if (m.type === 'vote') return { ...m, vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch + ahead, slot: 0, phase: 0, blockHash: m.vote.blockHash }) };
+        if (m.type === 'vote') return { ...m, vote: signStatement(signer, self, Domains.vote, { view: m.vote.view + ahead, sequence: 0, blockHash: m.vote.blockHash }) };
         if (m.type === 'timeout') {
           const { statement, highQC } = m.timeout;
-          return { type: 'timeout', timeout: { statement: signStatement(signer, self, Domains.timeout, { epoch: statement.epoch + ahead, slot: 0, phase: 0, blockHash: statement.blockHash }), highQC } };
+          return { type: 'timeout', timeout: { statement: signStatement(signer, self, Domains.timeout, { view: statement.view + ahead, sequence: 0, blockHash: statement.blockHash }), highQC } };
         }
         return undefined;
       },

@@ -43,7 +43,7 @@ import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './
 import { BlockStore, StatementWindow, type CertifiedLink, type StoredLink } from './store';
 
 /** The QC every chain starts from: genesis, view 0, no signatures needed. */
-export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, epoch: 0, slot: 0, phase: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
+export const GENESIS_QC: QuorumCertificate = { domain: Domains.vote, view: 0, sequence: 0, blockHash: GENESIS.hash, signers: new Uint8Array(0), signatures: [] };
 
 /** Views above the current one whose votes and timeouts are kept (sent a little early by replicas ahead); later ones are dropped and counted. */
 export const VIEW_WINDOW = 8;
@@ -86,7 +86,7 @@ const SafetyStateCodec = codec.record({
   proposedView: codec.uint(),
   timeout: codec.optional(
     codec.record({
-      epoch: codec.uint(),
+      view: codec.uint(),
       blockHash: codec.fixedBytes(32),
       signature: codec.bytes(64),
       highQC: CertificateCodec,
@@ -136,7 +136,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private readonly votes = new Map<number, Map<number, SignedStatement>>();
   private readonly qcFormed = new Set<number>();
   /** Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was last asked. */
-  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly epoch: number; height: number | undefined; askedAt: number }>();
+  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly view: number; height: number | undefined; askedAt: number }>();
   /** Fetch answers each peer may still get now (a token bucket per peer), and when it was last served. */
   private readonly serveTokens: number[];
   private readonly servedAt: number[];
@@ -194,9 +194,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.highQC = s.high;
       if (s.timeout !== undefined) {
         const { highQC, proposal, ...signed } = s.timeout;
-        this.timedOutView = signed.epoch;
-        const statement: SignedStatement = { domain: Domains.timeout, slot: 0, phase: 0, signer: this.self, ...signed };
-        this.lastTimeout = { type: 'timeout', timeout: { statement, highQC, ...(proposal === undefined ? {} : { proposal: { domain: Domains.proposal, epoch: signed.epoch, slot: 0, phase: 0, ...proposal } }) } };
+        this.timedOutView = signed.view;
+        const statement: SignedStatement = { domain: Domains.timeout, sequence: 0, signer: this.self, ...signed };
+        this.lastTimeout = { type: 'timeout', timeout: { statement, highQC, ...(proposal === undefined ? {} : { proposal: { domain: Domains.proposal, view: signed.view, sequence: 0, ...proposal } }) } };
       }
       const links = s.blocks.map((l) => ({ block: sealBlock(l.block), justify: l.justify }));
       if (links.length > 0) root = links[0]!;
@@ -205,7 +205,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.voted = this.restored.find((l) => l.block.id === voted);
       if (s.tc !== undefined) {
         const view = s.tc.view;
-        this.highTC = { view, timeouts: s.tc.timeouts.map((t) => ({ domain: Domains.timeout, epoch: view, slot: 0, phase: 0, ...t })) };
+        this.highTC = { view, timeouts: s.tc.timeouts.map((t) => ({ domain: Domains.timeout, view: view, sequence: 0, ...t })) };
         this.tcs.set(view, this.highTC);
       }
     }
@@ -249,12 +249,12 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   /** safeNode: the block extends the locked block, or its justify is newer than the lock. */
   protected safeToVote(block: Block, justify: QuorumCertificate): boolean {
-    return this.extendsBlock(block, this.lockedQC.blockHash) || justify.epoch > this.lockedQC.epoch;
+    return this.extendsBlock(block, this.lockedQC.blockHash) || justify.view > this.lockedQC.view;
   }
 
   /** The 3-chain rule: b, b', b'' certified with consecutive views commits b. Returns the block to commit. */
   protected committable(b: Block | undefined, b1: Block, b2: Block): Block | undefined {
-    return b !== undefined && b1.epoch === b.epoch + 1 && b2.epoch === b1.epoch + 1 ? b : undefined;
+    return b !== undefined && b1.view === b.view + 1 && b2.view === b1.view + 1 ? b : undefined;
   }
 
   /**
@@ -279,7 +279,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.restored = [];
     for (const l of this.store.chain(toHex(this.highQC.blockHash), this.store.root.block.height + 1)) this.store.certify(l.block.id);
     // A TC it held entitles it to the view after (it had entered it before the crash).
-    this.enterView(Math.max(1, this.lastVotedView, this.highQC.epoch + 1, (this.highTC?.view ?? 0) + 1), false);
+    this.enterView(Math.max(1, this.lastVotedView, this.highQC.view + 1, (this.highTC?.view ?? 0) + 1), false);
     if (this.timedOutView === this.view && this.lastTimeout !== undefined) {
       this.out.push({ type: 'broadcast', message: this.lastTimeout });
       this.countTimeout(this.lastTimeout.timeout.statement);
@@ -294,7 +294,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.viewEnteredAt = this.now;
     if (progress) this.consecutiveTimeouts = 0;
     const leader = this.leaderOf(view);
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader } });
+    this.out.push({ type: 'trace', event: { kind: 'view', view: view, leader } });
     this.out.push({ type: 'set-timer', timer: 'view', at: this.now + this.viewTimeout() });
     // Bounded memory: what belongs to views this replica has left behind is dropped.
     for (const v of this.timeouts.keys()) if (v < view - 1) this.timeouts.delete(v);
@@ -315,7 +315,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const view = this.view;
     if (this.leaderOf(view) !== this.self || this.proposedView >= view) return;
     const tc = this.tcs.get(view - 1);
-    if (this.highQC.epoch !== view - 1 && tc === undefined) return;
+    if (this.highQC.view !== view - 1 && tc === undefined) return;
     const parent = this.store.get(toHex(this.highQC.blockHash));
     if (parent === undefined) {
       this.fetchChainOf(this.highQC); // the certified block is missing: ask for it, and keep asking
@@ -331,10 +331,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.flush(); // the proposal guard is durable before the proposal leaves
     const onChain = new Set<string>();
     for (const l of pending) for (const tx of l.block.payload) onChain.add(txKey(tx));
-    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
-    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: view, slot: 0, phase: 0, blockHash: block.hash }).signature;
-    const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.epoch === view - 1 ? undefined : tc, signature };
-    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: view, block: block.id, height: block.height, parent: parent.id } });
+    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, view: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
+    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { view: view, sequence: 0, blockHash: block.hash }).signature;
+    const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.view === view - 1 ? undefined : tc, signature };
+    this.out.push({ type: 'trace', event: { kind: 'propose', view: view, block: block.id, height: block.height, parent: parent.id } });
     this.out.push({ type: 'broadcast', message });
     this.onProposal(message);
   }
@@ -345,7 +345,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.consecutiveTimeouts++;
       // No vote in a view this replica has given up on: persisted with the vote guard.
       this.lastVotedView = Math.max(this.lastVotedView, this.view);
-      const statement = signStatement(this.config.signer, this.self, Domains.timeout, { epoch: this.view, slot: 0, phase: 0, blockHash: this.highQC.blockHash });
+      const statement = signStatement(this.config.signer, this.self, Domains.timeout, { view: this.view, sequence: 0, blockHash: this.highQC.blockHash });
       // With the leader's proposal as first seen in this view: another version seen elsewhere convicts it.
       const proposal = this.statements.first(this.view, Domains.proposal, this.leaderOf(this.view));
       this.lastTimeout = { type: 'timeout', timeout: { statement, highQC: this.highQC, ...(proposal === undefined ? {} : { proposal }) } };
@@ -390,8 +390,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * would wait in that view for ever. It gets the TC, once for each timeout it sends.
    */
   private forwardTC(statement: SignedStatement, from: number): void {
-    if (statement.domain !== Domains.timeout || statement.epoch >= this.view || from === this.self) return;
-    const tc = this.tcs.get(statement.epoch);
+    if (statement.domain !== Domains.timeout || statement.view >= this.view || from === this.self) return;
+    const tc = this.tcs.get(statement.view);
     if (tc !== undefined) this.out.push({ type: 'send', to: from, message: { type: 'tc', tc } });
   }
 
@@ -418,15 +418,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private validQC(qc: QuorumCertificate): boolean {
-    if (qc.epoch === 0) return bytesEqual(qc.blockHash, GENESIS.hash) && qc.domain === Domains.vote;
-    return qc.domain === Domains.vote && qc.slot === 0 && qc.phase === 0 && verifyCertificate(qc, this.verifier);
+    if (qc.view === 0) return bytesEqual(qc.blockHash, GENESIS.hash) && qc.domain === Domains.vote;
+    return qc.domain === Domains.vote && qc.sequence === 0 && verifyCertificate(qc, this.verifier);
   }
 
   private validTC(tc: TimeoutCertificate): boolean {
     if (tc.timeouts.length > this.n) return false;
     const signers = new Set<number>();
     for (const t of tc.timeouts) {
-      if (t.domain !== Domains.timeout || t.epoch !== tc.view || t.slot !== 0 || t.phase !== 0 || signers.has(t.signer) || !this.verifier.verify(t)) return false;
+      if (t.domain !== Domains.timeout || t.view !== tc.view || t.sequence !== 0 || signers.has(t.signer) || !this.verifier.verify(t)) return false;
       signers.add(t.signer);
     }
     return signers.size >= this.config.validators.threshold('quorum');
@@ -434,7 +434,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   /** A statement of a view still compared for evidence: reports an equivocation; false if it conflicts with an earlier one. */
   private observe(s: SignedStatement): boolean {
-    if (s.epoch + EVIDENCE_VIEWS < this.view || s.epoch > this.view + VIEW_WINDOW) return true;
+    if (s.view + EVIDENCE_VIEWS < this.view || s.view > this.view + VIEW_WINDOW) return true;
     const { outcome, evidence } = this.statements.observe(s);
     if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
     return outcome !== 'conflict';
@@ -444,22 +444,22 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const { block, justify, tc } = m;
     if (this.store.has(block.id)) return;
     // Cannot extend the committed tip, or too old to vote for or to convict anyone with: refused unread.
-    if (block.height <= this.committedTip.height || block.epoch <= this.committedTip.epoch || block.epoch + EVIDENCE_VIEWS < this.view) {
+    if (block.height <= this.committedTip.height || block.view <= this.committedTip.view || block.view + EVIDENCE_VIEWS < this.view) {
       this.dropped++;
       return;
     }
-    const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
+    const statement: SignedStatement = { domain: Domains.proposal, view: block.view, sequence: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
     const valid =
-      block.proposer === this.leaderOf(block.epoch) &&
-      block.epoch > justify.epoch &&
+      block.proposer === this.leaderOf(block.view) &&
+      block.view > justify.view &&
       bytesEqual(block.parent, justify.blockHash) &&
       // Entering view v needs QC(v-1) or TC(v-1).
-      (justify.epoch === block.epoch - 1 || (tc !== undefined && tc.view === block.epoch - 1 && this.validTC(tc))) &&
+      (justify.view === block.view - 1 || (tc !== undefined && tc.view === block.view - 1 && this.validTC(tc))) &&
       this.verifier.verify(statement) &&
       payloadMatches(block) &&
       this.validQC(justify);
     if (!valid) {
-      if (block.epoch > this.view + VIEW_WINDOW) this.dropped++;
+      if (block.view > this.view + VIEW_WINDOW) this.dropped++;
       return;
     }
     // A second block of the leader for one view: evidence, and not kept (a QC naming it fetches it).
@@ -467,10 +467,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (tc !== undefined) this.keepTC(tc);
     this.addBlock(block, justify);
     this.onQC(justify);
-    this.enterView(block.epoch, justify.epoch === block.epoch - 1);
+    this.enterView(block.view, justify.view === block.view - 1);
     // Voting needs no ancestor beyond the justify (its block is the parent), so a block waiting
     // for its parent can be voted for: a replica that restarted votes at once.
-    if (block.epoch === this.view) this.maybeVote(block, justify, statement);
+    if (block.view === this.view) this.maybeVote(block, justify, statement);
     // The block may complete a QC this replica already held (votes can overtake the proposal).
     this.tryPropose();
   }
@@ -486,36 +486,36 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       if (pending !== undefined) this.onQC(pending);
     }
     const missing = this.store.missingBelow(block.id);
-    if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
+    if (missing !== undefined) this.fetch(missing.hash, missing.view, missing.height);
   }
 
   /** Asks for the block `qc` names, or for what its chain misses below. */
   private fetchChainOf(qc: QuorumCertificate): void {
     const id = toHex(qc.blockHash);
-    if (!this.store.has(id)) return this.fetch(qc.blockHash, qc.epoch, undefined);
+    if (!this.store.has(id)) return this.fetch(qc.blockHash, qc.view, undefined);
     const missing = this.store.missingBelow(id);
-    if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
+    if (missing !== undefined) this.fetch(missing.hash, missing.view, missing.height);
   }
 
   /**
-   * Asks everyone for a block named by a QC of view `epoch`, and keeps asking (the fetch timer)
+   * Asks everyone for a block named by a QC of view `view`, and keeps asking (the fetch timer)
    * until it arrives: a peer may not have it, may have restarted without it, or may answer wrongly.
    */
-  private fetch(blockHash: Uint8Array, epoch: number, height: number | undefined): void {
-    if (epoch <= this.committedTip.epoch || (height !== undefined && height <= this.committedTip.height)) return; // committed, or on a fork that never will be
+  private fetch(blockHash: Uint8Array, view: number, height: number | undefined): void {
+    if (view <= this.committedTip.view || (height !== undefined && height <= this.committedTip.height)) return; // committed, or on a fork that never will be
     const id = toHex(blockHash);
     const asked = this.fetching.get(id);
     if (asked !== undefined && height !== undefined) asked.height = height;
     if (asked !== undefined && this.now - asked.askedAt < 2 * this.config.timing.delta) return;
     if (asked === undefined && this.fetching.size >= MAX_FETCHING) {
       let lowest: string | undefined;
-      let lowestEpoch = Infinity;
-      for (const [k, f] of this.fetching) if (f.epoch < lowestEpoch) [lowest, lowestEpoch] = [k, f.epoch];
-      if (lowestEpoch > epoch) return;
+      let lowestView = Infinity;
+      for (const [k, f] of this.fetching) if (f.view < lowestView) [lowest, lowestView] = [k, f.view];
+      if (lowestView > view) return;
       this.fetching.delete(lowest!);
     }
     const known = height ?? asked?.height;
-    this.fetching.set(id, { hash: blockHash, epoch, height: known, askedAt: this.now });
+    this.fetching.set(id, { hash: blockHash, view, height: known, askedAt: this.now });
     this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, above: this.committedTip.height, ...(known === undefined ? {} : { height: known }) } });
     if (!this.fetchTimerArmed) {
       this.fetchTimerArmed = true;
@@ -533,10 +533,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         // Arrived, but its chain still misses a block below: ask for that one instead.
         this.fetching.delete(id);
         const missing = this.store.missingBelow(id);
-        if (missing !== undefined) this.fetch(missing.hash, missing.epoch, missing.height);
+        if (missing !== undefined) this.fetch(missing.hash, missing.view, missing.height);
       } else {
         f.askedAt = -Infinity;
-        this.fetch(f.hash, f.epoch, f.height);
+        this.fetch(f.hash, f.view, f.height);
       }
     }
     this.fetchChainOf(this.highQC);
@@ -545,8 +545,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Fetches and QCs no longer worth having: for blocks at or below the committed tip, or that joined. */
   private forgetCommitted(): void {
     const tip = this.committedTip;
-    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.epoch <= tip.epoch || (f.height !== undefined && f.height <= tip.height)) this.fetching.delete(id);
-    for (const [id, qc] of this.pendingQC) if (qc.epoch <= tip.epoch) this.pendingQC.delete(id);
+    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.view <= tip.view || (f.height !== undefined && f.height <= tip.height)) this.fetching.delete(id);
+    for (const [id, qc] of this.pendingQC) if (qc.view <= tip.view) this.pendingQC.delete(id);
   }
 
   /**
@@ -628,7 +628,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     for (const l of blocks) {
       const { block, justify } = l;
       if (!bytesEqual(block.hash, expected) || this.store.has(block.id) || block.height <= this.store.root.block.height) break;
-      if (!bytesEqual(block.parent, justify.blockHash) || block.epoch <= justify.epoch || !payloadMatches(block) || !this.validQC(justify)) break;
+      if (!bytesEqual(block.parent, justify.blockHash) || block.view <= justify.view || !payloadMatches(block) || !this.validQC(justify)) break;
       accepted.push(l);
       expected = block.parent;
     }
@@ -638,17 +638,17 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement): void {
-    if (block.epoch <= this.lastVotedView || !this.safeToVote(block, justify)) return;
-    this.lastVotedView = block.epoch;
+    if (block.view <= this.lastVotedView || !this.safeToVote(block, justify)) return;
+    this.lastVotedView = block.view;
     this.voted = { block, justify };
     this.dirty = true;
     this.flush(); // durable before the vote leaves
-    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
-    this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
+    const vote = signStatement(this.config.signer, this.self, Domains.vote, { view: block.view, sequence: 0, blockHash: block.hash });
+    this.out.push({ type: 'trace', event: { kind: 'vote', view: block.view, block: block.id } });
     // To the next leader, and the one after: a QC then survives one crashed leader (with round-robin
     // leaders and one replica of four down, a 3-chain never completes if only the next leader
     // collects, because every fourth QC would be formed by the crashed replica and lost).
-    for (const to of this.collectors(block.epoch)) {
+    for (const to of this.collectors(block.view)) {
       if (to === this.self) this.onVote(vote, proposal);
       else this.out.push({ type: 'send', to, message: { type: 'vote', vote, proposal } });
     }
@@ -656,45 +656,45 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   /** A leader's signed proposal statement for `view` (carried by a vote or a timeout). */
   private isProposalStatement(s: SignedStatement, view: number): boolean {
-    return s.domain === Domains.proposal && s.epoch === view && s.slot === 0 && s.phase === 0 && s.signer === this.leaderOf(view) && this.verifier.verify(s);
+    return s.domain === Domains.proposal && s.view === view && s.sequence === 0 && s.signer === this.leaderOf(view) && this.verifier.verify(s);
   }
 
   private onVote(vote: SignedStatement, proposal: SignedStatement): void {
-    if (vote.domain !== Domains.vote || vote.slot !== 0 || vote.phase !== 0) return;
-    if (vote.epoch > this.view + VIEW_WINDOW) {
+    if (vote.domain !== Domains.vote || vote.sequence !== 0) return;
+    if (vote.view > this.view + VIEW_WINDOW) {
       this.dropped++; // too far ahead to keep: a replica that far behind catches up by proposals and timeouts
       return;
     }
-    if (vote.epoch + EVIDENCE_VIEWS < this.view || !this.verifier.verify(vote)) return;
+    if (vote.view + EVIDENCE_VIEWS < this.view || !this.verifier.verify(vote)) return;
     const first = this.observe(vote);
     // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
-    if (this.isProposalStatement(proposal, vote.epoch)) this.observe(proposal);
-    if (!first || !this.collectors(vote.epoch).includes(this.self) || vote.epoch + 1 < this.view || this.qcFormed.has(vote.epoch)) return;
-    let byView = this.votes.get(vote.epoch);
-    if (byView === undefined) this.votes.set(vote.epoch, (byView = new Map()));
+    if (this.isProposalStatement(proposal, vote.view)) this.observe(proposal);
+    if (!first || !this.collectors(vote.view).includes(this.self) || vote.view + 1 < this.view || this.qcFormed.has(vote.view)) return;
+    let byView = this.votes.get(vote.view);
+    if (byView === undefined) this.votes.set(vote.view, (byView = new Map()));
     if (byView.has(vote.signer)) return;
     byView.set(vote.signer, vote);
     const same: SignedStatement[] = [];
     for (const v of byView.values()) if (bytesEqual(v.blockHash, vote.blockHash)) same.push(v);
     if (same.length < this.config.validators.threshold('quorum')) return;
-    this.qcFormed.add(vote.epoch);
-    this.votes.delete(vote.epoch);
+    this.qcFormed.add(vote.view);
+    this.votes.delete(vote.view);
     const qc = makeCertificate(same, this.n);
     this.onQC(qc);
-    this.enterView(qc.epoch + 1, true);
+    this.enterView(qc.view + 1, true);
     this.tryPropose();
   }
 
   private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate, proposal: SignedStatement | undefined): void {
-    if (statement.domain !== Domains.timeout || statement.slot !== 0 || statement.phase !== 0 || statement.epoch + 1 < this.view) return;
+    if (statement.domain !== Domains.timeout || statement.sequence !== 0 || statement.view + 1 < this.view) return;
     if (!bytesEqual(statement.blockHash, highQC.blockHash) || !this.verifier.verify(statement) || !this.validQC(highQC)) return;
-    if (proposal !== undefined && this.isProposalStatement(proposal, statement.epoch)) this.observe(proposal);
+    if (proposal !== undefined && this.isProposalStatement(proposal, statement.view)) this.observe(proposal);
     this.onQC(highQC);
-    if (statement.epoch > this.view + VIEW_WINDOW) {
+    if (statement.view > this.view + VIEW_WINDOW) {
       // Too far ahead to keep by view: only the signer's highest, for the f+1 rule.
       this.dropped++;
-      if ((this.farTimeouts.get(statement.signer) ?? -1) >= statement.epoch) return;
-      this.farTimeouts.set(statement.signer, statement.epoch);
+      if ((this.farTimeouts.get(statement.signer) ?? -1) >= statement.view) return;
+      this.farTimeouts.set(statement.signer, statement.view);
       const views = [...this.farTimeouts.values()].sort((a, b) => b - a);
       const joined = views[this.config.validators.threshold('one-honest') - 1];
       if (joined !== undefined && joined > this.view) {
@@ -707,7 +707,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   private countTimeout(statement: SignedStatement): void {
-    const view = statement.epoch;
+    const view = statement.view;
     let byView = this.timeouts.get(view);
     if (byView === undefined) this.timeouts.set(view, (byView = new Map()));
     if (byView.has(statement.signer)) return;
@@ -731,29 +731,29 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private onQC(qc: QuorumCertificate): void {
     const id = toHex(qc.blockHash);
     // A QC for the current view or later ends it, however it arrived (a proposal, votes, a timeout).
-    if (qc.epoch >= this.view) this.enterView(qc.epoch + 1, true);
+    if (qc.view >= this.view) this.enterView(qc.view + 1, true);
     const b2 = this.store.get(id);
     if (b2 === undefined) {
       // Applied when the block joins the tree (highQC included: a leader proposes on a block it
       // holds); asked for now, and again until it arrives (a QC proves honest replicas hold it).
-      if (qc.epoch > this.committedTip.epoch) {
-        if (qc.epoch > (this.pendingQC.get(id)?.epoch ?? -1) && (this.pendingQC.size < MAX_PENDING_QC || this.pendingQC.has(id))) this.pendingQC.set(id, qc);
+      if (qc.view > this.committedTip.view) {
+        if (qc.view > (this.pendingQC.get(id)?.view ?? -1) && (this.pendingQC.size < MAX_PENDING_QC || this.pendingQC.has(id))) this.pendingQC.set(id, qc);
         this.fetchChainOf(qc);
       }
       return;
     }
-    if (qc.epoch > this.highQC.epoch) {
+    if (qc.view > this.highQC.view) {
       this.highQC = qc;
       this.dirty = true;
     }
-    if (this.store.certify(id) && qc.epoch > 0) this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: qc.epoch, block: id, height: b2.height } });
+    if (this.store.certify(id) && qc.view > 0) this.out.push({ type: 'trace', event: { kind: 'certify', view: qc.view, block: id, height: b2.height } });
     if (b2.height <= this.store.root.block.height) return;
     const b1QC = this.store.justify(id);
     if (b1QC === undefined) return; // served from a finalized chain: final already, nothing to lock or commit
     const b1 = this.store.get(toHex(b1QC.blockHash));
     if (b1 === undefined || b1.height === 0) return;
     // The 2-chain head b' is locked: its QC is the one b'' carries.
-    if (b1QC.epoch > this.lockedQC.epoch) {
+    if (b1QC.view > this.lockedQC.view) {
       this.lockedQC = b1QC;
       this.dirty = true;
     }
@@ -778,7 +778,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       return;
     }
     for (const b of chain) {
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
+      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, view: b.view } });
       this.mempool.remove(b.payload);
     }
     this.out.push({ type: 'commit', blocks: chain });
@@ -833,7 +833,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
           t === undefined
             ? undefined
             : {
-                epoch: t.statement.epoch,
+                view: t.statement.view,
                 blockHash: t.statement.blockHash,
                 signature: t.statement.signature,
                 highQC: wireQC(t.highQC),

@@ -51,7 +51,7 @@ export const ANSWER_BLOCKS = 64;
 const SIG = codec.bytes(64);
 const TimeoutEntryCodec = codec.record({ signer: codec.uint(65535), blockHash: codec.fixedBytes(32), signature: SIG });
 const TcCodec = codec.record({ view: codec.uint(), timeouts: codec.array(TimeoutEntryCodec, 8192) });
-const StatementWire = codec.record({ epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: SIG });
+const StatementWire = codec.record({ view: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: SIG });
 
 const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, justify: CertificateCodec, tc: codec.optional(TcCodec), signature: SIG },
@@ -63,8 +63,8 @@ const WireCodec = codec.taggedUnion('type', {
   final: { blocks: codec.array(BlockCodec, ANSWER_BLOCKS) },
 });
 
-const wireStatement = (s: SignedStatement) => ({ epoch: s.epoch, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
-const statement = (domain: string, w: { epoch: number; blockHash: Uint8Array; signer: number; signature: Uint8Array }): SignedStatement => ({ domain, slot: 0, phase: 0, ...w });
+const wireStatement = (s: SignedStatement) => ({ view: s.view, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
+const statement = (domain: string, w: { view: number; blockHash: Uint8Array; signer: number; signature: Uint8Array }): SignedStatement => ({ domain, sequence: 0, ...w });
 
 export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
   switch (m.type) {
@@ -105,7 +105,7 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
         type: 'proposal',
         block: sealBlock(w.block),
         justify: w.justify,
-        tc: w.tc === undefined ? undefined : { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, slot: 0, phase: 0, epoch: w.tc!.view, ...t })) },
+        tc: w.tc === undefined ? undefined : { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, sequence: 0, view: w.tc!.view, ...t })) },
         signature: w.signature,
       };
     case 'vote':
@@ -113,7 +113,7 @@ export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
     case 'timeout':
       return { type: 'timeout', timeout: { statement: statement(Domains.timeout, w.statement), highQC: w.highQC, ...(w.proposal === undefined ? {} : { proposal: statement(Domains.proposal, w.proposal) }) } };
     case 'tc':
-      return { type: 'tc', tc: { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, slot: 0, phase: 0, epoch: w.tc.view, ...t })) } };
+      return { type: 'tc', tc: { view: w.tc.view, timeouts: w.tc.timeouts.map((t) => ({ domain: Domains.timeout, sequence: 0, view: w.tc.view, ...t })) } };
     case 'fetch':
       return { type: 'fetch', blockHash: w.blockHash, above: w.above, ...(w.height === undefined ? {} : { height: w.height }) };
     case 'block':

@@ -135,11 +135,11 @@ export class BlockStore {
    * height, and the view of the QC that names it (for a block served without its justify, the
    * highest view its parent can have). Undefined if the chain is joined or `id` is unknown.
    */
-  missingBelow(id: string): { readonly hash: Uint8Array; readonly height: number; readonly epoch: number } | undefined {
+  missingBelow(id: string): { readonly hash: Uint8Array; readonly height: number; readonly view: number } | undefined {
     let e = this.orphans.get(id);
     for (let steps = 0; e !== undefined && steps <= this.maxOrphans; steps++) {
       const next = this.orphans.get(e.block.parentId);
-      if (next === undefined) return this.joined.has(e.block.parentId) ? undefined : { hash: e.block.parent, height: e.block.height - 1, epoch: e.justify?.epoch ?? e.block.epoch - 1 };
+      if (next === undefined) return this.joined.has(e.block.parentId) ? undefined : { hash: e.block.parent, height: e.block.height - 1, view: e.justify?.view ?? e.block.view - 1 };
       e = next;
     }
     return undefined;
@@ -190,9 +190,9 @@ export class StatementWindow {
 
   /** 'new', 'same' (already seen), or 'conflict', with evidence the first time an offender is caught. */
   observe(s: SignedStatement): { readonly outcome: 'new' | 'same' | 'conflict'; readonly evidence?: Evidence } {
-    let inView = this.byView.get(s.epoch);
-    if (inView === undefined) this.byView.set(s.epoch, (inView = new Map()));
-    const key = `${s.domain}|${s.slot}|${s.phase}|${s.signer}`;
+    let inView = this.byView.get(s.view);
+    if (inView === undefined) this.byView.set(s.view, (inView = new Map()));
+    const key = `${s.domain}|${s.sequence}|${s.signer}`;
     const first = inView.get(key);
     if (first === undefined) {
       inView.set(key, s);
@@ -205,9 +205,9 @@ export class StatementWindow {
     return { outcome: 'conflict', evidence: { kind: 'equivocation', offender: s.signer, first, second: s } };
   }
 
-  /** The first statement of `signer` under `domain` in view `epoch` (slot and phase 0), if kept. */
-  first(epoch: number, domain: string, signer: number): SignedStatement | undefined {
-    return this.byView.get(epoch)?.get(`${domain}|0|0|${signer}`);
+  /** The first statement of `signer` under `domain` in view `view` (sequence 0), if kept. */
+  first(view: number, domain: string, signer: number): SignedStatement | undefined {
+    return this.byView.get(view)?.get(`${domain}|0|0|${signer}`);
   }
 
   /** Forgets the views below `view`. */

@@ -125,18 +125,18 @@ class Cluster {
 }
 
 /** What a replica holds (the runtime-private fields a test may look at). */
-const inside = (p: Protocol<HotStuffMessage> | undefined) => p as unknown as { view: number; highQC: { epoch: number }; committedTip: Block; store: { size: number; root: { block: Block } } };
+const inside = (p: Protocol<HotStuffMessage> | undefined) => p as unknown as { view: number; highQC: { view: number }; committedTip: Block; store: { size: number; root: { block: Block } } };
 
 describe('hotstuff: the outside attack findings of issue 15', () => {
   test('H1: every replica restarts at once while the certified chain above the committed tip is long (votes of even views lost before): the cluster keeps finalizing', () => {
     const c = new Cluster(4);
     const crashAt = 2_000;
-    c.lose = (_f, _t, m, now) => now < crashAt && m.type === 'vote' && m.vote.epoch % 2 === 0;
+    c.lose = (_f, _t, m, now) => now < crashAt && m.type === 'vote' && m.vote.view % 2 === 0;
     for (let i = 0; i < 4; i++) c.start(i);
     c.run(crashAt);
     // Every odd view certified, never three in a row: a long chain above the committed tip, none final.
     expect(c.heights()).toEqual([0, 0, 0, 0]);
-    expect(inside(c.replicas[0]).highQC.epoch).toBeGreaterThan(2 * 8 + 8); // about 20 certified blocks: more than the 8 the old code persisted
+    expect(inside(c.replicas[0]).highQC.view).toBeGreaterThan(2 * 8 + 8); // about 20 certified blocks: more than the 8 the old code persisted
     for (let i = 0; i < 4; i++) c.crash(i);
     c.run(crashAt + 50);
     for (let i = 0; i < 4; i++) c.start(i);
@@ -206,13 +206,13 @@ describe('hotstuff: the outside attack findings of issue 15', () => {
     c.run(2_000);
     const target = c.replicas[0]!;
     const before = target.footprint!();
-    const old = mine.filter((m) => m.block.epoch + 20 < inside(target).view);
+    const old = mine.filter((m) => m.block.view + 20 < inside(target).view);
     expect(old.length).toBeGreaterThan(10);
     const flood = 5_000;
     for (let k = 0; k < flood; k++) {
       const m = old[k % old.length]!;
-      const block = makeBlock({ parent: m.block.parent, height: m.block.height, epoch: m.block.epoch, proposer: 3, payload: [new Uint8Array([k & 255, k >> 8, 7])] });
-      const signature = signStatement(c.signers[3]!, 3, Domains.proposal, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash }).signature;
+      const block = makeBlock({ parent: m.block.parent, height: m.block.height, view: m.block.view, proposer: 3, payload: [new Uint8Array([k & 255, k >> 8, 7])] });
+      const signature = signStatement(c.signers[3]!, 3, Domains.proposal, { view: block.view, sequence: 0, blockHash: block.hash }).signature;
       c.inject(3, 0, { ...m, block, signature });
     }
     c.run(c.now + 1);
@@ -234,7 +234,7 @@ describe('hotstuff: the outside attack findings of issue 15', () => {
     c.tap = (i, o) => {
       if (i === 0 && o.type === 'send' && o.to === 3 && (o.message.type === 'block' || o.message.type === 'final')) answers++;
     };
-    for (let k = 0; k < 1_000; k++) c.inject(3, 0, { type: 'fetch', blockHash: target.highQC.epoch > 0 ? (c.replicas[0] as unknown as { highQC: { blockHash: Uint8Array } }).highQC.blockHash : new Uint8Array(32), above: 0 });
+    for (let k = 0; k < 1_000; k++) c.inject(3, 0, { type: 'fetch', blockHash: target.highQC.view > 0 ? (c.replicas[0] as unknown as { highQC: { blockHash: Uint8Array } }).highQC.blockHash : new Uint8Array(32), above: 0 });
     c.run(c.now);
     // The old code answered all 1,000 (64 blocks each).
     expect(answers).toBeGreaterThan(0);

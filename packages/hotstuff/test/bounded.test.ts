@@ -42,9 +42,9 @@ function flooded(count: number) {
 describe('hotstuff: far-future floods', () => {
   test('the flood is validly signed and for views far ahead', () => {
     const [proposal, vote, timeout] = samples().map((m) => def.byzantine!.farFuture!(m, signers[3]!, 3, 1000)!);
-    expect(def.votes(proposal!)[0]!.epoch).toBe(1001);
-    expect(def.votes(vote!)[0]!.epoch).toBe(1001);
-    expect(def.votes(timeout!)[0]!.epoch).toBe(1001);
+    expect(def.votes(proposal!)[0]!.view).toBe(1001);
+    expect(def.votes(vote!)[0]!.view).toBe(1001);
+    expect(def.votes(timeout!)[0]!.view).toBe(1001);
     const verifier = new StatementVerifier(validators, scheme);
     for (const m of [proposal!, vote!, timeout!]) expect(verifier.verify(def.votes(m)[0]!)).toBe(true);
   });
@@ -57,6 +57,6 @@ describe('hotstuff: far-future floods', () => {
     expect(dropped).toBeGreaterThanOrEqual(count - 3);
     // One Byzantine validator cannot move an honest replica's view (the f+1 rule needs an honest one too).
     const timeouts = replica.step({ type: 'timer', timer: 'view', now: 1_000_000 }).flatMap((o) => (o.type === 'broadcast' && o.message.type === 'timeout' ? [o.message] : []));
-    expect(timeouts.map((t) => t.timeout.statement.epoch)).toEqual([1]);
+    expect(timeouts.map((t) => t.timeout.statement.view)).toEqual([1]);
   });
 });

@@ -13,7 +13,7 @@ class NoLockCheck extends HotStuff {
 
 class CommitOnTwoChain extends HotStuff {
   protected override committable(_b: Block | undefined, b1: Block, b2: Block): Block | undefined {
-    return b2.epoch === b1.epoch + 1 ? b1 : undefined;
+    return b2.view === b1.view + 1 ? b1 : undefined;
   }
 }
 

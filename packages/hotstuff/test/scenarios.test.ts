@@ -12,7 +12,7 @@ describe('hotstuff replicas', () => {
     expect(r.honestFinalizedHeight).toBeGreaterThan(30);
     expect(r.messagesByKind.timeout ?? 0).toBe(0);
     // A block is final when the QC of its grandchild arrives, with the proposal of the view after.
-    expect(r.latency.epochs.p50).toBe(3);
+    expect(r.latency.views.p50).toBe(3);
     // Responsive: a view lasts about two message delays (votes, then the next proposal), not a timeout.
     expect(r.latency.ms.p50).toBeLessThanOrEqual(3 * 2 * DELTA);
   });

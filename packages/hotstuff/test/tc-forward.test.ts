@@ -12,7 +12,7 @@ const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 const def = hotstuff();
 const make = (self: number): Protocol<HotStuffMessage> => def.create({ self, validators, scheme, signer: signers[self]!, timing: { delta: 10 } });
 const timeoutsIn = (out: ProtocolOutput<HotStuffMessage>[]) => out.flatMap((o) => (o.type === 'broadcast' && o.message.type === 'timeout' ? [o.message] : []));
-const viewsEntered = (out: ProtocolOutput<HotStuffMessage>[]) => out.flatMap((o) => (o.type === 'trace' && o.event.kind === 'epoch' ? [o.event.epoch] : []));
+const viewsEntered = (out: ProtocolOutput<HotStuffMessage>[]) => out.flatMap((o) => (o.type === 'trace' && o.event.kind === 'view' ? [o.event.view] : []));
 
 test('a replica left behind in a view that ended with a TC gets the TC when its timeout is re-sent, and moves on', () => {
   const r = [0, 1, 2, 3].map(make);
@@ -24,7 +24,7 @@ test('a replica left behind in a view that ended with a TC gets the TC when its 
   expect(entered).toContain(2); // replica 0 formed TC(1)
   // Replica 1 is still in view 1: its timer fires again and it re-sends its timeout for view 1.
   const again = timeoutsIn(r[1]!.step({ type: 'timer', timer: 'view', now: 200 }));
-  expect(again.map((m) => m.timeout.statement.epoch)).toEqual([1]);
+  expect(again.map((m) => m.timeout.statement.view)).toEqual([1]);
   const answer = r[0]!.step({ type: 'message', from: 1, message: again[0]!, now: 201 });
   const tc = answer.flatMap((o) => (o.type === 'send' && o.to === 1 && o.message.type === 'tc' ? [o.message] : []));
   expect(tc).toHaveLength(1);
@@ -38,7 +38,7 @@ test('a replica left behind in a view that ended with a TC gets the TC when its 
 test('a TC for a view already left, or far ahead, is refused without checking it; a forged one changes nothing', () => {
   const a = make(0);
   a.step({ type: 'start', now: 0 });
-  const forged: HotStuffMessage = { type: 'tc', tc: { view: 5, timeouts: [1, 2, 3].map((signer) => ({ domain: 'bftx.timeout', epoch: 5, slot: 0, phase: 0, blockHash: new Uint8Array(32), signer, signature: new Uint8Array(64) })) } };
+  const forged: HotStuffMessage = { type: 'tc', tc: { view: 5, timeouts: [1, 2, 3].map((signer) => ({ domain: 'bftx.timeout', view: 5, sequence: 0, blockHash: new Uint8Array(32), signer, signature: new Uint8Array(64) })) } };
   expect(viewsEntered(a.step({ type: 'message', from: 1, message: forged, now: 1 }))).toEqual([]);
   const far: HotStuffMessage = { type: 'tc', tc: { ...(forged as Extract<HotStuffMessage, { type: 'tc' }>).tc, view: 10_000 } };
   const before = a.footprint!().dropped;

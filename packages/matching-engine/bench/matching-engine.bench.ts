@@ -48,22 +48,22 @@ function mixStream(seed: number, count: number): Stream {
   const r = rng(seed);
   const gen = new MatchingEngine([{ symbol: 'S', tickSize: 1, lotSize: 1 }]);
   const live: number[] = [];
-  const slot = new Map<number, number>(); // id -> index in live
+  const sequence = new Map<number, number>(); // id -> index in live
   let nextId = 1;
   let seq = 0;
   const add = (id: number) => {
-    slot.set(id, live.length);
+    sequence.set(id, live.length);
     live.push(id);
   };
   const drop = (id: number) => {
-    const i = slot.get(id);
+    const i = sequence.get(id);
     if (i === undefined) return;
     const last = live.pop()!;
     if (last !== id) {
       live[i] = last;
-      slot.set(last, i);
+      sequence.set(last, i);
     }
-    slot.delete(id);
+    sequence.delete(id);
   };
   const apply = (op: Op) => {
     seq++;

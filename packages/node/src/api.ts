@@ -249,7 +249,7 @@ export class ClientApi {
       evidence: this.node.evidence.map((e) => ({
         kind: e.kind,
         offender: e.offender,
-        statements: [e.first, e.second].map((s) => ({ domain: s.domain, epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash: toHex(s.blockHash), signer: s.signer, signature: toHex(s.signature) })),
+        statements: [e.first, e.second].map((s) => ({ domain: s.domain, view: s.view, sequence: s.sequence, blockHash: toHex(s.blockHash), signer: s.signer, signature: toHex(s.signature) })),
       })),
     };
   }
@@ -337,7 +337,7 @@ export class ClientApi {
     if (!/^[0-9]{1,15}$/.test(heightText) || height < 1) throw new ApiError(400, 'BAD_HEIGHT', 'the height must be a positive integer');
     const b = this.node.ledger.at(height);
     if (b === undefined || height > this.node.exchange.stateRoots.length) throw new ApiError(404, 'NOT_FINALIZED', `no finalized block at height ${height} here yet (height ${this.node.ledger.height})`);
-    return { height, id: b.id, parent: toHex(b.parent), epoch: b.epoch, proposer: b.proposer, transactions: b.payload.map(toHex), stateRoot: this.node.exchange.stateRoots[height - 1] };
+    return { height, id: b.id, parent: toHex(b.parent), view: b.view, proposer: b.proposer, transactions: b.payload.map(toHex), stateRoot: this.node.exchange.stateRoots[height - 1] };
   }
 
   /** A recent finalized transaction's fate: its block, and the exchange's receipt (executed with events and trades, or rejected with a reason). */

@@ -425,7 +425,7 @@ export class ReplicaNode<M> {
     if (this.convicted.has(e.offender)) return;
     this.convicted.set(e.offender, e);
     this.metrics.evidence.inc({ offender: String(e.offender), kind: e.kind });
-    this.options.log?.('evidence', { offender: e.offender, kind: e.kind, domain: e.first.domain, epoch: e.first.epoch, slot: e.first.slot });
+    this.options.log?.('evidence', { offender: e.offender, kind: e.kind, domain: e.first.domain, view: e.first.view, sequence: e.first.sequence });
   }
 
   /** Evidence of misbehaviour on record here (stored, one per offender: the first found), by offender. */

@@ -76,7 +76,7 @@ const SNAPSHOT = 'exchange-snapshot';
 const SnapshotCodec = codec.record({ height: codec.uint(), state: codec.bytes() });
 
 /** A signed vote as kept for audits. */
-const VoteRecordCodec = codec.record({ domain: codec.string(64), epoch: codec.uint(), slot: codec.uint(), phase: codec.uint(255), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
+const VoteRecordCodec = codec.record({ domain: codec.string(64), view: codec.uint(), sequence: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
 
 /** Evidence of misbehaviour, one record per offender (the first found): bounded by the validator count. */
 const EvidenceCodec = codec.record({ offender: codec.uint(0xffff), first: VoteRecordCodec, second: VoteRecordCodec });
@@ -197,7 +197,7 @@ export class ReplicaStore {
     let vote = this.nextVote;
     for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, s));
     if (vote !== this.nextVote) batch.put(VOTES_NEXT, uint32(vote));
-    for (const b of w.blocks) batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
+    for (const b of w.blocks) batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));

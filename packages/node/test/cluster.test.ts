@@ -199,7 +199,7 @@ test('a stored block whose transactions no longer match its payload root, or a s
 test('evidence a protocol reports is stored (one per offender), counted in a metric, and still there after a restart', async () => {
   // Replica 0's protocol reports validator 3 for two conflicting statements it really signed.
   const bad = scheme.signer(secrets[3]!);
-  const statement = (fill: number) => signStatement(bad, 3, Domains.vote, { epoch: 7, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(fill) });
+  const statement = (fill: number) => signStatement(bad, 3, Domains.vote, { view: 7, sequence: 0, blockHash: new Uint8Array(32).fill(fill) });
   const evidence = { kind: 'equivocation' as const, offender: 3, first: statement(1), second: statement(2) };
   const honest = hotstuff() as ProtocolDefinition<any>;
   const reporting: ProtocolDefinition<any> = {
@@ -212,7 +212,7 @@ test('evidence a protocol reports is stored (one per offender), counted in a met
   const nodes = await cluster(reporting);
   try {
     await until('evidence stored', () => nodes[0]!.evidence.length === 1);
-    expect(nodes[0]!.evidence[0]).toMatchObject({ offender: 3, first: { epoch: 7, signer: 3 } });
+    expect(nodes[0]!.evidence[0]).toMatchObject({ offender: 3, first: { view: 7, signer: 3 } });
     expect(await nodes[0]!.metrics.value('bftx_evidence_total', { offender: '3' })).toBe(1);
     const victim = nodes[0]!;
     await victim.stop();
@@ -222,7 +222,7 @@ test('evidence a protocol reports is stored (one per offender), counted in a met
     const again = new ReplicaNode({ ...victim.options, protocol: honest, listen: { host: '127.0.0.1', port: 0 } });
     await again.start();
     try {
-      expect(again.evidence.map((e) => [e.offender, e.first.epoch])).toEqual([[3, 7]]);
+      expect(again.evidence.map((e) => [e.offender, e.first.view])).toEqual([[3, 7]]);
       expect(await again.metrics.value('bftx_evidence_total')).toBe(1);
     } finally {
       await again.stop();
@@ -333,8 +333,8 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
 
   test('a Byzantine validator replaying valid signed messages by the ten thousand grows neither the input log nor the queue past their bounds, and the cluster keeps finalizing', async () => {
     const signer = scheme.signer(secrets[2]!);
-    const vote = (epoch: number) => {
-      const s = { epoch, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(epoch & 0xff) };
+    const vote = (view: number) => {
+      const s = { view, sequence: 0, blockHash: new Uint8Array(32).fill(view & 0xff) };
       return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: signStatement(signer, 2, Domains.vote, s), proposal: signStatement(signer, 2, Domains.proposal, s) });
     };
     const same = vote(5_000_000);
@@ -367,7 +367,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     [
       'a well-formed vote whose signature is not its signer\'s, from an authenticated peer',
       () => {
-        const statement = { domain: Domains.vote, epoch: 10_000, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(3), signer: 1, signature: new Uint8Array(64).fill(7) };
+        const statement = { domain: Domains.vote, view: 10_000, sequence: 0, blockHash: new Uint8Array(32).fill(3), signer: 1, signature: new Uint8Array(64).fill(7) };
         return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: statement, proposal: { ...statement, domain: Domains.proposal } });
       },
       'bad_signature',
@@ -394,7 +394,7 @@ describe('bad input on a replica port: refused, counted, and the replica keeps g
     };
     try {
       const forged = Array.from({ length: 2_000 }, (_, i) => {
-        const statement = { domain: Domains.vote, epoch: 20_000 + i, slot: 0, phase: 0, blockHash: new Uint8Array(32).fill(3), signer: 2, signature: new Uint8Array(64).fill(7) };
+        const statement = { domain: Domains.vote, view: 20_000 + i, sequence: 0, blockHash: new Uint8Array(32).fill(3), signer: 2, signature: new Uint8Array(64).fill(7) };
         return nodes[3]!.options.protocol.encodeMessage({ type: 'vote', vote: statement, proposal: { ...statement, domain: Domains.proposal } });
       });
       await asPeer(forged);

@@ -38,9 +38,9 @@ test('every kind of input survives the log record format, and a damaged record t
 
 test('the store: blocks, roots, snapshot, safety state and log read back after reopening; a gap is refused and nothing of that write lands', async () => {
   const dir = tmp();
-  const b1 = makeBlock({ parent: GENESIS.hash, height: 1, epoch: 1, proposer: 0, payload: [Uint8Array.of(1)] });
-  const b2 = makeBlock({ parent: b1.hash, height: 2, epoch: 2, proposer: 1, payload: [] });
-  const b4 = makeBlock({ parent: b2.hash, height: 4, epoch: 4, proposer: 1, payload: [] });
+  const b1 = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [Uint8Array.of(1)] });
+  const b2 = makeBlock({ parent: b1.hash, height: 2, view: 2, proposer: 1, payload: [] });
+  const b4 = makeBlock({ parent: b2.hash, height: 4, view: 4, proposer: 1, payload: [] });
   let store = await ReplicaStore.open(dir);
   await store.write({ inputs: [Uint8Array.of(7), Uint8Array.of(8)], safetyState: Uint8Array.of(1), blocks: [b1, b2], roots: ['aa'.repeat(32), 'bb'.repeat(32)], snapshot: { height: 2, state: Uint8Array.of(9, 9) }, sync: true });
   await expect(store.write({ inputs: [Uint8Array.of(99)], safetyState: Uint8Array.of(2), blocks: [b4], sync: true })).rejects.toThrow(/does not follow height 2/);
@@ -93,7 +93,7 @@ describe('a damaged or busy store is refused with what to do, and nothing in it 
   const filled = async () => {
     const dir = tmp();
     const store = await ReplicaStore.open(dir);
-    const b1 = makeBlock({ parent: GENESIS.hash, height: 1, epoch: 1, proposer: 0, payload: [Uint8Array.of(1)] });
+    const b1 = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [Uint8Array.of(1)] });
     await store.write({ inputs: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], safetyState: Uint8Array.of(9), blocks: [b1], sync: true });
     await store.write({ inputs: [Uint8Array.of(4), Uint8Array.of(5)], blocks: [], sync: true });
     await store.close();

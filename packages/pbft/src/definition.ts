@@ -40,10 +40,10 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
   const Replica = options.replica ?? Pbft;
   const timeoutDeltas = (options.viewTimeoutDeltas ?? 10) * 2 ** (options.maxBackoff ?? 3);
   const K = options.checkpointInterval ?? 8;
-  const resign = (s: SignedStatement, blockHash: Uint8Array, signer: Signer, self: number) => signStatement(signer, self, s.domain, { epoch: s.epoch, slot: s.slot, phase: s.phase, blockHash });
+  const resign = (s: SignedStatement, blockHash: Uint8Array, signer: Signer, self: number) => signStatement(signer, self, s.domain, { view: s.view, sequence: s.sequence, blockHash });
   const prePrepareOf = (view: number, batch: Block, signer: Signer, self: number): PbftMessage => ({
     type: 'pre-prepare',
-    prePrepare: { view, primary: self, batch, signature: signStatement(signer, self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature },
+    prePrepare: { view, primary: self, batch, signature: signStatement(signer, self, PbftDomains.prePrepare, { view: view, sequence: batch.height, blockHash: batch.hash }).signature },
   });
   const aheadPrePrepare = (p: PrePrepare, ahead: number, signer: Signer, self: number): PbftMessage => prePrepareOf(p.view + ahead, p.batch, signer, self);
   return {
@@ -60,7 +60,7 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
       isVote: (m) => m.type === 'prepare' || m.type === 'commit',
       conflicting(m, signer, self) {
         if (m.type === 'pre-prepare') return prePrepareOf(m.prePrepare.view, adversaryBlocks.conflicting(m.prePrepare.batch, self), signer, self);
-        if (m.type === 'prepare' || m.type === 'commit') return { ...m, statement: resign(m.statement, adversaryBlocks.fakeHash(self, m.statement.epoch), signer, self) };
+        if (m.type === 'prepare' || m.type === 'commit') return { ...m, statement: resign(m.statement, adversaryBlocks.fakeHash(self, m.statement.view), signer, self) };
         return undefined;
       },
       withBadSignature(m) {
@@ -81,7 +81,7 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
       voteFor(m, signer, self) {
         if (m.type !== 'pre-prepare') return undefined;
         const p = m.prePrepare;
-        return { type: 'prepare', statement: signStatement(signer, self, PbftDomains.prepare, { epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash }), prePrepare: prePrepareStatement(p) };
+        return { type: 'prepare', statement: signStatement(signer, self, PbftDomains.prepare, { view: p.view, sequence: p.batch.height, blockHash: p.batch.hash }), prePrepare: prePrepareStatement(p) };
       },
       signerOf(m) {
         switch (m.type) {
@@ -111,12 +111,12 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
             return aheadPrePrepare(m.prePrepare, ahead, signer, self);
           case 'prepare':
           case 'commit':
-            return { ...m, statement: resign({ ...m.statement, epoch: m.statement.epoch + ahead }, m.statement.blockHash, signer, self) };
+            return { ...m, statement: resign({ ...m.statement, view: m.statement.view + ahead }, m.statement.blockHash, signer, self) };
           case 'checkpoint':
-            return { ...m, statement: resign({ ...m.statement, slot: m.statement.slot + ahead * K }, m.statement.blockHash, signer, self) };
+            return { ...m, statement: resign({ ...m.statement, sequence: m.statement.sequence + ahead * K }, m.statement.blockHash, signer, self) };
           case 'view-change': {
             const v = m.viewChange;
-            return { ...m, viewChange: { ...v, statement: resign({ ...v.statement, epoch: v.statement.epoch + ahead }, v.statement.blockHash, signer, self) } };
+            return { ...m, viewChange: { ...v, statement: resign({ ...v.statement, view: v.statement.view + ahead }, v.statement.blockHash, signer, self) } };
           }
           default:
             return undefined;

@@ -12,7 +12,7 @@ export const PbftDomains = {
 
 /**
  * The primary of `view` binds `batch` to sequence number `seq` (= batch.height). Its statement is
- * (epoch = view, slot = seq, blockHash = batch digest): two pre-prepares for one (view, seq) with
+ * (view = view, sequence = seq, blockHash = batch digest): two pre-prepares for one (view, seq) with
  * different batches are an equivocation anyone can prove.
  */
 export interface PrePrepare {
@@ -32,7 +32,7 @@ export interface PreparedCertificate {
   readonly prepares: readonly SignedStatement[];
 }
 
-/** A quorum of matching checkpoint statements (slot = seq, blockHash = the ledger block at seq): a stable checkpoint. */
+/** A quorum of matching checkpoint statements (sequence = seq, blockHash = the ledger block at seq): a stable checkpoint. */
 export interface CheckpointProof {
   readonly seq: number;
   readonly digest: Uint8Array;
@@ -40,8 +40,8 @@ export interface CheckpointProof {
 }
 
 /**
- * "Move to `statement.epoch`": its signer's stable checkpoint and every batch it prepared above it.
- * The statement signs (epoch = new view, slot = stable seq, blockHash = digest of the prepared list).
+ * "Move to `statement.view`": its signer's stable checkpoint and every batch it prepared above it.
+ * The statement signs (view = new view, sequence = stable seq, blockHash = digest of the prepared list).
  */
 export interface ViewChange {
   readonly statement: SignedStatement;
@@ -89,7 +89,7 @@ const HASH = codec.fixedBytes(32);
 const MAX_LIST = 4096;
 /** Most headers in one 'final' answer (about 75 bytes each). */
 export const MAX_HEADERS = 4096;
-const StatementWire = codec.record({ epoch: codec.uint(), slot: codec.uint(), blockHash: HASH, signer: codec.uint(65535), signature: SIG });
+const StatementWire = codec.record({ view: codec.uint(), sequence: codec.uint(), blockHash: HASH, signer: codec.uint(65535), signature: SIG });
 const PrePrepareWire = codec.record({ view: codec.uint(), primary: codec.uint(65535), batch: BlockCodec, signature: SIG });
 const CertificateWire = codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) });
 const CommittedBatchWire = codec.record({ batch: BlockCodec, commits: codec.array(StatementWire, MAX_LIST) });
@@ -111,9 +111,9 @@ const WireCodec = codec.taggedUnion('type', {
   final: { proof: codec.optional(CheckpointProofWire), blocks: codec.array(BlockCodec, MAX_LIST), headers: codec.array(BlockHeaderCodec, MAX_HEADERS) },
 });
 
-type StatementW = { epoch: number; slot: number; blockHash: Uint8Array; signer: number; signature: Uint8Array };
-const toWire = (s: SignedStatement): StatementW => ({ epoch: s.epoch, slot: s.slot, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
-const fromWire = (domain: string, w: StatementW): SignedStatement => ({ domain, phase: 0, ...w });
+type StatementW = { view: number; sequence: number; blockHash: Uint8Array; signer: number; signature: Uint8Array };
+const toWire = (s: SignedStatement): StatementW => ({ view: s.view, sequence: s.sequence, blockHash: s.blockHash, signer: s.signer, signature: s.signature });
+const fromWire = (domain: string, w: StatementW): SignedStatement => ({ domain, ...w });
 const blockWire = (b: Block) => ({ ...b, payload: b.payload as Uint8Array[] });
 const ppToWire = (p: PrePrepare) => ({ view: p.view, primary: p.primary, batch: blockWire(p.batch), signature: p.signature });
 const ppFromWire = (w: { view: number; primary: number; batch: Parameters<typeof sealBlock>[0]; signature: Uint8Array }): PrePrepare => ({ view: w.view, primary: w.primary, batch: sealBlock(w.batch), signature: w.signature });
@@ -123,7 +123,7 @@ const committedToWire = (c: CommittedBatch) => ({ batch: blockWire(c.batch), com
 const committedFromWire = (c: codec.Infer<typeof CommittedBatchWire>): CommittedBatch => ({ batch: sealBlock(c.batch), commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
 const proofToWire = (p: CheckpointProof) => ({ seq: p.seq, digest: p.digest, statements: p.statements.map(toWire) });
 const proofFromWire = (w: codec.Infer<typeof CheckpointProofWire>): CheckpointProof => ({ seq: w.seq, digest: w.digest, statements: w.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) });
-const headerWire = (h: BlockHeader): BlockHeader => ({ parent: h.parent, height: h.height, epoch: h.epoch, proposer: h.proposer, payloadRoot: h.payloadRoot });
+const headerWire = (h: BlockHeader): BlockHeader => ({ parent: h.parent, height: h.height, view: h.view, proposer: h.proposer, payloadRoot: h.payloadRoot });
 const vcToWire = (v: ViewChange) => ({
   statement: toWire(v.statement),
   stable: { seq: v.stable.seq, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
@@ -190,9 +190,9 @@ export type SignedDomain = (typeof SIGNED_DOMAINS)[number];
 /** One statement a replica signed: (domain, view, seq) -> digest; it never signs another digest for that triple. */
 export interface SignedRecord {
   readonly domain: SignedDomain;
-  /** The statement's epoch: the view (0 for checkpoints). */
+  /** The statement's view: the view (0 for checkpoints). */
   readonly view: number;
-  /** The statement's slot: the sequence number (the stable checkpoint's for a view change). */
+  /** The statement's sequence: the sequence number (the stable checkpoint's for a view change). */
   readonly seq: number;
   readonly digest: Uint8Array;
 }

@@ -98,11 +98,11 @@ export function preparedDigest(prepared: readonly PreparedCertificate[]): Uint8A
 
 /** The batch a new primary proposes where no batch was prepared: empty, and the same at every replica. */
 export function nullBatch(view: number, seq: number, primary: number): Block {
-  return makeBlock({ parent: ZERO_HASH, height: seq, epoch: view, proposer: primary, payload: [] });
+  return makeBlock({ parent: ZERO_HASH, height: seq, view: view, proposer: primary, payload: [] });
 }
 
 export function prePrepareStatement(p: PrePrepare): SignedStatement {
-  return { domain: PbftDomains.prePrepare, epoch: p.view, slot: p.batch.height, phase: 0, blockHash: p.batch.hash, signer: p.primary, signature: p.signature };
+  return { domain: PbftDomains.prePrepare, view: p.view, sequence: p.batch.height, blockHash: p.batch.hash, signer: p.primary, signature: p.signature };
 }
 
 /** The log entry of one (view, seq): the accepted pre-prepare and the first prepare and commit of each replica. */
@@ -150,7 +150,7 @@ export class Pbft implements Protocol<PbftMessage> {
   // ---- in memory, bounded by the window and n ----
   private consecutiveViewChanges = 0;
   /** Log entries by view, then sequence number: views from view - PAST_VIEWS to view, sequence numbers in the window. */
-  private readonly slots = new Map<number, Map<number, Slot>>();
+  private readonly sequences = new Map<number, Map<number, Slot>>();
   /** Committed batches not yet executed (the next one is missing), at most L + MAX_ANSWER_BATCHES ahead. */
   private readonly committedBatches = new Map<number, CommittedBatch>();
   /**
@@ -256,7 +256,7 @@ export class Pbft implements Protocol<PbftMessage> {
 
   footprint(): ProtocolFootprint {
     let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + (this.currentNewView === undefined ? 0 : 1);
-    for (const byView of this.slots.values()) for (const slot of byView.values()) retained += 1 + slot.prepares.size + slot.commits.size;
+    for (const byView of this.sequences.values()) for (const sequence of byView.values()) retained += 1 + sequence.prepares.size + sequence.commits.size;
     for (const bySeq of this.checkpoints) retained += bySeq.size;
     return { retained, dropped: this.dropped };
   }
@@ -299,9 +299,9 @@ export class Pbft implements Protocol<PbftMessage> {
     return this.config.leaderSchedule?.[view] ?? pbftPrimary(view, this.n);
   }
 
-  private slot(view: number, seq: number): Slot {
-    let byView = this.slots.get(view);
-    if (byView === undefined) this.slots.set(view, (byView = new Map()));
+  private sequence(view: number, seq: number): Slot {
+    let byView = this.sequences.get(view);
+    if (byView === undefined) this.sequences.set(view, (byView = new Map()));
     let s = byView.get(seq);
     if (s === undefined) byView.set(seq, (s = { prePrepare: undefined, primaryStatement: undefined, prepares: new Map(), commits: new Map(), prepared: false, committed: false, forwarded: undefined }));
     return s;
@@ -312,11 +312,11 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   private onStart(): void {
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.view, leader: this.primary(this.view) } });
+    this.out.push({ type: 'trace', event: { kind: 'view', view: this.view, leader: this.primary(this.view) } });
     this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
     if (this.inViewChange) {
       // Restarted during a view change: send it again. Its prepared certificates cannot change during
-      // a view change, so it is the same statement, or one for a newer stable checkpoint (another slot).
+      // a view change, so it is the same statement, or one for a newer stable checkpoint (another sequence).
       this.sendViewChange(this.view);
     } else {
       this.armProgressTimer();
@@ -333,23 +333,23 @@ export class Pbft implements Protocol<PbftMessage> {
     }
     if (this.nextSeq - this.lastExecuted > this.pipeline || !this.inWindow(this.nextSeq)) return;
     const inFlight = new Set<string>();
-    const byView = this.slots.get(this.view);
+    const byView = this.sequences.get(this.view);
     for (let s = this.lastExecuted + 1; s < this.nextSeq; s++) {
       const pp = byView?.get(s)?.prePrepare;
       if (pp !== undefined) for (const tx of pp.batch.payload) inFlight.add(txKey(tx));
     }
-    const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSeq, epoch: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, inFlight) });
+    const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSeq, view: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, inFlight) });
     this.nextSeq++;
     this.dirty = true;
     if (!this.recordSigned(PbftDomains.prePrepare, this.view, batch.height, batch.hash)) return;
     const prePrepare = this.signPrePrepare(this.view, batch);
-    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) } });
+    this.out.push({ type: 'trace', event: { kind: 'propose', view: this.view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) } });
     this.emit({ type: 'broadcast', message: { type: 'pre-prepare', prePrepare } });
     this.onPrePrepare(prePrepare);
   }
 
   private signPrePrepare(view: number, batch: Block): PrePrepare {
-    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { epoch: view, slot: batch.height, phase: 0, blockHash: batch.hash }).signature;
+    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { view: view, sequence: batch.height, blockHash: batch.hash }).signature;
     return { view, primary: this.self, batch, signature };
   }
 
@@ -367,48 +367,48 @@ export class Pbft implements Protocol<PbftMessage> {
     }
     if (!this.inWindow(seq)) return this.drop();
     if (!this.validPrePrepare(p)) return;
-    const slot = this.slot(p.view, seq);
-    this.notePrimary(slot, prePrepareStatement(p));
-    if (slot.prePrepare !== undefined) return; // one per (view, seq); a second one is the primary's equivocation
-    slot.prePrepare = p;
-    for (const earlier of slot.prepares.values()) this.forwardIfConflicting(slot, earlier);
-    for (const earlier of slot.commits.values()) this.forwardIfConflicting(slot, earlier);
+    const sequence = this.sequence(p.view, seq);
+    this.notePrimary(sequence, prePrepareStatement(p));
+    if (sequence.prePrepare !== undefined) return; // one per (view, seq); a second one is the primary's equivocation
+    sequence.prePrepare = p;
+    for (const earlier of sequence.prepares.values()) this.forwardIfConflicting(sequence, earlier);
+    for (const earlier of sequence.commits.values()) this.forwardIfConflicting(sequence, earlier);
     if (this.primary(p.view) !== this.self && this.recordSigned(PbftDomains.prepare, p.view, seq, p.batch.hash)) {
-      const prepare = signStatement(this.config.signer, this.self, PbftDomains.prepare, { epoch: p.view, slot: seq, phase: 0, blockHash: p.batch.hash });
-      this.out.push({ type: 'trace', event: { kind: 'vote', epoch: p.view, block: p.batch.id } });
+      const prepare = signStatement(this.config.signer, this.self, PbftDomains.prepare, { view: p.view, sequence: seq, blockHash: p.batch.hash });
+      this.out.push({ type: 'trace', event: { kind: 'vote', view: p.view, block: p.batch.id } });
       this.emit({ type: 'broadcast', message: { type: 'prepare', statement: prepare, prePrepare: prePrepareStatement(p) } });
-      slot.prepares.set(this.self, prepare);
+      sequence.prepares.set(this.self, prepare);
     }
-    this.checkSlot(p.view, seq);
+    this.checkSequence(p.view, seq);
   }
 
   private onPrepare(s: SignedStatement, prePrepare: SignedStatement): void {
-    if (s.domain !== PbftDomains.prepare || s.phase !== 0 || s.signer === this.primary(s.epoch)) return;
-    if (s.epoch !== this.view) {
-      if (s.epoch > this.view) this.refusedAhead(s.signer, s.epoch, () => this.verifier.verify(s));
+    if (s.domain !== PbftDomains.prepare || s.signer === this.primary(s.view)) return;
+    if (s.view !== this.view) {
+      if (s.view > this.view) this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s));
       return;
     }
-    if (!this.inWindow(s.slot)) return this.drop();
+    if (!this.inWindow(s.sequence)) return this.drop();
     if (!this.verifier.verify(s)) return;
-    const slot = this.slot(s.epoch, s.slot);
+    const sequence = this.sequence(s.view, s.sequence);
     // The primary's statement it answers: every version a primary sent reaches every replica.
-    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.epoch) && prePrepare.epoch === s.epoch && prePrepare.slot === s.slot && this.verifier.verify(prePrepare)) this.notePrimary(slot, prePrepare);
-    if (!this.firstOf(slot.prepares, s)) return;
-    this.forwardIfConflicting(slot, s);
-    this.checkSlot(s.epoch, s.slot);
+    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.view) && prePrepare.view === s.view && prePrepare.sequence === s.sequence && this.verifier.verify(prePrepare)) this.notePrimary(sequence, prePrepare);
+    if (!this.firstOf(sequence.prepares, s)) return;
+    this.forwardIfConflicting(sequence, s);
+    this.checkSequence(s.view, s.sequence);
   }
 
   private onCommit(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.commit || s.phase !== 0) return;
-    if (s.epoch > this.view) return this.refusedAhead(s.signer, s.epoch, () => this.verifier.verify(s));
-    if (s.epoch + PAST_VIEWS < this.view || !this.inWindow(s.slot)) return this.drop();
+    if (s.domain !== PbftDomains.commit) return;
+    if (s.view > this.view) return this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s));
+    if (s.view + PAST_VIEWS < this.view || !this.inWindow(s.sequence)) return this.drop();
     if (!this.verifier.verify(s)) return;
-    const slot = this.slot(s.epoch, s.slot);
-    if (!this.firstOf(slot.commits, s)) return;
-    this.forwardIfConflicting(slot, s);
-    this.checkSlot(s.epoch, s.slot);
+    const sequence = this.sequence(s.view, s.sequence);
+    if (!this.firstOf(sequence.commits, s)) return;
+    this.forwardIfConflicting(sequence, s);
+    this.checkSequence(s.view, s.sequence);
     // A quorum committed a batch this replica never got the pre-prepare of: an honest one executes it.
-    if (slot.prePrepare === undefined && s.slot > this.lastExecuted && this.matching(slot.commits, s.blockHash) >= this.config.validators.quorum) this.executedElsewhere(s.slot);
+    if (sequence.prePrepare === undefined && s.sequence > this.lastExecuted && this.matching(sequence.commits, s.blockHash) >= this.config.validators.quorum) this.executedElsewhere(s.sequence);
   }
 
   /** Stores the first statement of its signer in `bySigner`; a later different one is shown as evidence. False if not the first. */
@@ -422,9 +422,9 @@ export class Pbft implements Protocol<PbftMessage> {
     return false;
   }
 
-  private notePrimary(slot: Slot, s: SignedStatement): void {
-    if (slot.primaryStatement === undefined) slot.primaryStatement = s;
-    else if (!bytesEqual(slot.primaryStatement.blockHash, s.blockHash)) this.equivocation(slot.primaryStatement, s);
+  private notePrimary(sequence: Slot, s: SignedStatement): void {
+    if (sequence.primaryStatement === undefined) sequence.primaryStatement = s;
+    else if (!bytesEqual(sequence.primaryStatement.blockHash, s.blockHash)) this.equivocation(sequence.primaryStatement, s);
   }
 
   private equivocation(first: SignedStatement, second: SignedStatement): void {
@@ -439,12 +439,12 @@ export class Pbft implements Protocol<PbftMessage> {
    * replicas holding the other one can now prove it. Honest replicas only disagree like this when
    * the primary equivocated, so the cost is paid only under attack.
    */
-  private forwardIfConflicting(slot: Slot, s: SignedStatement): void {
-    const p = slot.prePrepare;
+  private forwardIfConflicting(sequence: Slot, s: SignedStatement): void {
+    const p = sequence.prePrepare;
     if (p === undefined || bytesEqual(p.batch.hash, s.blockHash)) return;
     const key = 2 * s.signer + (s.domain === PbftDomains.prepare ? 0 : 1);
-    if (slot.forwarded?.has(key)) return;
-    (slot.forwarded ??= new Set()).add(key);
+    if (sequence.forwarded?.has(key)) return;
+    (sequence.forwarded ??= new Set()).add(key);
     const message: PbftMessage = s.domain === PbftDomains.prepare ? { type: 'prepare', statement: s, prePrepare: prePrepareStatement(p) } : { type: 'commit', statement: s };
     this.emit({ type: 'broadcast', message });
   }
@@ -462,32 +462,32 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   /** Prepared and committed predicates for (view, seq), and what follows from them. */
-  private checkSlot(view: number, seq: number): void {
-    const slot = this.slot(view, seq);
-    const p = slot.prePrepare;
+  private checkSequence(view: number, seq: number): void {
+    const sequence = this.sequence(view, seq);
+    const p = sequence.prePrepare;
     if (p === undefined) return;
     const digest = p.batch.hash;
-    if (!slot.prepared) {
+    if (!sequence.prepared) {
       const needed = this.preparedQuorum();
-      if (this.matching(slot.prepares, digest) < needed) return;
-      slot.prepared = true;
+      if (this.matching(sequence.prepares, digest) < needed) return;
+      sequence.prepared = true;
       const existing = this.preparedCerts.get(seq);
       if (existing === undefined || existing.prePrepare.view < view) {
-        this.preparedCerts.set(seq, { prePrepare: p, prepares: this.collect(slot.prepares, digest, needed) });
+        this.preparedCerts.set(seq, { prePrepare: p, prepares: this.collect(sequence.prepares, digest, needed) });
         this.dirty = true;
       }
       if (view === this.view && !this.inViewChange && this.recordSigned(PbftDomains.commit, view, seq, digest)) {
-        const commit = signStatement(this.config.signer, this.self, PbftDomains.commit, { epoch: view, slot: seq, phase: 0, blockHash: digest });
-        this.out.push({ type: 'trace', event: { kind: 'notarize', epoch: view, block: p.batch.id, height: seq } });
+        const commit = signStatement(this.config.signer, this.self, PbftDomains.commit, { view: view, sequence: seq, blockHash: digest });
+        this.out.push({ type: 'trace', event: { kind: 'certify', view: view, block: p.batch.id, height: seq } });
         this.emit({ type: 'broadcast', message: { type: 'commit', statement: commit } });
-        slot.commits.set(this.self, commit);
+        sequence.commits.set(this.self, commit);
       }
     }
-    if (slot.committed) return;
+    if (sequence.committed) return;
     const needed = this.commitQuorum();
-    if (this.matching(slot.commits, digest) < needed) return;
-    slot.committed = true;
-    if (!this.committedBatches.has(seq) && seq > this.lastExecuted) this.committedBatches.set(seq, { batch: p.batch, commits: this.collect(slot.commits, digest, Math.max(needed, 1)) });
+    if (this.matching(sequence.commits, digest) < needed) return;
+    sequence.committed = true;
+    if (!this.committedBatches.has(seq) && seq > this.lastExecuted) this.committedBatches.set(seq, { batch: p.batch, commits: this.collect(sequence.commits, digest, Math.max(needed, 1)) });
     this.execute();
   }
 
@@ -502,7 +502,7 @@ export class Pbft implements Protocol<PbftMessage> {
     for (let next = this.committedBatches.get(this.lastExecuted + 1); next !== undefined; next = this.committedBatches.get(this.lastExecuted + 1)) {
       const { batch } = next;
       this.committedBatches.delete(batch.height);
-      const block = makeBlock({ parent: this.ledgerTip, height: batch.height, epoch: batch.epoch, proposer: batch.proposer, payload: batch.payload });
+      const block = makeBlock({ parent: this.ledgerTip, height: batch.height, view: batch.view, proposer: batch.proposer, payload: batch.payload });
       this.ledgerTip = block.hash;
       this.lastExecuted = batch.height;
       this.dirty = true;
@@ -510,12 +510,12 @@ export class Pbft implements Protocol<PbftMessage> {
       if (next.commits.length > 0) this.history.set(batch.height, next);
       this.mempool.remove(batch.payload);
       blocks.push(block);
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: block.id, height: block.height, epoch: block.epoch, proposal: batch.id } });
+      this.out.push({ type: 'trace', event: { kind: 'finalize', block: block.id, height: block.height, view: block.view, proposal: batch.id } });
       if (batch.height % this.K === 0 && batch.height > this.stable.seq) {
         this.out.push({ type: 'commit', blocks });
         blocks = [];
         if (this.recordSigned(PbftDomains.checkpoint, 0, batch.height, block.hash)) {
-          const checkpoint = signStatement(this.config.signer, this.self, PbftDomains.checkpoint, { epoch: 0, slot: batch.height, phase: 0, blockHash: block.hash });
+          const checkpoint = signStatement(this.config.signer, this.self, PbftDomains.checkpoint, { view: 0, sequence: batch.height, blockHash: block.hash });
           this.emit({ type: 'broadcast', message: { type: 'checkpoint', statement: checkpoint } });
           this.onCheckpoint(checkpoint);
         }
@@ -532,16 +532,16 @@ export class Pbft implements Protocol<PbftMessage> {
   // ---- checkpoints, watermarks, garbage collection, catching up ----
 
   private onCheckpoint(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.checkpoint || s.epoch !== 0 || s.phase !== 0 || s.slot % this.K !== 0 || s.slot <= this.stable.seq || !this.config.validators.has(s.signer)) return;
+    if (s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence % this.K !== 0 || s.sequence <= this.stable.seq || !this.config.validators.has(s.signer)) return;
     const mine = this.checkpoints[s.signer]!;
-    const earlier = mine.get(s.slot);
+    const earlier = mine.get(s.sequence);
     if (earlier !== undefined) {
       if (!bytesEqual(earlier.blockHash, s.blockHash) && this.verifier.verify(s)) this.equivocation(earlier, s);
       return;
     }
-    if (s.slot > this.stable.seq + this.L) {
+    if (s.sequence > this.stable.seq + this.L) {
       // Above the window: only the signer's highest is kept (it tells how far the cluster is).
-      if (s.slot <= this.checkpointHigh[s.signer]!) return this.drop();
+      if (s.sequence <= this.checkpointHigh[s.signer]!) return this.drop();
       if (!this.verifier.verify(s)) return;
       for (const seq of mine.keys()) {
         if (seq <= this.stable.seq + this.L) continue;
@@ -549,18 +549,18 @@ export class Pbft implements Protocol<PbftMessage> {
         this.drop();
       }
     } else if (!this.verifier.verify(s)) return;
-    mine.set(s.slot, s);
-    if (s.slot > this.checkpointHigh[s.signer]!) {
-      this.checkpointHigh[s.signer] = s.slot;
+    mine.set(s.sequence, s);
+    if (s.sequence > this.checkpointHigh[s.signer]!) {
+      this.checkpointHigh[s.signer] = s.sequence;
       // f+1 replicas signed checkpoints at or above h: an honest one executed up to h.
       this.executedElsewhere(this.kthHighest(this.checkpointHigh, this.config.validators.oneHonest));
     }
     const statements: SignedStatement[] = [];
     for (const bySeq of this.checkpoints) {
-      const c = bySeq.get(s.slot);
+      const c = bySeq.get(s.sequence);
       if (c !== undefined && bytesEqual(c.blockHash, s.blockHash)) statements.push(c);
     }
-    if (statements.length >= this.config.validators.quorum) this.adoptStable({ seq: s.slot, digest: s.blockHash, statements });
+    if (statements.length >= this.config.validators.quorum) this.adoptStable({ seq: s.sequence, digest: s.blockHash, statements });
   }
 
   /** The k-th highest of `values` among the other replicas (0 if fewer). */
@@ -575,7 +575,7 @@ export class Pbft implements Protocol<PbftMessage> {
     if (c.seq === 0) return bytesEqual(c.digest, GENESIS.hash);
     const signers = new Set<number>();
     for (const s of c.statements) {
-      if (s.domain !== PbftDomains.checkpoint || s.epoch !== 0 || s.slot !== c.seq || !bytesEqual(s.blockHash, c.digest) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
+      if (s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence !== c.seq || !bytesEqual(s.blockHash, c.digest) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
       signers.add(s.signer);
     }
     return signers.size >= this.config.validators.quorum;
@@ -586,7 +586,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.stable = proof;
     this.dirty = true;
     // Garbage collection: nothing at or below the stable checkpoint is needed for agreement again.
-    for (const byView of this.slots.values()) for (const seq of byView.keys()) if (seq <= proof.seq) byView.delete(seq);
+    for (const byView of this.sequences.values()) for (const seq of byView.keys()) if (seq <= proof.seq) byView.delete(seq);
     for (const seq of this.preparedCerts.keys()) if (seq <= proof.seq) this.preparedCerts.delete(seq);
     for (const [key, x] of this.signed) if (x.seq <= proof.seq && x.domain !== PbftDomains.viewChange) this.signed.delete(key);
     for (const bySeq of this.checkpoints) for (const seq of bySeq.keys()) if (seq <= proof.seq) bySeq.delete(seq);
@@ -691,7 +691,7 @@ export class Pbft implements Protocol<PbftMessage> {
     for (let s = Math.max(fromSeq + blocks.length, top - MAX_HEADERS + 1); s <= top; s++) {
       const b = chain.at(s);
       if (b === undefined) return;
-      headers.push({ parent: b.parent, height: b.height, epoch: b.epoch, proposer: b.proposer, payloadRoot: b.payloadRoot });
+      headers.push({ parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot });
     }
     this.emit({ type: 'send', to: from, message: { type: 'final', proof: toSeq > 0 ? undefined : this.stable, blocks, headers } });
   }
@@ -723,7 +723,7 @@ export class Pbft implements Protocol<PbftMessage> {
     else for (let i = m.blocks.length; i < items.length; i++) if (items[i]!.height % MAX_ANSWER_BATCHES === 0) this.addAnchor(items[i]!.height, hashes[i]!, false);
     for (const b of m.blocks) {
       this.committedBatches.delete(b.height);
-      this.committedBatches.set(b.height, { batch: makeBlock({ parent: ZERO_HASH, height: b.height, epoch: b.epoch, proposer: b.proposer, payload: b.payload }), commits: [] });
+      this.committedBatches.set(b.height, { batch: makeBlock({ parent: ZERO_HASH, height: b.height, view: b.view, proposer: b.proposer, payload: b.payload }), commits: [] });
     }
     this.execute();
     for (const seq of this.anchors.keys()) if (seq <= this.lastExecuted) this.anchors.delete(seq);
@@ -741,7 +741,7 @@ export class Pbft implements Protocol<PbftMessage> {
       const signers = new Set<number>();
       const ok =
         first !== undefined &&
-        commits.every((s) => s.domain === PbftDomains.commit && s.epoch === first.epoch && s.slot === seq && bytesEqual(s.blockHash, batch.hash) && !signers.has(s.signer) && signers.add(s.signer) && this.verifier.verify(s));
+        commits.every((s) => s.domain === PbftDomains.commit && s.view === first.view && s.sequence === seq && bytesEqual(s.blockHash, batch.hash) && !signers.has(s.signer) && signers.add(s.signer) && this.verifier.verify(s));
       if (ok && signers.size >= quorum) this.committedBatches.set(seq, { batch, commits });
     }
     this.execute();
@@ -772,9 +772,9 @@ export class Pbft implements Protocol<PbftMessage> {
 
   /** Drops log entries of views this replica will never sign in again, and view changes at or below `view`. */
   private leaveViewsBelow(view: number): void {
-    for (const v of this.slots.keys()) if (v + PAST_VIEWS < view) this.slots.delete(v);
+    for (const v of this.sequences.keys()) if (v + PAST_VIEWS < view) this.sequences.delete(v);
     for (const [key, x] of this.signed) if (x.view < view && x.domain !== PbftDomains.checkpoint) this.signed.delete(key);
-    for (const [signer, v] of this.viewChanges) if (v.statement.epoch < view) this.viewChanges.delete(signer);
+    for (const [signer, v] of this.viewChanges) if (v.statement.view < view) this.viewChanges.delete(signer);
     this.currentNewView = undefined;
     this.myViewChange = undefined;
   }
@@ -790,7 +790,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.timerArmedFor = -1;
     // The timer for the new view starts only with a quorum of view changes for it (below).
     this.out.push({ type: 'cancel-timer', timer: 'progress' });
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: newView, leader: this.primary(newView) } });
+    this.out.push({ type: 'trace', event: { kind: 'view', view: newView, leader: this.primary(newView) } });
     this.sendViewChange(newView);
   }
 
@@ -799,7 +799,7 @@ export class Pbft implements Protocol<PbftMessage> {
     const prepared = [...this.preparedCerts.values()].filter((c) => c.prePrepare.batch.height > this.stable.seq).sort((a, b) => a.prePrepare.batch.height - b.prePrepare.batch.height);
     const digest = preparedDigest(prepared);
     if (!this.recordSigned(PbftDomains.viewChange, view, this.stable.seq, digest)) return;
-    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { epoch: view, slot: this.stable.seq, phase: 0, blockHash: digest });
+    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { view: view, sequence: this.stable.seq, blockHash: digest });
     const viewChange: ViewChange = { statement, stable: this.stable, prepared };
     this.myViewChange = viewChange;
     this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange } });
@@ -810,16 +810,16 @@ export class Pbft implements Protocol<PbftMessage> {
 
   /** While in a view change, its message is re-sent: lost before GST, or not received by a replica that was down. */
   private onViewChangeTimer(): void {
-    if (!this.inViewChange || this.myViewChange === undefined || this.myViewChange.statement.epoch !== this.view) return;
+    if (!this.inViewChange || this.myViewChange === undefined || this.myViewChange.statement.view !== this.view) return;
     this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange: this.myViewChange } });
     this.out.push({ type: 'set-timer', timer: 'view-change', at: this.now + this.resendInterval });
   }
 
   private validViewChange(v: ViewChange): boolean {
     const s = v.statement;
-    if (s.domain !== PbftDomains.viewChange || s.phase !== 0 || s.slot !== v.stable.seq || !bytesEqual(s.blockHash, preparedDigest(v.prepared))) return false;
+    if (s.domain !== PbftDomains.viewChange || s.sequence !== v.stable.seq || !bytesEqual(s.blockHash, preparedDigest(v.prepared))) return false;
     if (!this.verifier.verify(s) || !this.validCheckpointProof(v.stable)) return false;
-    return v.prepared.every((c) => this.validPreparedCertificate(c, s.epoch, v.stable.seq));
+    return v.prepared.every((c) => this.validPreparedCertificate(c, s.view, v.stable.seq));
   }
 
   private validPreparedCertificate(c: PreparedCertificate, newView: number, stableSeq: number): boolean {
@@ -828,7 +828,7 @@ export class Pbft implements Protocol<PbftMessage> {
     if (p.view >= newView || seq <= stableSeq || seq > stableSeq + this.L || !this.validPrePrepare(p)) return false;
     const signers = new Set<number>();
     for (const s of c.prepares) {
-      if (s.domain !== PbftDomains.prepare || s.epoch !== p.view || s.slot !== seq || !bytesEqual(s.blockHash, p.batch.hash)) return false;
+      if (s.domain !== PbftDomains.prepare || s.view !== p.view || s.sequence !== seq || !bytesEqual(s.blockHash, p.batch.hash)) return false;
       if (s.signer === this.primary(p.view) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
       signers.add(s.signer);
     }
@@ -837,10 +837,10 @@ export class Pbft implements Protocol<PbftMessage> {
 
   private onViewChange(v: ViewChange, from: number): void {
     const s = v.statement;
-    const newView = s.epoch;
+    const newView = s.view;
     if (!this.config.validators.has(s.signer) || s.signer === this.self) return;
     const kept = this.viewChanges.get(s.signer);
-    if (newView < this.view || (newView === this.view && !this.inViewChange) || (kept !== undefined && kept.statement.epoch >= newView)) {
+    if (newView < this.view || (newView === this.view && !this.inViewChange) || (kept !== undefined && kept.statement.view >= newView)) {
       // Its sender is behind, or asks again: it has not got the NEW-VIEW of the view this replica is in.
       if (!this.inViewChange && newView <= this.view) this.resendNewView(from);
       return;
@@ -855,7 +855,7 @@ export class Pbft implements Protocol<PbftMessage> {
   /** A view change for the view this replica is changing to came in: start the timer, or send NEW-VIEW as its primary. */
   private viewChangeCounted(): void {
     let count = 0;
-    for (const v of this.viewChanges.values()) if (v.statement.epoch === this.view) count++;
+    for (const v of this.viewChanges.values()) if (v.statement.view === this.view) count++;
     if (this.timerArmedFor !== this.view && this.viewChangeTimerRuns(count)) {
       this.timerArmedFor = this.view;
       this.armProgressTimer();
@@ -867,7 +867,7 @@ export class Pbft implements Protocol<PbftMessage> {
     const view = this.view;
     // The first quorum in (the order they came in): any quorum will do.
     const viewChanges: ViewChange[] = [];
-    for (const v of this.viewChanges.values()) if (v.statement.epoch === view && viewChanges.length < this.config.validators.quorum) viewChanges.push(v);
+    for (const v of this.viewChanges.values()) if (v.statement.view === view && viewChanges.length < this.config.validators.quorum) viewChanges.push(v);
     const batches = this.reproposals(view, viewChanges);
     for (const b of batches) if (!this.canSign(PbftDomains.prePrepare, view, b.height, b.hash)) return;
     for (const b of batches) this.recordSigned(PbftDomains.prePrepare, view, b.height, b.hash);
@@ -895,7 +895,7 @@ export class Pbft implements Protocol<PbftMessage> {
     if (view < this.view || (view === this.view && !this.inViewChange)) return;
     const signers = new Set<number>();
     for (const v of viewChanges) {
-      if (v.statement.epoch !== view || signers.has(v.statement.signer) || !this.validViewChange(v)) return;
+      if (v.statement.view !== view || signers.has(v.statement.signer) || !this.validViewChange(v)) return;
       signers.add(v.statement.signer);
     }
     if (signers.size < this.config.validators.quorum) return;
@@ -916,13 +916,13 @@ export class Pbft implements Protocol<PbftMessage> {
     this.inViewChange = false;
     this.currentNewView = message;
     this.timerArmedFor = -1;
-    for (const [signer, v] of this.viewChanges) if (v.statement.epoch <= view) this.viewChanges.delete(signer);
+    for (const [signer, v] of this.viewChanges) if (v.statement.view <= view) this.viewChanges.delete(signer);
     const best = viewChanges.reduce((a, v) => (v.stable.seq > a.seq ? v.stable : a), this.stable);
     this.nextSeq = Math.max(this.lastExecuted, best.seq, ...prePrepares.map((p) => p.batch.height)) + 1;
     this.dirty = true;
     this.out.push({ type: 'cancel-timer', timer: 'view-change' });
     if (asPrimary) this.emit({ type: 'broadcast', message });
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: view, leader: this.primary(view) } });
+    this.out.push({ type: 'trace', event: { kind: 'view', view: view, leader: this.primary(view) } });
     if (best.seq > this.stable.seq) this.adoptStable(best);
     this.armProgressTimer();
     for (const p of prePrepares) this.onPrePrepare(p);

@@ -59,7 +59,7 @@ describe('pbft catch-up', () => {
     // 100 committed batches, each with a quorum of commits, reach the server as answers to its own fetches.
     const committed = (seq: number): CommittedBatch => {
       const batch = nullBatch(0, seq, 0);
-      return { batch, commits: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.commit, { epoch: 0, slot: seq, phase: 0, blockHash: batch.hash })) };
+      return { batch, commits: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.commit, { view: 0, sequence: seq, blockHash: batch.hash })) };
     };
     for (let from = 1; from <= 100; from += 50) server.step({ type: 'message', from: 1, message: { type: 'committed', batches: Array.from({ length: 50 }, (_, i) => committed(from + i)) }, now: 1 });
     const answers = (out: readonly ProtocolOutput<PbftMessage>[]) => out.flatMap((o) => (o.type === 'send' && o.message.type === 'committed' ? [o.message.batches.length] : []));
@@ -80,8 +80,8 @@ describe('pbft catch-up from finalized chains', () => {
   const S = 5000; // more than MAX_HEADERS + 64 behind: the replica first walks down from the checkpoint
   const keys = clusterKeys(4);
   const chain = new Ledger();
-  for (let h = 1; h <= S; h++) chain.extend([makeBlock({ parent: chain.tip.hash, height: h, epoch: 0, proposer: h % 4, payload: [utf8(`tx-${h}`)] })]);
-  const proof: CheckpointProof = { seq: S, digest: chain.at(S)!.hash, statements: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.checkpoint, { epoch: 0, slot: S, phase: 0, blockHash: chain.at(S)!.hash })) };
+  for (let h = 1; h <= S; h++) chain.extend([makeBlock({ parent: chain.tip.hash, height: h, view: 0, proposer: h % 4, payload: [utf8(`tx-${h}`)] })]);
+  const proof: CheckpointProof = { seq: S, digest: chain.at(S)!.hash, statements: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.checkpoint, { view: 0, sequence: S, blockHash: chain.at(S)!.hash })) };
   /** A peer restarted with nothing of its history in memory: it has only its ledger. */
   const restartedPeer = () => {
     const safetyState = encodeSafetyState({ view: 0, inViewChange: false, stable: proof, lastExecuted: S, ledgerTip: chain.tip.hash, nextSeq: S + 1, prepared: [], executed: [], signed: [] });

@@ -1,5 +1,5 @@
 // The definition's audit and adversary hooks: votes() lists every statement a message carries
-// (the simulator checks from it that no honest key signs two batches for one slot, across
+// (the simulator checks from it that no honest key signs two batches for one sequence, across
 // restarts); farFuture and corruptAnswer give the suite its flooding and lying Byzantine replicas.
 import { signStatement, StatementVerifier, type SignedStatement } from '@bftx/consensus';
 import { nullBatch, PbftDomains, pbft, preparedDigest, prePrepareStatement, type PbftMessage, type PrePrepare } from '../src/index';
@@ -8,7 +8,7 @@ import { clusterKeys } from './helpers';
 const keys = clusterKeys(4);
 const definition = pbft();
 const hooks = definition.byzantine!;
-const sign = (i: number, domain: string, epoch: number, slot: number, blockHash: Uint8Array) => signStatement(keys.signers[i]!, i, domain, { epoch, slot, phase: 0, blockHash });
+const sign = (i: number, domain: string, view: number, sequence: number, blockHash: Uint8Array) => signStatement(keys.signers[i]!, i, domain, { view, sequence, blockHash });
 const batch = nullBatch(0, 1, 0);
 const prePrepare: PrePrepare = { view: 0, primary: 0, batch, signature: sign(0, PbftDomains.prePrepare, 0, 1, batch.hash).signature };
 const commits = [0, 1, 2].map((i) => sign(i, PbftDomains.commit, 0, 1, batch.hash));
@@ -36,18 +36,18 @@ describe('pbft definition hooks', () => {
       expect(votes).toHaveLength(count);
       expect(valid(votes)).toBe(true);
     }
-    expect(definition.votes({ type: 'pre-prepare', prePrepare })[0]).toMatchObject({ domain: PbftDomains.prePrepare, epoch: 0, slot: 1, signer: 0 });
+    expect(definition.votes({ type: 'pre-prepare', prePrepare })[0]).toMatchObject({ domain: PbftDomains.prePrepare, view: 0, sequence: 1, signer: 0 });
   });
 
   test('farFuture: the same kind of message, validly signed, views (or checkpoint intervals) ahead', () => {
     const signer = keys.signers[2]!;
     const far = (m: PbftMessage) => hooks.farFuture!(m, signer, 2, 100);
     const commit = far({ type: 'commit', statement: sign(2, PbftDomains.commit, 3, 1, batch.hash) }) as Extract<PbftMessage, { type: 'commit' }>;
-    expect(commit.statement).toMatchObject({ epoch: 103, slot: 1, signer: 2 });
+    expect(commit.statement).toMatchObject({ view: 103, sequence: 1, signer: 2 });
     const vc = far(viewChange) as Extract<PbftMessage, { type: 'view-change' }>;
-    expect(vc.viewChange.statement.epoch).toBe(101);
+    expect(vc.viewChange.statement.view).toBe(101);
     const checkpoint = far({ type: 'checkpoint', statement: sign(2, PbftDomains.checkpoint, 0, 8, batch.hash) }) as Extract<PbftMessage, { type: 'checkpoint' }>;
-    expect(checkpoint.statement.slot).toBe(8 + 100 * 8);
+    expect(checkpoint.statement.sequence).toBe(8 + 100 * 8);
     expect(valid([commit.statement, vc.viewChange.statement, checkpoint.statement])).toBe(true);
     expect(far({ type: 'fetch', fromSeq: 1 })).toBeUndefined();
   });

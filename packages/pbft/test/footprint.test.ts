@@ -16,7 +16,7 @@ function floodMessages(keys: ReturnType<typeof clusterKeys>, i: number): PbftMes
   const signer = keys.signers[BYZANTINE]!;
   const view = 100 + i;
   const digest = new Uint8Array(32).fill(i % 251);
-  const statement = (domain: string, epoch: number, slot: number, blockHash: Uint8Array) => signStatement(signer, BYZANTINE, domain, { epoch, slot, phase: 0, blockHash });
+  const statement = (domain: string, view: number, sequence: number, blockHash: Uint8Array) => signStatement(signer, BYZANTINE, domain, { view, sequence, blockHash });
   const prePrepareOf = statement(PbftDomains.prePrepare, view, 1, digest);
   return [
     { type: 'view-change', viewChange: { statement: statement(PbftDomains.viewChange, view, 0, preparedDigest([])), stable: { seq: 0, digest: GENESIS.hash, statements: [] }, prepared: [] } },
@@ -63,6 +63,6 @@ describe('pbft: bounded state under a flood of validly signed far-future message
   test('the replica still works after the flood: the flood left nothing that blocks a view change to view 1', () => {
     const { replica } = flood(500);
     const out = replica.step({ type: 'timer', timer: 'progress', now: 1000 });
-    expect(out.some((o) => o.type === 'broadcast' && o.message.type === 'view-change' && o.message.viewChange.statement.epoch === 1)).toBe(true);
+    expect(out.some((o) => o.type === 'broadcast' && o.message.type === 'view-change' && o.message.viewChange.statement.view === 1)).toBe(true);
   });
 });

@@ -26,9 +26,9 @@ describe('pbft replicas', () => {
   });
 
   test('a silent primary is replaced by a view change; the new view keeps every executed batch', () => {
-    const r = simulate({ protocol: pbft(), n: 4, seed: 2, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 1500, byzantine: [{ replica: 0, strategy: { kind: 'crash', at: 400 } }], traceKinds: ['epoch', 'finalize'] });
+    const r = simulate({ protocol: pbft(), n: 4, seed: 2, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 1500, byzantine: [{ replica: 0, strategy: { kind: 'crash', at: 400 } }], traceKinds: ['view', 'finalize'] });
     expect(r.verdict).toBe('safe');
-    const views = new Set(r.trace.filter((e) => e.ev === 'epoch' && e.replica !== 0).map((e) => e.epoch));
+    const views = new Set(r.trace.filter((e) => e.ev === 'view' && e.replica !== 0).map((e) => e.view));
     expect(views.has(1)).toBe(true);
     const honest = r.replicas.filter((x) => x.validator !== 0);
     expect(Math.min(...honest.map((x) => x.finalized))).toBeGreaterThan(40);

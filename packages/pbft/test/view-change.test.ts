@@ -46,6 +46,6 @@ describe('pbft view changes', () => {
     replicas[0]!.step({ type: 'message', from: 1, message: vc[0]!, now: 310 });
     const joined = replicas[0]!.step({ type: 'message', from: 2, message: vc[1]!, now: 311 });
     const own = joined.find((o) => o.type === 'broadcast' && o.message.type === 'view-change') as { message: Extract<PbftMessage, { type: 'view-change' }> } | undefined;
-    expect(own?.message.viewChange.statement.epoch).toBe(2);
+    expect(own?.message.viewChange.statement.view).toBe(2);
   });
 });

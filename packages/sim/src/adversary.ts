@@ -25,10 +25,10 @@ export type Strategy =
  * carries a garbage signature. forged-parent: proposes blocks on an unknown parent. fork: proposes on
  * its own fork, started from genesis, instead of the longest chain. delay: holds its messages `by` ms.
  * vote-twice: every vote it sends goes out with a conflicting vote for another block beside it (two
- * signed votes in one slot: what any recipient can prove). Not among the random scenario kinds.
+ * signed votes in one sequence: what any recipient can prove). Not among the random scenario kinds.
  * replay: honest, and re-sends to everyone messages it received earlier (a few per timer, oldest
  * first, cycling): old messages arrive again, across other replicas' restarts too. far-future: honest,
- * and floods validly signed copies of its messages for epochs (views, sequence numbers) far ahead,
+ * and floods validly signed copies of its messages for views or sequence numbers far ahead,
  * always further: a replica that keeps them runs out of memory. bad-fetch-answers: honest, but every
  * answer to a fetch goes out stripped of its proof or with another block (ByzantineHooks.corruptAnswer).
  */

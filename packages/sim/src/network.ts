@@ -72,7 +72,7 @@ export function lossy(base: NetworkModel, loss: number, duplication: number): Ne
 }
 
 /**
- * An asynchronous adversary that targets votes: time is cut in windows (a protocol's epoch, say);
+ * An asynchronous adversary that targets votes: time is cut in windows (a protocol's view, say);
  * a vote sent to `to` in window w arrives only just before window w + holds(to, w) starts, when
  * that is more than 0. Everything else follows `base`. Replicas then see notarizations late and in
  * different orders, while proposals still arrive on time: the schedules behind forks of notarized

@@ -88,7 +88,7 @@ export interface ReplicaReport {
   readonly persisted: number;
   /** Blocks this replica proposed, and blocks it saw notarized (certified), by its own trace. */
   readonly proposed: number;
-  readonly notarized: number;
+  readonly certified: number;
   /** Finalized height (the ledger's length). */
   readonly finalized: number;
   /** Transactions in its finalized blocks, and how many of those were already final earlier in the ledger. */
@@ -115,14 +115,14 @@ export interface Distribution {
 
 /**
  * Finalization latency over every (honest replica, newly finalized block) pair: in ms from the
- * block's proposal to its finalization there, and in epochs (views) from the block's epoch to the
- * replica's epoch when it finalized. Samples are in finalization order, for histograms.
+ * block's proposal to its finalization there, and in views from the block's view to the
+ * replica's view when it finalized. Samples are in finalization order, for histograms.
  */
 export interface LatencyReport {
   readonly ms: Distribution;
-  readonly epochs: Distribution;
+  readonly views: Distribution;
   readonly samplesMs: readonly number[];
-  readonly samplesEpochs: readonly number[];
+  readonly samplesViews: readonly number[];
 }
 
 export interface SimulationResult {
@@ -131,7 +131,7 @@ export interface SimulationResult {
   /** The first safety violation found, if any: two honest replicas finalized different blocks at one height, or one tried to revert. */
   readonly safetyViolation: string | undefined;
   /**
-   * Honest validators that signed two different statements for one (domain, epoch, slot, phase)
+   * Honest validators that signed two different statements for one (domain, view, sequence)
    * in the messages they sent (ProtocolDefinition.votes), restarts included: one line each.
    */
   readonly doubleSigns: readonly string[];
@@ -180,9 +180,9 @@ interface Instance<M> {
   readonly timers: Map<string, number>;
   persisted: number;
   proposed: number;
-  notarized: number;
-  /** The replica's current epoch (view), from its own 'epoch' trace events. */
-  epoch: number;
+  certified: number;
+  /** The replica's current view, from its own 'view' trace events. */
+  view: number;
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -264,8 +264,8 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       timers: new Map(),
       persisted: 0,
       proposed: 0,
-      notarized: 0,
-      epoch: 0,
+      certified: 0,
+      view: 0,
     });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -308,7 +308,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
   const proposedAt = new Map<string, number>(); // block id -> time of its first proposal
   const proposalOf = new Map<string, string>(); // ledger block id -> the id it was proposed under, where they differ
   const latencyMs: number[] = [];
-  const latencyEpochs: number[] = [];
+  const latencyViews: number[] = [];
 
   // Per message object: a broadcast is encoded (and, with wireCheck, decoded) once, not once per recipient.
   const wire = new WeakMap<object, { size: number; delivered: M; traits: MessageTraits }>();
@@ -343,7 +343,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
-  // Double-signing: what each honest key signed per (domain, epoch, slot, phase), over its whole life.
+  // Double-signing: what each honest key signed per (domain, view, sequence), over its whole life.
   const signedBy = new Map<string, string>();
   const doubleSigns: string[] = [];
   const audited = new WeakSet<object>();
@@ -352,12 +352,12 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     audited.add(message as unknown as object);
     for (const st of protocol.votes(message)) {
       if (st.signer !== inst.validator) continue;
-      const key = `${st.domain}|${st.epoch}|${st.slot}|${st.phase}|${st.signer}`;
+      const key = `${st.domain}|${st.view}|${st.sequence}|${st.signer}`;
       const hash = toHex(st.blockHash);
       const earlier = signedBy.get(key);
       if (earlier === undefined) signedBy.set(key, hash);
       else if (earlier !== hash) {
-        const line = `honest replica ${inst.validator} signed two statements at t=${now}: ${st.domain} epoch ${st.epoch} slot ${st.slot} phase ${st.phase}: ${earlier.slice(0, 12)} and ${hash.slice(0, 12)}`;
+        const line = `honest replica ${inst.validator} signed two statements at t=${now}: ${st.domain} view ${st.view} sequence ${st.sequence}: ${earlier.slice(0, 12)} and ${hash.slice(0, 12)}`;
         doubleSigns.push(line);
         safetyViolation ??= line;
       }
@@ -408,7 +408,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
             if (inst.honest) {
               const at = proposedAt.get(b.id) ?? proposedAt.get(proposalOf.get(b.id) ?? '');
               if (at !== undefined) latencyMs.push(now - at);
-              latencyEpochs.push(Math.max(0, inst.epoch - b.epoch));
+              latencyViews.push(Math.max(0, inst.view - b.view));
             }
             record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest });
             if (!inst.honest) continue;
@@ -429,11 +429,11 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         }
         case 'trace': {
           const e = o.event;
-          if (e.kind === 'epoch') inst.epoch = e.epoch;
+          if (e.kind === 'view') inst.view = e.view;
           else if (e.kind === 'propose') {
             inst.proposed++;
             if (!proposedAt.has(e.block)) proposedAt.set(e.block, now);
-          } else if (e.kind === 'notarize') inst.notarized++;
+          } else if (e.kind === 'certify') inst.certified++;
           else if (e.kind === 'finalize' && e.proposal !== undefined) proposalOf.set(e.block, e.proposal);
           if (tracing) record(now, { ev: e.kind, replica: inst.validator, ...e });
           break;
@@ -537,7 +537,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     commitTimes: inst.commitTimes,
     persisted: inst.persisted,
     proposed: inst.proposed,
-    notarized: inst.notarized,
+    certified: inst.certified,
     finalized: inst.ledger.height,
     ...countTransactions(inst.ledger.chain),
     restarts: inst.restarts,
@@ -556,7 +556,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     bytes,
     messagesByKind,
     honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
-    latency: { ms: distribution(latencyMs), epochs: distribution(latencyEpochs), samplesMs: latencyMs, samplesEpochs: latencyEpochs },
+    latency: { ms: distribution(latencyMs), views: distribution(latencyViews), samplesMs: latencyMs, samplesViews: latencyViews },
     stoppedAt,
     verdict: safetyViolation ?? 'safe',
     trace,

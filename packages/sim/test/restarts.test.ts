@@ -21,7 +21,7 @@ function ticker(options: { order: 'persist-first' | 'send-first'; persists: bool
           const out: ProtocolOutput<Tick>[] = [{ type: 'set-timer', timer: 't', at: input.now + 10 }];
           if (input.type === 'start') return out;
           k++;
-          const tick = signStatement(config.signer, config.self, 'bftx.test.tick', { epoch: k, slot: 0, phase: 0, blockHash: hash('bftx.test', encode(Counter, input.now)) });
+          const tick = signStatement(config.signer, config.self, 'bftx.test.tick', { view: k, sequence: 0, blockHash: hash('bftx.test', encode(Counter, input.now)) });
           const persist: ProtocolOutput<Tick> = { type: 'persist', state: encode(Counter, k) };
           const send: ProtocolOutput<Tick> = { type: 'broadcast', message: tick };
           if (!options.persists) out.push(send);

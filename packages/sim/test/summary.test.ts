@@ -13,7 +13,7 @@ function toy(diverge: boolean): ProtocolDefinition<Msg> {
         self: config.self,
         step(input: ProtocolInput<Msg>): ProtocolOutput<Msg>[] {
           if (input.type !== 'start') return [];
-          const block = makeBlock({ parent: GENESIS.hash, height: 1, epoch: 1, proposer: 0, payload: [utf8(diverge ? `mine-${config.self}` : 'shared')] });
+          const block = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [utf8(diverge ? `mine-${config.self}` : 'shared')] });
           return [
             { type: 'broadcast', message: { kind: 'vote', by: config.self } },
             { type: 'broadcast', message: { kind: 'note', by: config.self } },

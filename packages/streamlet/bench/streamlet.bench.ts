@@ -1,51 +1,51 @@
 // npx nx run streamlet:bench
 // Streamlet under synchrony for n in {4, 16, 64}, echo on and off: wall time,
-// messages and bytes per finalized block, and finalization latency in epochs
+// messages and bytes per finalized block, and finalization latency in views
 // (proposal to finalization, averaged over honest replicas). Simulated
 // signatures (the bench measures the protocol, not Ed25519). Last line: JSON.
 import { simulate, synchronous } from '@bftx/sim';
 import { streamlet } from '../src/index';
 
 const DELTA = 50;
-const EPOCH = 2 * DELTA;
+const VIEW = 2 * DELTA;
 const sizes = (process.env.BENCH_SIZES ?? '4,16,64').split(',').map(Number);
 
 interface Row {
   n: number;
   echo: boolean;
-  epochs: number;
+  views: number;
   finalized: number;
   wall_ms_per_block: number;
   messages_per_block: number;
   bytes_per_block: number;
-  latency_epochs: number;
+  latency_views: number;
 }
 
 const rows: Row[] = [];
 for (const n of sizes) {
   for (const echo of [true, false]) {
-    const epochs = n >= 64 ? (echo ? 6 : 12) : 24;
+    const views = n >= 64 ? (echo ? 6 : 12) : 24;
     const t0 = performance.now();
-    const r = simulate({ protocol: streamlet({ echo }), n, seed: 1, network: synchronous(DELTA), timing: { delta: DELTA }, duration: epochs * EPOCH + DELTA, traceKinds: ['propose', 'finalize'], transactions: { every: 10, perBatch: 1 } });
+    const r = simulate({ protocol: streamlet({ echo }), n, seed: 1, network: synchronous(DELTA), timing: { delta: DELTA }, duration: views * VIEW + DELTA, traceKinds: ['propose', 'finalize'], transactions: { every: 10, perBatch: 1 } });
     const wall = performance.now() - t0;
     const proposedAt = new Map<string, number>();
     for (const e of r.trace) if (e.ev === 'propose') proposedAt.set(e.block as string, e.t);
     const delays: number[] = [];
-    for (const e of r.trace) if (e.ev === 'finalize' && e.honest && proposedAt.has(e.block as string)) delays.push((e.t - proposedAt.get(e.block as string)!) / EPOCH);
+    for (const e of r.trace) if (e.ev === 'finalize' && e.honest && proposedAt.has(e.block as string)) delays.push((e.t - proposedAt.get(e.block as string)!) / VIEW);
     const finalized = r.honestFinalizedHeight;
     rows.push({
       n,
       echo,
-      epochs,
+      views,
       finalized,
       wall_ms_per_block: Number((wall / Math.max(1, finalized)).toFixed(2)),
       messages_per_block: Math.round(r.messages / Math.max(1, finalized)),
       bytes_per_block: Math.round(r.bytes / Math.max(1, finalized)),
-      latency_epochs: Number((delays.reduce((a, b) => a + b, 0) / Math.max(1, delays.length)).toFixed(2)),
+      latency_views: Number((delays.reduce((a, b) => a + b, 0) / Math.max(1, delays.length)).toFixed(2)),
     });
     const x = rows[rows.length - 1]!;
     console.log(
-      `n=${String(n).padStart(2)} echo=${echo ? 'on ' : 'off'} epochs=${epochs}: ${finalized} blocks final; ${x.wall_ms_per_block} ms wall, ${x.messages_per_block} messages, ${x.bytes_per_block} bytes per block; latency ${x.latency_epochs} epochs`,
+      `n=${String(n).padStart(2)} echo=${echo ? 'on ' : 'off'} views=${views}: ${finalized} blocks final; ${x.wall_ms_per_block} ms wall, ${x.messages_per_block} messages, ${x.bytes_per_block} bytes per block; latency ${x.latency_views} views`,
     );
   }
 }

@@ -16,12 +16,12 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
     decodeMessage: decodeStreamletMessage,
     messageKind: (m) => m.type,
     votes: statementsOf,
-    // Seven epochs of 2 delta + 1 ms (see Streamlet.epochLength): with honest leaders from GST on, the
-    // first new block is final at most 6 epochs + 2 delta - 1 ms after GST (the README derives it:
-    // up to one epoch until the first epoch that starts after GST, up to three epochs for what only
-    // some replicas knew before GST to reach all, bodies included, then three epochs that notarize
+    // Seven views of 2 delta + 1 ms (see Streamlet.viewLength): with honest leaders from GST on, the
+    // first new block is final at most 6 views + 2 delta - 1 ms after GST (the README derives it:
+    // up to one view until the first view that starts after GST, up to three views for what only
+    // some replicas knew before GST to reach all, bodies included, then three views that notarize
     // in a row, the last one's votes arriving 2 delta after its start). The outside attack's leader
-    // order (F4) reaches that worst case exactly: 145 ms at delta 10, against 6 epochs (126) stated before.
+    // order (F4) reaches that worst case exactly: 145 ms at delta 10, against 6 views (126) stated before.
     livenessBound: (timing) => 7 * (2 * timing.delta + 1),
     byzantine: {
       // Everything that carries votes: a vote withholder withholds notarizations and answers too, and an
@@ -30,10 +30,10 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {
           const other = adversaryBlocks.conflicting(m.block, self);
-          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { epoch: other.epoch, slot: 0, phase: 0, blockHash: other.hash }).signature };
+          return { type: 'proposal', block: other, signature: signStatement(signer, self, Domains.proposal, { view: other.view, sequence: 0, blockHash: other.hash }).signature };
         }
         if (m.type !== 'vote') return undefined;
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.vote.epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.epoch) }) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { view: m.vote.view, sequence: 0, blockHash: adversaryBlocks.fakeHash(self, m.vote.view) }) };
       },
       withBadSignature(m) {
         const bad = new Uint8Array(64).fill(0x5a);
@@ -43,24 +43,24 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       },
       voteFor(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash }) };
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { view: m.block.view, sequence: 0, blockHash: m.block.hash }) };
       },
       signerOf: (m) => (m.type === 'proposal' ? m.block.proposer : m.type === 'vote' ? m.vote.signer : -1),
       proposedBlock: (m) => (m.type === 'proposal' ? { hash: m.block.hash, height: m.block.height } : undefined),
       reparent(m, parent, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const forked = adversaryBlocks.reparented(m.block, parent);
-        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { epoch: forked.epoch, slot: 0, phase: 0, blockHash: forked.hash }).signature };
+        return { type: 'proposal', block: forked, signature: signStatement(signer, self, Domains.proposal, { view: forked.view, sequence: 0, blockHash: forked.hash }).signature };
       },
       farFuture(m, signer, self, ahead) {
         if (m.type === 'proposal') {
           const b = m.block;
-          const far = makeBlock({ parent: b.parent, height: b.height + ahead, epoch: b.epoch + ahead, proposer: self, payload: b.payload });
-          return { type: 'proposal', block: far, signature: signStatement(signer, self, Domains.proposal, { epoch: far.epoch, slot: 0, phase: 0, blockHash: far.hash }).signature };
+          const far = makeBlock({ parent: b.parent, height: b.height + ahead, view: b.view + ahead, proposer: self, payload: b.payload });
+          return { type: 'proposal', block: far, signature: signStatement(signer, self, Domains.proposal, { view: far.view, sequence: 0, blockHash: far.hash }).signature };
         }
         if (m.type !== 'vote') return undefined;
-        const epoch = m.vote.epoch + ahead;
-        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { epoch, slot: 0, phase: 0, blockHash: adversaryBlocks.fakeHash(self, epoch) }) };
+        const view = m.vote.view + ahead;
+        return { type: 'vote', vote: signStatement(signer, self, Domains.vote, { view, sequence: 0, blockHash: adversaryBlocks.fakeHash(self, view) }) };
       },
       corruptAnswer(m, _signer, self) {
         if (m.type !== 'block') return undefined;
@@ -70,7 +70,7 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
       withForgedParent(m, signer, self) {
         if (m.type !== 'proposal') return undefined;
         const forged = adversaryBlocks.forgedParent(m.block);
-        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { epoch: forged.epoch, slot: 0, phase: 0, blockHash: forged.hash }).signature };
+        return { type: 'proposal', block: forged, signature: signStatement(signer, self, Domains.proposal, { view: forged.view, sequence: 0, blockHash: forged.hash }).signature };
       },
     },
   };
@@ -78,13 +78,13 @@ export function streamlet(options: StreamletOptions & { replica?: new (config: P
 
 /**
  * Every signed statement a message carries, as signed: a proposal is its leader's statement under
- * the proposal domain (epoch, slot 0, phase 0, the block's hash); a vote is itself; a notarization
+ * the proposal domain (view, sequence 0, the block's hash); a vote is itself; a notarization
  * and a fetch answer carry votes.
  */
 function statementsOf(m: StreamletMessage): readonly SignedStatement[] {
   switch (m.type) {
     case 'proposal':
-      return [{ domain: Domains.proposal, epoch: m.block.epoch, slot: 0, phase: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature }];
+      return [{ domain: Domains.proposal, view: m.block.view, sequence: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature }];
     case 'vote':
       return [m.vote];
     case 'notarization':

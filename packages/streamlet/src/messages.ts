@@ -2,9 +2,9 @@ import { BlockCodec, sealBlock, type Block, type SignedStatement } from '@bftx/c
 import { codec, decode, Domains, encode } from '@bftx/crypto';
 
 /**
- * A leader's signed block for its epoch, or a replica's signed vote for a block.
+ * A leader's signed block for its view, or a replica's signed vote for a block.
  * notarization: a quorum of votes for one block (no block body), gossiped by a replica whose last
- * epoch notarized nothing, so that replicas that lost votes learn the longest notarized chain.
+ * view notarized nothing, so that replicas that lost votes learn the longest notarized chain.
  * fetch / block: a replica that misses a block, or its votes, asks everyone for it by hash; the
  * answer carries the block and the votes its sender holds for it (a notarization when they are a
  * quorum), and is taken only for a hash that was asked for. `after`: the asker's longest notarized
@@ -16,7 +16,7 @@ import { codec, decode, Domains, encode } from '@bftx/crypto';
 export type StreamletMessage =
   | { readonly type: 'proposal'; readonly block: Block; readonly signature: Uint8Array }
   | { readonly type: 'vote'; readonly vote: SignedStatement }
-  | { readonly type: 'notarization'; readonly epoch: number; readonly blockHash: Uint8Array; readonly votes: readonly SignedStatement[] }
+  | { readonly type: 'notarization'; readonly view: number; readonly blockHash: Uint8Array; readonly votes: readonly SignedStatement[] }
   | { readonly type: 'fetch'; readonly blockHash: Uint8Array; readonly height: number; readonly after: number }
   | { readonly type: 'block'; readonly block: Block; readonly votes: readonly SignedStatement[]; readonly ancestors: readonly Block[] };
 
@@ -30,17 +30,17 @@ const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec
 
 const WireCodec = codec.taggedUnion('type', {
   proposal: { block: BlockCodec, signature: codec.bytes(64) },
-  vote: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) },
-  notarization: { epoch: codec.uint(), blockHash: codec.fixedBytes(32), votes: codec.array(SignatureOnly, MAX_VOTES) },
+  vote: { view: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(65535), signature: codec.bytes(64) },
+  notarization: { view: codec.uint(), blockHash: codec.fixedBytes(32), votes: codec.array(SignatureOnly, MAX_VOTES) },
   fetch: { blockHash: codec.fixedBytes(32), height: codec.uint(), after: codec.uint() },
   block: { block: BlockCodec, votes: codec.array(SignatureOnly, MAX_VOTES), ancestors: codec.array(BlockCodec, MAX_ANCESTORS) },
 });
 
 const signatures = (votes: readonly SignedStatement[]) => votes.map((v) => ({ signer: v.signer, signature: v.signature }));
 
-/** The votes a message names by signer and signature only: each is for (epoch, blockHash), as the message says. */
-function votesFor(epoch: number, blockHash: Uint8Array, votes: readonly { signer: number; signature: Uint8Array }[]): SignedStatement[] {
-  return votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch, blockHash, signer: v.signer, signature: v.signature }));
+/** The votes a message names by signer and signature only: each is for (view, blockHash), as the message says. */
+function votesFor(view: number, blockHash: Uint8Array, votes: readonly { signer: number; signature: Uint8Array }[]): SignedStatement[] {
+  return votes.map((v) => ({ domain: Domains.vote, sequence: 0, view, blockHash, signer: v.signer, signature: v.signature }));
 }
 
 const wireBlock = (b: Block) => ({ ...b, payload: b.payload as Uint8Array[] });
@@ -50,9 +50,9 @@ export function encodeStreamletMessage(m: StreamletMessage): Uint8Array {
     case 'proposal':
       return encode(WireCodec, { type: 'proposal', block: wireBlock(m.block), signature: m.signature });
     case 'vote':
-      return encode(WireCodec, { type: 'vote', epoch: m.vote.epoch, blockHash: m.vote.blockHash, signer: m.vote.signer, signature: m.vote.signature });
+      return encode(WireCodec, { type: 'vote', view: m.vote.view, blockHash: m.vote.blockHash, signer: m.vote.signer, signature: m.vote.signature });
     case 'notarization':
-      return encode(WireCodec, { type: 'notarization', epoch: m.epoch, blockHash: m.blockHash, votes: signatures(m.votes) });
+      return encode(WireCodec, { type: 'notarization', view: m.view, blockHash: m.blockHash, votes: signatures(m.votes) });
     case 'fetch':
       return encode(WireCodec, { type: 'fetch', blockHash: m.blockHash, height: m.height, after: m.after });
     case 'block':
@@ -67,15 +67,15 @@ export function decodeStreamletMessage(bytes: Uint8Array): StreamletMessage {
     case 'proposal':
       return { type: 'proposal', block: sealBlock(w.block), signature: w.signature };
     case 'vote':
-      return { type: 'vote', vote: { domain: Domains.vote, slot: 0, phase: 0, epoch: w.epoch, blockHash: w.blockHash, signer: w.signer, signature: w.signature } };
+      return { type: 'vote', vote: { domain: Domains.vote, sequence: 0, view: w.view, blockHash: w.blockHash, signer: w.signer, signature: w.signature } };
     case 'notarization':
-      return { type: 'notarization', epoch: w.epoch, blockHash: w.blockHash, votes: votesFor(w.epoch, w.blockHash, w.votes) };
+      return { type: 'notarization', view: w.view, blockHash: w.blockHash, votes: votesFor(w.view, w.blockHash, w.votes) };
     case 'fetch':
       return { type: 'fetch', blockHash: w.blockHash, height: w.height, after: w.after };
     case 'block': {
       // The votes name the block they are for: it is the answer's own block, by construction.
       const block = sealBlock(w.block);
-      return { type: 'block', block, votes: votesFor(block.epoch, block.hash, w.votes), ancestors: w.ancestors.map((a) => sealBlock(a)) };
+      return { type: 'block', block, votes: votesFor(block.view, block.hash, w.votes), ancestors: w.ancestors.map((a) => sealBlock(a)) };
     }
   }
 }

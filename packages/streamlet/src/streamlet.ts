@@ -1,23 +1,23 @@
 // Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020):
-//  - epochs of 2 delta (plus 1 ms, below); the leader of epoch e is H(e) mod n (public, so Byzantine
+//  - views of 2 delta (plus 1 ms, below); the leader of view e is H(e) mod n (public, so Byzantine
 //    replicas lead too);
 //  - the leader proposes a block extending one of the longest notarized chains it has seen;
-//  - in epoch e a replica votes for the first proposal of e's leader, only if it extends one of
-//    the longest notarized chains it has seen, and at most once per epoch (persisted before sending);
+//  - in view e a replica votes for the first proposal of e's leader, only if it extends one of
+//    the longest notarized chains it has seen, and at most once per view (persisted before sending);
 //  - a block is notarized with votes of at least 2n/3 distinct validators;
-//  - three adjacent notarized blocks with consecutive epochs finalize the chain up to the second;
+//  - three adjacent notarized blocks with consecutive views finalize the chain up to the second;
 //  - every message is echoed to all on first receipt (a switch turns echo off).
 // Beyond the paper, for a runtime that crashes and loses messages:
-//  - restart: the safety state holds the last voted and proposed epochs, the finalized tip and the
+//  - restart: the safety state holds the last voted and proposed views, the finalized tip and the
 //    longest notarized chain seen at the last vote (its height and notarization, and the bodies of
 //    every block from the finalized tip up to it, however many and large); a restarted
 //    replica roots its tree at the finalized tip, never votes on a chain shorter than that height,
 //    and fetches the rest;
-//  - repair: a replica whose last epoch notarized nothing gossips the notarization of its longest
+//  - repair: a replica whose last view notarized nothing gossips the notarization of its longest
 //    notarized tip; a block, or the votes of a block, that a replica misses is fetched (the answer
-//    brings a run of ancestors too), and asked for again each epoch until an answer proves it (the
+//    brings a run of ancestors too), and asked for again each view until an answer proves it (the
 //    block, and a quorum of votes);
-//  - bounded state: proposals and votes are kept for a window of epochs around the current one;
+//  - bounded state: proposals and votes are kept for a window of views around the current one;
 //    the rest are refused (counted), never echoed. The block tree holds blocks not yet final only:
 //    it is cut at each finalized tip (final blocks are the runtime's, `config.finalized`, and fetches
 //    for them are answered from there), and a fetched block enters only when a notarization vouches
@@ -43,11 +43,11 @@ import { bytesEqual, codec, decode, Domains, encode, hash, toHex, tryDecode } fr
 import { MAX_ANCESTORS, type StreamletMessage } from './messages';
 import { NotarizedTree } from './tree';
 
-/** Epochs behind the current one whose proposals and votes are still taken. */
-export const PAST_EPOCHS = 8;
-/** Epochs ahead of the current one whose proposals and votes are kept (clocks differ a little). */
-export const FUTURE_EPOCHS = 4;
-/** Most blocks fetched at once, and how many epochs one is asked for before giving up (asked again when needed again). */
+/** Views behind the current one whose proposals and votes are still taken. */
+export const PAST_VIEWS = 8;
+/** Views ahead of the current one whose proposals and votes are kept (clocks differ a little). */
+export const FUTURE_VIEWS = 4;
+/** Most blocks fetched at once, and how many views one is asked for before giving up (asked again when needed again). */
 const MAX_FETCHING = 64;
 const FETCH_ATTEMPTS = 8;
 /** How far down a chain one repair walks (per event; the next event walks on): past every block that may wait for its parent. */
@@ -57,7 +57,7 @@ const REPAIR_DEPTH = 300;
  * - every block of the notarized chain from the finalized tip (exclusive) up to the lock, whatever
  *   their number and size: what a restarted replica stands on, and when a whole cluster restarts,
  *   nobody else holds it. After GST this chain is a block or two; before GST it grows by at most
- *   one block per epoch that notarizes a block without finalizing one (see the README);
+ *   one block per view that notarizes a block without finalizing one (see the README);
  * - only when the runtime gives no finalized chain to serve from (`ProtocolConfig.finalized`), the
  *   latest finalized blocks within a budget (what a replica that was down may still need to fetch).
  */
@@ -73,22 +73,22 @@ const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec
 /**
  * What a restart needs, and no more (its size bounded by n and the chain from the finalized tip up
  * to the lock, never by history):
- * - lastVotedEpoch, lastProposedEpoch: never a second vote or proposal in an epoch;
+ * - lastVotedView, lastProposedView: never a second vote or proposal in a view;
  * - finalized: the tip the tree is rooted at after a restart (blocks below it are final);
  * - lock: the longest notarized chain seen at the last vote, as its tip's height and notarization.
  *   Chan-Shi's consistency proof needs only that each replica's voted-on chains never get shorter
- *   (a vote in a later epoch is for a chain at least as long); the notarization lets others and
+ *   (a vote in a later view is for a chain at least as long); the notarization lets others and
  *   the replica itself re-learn that chain when it was the only one to see the votes.
  */
 const SafetyStateCodec = codec.record({
-  lastVotedEpoch: codec.uint(),
-  lastProposedEpoch: codec.uint(),
-  finalized: codec.record({ hash: HASH, height: codec.uint(), epoch: codec.uint() }),
-  lock: codec.record({ height: codec.uint(), epoch: codec.uint(), blockHash: HASH, votes: codec.array(SignatureOnly, 1024) }),
+  lastVotedView: codec.uint(),
+  lastProposedView: codec.uint(),
+  finalized: codec.record({ hash: HASH, height: codec.uint(), view: codec.uint() }),
+  lock: codec.record({ height: codec.uint(), view: codec.uint(), blockHash: HASH, votes: codec.array(SignatureOnly, 1024) }),
   blocks: codec.array(codec.bytes(MAX_BODY_BYTES), MAX_LOCK_CHAIN + KEPT_FINAL_BLOCKS),
 });
-/** The state of versions before restarts were supported: the last voted epoch only. */
-const LegacySafetyStateCodec = codec.record({ lastVotedEpoch: codec.uint() });
+/** The state of versions before restarts were supported: the last voted view only. */
+const LegacySafetyStateCodec = codec.record({ lastVotedView: codec.uint() });
 const LeaderSeedCodec = codec.uint();
 
 export interface StreamletOptions {
@@ -96,22 +96,22 @@ export interface StreamletOptions {
   readonly echo?: boolean;
 }
 
-/** The leader of `epoch` among `n`: H(epoch) mod n, a public hash. */
-export function streamletLeader(epoch: number, n: number): number {
-  const h = hash('bftx.leader', encode(LeaderSeedCodec, epoch));
+/** The leader of `view` among `n`: H(view) mod n, a public hash. */
+export function streamletLeader(view: number, n: number): number {
+  const h = hash('bftx.leader', encode(LeaderSeedCodec, view));
   return (((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0) % n;
 }
 
 /** The longest notarized chain a replica stood on when it last voted: its tip's height and notarization. */
 interface Lock {
   readonly height: number;
-  readonly epoch: number;
+  readonly view: number;
   readonly blockHash: Uint8Array;
   readonly votes: readonly SignedStatement[];
 }
 
-/** What is kept of one epoch inside the window. */
-interface EpochRecord {
+/** What is kept of one view inside the window. */
+interface ViewRecord {
   /** The leader's proposals, as received: the first is the one voted for, a second proves equivocation; more are refused. */
   readonly proposals: { readonly block: Block; readonly statement: SignedStatement }[];
   /** Votes per signer: one, or two that prove equivocation; more are refused. */
@@ -133,25 +133,25 @@ export class Streamlet implements Protocol<StreamletMessage> {
   readonly self: number;
   protected readonly n: number;
   /**
-   * 2 delta + 1 ms. A proposal sent at an epoch's start reaches everyone within delta, their votes
-   * reach everyone within delta more: at 2 delta at the latest. With epochs of exactly 2 delta,
+   * 2 delta + 1 ms. A proposal sent at a view's start reaches everyone within delta, their votes
+   * reach everyone within delta more: at 2 delta at the latest. With views of exactly 2 delta,
    * votes delayed exactly delta arrive at the same instant the next leader proposes, and which of
    * the two comes first decides whether it builds on the block they notarize: with every delay
    * exactly delta nothing would ever finalize. One more millisecond and the votes are in first,
    * whatever the order of simultaneous events.
    */
-  protected readonly epochLength: number;
+  protected readonly viewLength: number;
   protected readonly tree: NotarizedTree;
   protected readonly verifier: StatementVerifier;
   private readonly mempool = new FifoMempool();
-  private readonly epochs = new Map<number, EpochRecord>();
+  private readonly views = new Map<number, ViewRecord>();
   /** The votes that notarize each notarized block (a quorum): proofs to answer fetches with. */
   private readonly notarizations = new Map<string, readonly SignedStatement[]>();
   private readonly reported = new Set<number>();
   private readonly fetching = new Map<string, Fetch>();
-  protected epoch = 0;
-  protected lastVotedEpoch = 0;
-  private lastProposedEpoch = 0;
+  protected view = 0;
+  protected lastVotedView = 0;
+  private lastProposedView = 0;
   private lock: Lock;
   /** The finalized tip: the tree's root (what is below it is the runtime's, `config.finalized`). */
   private get finalized(): Block {
@@ -159,8 +159,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
   /** Without `config.finalized` only: the latest finalized blocks (oldest first, bounded), answers to fetches for blocks at or below the tree's root. */
   private readonly finalBodies = new Map<string, Block>();
-  /** The highest epoch of a block notarized here: when the last epoch's block is not, the replica repairs. */
-  private lastNotarizedEpoch = 0;
+  /** The highest view of a block notarized here: when the last view's block is not, the replica repairs. */
+  private lastNotarizedView = 0;
   private dropped = 0;
   private readonly echo: boolean;
   private readonly maxBlockTxs: number;
@@ -173,15 +173,15 @@ export class Streamlet implements Protocol<StreamletMessage> {
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.epochLength = 2 * config.timing.delta + 1;
+    this.viewLength = 2 * config.timing.delta + 1;
     this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
     this.echo = options.echo ?? true;
     this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     const state = config.safetyState === undefined ? undefined : decodeSafetyState(config.safetyState);
     this.tree = new NotarizedTree(state?.finalized);
-    this.lastVotedEpoch = state?.lastVotedEpoch ?? 0;
-    this.lastProposedEpoch = state?.lastProposedEpoch ?? 0;
-    this.lock = state?.lock ?? { height: 0, epoch: 0, blockHash: this.tree.root.hash, votes: [] };
+    this.lastVotedView = state?.lastVotedView ?? 0;
+    this.lastProposedView = state?.lastProposedView ?? 0;
+    this.lock = state?.lock ?? { height: 0, view: 0, blockHash: this.tree.root.hash, votes: [] };
     for (const b of state?.blocks ?? []) {
       if (b.height <= this.tree.root.height) this.finalBodies.set(b.id, b);
       else this.tree.add(b);
@@ -196,7 +196,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
         this.onStart(input.now);
         break;
       case 'timer':
-        if (input.timer === 'epoch') this.onEpochTimer(input.now);
+        if (input.timer === 'view') this.onViewTimer(input.now);
         break;
       case 'transactions':
         this.mempool.add(input.txs);
@@ -205,7 +205,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
         const m = input.message;
         if (m.type === 'proposal') this.onProposal(m);
         else if (m.type === 'vote') this.onVote(m.vote, m);
-        else if (m.type === 'notarization') this.onNotarization(m.epoch, m.blockHash, m.votes);
+        else if (m.type === 'notarization') this.onNotarization(m.view, m.blockHash, m.votes);
         else if (m.type === 'fetch') this.onFetch(m.blockHash, m.height, m.after, input.from);
         else this.onFetchedBlock(m.block, m.votes, m.ancestors);
         break;
@@ -217,7 +217,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
   footprint(): ProtocolFootprint {
     // Blocks not yet final (in the tree or waiting for a parent), notarizations, fetches, and the window's proposals and votes.
     let retained = this.fetching.size + this.tree.size + this.notarizations.size;
-    for (const r of this.epochs.values()) {
+    for (const r of this.views.values()) {
       retained += r.proposals.length;
       for (const list of r.votes.values()) retained += list.length;
     }
@@ -233,12 +233,12 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   /** Does the notarized chain ... grandparent, parent, block finalize up to `parent`? */
   protected finalizes(grandparent: Block | undefined, parent: Block, block: Block): boolean {
-    return grandparent !== undefined && grandparent.epoch + 1 === parent.epoch && parent.epoch + 1 === block.epoch;
+    return grandparent !== undefined && grandparent.view + 1 === parent.view && parent.view + 1 === block.view;
   }
 
-  /** May this replica vote for the leader's proposal `block` in the current epoch? */
+  /** May this replica vote for the leader's proposal `block` in the current view? */
   protected mayVote(block: Block): boolean {
-    return this.epochs.get(block.epoch)?.proposals[0]?.block.id === block.id && this.lastVotedEpoch < block.epoch && this.extendsLongestNotarized(block);
+    return this.views.get(block.view)?.proposals[0]?.block.id === block.id && this.lastVotedView < block.view && this.extendsLongestNotarized(block);
   }
 
   /** Does `block` extend one of the longest notarized chains seen, before a restart included (the lock)? */
@@ -247,89 +247,89 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return parent !== undefined && this.tree.isCertifiedChain(parent.id) && parent.height === this.tree.longestCertifiedHeight && parent.height >= this.lock.height;
   }
 
-  // ---- epochs and proposals ----
+  // ---- views and proposals ----
 
-  private leaderOf(epoch: number): number {
-    return this.config.leaderSchedule?.[epoch] ?? streamletLeader(epoch, this.n);
+  private leaderOf(view: number): number {
+    return this.config.leaderSchedule?.[view] ?? streamletLeader(view, this.n);
   }
 
   private onStart(now: number): void {
-    this.epoch = Math.floor(now / this.epochLength);
+    this.view = Math.floor(now / this.viewLength);
     const lock = this.lock;
     if (lock.height > this.tree.root.height && lock.votes.length > 0) {
       // Restarted on a chain longer than its finalized tip: take the notarization it persisted, tell
       // the others (they may never have seen it), and fetch the blocks up to it.
       const id = toHex(lock.blockHash);
-      this.acceptNotarization(lock.epoch, lock.blockHash, id, lock.votes);
-      this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: lock.epoch, blockHash: lock.blockHash, votes: lock.votes } });
+      this.acceptNotarization(lock.view, lock.blockHash, id, lock.votes);
+      this.out.push({ type: 'broadcast', message: { type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes } });
       const tip = this.tree.get(id);
       if (tip === undefined) this.fetch(lock.blockHash, id, lock.height);
       else this.repairBelow(tip);
       this.afterTreeChange();
     }
-    this.scheduleNextEpoch(now);
+    this.scheduleNextView(now);
   }
 
-  private scheduleNextEpoch(now: number): void {
-    const next = Math.floor(now / this.epochLength) + 1;
-    this.out.push({ type: 'set-timer', timer: 'epoch', at: next * this.epochLength });
+  private scheduleNextView(now: number): void {
+    const next = Math.floor(now / this.viewLength) + 1;
+    this.out.push({ type: 'set-timer', timer: 'view', at: next * this.viewLength });
   }
 
-  private onEpochTimer(now: number): void {
-    this.epoch = Math.floor(now / this.epochLength);
-    const leader = this.leaderOf(this.epoch);
-    this.out.push({ type: 'trace', event: { kind: 'epoch', epoch: this.epoch, leader } });
-    for (const e of this.epochs.keys()) if (e + PAST_EPOCHS < this.epoch) this.epochs.delete(e);
+  private onViewTimer(now: number): void {
+    this.view = Math.floor(now / this.viewLength);
+    const leader = this.leaderOf(this.view);
+    this.out.push({ type: 'trace', event: { kind: 'view', view: this.view, leader } });
+    for (const e of this.views.keys()) if (e + PAST_VIEWS < this.view) this.views.delete(e);
     // Proposals outside the window that gathered no notarization can no longer be voted for.
     // (Never the chain up to the lock: the safety state carries it, and a whole-cluster restart needs it.)
     const lockChain = this.lock.height > this.finalized.height ? this.tree.chain(toHex(this.lock.blockHash), this.finalized.height + 1) : [];
-    this.tree.dropStale(this.epoch - PAST_EPOCHS, new Set(lockChain.map((b) => b.id)));
-    if (this.epoch > 1 && this.lastNotarizedEpoch < this.epoch - 1) this.gossipLongestNotarized();
+    this.tree.dropStale(this.view - PAST_VIEWS, new Set(lockChain.map((b) => b.id)));
+    if (this.view > 1 && this.lastNotarizedView < this.view - 1) this.gossipLongestNotarized();
     this.askAgain();
     if (leader === this.self) this.propose();
-    this.afterTreeChange(); // a proposal that arrived before its epoch started here may be voted for now
-    this.scheduleNextEpoch(now);
+    this.afterTreeChange(); // a proposal that arrived before its view started here may be voted for now
+    this.scheduleNextView(now);
   }
 
   private propose(): void {
-    if (this.epoch <= this.lastProposedEpoch) return; // proposed in this epoch before a restart
+    if (this.view <= this.lastProposedView) return; // proposed in this view before a restart
     if (this.tree.longestCertifiedHeight < this.lock.height) return; // still fetching the chain it stood on
     const parent = this.tree.longestCertifiedTips[0]!;
     const onChain = new Set<string>();
     for (const b of this.tree.chain(parent.id, this.finalized.height + 1)) for (const tx of b.payload) onChain.add(txKey(tx));
-    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: this.epoch, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
-    const statement = signStatement(this.config.signer, this.self, Domains.proposal, { epoch: this.epoch, slot: 0, phase: 0, blockHash: block.hash });
-    // Durable before the proposal leaves: a restarted leader never proposes twice in an epoch.
-    this.lastProposedEpoch = this.epoch;
+    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, view: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
+    const statement = signStatement(this.config.signer, this.self, Domains.proposal, { view: this.view, sequence: 0, blockHash: block.hash });
+    // Durable before the proposal leaves: a restarted leader never proposes twice in a view.
+    this.lastProposedView = this.view;
     this.persist();
-    this.out.push({ type: 'trace', event: { kind: 'propose', epoch: this.epoch, block: block.id, height: block.height, parent: parent.id } });
+    this.out.push({ type: 'trace', event: { kind: 'propose', view: this.view, block: block.id, height: block.height, parent: parent.id } });
     this.out.push({ type: 'broadcast', message: { type: 'proposal', block, signature: statement.signature } });
-    this.record(this.epoch).proposals.push({ block, statement });
+    this.record(this.view).proposals.push({ block, statement });
     this.acceptProposal(block);
   }
 
   // ---- messages ----
 
-  /** Is `epoch` inside the window kept around the current one? Outside, the message is refused and counted. */
-  private inWindow(epoch: number): boolean {
-    if (epoch <= this.epoch + FUTURE_EPOCHS && epoch + PAST_EPOCHS >= this.epoch) return true;
+  /** Is `view` inside the window kept around the current one? Outside, the message is refused and counted. */
+  private inWindow(view: number): boolean {
+    if (view <= this.view + FUTURE_VIEWS && view + PAST_VIEWS >= this.view) return true;
     this.dropped++;
     return false;
   }
 
-  private record(epoch: number): EpochRecord {
-    let r = this.epochs.get(epoch);
-    if (r === undefined) this.epochs.set(epoch, (r = { proposals: [], votes: new Map(), tallies: new Map() }));
+  private record(view: number): ViewRecord {
+    let r = this.views.get(view);
+    if (r === undefined) this.views.set(view, (r = { proposals: [], votes: new Map(), tallies: new Map() }));
     return r;
   }
 
   private onProposal(m: Extract<StreamletMessage, { type: 'proposal' }>): void {
     const block = m.block;
-    if (!this.inWindow(block.epoch) || block.proposer !== this.leaderOf(block.epoch)) return;
-    const r = this.record(block.epoch);
-    // Two versions from one leader in one epoch prove its equivocation; a third adds only load.
+    if (!this.inWindow(block.view) || block.proposer !== this.leaderOf(block.view)) return;
+    const r = this.record(block.view);
+    // Two versions from one leader in one view prove its equivocation; a third adds only load.
     if (r.proposals.length >= 2 || r.proposals.some((p) => p.block.id === block.id)) return;
-    const statement: SignedStatement = { domain: Domains.proposal, epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
+    const statement: SignedStatement = { domain: Domains.proposal, view: block.view, sequence: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
     if (!this.verifier.verify(statement) || !payloadMatches(block)) return;
     r.proposals.push({ block, statement });
     if (r.proposals.length === 2) this.reportEquivocation(r.proposals[0]!.statement, statement);
@@ -349,8 +349,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private onVote(v: SignedStatement, m: StreamletMessage): void {
-    if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || !this.inWindow(v.epoch)) return;
-    const r = this.record(v.epoch);
+    if (v.domain !== Domains.vote || v.sequence !== 0 || !this.inWindow(v.view)) return;
+    const r = this.record(v.view);
     const earlier = r.votes.get(v.signer);
     if (earlier !== undefined && (earlier.length >= 2 || earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) return;
     if (!this.verifier.verify(v)) return;
@@ -359,8 +359,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.afterTreeChange();
   }
 
-  /** A verified vote inside the window: kept (at most two per signer and epoch), and tallied for its block. */
-  private countVote(r: EpochRecord, v: SignedStatement): void {
+  /** A verified vote inside the window: kept (at most two per signer and view), and tallied for its block. */
+  private countVote(r: ViewRecord, v: SignedStatement): void {
     const earlier = r.votes.get(v.signer);
     if (earlier === undefined) r.votes.set(v.signer, [v]);
     else {
@@ -374,7 +374,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     tally.set(v.signer, v);
     if (tally.size >= this.quorumSize()) {
       r.tallies.delete(id);
-      this.notarize(id, v.epoch, [...tally.values()]);
+      this.notarize(id, v.view, [...tally.values()]);
     }
   }
 
@@ -384,35 +384,35 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.out.push({ type: 'evidence', evidence: { kind: 'equivocation', offender: second.signer, first, second } });
   }
 
-  private notarize(id: string, epoch: number, votes: readonly SignedStatement[]): void {
+  private notarize(id: string, view: number, votes: readonly SignedStatement[]): void {
     this.notarizations.set(id, votes);
     this.tree.certify(id);
-    if (epoch > this.lastNotarizedEpoch) this.lastNotarizedEpoch = epoch;
-    this.out.push({ type: 'trace', event: { kind: 'notarize', epoch, block: id, height: this.tree.get(id)?.height ?? -1 } });
+    if (view > this.lastNotarizedView) this.lastNotarizedView = view;
+    this.out.push({ type: 'trace', event: { kind: 'certify', view, block: id, height: this.tree.get(id)?.height ?? -1 } });
   }
 
   /**
    * Votes for one block (a gossiped notarization, a fetch answer): notarizes it when they hold a
-   * quorum of valid distinct signers, whatever its epoch (a notarization is proof on its own);
+   * quorum of valid distinct signers, whatever its view (a notarization is proof on its own);
    * fewer are tallied like single votes, inside the window only. True if the block is notarized.
    */
-  private acceptNotarization(epoch: number, blockHash: Uint8Array, id: string, votes: readonly SignedStatement[]): boolean {
+  private acceptNotarization(view: number, blockHash: Uint8Array, id: string, votes: readonly SignedStatement[]): boolean {
     if (this.tree.isCertified(id)) return true;
     const quorum = this.quorumSize();
     const valid: SignedStatement[] = [];
     const signers = new Set<number>();
     for (const v of votes) {
       if (valid.length >= quorum || signers.size >= this.n) break;
-      if (v.domain !== Domains.vote || v.slot !== 0 || v.phase !== 0 || v.epoch !== epoch || !bytesEqual(v.blockHash, blockHash) || signers.has(v.signer)) continue;
+      if (v.domain !== Domains.vote || v.sequence !== 0 || v.view !== view || !bytesEqual(v.blockHash, blockHash) || signers.has(v.signer)) continue;
       signers.add(v.signer);
       if (this.verifier.verify(v)) valid.push(v);
     }
     if (valid.length >= quorum) {
-      this.notarize(id, epoch, valid);
+      this.notarize(id, view, valid);
       return true;
     }
-    if (valid.length > 0 && this.inWindow(epoch)) {
-      const r = this.record(epoch);
+    if (valid.length > 0 && this.inWindow(view)) {
+      const r = this.record(view);
       for (const v of valid) {
         const earlier = r.votes.get(v.signer);
         if (earlier === undefined || (earlier.length < 2 && !earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) this.countVote(r, v);
@@ -424,8 +424,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
   // ---- repair: gossiping notarizations, fetching what is missing ----
 
   /**
-   * The last epoch notarized nothing here: votes may have been lost, or this replica may stand on a
-   * shorter chain than others (or a longer one). One message per replica per such epoch tells
+   * The last view notarized nothing here: votes may have been lost, or this replica may stand on a
+   * shorter chain than others (or a longer one). One message per replica per such view tells
    * everyone the longest notarized chain it knows; after GST that puts every honest replica on the
    * longest one any of them knows, and the next honest leader's proposal gathers a quorum again.
    */
@@ -433,21 +433,21 @@ export class Streamlet implements Protocol<StreamletMessage> {
     for (const tip of this.tree.longestCertifiedTips) {
       const votes = this.notarizations.get(tip.id);
       if (votes === undefined) continue;
-      this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: tip.epoch, blockHash: tip.hash, votes } });
+      this.out.push({ type: 'broadcast', message: { type: 'notarization', view: tip.view, blockHash: tip.hash, votes } });
       return;
     }
     const lock = this.lock;
-    if (lock.votes.length > 0 && lock.height > this.tree.longestCertifiedHeight) this.out.push({ type: 'broadcast', message: { type: 'notarization', epoch: lock.epoch, blockHash: lock.blockHash, votes: lock.votes } });
+    if (lock.votes.length > 0 && lock.height > this.tree.longestCertifiedHeight) this.out.push({ type: 'broadcast', message: { type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes } });
   }
 
-  private onNotarization(epoch: number, blockHash: Uint8Array, votes: readonly SignedStatement[]): void {
-    if (epoch > this.epoch + FUTURE_EPOCHS) {
+  private onNotarization(view: number, blockHash: Uint8Array, votes: readonly SignedStatement[]): void {
+    if (view > this.view + FUTURE_VIEWS) {
       this.dropped++;
       return;
     }
-    if (epoch <= this.tree.root.epoch) return; // below the finalized root: nothing to learn
+    if (view <= this.tree.root.view) return; // below the finalized root: nothing to learn
     const id = toHex(blockHash);
-    if (this.tree.isCertified(id) || !this.acceptNotarization(epoch, blockHash, id, votes)) return;
+    if (this.tree.isCertified(id) || !this.acceptNotarization(view, blockHash, id, votes)) return;
     const block = this.tree.get(id);
     if (block === undefined) this.fetch(blockHash, id, 0);
     else this.repairBelow(block);
@@ -482,7 +482,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private fetch(blockHash: Uint8Array, id: string, height: number): void {
-    if (this.fetching.has(id)) return; // asked already; asked again each epoch until answered
+    if (this.fetching.has(id)) return; // asked already; asked again each view until answered
     if (this.fetching.size >= MAX_FETCHING) this.fetching.delete(this.fetching.keys().next().value!);
     // What it has is its longest notarized chain: the ancestors above it likely miss too.
     const after = this.tree.longestCertifiedHeight;
@@ -495,7 +495,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return this.tree.has(id) && this.tree.isCertified(id);
   }
 
-  /** Once an epoch, asks everyone again for what no answer has proven within a round trip (a Byzantine peer may answer first, with less). */
+  /** Once a view, asks everyone again for what no answer has proven within a round trip (a Byzantine peer may answer first, with less). */
   private askAgain(): void {
     for (const [id, f] of this.fetching) {
       if (this.fetched(id) || f.attempts >= FETCH_ATTEMPTS) this.fetching.delete(id);
@@ -527,7 +527,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     const id = toHex(blockHash);
     const block = this.body(id, height);
     if (block === undefined || block.height === 0) return;
-    const votes = this.notarizations.get(id) ?? [...(this.epochs.get(block.epoch)?.tallies.get(id)?.values() ?? [])];
+    const votes = this.notarizations.get(id) ?? [...(this.views.get(block.view)?.tallies.get(id)?.values() ?? [])];
     const ancestors: Block[] = [];
     for (let a = this.body(block.parentId, block.height - 1); a !== undefined && a.height > after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId, a.height - 1)) ancestors.push(a);
     this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes, ancestors } });
@@ -547,7 +547,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
       return;
     }
     if (!payloadMatches(block)) return;
-    if (votes.length > 0 && !this.tree.isCertified(block.id)) this.acceptNotarization(block.epoch, block.hash, block.id, votes);
+    if (votes.length > 0 && !this.tree.isCertified(block.id)) this.acceptNotarization(block.view, block.hash, block.id, votes);
     if (!this.tree.isCertified(block.id) && !this.tree.has(block.id)) {
       this.dropped += 1 + ancestors.length; // nothing vouches for it (yet): asked again, answers with its votes are taken
       return;
@@ -571,9 +571,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   // ---- voting ----
 
-  /** Votes for this epoch's proposal if the rules allow it now (called whenever the tree changes); true if it voted. */
+  /** Votes for this view's proposal if the rules allow it now (called whenever the tree changes); true if it voted. */
   private tryVote(): boolean {
-    const r = this.epochs.get(this.epoch);
+    const r = this.views.get(this.view);
     if (r === undefined) return false;
     let voted = false;
     for (const p of r.proposals) {
@@ -587,17 +587,17 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private vote(block: Block): void {
-    this.lastVotedEpoch = block.epoch;
+    this.lastVotedView = block.view;
     const parent = this.tree.get(block.parentId)!;
     if (parent.height >= this.lock.height) {
-      this.lock = { height: parent.height, epoch: parent.epoch, blockHash: parent.hash, votes: this.notarizations.get(parent.id) ?? [] };
+      this.lock = { height: parent.height, view: parent.view, blockHash: parent.hash, votes: this.notarizations.get(parent.id) ?? [] };
     }
-    // Durable before the vote leaves: a restarted replica never votes twice in an epoch, nor on a shorter chain.
+    // Durable before the vote leaves: a restarted replica never votes twice in a view, nor on a shorter chain.
     this.persist();
-    const vote = signStatement(this.config.signer, this.self, Domains.vote, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash });
-    this.out.push({ type: 'trace', event: { kind: 'vote', epoch: block.epoch, block: block.id } });
+    const vote = signStatement(this.config.signer, this.self, Domains.vote, { view: block.view, sequence: 0, blockHash: block.hash });
+    this.out.push({ type: 'trace', event: { kind: 'vote', view: block.view, block: block.id } });
     this.out.push({ type: 'broadcast', message: { type: 'vote', vote } });
-    const r = this.record(block.epoch);
+    const r = this.record(block.view);
     if (!(r.votes.get(this.self) ?? []).some((e) => bytesEqual(e.blockHash, vote.blockHash))) this.countVote(r, vote);
   }
 
@@ -607,10 +607,10 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.out.push({
       type: 'persist',
       state: encode(SafetyStateCodec, {
-        lastVotedEpoch: this.lastVotedEpoch,
-        lastProposedEpoch: this.lastProposedEpoch,
-        finalized: { hash: f.hash, height: f.height, epoch: f.epoch },
-        lock: { height: l.height, epoch: l.epoch, blockHash: l.blockHash, votes: l.votes.map((v) => ({ signer: v.signer, signature: v.signature })) },
+        lastVotedView: this.lastVotedView,
+        lastProposedView: this.lastProposedView,
+        finalized: { hash: f.hash, height: f.height, view: f.view },
+        lock: { height: l.height, view: l.view, blockHash: l.blockHash, votes: l.votes.map((v) => ({ signer: v.signer, signature: v.signature })) },
         blocks: this.keptBlocks(),
       }),
     });
@@ -668,7 +668,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     }
     const chain = this.tree.chain(block.id, this.finalized.height + 1);
     for (const b of chain) {
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, epoch: b.epoch } });
+      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, view: b.view } });
       this.mempool.remove(b.payload);
     }
     if (this.config.finalized === undefined) this.keepFinal(chain);
@@ -690,20 +690,20 @@ function encodedBlock(b: Block): Uint8Array {
 }
 
 function decodeSafetyState(bytes: Uint8Array): {
-  lastVotedEpoch: number;
-  lastProposedEpoch: number;
-  finalized: { hash: Uint8Array; height: number; epoch: number } | undefined;
+  lastVotedView: number;
+  lastProposedView: number;
+  finalized: { hash: Uint8Array; height: number; view: number } | undefined;
   lock: Lock | undefined;
   blocks: Block[];
 } {
   const current = tryDecode(SafetyStateCodec, bytes);
   if (!current.ok) {
     const legacy = decode(LegacySafetyStateCodec, bytes);
-    return { lastVotedEpoch: legacy.lastVotedEpoch, lastProposedEpoch: legacy.lastVotedEpoch, finalized: undefined, lock: undefined, blocks: [] };
+    return { lastVotedView: legacy.lastVotedView, lastProposedView: legacy.lastVotedView, finalized: undefined, lock: undefined, blocks: [] };
   }
   const s = current.value;
   const l = s.lock;
-  const votes = l.votes.map((v) => ({ domain: Domains.vote, slot: 0, phase: 0, epoch: l.epoch, blockHash: l.blockHash, signer: v.signer, signature: v.signature }));
+  const votes = l.votes.map((v) => ({ domain: Domains.vote, sequence: 0, view: l.view, blockHash: l.blockHash, signer: v.signer, signature: v.signature }));
   const blocks = s.blocks.map((bytes) => sealBlock(decode(BlockCodec, bytes)));
-  return { lastVotedEpoch: s.lastVotedEpoch, lastProposedEpoch: s.lastProposedEpoch, finalized: s.finalized, lock: { height: l.height, epoch: l.epoch, blockHash: l.blockHash, votes }, blocks };
+  return { lastVotedView: s.lastVotedView, lastProposedView: s.lastProposedView, finalized: s.finalized, lock: { height: l.height, view: l.view, blockHash: l.blockHash, votes }, blocks };
 }

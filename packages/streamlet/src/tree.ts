@@ -5,7 +5,7 @@ import { toHex } from '@bftx/crypto';
 export interface TreeRoot {
   readonly hash: Uint8Array;
   readonly height: number;
-  readonly epoch: number;
+  readonly view: number;
 }
 
 /** Most blocks waiting for an unknown parent; beyond it the oldest waiting one is dropped (it is fetched again when needed). */
@@ -16,7 +16,7 @@ const MAX_PENDING_CERTIFIED = 256;
 /**
  * The blocks a replica knows above its root, linked to their parents, with the notarized ones
  * marked. The root is final: genesis, the finalized tip read from the safety state after a restart
- * (its payload is not kept, only what extending it needs: hash, height, epoch), or the latest
+ * (its payload is not kept, only what extending it needs: hash, height, view), or the latest
  * finalized block (`reroot`: what does not descend from it is dropped; final blocks are the
  * runtime's). A chain is notarized when every block on it back to the root is. Blocks at or below
  * the root's height can never extend it and are refused; blocks whose parent is unknown wait
@@ -201,14 +201,14 @@ export class NotarizedTree {
   }
 
   /**
-   * Drops blocks not notarized, from epochs before `epoch`, that nothing here builds on: proposals
+   * Drops blocks not notarized, from views before `view`, that nothing here builds on: proposals
    * that can no longer gather votes (a notarization learned later brings them back by a fetch).
    * Blocks in `keep` stay (the chain up to the lock, restored from the safety state, whatever it
    * is marked). Returns how many were dropped.
    */
-  dropStale(epoch: number, keep: ReadonlySet<string> = new Set()): number {
+  dropStale(view: number, keep: ReadonlySet<string> = new Set()): number {
     const stale: Block[] = [];
-    for (const b of this.blocks.values()) if (b !== this.root && b.epoch < epoch && !this.certified.has(b.id) && !keep.has(b.id)) stale.push(b);
+    for (const b of this.blocks.values()) if (b !== this.root && b.view < view && !this.certified.has(b.id) && !keep.has(b.id)) stale.push(b);
     stale.sort((a, b) => b.height - a.height);
     let dropped = 0;
     for (const b of stale) {
@@ -309,5 +309,5 @@ export class NotarizedTree {
 /** The root as a block: header fields only (it is final; nothing reads its parent or payload). */
 function stub(root: TreeRoot): Block {
   const zero = new Uint8Array(32);
-  return { parent: zero, height: root.height, epoch: root.epoch, proposer: 0, payloadRoot: zero, payload: [], hash: root.hash, id: toHex(root.hash), parentId: '' };
+  return { parent: zero, height: root.height, view: root.view, proposer: 0, payloadRoot: zero, payload: [], hash: root.hash, id: toHex(root.hash), parentId: '' };
 }

@@ -9,30 +9,30 @@ import { Domains, toHex, utf8 } from '@bftx/crypto';
 import { Streamlet, type StreamletMessage } from '../src/index';
 
 const DELTA = 10;
-const EPOCH = 2 * DELTA + 1;
+const VIEW = 2 * DELTA + 1;
 const scheme = new SimulatedSignatureScheme();
 const signers = Array.from({ length: 4 }, (_, i) => scheme.signer(scheme.keyPair(i).secretKey));
 const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 const BYZANTINE = 3;
 
-const proposal = (b: Block): StreamletMessage => ({ type: 'proposal', block: b, signature: signStatement(signers[b.proposer]!, b.proposer, Domains.proposal, { epoch: b.epoch, slot: 0, phase: 0, blockHash: b.hash }).signature });
-const vote = (b: Block, by: number): StreamletMessage => ({ type: 'vote', vote: signStatement(signers[by]!, by, Domains.vote, { epoch: b.epoch, slot: 0, phase: 0, blockHash: b.hash }) });
+const proposal = (b: Block): StreamletMessage => ({ type: 'proposal', block: b, signature: signStatement(signers[b.proposer]!, b.proposer, Domains.proposal, { view: b.view, sequence: 0, blockHash: b.hash }).signature });
+const vote = (b: Block, by: number): StreamletMessage => ({ type: 'vote', vote: signStatement(signers[by]!, by, Domains.vote, { view: b.view, sequence: 0, blockHash: b.hash }) });
 
 test('a Byzantine leader floods fabricated chains: none enters the tree, each is counted as dropped, and what is held stays bounded while the chain grows', () => {
-  const epochs = 160;
-  // Leaders 1, 2, 1 (three honest epochs in a row finalize), then the Byzantine replica 3.
-  const leaders = Array.from({ length: epochs + 2 }, (_, e) => [1, 2, 1, BYZANTINE][e % 4]!);
+  const views = 160;
+  // Leaders 1, 2, 1 (three honest views in a row finalize), then the Byzantine replica 3.
+  const leaders = Array.from({ length: views + 2 }, (_, e) => [1, 2, 1, BYZANTINE][e % 4]!);
   const ledger = new Ledger();
   const r = new Streamlet({ self: 0, validators, scheme, signer: signers[0]!, timing: { delta: DELTA }, leaderSchedule: leaders, finalized: ledger });
   const fabricated = new Map<string, Block>();
   let salt = 0;
-  const fabricate = (epoch: number): Block => {
+  const fabricate = (view: number): Block => {
     let parent: Block = GENESIS;
     for (let i = 0; i < 200; i++) {
-      parent = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: 0, proposer: BYZANTINE, payload: [utf8(`fabricated-${salt++}`)] });
+      parent = makeBlock({ parent: parent.hash, height: parent.height + 1, view: 0, proposer: BYZANTINE, payload: [utf8(`fabricated-${salt++}`)] });
       fabricated.set(parent.id, parent);
     }
-    return makeBlock({ parent: parent.hash, height: parent.height + 1, epoch, proposer: BYZANTINE, payload: [] });
+    return makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer: BYZANTINE, payload: [] });
   };
   let maxRetained = 0;
   /** Feeds an input, answers every fetch with the fabricated chain (the Byzantine peer answers first), and commits what is final. */
@@ -55,9 +55,9 @@ test('a Byzantine leader floods fabricated chains: none enters the tree, each is
   };
   feed({ type: 'start', now: 0 });
   let tip: Block = GENESIS;
-  for (let e = 1; e <= epochs; e++) {
-    const now = e * EPOCH;
-    feed({ type: 'timer', timer: 'epoch', now });
+  for (let e = 1; e <= views; e++) {
+    const now = e * VIEW;
+    feed({ type: 'timer', timer: 'view', now });
     const leader = leaders[e]!;
     if (leader === BYZANTINE) {
       // Two proposals (the second proves equivocation), each on a chain of 200 fabricated blocks.
@@ -65,12 +65,12 @@ test('a Byzantine leader floods fabricated chains: none enters the tree, each is
       feed({ type: 'message', from: BYZANTINE, message: proposal(fabricate(e)), now: now + 2 });
       continue;
     }
-    const b = makeBlock({ parent: tip.hash, height: tip.height + 1, epoch: e, proposer: leader, payload: [utf8(`tx-${e}`)] });
+    const b = makeBlock({ parent: tip.hash, height: tip.height + 1, view: e, proposer: leader, payload: [utf8(`tx-${e}`)] });
     feed({ type: 'message', from: leader, message: proposal(b), now: now + 1 });
     for (const by of [1, 2]) feed({ type: 'message', from: by, message: vote(b, by), now: now + 2 });
     tip = b;
   }
-  expect(ledger.height).toBeGreaterThan(epochs / 2);
+  expect(ledger.height).toBeGreaterThan(views / 2);
   const { retained, dropped } = r.footprint();
   // Fabricated blocks refused and counted (about 17 per answer, several answers per proposal).
   expect(dropped).toBeGreaterThan(1_000);
@@ -81,7 +81,7 @@ test('a Byzantine leader floods fabricated chains: none enters the tree, each is
 });
 
 test('footprint() counts the blocks not yet final, and no longer once they are final', () => {
-  // Before GST, say: only odd epochs notarize (the even ones' leader is silent), 30 blocks stand notarized and none is final.
+  // Before GST, say: only odd views notarize (the even ones' leader is silent), 30 blocks stand notarized and none is final.
   const leaders = Array.from({ length: 70 }, (_, e) => (e <= 60 && e % 2 === 0 ? BYZANTINE : [1, 2][e % 2]!));
   const ledger = new Ledger();
   const r = new Streamlet({ self: 0, validators, scheme, signer: signers[0]!, timing: { delta: DELTA }, leaderSchedule: leaders, finalized: ledger });
@@ -89,16 +89,16 @@ test('footprint() counts the blocks not yet final, and no longer once they are f
   let tip: Block = GENESIS;
   const heldAt: number[] = [];
   for (let e = 1; e <= 64; e++) {
-    r.step({ type: 'timer', timer: 'epoch', now: e * EPOCH });
+    r.step({ type: 'timer', timer: 'view', now: e * VIEW });
     heldAt[e] = r.footprint().retained;
     if (leaders[e] === BYZANTINE) continue;
-    const b = makeBlock({ parent: tip.hash, height: tip.height + 1, epoch: e, proposer: leaders[e]!, payload: [] });
-    for (const m of [proposal(b), vote(b, 1), vote(b, 2)]) for (const o of r.step({ type: 'message', from: 1, message: m, now: e * EPOCH + 1 })) if (o.type === 'commit') ledger.extend(o.blocks);
+    const b = makeBlock({ parent: tip.hash, height: tip.height + 1, view: e, proposer: leaders[e]!, payload: [] });
+    for (const m of [proposal(b), vote(b, 1), vote(b, 2)]) for (const o of r.step({ type: 'message', from: 1, message: m, now: e * VIEW + 1 })) if (o.type === 'commit') ledger.extend(o.blocks);
     tip = b;
   }
-  // At epoch 61: 30 notarized blocks, none final, all held (the window's proposals and votes are fewer: 8 epochs).
+  // At view 61: 30 notarized blocks, none final, all held (the window's proposals and votes are fewer: 8 views).
   expect(heldAt[61]!).toBeGreaterThanOrEqual(30);
-  // Epochs 61-63 notarize in a row: everything up to block 32 is final, and no longer held.
+  // Views 61-63 notarize in a row: everything up to block 32 is final, and no longer held.
   expect(ledger.height).toBeGreaterThanOrEqual(32);
   expect(r.footprint().retained).toBeLessThan(heldAt[61]!);
 });

@@ -1,8 +1,8 @@
 // The stated liveness bound (definition.ts) against the worst leader order the outside attack found
-// (F4): before GST, epoch e-2 notarizes nothing, in epoch e one replica hears nothing and another
+// (F4): before GST, view e-2 notarizes nothing, in view e one replica hears nothing and another
 // votes without learning the block is notarized; from GST on every message takes exactly delta,
-// the Byzantine replica is silent and the leaders are honest. Its first new block came 6 epochs +
-// 2 delta - 1 ms after GST (145 ms at delta 10), past the 6 epochs stated before.
+// the Byzantine replica is silent and the leaders are honest. Its first new block came 6 views +
+// 2 delta - 1 ms after GST (145 ms at delta 10), past the 6 views stated before.
 import * as sim from '@bftx/sim';
 import { streamlet } from '../src/index';
 
@@ -21,10 +21,10 @@ function firstFinalizationAfterGst(delta: number, e: number): { gst: number; fir
     name: 'F4 leader order',
     deliveries(_from, to, now, _rng, m) {
       if (now >= gst) return [now + delta];
-      const epoch = Math.floor(now / L);
-      if (epoch === e - 2 && voteish.has(m.kind)) return [];
-      if (epoch === e && to === B) return [];
-      if (epoch === e && to === C && voteish.has(m.kind)) return [];
+      const view = Math.floor(now / L);
+      if (view === e - 2 && voteish.has(m.kind)) return [];
+      if (view === e && to === B) return [];
+      if (view === e && to === C && voteish.has(m.kind)) return [];
       return [now];
     },
   };
@@ -39,9 +39,9 @@ test.each([
   [10, 11],
   [5, 12],
   [20, 10],
-])('delta %i, GST in epoch %i: the first new block comes within the stated bound', (delta, e) => {
+])('delta %i, GST in view %i: the first new block comes within the stated bound', (delta, e) => {
   const { first, bound } = firstFinalizationAfterGst(delta, e);
-  // It does take longer than the 6 epochs stated before (the worst case derived in the README: 6 epochs + 2 delta - 1).
+  // It does take longer than the 6 views stated before (the worst case derived in the README: 6 views + 2 delta - 1).
   expect(Math.max(...first)).toBeGreaterThan(6 * (2 * delta + 1));
   for (const t of first) expect(t).toBeLessThanOrEqual(6 * (2 * delta + 1) + 2 * delta - 1);
   for (const t of first) expect(t).toBeLessThanOrEqual(bound);

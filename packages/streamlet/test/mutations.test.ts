@@ -8,26 +8,26 @@ import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
 /**
  * A colluding fork the generic suite does not reach for Streamlet. n = 7: replica 0 (Byzantine)
  * proposes on its own fork from genesis, replica 1 (Byzantine) votes for every proposal it sees.
- * Epoch 1's proposal is lost; epochs 2-4 notarize a1, a2, a3, but the votes of epoch 4 reach only
+ * View 1's proposal is lost; views 2-4 notarize a1, a2, a3, but the votes of view 4 reach only
  * replica 2: it alone finalizes a2, the other four honest replicas have nothing final. Replica 0 then
- * leads epochs 5-7 on its fork from genesis: honest replicas refuse it (it does not extend the
+ * leads views 5-7 on its fork from genesis: honest replicas refuse it (it does not extend the
  * longest notarized chain, a2); a replica that skips that check votes for it, and with replica 1
- * the four make a quorum: three consecutive epochs finalize fork blocks that conflict with a1 and a2.
+ * the four make a quorum: three consecutive views finalize fork blocks that conflict with a1 and a2.
  * (Replica 2 never takes the fork: its tree is cut at its finalized tip. The earlier schedule forked
  * after blocks were final everywhere, which that cut now refuses by itself.)
  */
 function colludingForkFailure(Replica: typeof Streamlet): string | undefined {
-  const epoch = 21;
+  const view = 21;
   const leaders = Array.from({ length: 60 }, (_, e) => (e >= 1 && e <= 4 ? e + 1 : e >= 5 && e <= 7 ? 0 : 2 + (e % 5)));
   const network: sim.NetworkModel = {
-    name: 'votes of epoch 3 reach replica 2 only',
-    deliveries: (_from, to, now, _rng, m) => ((m.kind === 'proposal' && now >= epoch && now < 2 * epoch) || (m.vote && now >= 4 * epoch && now < 5 * epoch && to >= 3) ? [] : [now + 5]),
+    name: 'votes of view 3 reach replica 2 only',
+    deliveries: (_from, to, now, _rng, m) => ((m.kind === 'proposal' && now >= view && now < 2 * view) || (m.vote && now >= 4 * view && now < 5 * view && to >= 3) ? [] : [now + 5]),
   };
   const byzantine = [
     { replica: 0, strategy: { kind: 'fork' as const } },
     { replica: 1, strategy: { kind: 'double-vote' as const } },
   ];
-  const r = sim.simulate({ protocol: streamlet({ echo: false, replica: Replica }), n: 7, seed: 1, network, timing: { delta: 10 }, duration: 20 * epoch, byzantine, leaderSchedule: leaders, trace: false });
+  const r = sim.simulate({ protocol: streamlet({ echo: false, replica: Replica }), n: 7, seed: 1, network, timing: { delta: 10 }, duration: 20 * view, byzantine, leaderSchedule: leaders, trace: false });
   return r.safetyViolation === undefined ? undefined : `colluding fork: ${r.safetyViolation}`;
 }
 
@@ -39,13 +39,13 @@ class MajorityQuorum extends Streamlet {
 
 class FinalizeOnTwo extends Streamlet {
   protected override finalizes(_grandparent: Block | undefined, parent: Block, block: Block): boolean {
-    return parent.epoch + 1 === block.epoch;
+    return parent.view + 1 === block.view;
   }
 }
 
-class VotesTwiceInAnEpoch extends Streamlet {
+class VotesTwiceInAnView extends Streamlet {
   protected override mayVote(block: Block): boolean {
-    return this.extendsLongestNotarized(block); // forgets "first proposal only" and "once per epoch"
+    return this.extendsLongestNotarized(block); // forgets "first proposal only" and "once per view"
   }
 }
 
@@ -63,8 +63,8 @@ class PersistsNothing extends Streamlet {
 
 const mutants: Array<[string, typeof Streamlet]> = [
   ['quorum of floor(n/2)+1', MajorityQuorum],
-  ['finalize on two consecutive epochs', FinalizeOnTwo],
-  ['vote twice in an epoch', VotesTwiceInAnEpoch],
+  ['finalize on two consecutive views', FinalizeOnTwo],
+  ['vote twice in a view', VotesTwiceInAnView],
   ['skip the longest-notarized-chain check', SkipsLongestChainCheck],
   ['persist nothing', PersistsNothing],
 ];

@@ -4,53 +4,53 @@ import type { EChartsOption } from 'echarts';
 import { checkWindow, VizInputError, type ConsensusRun, type Window } from './inputs';
 import { readTrace, statusAt, type BlockStatus, type TraceFacts } from './trace';
 
-export const STATUS_COLORS: Readonly<Record<BlockStatus, string>> = { finalized: '#2e7d32', notarized: '#1e88e5', proposed: '#9e9e9e', orphaned: '#e65100' };
-const STATUSES: readonly BlockStatus[] = ['finalized', 'notarized', 'proposed', 'orphaned'];
+export const STATUS_COLORS: Readonly<Record<BlockStatus, string>> = { finalized: '#2e7d32', certified: '#1e88e5', proposed: '#9e9e9e', orphaned: '#e65100' };
+const STATUSES: readonly BlockStatus[] = ['finalized', 'certified', 'proposed', 'orphaned'];
 const BYZANTINE = '#c62828';
 const short = (id: string) => id.slice(0, 8);
 const replicaLabel = (r: number, byz: boolean) => `r${r}${byz ? ' (Byzantine)' : ''}`;
 
-/** The epochs the trace covers: [lowest, highest] proposed. */
-export function epochRange(facts: TraceFacts): Window {
+/** The views the trace covers: [lowest, highest] proposed. */
+export function viewRange(facts: TraceFacts): Window {
   let from = Infinity;
   let to = -Infinity;
   for (const b of facts.blocks.values()) {
-    from = Math.min(from, b.epoch);
-    to = Math.max(to, b.epoch);
+    from = Math.min(from, b.view);
+    to = Math.max(to, b.view);
   }
   return from > to ? { from: 0, to: 0 } : { from, to };
 }
 
 export interface BlockTreeOptions {
-  /** Epochs drawn (default: the first 30 proposed). */
-  readonly epochs?: Window;
+  /** Views drawn (default: the first 30 proposed). */
+  readonly views?: Window;
   /** Pixel height of each replica's panel (default 150). */
   readonly panelHeight?: number;
 }
 
 /**
- * The block tree as each replica saw it: one panel per replica, a block at (epoch, height), an edge
- * to its parent, coloured proposed / notarized / finalized / orphaned from that replica's view. The
- * label is the proposer (the epoch's leader); blocks of Byzantine proposers are diamonds, and
+ * The block tree as each replica saw it: one panel per replica, a block at (view, height), an edge
+ * to its parent, coloured proposed / certified / finalized / orphaned from that replica's view. The
+ * label is the proposer (the view's leader); blocks of Byzantine proposers are diamonds, and
  * Byzantine replicas' panels say so.
  */
 export function blockTreeChart(run: ConsensusRun, options: BlockTreeOptions = {}, facts: TraceFacts = readTrace(run)): EChartsOption {
-  const all = epochRange(facts);
-  const window = options.epochs ?? { from: all.from, to: Math.min(all.to, all.from + 29) };
+  const all = viewRange(facts);
+  const window = options.views ?? { from: all.from, to: Math.min(all.to, all.from + 29) };
   checkWindow(window, 'blockTreeChart');
   const panel = options.panelHeight ?? 150;
-  const blocks = [...facts.blocks.values()].filter((b) => b.epoch >= window.from && b.epoch <= window.to);
+  const blocks = [...facts.blocks.values()].filter((b) => b.view >= window.from && b.view <= window.to);
   const byzantine = new Set(run.byzantine);
   const top = 64;
   const axes = facts.replicas.map((_, i) => i);
   return {
     animation: false,
-    title: { text: `Block tree per replica (${run.protocol}, epochs ${window.from}-${window.to}; y: height)`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
+    title: { text: `Block tree per replica (${run.protocol}, views ${window.from}-${window.to}; y: height)`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
     legend: { top: 30, data: [...STATUSES] },
     tooltip: { trigger: 'item' },
     grid: axes.map((i) => ({ left: 130, right: 24, top: top + i * panel, height: panel - 34, outerBoundsMode: 'none' as const })),
-    // Every panel shows its epoch labels (not only the last): panels with and without labels would get different plot widths.
-    xAxis: axes.map((i) => ({ type: 'value', gridIndex: i, min: window.from - 0.5, max: window.to + 0.5, minInterval: 1, axisLabel: { fontSize: 9, showMinLabel: false, showMaxLabel: false }, name: i === axes.length - 1 ? 'epoch (label: proposer)' : '', nameLocation: 'middle', nameGap: 24 })),
+    // Every panel shows its view labels (not only the last): panels with and without labels would get different plot widths.
+    xAxis: axes.map((i) => ({ type: 'value', gridIndex: i, min: window.from - 0.5, max: window.to + 0.5, minInterval: 1, axisLabel: { fontSize: 9, showMinLabel: false, showMaxLabel: false }, name: i === axes.length - 1 ? 'view (label: proposer)' : '', nameLocation: 'middle', nameGap: 24 })),
     yAxis: axes.map((i) => {
       const byz = facts.replicas[i]!.byzantine;
       return { type: 'value', gridIndex: i, minInterval: 1, scale: true, name: replicaLabel(i, byz), nameLocation: 'middle', nameGap: 30, nameRotate: 0, nameTextStyle: { color: byz ? BYZANTINE : '#333', fontWeight: 'bold', align: 'right' }, axisLabel: { fontSize: 10 } };
@@ -75,12 +75,12 @@ export function blockTreeChart(run: ConsensusRun, options: BlockTreeOptions = {}
           const byzProposer = byzantine.has(b.proposer);
           return {
             name: b.id,
-            value: [b.epoch, b.height],
+            value: [b.view, b.height],
             category: STATUSES.indexOf(status),
             symbol: byzProposer ? 'diamond' : 'circle',
             ...(byzProposer ? { itemStyle: { borderColor: BYZANTINE, borderWidth: 2 } } : {}),
             label: { formatter: `${b.proposer}` },
-            tooltip: { formatter: `block ${short(b.id)}<br/>epoch ${b.epoch}, height ${b.height}<br/>proposer r${b.proposer}${byzProposer ? ' (Byzantine)' : ''}<br/>at r${i}: ${status}${view.voted.has(b.id) ? ', voted' : ''}` },
+            tooltip: { formatter: `block ${short(b.id)}<br/>view ${b.view}, height ${b.height}<br/>proposer r${b.proposer}${byzProposer ? ' (Byzantine)' : ''}<br/>at r${i}: ${status}${view.voted.has(b.id) ? ', voted' : ''}` },
           };
         }),
         links: blocks.filter((b) => inWindow.has(b.parent)).map((b) => ({ source: b.id, target: b.parent })),
@@ -90,47 +90,47 @@ export function blockTreeChart(run: ConsensusRun, options: BlockTreeOptions = {}
 }
 
 export interface TimeWindowOptions {
-  /** Virtual ms drawn (default: the first eight epochs' worth). */
+  /** Virtual ms drawn (default: the first eight views' worth). */
   readonly window?: Window;
 }
 
-/** A time window that covers the first `epochs` epochs of the trace. */
-export function firstEpochsWindow(facts: TraceFacts, epochs: number): Window {
-  const starts = [...facts.epochStart.entries()].sort((a, b) => a[0] - b[0]);
+/** A time window that covers the first `views` views of the trace. */
+export function firstViewsWindow(facts: TraceFacts, views: number): Window {
+  const starts = [...facts.viewStart.entries()].sort((a, b) => a[0] - b[0]);
   if (starts.length === 0) return { from: 0, to: 100 };
   const from = starts[0]![1];
-  const to = starts[Math.min(starts.length - 1, epochs)]![1];
+  const to = starts[Math.min(starts.length - 1, views)]![1];
   return { from, to: to > from ? to : from + 100 };
 }
 
 /**
- * An epoch timeline: time across, one row per replica; proposals, votes, notarizations and
- * finalizations as marks; each epoch a band labelled with its leader.
+ * A view timeline: time across, one row per replica; proposals, votes, notarizations and
+ * finalizations as marks; each view a band labelled with its leader.
  */
-export function epochTimelineChart(run: ConsensusRun, options: TimeWindowOptions = {}, facts: TraceFacts = readTrace(run)): EChartsOption {
-  const window = options.window ?? firstEpochsWindow(facts, 8);
-  checkWindow(window, 'epochTimelineChart');
-  const marks: Record<'propose' | 'vote' | 'notarize' | 'finalize', Array<[number, number]>> = { propose: [], vote: [], notarize: [], finalize: [] };
+export function viewTimelineChart(run: ConsensusRun, options: TimeWindowOptions = {}, facts: TraceFacts = readTrace(run)): EChartsOption {
+  const window = options.window ?? firstViewsWindow(facts, 8);
+  checkWindow(window, 'viewTimelineChart');
+  const marks: Record<'propose' | 'vote' | 'certify' | 'finalize', Array<[number, number]>> = { propose: [], vote: [], certify: [], finalize: [] };
   for (const r of run.trace) {
     if (r.t < window.from || r.t > window.to) continue;
     const replica = r['replica'];
     if (typeof replica !== 'number' || replica < 0 || replica >= run.n) continue;
     if (r.ev === 'finalize' && r['instance'] === undefined) continue; // the commit record stands for it
-    if (r.ev === 'propose' || r.ev === 'vote' || r.ev === 'notarize' || r.ev === 'finalize') marks[r.ev].push([r.t, replica]);
+    if (r.ev === 'propose' || r.ev === 'vote' || r.ev === 'certify' || r.ev === 'finalize') marks[r.ev].push([r.t, replica]);
   }
-  const epochs = [...facts.epochStart.entries()].sort((a, b) => a[0] - b[0]);
+  const views = [...facts.viewStart.entries()].sort((a, b) => a[0] - b[0]);
   const bands: Array<[{ xAxis: number; name: string; itemStyle: { color: string } }, { xAxis: number }]> = [];
-  epochs.forEach(([epoch, start], k) => {
-    const end = epochs[k + 1]?.[1] ?? window.to;
+  views.forEach(([view, start], k) => {
+    const end = views[k + 1]?.[1] ?? window.to;
     if (end < window.from || start > window.to || end <= start) return;
-    const leader = facts.leaders.get(epoch);
-    bands.push([{ xAxis: Math.max(start, window.from), name: `e${epoch}${leader === undefined ? '' : ` L${leader}`}`, itemStyle: { color: k % 2 ? 'rgba(120,144,156,0.08)' : 'rgba(120,144,156,0.18)' } }, { xAxis: Math.min(end, window.to) }]);
+    const leader = facts.leaders.get(view);
+    bands.push([{ xAxis: Math.max(start, window.from), name: `e${view}${leader === undefined ? '' : ` L${leader}`}`, itemStyle: { color: k % 2 ? 'rgba(120,144,156,0.08)' : 'rgba(120,144,156,0.18)' } }, { xAxis: Math.min(end, window.to) }]);
   });
   const rows = Array.from({ length: run.n }, (_, i) => replicaLabel(i, run.byzantine.includes(i)));
   const series = (name: keyof typeof marks, symbol: string, size: number, color: string, extra: object = {}) => ({ type: 'scatter' as const, name, symbol, symbolSize: size, itemStyle: { color }, data: marks[name], ...extra });
   return {
     animation: false,
-    title: { text: `Epoch timeline (${run.protocol}, ${window.from}-${window.to} ms)`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
+    title: { text: `View timeline (${run.protocol}, ${window.from}-${window.to} ms)`, left: 'center', top: 4, textStyle: { fontSize: 14 } },
     legend: { top: 30 },
     tooltip: { trigger: 'item' },
     grid: { left: 130, right: 24, top: 80, bottom: 60 },
@@ -140,7 +140,7 @@ export function epochTimelineChart(run: ConsensusRun, options: TimeWindowOptions
     series: [
       series('propose', 'triangle', 14, '#6a1b9a', { markArea: { silent: true, label: { position: 'insideTop', fontSize: 9, color: '#455a64' }, data: bands } }),
       series('vote', 'circle', 6, '#1e88e5'),
-      series('notarize', 'rect', 8, '#00897b'),
+      series('certify', 'rect', 8, '#00897b'),
       series('finalize', 'diamond', 11, STATUS_COLORS.finalized),
     ],
   };
@@ -153,7 +153,7 @@ export interface MessageSequenceOptions extends TimeWindowOptions {
 
 /** A message-sequence view: every message sent in a window, an arrow from (send time, sender) to (arrival, receiver), coloured by kind. */
 export function messageSequenceChart(run: ConsensusRun, options: MessageSequenceOptions = {}, facts: TraceFacts = readTrace(run)): EChartsOption {
-  const window = options.window ?? firstEpochsWindow(facts, 3);
+  const window = options.window ?? firstViewsWindow(facts, 3);
   checkWindow(window, 'messageSequenceChart');
   const max = options.maxMessages ?? 1_500;
   if (!(Number.isSafeInteger(max) && max > 0)) throw new VizInputError(`messageSequenceChart: maxMessages must be a positive integer (got ${max})`);

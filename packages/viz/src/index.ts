@@ -4,9 +4,9 @@ export { readTrace, statusAt, type BlockInfo, type BlockStatus, type ReplicaView
 export {
   STATUS_COLORS,
   blockTreeChart,
-  epochRange,
-  epochTimelineChart,
-  firstEpochsWindow,
+  viewRange,
+  viewTimelineChart,
+  firstViewsWindow,
   latencyChart,
   messageSequenceChart,
   throughputChart,

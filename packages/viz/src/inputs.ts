@@ -56,7 +56,7 @@ export class VizInputError extends Error {
   }
 }
 
-/** Where a chart's time or epoch window starts and ends (inclusive). */
+/** Where a chart's time or view window starts and ends (inclusive). */
 export interface Window {
   readonly from: number;
   readonly to: number;

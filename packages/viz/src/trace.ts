@@ -4,20 +4,20 @@ import type { ConsensusRun, TraceRecord } from './inputs';
 
 export interface BlockInfo {
   readonly id: string;
-  readonly epoch: number;
+  readonly view: number;
   readonly height: number;
   readonly parent: string;
   readonly proposer: number;
   readonly proposedAt: number;
 }
 
-export type BlockStatus = 'finalized' | 'notarized' | 'proposed' | 'orphaned';
+export type BlockStatus = 'finalized' | 'certified' | 'proposed' | 'orphaned';
 
 export interface ReplicaView {
   readonly replica: number;
   readonly byzantine: boolean;
   readonly voted: ReadonlySet<string>;
-  readonly notarized: ReadonlySet<string>;
+  readonly certified: ReadonlySet<string>;
   /** Finalized proposal ids (a ledger block is mapped to the proposal it came from). */
   readonly finalized: ReadonlySet<string>;
   readonly finalizedHeight: number;
@@ -28,10 +28,10 @@ export interface ReplicaView {
 export interface TraceFacts {
   readonly blocks: ReadonlyMap<string, BlockInfo>;
   readonly replicas: readonly ReplicaView[];
-  /** Leader of each epoch, as the replicas announced it. */
+  /** Leader of each view, as the replicas announced it. */
   readonly leaders: ReadonlyMap<number, number>;
-  /** First time any replica entered each epoch. */
-  readonly epochStart: ReadonlyMap<number, number>;
+  /** First time any replica entered each view. */
+  readonly viewStart: ReadonlyMap<number, number>;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -41,13 +41,13 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 export function readTrace(run: ConsensusRun): TraceFacts {
   const blocks = new Map<string, BlockInfo>();
   const leaders = new Map<number, number>();
-  const epochStart = new Map<number, number>();
+  const viewStart = new Map<number, number>();
   const byz = new Set(run.byzantine);
   const views = Array.from({ length: run.n }, (_, replica) => ({
     replica,
     byzantine: byz.has(replica),
     voted: new Set<string>(),
-    notarized: new Set<string>(),
+    certified: new Set<string>(),
     finalized: new Set<string>(),
     finalizedHeight: 0,
     commits: [] as { t: number; height: number; txs: number }[],
@@ -55,7 +55,7 @@ export function readTrace(run: ConsensusRun): TraceFacts {
   // A ledger block that differs from its proposal (PBFT's batches) maps back to the proposal.
   const proposalOf = new Map<string, string>();
   for (const r of run.trace) collect(r);
-  return { blocks, replicas: views, leaders, epochStart };
+  return { blocks, replicas: views, leaders, viewStart };
 
   function collect(r: TraceRecord): void {
     const replica = num(r['replica']);
@@ -63,18 +63,18 @@ export function readTrace(run: ConsensusRun): TraceFacts {
     switch (r.ev) {
       case 'propose': {
         const id = str(r['block']);
-        const epoch = num(r['epoch']);
+        const view = num(r['view']);
         const height = num(r['height']);
-        if (id === undefined || epoch === undefined || height === undefined || replica === undefined || blocks.has(id)) return;
-        blocks.set(id, { id, epoch, height, parent: str(r['parent']) ?? '', proposer: replica, proposedAt: r.t });
+        if (id === undefined || view === undefined || height === undefined || replica === undefined || blocks.has(id)) return;
+        blocks.set(id, { id, view, height, parent: str(r['parent']) ?? '', proposer: replica, proposedAt: r.t });
         return;
       }
-      case 'epoch': {
-        const epoch = num(r['epoch']);
+      case 'view': {
+        const view = num(r['view']);
         const leader = num(r['leader']);
-        if (epoch === undefined) return;
-        if (leader !== undefined && !leaders.has(epoch)) leaders.set(epoch, leader);
-        if (!epochStart.has(epoch)) epochStart.set(epoch, r.t);
+        if (view === undefined) return;
+        if (leader !== undefined && !leaders.has(view)) leaders.set(view, leader);
+        if (!viewStart.has(view)) viewStart.set(view, r.t);
         return;
       }
       case 'vote': {
@@ -82,9 +82,9 @@ export function readTrace(run: ConsensusRun): TraceFacts {
         if (view !== undefined && id !== undefined) view.voted.add(id);
         return;
       }
-      case 'notarize': {
+      case 'certify': {
         const id = str(r['block']);
-        if (view !== undefined && id !== undefined) view.notarized.add(id);
+        if (view !== undefined && id !== undefined) view.certified.add(id);
         return;
       }
       case 'finalize': {
@@ -95,11 +95,11 @@ export function readTrace(run: ConsensusRun): TraceFacts {
         // The simulator's commit record (it names the instance); the protocol's own finalize event does not.
         if (r['instance'] === undefined) {
           // A block no one was seen proposing: a Byzantine leader's other version of its proposal
-          // (its wrapper sends it without a trace). It is known from here on, led by its epoch's leader.
-          const epoch = num(r['epoch']);
+          // (its wrapper sends it without a trace). It is known from here on, led by its view's leader.
+          const view = num(r['view']);
           const height = num(r['height']);
           const key = proposal ?? id;
-          if (!blocks.has(key) && epoch !== undefined && height !== undefined) blocks.set(key, { id: key, epoch, height, parent: '', proposer: leaders.get(epoch) ?? -1, proposedAt: r.t });
+          if (!blocks.has(key) && view !== undefined && height !== undefined) blocks.set(key, { id: key, view, height, parent: '', proposer: leaders.get(view) ?? -1, proposedAt: r.t });
           return;
         }
         const height = num(r['height']) ?? view.finalizedHeight + 1;
@@ -116,6 +116,6 @@ export function readTrace(run: ConsensusRun): TraceFacts {
 export function statusAt(view: ReplicaView, block: BlockInfo): BlockStatus {
   if (view.finalized.has(block.id)) return 'finalized';
   if (block.height <= view.finalizedHeight) return 'orphaned';
-  if (view.notarized.has(block.id)) return 'notarized';
+  if (view.certified.has(block.id)) return 'certified';
   return 'proposed';
 }

@@ -8,7 +8,7 @@ import {
   comparisonChart,
   comparisonRowsFromBench,
   depthChart,
-  epochTimelineChart,
+  viewTimelineChart,
   htmlReport,
   latencyChart,
   messageSequenceChart,
@@ -59,10 +59,10 @@ describe('readTrace', () => {
 
   test('status: orphaned once a replica finalized past the height without the block', () => {
     const trace = [
-      { t: 0, ev: 'propose', replica: 0, epoch: 1, block: 'a', height: 1, parent: 'g' },
-      { t: 0, ev: 'propose', replica: 1, epoch: 2, block: 'b', height: 1, parent: 'g' },
-      { t: 1, ev: 'propose', replica: 2, epoch: 3, block: 'c', height: 2, parent: 'a' },
-      { t: 2, ev: 'notarize', replica: 0, epoch: 3, block: 'c', height: 2 },
+      { t: 0, ev: 'propose', replica: 0, view: 1, block: 'a', height: 1, parent: 'g' },
+      { t: 0, ev: 'propose', replica: 1, view: 2, block: 'b', height: 1, parent: 'g' },
+      { t: 1, ev: 'propose', replica: 2, view: 3, block: 'c', height: 2, parent: 'a' },
+      { t: 2, ev: 'certify', replica: 0, view: 3, block: 'c', height: 2 },
       { t: 3, ev: 'finalize', replica: 0, instance: 0, block: 'a', height: 1, txs: 4 },
       { t: 3, ev: 'bogus', replica: 0 },
       { t: 3, ev: 'vote', replica: 99, block: 'a' },
@@ -71,7 +71,7 @@ describe('readTrace', () => {
     const view = facts.replicas[0]!;
     expect(statusAt(view, facts.blocks.get('a')!)).toBe('finalized');
     expect(statusAt(view, facts.blocks.get('b')!)).toBe('orphaned');
-    expect(statusAt(view, facts.blocks.get('c')!)).toBe('notarized');
+    expect(statusAt(view, facts.blocks.get('c')!)).toBe('certified');
     expect(statusAt(facts.replicas[1]!, facts.blocks.get('a')!)).toBe('proposed');
   });
 });
@@ -80,7 +80,7 @@ describe('consensus charts', () => {
   const { result, run: r } = run('streamlet', [3]);
 
   test('the block tree has one panel per replica, marks the Byzantine one, and colours each block from that replica', () => {
-    const o = blockTreeChart(r, { epochs: { from: 1, to: 12 } });
+    const o = blockTreeChart(r, { views: { from: 1, to: 12 } });
     const s = series(o);
     expect(s).toHaveLength(4);
     expect(s[3].name).toBe('r3 (Byzantine)');
@@ -88,16 +88,16 @@ describe('consensus charts', () => {
     // r0's panel: the blocks it finalized are exactly the "finalized" category (index 0).
     const facts = readTrace(r);
     const finalizedHere = s[0].data.filter((d: any) => d.category === 0).map((d: any) => d.name);
-    expect(new Set(finalizedHere)).toEqual(new Set([...facts.replicas[0]!.finalized].filter((id) => { const b = facts.blocks.get(id)!; return b.epoch >= 1 && b.epoch <= 12; })));
+    expect(new Set(finalizedHere)).toEqual(new Set([...facts.replicas[0]!.finalized].filter((id) => { const b = facts.blocks.get(id)!; return b.view >= 1 && b.view <= 12; })));
     // Blocks of the Byzantine proposer are diamonds.
     for (const d of s[0].data) expect(d.symbol).toBe(facts.blocks.get(d.name)!.proposer === 3 ? 'diamond' : 'circle');
     expect(renderSvg(o, { width: 900, height: 700 })).toContain('r3 (Byzantine)');
   });
 
-  test('the epoch timeline marks each kind of event and labels epochs with their leaders', () => {
-    const o = epochTimelineChart(r, { window: { from: 0, to: 200 } });
+  test('the view timeline marks each kind of event and labels views with their leaders', () => {
+    const o = viewTimelineChart(r, { window: { from: 0, to: 200 } });
     const names = series(o).map((x) => x.name);
-    expect(names).toEqual(['propose', 'vote', 'notarize', 'finalize']);
+    expect(names).toEqual(['propose', 'vote', 'certify', 'finalize']);
     for (const x of series(o)) expect(x.data.length).toBeGreaterThan(0);
     const bands = series(o)[0].markArea.data;
     expect(bands.length).toBeGreaterThan(3);
@@ -176,8 +176,8 @@ test('bench:consensus summaries become comparison rows', () => {
 describe('bad input is refused with a VizInputError', () => {
   const { run: r } = run('hotstuff');
   test.each([
-    ['a reversed window', () => blockTreeChart(r, { epochs: { from: 5, to: 1 } })],
-    ['a NaN window', () => epochTimelineChart(r, { window: { from: NaN, to: 1 } })],
+    ['a reversed window', () => blockTreeChart(r, { views: { from: 5, to: 1 } })],
+    ['a NaN window', () => viewTimelineChart(r, { window: { from: NaN, to: 1 } })],
     ['a zero message cap', () => messageSequenceChart(r, { maxMessages: 0 })],
     ['a NaN latency sample', () => latencyChart([1, NaN])],
     ['zero bins', () => latencyChart([1], { bins: 0 })],
@@ -198,7 +198,7 @@ describe('rendering', () => {
   const { result, run: r } = run('pbft', [3]);
   const charts: Record<string, EChartsOption> = {
     tree: blockTreeChart(r),
-    timeline: epochTimelineChart(r),
+    timeline: viewTimelineChart(r),
     sequence: messageSequenceChart(r),
     latency: latencyChart(result.latency.samplesMs),
     throughput: throughputChart(r),

@@ -53,7 +53,7 @@ export function runSeed(seed: number) {
       return [o];
     } });
   }
-  rt.onSend = (from, to, m) => { if (process.env.TRACE && !byzIds.has(from)) console.log('t', rt.now, 'send', from, '->', to, m.type, m.type === 'proposal' ? `v${m.block.epoch} just${m.justify.epoch} tc${m.tc?.view}` : m.type === 'vote' ? `v${m.vote.epoch}` : m.type === 'timeout' ? `v${m.timeout.statement.epoch} hq${m.timeout.highQC.epoch}` : ''); if (log.length < 20000 && rng.next() < 0.2) log.push({ from, to: to === 'all' ? -1 : (to as number), m, t: rt.now }); };
+  rt.onSend = (from, to, m) => { if (process.env.TRACE && !byzIds.has(from)) console.log('t', rt.now, 'send', from, '->', to, m.type, m.type === 'proposal' ? `v${m.block.view} just${m.justify.view} tc${m.tc?.view}` : m.type === 'vote' ? `v${m.vote.view}` : m.type === 'timeout' ? `v${m.timeout.statement.view} hq${m.timeout.highQC.view}` : ''); if (log.length < 20000 && rng.next() < 0.2) log.push({ from, to: to === 'all' ? -1 : (to as number), m, t: rt.now }); };
   // duplicates: wrap send
   const origSend = rt.send.bind(rt);
   rt.send = (from: number, to: number, m: any) => { origSend(from, to, m); if (rt.now < gst && rng.next() < dup) origSend(from, to, m); };
@@ -96,7 +96,7 @@ export function runSeed(seed: number) {
   const probe = () => { for (const i of honest) { const fp = rt.inst[i]?.footprint?.(); if (fp) maxRetained = Math.max(maxRetained, fp.retained); } if (rt.now + 200 < end) rt.at(rt.now + 200, probe); };
   rt.at(100, probe);
   rt.run(end);
-  if (process.env.DEBUG) for (const i of honest) { const p: any = rt.inst[i]; console.log('replica', i, p ? JSON.stringify({ view: p.view, lastVoted: p.lastVotedView, timedOut: p.timedOutView, highQC: p.highQC?.epoch, locked: p.lockedQC?.epoch, tip: p.committedTip?.height, root: p.store?.root.block.height, proposed: p.proposedView, timeouts: p.timeouts ? [...p.timeouts.entries()].map(([v, m]: any) => [v, [...m.keys()]]) : undefined, fetching: p.fetching?.size, pendingQC: p.pendingQC?.size, orphans: p.store?.orphanCount, timers: [...rt.timers[i]!.keys()] }) : 'down'); }
+  if (process.env.DEBUG) for (const i of honest) { const p: any = rt.inst[i]; console.log('replica', i, p ? JSON.stringify({ view: p.view, lastVoted: p.lastVotedView, timedOut: p.timedOutView, highQC: p.highQC?.view, locked: p.lockedQC?.view, tip: p.committedTip?.height, root: p.store?.root.block.height, proposed: p.proposedView, timeouts: p.timeouts ? [...p.timeouts.entries()].map(([v, m]: any) => [v, [...m.keys()]]) : undefined, fetching: p.fetching?.size, pendingQC: p.pendingQC?.size, orphans: p.store?.orphanCount, timers: [...rt.timers[i]!.keys()] }) : 'down'); }
   rt.checkAgreement();
   const hEnd = honest.map((i) => rt.ledgers[i]!.height);
   const stuck = honest.filter((_, k) => hEnd[k]! <= hAt[k]!);

@@ -19,13 +19,13 @@ const target: any = rt.inst[0];
 // attacker's too: cleared before each measure, so the heap shows what the replica holds.
 const measure = (label: string) => { (rt.scheme as any).made.clear(); (rt.scheme as any).madeCount = 0; (globalThis as any).gc?.(); console.log(label, 'view', target.view, 'store joined', target.store.joined.size, 'footprint', JSON.stringify(target.footprint()), 'heapMB', (process.memoryUsage().heapUsed / 1e6).toFixed(1)); };
 measure('before flood');
-const old = mine.filter((m) => m.block.epoch + 20 < target.view);
+const old = mine.filter((m) => m.block.view + 20 < target.view);
 console.log('old proposals of the byzantine leader', old.length);
 const t0 = Date.now();
 for (let k = 0; k < flood; k++) {
   const m = old[k % old.length];
-  const b = makeBlock({ parent: m.block.parent, height: m.block.height, epoch: m.block.epoch, proposer: B, payload: [new Uint8Array([k & 255, (k >> 8) & 255, (k >> 16) & 255, 7, 7, 7, 7, 7])] });
-  const signature = signStatement(rt.signers[B]!, B, Domains.proposal, { epoch: b.epoch, slot: 0, phase: 0, blockHash: b.hash }).signature;
+  const b = makeBlock({ parent: m.block.parent, height: m.block.height, view: m.block.view, proposer: B, payload: [new Uint8Array([k & 255, (k >> 8) & 255, (k >> 16) & 255, 7, 7, 7, 7, 7])] });
+  const signature = signStatement(rt.signers[B]!, B, Domains.proposal, { view: b.view, sequence: 0, blockHash: b.hash }).signature;
   rt.inject(B, 0, { ...m, block: b, signature });
   if (k % 1000 === 999) rt.run(rt.now + 1);
 }

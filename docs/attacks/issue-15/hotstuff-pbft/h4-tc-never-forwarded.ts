@@ -36,7 +36,7 @@ if (mode === 'restart') {
   rt.at(60, () => { for (const i of honest) if (!ahead.has(i)) rt.start(i); });
 }
 rt.run(gst + 60_000);
-const st = (rt.inst as any[]).map((p, i) => (byz.has(i) ? 'byz' : `v${p.view}/to${p.timedOutView}/hq${p.highQC.epoch}`));
+const st = (rt.inst as any[]).map((p, i) => (byz.has(i) ? 'byz' : `v${p.view}/to${p.timedOutView}/hq${p.highQC.view}`));
 console.log(`n=${n} f=${f} byz=[${[...byz]}] ahead=[${[...ahead]}] mode=${mode} gst=${gst}`);
 console.log('state 60 s after GST:', st.join(' '), 'heights', rt.heights().join(','));
 rt.checkAgreement();

@@ -78,7 +78,7 @@ export class Runtime {
   audit(i: number, m: any) {
     for (const s of this.def.votes(m)) {
       if (s.signer !== i) continue;
-      const k = `${s.domain}|${s.epoch}|${s.slot}|${s.phase}|${i}`;
+      const k = `${s.domain}|${s.view}|${s.sequence}|${i}`;
       const h = toHex(s.blockHash);
       const prev = this.signedBy.get(k);
       if (prev === undefined) this.signedBy.set(k, h);

@@ -1,16 +1,16 @@
 // Finding candidate: whole-cluster restart loses the bodies of the notarized chain above the finalized tip
 // when they do not fit the 128 KiB budget of the safety state (or the 24-block cap): every replica's lock
 // then names a block nobody holds, and no replica can ever propose or vote again.
-// usage: node --conditions=@bftx/source --import tsx big-blocks-cluster-restart.ts [txBytes] [oddEpochs] [byz]
+// usage: node --conditions=@bftx/source --import tsx big-blocks-cluster-restart.ts [txBytes] [oddViews] [byz]
 import { World } from './rt';
 
 const txBytes = Number(process.argv[2] ?? 50_000);
-const oddEpochs = Number(process.argv[3] ?? 3); // how many notarized blocks (in odd epochs only) before the crash
+const oddViews = Number(process.argv[3] ?? 3); // how many notarized blocks (in odd views only) before the crash
 const n = 4;
 const withByz = process.argv[4] === 'byz'; // replica 3 Byzantine: honest until the crash, silent after; only the 3 honest restart
 const delta = 10;
 const L = 2 * delta + 1;
-const crashAt = (2 * oddEpochs) * L + 15; // in the even epoch after the last odd one: votes cast, lock moved up
+const crashAt = (2 * oddViews) * L + 15; // in the even view after the last odd one: votes cast, lock moved up
 const restartAt = crashAt + 5;
 const gst = restartAt;
 const w = new World({
@@ -39,7 +39,7 @@ console.log('after restart', w.reps.map(info));
 const h0 = w.heights();
 w.runUntil(restartAt + 200 * L);
 w.checkAgreement();
-console.log('200 epochs after GST (restart):', w.reps.map(info));
+console.log('200 views after GST (restart):', w.reps.map(info));
 console.log('ledger heights at GST', h0, 'now', w.heights(), 'violations', w.violations.slice(0, 5));
 const stuck = w.heights().every((h, i) => h === h0[i]);
-console.log(stuck ? 'RESULT: HALTED (no honest replica finalized anything in 200 epochs after GST)' : 'RESULT: progressed');
+console.log(stuck ? 'RESULT: HALTED (no honest replica finalized anything in 200 views after GST)' : 'RESULT: progressed');

@@ -11,7 +11,7 @@ export interface Params {
   n: number;
   nByz: number;
   delta: number;
-  gstEpoch: number;
+  gstView: number;
   drop: number;
   dup: number;
   preDelay: 'uniform' | 'zero' | 'delta' | 'long' | 'mixed';
@@ -31,7 +31,7 @@ export interface Params {
   byzFabricate: boolean;
   honestLeadersAfterGst: boolean;
   wire: boolean;
-  postEpochs: number;
+  postViews: number;
 }
 
 export function runOne(p: Params, verbose = false) {
@@ -41,8 +41,8 @@ export function runOne(p: Params, verbose = false) {
   while (byz.length < p.nByz) { const b = Math.floor(rng() * n); if (!byz.includes(b)) byz.push(b); }
   const delta = p.delta;
   const L = 2 * delta + 1;
-  const gst = p.gstEpoch * L + Math.floor(rng() * L);
-  const end = gst + p.postEpochs * L;
+  const gst = p.gstView * L + Math.floor(rng() * L);
+  const end = gst + p.postViews * L;
   const honestIdx = Array.from({ length: n }, (_, i) => i).filter((i) => !byz.includes(i));
   let leaderSchedule: number[] | undefined;
   if (p.honestLeadersAfterGst) {
@@ -108,8 +108,8 @@ export function runOne(p: Params, verbose = false) {
   for (const b of byz) {
     const r = w.reps[b]!;
     const signer = w.signers[b]!;
-    const prop = (block: Block): StreamletMessage => ({ type: 'proposal', block, signature: signStatement(signer, b, Domains.proposal, { epoch: block.epoch, slot: 0, phase: 0, blockHash: block.hash }).signature });
-    const vote = (epoch: number, hash: Uint8Array): StreamletMessage => ({ type: 'vote', vote: signStatement(signer, b, Domains.vote, { epoch, slot: 0, phase: 0, blockHash: hash }) });
+    const prop = (block: Block): StreamletMessage => ({ type: 'proposal', block, signature: signStatement(signer, b, Domains.proposal, { view: block.view, sequence: 0, blockHash: block.hash }).signature });
+    const vote = (view: number, hash: Uint8Array): StreamletMessage => ({ type: 'vote', vote: signStatement(signer, b, Domains.vote, { view, sequence: 0, blockHash: hash }) });
     const others = () => Array.from({ length: n }, (_, i) => i).filter((i) => i !== b);
     const voted = new Set<string>();
     r.byzOut = (o: ProtocolOutput<StreamletMessage>, now: number) => {
@@ -125,7 +125,7 @@ export function runOne(p: Params, verbose = false) {
           if (p.byzForkShort && rng() < 0.5) {
             const nb = notarizedBodies();
             const parent = nb[Math.floor(rng() * nb.length)]!;
-            out = prop(makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: m.block.epoch, proposer: b, payload: [utf8(`fork-${to}-${rng()}`)] }));
+            out = prop(makeBlock({ parent: parent.hash, height: parent.height + 1, view: m.block.view, proposer: b, payload: [utf8(`fork-${to}-${rng()}`)] }));
           }
         } else if (m.type === 'vote' && m.vote.signer === b && p.byzDoubleVote && rng() < 0.5) {
           out = def.byzantine!.conflicting(m, signer, b)!;
@@ -136,10 +136,10 @@ export function runOne(p: Params, verbose = false) {
       }
     };
     r.byzIn = (from, m, now) => {
-      const epoch = Math.floor(now / L);
-      if (p.byzVoteAll && m.type === 'proposal' && m.block.epoch >= epoch - 1 && m.block.epoch <= epoch + 1) {
+      const view = Math.floor(now / L);
+      if (p.byzVoteAll && m.type === 'proposal' && m.block.view >= view - 1 && m.block.view <= view + 1) {
         const key = m.block.id;
-        if (!voted.has(key)) { voted.add(key); const v = vote(m.block.epoch, m.block.hash); for (const to of others()) w.send(b, to, v, Math.floor(rng() * (delta + 1))); }
+        if (!voted.has(key)) { voted.add(key); const v = vote(m.block.view, m.block.hash); for (const to of others()) w.send(b, to, v, Math.floor(rng() * (delta + 1))); }
       }
       if (p.byzBadAnswers && m.type === 'fetch') {
         const body = bodies.get(toHex(m.blockHash));
@@ -157,7 +157,7 @@ export function runOne(p: Params, verbose = false) {
       w.at(e * L + 1, () => {
         const b = byz[Math.floor(rng() * byz.length)]!;
         const signer = w.signers[b]!;
-        const epoch = Math.floor(w.now / L);
+        const view = Math.floor(w.now / L);
         for (let i = 0; i < p.byzFlood; i++) {
           const src = ownMsgs[Math.floor(rng() * ownMsgs.length)];
           if (!src) break;
@@ -166,15 +166,15 @@ export function runOne(p: Params, verbose = false) {
           const far = def.byzantine!.farFuture!(src, signer, b, 5 + Math.floor(rng() * 1e6));
           if (far) for (let to = 0; to < n; to++) if (to !== b) w.send(b, to, far, 0);
         }
-        if (p.byzFabricate && (leaderSchedule?.[epoch] ?? streamletLeader(epoch, n)) === b) {
-          // a fabricated chain of 40 blocks from a random notarized block, proposed in this epoch
+        if (p.byzFabricate && (leaderSchedule?.[view] ?? streamletLeader(view, n)) === b) {
+          // a fabricated chain of 40 blocks from a random notarized block, proposed in this view
           const nb = notarizedBodies();
           let parent = nb[Math.floor(rng() * nb.length)]!;
           const chain: Block[] = [];
-          for (let i = 0; i < 40; i++) { parent = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch: Math.max(0, epoch - 1), proposer: b, payload: [utf8(`fab-${w.now}-${i}`)] }); chain.push(parent); bodies.set(parent.id, parent); }
-          const top = makeBlock({ parent: parent.hash, height: parent.height + 1, epoch, proposer: b, payload: [] });
+          for (let i = 0; i < 40; i++) { parent = makeBlock({ parent: parent.hash, height: parent.height + 1, view: Math.max(0, view - 1), proposer: b, payload: [utf8(`fab-${w.now}-${i}`)] }); chain.push(parent); bodies.set(parent.id, parent); }
+          const top = makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer: b, payload: [] });
           bodies.set(top.id, top);
-          const m: StreamletMessage = { type: 'proposal', block: top, signature: signStatement(signer, b, Domains.proposal, { epoch, slot: 0, phase: 0, blockHash: top.hash }).signature };
+          const m: StreamletMessage = { type: 'proposal', block: top, signature: signStatement(signer, b, Domains.proposal, { view, sequence: 0, blockHash: top.hash }).signature };
           for (let to = 0; to < n; to++) if (to !== b) w.send(b, to, m, 0);
         }
       });
@@ -249,7 +249,7 @@ export const paramsArb = fc.record<Params>({
   n: fc.integer({ min: 4, max: 13 }),
   nByz: fc.integer({ min: 0, max: 4 }),
   delta: fc.constantFrom(5, 10, 20),
-  gstEpoch: fc.integer({ min: 5, max: 40 }),
+  gstView: fc.integer({ min: 5, max: 40 }),
   drop: fc.constantFrom(0, 0.05, 0.2, 0.5),
   dup: fc.constantFrom(0, 0.1, 0.3),
   preDelay: fc.constantFrom('uniform', 'zero', 'delta', 'long', 'mixed'),
@@ -269,7 +269,7 @@ export const paramsArb = fc.record<Params>({
   byzFabricate: fc.boolean(),
   honestLeadersAfterGst: fc.constant(true),
   wire: fc.constantFrom(false, false, true),
-  postEpochs: fc.constant(40),
+  postViews: fc.constant(40),
 }).map((p) => ({ ...p, nByz: Math.min(p.nByz, Math.floor((p.n - 1) / 3)) }));
 
 if (process.argv[1]?.endsWith('fuzz.ts')) {
@@ -279,7 +279,7 @@ if (process.argv[1]?.endsWith('fuzz.ts')) {
   let i = 0;
   const tally: Record<string, number> = {};
   const t0 = Date.now();
-  const arb = kind === 'restarts' ? paramsArb.map((p) => ({ ...p, crashes: 4 + (p.seed % 8), crashMode: (['quorum', 'all', 'several'] as const)[p.seed % 3]!, midStep: 0.5, byzReplay: true, byzForkShort: true, byzVoteAll: true, postEpochs: 25 })) : kind === 'hard' ? paramsArb.map((p) => ({ ...p, nByz: Math.floor((p.n - 1) / 3), byzWithhold: 1, drop: p.seed % 2 ? 0.5 : 0.8, postDelay: (p.seed % 3 ? 'delta' : 'zero-or-delta') as Params['postDelay'], byzFlood: 0, byzFabricate: false })) : paramsArb;
+  const arb = kind === 'restarts' ? paramsArb.map((p) => ({ ...p, crashes: 4 + (p.seed % 8), crashMode: (['quorum', 'all', 'several'] as const)[p.seed % 3]!, midStep: 0.5, byzReplay: true, byzForkShort: true, byzVoteAll: true, postViews: 25 })) : kind === 'hard' ? paramsArb.map((p) => ({ ...p, nByz: Math.floor((p.n - 1) / 3), byzWithhold: 1, drop: p.seed % 2 ? 0.5 : 0.8, postDelay: (p.seed % 3 ? 'delta' : 'zero-or-delta') as Params['postDelay'], byzFlood: 0, byzFabricate: false })) : paramsArb;
   fc.assert(
     fc.property(arb, (p) => {
       i++;

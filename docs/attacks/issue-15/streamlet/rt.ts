@@ -94,7 +94,7 @@ export interface WorldConfig {
   leaderSchedule?: number[];
   wire?: boolean; // round-trip messages through the codec
   maxBlockTxs?: number;
-  /** an exception thrown by step crashes the replica (its outputs lost); it restarts one epoch later */
+  /** an exception thrown by step crashes the replica (its outputs lost); it restarts one view later */
   throwAsCrash?: boolean;
 }
 
@@ -107,17 +107,17 @@ export class World {
   readonly q = new Heap();
   now = 0;
   readonly violations: string[] = [];
-  readonly signed = new Map<string, string>(); // domain|epoch|slot|phase|signer -> hash (honest only)
+  readonly signed = new Map<string, string>(); // domain|view|sequence|signer -> hash (honest only)
   readonly seen: { from: number; m: StreamletMessage; t: number }[] = []; // recorded traffic, for replays (bounded)
   messagesDelivered = 0;
   readonly throws: string[] = [];
   readonly honest: number[];
-  readonly epochLength: number;
+  readonly viewLength: number;
   constructor(readonly cfg: WorldConfig) {
     this.rng = mulberry32(cfg.seed);
     this.signers = Array.from({ length: cfg.n }, (_, i) => this.scheme.signer(this.scheme.keyPair(i).secretKey));
     this.validators = new ValidatorSet(this.signers.map((s) => s.publicKey));
-    this.epochLength = 2 * cfg.delta + 1;
+    this.viewLength = 2 * cfg.delta + 1;
     this.honest = [];
     for (let i = 0; i < cfg.n; i++) {
       const byz = cfg.byz.includes(i);
@@ -182,7 +182,7 @@ export class World {
       try { outs = r.inst.step(input); } catch (e) {
         this.throws.push(`t=${this.now} replica ${r.id}: ${(e as Error).message.slice(0, 120)}`);
         this.crash(r);
-        this.at(this.now + this.epochLength, () => this.restart(r));
+        this.at(this.now + this.viewLength, () => this.restart(r));
         return;
       }
     } else outs = r.inst.step(input);
@@ -206,7 +206,7 @@ export class World {
   audit(r: Replica, m: StreamletMessage) {
     for (const s of def.votes(m)) {
       if (this.cfg.byz.includes(s.signer)) continue;
-      const key = `${s.domain}|${s.epoch}|${s.slot}|${s.phase}|${s.signer}`;
+      const key = `${s.domain}|${s.view}|${s.sequence}|${s.signer}`;
       const h = toHex(s.blockHash);
       const prev = this.signed.get(key);
       if (prev === undefined) this.signed.set(key, h);

@@ -57,7 +57,7 @@ export interface ClassSimulator {
 
 export const CLASS_DELTA = 10;
 const TIMING: Timing = { delta: CLASS_DELTA };
-const EPOCH = 2 * CLASS_DELTA;
+const VIEW = 2 * CLASS_DELTA;
 export const DEFAULT_MAX_PERSISTED_BYTES = 256 * 1024;
 
 /** Strategies that behave honestly in everything a leader must do: liveness is still owed with them. */
@@ -143,11 +143,11 @@ function restartsArb(honest: readonly number[], n: number, latest: number): fc.A
   const one = fc.record({
     replica: fc.constantFrom(...honest),
     at: fc.integer({ min: 0, max: latest }),
-    downFor: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 * EPOCH })),
+    downFor: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 * VIEW })),
     prefix: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
   });
   const together = fc
-    .record({ size: fc.constantFrom(2, quorum, honest.length), at: fc.integer({ min: 0, max: latest }), downFor: fc.integer({ min: 0, max: 4 * EPOCH }), seed: fc.nat() })
+    .record({ size: fc.constantFrom(2, quorum, honest.length), at: fc.integer({ min: 0, max: latest }), downFor: fc.integer({ min: 0, max: 4 * VIEW }), seed: fc.nat() })
     .map(({ size, at, downFor, seed }) => [...honest].sort((a, b) => ((a * 7919 + seed) % 97) - ((b * 7919 + seed) % 97)).slice(0, Math.min(size, honest.length)).map((replica) => ({ replica, at, downFor })));
   return fc.oneof(fc.array(one, { minLength: 1, maxLength: 6 }), together, fc.tuple(together, fc.array(one, { maxLength: 3 })).map(([a, b]) => [...a, ...b])).map((list) => list.map((r: { replica: number; at: number; downFor: number; prefix?: number | undefined }) => (r.prefix === undefined ? { replica: r.replica, at: r.at, downFor: r.downFor } : { ...r, prefix: r.prefix })));
 }
@@ -164,9 +164,9 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
     const tail = 3 * bound;
     switch (kind) {
       case 'restarts':
-        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH), net: fc.constantFrom('synchronous', 'partial-synchrony', 'lossy-until'), byz: fc.shuffledSubarray(range(n), { maxLength: f }), kinds: fc.array(fc.constantFrom(...strategies), { minLength: f, maxLength: f }) }).chain((b) => {
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * VIEW), net: fc.constantFrom('synchronous', 'partial-synchrony', 'lossy-until'), byz: fc.shuffledSubarray(range(n), { maxLength: f }), kinds: fc.array(fc.constantFrom(...strategies), { minLength: f, maxLength: f }) }).chain((b) => {
           const honest = range(n).filter((i) => !b.byz.includes(i));
-          return restartsArb(honest, n, 30 * EPOCH).map((restarts): RunSpec => {
+          return restartsArb(honest, n, 30 * VIEW).map((restarts): RunSpec => {
             const byzantine = b.byz.map((replica, i) => ({ replica, strategy: strategyOf(b.kinds[i]!, b.seed) }));
             const network = b.net === 'synchronous' ? { kind: 'synchronous', delta: CLASS_DELTA } : b.net === 'partial-synchrony' ? partialSynchrony(b.gst) : { kind: 'lossy-until', base: partialSynchrony(b.gst), until: b.gst, loss: 0.1, duplication: 0.1 };
             const liveOwed = byzantine.every((x) => BENIGN_FOR_LIVENESS.has(x.strategy.kind) && x.strategy.kind !== 'silent' && x.strategy.kind !== 'crash');
@@ -175,7 +175,7 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
           });
         });
       case 'loss-before-gst':
-        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 2, max: 20 }).map((e) => e * EPOCH), loss: fc.constantFrom(0.05, 0.2, 0.4), duplication: fc.constantFrom(0, 0.1, 0.3) }).map(({ seed, gst, loss, duplication }): RunSpec => {
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 2, max: 20 }).map((e) => e * VIEW), loss: fc.constantFrom(0.05, 0.2, 0.4), duplication: fc.constantFrom(0, 0.1, 0.3) }).map(({ seed, gst, loss, duplication }): RunSpec => {
           const from = gst + catchUp;
           return { n, seed, network: { kind: 'lossy-until', base: partialSynchrony(gst), until: gst, loss, duplication }, timing: TIMING, duration: from + tail, live: { from, mode: 'every-window' } };
         });
@@ -187,7 +187,7 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
         return fc
           .record({
             seed: fc.nat(),
-            gst: fc.noBias(fc.oneof(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 20, max: 300 }), fc.integer({ min: 50, max: 300 }))).map((e) => e * EPOCH),
+            gst: fc.noBias(fc.oneof(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 20, max: 300 }), fc.integer({ min: 50, max: 300 }))).map((e) => e * VIEW),
             order: fc.shuffledSubarray(range(n), { minLength: f + 1, maxLength: f + 1 }),
             crashAt: fc.option(fc.noBias(fc.integer({ min: 0, max: 1000 })).map((k) => k / 1000), { nil: undefined, freq: 3 }),
             load: fc.boolean(),
@@ -213,28 +213,28 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
         // The f Byzantine replicas lead the first views and equivocate (or vote for everything), with
         // client load so that conflicting blocks differ: quorum intersection at every n, 3f+1 or not.
         return fc
-          .record({ seed: fc.nat(), byz: fc.shuffledSubarray(range(n), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('equivocate', 'equivocate', 'double-vote'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), views: fc.integer({ min: 1, max: 12 }), sync: fc.boolean(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH) })
+          .record({ seed: fc.nat(), byz: fc.shuffledSubarray(range(n), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('equivocate', 'equivocate', 'double-vote'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }), views: fc.integer({ min: 1, max: 12 }), sync: fc.boolean(), gst: fc.integer({ min: 0, max: 15 }).map((e) => e * VIEW) })
           .map(({ seed, byz, kinds, views, sync, gst }): RunSpec => ({
             n,
             seed,
             network: sync ? { kind: 'synchronous', delta: CLASS_DELTA } : partialSynchrony(gst),
             timing: TIMING,
-            duration: 60 * EPOCH,
+            duration: 60 * VIEW,
             byzantine: byz.map((replica, i) => ({ replica, strategy: { kind: kinds[i]! } })),
             leaderSchedule: Array.from({ length: views + 1 }, (_, v) => byz[v % byz.length]!),
             transactions: { every: CLASS_DELTA, perBatch: 2 },
           }));
       case 'exact-delay':
         return fc.record({ seed: fc.nat(), delay: fc.constantFrom(0, CLASS_DELTA), withRestarts: fc.boolean() }).chain(({ seed, delay, withRestarts }) =>
-          (withRestarts ? restartsArb(range(n), n, 20 * EPOCH) : fc.constant([])).map((restarts): RunSpec => {
+          (withRestarts ? restartsArb(range(n), n, 20 * VIEW) : fc.constant([])).map((restarts): RunSpec => {
             const from = (restarts.length > 0 ? lastRecovery(restarts) + catchUp : 0) + bound;
             return { n, seed, network: { kind: 'fixed-delay', delay }, timing: TIMING, duration: from + tail, ...(restarts.length > 0 ? { restarts } : {}), live: { from, mode: 'every-window' } };
           }),
         );
       case 'byzantine-io':
-        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 10 }).map((e) => e * EPOCH), byz: fc.shuffledSubarray(range(n), { minLength: 1, maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('replay', 'far-future', 'bad-fetch-answers'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }) }).chain((b) => {
+        return fc.record({ seed: fc.nat(), gst: fc.integer({ min: 0, max: 10 }).map((e) => e * VIEW), byz: fc.shuffledSubarray(range(n), { minLength: 1, maxLength: Math.max(1, f) }), kinds: fc.array(fc.constantFrom('replay', 'far-future', 'bad-fetch-answers'), { minLength: Math.max(1, f), maxLength: Math.max(1, f) }) }).chain((b) => {
           const honest = range(n).filter((i) => !b.byz.includes(i));
-          return fc.option(restartsArb(honest, n, 20 * EPOCH), { nil: undefined }).map((restarts): RunSpec => {
+          return fc.option(restartsArb(honest, n, 20 * VIEW), { nil: undefined }).map((restarts): RunSpec => {
             const from = Math.max(b.gst, lastRecovery(restarts)) + catchUp;
             return {
               n,
@@ -253,8 +253,8 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
 }
 
 function strategyOf(kind: string, seed: number): { kind: string; at?: number; by?: number } {
-  if (kind === 'crash') return { kind, at: (seed % 40) * EPOCH };
-  if (kind === 'delay') return { kind, by: 1 + (seed % (4 * EPOCH)) };
+  if (kind === 'crash') return { kind, at: (seed % 40) * VIEW };
+  if (kind === 'delay') return { kind, by: 1 + (seed % (4 * VIEW)) };
   return { kind };
 }
 
@@ -284,7 +284,7 @@ export function classProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimu
 export function persistedStateProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator) {
   const arb = fc.record({ n: fc.constantFrom(4, 7), seed: fc.nat() });
   return fc.property(arb, ({ n, seed }) => {
-    const base: RunSpec = { n, seed, network: { kind: 'synchronous', delta: CLASS_DELTA }, timing: TIMING, duration: 40 * EPOCH, transactions: { every: CLASS_DELTA, perBatch: 3 } };
+    const base: RunSpec = { n, seed, network: { kind: 'synchronous', delta: CLASS_DELTA }, timing: TIMING, duration: 40 * VIEW, transactions: { every: CLASS_DELTA, perBatch: 3 } };
     const largest = (o: CheckedOutcome) => Math.max(...o.replicas.map((r) => r.maxPersistedBytes ?? 0));
     const short = largest(runSpec(protocol, sim, base));
     const long = largest(runSpec(protocol, sim, { ...base, duration: 4 * base.duration }));

@@ -36,15 +36,15 @@ export interface SimulationOutcome {
 
 export const DELTA = 10;
 const TIMING: Timing = { delta: DELTA };
-const EPOCH = 2 * DELTA;
+const VIEW = 2 * DELTA;
 
 /**
  * random: random strategies and network. split-brain: honest replicas split in two for the whole run,
  * every Byzantine replica double-voting on both sides (attacks quorum intersection). rotating: the
- * honest replicas are re-split every few epochs, Byzantine ones double-vote (views diverge, then merge:
+ * honest replicas are re-split every few views, Byzantine ones double-vote (views diverge, then merge:
  * attacks the finality rule). fork: the Byzantine leaders build one fork from genesis (attacks the
  * longest-notarized-chain rule). late-votes: proposals arrive on time but each replica gets the votes of
- * some epochs only epochs later, so replicas see notarizations late and in different orders, and
+ * some views only views later, so replicas see notarizations late and in different orders, and
  * Byzantine replicas vote for everything (builds notarized forks: attacks the finality rule).
  */
 export type ScenarioFamily = 'random' | 'split-brain' | 'rotating' | 'fork' | 'late-votes';
@@ -57,9 +57,9 @@ export interface Scenario {
   readonly network: 'synchronous' | 'partial-synchrony' | 'partition' | 'lossy';
   readonly gst: number;
   readonly partition: { readonly from: number; readonly until: number; readonly cut: number };
-  /** rotating: window length in epochs, and one split seed per window. */
-  readonly rotation: { readonly epochs: number; readonly splits: readonly number[] };
-  /** late-votes: holds[replica][epoch] = epochs for which votes sent to it in that epoch are held (0: on time). */
+  /** rotating: window length in views, and one split seed per window. */
+  readonly rotation: { readonly views: number; readonly splits: readonly number[] };
+  /** late-votes: holds[replica][view] = views for which votes sent to it in that view are held (0: on time). */
   readonly holds: readonly (readonly number[])[];
   readonly duration: number;
 }
@@ -82,22 +82,22 @@ export function scenarioArb(strategies: readonly string[]): fc.Arbitrary<Scenari
       seed: fc.nat(),
       byzantine,
       network: targeted ? fc.constant('synchronous' as const) : fc.constantFrom('synchronous', 'partial-synchrony', 'partition', 'partition', 'lossy'),
-      gst: fc.integer({ min: 0, max: 20 }).map((e) => e * EPOCH),
-      partition: fc.record({ from: fc.integer({ min: 0, max: 15 }).map((e) => e * EPOCH), until: fc.integer({ min: 5, max: 40 }).map((e) => e * EPOCH), cut: fc.nat() }),
-      rotation: fc.record({ epochs: fc.integer({ min: 1, max: 4 }), splits: fc.array(fc.nat(), { minLength: 45, maxLength: 45 }) }),
+      gst: fc.integer({ min: 0, max: 20 }).map((e) => e * VIEW),
+      partition: fc.record({ from: fc.integer({ min: 0, max: 15 }).map((e) => e * VIEW), until: fc.integer({ min: 5, max: 40 }).map((e) => e * VIEW), cut: fc.nat() }),
+      rotation: fc.record({ views: fc.integer({ min: 1, max: 4 }), splits: fc.array(fc.nat(), { minLength: 45, maxLength: 45 }) }),
       holds:
         family === 'late-votes'
           ? fc.array(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 })), { minLength: 45, maxLength: 45 }), { minLength: n, maxLength: n })
           : fc.constant([]),
-      duration: fc.constant(45 * EPOCH),
+      duration: fc.constant(45 * VIEW),
     });
   });
 }
 
 function strategyArb(kinds: readonly string[]) {
   return fc.constantFrom(...kinds).chain((kind) => {
-    if (kind === 'crash') return fc.integer({ min: 0, max: 40 * EPOCH }).map((at) => ({ kind, at }));
-    if (kind === 'delay') return fc.integer({ min: 1, max: 4 * EPOCH }).map((by) => ({ kind, by }));
+    if (kind === 'crash') return fc.integer({ min: 0, max: 40 * VIEW }).map((at) => ({ kind, at }));
+    if (kind === 'delay') return fc.integer({ min: 1, max: 4 * VIEW }).map((by) => ({ kind, by }));
     return fc.constant({ kind });
   });
 }
@@ -118,14 +118,14 @@ function network(sim: SimulatorModule, s: Scenario): unknown {
     case 'split-brain':
       return sim.withPartitions(sim.synchronous(DELTA), [{ from: 0, until: s.duration, groups: split(s.partition.cut, true) }]);
     case 'rotating': {
-      const window = s.rotation.epochs * EPOCH;
+      const window = s.rotation.views * VIEW;
       const partitions = s.rotation.splits.map((seed, i) => ({ from: i * window, until: (i + 1) * window, groups: split(seed, false) })).filter((p) => p.from < s.duration);
       return sim.withPartitions(sim.synchronous(DELTA), partitions);
     }
     case 'fork':
       return sim.synchronous(DELTA);
     case 'late-votes':
-      return sim.heldVotes(sim.synchronous(DELTA), EPOCH, (to, w) => s.holds[to]?.[w] ?? 0);
+      return sim.heldVotes(sim.synchronous(DELTA), VIEW, (to, w) => s.holds[to]?.[w] ?? 0);
     case 'random':
       break;
   }
@@ -205,16 +205,16 @@ export function safetyProperty<M>(protocol: ProtocolDefinition<M>, sim: Simulato
  * the protocol's stated bound.
  */
 export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
-  const arb = fc.record({ n: fc.integer({ min: 4, max: 13 }), seed: fc.nat(), gstEpochs: fc.integer({ min: 0, max: 15 }) });
-  return fc.property(arb, ({ n, seed, gstEpochs }) => {
+  const arb = fc.record({ n: fc.integer({ min: 4, max: 13 }), seed: fc.nat(), gstViews: fc.integer({ min: 0, max: 15 }) });
+  return fc.property(arb, ({ n, seed, gstViews }) => {
     const bound = protocol.livenessBound(TIMING, n);
-    const gst = gstEpochs * EPOCH;
+    const gst = gstViews * VIEW;
     const duration = gst + 5 * bound;
     const outcome = sim.simulate({ protocol, n, seed, network: sim.partialSynchrony(DELTA, gst), timing: TIMING, duration, trace: false });
     for (const r of outcome.replicas) {
       for (let w = gst + bound; w + bound <= duration; w += bound) {
         if (!r.commitTimes.some((t) => t >= w && t < w + bound)) {
-          throw new Error(`liveness: replica ${r.validator} finalized nothing in [${w}, ${w + bound}) ms (GST ${gst}, bound ${bound} ms)\nscenario: ${JSON.stringify({ n, seed, gstEpochs })}`);
+          throw new Error(`liveness: replica ${r.validator} finalized nothing in [${w}, ${w + bound}) ms (GST ${gst}, bound ${bound} ms)\nscenario: ${JSON.stringify({ n, seed, gstViews })}`);
         }
       }
     }
@@ -240,7 +240,7 @@ export function evidenceProperty<M>(protocol: ProtocolDefinition<M>, sim: Simula
       seed,
       network: sim.synchronous(DELTA),
       timing: TIMING,
-      duration: 30 * EPOCH,
+      duration: 30 * VIEW,
       byzantine: equivocators.map((replica) => ({ replica, strategy: { kind: 'equivocate' } })),
       trace: false,
     });
@@ -268,18 +268,18 @@ export function twinsScenarioArb(): fc.Arbitrary<TwinsScenario> {
 
 /**
  * Runs one Twins scenario (Bano et al., "Twins: BFT Systems Made Robust", 2022): validator `twin`
- * runs as two instances with one key (endpoints twin and n); round r lasts one epoch (2 delta), is
+ * runs as two instances with one key (endpoints twin and n); round r lasts one view (2 delta), is
  * led by rounds[r].leader, and splits the five endpoints into at most two groups that only hear
- * each other. After the last round the network heals and the run goes on for ten more epochs.
+ * each other. After the last round the network heals and the run goes on for ten more views.
  */
 export function runTwinsScenario<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: TwinsScenario): SimulationOutcome {
   const partitions = s.rounds.map((r, i) => ({
-    from: i * EPOCH,
-    until: (i + 1) * EPOCH,
+    from: i * VIEW,
+    until: (i + 1) * VIEW,
     groups: [r.side.flatMap((x, e) => (x ? [e] : [])), r.side.flatMap((x, e) => (x ? [] : [e]))],
   }));
   const leaderSchedule = [0, ...s.rounds.map((r) => r.leader)];
-  const duration = (s.rounds.length + 10) * EPOCH;
+  const duration = (s.rounds.length + 10) * VIEW;
   return sim.simulate({ protocol, n: TWINS_N, seed: s.seed, twins: [s.twin], leaderSchedule, network: sim.withPartitions(sim.synchronous(DELTA), partitions), timing: TIMING, duration, trace: false });
 }
 

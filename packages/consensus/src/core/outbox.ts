@@ -1,0 +1,60 @@
+import type { Block } from '../block';
+import type { Evidence } from '../evidence';
+import type { ProtocolOutput, TimerId, TraceEvent } from '../protocol';
+import type { RejectionCode } from '../rejection';
+
+/**
+ * Collects what one step asks of the runtime, in order: the one way every protocol emits
+ * outputs. `take()` at the end of `step` hands them over and starts an empty list.
+ */
+export class Outbox<M> {
+  private list: ProtocolOutput<M>[] = [];
+  /** Rejections emitted since creation, by code (what a test or a footprint can read without a runtime). */
+  readonly rejected = new Map<RejectionCode, number>();
+
+  take(): ProtocolOutput<M>[] {
+    const out = this.list;
+    this.list = [];
+    return out;
+  }
+
+  send(to: number, message: M): void {
+    this.list.push({ type: 'send', to, message });
+  }
+
+  broadcast(message: M): void {
+    this.list.push({ type: 'broadcast', message });
+  }
+
+  setTimer(timer: TimerId, at: number): void {
+    this.list.push({ type: 'set-timer', timer, at });
+  }
+
+  cancelTimer(timer: TimerId): void {
+    this.list.push({ type: 'cancel-timer', timer });
+  }
+
+  /** Safety state: durable before any output after it is carried out. */
+  persist(state: Uint8Array): void {
+    this.list.push({ type: 'persist', state });
+  }
+
+  commit(blocks: readonly Block[]): void {
+    if (blocks.length > 0) this.list.push({ type: 'commit', blocks });
+  }
+
+  /** Evidence of misbehaviour, if any (what `EquivocationDetector.observe` returned). */
+  evidence(evidence: Evidence | undefined): void {
+    if (evidence !== undefined) this.list.push({ type: 'evidence', evidence });
+  }
+
+  trace(event: TraceEvent): void {
+    this.list.push({ type: 'trace', event });
+  }
+
+  /** Refuses an input: typed, counted, and nothing else changes. */
+  reject(code: RejectionCode, from?: number, kind?: string): void {
+    this.rejected.set(code, (this.rejected.get(code) ?? 0) + 1);
+    this.list.push({ type: 'reject', code, ...(from === undefined ? {} : { from }), ...(kind === undefined ? {} : { kind }) });
+  }
+}
