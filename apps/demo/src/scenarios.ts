@@ -1,6 +1,6 @@
 // The demo's scenarios. Each runs on the in-process simulator and returns what the CLI prints and
 // writes: a summary table, summary.json, a trace, and the report's sections.
-import { distributedExchange, rmsc04Session, runMarket, type MarketResult } from '@bftx/agents';
+import { distributedExchange, rmsc04Session, runMarket, simulatedCluster, type MarketResult } from '@bftx/agents';
 import { createSignatureScheme } from '@bftx/crypto';
 import { startSimulation, synchronous, type SimulationResult, type Strategy, type TraceRecord } from '@bftx/sim';
 import {
@@ -343,7 +343,7 @@ export function marketScenario(s: MarketSettings, progress?: Progress): Outcome 
     close,
     progress: (t) => progress?.update(t - base.open),
     ...(s.venue === 'replicated'
-      ? { venue: { kind: 'replicated' as const, protocol: PROTOCOLS[s.protocol](), n: s.nodes, delta, clientScheme: createSignatureScheme(), signatures: s.signatures, byzantine, trace: TRACE_KINDS.filter((k) => k !== 'send' && k !== 'timer') } }
+      ? { venue: simulatedCluster({ protocol: PROTOCOLS[s.protocol](), n: s.nodes, delta, clientScheme: createSignatureScheme(), signatures: s.signatures, byzantine, trace: TRACE_KINDS.filter((k) => k !== 'send' && k !== 'timer') }) }
       : {}),
   });
   progress?.stop();

@@ -12,7 +12,7 @@ import { bytesEqual, createSignatureScheme, type DomainTag, type SignatureScheme
 import { decodeTransaction, placeAction, replicatedExchange, signedBody, signOrder, type ExchangeConfig } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { startSimulation, synchronous } from '@bftx/sim';
-import { rmsc04Session, runMarket } from '../src/index';
+import { rmsc04Session, runMarket, simulatedCluster } from '../src/index';
 import { packItems, type VerifyItem, type VerifyJob } from './packed-items';
 
 const N = 4;
@@ -37,7 +37,7 @@ function day() {
   line('RMSC04 day, fast path: wall time', `${(fastMs / 1000).toFixed(2)} s (${fast.orders.submitted} orders, ${fast.trades.length} trades)`);
 
   const t1 = performance.now();
-  const cluster = runMarket(rmsc04Session(1, { kind: 'replicated', protocol: hotstuff(), n: N, delta: DAY_DELTA, clientScheme: new SimulatedSignatureScheme() }));
+  const cluster = runMarket(rmsc04Session(1, simulatedCluster({ protocol: hotstuff(), n: N, delta: DAY_DELTA, clientScheme: new SimulatedSignatureScheme() })));
   const clusterMs = performance.now() - t1;
   const rep = cluster.replication!;
   line(`RMSC04 day, ${N}-replica HotStuff cluster (delta ${DAY_DELTA} ms): wall time`, `${(clusterMs / 1000).toFixed(2)} s (${cluster.orders.submitted} orders, ${cluster.orders.executed} executed, ${cluster.trades.length} trades, ${rep.finalizedHeight} blocks, ${rep.simulation.messages} messages, state roots agree: ${rep.stateRootsAgree})`);

@@ -1,38 +1,14 @@
-import type { ProtocolDefinition } from '@bftx/consensus';
-import { type SignatureScheme, type Signer, toHex } from '@bftx/crypto';
-import { Exchange, placeAction, replicatedExchange, signOrder, type AdmissionReason, type ExchangeConfig, type FeeSchedule, type OrderAction, type RejectReason, type Trade, type TxReceipt } from '@bftx/exchange';
-import { EventQueue, Rng, startSimulation, synchronous, type NetworkModel, type SimulationResult, type Strategy } from '@bftx/sim';
+import { type Signer, toHex } from '@bftx/crypto';
+import { placeAction, type ExchangeConfig, type FeeSchedule, type OrderAction, type RejectReason, type Trade, type TxReceipt } from '@bftx/exchange';
+import { EventQueue, Rng } from '@bftx/sim';
 import type { Agent, AgentContext, AgentKind, AgentOrder, MarketSnapshot } from './agents';
 import { Fundamental, type FundamentalConfig } from './fundamental';
+import type { ReplicationReport } from './simulated-cluster';
 import { stylisedFacts, type StylisedFacts } from './stylised';
+import { directVenue, type Venue } from './venue';
 
 export const BASE = 'SHARE';
 export const QUOTE = 'CASH';
-
-/** Where the agents' orders go. */
-export type Venue =
-  /** Straight into one exchange, executed at once (the fast path). */
-  | { readonly kind: 'direct' }
-  /**
-   * Signed, offered to every replica of a simulated consensus cluster, executed when finalized;
-   * agents see the state of replica `observer` (default 0, which must be honest).
-   */
-  | {
-      readonly kind: 'replicated';
-      readonly protocol: ProtocolDefinition<any>;
-      readonly n: number;
-      readonly delta: number;
-      readonly network?: NetworkModel;
-      readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: Strategy }>;
-      /** Validators whose mempools admit unchecked transactions (Byzantine). */
-      readonly uncheckedMempool?: readonly number[];
-      readonly clientScheme: SignatureScheme;
-      readonly observer?: number;
-      /** How replicas sign consensus messages: the simulator's scheme (default) or real Ed25519. */
-      readonly signatures?: 'simulated' | 'ed25519';
-      /** Record the cluster's trace (default off): true for every kind, or only the kinds listed. */
-      readonly trace?: boolean | readonly string[];
-    };
 
 export interface MarketSimulationConfig {
   readonly seed: number;
@@ -51,8 +27,9 @@ export interface MarketSimulationConfig {
   readonly dataInterval: number;
   readonly latency: number;
   readonly l2Depth?: number;
+  /** Where orders go (default `directVenue()`); a `simulatedCluster(...)` venue adds `replication` to the result. */
   readonly venue?: Venue;
-  /** Extra transactions (e.g. forged ones from a rogue client), offered at given times on the replicated path. */
+  /** Extra transactions (e.g. forged ones from a rogue client), offered at given times where the venue takes raw transactions. */
   readonly extraTransactions?: ReadonlyArray<{ readonly at: number; readonly tx: Uint8Array }>;
   /** Called with the session time at each market-data publication (for progress display). */
   readonly progress?: (time: number) => void;
@@ -89,19 +66,6 @@ export interface MarketResult {
   readonly replication?: ReplicationReport;
 }
 
-export interface ReplicationReport {
-  readonly protocol: string;
-  readonly n: number;
-  readonly finalizedHeight: number;
-  /** True iff every pair of honest replicas has equal state roots on the heights both applied. */
-  readonly stateRootsAgree: boolean;
-  /** Transactions the observer's mempool admitted and turned away (forged, malformed). */
-  readonly mempool: { readonly admitted: number; readonly rejected: Readonly<Record<AdmissionReason, number>> };
-  /** Distinct offenders proven by the observer, with the kind of evidence. */
-  readonly offenders: ReadonlyArray<{ readonly validator: number; readonly evidence: string }>;
-  readonly simulation: SimulationResult;
-}
-
 interface Participant {
   readonly agent: Agent;
   readonly index: number;
@@ -118,20 +82,20 @@ type Event = { readonly kind: 'wake'; readonly participant: number } | { readonl
 /**
  * Runs a trading session: agents wake on the simulated clock, see published
  * market data with a latency, and send orders, either straight to one exchange
- * or, signed, through a simulated consensus cluster of replicated exchanges.
+ * or, signed, through a simulated consensus cluster of replicated exchanges: whatever `Venue` it is given.
  * The same seed gives the same session.
  */
 export function runMarket(config: MarketSimulationConfig): MarketResult {
   const { open, close, dataInterval, latency } = config;
   if (!(Number.isSafeInteger(open) && Number.isSafeInteger(close) && open < close)) throw new RangeError('open and close must be integers with open < close');
   if (!(Number.isSafeInteger(dataInterval) && dataInterval > 0 && Number.isSafeInteger(latency) && latency >= 0)) throw new RangeError('dataInterval must be a positive integer, latency a non-negative one');
-  const venue = config.venue ?? { kind: 'direct' };
+  const venue = config.venue ?? directVenue();
   const symbol = config.symbol ?? 'SHARE-CASH';
   const tickSize = config.tickSize ?? 1;
   const depth = config.l2Depth ?? 5;
   const rng = new Rng(config.seed);
   const fundamental = new Fundamental(config.fundamental, open, close, config.seed);
-  const clientScheme = venue.kind === 'replicated' ? venue.clientScheme : undefined;
+  const clientScheme = venue.clientScheme;
 
   const participants: Participant[] = config.agents.map((agent, index) => {
     const signer = clientScheme === undefined ? undefined : clientScheme.signer(clientSecret(config.seed, index));
@@ -158,57 +122,11 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
     }
   };
 
-  // The venue: how state is read and orders are sent.
-  let view: Exchange;
-  let send: (p: Participant, action: OrderAction, now: number) => void;
-  let advance: (t: number) => void = () => undefined;
-  let finishReplication: () => ReplicationReport | undefined = () => undefined;
-  if (venue.kind === 'direct') {
-    const exchange = new Exchange(exchangeConfig, noSignatures);
-    view = exchange;
-    send = (_p, action, now) => record(exchange.act(_p.key, action, now), now);
-  } else {
-    const cluster = replicatedExchange(venue.protocol, { exchange: exchangeConfig, clientScheme: venue.clientScheme, ...(venue.uncheckedMempool ? { uncheckedMempool: venue.uncheckedMempool } : {}) });
-    const run = startSimulation({
-      protocol: cluster,
-      n: venue.n,
-      seed: config.seed,
-      network: venue.network ?? synchronous(venue.delta),
-      timing: { delta: venue.delta },
-      // The cluster's clock starts at the open: simulation time = session time - open.
-      duration: close - open,
-      trace: venue.trace !== undefined && venue.trace !== false,
-      ...(Array.isArray(venue.trace) ? { traceKinds: venue.trace } : {}),
-      ...(venue.signatures ? { signatures: venue.signatures } : {}),
-      ...(venue.byzantine ? { byzantine: venue.byzantine } : {}),
-    });
-    const observerIndex = venue.observer ?? 0;
-    const observer = cluster.replicas.find((r) => r.self === observerIndex);
-    if (observer === undefined) throw new RangeError(`no replica ${observerIndex} to observe`);
-    view = observer.exchange;
-    observer.onBlock((result, now) => {
-      for (const r of result.receipts) record(r, now + open);
-    });
-    for (const x of config.extraTransactions ?? []) run.offer([x.tx], { at: x.at - open });
-    send = (p, action, now) => run.offer([signOrder(p.signer!, ++p.nonce, action)], { at: now - open });
-    advance = (t) => run.runUntil(t - open);
-    finishReplication = () => {
-      const simulation = run.result();
-      const honest = new Set(simulation.replicas.filter((r) => r.honest).map((r) => r.instance));
-      const roots = cluster.replicas.filter((_, i) => honest.has(i)).map((r) => r.stateRoots);
-      let agree = true;
-      for (const a of roots) for (const b of roots) for (let h = 0; h < Math.min(a.length, b.length); h++) if (a[h] !== b[h]) agree = false;
-      return {
-        protocol: venue.protocol.name,
-        n: venue.n,
-        finalizedHeight: simulation.honestFinalizedHeight,
-        stateRootsAgree: agree,
-        mempool: { admitted: observer.mempool.admitted, rejected: { ...observer.mempool.rejected } },
-        offenders: observer.detected.map((o) => ({ validator: o.offender, evidence: 'kind' in o.evidence ? o.evidence.kind : 'equivocation' })),
-        simulation,
-      };
-    };
-  }
+  // The venue: where state is read and orders are sent.
+  const opened = venue.open({ seed: config.seed, open, close, exchange: exchangeConfig, receipt: record, ...(config.extraTransactions ? { extraTransactions: config.extraTransactions } : {}) });
+  const view = opened.state;
+  const send = (p: Participant, action: OrderAction, now: number) => opened.submit({ account: p.key, signer: p.signer, nonce: p.signer === undefined ? 0 : ++p.nonce, action }, now);
+  const advance = (t: number) => opened.advance(t);
 
   // Published market data.
   const snapshots: MarketSnapshot[] = [];
@@ -288,7 +206,7 @@ export function runMarket(config: MarketSimulationConfig): MarketResult {
     const cash = view.holding(p.key, QUOTE) - config.endowment.cash;
     return { name: p.agent.name, kind: p.agent.kind, ordersSent: p.ordersSent, inventory, cash, pnl: Number(cash) + inventory * lastMidAtClose };
   });
-  const replication = finishReplication();
+  const replication = opened.finish() as ReplicationReport | undefined;
   return {
     trades,
     snapshots,
@@ -317,15 +235,3 @@ function clientSecret(seed: number, index: number): Uint8Array {
   const r = new Rng(seed).split(`client-key-${index}`);
   return Uint8Array.from({ length: 32 }, () => r.int(0, 255));
 }
-
-/** The direct path never verifies (it calls `act`); a scheme that refuses everything makes that explicit. */
-const noSignatures: SignatureScheme = {
-  backend: 'none',
-  publicKey: () => {
-    throw new Error('the direct market path has no signatures');
-  },
-  signer: () => {
-    throw new Error('the direct market path has no signatures');
-  },
-  verify: () => false,
-};

@@ -3,7 +3,9 @@ import { signOrder, placeAction, type AdmissionReason } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
 import { Rng, type Strategy } from '@bftx/sim';
 import { MarketMaker, Momentum, Noise, RandomTrader, Value, type Agent } from './agents';
-import { runMarket, type MarketResult, type MarketSimulationConfig, type Venue } from './market';
+import { runMarket, type MarketResult, type MarketSimulationConfig } from './market';
+import { simulatedCluster } from './simulated-cluster';
+import type { Venue } from './venue';
 
 const HOUR = 3_600_000;
 /** 09:30 and 16:00 as virtual ms since midnight. */
@@ -61,7 +63,7 @@ export interface DistributedExchangeOptions {
   readonly byzantine?: readonly Strategy[];
   /** How replicas sign consensus messages (default: the simulator's scheme; client orders always use `clientScheme`). */
   readonly signatures?: 'simulated' | 'ed25519';
-  /** Record the cluster's trace (see Venue). */
+  /** Record the cluster's trace (see SimulatedClusterOptions). */
   readonly trace?: boolean | readonly string[];
   readonly progress?: (time: number) => void;
 }
@@ -122,7 +124,7 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
     endowment: { cash: 100_000_000n, shares: 100_000n },
     dataInterval: 100,
     latency: 20,
-    venue: { kind: 'replicated', protocol: options.protocol, n, delta: options.delta ?? 10, clientScheme: options.clientScheme, byzantine, ...(options.signatures ? { signatures: options.signatures } : {}), ...(options.trace !== undefined ? { trace: options.trace } : {}) },
+    venue: simulatedCluster({ protocol: options.protocol, n, delta: options.delta ?? 10, clientScheme: options.clientScheme, byzantine, ...(options.signatures ? { signatures: options.signatures } : {}), ...(options.trace !== undefined ? { trace: options.trace } : {}) }),
     extraTransactions,
     ...(options.progress ? { progress: options.progress } : {}),
   });

@@ -2,7 +2,7 @@ import { SimulatedSignatureScheme } from '@bftx/consensus';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
-import { distributedExchange, MarketMaker, Momentum, Noise, RandomTrader, runMarket, Value, ZeroIntelligence, type Agent, type MarketSimulationConfig } from '../src/index';
+import { directVenue, distributedExchange, MarketMaker, Momentum, Noise, RandomTrader, runMarket, simulatedCluster, Value, ZeroIntelligence, type Agent, type MarketSimulationConfig, type Venue } from '../src/index';
 
 function population(): Agent[] {
   return [
@@ -68,13 +68,48 @@ describe('the direct path', () => {
   });
 });
 
+describe('the market loop takes any Venue', () => {
+  test('a venue that executes each order 300 ms late: every order reaches it, and trades happen only when it executes them', () => {
+    const sent: number[] = [];
+    const late: Venue = {
+      name: 'late',
+      clientScheme: undefined,
+      open(session) {
+        const inner = directVenue().open(session);
+        const waiting: Array<{ at: number; order: Parameters<typeof inner.submit>[0] }> = [];
+        return {
+          state: inner.state,
+          submit(order, now) {
+            sent.push(now);
+            waiting.push({ at: now + 300, order });
+          },
+          advance(t) {
+            while (waiting.length > 0 && waiting[0]!.at <= t) {
+              const w = waiting.shift()!;
+              inner.submit(w.order, w.at);
+            }
+          },
+          finish: () => undefined,
+        };
+      },
+    };
+    const r = runMarket(session(5, { close: 60_000, venue: late }));
+    const direct = runMarket(session(5, { close: 60_000 }));
+    expect(sent.length).toBe(r.orders.submitted);
+    expect(r.trades.length).toBeGreaterThan(0);
+    expect(r.trades.every((t) => sent.some((s) => s + 300 === t.time))).toBe(true);
+    expect(JSON.stringify(r.trades)).not.toBe(JSON.stringify(direct.trades));
+    expect(r.replication).toBeUndefined();
+  });
+});
+
 describe('the replicated path', () => {
   test.each([
     ['streamlet', streamlet()],
     ['hotstuff', hotstuff()],
     ['pbft', pbft()],
   ] as const)('%s: the same agents trade through a 4-replica cluster; honest state roots agree', (_name, protocol) => {
-    const r = runMarket(session(5, { close: 60_000, venue: { kind: 'replicated', protocol, n: 4, delta: 20, clientScheme: new SimulatedSignatureScheme() } }));
+    const r = runMarket(session(5, { close: 60_000, venue: simulatedCluster({ protocol, n: 4, delta: 20, clientScheme: new SimulatedSignatureScheme() }) }));
     expect(r.replication!.stateRootsAgree).toBe(true);
     expect(r.replication!.finalizedHeight).toBeGreaterThan(20);
     expect(r.trades.length).toBeGreaterThan(10);
