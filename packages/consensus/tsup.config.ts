@@ -1,3 +1,3 @@
 import { library } from '../../tools/tsup.library.mjs';
 
-export default library({ entries: { index: 'src/index.ts', testing: 'src/testing/index.ts' } });
+export default library();

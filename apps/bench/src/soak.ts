@@ -1,10 +1,10 @@
-// The soak runner: generated conformance runs (every class of @bftx/consensus/testing, and the
+// The soak runner: generated conformance runs (every class of @bftx/conformance, and the
 // Byzantine scenario families) on every core, for as long as asked. Prints progress, every failure
 // with a one-line replay, and a JSON summary as its last line.
 //
 //   npm run soak -- --protocol hotstuff --minutes 10 [--workers 4] [--seed 1]
 //   npm run soak -- --protocol hotstuff --replay '<spec JSON printed by a failure>'
-import { anyClassArb, assertRun, ledgerDisagreement, scenarioArb, scenarioConfig, type ClassSimulator, type RunSpec, type Scenario } from '@bftx/consensus/testing';
+import { anyClassArb, assertRun, ledgerDisagreement, scenarioArb, scenarioConfig, type RunSpec, type Scenario } from '@bftx/conformance';
 import * as sim from '@bftx/sim';
 import fc from 'fast-check';
 import { availableParallelism } from 'node:os';
@@ -19,18 +19,17 @@ interface WorkerTask {
 }
 type WorkerReport = { readonly type: 'progress'; readonly done: number } | { readonly type: 'failure'; readonly message: string } | { readonly type: 'done'; readonly done: number };
 
-const simulator = sim as unknown as ClassSimulator;
 
 /** One generated run: a class run (70%) or a Byzantine scenario family run; throws on any problem. */
 function runOne(name: ProtocolName, seed: number): void {
   const protocol = protocolByName(name);
   if (seed % 10 < 7) {
     const [spec] = fc.sample(anyClassArb(protocol, sim.STRATEGY_KINDS), { seed, numRuns: 1 });
-    assertRun(protocol, simulator, spec!);
+    assertRun(protocol, spec!);
     return;
   }
   const [s] = fc.sample(scenarioArb(sim.STRATEGY_KINDS), { seed, numRuns: 1 });
-  const outcome = sim.simulate({ protocol, ...(scenarioConfig(sim, s!) as Omit<sim.SimulationConfig<unknown>, 'protocol'>) });
+  const outcome = sim.simulate({ protocol, ...(scenarioConfig(s!) as Omit<sim.SimulationConfig<unknown>, 'protocol'>) });
   const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
   if (problem !== undefined) throw new Error(`safety: ${problem}\nscenario: ${JSON.stringify(s)}\nreplay: npm run soak -- --protocol ${name} --scenario '${JSON.stringify(s)}'`);
 }
@@ -69,9 +68,9 @@ async function main(): Promise<void> {
   if (!PROTOCOL_NAMES.includes(name)) throw new Error(`--protocol must be one of ${PROTOCOL_NAMES.join(', ')}, got "${values.protocol}"`);
   if (values.replay !== undefined || values.scenario !== undefined) {
     const protocol = protocolByName(name);
-    if (values.replay !== undefined) assertRun(protocol, simulator, JSON.parse(values.replay) as RunSpec);
+    if (values.replay !== undefined) assertRun(protocol, JSON.parse(values.replay) as RunSpec);
     else {
-      const outcome = sim.simulate({ protocol, ...(scenarioConfig(sim, JSON.parse(values.scenario!) as Scenario) as Omit<sim.SimulationConfig<unknown>, 'protocol'>) });
+      const outcome = sim.simulate({ protocol, ...(scenarioConfig(JSON.parse(values.scenario!) as Scenario) as Omit<sim.SimulationConfig<unknown>, 'protocol'>) });
       const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
       if (problem !== undefined) throw new Error(problem);
     }

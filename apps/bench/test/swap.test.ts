@@ -1,5 +1,5 @@
 // The swap test: one simulated workload, run under each protocol with only `protocol` changed.
-import { ledgerDisagreement } from '@bftx/consensus/testing';
+import { ledgerDisagreement } from '@bftx/conformance';
 import { simulate, synchronous, type SimulationConfig } from '@bftx/sim';
 import { PROTOCOL_NAMES, protocolByName, type ProtocolName } from '../src/protocols';
 

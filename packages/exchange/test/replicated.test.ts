@@ -1,5 +1,5 @@
 import { ValidatorSet } from '@bftx/consensus';
-import { scenarioArb, scenarioConfig, DELTA } from '@bftx/consensus/testing';
+import { scenarioArb, scenarioConfig, DELTA } from '@bftx/conformance';
 import { createSignatureScheme, keyPairFromSeed, utf8, type SignatureScheme } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
@@ -62,7 +62,7 @@ describe('state machine replication', () => {
   test('honest replicas that applied the same finalized prefix have the same state root (any protocol, up to f Byzantine, hostile networks)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...(Object.keys(PROTOCOLS) as Array<keyof typeof PROTOCOLS>)), scenarioArb(sim.STRATEGY_KINDS), (name, s) => {
-        const base = scenarioConfig(sim, s) as Omit<sim.SimulationConfig<unknown>, 'protocol'>;
+        const base = scenarioConfig(s) as Omit<sim.SimulationConfig<unknown>, 'protocol'>;
         const byzantine = new Set(s.byzantine.map((b) => b.replica));
         // Byzantine replicas also put unchecked (forged, malformed) transactions in their blocks.
         const cluster = replicatedExchange(PROTOCOLS[name] as (typeof PROTOCOLS)['streamlet'], { exchange: config(), clientScheme: scheme, uncheckedMempool: [...byzantine] });

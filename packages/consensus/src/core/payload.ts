@@ -51,7 +51,7 @@ export class FifoPayloadPolicy implements PayloadPolicy {
     this.mempool = new FifoMempool(capacity);
   }
 
-  offer(txs: readonly Uint8Array[]): void {
+  offer(txs: readonly Uint8Array[], _now?: number): void {
     this.mempool.add(txs);
   }
 
@@ -59,7 +59,7 @@ export class FifoPayloadPolicy implements PayloadPolicy {
     return this.mempool.take(max, context.pending);
   }
 
-  validate(): PayloadVerdict {
+  validate(_payload?: readonly Uint8Array[], _context?: PayloadContext): PayloadVerdict {
     return OK;
   }
 

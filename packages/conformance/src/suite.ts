@@ -1,38 +1,17 @@
-// The conformance suite every bftx protocol runs: safety, liveness after GST,
-// ledger agreement and evidence, as fast-check properties over simulated runs
-// with Byzantine replicas and hostile networks. The simulator is passed in
-// (@bftx/sim depends on this package, so this package cannot import it).
+// The conformance suite every bftx protocol runs: safety, liveness after GST, ledger agreement and
+// evidence, Twins, restarts that never double-sign, and the generated run classes, as fast-check
+// properties over runs of @bftx/sim with Byzantine replicas and hostile networks.
 //
-//   import * as sim from '@bftx/sim';
-//   import { conformanceSuite } from '@bftx/consensus/testing';
-//   conformanceSuite(streamlet(), sim);
+//   import { conformanceSuite } from '@bftx/conformance';
+//   conformanceSuite(streamlet());
 //
-// Every failure prints the fast-check seed and a replay command (BFTX_SEED,
-// BFTX_PATH), and the scenario, whose simulation seed reproduces the run.
+// Every failure prints the fast-check seed and a replay command (BFTX_SEED, BFTX_PATH), and the
+// scenario, whose simulation seed reproduces the run.
+import type { ProtocolDefinition, Timing } from '@bftx/consensus';
+import * as sim from '@bftx/sim';
+import type { NetworkModel, SimulationResult, Strategy } from '@bftx/sim';
 import fc from 'fast-check';
-import type { ProtocolDefinition, Timing } from '../protocol';
-import { assertRun, classProperty, persistedStateProperty, RUN_CLASSES, type ClassSimulator, type RegressionCase, type RunClass } from './classes';
-
-export * from './classes';
-
-/** What the suite needs from @bftx/sim (its module namespace satisfies this). */
-export interface SimulatorModule {
-  simulate(config: any): SimulationOutcome;
-  synchronous(delta: number): unknown;
-  partialSynchrony(delta: number, gst: number): unknown;
-  withPartitions(base: unknown, partitions: ReadonlyArray<{ from: number; until: number; groups: number[][] }>): unknown;
-  lossy(base: unknown, loss: number, duplication: number): unknown;
-  heldVotes(base: unknown, window: number, holds: (to: number, window: number) => number): unknown;
-  networkFromJson(spec: any): unknown;
-  readonly STRATEGY_KINDS: readonly string[];
-}
-
-export interface SimulationOutcome {
-  readonly safetyViolation: string | undefined;
-  readonly offenders: readonly number[];
-  readonly honestFinalizedHeight: number;
-  readonly replicas: ReadonlyArray<{ readonly validator: number; readonly honest: boolean; readonly ledger: readonly string[]; readonly commitTimes: readonly number[] }>;
-}
+import { assertRun, classProperty, persistedStateProperty, RUN_CLASSES, type RegressionCase, type RunClass } from './classes';
 
 export const DELTA = 10;
 const TIMING: Timing = { delta: DELTA };
@@ -53,7 +32,7 @@ export interface Scenario {
   readonly family: ScenarioFamily;
   readonly n: number;
   readonly seed: number;
-  readonly byzantine: ReadonlyArray<{ readonly replica: number; readonly strategy: { readonly kind: string; readonly at?: number; readonly by?: number } }>;
+  readonly byzantine: ReadonlyArray<{ readonly replica: number; readonly strategy: Strategy }>;
   readonly network: 'synchronous' | 'partial-synchrony' | 'partition' | 'lossy';
   readonly gst: number;
   readonly partition: { readonly from: number; readonly until: number; readonly cut: number };
@@ -102,7 +81,7 @@ function strategyArb(kinds: readonly string[]) {
   });
 }
 
-function network(sim: SimulatorModule, s: Scenario): unknown {
+function network(s: Scenario): NetworkModel {
   const byz = new Set(s.byzantine.map((b) => b.replica));
   const honest = Array.from({ length: s.n }, (_, i) => i).filter((i) => !byz.has(i));
   // Two groups of honest replicas; Byzantine replicas are in both, so they talk to everyone.
@@ -144,16 +123,16 @@ function network(sim: SimulatorModule, s: Scenario): unknown {
 }
 
 /** The simulation settings of a scenario (all but the protocol): for suites of layers above consensus that add their own workload. */
-export function scenarioConfig(sim: SimulatorModule, s: Scenario) {
-  return { n: s.n, seed: s.seed, network: network(sim, s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false };
+export function scenarioConfig(s: Scenario) {
+  return { n: s.n, seed: s.seed, network: network(s), timing: TIMING, duration: s.duration, byzantine: s.byzantine, trace: false };
 }
 
-function run<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: Scenario): SimulationOutcome {
-  return sim.simulate({ protocol, ...scenarioConfig(sim, s) });
+function run<M>(protocol: ProtocolDefinition<M>, s: Scenario): SimulationResult {
+  return sim.simulate({ protocol, ...scenarioConfig(s) });
 }
 
 /** The first honest pair whose ledgers are not one a prefix of the other. */
-export function ledgerDisagreement(outcome: SimulationOutcome): string | undefined {
+export function ledgerDisagreement(outcome: SimulationResult): string | undefined {
   const honest = outcome.replicas.filter((r) => r.honest);
   for (let a = 0; a < honest.length; a++) {
     for (let b = a + 1; b < honest.length; b++) {
@@ -191,9 +170,9 @@ function runs(n: number): number {
 }
 
 /** Safety and agreement: no two honest replicas finalize different blocks at one height; no honest ledger reverts. */
-export function safetyProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, strategies: readonly string[] = sim.STRATEGY_KINDS) {
+export function safetyProperty<M>(protocol: ProtocolDefinition<M>, strategies: readonly string[] = sim.STRATEGY_KINDS) {
   return fc.property(scenarioArb(strategies), (s) => {
-    const outcome = run(protocol, sim, s);
+    const outcome = run(protocol, s);
     const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
     if (problem !== undefined) throw new Error(`safety violated: ${problem}\nscenario: ${JSON.stringify(s)}`);
   });
@@ -204,7 +183,7 @@ export function safetyProperty<M>(protocol: ProtocolDefinition<M>, sim: Simulato
  * every honest replica finalizes at least one new block in every window of
  * the protocol's stated bound.
  */
-export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+export function livenessProperty<M>(protocol: ProtocolDefinition<M>) {
   const arb = fc.record({ n: fc.integer({ min: 4, max: 13 }), seed: fc.nat(), gstViews: fc.integer({ min: 0, max: 15 }) });
   return fc.property(arb, ({ n, seed, gstViews }) => {
     const bound = protocol.livenessBound(TIMING, n);
@@ -222,7 +201,7 @@ export function livenessProperty<M>(protocol: ProtocolDefinition<M>, sim: Simula
 }
 
 /** Evidence: every replica that equivocates is reported with verified evidence; no honest replica ever is. */
-export function evidenceProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+export function evidenceProperty<M>(protocol: ProtocolDefinition<M>) {
   const arb = fc.integer({ min: 4, max: 13 }).chain((n) =>
     fc.record({
       n: fc.constant(n),
@@ -272,7 +251,7 @@ export function twinsScenarioArb(): fc.Arbitrary<TwinsScenario> {
  * led by rounds[r].leader, and splits the five endpoints into at most two groups that only hear
  * each other. After the last round the network heals and the run goes on for ten more views.
  */
-export function runTwinsScenario<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, s: TwinsScenario): SimulationOutcome {
+export function runTwinsScenario<M>(protocol: ProtocolDefinition<M>, s: TwinsScenario): SimulationResult {
   const partitions = s.rounds.map((r, i) => ({
     from: i * VIEW,
     until: (i + 1) * VIEW,
@@ -284,9 +263,9 @@ export function runTwinsScenario<M>(protocol: ProtocolDefinition<M>, sim: Simula
 }
 
 /** Twins: whatever the leaders and partitions, no two honest replicas disagree, and only the twinned key is ever accused. */
-export function twinsProperty<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule) {
+export function twinsProperty<M>(protocol: ProtocolDefinition<M>) {
   return fc.property(twinsScenarioArb(), (s) => {
-    const outcome = runTwinsScenario(protocol, sim, s);
+    const outcome = runTwinsScenario(protocol, s);
     const problem = outcome.safetyViolation ?? ledgerDisagreement(outcome);
     if (problem !== undefined) throw new Error(`safety violated under Twins: ${problem}\nscenario: ${JSON.stringify(s)}`);
     const wrongly = outcome.offenders.filter((o) => o !== s.twin);
@@ -298,50 +277,50 @@ export function twinsProperty<M>(protocol: ProtocolDefinition<M>, sim: Simulator
  * Registers the whole suite as jest tests. Runs are CI-sized by default
  * (at least 200 safety runs) and follow BFTX_RUNS when it is set.
  */
-export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS, regressions: readonly RegressionCase[] = []): void {
+export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, counts: PropertyRuns = DEFAULT_RUNS, regressions: readonly RegressionCase[] = []): void {
   const classRuns = counts.classes ?? DEFAULT_RUNS.classes;
   const persistedRuns = counts.persisted ?? DEFAULT_RUNS.persisted;
   describe(`${protocol.name}: conformance`, () => {
     for (const kind of classRuns > 0 ? (counts.classKinds ?? RUN_CLASSES) : []) {
       test(`generated class ${kind}: agreement, no double signing, no evidence against honest replicas, bounded state, liveness where owed`, () => {
-        fc.assert(classProperty(protocol, sim as unknown as ClassSimulator, sim.STRATEGY_KINDS, kind), { numRuns: runs(classRuns) });
+        fc.assert(classProperty(protocol, sim.STRATEGY_KINDS, kind), { numRuns: runs(classRuns) });
       });
     }
     if (persistedRuns > 0) {
       test('persisted state does not grow with history', () => {
-        fc.assert(persistedStateProperty(protocol, sim as unknown as ClassSimulator), { numRuns: runs(persistedRuns) });
+        fc.assert(persistedStateProperty(protocol), { numRuns: runs(persistedRuns) });
       });
     }
     for (const r of regressions) {
-      test(`regression ${r.item}: ${r.title}`, () => assertRun(protocol, sim as unknown as ClassSimulator, r.config, `regression ${r.item}: `));
+      test(`regression ${r.item}: ${r.title}`, () => assertRun(protocol, r.config, `regression ${r.item}: `));
     }
     test(`safety and ledger agreement under Byzantine replicas and hostile networks`, () => {
-      fc.assert(safetyProperty(protocol, sim), { numRuns: runs(counts.safety) });
+      fc.assert(safetyProperty(protocol), { numRuns: runs(counts.safety) });
     });
     test(`liveness after GST within the stated bound`, () => {
-      fc.assert(livenessProperty(protocol, sim), { numRuns: runs(counts.liveness) });
+      fc.assert(livenessProperty(protocol), { numRuns: runs(counts.liveness) });
     });
     test(`evidence for every equivocating replica and for no honest one`, () => {
-      fc.assert(evidenceProperty(protocol, sim), { numRuns: runs(counts.evidence) });
+      fc.assert(evidenceProperty(protocol), { numRuns: runs(counts.evidence) });
     });
     if (counts.twins > 0) {
       test(`Twins: ${counts.twins} scenarios of n = 4 plus a twin, a leader and a partition per round`, () => {
-        fc.assert(twinsProperty(protocol, sim), { numRuns: runs(counts.twins) });
+        fc.assert(twinsProperty(protocol), { numRuns: runs(counts.twins) });
       });
     }
   });
 }
 
 /** For mutation checks: does any of the suite's properties fail for `protocol`? Returns the first failure's message. */
-export function suiteFailure<M>(protocol: ProtocolDefinition<M>, sim: SimulatorModule, counts: PropertyRuns = DEFAULT_RUNS, seed = 1): string | undefined {
+export function suiteFailure<M>(protocol: ProtocolDefinition<M>, counts: PropertyRuns = DEFAULT_RUNS, seed = 1): string | undefined {
   // Cheapest first: evidence and liveness runs are short, safety runs are many.
   const checks: Array<[string, fc.IProperty<any>, number]> = [
-    ['evidence', evidenceProperty(protocol, sim), counts.evidence],
-    ['liveness', livenessProperty(protocol, sim), counts.liveness],
-    ...(counts.classKinds ?? RUN_CLASSES).map((kind): [string, fc.IProperty<any>, number] => [kind, classProperty(protocol, sim as unknown as ClassSimulator, sim.STRATEGY_KINDS, kind), counts.classes ?? 0]),
-    ['persisted', persistedStateProperty(protocol, sim as unknown as ClassSimulator), counts.persisted ?? 0],
-    ['safety', safetyProperty(protocol, sim), counts.safety],
-    ['twins', twinsProperty(protocol, sim), counts.twins],
+    ['evidence', evidenceProperty(protocol), counts.evidence],
+    ['liveness', livenessProperty(protocol), counts.liveness],
+    ...(counts.classKinds ?? RUN_CLASSES).map((kind): [string, fc.IProperty<any>, number] => [kind, classProperty(protocol, sim.STRATEGY_KINDS, kind), counts.classes ?? 0]),
+    ['persisted', persistedStateProperty(protocol), counts.persisted ?? 0],
+    ['safety', safetyProperty(protocol), counts.safety],
+    ['twins', twinsProperty(protocol), counts.twins],
   ];
   for (const [name, property, numRuns] of checks) {
     if (numRuns === 0) continue;

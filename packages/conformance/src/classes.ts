@@ -4,11 +4,12 @@
 // cut off until GST while f are silent, delays of exactly 0 and exactly delta, Byzantine answers to
 // fetches, replays of old messages and floods of far-future ones. Every run is a RunSpec: plain
 // data, so a failure prints as JSON and replays as it is, and regression cases are files of it.
+import type { ProtocolDefinition, Timing } from '@bftx/consensus';
+import { networkFromJson, simulate, type NetworkJson, type Restart, type SimulationResult, type Strategy } from '@bftx/sim';
 import fc from 'fast-check';
-import type { ProtocolDefinition, Timing } from '../protocol';
 
 /** A network model as data; the simulator's `networkFromJson` builds it. */
-export type NetworkSpec = { readonly kind: string } & Record<string, unknown>;
+export type NetworkSpec = NetworkJson;
 
 /** One simulated run and what it must show, as JSON. */
 export interface RunSpec {
@@ -17,8 +18,8 @@ export interface RunSpec {
   readonly network: NetworkSpec;
   readonly timing: Timing;
   readonly duration: number;
-  readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: { readonly kind: string; readonly at?: number; readonly by?: number } }>;
-  readonly restarts?: ReadonlyArray<{ readonly replica: number; readonly at: number; readonly downFor: number; readonly prefix?: number }>;
+  readonly byzantine?: ReadonlyArray<{ readonly replica: number; readonly strategy: Strategy }>;
+  readonly restarts?: ReadonlyArray<Restart>;
   readonly twins?: readonly number[];
   readonly leaderSchedule?: readonly number[];
   readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
@@ -50,11 +51,6 @@ export interface CheckedOutcome {
   }>;
 }
 
-export interface ClassSimulator {
-  simulate(config: any): CheckedOutcome;
-  networkFromJson(spec: any): unknown;
-}
-
 export const CLASS_DELTA = 10;
 const TIMING: Timing = { delta: CLASS_DELTA };
 const VIEW = 2 * CLASS_DELTA;
@@ -67,9 +63,9 @@ export type RunClass = 'restarts' | 'loss-before-gst' | 'cut-off' | 'exact-delay
 export const RUN_CLASSES: readonly RunClass[] = ['restarts', 'loss-before-gst', 'cut-off', 'exact-delay', 'byzantine-io', 'equivocating-leaders'];
 
 /** Runs a spec with the simulator (the protocol given separately: specs are data). */
-export function runSpec<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec): CheckedOutcome {
+export function runSpec<M>(protocol: ProtocolDefinition<M>, spec: RunSpec): SimulationResult {
   const { live: _live, maxRetained: _r, maxPersistedBytes: _p, network, ...rest } = spec;
-  return sim.simulate({ ...rest, protocol, network: sim.networkFromJson(network), trace: false });
+  return simulate({ ...rest, protocol, network: networkFromJson(network), trace: false });
 }
 
 /** Every check a run must pass; the first problem, or undefined. */
@@ -115,8 +111,8 @@ export function checkOutcome<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, 
 }
 
 /** Runs and checks a spec; throws with the spec as JSON (a replayable case) on any problem. */
-export function assertRun<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec, label = ''): void {
-  const problem = checkOutcome(protocol, spec, runSpec(protocol, sim, spec));
+export function assertRun<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, label = ''): void {
+  const problem = checkOutcome(protocol, spec, runSpec(protocol, spec));
   if (problem !== undefined) throw new Error(`${label}${problem}\nspec: ${JSON.stringify(spec)}\nreplay: npm run soak -- --protocol ${protocol.name.split('(')[0]} --replay '${JSON.stringify(spec)}'`);
 }
 
@@ -168,7 +164,7 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
           const honest = range(n).filter((i) => !b.byz.includes(i));
           return restartsArb(honest, n, 30 * VIEW).map((restarts): RunSpec => {
             const byzantine = b.byz.map((replica, i) => ({ replica, strategy: strategyOf(b.kinds[i]!, b.seed) }));
-            const network = b.net === 'synchronous' ? { kind: 'synchronous', delta: CLASS_DELTA } : b.net === 'partial-synchrony' ? partialSynchrony(b.gst) : { kind: 'lossy-until', base: partialSynchrony(b.gst), until: b.gst, loss: 0.1, duplication: 0.1 };
+            const network: NetworkSpec = b.net === 'synchronous' ? { kind: 'synchronous', delta: CLASS_DELTA } : b.net === 'partial-synchrony' ? partialSynchrony(b.gst) : { kind: 'lossy-until', base: partialSynchrony(b.gst), until: b.gst, loss: 0.1, duplication: 0.1 };
             const liveOwed = byzantine.every((x) => BENIGN_FOR_LIVENESS.has(x.strategy.kind) && x.strategy.kind !== 'silent' && x.strategy.kind !== 'crash');
             const from = Math.max(b.net === 'synchronous' ? 0 : b.gst, lastRecovery(restarts)) + catchUp;
             return { n, seed: b.seed, network, timing: TIMING, duration: from + tail, byzantine, restarts, ...(liveOwed ? { live: { from, mode: 'every-window' as const } } : {}) };
@@ -197,7 +193,7 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
           .map(({ seed, gst, order, crashAt, load, synchronousElsewhere }): RunSpec => {
             const [cut, ...silent] = order;
             const from = gst + catchUp;
-            const strategy = crashAt === undefined ? { kind: 'silent' } : { kind: 'crash', at: Math.floor(crashAt * gst) };
+            const strategy: Strategy = crashAt === undefined ? { kind: 'silent' } : { kind: 'crash', at: Math.floor(crashAt * gst) };
             return {
               n,
               seed,
@@ -252,10 +248,10 @@ export function runClassArb<M>(protocol: ProtocolDefinition<M>, kind: RunClass, 
   });
 }
 
-function strategyOf(kind: string, seed: number): { kind: string; at?: number; by?: number } {
+function strategyOf(kind: string, seed: number): Strategy {
   if (kind === 'crash') return { kind, at: (seed % 40) * VIEW };
   if (kind === 'delay') return { kind, by: 1 + (seed % (4 * VIEW)) };
-  return { kind };
+  return { kind } as Strategy;
 }
 
 /** Any class, weighted to the ones that found bugs. */
@@ -271,9 +267,9 @@ export function anyClassArb<M>(protocol: ProtocolDefinition<M>, strategies: read
 }
 
 /** The property: every generated run of `kind` (or of any class) passes every check. */
-export function classProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, strategies: readonly string[], kind?: RunClass) {
+export function classProperty<M>(protocol: ProtocolDefinition<M>, strategies: readonly string[], kind?: RunClass) {
   const arb = kind === undefined ? anyClassArb(protocol, strategies) : runClassArb(protocol, kind, strategies);
-  return fc.property(arb, (spec) => assertRun(protocol, sim, spec));
+  return fc.property(arb, (spec) => assertRun(protocol, spec));
 }
 
 /**
@@ -281,13 +277,13 @@ export function classProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimu
  * of a run four times as long (same cluster, same load) is at most 1.5 times that of the short run
  * plus 1 KiB.
  */
-export function persistedStateProperty<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator) {
+export function persistedStateProperty<M>(protocol: ProtocolDefinition<M>) {
   const arb = fc.record({ n: fc.constantFrom(4, 7), seed: fc.nat() });
   return fc.property(arb, ({ n, seed }) => {
     const base: RunSpec = { n, seed, network: { kind: 'synchronous', delta: CLASS_DELTA }, timing: TIMING, duration: 40 * VIEW, transactions: { every: CLASS_DELTA, perBatch: 3 } };
     const largest = (o: CheckedOutcome) => Math.max(...o.replicas.map((r) => r.maxPersistedBytes ?? 0));
-    const short = largest(runSpec(protocol, sim, base));
-    const long = largest(runSpec(protocol, sim, { ...base, duration: 4 * base.duration }));
+    const short = largest(runSpec(protocol, base));
+    const long = largest(runSpec(protocol, { ...base, duration: 4 * base.duration }));
     if (long > 1.5 * short + 1024) throw new Error(`persisted state grows with history: ${short} bytes after ${base.duration} ms, ${long} after ${4 * base.duration} ms\nscenario: ${JSON.stringify({ n, seed })}`);
   });
 }
@@ -309,6 +305,6 @@ export function withoutPersistence<M>(protocol: ProtocolDefinition<M>): Protocol
 }
 
 /** Runs a spec and returns its first problem (undefined: it passes every check). */
-export function runProblem<M>(protocol: ProtocolDefinition<M>, sim: ClassSimulator, spec: RunSpec): string | undefined {
-  return checkOutcome(protocol, spec, runSpec(protocol, sim, spec));
+export function runProblem<M>(protocol: ProtocolDefinition<M>, spec: RunSpec): string | undefined {
+  return checkOutcome(protocol, spec, runSpec(protocol, spec));
 }

@@ -1,0 +1,3 @@
+// @bftx/conformance: the suite every bftx consensus protocol must pass, typed against @bftx/sim.
+export * from './classes';
+export * from './suite';
