@@ -1,5 +1,6 @@
 import {
   ConsensusError,
+  drive,
   Ledger,
   SimulatedSignatureScheme,
   StatementVerifier,
@@ -7,6 +8,7 @@ import {
   txKey,
   verifyEvidence,
   type Block,
+  type Driven,
   type Evidence,
   type Protocol,
   type ProtocolDefinition,
@@ -55,9 +57,12 @@ export interface SimulationConfig<M> {
    * Crash-restarts: validator `replica` (its first instance) crashes at `at` and comes back
    * `downFor` ms later as a new instance of the protocol created from the last `persist` output
    * it carried out (its ledger, the runtime's, is kept). With `prefix`, the crash happens while
-   * carrying out the first step it handles at or after `at`: only that step's first `prefix`
-   * outputs are carried out. While it is down, messages and transactions to it are lost, and so
-   * are messages sent to it before the crash that had not arrived; its timers are gone.
+   * carrying out the first step it handles at or after `at`, at one of the points a real runtime
+   * has (see `drive`): prefix 0, before anything of that step is durable (the step is lost);
+   * prefix k >= 1, after its durable part (safety state, finalized blocks, evidence) is written
+   * and its first k - 1 actions are carried out. While it is down, messages and transactions to
+   * it are lost, and so are messages sent to it before the crash that had not arrived; its timers
+   * are gone.
    */
   readonly restarts?: ReadonlyArray<Restart>;
   /**
@@ -100,6 +105,8 @@ export interface ReplicaReport {
   readonly maxPersistedBytes: number;
   /** Its protocol instance's footprint at the end of the run (when the protocol reports one). */
   readonly footprint: ProtocolFootprint | undefined;
+  /** Inputs its protocol refused (`reject` outputs), by RejectionCode. */
+  readonly rejections: Readonly<Record<string, number>>;
 }
 
 /** A distribution of samples: count, mean and percentiles (nearest rank). All zero when empty. */
@@ -141,6 +148,8 @@ export interface SimulationResult {
   readonly messages: number;
   readonly bytes: number;
   readonly messagesByKind: Readonly<Record<string, number>>;
+  /** Inputs refused by the protocols of every replica, by RejectionCode (per replica: `replicas[i].rejections`). */
+  readonly rejections: Readonly<Record<string, number>>;
   /** The lowest finalized height among honest replicas. */
   readonly honestFinalizedHeight: number;
   readonly latency: LatencyReport;
@@ -183,6 +192,8 @@ interface Instance<M> {
   certified: number;
   /** The replica's current view, from its own 'view' trace events. */
   view: number;
+  /** Rejections by code, over its lives. */
+  readonly rejections: Record<string, number>;
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -266,6 +277,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       proposed: 0,
       certified: 0,
       view: 0,
+      rejections: {},
     });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -364,9 +376,87 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
-  const handle = (i: number, outputs: AdversarialOutput<M>[], now: number) => {
+  // The view a replica was in when it asked for each commit: that of the last 'view' trace before
+  // it in the step's own order (else the view it was in before the step). The driver groups
+  // outputs by what they are; latency in views needs their order, so the step is watched on its
+  // way into the driver.
+  const viewAtCommit = new Map<Block, number>();
+  const watched = {
+    replica: undefined as ReplicaLike<M> | undefined,
+    step(input: ProtocolInput<M>): AdversarialOutput<M>[] {
+      const outputs = this.replica!.step(input);
+      if (viewAtCommit.size > 0) viewAtCommit.clear();
+      let view: number | undefined;
+      for (const o of outputs) {
+        if (o.type === 'trace' && o.event.kind === 'view') view = o.event.view;
+        else if (o.type === 'commit' && view !== undefined) for (const b of o.blocks) viewAtCommit.set(b, view);
+      }
+      return outputs;
+    },
+  };
+
+  /**
+   * What a step leaves durable, applied as a real runtime writes it (one batch, before any action):
+   * the latest safety state, the finalized blocks (the ledger refuses a conflicting one: a safety
+   * violation when the replica is honest), the evidence (verified).
+   */
+  const applyDurable = (i: number, durable: Driven<AdversarialOutput<M>>['durable'], actions: Driven<AdversarialOutput<M>>['actions'], now: number) => {
     const inst = instances[i]!;
-    for (const o of outputs) {
+    if (durable.safetyState !== undefined) {
+      inst.persisted += durable.persists;
+      inst.lastPersist = durable.safetyState;
+      if (durable.safetyState.length > inst.maxPersistedBytes) inst.maxPersistedBytes = durable.safetyState.length;
+    }
+    if (durable.commits.length > 0) {
+      // For latency: the ids blocks were proposed under, where they differ (PBFT), come with the step's finalize traces.
+      for (const a of actions) if (a.type === 'trace' && a.event.kind === 'finalize' && a.event.proposal !== undefined) proposalOf.set(a.event.block, a.event.proposal);
+      const before = inst.ledger.height;
+      try {
+        inst.ledger.extend(durable.commits);
+      } catch (e) {
+        if (!(e instanceof ConsensusError)) throw e;
+        if (inst.honest) safetyViolation ??= `replica ${inst.validator} at t=${now}: ${e.message}`;
+      }
+      // What was added, a refused block's predecessors in the same step included.
+      for (let h = before + 1; h <= inst.ledger.height; h++) {
+        const b = inst.ledger.at(h)!;
+        inst.commitTimes.push(now);
+        if (inst.honest) {
+          const at = proposedAt.get(b.id) ?? proposedAt.get(proposalOf.get(b.id) ?? '');
+          if (at !== undefined) latencyMs.push(now - at);
+          latencyViews.push(Math.max(0, (viewAtCommit.get(b) ?? inst.view) - b.view));
+        }
+        record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest });
+        if (!inst.honest) continue;
+        const first = finalizedBy.get(b.height);
+        if (first === undefined) finalizedBy.set(b.height, b.id);
+        else if (first !== b.id) safetyViolation ??= `height ${b.height}: replica ${inst.validator} finalized ${b.id.slice(0, 12)} but another honest replica finalized ${first.slice(0, 12)}`;
+      }
+    }
+    for (const e of durable.evidence) {
+      const valid = verifyEvidence(e, verifier);
+      record(now, { ev: 'evidence', by: inst.validator, offender: e.offender, valid });
+      if (valid && inst.honest) {
+        if (!offenders.has(e.offender)) evidence.push(e);
+        offenders.add(e.offender);
+      }
+    }
+  };
+
+  /** Refusals are counted per replica (and traced when tracing). */
+  const countRejections = (i: number, rejections: Driven<AdversarialOutput<M>>['rejections'], now: number) => {
+    const inst = instances[i]!;
+    for (const r of rejections) {
+      inst.rejections[r.code] = (inst.rejections[r.code] ?? 0) + 1;
+      if (tracing) record(now, { ev: 'reject', replica: inst.validator, code: r.code, ...(r.from === undefined ? {} : { from: r.from }), ...(r.kind === undefined ? {} : { kind: r.kind }) });
+    }
+  };
+
+  /** The first `count` actions of a step, in order: messages (audited for double signing), timers, traces. */
+  const carryOut = (i: number, actions: Driven<AdversarialOutput<M>>['actions'], count: number, now: number) => {
+    const inst = instances[i]!;
+    for (let k = 0; k < count; k++) {
+      const o = actions[k]!;
       switch (o.type) {
         case 'send':
           audit(inst, o.message, now);
@@ -389,44 +479,6 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         case 'cancel-timer':
           inst.timers.set(o.timer, (inst.timers.get(o.timer) ?? 0) + 1);
           break;
-        case 'persist':
-          inst.persisted++;
-          inst.lastPersist = o.state;
-          if (o.state.length > inst.maxPersistedBytes) inst.maxPersistedBytes = o.state.length;
-          break;
-        case 'commit': {
-          let added;
-          try {
-            added = inst.ledger.extend(o.blocks);
-          } catch (e) {
-            if (!(e instanceof ConsensusError)) throw e;
-            if (inst.honest) safetyViolation ??= `replica ${inst.validator} at t=${now}: ${e.message}`;
-            break;
-          }
-          for (const b of added) {
-            inst.commitTimes.push(now);
-            if (inst.honest) {
-              const at = proposedAt.get(b.id) ?? proposedAt.get(proposalOf.get(b.id) ?? '');
-              if (at !== undefined) latencyMs.push(now - at);
-              latencyViews.push(Math.max(0, inst.view - b.view));
-            }
-            record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest });
-            if (!inst.honest) continue;
-            const first = finalizedBy.get(b.height);
-            if (first === undefined) finalizedBy.set(b.height, b.id);
-            else if (first !== b.id) safetyViolation ??= `height ${b.height}: replica ${inst.validator} finalized ${b.id.slice(0, 12)} but another honest replica finalized ${first.slice(0, 12)}`;
-          }
-          break;
-        }
-        case 'evidence': {
-          const valid = verifyEvidence(o.evidence, verifier);
-          record(now, { ev: 'evidence', by: inst.validator, offender: o.evidence.offender, valid });
-          if (valid && inst.honest) {
-            if (!offenders.has(o.evidence.offender)) evidence.push(o.evidence);
-            offenders.add(o.evidence.offender);
-          }
-          break;
-        }
         case 'trace': {
           const e = o.event;
           if (e.kind === 'view') inst.view = e.view;
@@ -442,15 +494,21 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
+  // Every step goes through the one driver, as in the replica: durable first, then the actions.
   const stepInstance = (i: number, input: ProtocolInput<M>) => {
     const inst = instances[i]!;
     if (inst.downSince !== undefined) return;
-    const outputs = inst.replica.step(input);
+    watched.replica = inst.replica;
+    const { durable, actions, rejections } = drive<M, AdversarialOutput<M>>(watched, [input]);
     const due = inst.pendingCrash;
-    if (due === undefined || input.now < due.at) return handle(i, outputs, input.now);
-    // The crash hits while this step's outputs are carried out: only a prefix of them happens.
-    handle(i, outputs.slice(0, due.prefix), input.now);
-    crash(i, input.now, due.downFor);
+    const crashes = due !== undefined && input.now >= due.at;
+    // A crash in this step (with a prefix) hits at a point a real runtime has: before the durable
+    // write (prefix 0: nothing of the step happened), or after it and the first prefix - 1 actions.
+    if (crashes && due.prefix === 0) return crash(i, input.now, due.downFor);
+    applyDurable(i, durable, actions, input.now);
+    countRejections(i, rejections, input.now);
+    carryOut(i, actions, crashes ? Math.min(actions.length, due.prefix! - 1) : actions.length, input.now);
+    if (crashes) crash(i, input.now, due.downFor);
   };
   const crash = (i: number, now: number, downFor: number) => {
     const inst = instances[i]!;
@@ -543,7 +601,10 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     restarts: inst.restarts,
     maxPersistedBytes: inst.maxPersistedBytes,
     footprint: inst.protocol.footprint?.(),
+    rejections: { ...inst.rejections },
   }));
+  const rejections: Record<string, number> = {};
+  for (const r of replicas) for (const [code, k] of Object.entries(r.rejections)) rejections[code] = (rejections[code] ?? 0) + k;
   const honestHeights = replicas.filter((r) => r.honest).map((r) => r.ledger.length);
   return {
     seed,
@@ -555,6 +616,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     messages,
     bytes,
     messagesByKind,
+    rejections,
     honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
     latency: { ms: distribution(latencyMs), views: distribution(latencyViews), samplesMs: latencyMs, samplesViews: latencyViews },
     stoppedAt,

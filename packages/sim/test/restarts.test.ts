@@ -3,12 +3,14 @@ import { codec, decode, encode, hash } from '@bftx/crypto';
 import { fixedDelay, isolatedUntil, lossyUntil, networkFromJson, Rng, simulate, synchronous } from '../src/index';
 
 // A toy protocol: every 10 ms a replica signs "tick k" over a hash of (k, now) and broadcasts it.
-// `order` decides whether the counter is persisted before the signature leaves (the contract) or
-// after it (a bug a crash in between exposes); `persists: false` never persists (a bug any restart exposes).
+// `order` decides whether the counter is persisted before the signature leaves in the same step (the
+// contract), after it in the same step (harmless: the runtime writes a step's durable part before its
+// actions), or only in the next step (a bug a crash between the two steps exposes); `persists: false`
+// never persists (a bug any restart exposes).
 type Tick = SignedStatement;
 const Counter = codec.uint();
 
-function ticker(options: { order: 'persist-first' | 'send-first'; persists: boolean }, received?: Map<number, number>): ProtocolDefinition<Tick> {
+function ticker(options: { order: 'persist-first' | 'send-first' | 'persist-late'; persists: boolean }, received?: Map<number, number>): ProtocolDefinition<Tick> {
   return {
     name: 'ticker',
     create(config: ProtocolConfig): Protocol<Tick> {
@@ -25,6 +27,7 @@ function ticker(options: { order: 'persist-first' | 'send-first'; persists: bool
           const persist: ProtocolOutput<Tick> = { type: 'persist', state: encode(Counter, k) };
           const send: ProtocolOutput<Tick> = { type: 'broadcast', message: tick };
           if (!options.persists) out.push(send);
+          else if (options.order === 'persist-late') out.push(send, ...(k > 1 ? [{ type: 'persist', state: encode(Counter, k - 1) } as const] : []));
           else out.push(...(options.order === 'persist-first' ? [persist, send] : [send, persist]));
           return out;
         },
@@ -57,13 +60,26 @@ describe('crash-restarts', () => {
     expect(r.safetyViolation).toBe(r.doubleSigns[0]);
   });
 
-  test('a crash between a send and the persist after it is caught (a prefix of the outputs carried out)', () => {
-    // Step at t=100 outputs [set-timer, send, persist]: a prefix of 2 sends the tick and loses the persist.
-    const bug = simulate({ ...base, protocol: ticker({ order: 'send-first', persists: true }), restarts: [{ replica: 0, at: 100, downFor: 5, prefix: 2 }] });
+  test('a crash between a send and the persist that comes only in the next step is caught', () => {
+    const bug = simulate({ ...base, protocol: ticker({ order: 'persist-late', persists: true }), restarts: [{ replica: 0, at: 95, downFor: 5 }] });
     expect(bug.doubleSigns.length).toBeGreaterThan(0);
-    // The same crash point is harmless when the persist comes first.
-    const ok = simulate({ ...base, protocol: ticker({ order: 'persist-first', persists: true }), restarts: [{ replica: 0, at: 100, downFor: 5, prefix: 2 }] });
+    const ok = simulate({ ...base, protocol: ticker({ order: 'persist-first', persists: true }), restarts: [{ replica: 0, at: 95, downFor: 5 }] });
     expect(ok.doubleSigns).toEqual([]);
+  });
+
+  test('crash points are those of a real runtime: prefix 0 before the durable write, prefix k after it and k - 1 actions; a persist after a send in one step is still durable first', () => {
+    // The step at t=100 asks [set-timer, broadcast] after its persist (or before it, with send-first).
+    const at = (prefix: number, order: 'persist-first' | 'send-first' = 'persist-first') => simulate({ ...base, protocol: ticker({ order, persists: true }), restarts: [{ replica: 0, at: 100, downFor: 5, prefix }] });
+    const [p0, p1, p2, p3] = [0, 1, 2, 3].map((p) => at(p));
+    // Prefix 0 loses the step's persist; from prefix 1 on it is written.
+    expect(p1!.replicas[0]!.persisted).toBe(p0!.replicas[0]!.persisted + 1);
+    expect(p2!.replicas[0]!.persisted).toBe(p1!.replicas[0]!.persisted);
+    // The tick leaves only with the second action (prefix 3): three more messages, one per peer.
+    expect(p2!.messages).toBe(p1!.messages);
+    expect(p3!.messages).toBe(p2!.messages + 3);
+    for (const r of [p0, p1, p2, p3]) expect(r!.doubleSigns).toEqual([]);
+    // Sent before its persist in the step's own order, the tick is still never out before the state that forbids a second one.
+    for (const p of [0, 1, 2, 3]) expect(at(p, 'send-first').doubleSigns).toEqual([]);
   });
 
   test('messages to a replica that is down, or in flight when it crashed, are lost; its timers die with it', () => {
