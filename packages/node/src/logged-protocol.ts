@@ -1,32 +1,36 @@
-// Sits between the replicated exchange and the bare protocol: records every input the protocol is
-// given (for the write-ahead log), and passes on only the finalized blocks the replica's ledger did
-// not hold yet. Blocks it already holds (reloaded from disk, or fetched from peers) are checked
-// against it: a different block at a finalized height stops the replica (LEDGER_CONFLICT).
+// Sits between the replicated exchange and the bare protocol, with two jobs:
+// - it records every input the protocol is given, after the exchange's admission (for the
+//   write-ahead log);
+// - it hands the protocol's commits to the runtime past the exchange: the runtime checks them
+//   against its ledger (a different block at a finalized height stops the replica:
+//   LEDGER_CONFLICT) and applies only the blocks new to it to the exchange, so a block the
+//   protocol finalizes again (after a restart, say) is never applied twice.
 //
 // What is logged is bounded, so a Byzantine validator replaying valid messages cannot grow the
 // disk: only messages and transactions (what a restart offers again; starts and timers are not),
 // each message once per log (its bytes' hash), and at most `maxLoggedMessages` messages between two
 // safety states. A message not logged is still handled; after a crash the peers re-send.
 import { createHash } from 'node:crypto';
-import type { Block, Ledger, Protocol, ProtocolDefinition, ProtocolInput, ProtocolOutput } from '@bftx/consensus';
+import type { Protocol, ProtocolDefinition, ProtocolInput, ProtocolOutput } from '@bftx/consensus';
 import type { ReplicaMetrics } from './metrics';
 import { encodeInputRecord } from './wal';
 
 /** Default most messages logged between two safety states. */
 export const MAX_LOGGED_MESSAGES = 4096;
 
+type Commit<M> = Extract<ProtocolOutput<M>, { type: 'commit' }>;
+
 export class LoggedProtocol<M> implements Protocol<M> {
   /** Wire bytes of message inputs, logged as they came (a replay decodes them exactly as they were decoded first). */
   readonly rawMessages = new WeakMap<object, Uint8Array>();
   private records: Uint8Array[] = [];
-  private added: Block[] = [];
+  private commits: Commit<M>[] = [];
   /** Hashes of the messages in the log now (since the last safety state). */
   private readonly inLog = new Set<string>();
 
   constructor(
     private readonly inner: Protocol<M>,
     private readonly definition: ProtocolDefinition<M>,
-    private readonly ledger: Ledger,
     private readonly metrics?: ReplicaMetrics,
     private readonly maxLoggedMessages = MAX_LOGGED_MESSAGES,
   ) {}
@@ -61,15 +65,18 @@ export class LoggedProtocol<M> implements Protocol<M> {
     if (!outputs.some((o) => o.type === 'commit')) return outputs;
     const passed: ProtocolOutput<M>[] = [];
     for (const o of outputs) {
-      if (o.type !== 'commit') passed.push(o);
-      else {
-        const added = this.ledger.extend(o.blocks); // throws on a conflict
-        if (added.length === 0) continue;
-        this.added.push(...added);
-        passed.push({ type: 'commit', blocks: added });
-      }
+      if (o.type === 'commit') this.commits.push(o);
+      else passed.push(o);
     }
     return passed;
+  }
+
+  /** Adds the commits withheld from the exchange during the step that returned `outputs` back to them (in place), for the runtime. */
+  handOver(outputs: ProtocolOutput<M>[]): ProtocolOutput<M>[] {
+    if (this.commits.length === 0) return outputs;
+    for (const c of this.commits) outputs.push(c);
+    this.commits = [];
+    return outputs;
   }
 
   /** Input records since the last call, to be logged. */
@@ -77,12 +84,5 @@ export class LoggedProtocol<M> implements Protocol<M> {
     const r = this.records;
     this.records = [];
     return r;
-  }
-
-  /** Blocks newly finalized since the last call, to be stored. */
-  takeAdded(): Block[] {
-    const a = this.added;
-    this.added = [];
-    return a;
   }
 }

@@ -35,6 +35,7 @@ export class ReplicaMetrics {
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
   readonly rejected: Counter<'reason'>;
+  readonly protocolRejected: Counter<'code'>;
   readonly persists: Counter;
   readonly logSkipped: Counter<'reason'>;
   readonly evidence: Counter<'offender' | 'kind'>;
@@ -52,6 +53,7 @@ export class ReplicaMetrics {
     this.bytesIn = new Counter({ name: 'bftx_bytes_in_total', help: 'Bytes received from peers', registers });
     this.bytesOut = new Counter({ name: 'bftx_bytes_out_total', help: 'Bytes written to peers', registers });
     this.rejected = new Counter({ name: 'bftx_rejected_inputs_total', help: 'Inputs turned away, by reason', labelNames: ['reason'], registers });
+    this.protocolRejected = new Counter({ name: 'bftx_protocol_rejected_total', help: 'Inputs the protocol refused (its reject outputs), by RejectionCode', labelNames: ['code'], registers });
     this.evidence = new Counter({ name: 'bftx_evidence_total', help: 'Validators convicted of misbehaviour from what they signed (stored; one per offender)', labelNames: ['offender', 'kind'], registers });
     this.apiRefused = new Counter({ name: 'bftx_api_refused_total', help: 'Client API requests refused, by error code', labelNames: ['code'], registers });
     this.logSkipped = new Counter({ name: 'bftx_log_skipped_total', help: 'Messages handled but not written to the input log: a duplicate of one in it, or the log at its cap', labelNames: ['reason'], registers });

@@ -2,8 +2,8 @@
 // and wait until it is final, reading the exchange's receipt for it.
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { placeAction, signOrder, type TxReceipt } from '@bftx/exchange';
-import { transactionId } from './api';
-import type { ClusterFiles } from './cluster-files';
+import { transactionId } from '../api';
+import type { ClusterFiles } from '../cluster-files';
 
 export interface OrderRequest {
   readonly symbol: string;

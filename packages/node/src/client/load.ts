@@ -4,9 +4,9 @@
 import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto';
 import { placeAction, signOrder } from '@bftx/exchange';
 import { WebSocket } from 'ws';
-import { transactionId } from './api';
-import { encodeFrame } from './frame';
-import { MARKET, type ClusterFiles } from './cluster-files';
+import { transactionId } from '../api';
+import { encodeFrame } from '../frame';
+import { MARKET, type ClusterFiles } from '../cluster-files';
 
 export interface LoadOptions {
   readonly rate: number;

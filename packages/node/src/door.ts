@@ -1,0 +1,79 @@
+// Checks at the door: what a peer's consensus message goes through before it reaches the protocol,
+// cheapest first, so that a flood costs the flooder's share and little work: a muted peer's
+// messages are dropped unread; each peer's share of the input queue is bounded; the message must
+// decode; the signatures of the votes it carries must verify (with the protocol's own verifier,
+// so each is checked once). A peer caught sending what no honest replica sends (honest replicas
+// relay only what they verified, and encode with the one codec) gets a strike; past MAX_STRIKES it
+// is muted for MUTE_MS and disconnected, with a few log lines, not one per message.
+import type { ProtocolDefinition, ProtocolInput, StatementVerifier } from '@bftx/consensus';
+import type { ReplicaMetrics } from './metrics';
+
+/** Bad messages (bad signature, undecodable) from one peer before it is muted, and for how long. */
+const MAX_STRIKES = 16;
+const MUTE_MS = 10_000;
+/** Log lines per peer between two mutes. */
+const LOGGED_STRIKES = 3;
+
+export type MessageInput<M> = Extract<ProtocolInput<M>, { type: 'message' }>;
+
+export interface DoorOptions<M> {
+  readonly protocol: ProtocolDefinition<M>;
+  readonly verifier: StatementVerifier;
+  readonly metrics: ReplicaMetrics;
+  /** Most inputs from one peer waiting to be handled. */
+  readonly maxQueuedPerPeer: number;
+  /** The replica's clock (integer ms). */
+  readonly now: () => number;
+  /** The log, read at each use (it may be replaced while running). */
+  readonly log: () => ((event: string, fields: Record<string, unknown>) => void) | undefined;
+  /** Inputs from peer `from` waiting in the runtime's queue. */
+  readonly queued: (from: number) => number;
+  readonly disconnect: (from: number) => void;
+  /** Hands on a message that passed, with its wire bytes. */
+  readonly pass: (input: MessageInput<M>, bytes: Uint8Array) => void;
+}
+
+export class Door<M> {
+  /** Bad messages per peer since it was last muted, and until when it is muted (ms). */
+  private readonly strikes: number[] = [];
+  private readonly mutedUntil: number[] = [];
+
+  constructor(private readonly o: DoorOptions<M>) {}
+
+  /** A consensus message from authenticated peer `from`. */
+  onMessage(from: number, bytes: Uint8Array): void {
+    const o = this.o;
+    if (o.now() < (this.mutedUntil[from] ?? 0)) return o.metrics.reject('peer_muted');
+    // Checked before decoding or verifying: a flood costs the flooder's share of the queue only.
+    if (o.queued(from) >= o.maxQueuedPerPeer) return o.metrics.reject('peer_queue_full');
+    let message: M;
+    try {
+      message = o.protocol.decodeMessage(bytes);
+    } catch {
+      o.metrics.reject('malformed_consensus');
+      return this.misbehaved(from, 'malformed_consensus');
+    }
+    // Votes are checked here, before the protocol, so the sender gets a strike; the verifier is the
+    // protocol's own, so each vote is checked once.
+    for (const v of o.protocol.votes(message)) {
+      if (!o.verifier.verify(v)) {
+        o.metrics.reject('bad_signature');
+        return this.misbehaved(from, 'bad_signature', { signer: v.signer, kind: o.protocol.messageKind(message) });
+      }
+    }
+    o.metrics.messagesIn.inc({ kind: o.protocol.messageKind(message) });
+    o.pass({ type: 'message', from, message, now: o.now() }, bytes);
+  }
+
+  private misbehaved(from: number, reason: string, fields: Record<string, unknown> = {}): void {
+    const strikes = (this.strikes[from] ?? 0) + 1;
+    this.strikes[from] = strikes;
+    const log = this.o.log();
+    if (strikes <= LOGGED_STRIKES) log?.(reason === 'bad_signature' ? 'bad-signature' : reason, { from, ...fields });
+    if (strikes < MAX_STRIKES) return;
+    this.strikes[from] = 0;
+    this.mutedUntil[from] = this.o.now() + MUTE_MS;
+    log?.('peer-muted', { peer: from, reason, forMs: MUTE_MS });
+    this.o.disconnect(from);
+  }
+}
