@@ -1,4 +1,4 @@
-import { adversaryBlocks, GENESIS, makeBlock, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
+import { adversaryBlocks, GENESIS, makeBlock, signStatement, type Block, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
 import { GENESIS_QC, HotStuff, type HotStuffOptions } from './hotstuff';
 import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } from './messages';
@@ -6,18 +6,17 @@ import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } fr
 const proposalStatement = (m: Extract<HotStuffMessage, { type: 'proposal' }>): SignedStatement => ({ domain: Domains.proposal, view: m.block.view, sequence: 0, blockHash: m.block.hash, signer: m.block.proposer, signature: m.signature });
 
 /**
- * Chained HotStuff as a ProtocolDefinition. `replica` lets tests substitute a subclass with a
- * rule changed (the mutation checks); users leave it out.
+ * Chained HotStuff as a ProtocolDefinition. `rules` replaces rules of rules.ts (a variant, a
+ * mutant in a test, a Byzantine replica): `hotstuff({ rules: { commit: twoChain } })`.
  */
-export function hotstuff(options: HotStuffOptions & { replica?: new (config: ProtocolConfig, options: HotStuffOptions) => HotStuff } = {}): ProtocolDefinition<HotStuffMessage> {
-  const Replica = options.replica ?? HotStuff;
+export function hotstuff(options: HotStuffOptions = {}): ProtocolDefinition<HotStuffMessage> {
   const baseDeltas = options.baseTimeoutDeltas ?? 4;
   const maxBackoff = options.maxBackoff ?? 3;
   const resign = (block: Block, signer: Parameters<typeof signStatement>[0], self: number) =>
     signStatement(signer, self, Domains.proposal, { view: block.view, sequence: 0, blockHash: block.hash }).signature;
   return {
     name: 'hotstuff',
-    create: (config) => new Replica(config, options),
+    create: (config) => new HotStuff(config, options),
     encodeMessage: encodeHotStuffMessage,
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,

@@ -1,5 +1,6 @@
 // Chained HotStuff (Yin, Malkhi, Reiter, Gueta, Abraham, PODC 2019), Algorithm 3, with a
-// timeout-certificate pacemaker:
+// timeout-certificate pacemaker. The rules it decides by (propose, vote, lock, commit, view change)
+// are in rules.ts, with the paper's lines; this file wires them to messages:
 //  - views have round-robin leaders (view mod n); a block carries the QC of its parent (justify);
 //  - a replica votes once per view, for the leader's block, if the block extends its locked
 //    block or its justify QC is from a higher view than the lock (safeNode); votes go to the
@@ -16,30 +17,43 @@
 // above it up to the highest certified one (see SafetyState); the rest is fetched from peers.
 // Final blocks are the runtime's (config.finalized): the store holds only what is above the
 // committed tip, and fetches for final blocks are served from the runtime's finalized chain.
+// Every input refused is a typed `reject` output (RejectionCode); footprint().dropped counts, as
+// before, those refused for being too far from the current view (and rate-limited fetches).
 import {
-  CertificateCodec,
   BlockCodec,
-  FifoMempool,
+  CertificateCodec,
+  collectQuorum,
+  commitChain,
   GENESIS,
   makeBlock,
   makeCertificate,
+  Outbox,
   payloadMatches,
+  pendingKeys,
+  refinalized,
+  resolveConfig,
+  roundRobin,
   sealBlock,
   signStatement,
-  StatementVerifier,
   txKey,
   verifyCertificate,
+  VoteTally,
   type Block,
+  type PayloadContext,
+  type PayloadPolicy,
   type Protocol,
   type ProtocolConfig,
   type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
   type QuorumCertificate,
+  type RejectionCode,
   type SignedStatement,
+  type StatementVerifier,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
+import { defaultRules, type HotStuffRules } from './rules';
 import { BlockStore, StatementWindow, type CertifiedLink, type StoredLink } from './store';
 
 /** The QC every chain starts from: genesis, view 0, no signatures needed. */
@@ -66,6 +80,30 @@ const SERVE_BURST = 8;
 const MAX_FETCHING = 64;
 const MAX_PENDING_QC = 64;
 const MAX_ORPHANS = 256;
+
+/**
+ * What the payload policy is told about a proposed block: `pending` (the transactions of the chain
+ * it extends, above the committed tip) is worked out only if the policy reads it (FIFO does not).
+ */
+class ProposalContext implements PayloadContext {
+  readonly view: number;
+  readonly height: number;
+  private keys: Set<string> | undefined;
+
+  constructor(
+    private readonly block: Block,
+    readonly now: number,
+    private readonly store: BlockStore,
+    private readonly above: number,
+  ) {
+    this.view = block.view;
+    this.height = block.height;
+  }
+
+  get pending(): ReadonlySet<string> {
+    return (this.keys ??= pendingKeys(this.store.chain(this.block.parentId, this.above).map((l) => l.block)));
+  }
+}
 
 /**
  * What survives a crash. lastVotedView: no vote (and no new timeout) in a view at or below it.
@@ -113,27 +151,31 @@ export interface HotStuffOptions {
    * written to disk), and a loaded one is not slowed at all. Keep it below the view timeout.
    */
   readonly idleViewMs?: number;
-}
-
-export function hotstuffLeader(view: number, n: number): number {
-  return view % n;
+  /** Rules replaced (see rules.ts): a variant of the protocol, a mutant in a test, a Byzantine replica. */
+  readonly rules?: Partial<HotStuffRules>;
 }
 
 type TimeoutMessage = Extract<HotStuffMessage, { type: 'timeout' }>;
 
 export class HotStuff implements Protocol<HotStuffMessage> {
   readonly self: number;
-  protected readonly n: number;
+  private readonly n: number;
+  private readonly rules: HotStuffRules;
   /** Known blocks, rooted at the block this instance stands on. */
-  protected readonly store: BlockStore;
-  protected readonly verifier: StatementVerifier;
+  private readonly store: BlockStore;
+  private readonly verifier: StatementVerifier;
+  private readonly payload: PayloadPolicy;
+  private readonly leaderOf: (view: number) => number;
   private readonly statements = new StatementWindow();
-  private readonly mempool = new FifoMempool();
   private readonly maxBlockTxs: number;
   private readonly baseTimeout: number;
   private readonly maxBackoff: number;
-  /** Votes for blocks this replica collects, by view then signer (a signer's first vote of a view). */
-  private readonly votes = new Map<number, Map<number, SignedStatement>>();
+  /**
+   * Votes this replica collects: a tally per view, by block (`txKey` of its hash: a key for memory
+   * only). A signer's second vote of a view for another block never reaches it: it is an
+   * equivocation (`observe`).
+   */
+  private readonly votes = new Map<number, VoteTally<string>>();
   private readonly qcFormed = new Set<number>();
   /** Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was last asked. */
   private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly view: number; height: number | undefined; askedAt: number }>();
@@ -143,17 +185,18 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private fetchTimerArmed = false;
   /** QCs for blocks that have not joined yet. */
   private readonly pendingQC = new Map<string, QuorumCertificate>();
-  /** Timeout statements by view (within the window), then signer. */
-  private readonly timeouts = new Map<number, Map<number, SignedStatement>>();
+  /** Timeout statements by view (within the window): a quorum is a TC; f+1 (`joins`) make a replica join the view. */
+  private readonly timeouts: VoteTally<number>;
+  private readonly joins: VoteTally<number>;
   /** Each signer's highest timeout beyond the window: f+1 of them let a replica far behind join. */
   private readonly farTimeouts = new Map<number, number>();
   private readonly tcs = new Map<number, TimeoutCertificate>();
   /** The highest TC held (persisted). */
   private highTC: TimeoutCertificate | undefined;
-  protected view = 0;
-  protected lastVotedView = 0;
-  protected lockedQC: QuorumCertificate = GENESIS_QC;
-  protected highQC: QuorumCertificate = GENESIS_QC;
+  private view = 0;
+  private lastVotedView = 0;
+  private lockedQC: QuorumCertificate = GENESIS_QC;
+  private highQC: QuorumCertificate = GENESIS_QC;
   private proposedView = 0;
   private timedOutView = 0;
   /** The last timeout this replica signed: re-sent, never re-signed. */
@@ -168,18 +211,25 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** The block this replica last voted for (persisted with its chain). */
   private voted: StoredLink | undefined;
   private dirty = false;
+  /** Inputs refused for being too far from the current view, and fetches refused by the rate limit (footprint().dropped). */
   private dropped = 0;
   private now = 0;
-  private out: ProtocolOutput<HotStuffMessage>[] = [];
+  private readonly out = new Outbox<HotStuffMessage>();
 
   constructor(
-    protected readonly config: ProtocolConfig,
+    private readonly config: ProtocolConfig,
     options: HotStuffOptions = {},
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
-    this.maxBlockTxs = config.maxBlockTxs ?? 1000;
+    this.rules = { ...defaultRules, ...options.rules };
+    const resolved = resolveConfig(config, roundRobin);
+    this.verifier = resolved.verifier;
+    this.payload = resolved.payload;
+    this.maxBlockTxs = resolved.maxBlockTxs;
+    this.leaderOf = resolved.leaderOf;
+    this.timeouts = new VoteTally(this.verifier, 'quorum');
+    this.joins = new VoteTally(this.verifier, 'one-honest');
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
     this.maxBackoff = options.maxBackoff ?? 3;
     this.idleViewMs = options.idleViewMs ?? 0;
@@ -214,7 +264,6 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   }
 
   step(input: ProtocolInput<HotStuffMessage>): ProtocolOutput<HotStuffMessage>[] {
-    this.out = [];
     this.now = input.now;
     switch (input.type) {
       case 'start':
@@ -226,7 +275,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         else if (input.timer === 'fetch') this.refetch();
         break;
       case 'transactions':
-        this.mempool.add(input.txs);
+        this.payload.offer(input.txs, input.now);
         this.tryPropose(); // a leader waiting for something to order has it now
         break;
       case 'message':
@@ -234,35 +283,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         break;
     }
     this.flush();
-    return this.out;
+    return this.out.take();
   }
 
   footprint(): ProtocolFootprint {
     // Blocks not final yet count too (joined above the committed tip, and orphans): final ones are the runtime's.
-    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.size + this.qcFormed.size;
-    for (const m of this.votes.values()) retained += m.size;
-    for (const m of this.timeouts.values()) retained += m.size;
+    // `joins` holds the same statements as `timeouts`.
+    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.size + this.qcFormed.size + this.timeouts.size;
+    for (const tally of this.votes.values()) retained += tally.size;
     return { retained, dropped: this.dropped };
-  }
-
-  // ---- rules (protected: the mutation tests override them to plant bugs) ----
-
-  /** safeNode: the block extends the locked block, or its justify is newer than the lock. */
-  protected safeToVote(block: Block, justify: QuorumCertificate): boolean {
-    return this.extendsBlock(block, this.lockedQC.blockHash) || justify.view > this.lockedQC.view;
-  }
-
-  /** The 3-chain rule: b, b', b'' certified with consecutive views commits b. Returns the block to commit. */
-  protected committable(b: Block | undefined, b1: Block, b2: Block): Block | undefined {
-    return b !== undefined && b1.view === b.view + 1 && b2.view === b1.view + 1 ? b : undefined;
-  }
-
-  /**
-   * Re-send the timeout (the same signed statement) on every expiry of the view timer until the
-   * view changes: one sent before GST may have been lost, and a TC needs a quorum of them.
-   */
-  protected resendsTimeouts(): boolean {
-    return true;
   }
 
   // ---- views ----
@@ -279,9 +308,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.restored = [];
     for (const l of this.store.chain(toHex(this.highQC.blockHash), this.store.root.block.height + 1)) this.store.certify(l.block.id);
     // A TC it held entitles it to the view after (it had entered it before the crash).
-    this.enterView(Math.max(1, this.lastVotedView, this.highQC.view + 1, (this.highTC?.view ?? 0) + 1), false);
+    this.enterView(this.rules.startView({ lastVotedView: this.lastVotedView, highQC: this.highQC, tcView: this.highTC?.view }), false);
     if (this.timedOutView === this.view && this.lastTimeout !== undefined) {
-      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+      this.out.broadcast(this.lastTimeout);
       this.countTimeout(this.lastTimeout.timeout.statement);
     }
     this.onQC(this.highQC);
@@ -294,10 +323,12 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.viewEnteredAt = this.now;
     if (progress) this.consecutiveTimeouts = 0;
     const leader = this.leaderOf(view);
-    this.out.push({ type: 'trace', event: { kind: 'view', view: view, leader } });
-    this.out.push({ type: 'set-timer', timer: 'view', at: this.now + this.viewTimeout() });
+    this.out.trace({ kind: 'view', view, leader });
+    this.out.setTimer('view', this.now + this.rules.viewTimeout({ base: this.baseTimeout, consecutiveTimeouts: this.consecutiveTimeouts, maxBackoff: this.maxBackoff }));
     // Bounded memory: what belongs to views this replica has left behind is dropped.
-    for (const v of this.timeouts.keys()) if (v < view - 1) this.timeouts.delete(v);
+    const left = (v: number) => v < view - 1;
+    this.timeouts.prune(left);
+    this.joins.prune(left);
     for (const v of this.tcs.keys()) if (v < view - 1) this.tcs.delete(v);
     for (const v of this.votes.keys()) if (v < view - 1) this.votes.delete(v);
     for (const v of this.qcFormed) if (v < view - 1) this.qcFormed.delete(v);
@@ -306,39 +337,35 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.tryPropose();
   }
 
-  private viewTimeout(): number {
-    return this.baseTimeout * 2 ** Math.min(this.consecutiveTimeouts, this.maxBackoff);
-  }
-
   /** Propose if this replica leads the current view and holds what justifies entering it. */
   private tryPropose(): void {
     const view = this.view;
-    if (this.leaderOf(view) !== this.self || this.proposedView >= view) return;
-    const tc = this.tcs.get(view - 1);
-    if (this.highQC.view !== view - 1 && tc === undefined) return;
-    const parent = this.store.get(toHex(this.highQC.blockHash));
+    const decision = this.rules.propose({ view, leads: this.leaderOf(view) === this.self, proposedView: this.proposedView, highQC: this.highQC, tc: this.tcs.get(view - 1) });
+    if (decision === undefined) return;
+    const { justify, tc } = decision;
+    const parent = this.store.get(toHex(justify.blockHash));
     if (parent === undefined) {
-      this.fetchChainOf(this.highQC); // the certified block is missing: ask for it, and keep asking
+      this.fetchChainOf(justify); // the certified block is missing: ask for it, and keep asking
       return;
     }
     const pending = this.store.chain(parent.id, this.committedTip.height + 1);
-    if (this.idleViewMs > 0 && this.now < this.viewEnteredAt + this.idleViewMs && this.mempool.size === 0 && pending.every((l) => l.block.payload.length === 0)) {
-      this.out.push({ type: 'set-timer', timer: 'idle', at: this.viewEnteredAt + this.idleViewMs });
+    if (this.idleViewMs > 0 && this.now < this.viewEnteredAt + this.idleViewMs && this.payload.size === 0 && pending.every((l) => l.block.payload.length === 0)) {
+      this.out.setTimer('idle', this.viewEnteredAt + this.idleViewMs);
       return;
     }
     this.proposedView = view;
     this.dirty = true;
     this.flush(); // the proposal guard is durable before the proposal leaves
-    const onChain = new Set<string>();
-    for (const l of pending) for (const tx of l.block.payload) onChain.add(txKey(tx));
-    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, view: view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
-    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { view: view, sequence: 0, blockHash: block.hash }).signature;
-    const message: HotStuffMessage = { type: 'proposal', block, justify: this.highQC, tc: this.highQC.view === view - 1 ? undefined : tc, signature };
-    this.out.push({ type: 'trace', event: { kind: 'propose', view: view, block: block.id, height: block.height, parent: parent.id } });
-    this.out.push({ type: 'broadcast', message });
-    this.onProposal(message);
+    const context: PayloadContext = { view, height: parent.height + 1, now: this.now, pending: pendingKeys(pending.map((l) => l.block)) };
+    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer: this.self, payload: this.payload.build(context, this.maxBlockTxs) });
+    const signature = signStatement(this.config.signer, this.self, Domains.proposal, { view, sequence: 0, blockHash: block.hash }).signature;
+    const message: HotStuffMessage = { type: 'proposal', block, justify, tc, signature };
+    this.out.trace({ kind: 'propose', view, block: block.id, height: block.height, parent: parent.id });
+    this.out.broadcast(message);
+    this.onProposal(message, undefined);
   }
 
+  /** The view timer: time out of the view (once), or re-send that timeout (the pacemaker rules). */
   private onViewTimeout(): void {
     if (this.timedOutView < this.view) {
       this.timedOutView = this.view;
@@ -351,15 +378,19 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.lastTimeout = { type: 'timeout', timeout: { statement, highQC: this.highQC, ...(proposal === undefined ? {} : { proposal }) } };
       this.dirty = true;
       this.flush(); // durable before it leaves: a restarted replica re-sends it, never signs another
-      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+      this.out.broadcast(this.lastTimeout);
       this.countTimeout(statement);
-    } else if (this.resendsTimeouts() && this.lastTimeout !== undefined && this.timedOutView === this.view) {
-      this.out.push({ type: 'broadcast', message: this.lastTimeout });
+    } else if (this.resendsTimeout()) {
+      this.out.broadcast(this.lastTimeout!);
     } else {
       return;
     }
     // Still in the view (no TC yet): re-send at the base interval until it changes.
-    if (this.timedOutView === this.view && this.resendsTimeouts()) this.out.push({ type: 'set-timer', timer: 'view', at: this.now + this.baseTimeout });
+    if (this.resendsTimeout()) this.out.setTimer('view', this.now + this.baseTimeout);
+  }
+
+  private resendsTimeout(): boolean {
+    return this.rules.resendTimeout({ view: this.view, timedOutView: this.timedOutView, hasTimeout: this.lastTimeout !== undefined });
   }
 
   // ---- messages ----
@@ -369,18 +400,18 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       case 'fetch':
         return this.answerFetch(m.blockHash, m.above, m.height, from);
       case 'block':
-        return this.onFetchedBlocks(m.blocks);
+        return this.onFetchedBlocks(m.blocks, from);
       case 'final':
-        return this.onFinalBlocks(m.blocks);
+        return this.onFinalBlocks(m.blocks, from);
       case 'proposal':
-        return this.onProposal(m);
+        return this.onProposal(m, from);
       case 'vote':
-        return this.onVote(m.vote, m.proposal);
+        return this.onVote(m.vote, m.proposal, from);
       case 'timeout':
         this.forwardTC(m.timeout.statement, from);
-        return this.onTimeoutMessage(m.timeout.statement, m.timeout.highQC, m.timeout.proposal);
+        return this.onTimeoutMessage(m.timeout.statement, m.timeout.highQC, m.timeout.proposal, from);
       case 'tc':
-        return this.onTC(m.tc);
+        return this.onTC(m.tc, from);
     }
   }
 
@@ -392,20 +423,26 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private forwardTC(statement: SignedStatement, from: number): void {
     if (statement.domain !== Domains.timeout || statement.view >= this.view || from === this.self) return;
     const tc = this.tcs.get(statement.view);
-    if (tc !== undefined) this.out.push({ type: 'send', to: from, message: { type: 'tc', tc } });
+    if (tc !== undefined) this.out.send(from, { type: 'tc', tc });
   }
 
   /** A TC sent on its own: it moves this replica to the view after it (a quorum gave up on that view). */
-  private onTC(tc: TimeoutCertificate): void {
-    if (tc.view < this.view || this.tcs.has(tc.view)) return; // one it no longer needs: nothing checked
-    if (tc.view > this.view + VIEW_WINDOW) {
-      this.dropped++;
-      return;
-    }
-    if (!this.validTC(tc)) return;
-    this.keepTC(tc);
+  private onTC(tc: TimeoutCertificate, from: number): void {
+    // One it no longer needs: nothing checked.
+    if (tc.view < this.view) return this.out.reject('STALE', from, 'tc');
+    if (this.tcs.has(tc.view)) return this.out.reject('DUPLICATE', from, 'tc');
+    if (tc.view > this.view + VIEW_WINDOW) return this.drop(from, 'tc');
+    const valid = this.validTC(tc);
+    if (valid === undefined) return this.out.reject('BAD_CERTIFICATE', from, 'tc');
+    this.keepTC(valid);
     this.enterView(tc.view + 1, false);
     this.tryPropose();
+  }
+
+  /** Refused for being too far from the current view to be kept (counted in footprint().dropped too). */
+  private drop(from: number | undefined, kind: HotStuffMessage['type']): void {
+    this.dropped++;
+    this.out.reject('OUT_OF_WINDOW', from, kind);
   }
 
   /** Keeps a valid TC; the highest is persisted. */
@@ -422,55 +459,56 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     return qc.domain === Domains.vote && qc.sequence === 0 && verifyCertificate(qc, this.verifier);
   }
 
-  private validTC(tc: TimeoutCertificate): boolean {
-    if (tc.timeouts.length > this.n) return false;
-    const signers = new Set<number>();
-    for (const t of tc.timeouts) {
-      if (t.domain !== Domains.timeout || t.view !== tc.view || t.sequence !== 0 || signers.has(t.signer) || !this.verifier.verify(t)) return false;
-      signers.add(t.signer);
-    }
-    return signers.size >= this.config.validators.threshold('quorum');
+  /**
+   * The TC of a quorum of distinct validators' valid timeouts for its view, as kept: only those
+   * timeouts (what else it carries is left out, so nothing unverified is kept, persisted or forwarded).
+   */
+  private validTC(tc: TimeoutCertificate): TimeoutCertificate | undefined {
+    if (tc.timeouts.length > this.n) return undefined;
+    const timeouts = collectQuorum(tc.timeouts, { domain: Domains.timeout, view: tc.view, sequence: 0 }, this.verifier);
+    return timeouts === undefined ? undefined : { view: tc.view, timeouts };
   }
 
   /** A statement of a view still compared for evidence: reports an equivocation; false if it conflicts with an earlier one. */
   private observe(s: SignedStatement): boolean {
     if (s.view + EVIDENCE_VIEWS < this.view || s.view > this.view + VIEW_WINDOW) return true;
     const { outcome, evidence } = this.statements.observe(s);
-    if (evidence !== undefined) this.out.push({ type: 'evidence', evidence });
+    this.out.evidence(evidence);
     return outcome !== 'conflict';
   }
 
-  private onProposal(m: Extract<HotStuffMessage, { type: 'proposal' }>): void {
+  /** A proposal, a peer's (`from`) or this replica's own (undefined). */
+  private onProposal(m: Extract<HotStuffMessage, { type: 'proposal' }>, from: number | undefined): void {
     const { block, justify, tc } = m;
-    if (this.store.has(block.id)) return;
+    if (this.store.has(block.id)) return this.out.reject('DUPLICATE', from, 'proposal');
     // Cannot extend the committed tip, or too old to vote for or to convict anyone with: refused unread.
     if (block.height <= this.committedTip.height || block.view <= this.committedTip.view || block.view + EVIDENCE_VIEWS < this.view) {
       this.dropped++;
-      return;
+      return this.out.reject('STALE', from, 'proposal');
     }
     const statement: SignedStatement = { domain: Domains.proposal, view: block.view, sequence: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
-    const valid =
-      block.proposer === this.leaderOf(block.view) &&
-      block.view > justify.view &&
-      bytesEqual(block.parent, justify.blockHash) &&
-      // Entering view v needs QC(v-1) or TC(v-1).
-      (justify.view === block.view - 1 || (tc !== undefined && tc.view === block.view - 1 && this.validTC(tc))) &&
-      this.verifier.verify(statement) &&
-      payloadMatches(block) &&
-      this.validQC(justify);
-    if (!valid) {
-      if (block.view > this.view + VIEW_WINDOW) this.dropped++;
-      return;
+    const verdict = this.rules.proposal({ block, justify, tcView: tc?.view, leader: this.leaderOf(block.view) });
+    let entry: TimeoutCertificate | undefined;
+    let refused: RejectionCode | undefined;
+    if (verdict !== 'qc' && verdict !== 'tc') refused = verdict;
+    else if (verdict === 'tc' && (entry = this.validTC(tc!)) === undefined) refused = 'BAD_CERTIFICATE';
+    else if (!this.verifier.verify(statement)) refused = 'BAD_SIGNATURE';
+    else if (!payloadMatches(block)) refused = 'INVALID_PAYLOAD';
+    else if (!this.validQC(justify)) refused = 'BAD_CERTIFICATE';
+    if (refused !== undefined) {
+      // Far ahead, it could not be valid anyway (it needs a QC or TC for the view before).
+      if (block.view > this.view + VIEW_WINDOW) return this.drop(from, 'proposal');
+      return this.out.reject(refused, from, 'proposal');
     }
     // A second block of the leader for one view: evidence, and not kept (a QC naming it fetches it).
-    if (!this.observe(statement)) return;
-    if (tc !== undefined) this.keepTC(tc);
+    if (!this.observe(statement)) return this.out.reject('EQUIVOCATION', from, 'proposal');
+    if (entry !== undefined) this.keepTC(entry);
     this.addBlock(block, justify);
     this.onQC(justify);
     this.enterView(block.view, justify.view === block.view - 1);
     // Voting needs no ancestor beyond the justify (its block is the parent), so a block waiting
     // for its parent can be voted for: a replica that restarted votes at once.
-    if (block.view === this.view) this.maybeVote(block, justify, statement);
+    this.maybeVote(block, justify, statement, from);
     // The block may complete a QC this replica already held (votes can overtake the proposal).
     this.tryPropose();
   }
@@ -516,10 +554,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     }
     const known = height ?? asked?.height;
     this.fetching.set(id, { hash: blockHash, view, height: known, askedAt: this.now });
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, above: this.committedTip.height, ...(known === undefined ? {} : { height: known }) } });
+    this.out.broadcast({ type: 'fetch', blockHash, above: this.committedTip.height, ...(known === undefined ? {} : { height: known }) });
     if (!this.fetchTimerArmed) {
       this.fetchTimerArmed = true;
-      this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + 4 * this.config.timing.delta });
+      this.out.setTimer('fetch', this.now + 4 * this.config.timing.delta);
     }
   }
 
@@ -557,11 +595,12 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * a flood of fetches costs this replica a bounded bandwidth whatever its size.
    */
   private answerFetch(blockHash: Uint8Array, above: number, height: number | undefined, from: number): void {
-    if (from === this.self || !Number.isInteger(from) || from < 0 || from >= this.n) return;
+    if (from === this.self || !Number.isInteger(from) || from < 0 || from >= this.n) return this.out.reject('MALFORMED', from, 'fetch');
     const top = this.store.get(toHex(blockHash));
     let answer: HotStuffMessage;
     if (top !== undefined) {
-      if (top.height === 0 || top.height <= above) return;
+      // Asked for a block at or below the asker's own committed height: it has it.
+      if (top.height === 0 || top.height <= above) return this.out.reject('STALE', from, 'fetch');
       // Highest first, as long as the blocks are alike: with their justify, or (accepted from a
       // finalized chain) without.
       const chain = this.store.chain(top.id, Math.max(above + 1, 1), ANSWER_BLOCKS).reverse();
@@ -572,7 +611,9 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       answer = certified ? { type: 'block', blocks: links.map(({ block, justify }) => ({ block, justify: justify! })) } : { type: 'final', blocks: links.map((l) => l.block) };
     } else {
       const ledger = this.config.finalized;
-      if (height === undefined || ledger === undefined || height === 0 || height <= above || height > ledger.height) return;
+      if (height !== undefined && (height === 0 || height <= above)) return this.out.reject('STALE', from, 'fetch');
+      // Not refused: nothing to answer with (a fetch goes to everyone, and only some hold the block).
+      if (height === undefined || ledger === undefined || height > ledger.height) return;
       const b = ledger.at(height);
       if (b === undefined || !bytesEqual(b.hash, blockHash)) return;
       const finals = [b];
@@ -588,10 +629,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (tokens < 1) {
       this.serveTokens[from] = tokens;
       this.dropped++;
-      return;
+      return this.out.reject('RATE_LIMITED', from, 'fetch');
     }
     this.serveTokens[from] = tokens - 1;
-    this.out.push({ type: 'send', to: from, message: answer });
+    this.out.send(from, answer);
   }
 
   /**
@@ -599,20 +640,33 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * one the parent of the one before (hashes link them, down from a hash a certified block or a
    * block held names); they join without justify. Anything else in it is ignored.
    */
-  private onFinalBlocks(blocks: readonly Block[]): void {
-    const top = blocks[0];
-    if (top === undefined || !this.fetching.has(top.id) || this.store.has(top.id)) return;
+  private onFinalBlocks(blocks: readonly Block[], from: number): void {
+    if (this.unaskedAnswer(blocks[0], from, 'final')) return;
     const accepted: Block[] = [];
-    let expected = top.hash;
+    let expected = blocks[0]!.hash;
     for (const block of blocks) {
       if (!bytesEqual(block.hash, expected) || this.store.has(block.id) || block.height <= this.store.root.block.height || !payloadMatches(block)) break;
       if (accepted.length > 0 && block.height !== accepted[accepted.length - 1]!.height - 1) break;
       accepted.push(block);
       expected = block.parent;
     }
-    if (accepted.length === 0) return;
+    // The block asked for itself does not prove (its transactions do not match its header): refused, still asked for.
+    if (accepted.length === 0) return this.out.reject('UNPROVEN', from, 'final');
     for (let i = accepted.length - 1; i >= 0; i--) this.addBlock(accepted[i]!, undefined);
     this.tryPropose();
+  }
+
+  /**
+   * Refuses (true) a fetch answer whose first block was not asked for (a peer that answered after
+   * another one's answer joined it, a late one, or one nobody asked) or is held already.
+   */
+  private unaskedAnswer(top: Block | undefined, from: number, kind: 'block' | 'final'): boolean {
+    if (top === undefined) this.out.reject('MALFORMED', from, kind);
+    else if (this.store.has(top.id)) this.out.reject('DUPLICATE', from, kind);
+    else if (top.height <= this.store.root.block.height) this.out.reject('STALE', from, kind);
+    else if (!this.fetching.has(top.id)) this.out.reject('UNASKED', from, kind);
+    else return false;
+    return true;
   }
 
   /**
@@ -620,11 +674,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * the one before (hashes link them), each with a valid QC for its parent. Anything else in it is
    * ignored, and what was asked for stays asked for.
    */
-  private onFetchedBlocks(blocks: readonly CertifiedLink[]): void {
-    const top = blocks[0];
-    if (top === undefined || !this.fetching.has(top.block.id) || this.store.has(top.block.id)) return;
+  private onFetchedBlocks(blocks: readonly CertifiedLink[], from: number): void {
+    if (this.unaskedAnswer(blocks[0]?.block, from, 'block')) return;
     const accepted: CertifiedLink[] = [];
-    let expected = top.block.hash;
+    let expected = blocks[0]!.block.hash;
     for (const l of blocks) {
       const { block, justify } = l;
       if (!bytesEqual(block.hash, expected) || this.store.has(block.id) || block.height <= this.store.root.block.height) break;
@@ -632,26 +685,34 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       accepted.push(l);
       expected = block.parent;
     }
-    if (accepted.length === 0) return;
+    // The block asked for comes without a proof (a valid QC for its parent) or does not match its header.
+    if (accepted.length === 0) return this.out.reject('UNPROVEN', from, 'block');
     for (let i = accepted.length - 1; i >= 0; i--) this.addBlock(accepted[i]!.block, accepted[i]!.justify);
     this.tryPropose();
   }
 
-  private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement): void {
-    if (block.view <= this.lastVotedView || !this.safeToVote(block, justify)) return;
+  /** Votes for a valid proposal if the vote rule and the payload policy allow it. */
+  private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement, from: number | undefined): void {
+    if (!this.rules.vote({ view: this.view, lastVotedView: this.lastVotedView, lockedQC: this.lockedQC, block, justify, tree: this.store })) return;
+    const verdict = this.payload.validate(block.payload, this.payloadContext(block));
+    if (!verdict.ok) return this.out.reject('INVALID_PAYLOAD', from, 'proposal');
     this.lastVotedView = block.view;
     this.voted = { block, justify };
     this.dirty = true;
     this.flush(); // durable before the vote leaves
     const vote = signStatement(this.config.signer, this.self, Domains.vote, { view: block.view, sequence: 0, blockHash: block.hash });
-    this.out.push({ type: 'trace', event: { kind: 'vote', view: block.view, block: block.id } });
+    this.out.trace({ kind: 'vote', view: block.view, block: block.id });
     // To the next leader, and the one after: a QC then survives one crashed leader (with round-robin
     // leaders and one replica of four down, a 3-chain never completes if only the next leader
     // collects, because every fourth QC would be formed by the crashed replica and lost).
     for (const to of this.collectors(block.view)) {
-      if (to === this.self) this.onVote(vote, proposal);
-      else this.out.push({ type: 'send', to, message: { type: 'vote', vote, proposal } });
+      if (to === this.self) this.onVote(vote, proposal, undefined);
+      else this.out.send(to, { type: 'vote', vote, proposal });
     }
+  }
+
+  private payloadContext(block: Block): PayloadContext {
+    return new ProposalContext(block, this.now, this.store, this.committedTip.height + 1);
   }
 
   /** A leader's signed proposal statement for `view` (carried by a vote or a timeout). */
@@ -659,67 +720,72 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     return s.domain === Domains.proposal && s.view === view && s.sequence === 0 && s.signer === this.leaderOf(view) && this.verifier.verify(s);
   }
 
-  private onVote(vote: SignedStatement, proposal: SignedStatement): void {
-    if (vote.domain !== Domains.vote || vote.sequence !== 0) return;
-    if (vote.view > this.view + VIEW_WINDOW) {
-      this.dropped++; // too far ahead to keep: a replica that far behind catches up by proposals and timeouts
-      return;
-    }
-    if (vote.view + EVIDENCE_VIEWS < this.view || !this.verifier.verify(vote)) return;
+  /** A vote, a peer's (`from`) or this replica's own (undefined). */
+  private onVote(vote: SignedStatement, proposal: SignedStatement, from: number | undefined): void {
+    if (vote.domain !== Domains.vote || vote.sequence !== 0) return this.out.reject('MALFORMED', from, 'vote');
+    // Too far ahead to keep: a replica that far behind catches up by proposals and timeouts.
+    if (vote.view > this.view + VIEW_WINDOW) return this.drop(from, 'vote');
+    if (vote.view + EVIDENCE_VIEWS < this.view) return this.out.reject('STALE', from, 'vote');
+    if (!this.verifier.verify(vote)) return this.out.reject('BAD_SIGNATURE', from, 'vote');
     const first = this.observe(vote);
     // The proposal statement the vote carries: every version a proposer sent reaches the next leader.
     if (this.isProposalStatement(proposal, vote.view)) this.observe(proposal);
-    if (!first || !this.collectors(vote.view).includes(this.self) || vote.view + 1 < this.view || this.qcFormed.has(vote.view)) return;
-    let byView = this.votes.get(vote.view);
-    if (byView === undefined) this.votes.set(vote.view, (byView = new Map()));
-    if (byView.has(vote.signer)) return;
-    byView.set(vote.signer, vote);
-    const same: SignedStatement[] = [];
-    for (const v of byView.values()) if (bytesEqual(v.blockHash, vote.blockHash)) same.push(v);
-    if (same.length < this.config.validators.threshold('quorum')) return;
+    if (!first) return this.out.reject('EQUIVOCATION', from, 'vote');
+    // Sent to a replica that does not collect that view's votes: no honest replica does that.
+    if (!this.collectors(vote.view).includes(this.self)) return this.out.reject('MALFORMED', from, 'vote');
+    // Its view was left, or its QC formed already (the votes after the quorum's).
+    if (vote.view + 1 < this.view || this.qcFormed.has(vote.view)) return this.out.reject('STALE', from, 'vote');
+    let tally = this.votes.get(vote.view);
+    if (tally === undefined) this.votes.set(vote.view, (tally = new VoteTally(this.verifier, 'quorum')));
+    const block = txKey(vote.blockHash);
+    const counted = tally.addOwn(block, vote); // verified above
+    if (counted === 'duplicate') return this.out.reject('DUPLICATE', from, 'vote');
+    if (counted !== 'reached') return;
     this.qcFormed.add(vote.view);
+    const qc = makeCertificate(tally.statements(block), this.n);
     this.votes.delete(vote.view);
-    const qc = makeCertificate(same, this.n);
     this.onQC(qc);
     this.enterView(qc.view + 1, true);
     this.tryPropose();
   }
 
-  private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate, proposal: SignedStatement | undefined): void {
-    if (statement.domain !== Domains.timeout || statement.sequence !== 0 || statement.view + 1 < this.view) return;
-    if (!bytesEqual(statement.blockHash, highQC.blockHash) || !this.verifier.verify(statement) || !this.validQC(highQC)) return;
+  private onTimeoutMessage(statement: SignedStatement, highQC: QuorumCertificate, proposal: SignedStatement | undefined, from: number): void {
+    if (statement.domain !== Domains.timeout || statement.sequence !== 0) return this.out.reject('MALFORMED', from, 'timeout');
+    if (statement.view + 1 < this.view) return this.out.reject('STALE', from, 'timeout');
+    if (!bytesEqual(statement.blockHash, highQC.blockHash)) return this.out.reject('MALFORMED', from, 'timeout');
+    if (!this.verifier.verify(statement)) return this.out.reject('BAD_SIGNATURE', from, 'timeout');
+    if (!this.validQC(highQC)) return this.out.reject('BAD_CERTIFICATE', from, 'timeout');
     if (proposal !== undefined && this.isProposalStatement(proposal, statement.view)) this.observe(proposal);
     this.onQC(highQC);
     if (statement.view > this.view + VIEW_WINDOW) {
       // Too far ahead to keep by view: only the signer's highest, for the f+1 rule.
-      this.dropped++;
+      this.drop(from, 'timeout');
       if ((this.farTimeouts.get(statement.signer) ?? -1) >= statement.view) return;
       this.farTimeouts.set(statement.signer, statement.view);
       const views = [...this.farTimeouts.values()].sort((a, b) => b - a);
-      const joined = views[this.config.validators.threshold('one-honest') - 1];
+      const joined = views[this.joins.threshold - 1];
       if (joined !== undefined && joined > this.view) {
         this.enterView(joined, false);
         this.onViewTimeout();
       }
       return;
     }
-    this.countTimeout(statement);
+    this.countTimeout(statement, from);
   }
 
-  private countTimeout(statement: SignedStatement): void {
+  /** A verified timeout within the window (a peer's, or this replica's own: `from` undefined). */
+  private countTimeout(statement: SignedStatement, from?: number): void {
     const view = statement.view;
-    let byView = this.timeouts.get(view);
-    if (byView === undefined) this.timeouts.set(view, (byView = new Map()));
-    if (byView.has(statement.signer)) return;
-    byView.set(statement.signer, statement);
+    if (this.timeouts.addOwn(view, statement) === 'duplicate') return this.out.reject('DUPLICATE', from, 'timeout'); // re-sent until the view changes
+    this.joins.addOwn(view, statement);
     // f+1 timeouts for a view at least as high as ours: some honest replica gave up on it, so join it
     // (views synchronise after GST even when replicas' timers are out of step).
-    if (byView.size >= this.config.validators.threshold('one-honest') && view >= this.view && this.timedOutView < view) {
+    if (this.joins.reached(view) && this.rules.joinView({ view, currentView: this.view, timedOutView: this.timedOutView })) {
       this.enterView(view, false);
       if (this.view === view) this.onViewTimeout();
     }
-    if (byView.size >= this.config.validators.threshold('quorum') && !this.tcs.has(view)) {
-      this.keepTC({ view, timeouts: [...byView.values()] });
+    if (this.timeouts.reached(view) && !this.tcs.has(view)) {
+      this.keepTC({ view, timeouts: this.timeouts.statements(view) });
       this.enterView(view + 1, false);
       this.tryPropose();
     }
@@ -746,42 +812,37 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.highQC = qc;
       this.dirty = true;
     }
-    if (this.store.certify(id) && qc.view > 0) this.out.push({ type: 'trace', event: { kind: 'certify', view: qc.view, block: id, height: b2.height } });
+    if (this.store.certify(id) && qc.view > 0) this.out.trace({ kind: 'certify', view: qc.view, block: id, height: b2.height });
     if (b2.height <= this.store.root.block.height) return;
     const b1QC = this.store.justify(id);
     if (b1QC === undefined) return; // served from a finalized chain: final already, nothing to lock or commit
     const b1 = this.store.get(toHex(b1QC.blockHash));
     if (b1 === undefined || b1.height === 0) return;
-    // The 2-chain head b' is locked: its QC is the one b'' carries.
-    if (b1QC.view > this.lockedQC.view) {
-      this.lockedQC = b1QC;
+    const locked = this.rules.lock({ lockedQC: this.lockedQC, parentQC: b1QC });
+    if (locked !== this.lockedQC) {
+      this.lockedQC = locked;
       this.dirty = true;
     }
     const bQC = this.store.justify(b1.id);
     const b = bQC === undefined ? undefined : this.store.get(toHex(bQC.blockHash));
-    const commit = this.committable(b, b1, b2);
+    const commit = this.rules.commit({ b, b1, b2 });
     if (commit !== undefined) this.commit(commit);
   }
 
   private commit(block: Block): void {
     const tip = this.committedTip;
     if (block.height <= tip.height) {
-      if (this.store.extends(tip, block.hash)) return; // committed already
-      // A conflicting commit: hand it to the runtime, whose ledger refuses it loudly.
-      this.out.push({ type: 'commit', blocks: this.store.chain(block.id, block.height).map((l) => l.block) });
+      // Committed already, or a conflicting commit: handed to the runtime, whose ledger refuses it loudly.
+      refinalized(this.out, block, this.config.finalized, (h) => (h === tip.height ? tip : this.store.chain(tip.id, h, 1)[0]?.block));
       return;
     }
     const chain = this.store.chain(block.id, tip.height + 1).map((l) => l.block);
     if (chain.length === 0 || chain[0]!.height !== tip.height + 1) return;
     if (chain[0]!.parentId !== tip.id) {
-      this.out.push({ type: 'commit', blocks: chain }); // conflicting: refused loudly by the ledger
+      this.out.commit(chain); // conflicting: refused loudly by the ledger
       return;
     }
-    for (const b of chain) {
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, view: b.view } });
-      this.mempool.remove(b.payload);
-    }
-    this.out.push({ type: 'commit', blocks: chain });
+    commitChain(this.out, chain, this.payload);
     // After the commit output: a persisted tip is always one the runtime's ledger already has.
     this.committedTip = block;
     this.dirty = true;
@@ -790,20 +851,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.forgetCommitted();
   }
 
-  private leaderOf(view: number): number {
-    return this.config.leaderSchedule?.[view] ?? hotstuffLeader(view, this.n);
-  }
-
   /** Who collects votes of `view` into a QC: the leaders of the next two views. */
   private collectors(view: number): number[] {
     const a = this.leaderOf(view + 1);
     const b = this.leaderOf(view + 2);
     return a === b ? [a] : [a, b];
-  }
-
-  /** Does `block` have the block `ancestor` on its chain (or is it)? */
-  protected extendsBlock(block: Block, ancestor: Uint8Array): boolean {
-    return this.store.extends(block, ancestor);
   }
 
   /** Emits the safety state if it changed since the last persist output. */
@@ -824,9 +876,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     }
     const root = { block: tip, justify: this.store.justify(tip.id) }; // first, always: the restart's root
     const t = this.lastTimeout?.timeout;
-    this.out.push({
-      type: 'persist',
-      state: encode(SafetyStateCodec, {
+    this.out.persist(
+      encode(SafetyStateCodec, {
         lastVotedView: this.lastVotedView,
         proposedView: this.proposedView,
         timeout:
@@ -845,7 +896,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
         voted: voted?.block.hash,
         tc: this.highTC === undefined ? undefined : { view: this.highTC.view, timeouts: this.highTC.timeouts.map((t) => ({ signer: t.signer, blockHash: t.blockHash, signature: t.signature })) },
       }),
-    });
+    );
   }
 }
 

@@ -207,7 +207,7 @@ export class StatementWindow {
 
   /** The first statement of `signer` under `domain` in view `view` (sequence 0), if kept. */
   first(view: number, domain: string, signer: number): SignedStatement | undefined {
-    return this.byView.get(view)?.get(`${domain}|0|0|${signer}`);
+    return this.byView.get(view)?.get(`${domain}|0|${signer}`); // observe's key, sequence 0
   }
 
   /** Forgets the views below `view`. */

@@ -12,7 +12,7 @@ type Proposal = Extract<HotStuffMessage, { type: 'proposal' }>;
 type Input = ProtocolInput<HotStuffMessage> extends infer T ? (T extends unknown ? Omit<T, 'now'> : never) : never;
 interface Event {
   readonly at: number;
-  readonly seq: number;
+  readonly order: number;
   readonly to: number;
   readonly life: number;
   readonly input: Input;
@@ -37,7 +37,7 @@ class Cluster {
   /** Sees every output of replica `i` before it is carried out. */
   tap: (i: number, o: ProtocolOutput<HotStuffMessage>) => void = () => undefined;
   private queue: Event[] = [];
-  private seq = 0;
+  private order = 0;
   now = 0;
 
   constructor(readonly n: number) {
@@ -66,7 +66,7 @@ class Cluster {
 
   /** A message from `from` to `to`, arriving after `delay`. */
   inject(from: number, to: number, message: HotStuffMessage, delay = 0): void {
-    this.push({ at: this.now + delay, seq: this.seq++, to, life: this.life[to]!, input: { type: 'message', from, message } });
+    this.push({ at: this.now + delay, order: this.order++, to, life: this.life[to]!, input: { type: 'message', from, message } });
   }
 
   step(i: number, input: Input): ProtocolOutput<HotStuffMessage>[] {
@@ -78,15 +78,15 @@ class Cluster {
       if (o.type === 'persist') this.persisted[i] = o.state;
       else if (o.type === 'commit') this.ledgers[i]!.extend(o.blocks as Block[]);
       else if (o.type === 'set-timer') {
-        const seq = this.seq++;
-        this.timers[i]!.set(o.timer, seq);
-        this.push({ at: o.at, seq, to: i, life: this.life[i]!, input: { type: 'timer', timer: o.timer } });
+        const order = this.order++;
+        this.timers[i]!.set(o.timer, order);
+        this.push({ at: o.at, order, to: i, life: this.life[i]!, input: { type: 'timer', timer: o.timer } });
       } else if (o.type === 'send' || o.type === 'broadcast') {
         for (let to = 0; to < this.n; to++) {
           if (to === i || (o.type === 'send' && o.to !== to) || this.lose(i, to, o.message, this.now)) continue;
           const key = `${i}->${to}:${o.message.type}`;
           this.sentBytes.set(key, (this.sentBytes.get(key) ?? 0) + def.encodeMessage(o.message).length);
-          this.push({ at: this.now + DELTA, seq: this.seq++, to, life: this.life[to]!, input: { type: 'message', from: i, message: o.message } });
+          this.push({ at: this.now + DELTA, order: this.order++, to, life: this.life[to]!, input: { type: 'message', from: i, message: o.message } });
         }
       }
     }
@@ -99,7 +99,7 @@ class Cluster {
       this.now = e.at;
       if (e.life !== this.life[e.to]) continue; // lost: the replica crashed since
       if (e.input.type === 'timer') {
-        if (this.timers[e.to]!.get(e.input.timer) !== e.seq) continue;
+        if (this.timers[e.to]!.get(e.input.timer) !== e.order) continue;
         this.timers[e.to]!.delete(e.input.timer);
       }
       this.step(e.to, e.input);
@@ -117,7 +117,7 @@ class Cluster {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const x = this.queue[mid]!;
-      if (x.at < e.at || (x.at === e.at && x.seq < e.seq)) lo = mid + 1;
+      if (x.at < e.at || (x.at === e.at && x.order < e.order)) lo = mid + 1;
       else hi = mid;
     }
     this.queue.splice(lo, 0, e);
