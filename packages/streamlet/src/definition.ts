@@ -1,22 +1,21 @@
-import { adversaryBlocks, makeBlock, signStatement, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
+import { adversaryBlocks, makeBlock, signStatement, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
 import { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
 import { Streamlet, type StreamletOptions } from './streamlet';
 
 /**
- * Streamlet as a ProtocolDefinition. `replica` lets tests substitute a
- * subclass with a rule changed (the mutation checks); users leave it out.
+ * Streamlet as a ProtocolDefinition. `rules` replaces some of the paper's rules (rules.ts): how the
+ * mutation tests plant a bug, and how a Byzantine variant is written; users leave it out.
  */
-export function streamlet(options: StreamletOptions & { replica?: new (config: ProtocolConfig, options: StreamletOptions) => Streamlet } = {}): ProtocolDefinition<StreamletMessage> {
-  const Replica = options.replica ?? Streamlet;
+export function streamlet(options: StreamletOptions = {}): ProtocolDefinition<StreamletMessage> {
   return {
     name: options.echo === false ? 'streamlet(no echo)' : 'streamlet',
-    create: (config) => new Replica(config, options),
+    create: (config) => new Streamlet(config, options),
     encodeMessage: encodeStreamletMessage,
     decodeMessage: decodeStreamletMessage,
     messageKind: (m) => m.type,
     votes: statementsOf,
-    // Seven views of 2 delta + 1 ms (see Streamlet.viewLength): with honest leaders from GST on, the
+    // Seven views of 2 delta + 1 ms (see rules.viewLength): with honest leaders from GST on, the
     // first new block is final at most 6 views + 2 delta - 1 ms after GST (the README derives it:
     // up to one view until the first view that starts after GST, up to three views for what only
     // some replicas knew before GST to reach all, bodies included, then three views that notarize

@@ -1,4 +1,5 @@
 // @bftx/streamlet: the Streamlet protocol behind the bftx Protocol interface.
 export { streamlet } from './definition';
 export { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
-export { Streamlet, streamletLeader, type StreamletOptions } from './streamlet';
+export { defaultRules, leader as streamletLeader, type ExtendState, type ProposeState, type StreamletRules, type VoteState } from './rules';
+export { Streamlet, type StreamletOptions } from './streamlet';

@@ -1,13 +1,7 @@
-// Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020):
-//  - views of 2 delta (plus 1 ms, below); the leader of view e is H(e) mod n (public, so Byzantine
-//    replicas lead too);
-//  - the leader proposes a block extending one of the longest notarized chains it has seen;
-//  - in view e a replica votes for the first proposal of e's leader, only if it extends one of
-//    the longest notarized chains it has seen, and at most once per view (persisted before sending);
-//  - a block is notarized with votes of at least 2n/3 distinct validators;
-//  - three adjacent notarized blocks with consecutive views finalize the chain up to the second;
-//  - every message is echoed to all on first receipt (a switch turns echo off).
-// Beyond the paper, for a runtime that crashes and loses messages:
+// Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", AFT 2020): the paper's
+// rules are in rules.ts (propose, vote, notarize, finalize, the view clock); this file is the state
+// machine that feeds them and carries out what they decide. What it adds:
+//  - every message is echoed to all on first receipt (the paper's echo; a switch turns it off);
 //  - restart: the safety state holds the last voted and proposed views, the finalized tip and the
 //    longest notarized chain seen at the last vote (its height and notarization, and the bodies of
 //    every block from the finalized tip up to it, however many and large); a restarted
@@ -21,26 +15,36 @@
 //    the rest are refused (counted), never echoed. The block tree holds blocks not yet final only:
 //    it is cut at each finalized tip (final blocks are the runtime's, `config.finalized`, and fetches
 //    for them are answered from there), and a fetched block enters only when a notarization vouches
-//    for it (a Byzantine peer's fabricated chains are refused, counted).
+//    for it (a Byzantine peer's fabricated chains are refused, counted);
+//  - every refusal is a typed `reject` output (see the RejectionCode at each one).
 import {
-  BlockCodec,
-  FifoMempool,
+  BlockFetcher,
+  commitChain,
+  distinctVerified,
+  EquivocationDetector,
   makeBlock,
+  Outbox,
   payloadMatches,
-  sealBlock,
+  pendingKeys,
+  refinalized,
+  resolveConfig,
   signStatement,
-  StatementVerifier,
-  txKey,
+  VoteTally,
   type Block,
+  type PayloadContext,
+  type PayloadPolicy,
   type Protocol,
   type ProtocolConfig,
   type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
   type SignedStatement,
+  type StatementVerifier,
 } from '@bftx/consensus';
-import { bytesEqual, codec, decode, Domains, encode, hash, toHex, tryDecode } from '@bftx/crypto';
+import { bytesEqual, Domains, toHex } from '@bftx/crypto';
 import { MAX_ANCESTORS, type StreamletMessage } from './messages';
+import { decodeSafetyState, encodedBlock, encodeSafetyState, KEPT_FINAL_BLOCKS, KEPT_FINAL_BYTES, type Lock } from './safety-state';
+import { defaultRules, type StreamletRules } from './rules';
 import { NotarizedTree } from './tree';
 
 /** Views behind the current one whose proposals and votes are still taken. */
@@ -52,105 +56,53 @@ const MAX_FETCHING = 64;
 const FETCH_ATTEMPTS = 8;
 /** How far down a chain one repair walks (per event; the next event walks on): past every block that may wait for its parent. */
 const REPAIR_DEPTH = 300;
-/**
- * Block bodies kept in the safety state:
- * - every block of the notarized chain from the finalized tip (exclusive) up to the lock, whatever
- *   their number and size: what a restarted replica stands on, and when a whole cluster restarts,
- *   nobody else holds it. After GST this chain is a block or two; before GST it grows by at most
- *   one block per view that notarizes a block without finalizing one (see the README);
- * - only when the runtime gives no finalized chain to serve from (`ProtocolConfig.finalized`), the
- *   latest finalized blocks within a budget (what a replica that was down may still need to fetch).
- */
-const KEPT_FINAL_BLOCKS = 8;
-const KEPT_FINAL_BYTES = 128 * 1024;
-/** Most blocks of the chain up to the lock in a safety state (more than any run holds; an encoding limit, not a budget). */
-const MAX_LOCK_CHAIN = 1 << 20;
-/** Largest block body in a safety state: the largest valid block (10,000 transactions of 64 KiB) fits. */
-const MAX_BODY_BYTES = 1 << 30;
-
-const HASH = codec.fixedBytes(32);
-const SignatureOnly = codec.record({ signer: codec.uint(65535), signature: codec.bytes(64) });
-/**
- * What a restart needs, and no more (its size bounded by n and the chain from the finalized tip up
- * to the lock, never by history):
- * - lastVotedView, lastProposedView: never a second vote or proposal in a view;
- * - finalized: the tip the tree is rooted at after a restart (blocks below it are final);
- * - lock: the longest notarized chain seen at the last vote, as its tip's height and notarization.
- *   Chan-Shi's consistency proof needs only that each replica's voted-on chains never get shorter
- *   (a vote in a later view is for a chain at least as long); the notarization lets others and
- *   the replica itself re-learn that chain when it was the only one to see the votes.
- */
-const SafetyStateCodec = codec.record({
-  lastVotedView: codec.uint(),
-  lastProposedView: codec.uint(),
-  finalized: codec.record({ hash: HASH, height: codec.uint(), view: codec.uint() }),
-  lock: codec.record({ height: codec.uint(), view: codec.uint(), blockHash: HASH, votes: codec.array(SignatureOnly, 1024) }),
-  blocks: codec.array(codec.bytes(MAX_BODY_BYTES), MAX_LOCK_CHAIN + KEPT_FINAL_BLOCKS),
-});
-/** The state of versions before restarts were supported: the last voted view only. */
-const LegacySafetyStateCodec = codec.record({ lastVotedView: codec.uint() });
-const LeaderSeedCodec = codec.uint();
-
 export interface StreamletOptions {
   /** Re-broadcast every message on first receipt (the paper's echo; default true). */
   readonly echo?: boolean;
+  /** Rules that replace the paper's (a mutant in a test, a Byzantine variant): see rules.ts. */
+  readonly rules?: Partial<StreamletRules>;
 }
 
-/** The leader of `view` among `n`: H(view) mod n, a public hash. */
-export function streamletLeader(view: number, n: number): number {
-  const h = hash('bftx.leader', encode(LeaderSeedCodec, view));
-  return (((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0) % n;
-}
-
-/** The longest notarized chain a replica stood on when it last voted: its tip's height and notarization. */
-interface Lock {
-  readonly height: number;
-  readonly view: number;
-  readonly blockHash: Uint8Array;
-  readonly votes: readonly SignedStatement[];
+/** A proposal of a view's leader, as received. */
+interface Proposal {
+  readonly block: Block;
+  readonly statement: SignedStatement;
+  /** The payload policy refused it: never voted for (and refused once only). */
+  refused: boolean;
 }
 
 /** What is kept of one view inside the window. */
 interface ViewRecord {
   /** The leader's proposals, as received: the first is the one voted for, a second proves equivocation; more are refused. */
-  readonly proposals: { readonly block: Block; readonly statement: SignedStatement }[];
+  readonly proposals: Proposal[];
   /** Votes per signer: one, or two that prove equivocation; more are refused. */
   readonly votes: Map<number, SignedStatement[]>;
-  /** Votes per block not yet notarized. */
-  readonly tallies: Map<string, Map<number, SignedStatement>>;
+  /** Distinct votes per block not yet notarized. */
+  readonly tally: VoteTally<string>;
 }
 
-interface Fetch {
-  readonly hash: Uint8Array;
-  /** The block's height where the asker knows it (0: unknown): a peer finds a final block by it. */
-  readonly height: number;
-  readonly after: number;
-  askedAt: number;
-  attempts: number;
-}
+type Message<T extends StreamletMessage['type']> = Extract<StreamletMessage, { type: T }>;
 
 export class Streamlet implements Protocol<StreamletMessage> {
   readonly self: number;
-  protected readonly n: number;
-  /**
-   * 2 delta + 1 ms. A proposal sent at a view's start reaches everyone within delta, their votes
-   * reach everyone within delta more: at 2 delta at the latest. With views of exactly 2 delta,
-   * votes delayed exactly delta arrive at the same instant the next leader proposes, and which of
-   * the two comes first decides whether it builds on the block they notarize: with every delay
-   * exactly delta nothing would ever finalize. One more millisecond and the votes are in first,
-   * whatever the order of simultaneous events.
-   */
-  protected readonly viewLength: number;
-  protected readonly tree: NotarizedTree;
-  protected readonly verifier: StatementVerifier;
-  private readonly mempool = new FifoMempool();
+  private readonly n: number;
+  /** rules.viewLength: 2 delta + 1 ms. */
+  private readonly viewLength: number;
+  private readonly rules: StreamletRules;
+  private readonly tree: NotarizedTree;
+  private readonly verifier: StatementVerifier;
+  private readonly payload: PayloadPolicy;
+  private readonly leaderOf: (view: number) => number;
+  /** Distinct votes that notarize a block: the validator set's quorum threshold (what the tallies use). */
+  private readonly quorum: number;
+  private readonly out = new Outbox<StreamletMessage>();
   private readonly views = new Map<number, ViewRecord>();
   /** The votes that notarize each notarized block (a quorum): proofs to answer fetches with. */
   private readonly notarizations = new Map<string, readonly SignedStatement[]>();
-  private readonly reported = new Set<number>();
-  private readonly fetching = new Map<string, Fetch>();
-  protected view = 0;
-  protected lastVotedView = 0;
+  private readonly equivocations = new EquivocationDetector();
+  private readonly fetcher: BlockFetcher<Message<'fetch'>>;
+  private view = 0;
+  private lastVotedView = 0;
   private lastProposedView = 0;
   private lock: Lock;
   /** The finalized tip: the tree's root (what is below it is the runtime's, `config.finalized`). */
@@ -161,22 +113,28 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private readonly finalBodies = new Map<string, Block>();
   /** The highest view of a block notarized here: when the last view's block is not, the replica repairs. */
   private lastNotarizedView = 0;
+  /** Messages (and fetched blocks) refused to keep the state bounded: out of the window, or not vouched for. */
   private dropped = 0;
   private readonly echo: boolean;
   private readonly maxBlockTxs: number;
-  private out: ProtocolOutput<StreamletMessage>[] = [];
   private now = 0;
 
   constructor(
-    protected readonly config: ProtocolConfig,
+    private readonly config: ProtocolConfig,
     options: StreamletOptions = {},
   ) {
     this.self = config.self;
     this.n = config.validators.n;
-    this.viewLength = 2 * config.timing.delta + 1;
-    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
+    this.rules = { ...defaultRules, ...options.rules };
+    this.viewLength = this.rules.viewLength(config.timing.delta);
+    const resolved = resolveConfig(config, this.rules.leader);
+    this.verifier = resolved.verifier;
+    this.payload = resolved.payload;
+    this.maxBlockTxs = resolved.maxBlockTxs;
+    this.leaderOf = resolved.leaderOf;
+    this.quorum = this.verifier.validators.threshold('quorum');
+    this.fetcher = new BlockFetcher({ maxOutstanding: MAX_FETCHING, maxAttempts: FETCH_ATTEMPTS, retryAfter: 2 * config.timing.delta });
     this.echo = options.echo ?? true;
-    this.maxBlockTxs = config.maxBlockTxs ?? 1000;
     const state = config.safetyState === undefined ? undefined : decodeSafetyState(config.safetyState);
     this.tree = new NotarizedTree(state?.finalized);
     this.lastVotedView = state?.lastVotedView ?? 0;
@@ -189,7 +147,6 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
-    this.out = [];
     this.now = input.now;
     switch (input.type) {
       case 'start':
@@ -199,24 +156,24 @@ export class Streamlet implements Protocol<StreamletMessage> {
         if (input.timer === 'view') this.onViewTimer(input.now);
         break;
       case 'transactions':
-        this.mempool.add(input.txs);
+        this.payload.offer(input.txs, input.now);
         break;
       case 'message': {
         const m = input.message;
-        if (m.type === 'proposal') this.onProposal(m);
-        else if (m.type === 'vote') this.onVote(m.vote, m);
-        else if (m.type === 'notarization') this.onNotarization(m.view, m.blockHash, m.votes);
-        else if (m.type === 'fetch') this.onFetch(m.blockHash, m.height, m.after, input.from);
-        else this.onFetchedBlock(m.block, m.votes, m.ancestors);
+        if (m.type === 'proposal') this.onProposal(m, input.from);
+        else if (m.type === 'vote') this.onVote(m, input.from);
+        else if (m.type === 'notarization') this.onNotarization(m, input.from);
+        else if (m.type === 'fetch') this.onFetch(m, input.from);
+        else this.onFetchedBlock(m, input.from);
         break;
       }
     }
-    return this.out;
+    return this.out.take();
   }
 
   footprint(): ProtocolFootprint {
     // Blocks not yet final (in the tree or waiting for a parent), notarizations, fetches, and the window's proposals and votes.
-    let retained = this.fetching.size + this.tree.size + this.notarizations.size;
+    let retained = this.fetcher.size + this.tree.size + this.notarizations.size;
     for (const r of this.views.values()) {
       retained += r.proposals.length;
       for (const list of r.votes.values()) retained += list.length;
@@ -224,34 +181,36 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return { retained, dropped: this.dropped };
   }
 
-  // ---- rules (protected: the mutation tests override them to plant bugs) ----
+  // ---- the rules' inputs ----
 
-  /** Distinct votes that notarize a block: at least 2n/3. */
-  protected quorumSize(): number {
-    return this.config.validators.quorum;
+  /** May this replica vote for `p`, a proposal of the current view (record `r`)? */
+  private mayVote(p: Proposal, r: ViewRecord): boolean {
+    const parent = this.tree.get(p.block.parentId);
+    const extendsLongestNotarized = this.rules.extendsLongestNotarized({
+      parent: parent === undefined ? undefined : { height: parent.height, notarizedChain: this.tree.isCertifiedChain(parent.id) },
+      longestNotarizedHeight: this.tree.longestCertifiedHeight,
+      lockHeight: this.lock.height,
+    });
+    return this.rules.vote({ block: p.block, firstProposal: r.proposals[0] === p, lastVotedView: this.lastVotedView, extendsLongestNotarized });
   }
 
-  /** Does the notarized chain ... grandparent, parent, block finalize up to `parent`? */
-  protected finalizes(grandparent: Block | undefined, parent: Block, block: Block): boolean {
-    return grandparent !== undefined && grandparent.view + 1 === parent.view && parent.view + 1 === block.view;
-  }
-
-  /** May this replica vote for the leader's proposal `block` in the current view? */
-  protected mayVote(block: Block): boolean {
-    return this.views.get(block.view)?.proposals[0]?.block.id === block.id && this.lastVotedView < block.view && this.extendsLongestNotarized(block);
-  }
-
-  /** Does `block` extend one of the longest notarized chains seen, before a restart included (the lock)? */
-  protected extendsLongestNotarized(block: Block): boolean {
-    const parent = this.tree.get(block.parentId);
-    return parent !== undefined && this.tree.isCertifiedChain(parent.id) && parent.height === this.tree.longestCertifiedHeight && parent.height >= this.lock.height;
+  /** What the payload policy is told of a block at `height` in `view` on the chain ending at `parentId` (its pending set built only if read). */
+  private payloadContext(view: number, height: number, parentId: string): PayloadContext {
+    const tree = this.tree;
+    const from = this.finalized.height + 1;
+    const now = this.now;
+    let pending: Set<string> | undefined;
+    return {
+      view,
+      height,
+      now,
+      get pending() {
+        return (pending ??= pendingKeys(tree.chain(parentId, from)));
+      },
+    };
   }
 
   // ---- views and proposals ----
-
-  private leaderOf(view: number): number {
-    return this.config.leaderSchedule?.[view] ?? streamletLeader(view, this.n);
-  }
 
   private onStart(now: number): void {
     this.view = Math.floor(now / this.viewLength);
@@ -261,7 +220,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
       // the others (they may never have seen it), and fetch the blocks up to it.
       const id = toHex(lock.blockHash);
       this.acceptNotarization(lock.view, lock.blockHash, id, lock.votes);
-      this.out.push({ type: 'broadcast', message: { type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes } });
+      this.out.broadcast({ type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes });
       const tip = this.tree.get(id);
       if (tip === undefined) this.fetch(lock.blockHash, id, lock.height);
       else this.repairBelow(tip);
@@ -272,14 +231,15 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   private scheduleNextView(now: number): void {
     const next = Math.floor(now / this.viewLength) + 1;
-    this.out.push({ type: 'set-timer', timer: 'view', at: next * this.viewLength });
+    this.out.setTimer('view', next * this.viewLength);
   }
 
   private onViewTimer(now: number): void {
     this.view = Math.floor(now / this.viewLength);
     const leader = this.leaderOf(this.view);
-    this.out.push({ type: 'trace', event: { kind: 'view', view: this.view, leader } });
+    this.out.trace({ kind: 'view', view: this.view, leader });
     for (const e of this.views.keys()) if (e + PAST_VIEWS < this.view) this.views.delete(e);
+    this.equivocations.prune(this.view - PAST_VIEWS);
     // Proposals outside the window that gathered no notarization can no longer be voted for.
     // (Never the chain up to the lock: the safety state carries it, and a whole-cluster restart needs it.)
     const lockChain = this.lock.height > this.finalized.height ? this.tree.chain(toHex(this.lock.blockHash), this.finalized.height + 1) : [];
@@ -292,69 +252,89 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private propose(): void {
-    if (this.view <= this.lastProposedView) return; // proposed in this view before a restart
-    if (this.tree.longestCertifiedHeight < this.lock.height) return; // still fetching the chain it stood on
-    const parent = this.tree.longestCertifiedTips[0]!;
-    const onChain = new Set<string>();
-    for (const b of this.tree.chain(parent.id, this.finalized.height + 1)) for (const tx of b.payload) onChain.add(txKey(tx));
-    const block = makeBlock({ parent: parent.hash, height: parent.height + 1, view: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, onChain) });
+    const parent = this.rules.propose({
+      view: this.view,
+      lastProposedView: this.lastProposedView,
+      longestNotarizedTips: this.tree.longestCertifiedTips,
+      longestNotarizedHeight: this.tree.longestCertifiedHeight,
+      lockHeight: this.lock.height,
+    });
+    if (parent === undefined) return;
+    const height = parent.height + 1;
+    const payload = this.payload.build(this.payloadContext(this.view, height, parent.id), this.maxBlockTxs);
+    const block = makeBlock({ parent: parent.hash, height, view: this.view, proposer: this.self, payload });
     const statement = signStatement(this.config.signer, this.self, Domains.proposal, { view: this.view, sequence: 0, blockHash: block.hash });
     // Durable before the proposal leaves: a restarted leader never proposes twice in a view.
     this.lastProposedView = this.view;
     this.persist();
-    this.out.push({ type: 'trace', event: { kind: 'propose', view: this.view, block: block.id, height: block.height, parent: parent.id } });
-    this.out.push({ type: 'broadcast', message: { type: 'proposal', block, signature: statement.signature } });
-    this.record(this.view).proposals.push({ block, statement });
+    this.out.trace({ kind: 'propose', view: this.view, block: block.id, height: block.height, parent: parent.id });
+    this.out.broadcast({ type: 'proposal', block, signature: statement.signature });
+    this.record(this.view).proposals.push({ block, statement, refused: false });
+    // Remembered, not reported: a twin's proposal after this one proves the equivocation, this one does not.
+    this.equivocations.observe(statement);
     this.acceptProposal(block);
   }
 
   // ---- messages ----
 
-  /** Is `view` inside the window kept around the current one? Outside, the message is refused and counted. */
+  /** Is `view` inside the window kept around the current one? */
   private inWindow(view: number): boolean {
-    if (view <= this.view + FUTURE_VIEWS && view + PAST_VIEWS >= this.view) return true;
+    return view <= this.view + FUTURE_VIEWS && view + PAST_VIEWS >= this.view;
+  }
+
+  /** Refuses a message for a view outside the window (bounded state): counted in `dropped` too. */
+  private outOfWindow(from: number, kind: string): void {
     this.dropped++;
-    return false;
+    this.out.reject('OUT_OF_WINDOW', from, kind);
   }
 
   private record(view: number): ViewRecord {
     let r = this.views.get(view);
-    if (r === undefined) this.views.set(view, (r = { proposals: [], votes: new Map(), tallies: new Map() }));
+    if (r === undefined) this.views.set(view, (r = { proposals: [], votes: new Map(), tally: new VoteTally<string>(this.verifier) }));
     return r;
   }
 
-  private onProposal(m: Extract<StreamletMessage, { type: 'proposal' }>): void {
+  private onProposal(m: Message<'proposal'>, from: number): void {
     const block = m.block;
-    if (!this.inWindow(block.view) || block.proposer !== this.leaderOf(block.view)) return;
+    if (!this.inWindow(block.view)) return this.outOfWindow(from, m.type);
+    if (block.proposer !== this.leaderOf(block.view)) return this.out.reject('NOT_FROM_LEADER', from, m.type);
     const r = this.record(block.view);
+    if (r.proposals.some((p) => p.block.id === block.id)) return this.out.reject('DUPLICATE', from, m.type);
     // Two versions from one leader in one view prove its equivocation; a third adds only load.
-    if (r.proposals.length >= 2 || r.proposals.some((p) => p.block.id === block.id)) return;
+    if (r.proposals.length >= 2) return this.out.reject('EQUIVOCATION', from, m.type);
     const statement: SignedStatement = { domain: Domains.proposal, view: block.view, sequence: 0, blockHash: block.hash, signer: block.proposer, signature: m.signature };
-    if (!this.verifier.verify(statement) || !payloadMatches(block)) return;
-    r.proposals.push({ block, statement });
-    if (r.proposals.length === 2) this.reportEquivocation(r.proposals[0]!.statement, statement);
-    if (this.echo) this.out.push({ type: 'broadcast', message: m });
-    this.acceptProposal(block);
+    if (!this.verifier.verify(statement)) return this.out.reject('BAD_SIGNATURE', from, m.type);
+    if (!payloadMatches(block)) return this.out.reject('INVALID_PAYLOAD', from, m.type);
+    r.proposals.push({ block, statement, refused: false });
+    this.out.evidence(this.equivocations.observe(statement));
+    if (this.echo) this.out.broadcast(m);
+    this.acceptProposal(block, from);
   }
 
-  private acceptProposal(block: Block): void {
+  private acceptProposal(block: Block, from = this.self): void {
     const root = this.tree.root;
     if (block.height <= root.height || (block.height === root.height + 1 && block.parentId !== root.id)) {
-      this.dropped++; // it cannot extend the finalized tip: never voted for, never kept
-      return;
+      // It cannot extend the finalized tip (a leader behind on finality proposed it): never voted for, never kept.
+      this.dropped++;
+      return this.out.reject('STALE', from, 'proposal');
     }
     this.tree.add(block);
     this.repairBelow(block);
     this.afterTreeChange();
   }
 
-  private onVote(v: SignedStatement, m: StreamletMessage): void {
-    if (v.domain !== Domains.vote || v.sequence !== 0 || !this.inWindow(v.view)) return;
+  private onVote(m: Message<'vote'>, from: number): void {
+    const v = m.vote;
+    if (v.domain !== Domains.vote || v.sequence !== 0) return this.out.reject('MALFORMED', from, m.type);
+    if (!this.inWindow(v.view)) return this.outOfWindow(from, m.type);
     const r = this.record(v.view);
     const earlier = r.votes.get(v.signer);
-    if (earlier !== undefined && (earlier.length >= 2 || earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) return;
-    if (!this.verifier.verify(v)) return;
-    if (this.echo) this.out.push({ type: 'broadcast', message: m });
+    if (earlier !== undefined) {
+      if (earlier.some((e) => bytesEqual(e.blockHash, v.blockHash))) return this.out.reject('DUPLICATE', from, m.type);
+      if (earlier.length >= 2) return this.out.reject('EQUIVOCATION', from, m.type);
+    }
+    if (!this.verifier.verify(v)) return this.out.reject('BAD_SIGNATURE', from, m.type);
+    if (this.echo) this.out.broadcast(m);
     this.countVote(r, v);
     this.afterTreeChange();
   }
@@ -363,32 +343,23 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private countVote(r: ViewRecord, v: SignedStatement): void {
     const earlier = r.votes.get(v.signer);
     if (earlier === undefined) r.votes.set(v.signer, [v]);
-    else {
-      earlier.push(v);
-      this.reportEquivocation(earlier[0]!, v);
-    }
+    else earlier.push(v);
+    this.out.evidence(this.equivocations.observe(v));
     const id = toHex(v.blockHash);
     if (this.tree.isCertified(id)) return;
-    let tally = r.tallies.get(id);
-    if (tally === undefined) r.tallies.set(id, (tally = new Map()));
-    tally.set(v.signer, v);
-    if (tally.size >= this.quorumSize()) {
-      r.tallies.delete(id);
-      this.notarize(id, v.view, [...tally.values()]);
+    r.tally.addOwn(id, v); // verified already
+    if (this.rules.notarize(r.tally.count(id), r.tally.threshold, this.n)) {
+      const votes = r.tally.statements(id);
+      r.tally.delete(id);
+      this.notarize(id, v.view, votes);
     }
-  }
-
-  private reportEquivocation(first: SignedStatement, second: SignedStatement): void {
-    if (this.reported.has(second.signer)) return;
-    this.reported.add(second.signer);
-    this.out.push({ type: 'evidence', evidence: { kind: 'equivocation', offender: second.signer, first, second } });
   }
 
   private notarize(id: string, view: number, votes: readonly SignedStatement[]): void {
     this.notarizations.set(id, votes);
     this.tree.certify(id);
     if (view > this.lastNotarizedView) this.lastNotarizedView = view;
-    this.out.push({ type: 'trace', event: { kind: 'certify', view, block: id, height: this.tree.get(id)?.height ?? -1 } });
+    this.out.trace({ kind: 'certify', view, block: id, height: this.tree.get(id)?.height ?? -1 });
   }
 
   /**
@@ -398,24 +369,19 @@ export class Streamlet implements Protocol<StreamletMessage> {
    */
   private acceptNotarization(view: number, blockHash: Uint8Array, id: string, votes: readonly SignedStatement[]): boolean {
     if (this.tree.isCertified(id)) return true;
-    const quorum = this.quorumSize();
-    const valid: SignedStatement[] = [];
-    const signers = new Set<number>();
-    for (const v of votes) {
-      if (valid.length >= quorum || signers.size >= this.n) break;
-      if (v.domain !== Domains.vote || v.sequence !== 0 || v.view !== view || !bytesEqual(v.blockHash, blockHash) || signers.has(v.signer)) continue;
-      signers.add(v.signer);
-      if (this.verifier.verify(v)) valid.push(v);
-    }
-    if (valid.length >= quorum) {
+    const valid = distinctVerified(votes, { domain: Domains.vote, view, sequence: 0, blockHash }, this.verifier);
+    if (this.rules.notarize(valid.length, this.quorum, this.n)) {
       this.notarize(id, view, valid);
       return true;
     }
-    if (valid.length > 0 && this.inWindow(view)) {
-      const r = this.record(view);
-      for (const v of valid) {
-        const earlier = r.votes.get(v.signer);
-        if (earlier === undefined || (earlier.length < 2 && !earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) this.countVote(r, v);
+    if (valid.length > 0) {
+      if (!this.inWindow(view)) this.dropped++;
+      else {
+        const r = this.record(view);
+        for (const v of valid) {
+          const earlier = r.votes.get(v.signer);
+          if (earlier === undefined || (earlier.length < 2 && !earlier.some((e) => bytesEqual(e.blockHash, v.blockHash)))) this.countVote(r, v);
+        }
       }
     }
     return this.tree.isCertified(id);
@@ -433,21 +399,22 @@ export class Streamlet implements Protocol<StreamletMessage> {
     for (const tip of this.tree.longestCertifiedTips) {
       const votes = this.notarizations.get(tip.id);
       if (votes === undefined) continue;
-      this.out.push({ type: 'broadcast', message: { type: 'notarization', view: tip.view, blockHash: tip.hash, votes } });
+      this.out.broadcast({ type: 'notarization', view: tip.view, blockHash: tip.hash, votes });
       return;
     }
     const lock = this.lock;
-    if (lock.votes.length > 0 && lock.height > this.tree.longestCertifiedHeight) this.out.push({ type: 'broadcast', message: { type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes } });
+    if (lock.votes.length > 0 && lock.height > this.tree.longestCertifiedHeight) this.out.broadcast({ type: 'notarization', view: lock.view, blockHash: lock.blockHash, votes: lock.votes });
   }
 
-  private onNotarization(view: number, blockHash: Uint8Array, votes: readonly SignedStatement[]): void {
-    if (view > this.view + FUTURE_VIEWS) {
-      this.dropped++;
-      return;
-    }
-    if (view <= this.tree.root.view) return; // below the finalized root: nothing to learn
+  private onNotarization(m: Message<'notarization'>, from: number): void {
+    const { view, blockHash, votes } = m;
+    if (view > this.view + FUTURE_VIEWS) return this.outOfWindow(from, m.type);
+    // Below the finalized root: nothing to learn (a peer behind on finality gossips it).
+    if (view <= this.tree.root.view) return this.out.reject('STALE', from, m.type);
     const id = toHex(blockHash);
-    if (this.tree.isCertified(id) || !this.acceptNotarization(view, blockHash, id, votes)) return;
+    // Known notarized: the gossip of a peer that missed what this replica saw.
+    if (this.tree.isCertified(id)) return this.out.reject('DUPLICATE', from, m.type);
+    if (!this.acceptNotarization(view, blockHash, id, votes)) return this.out.reject('BAD_CERTIFICATE', from, m.type);
     const block = this.tree.get(id);
     if (block === undefined) this.fetch(blockHash, id, 0);
     else this.repairBelow(block);
@@ -482,12 +449,10 @@ export class Streamlet implements Protocol<StreamletMessage> {
   }
 
   private fetch(blockHash: Uint8Array, id: string, height: number): void {
-    if (this.fetching.has(id)) return; // asked already; asked again each view until answered
-    if (this.fetching.size >= MAX_FETCHING) this.fetching.delete(this.fetching.keys().next().value!);
+    if (this.fetcher.isOpen(id)) return; // asked already; asked again each view until answered
     // What it has is its longest notarized chain: the ancestors above it likely miss too.
-    const after = this.tree.longestCertifiedHeight;
-    this.fetching.set(id, { hash: blockHash, height, after, askedAt: this.now, attempts: 1 });
-    this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash, height, after } });
+    const request = this.fetcher.ask(id, { type: 'fetch', blockHash, height, after: this.tree.longestCertifiedHeight }, this.now);
+    if (request !== undefined) this.out.broadcast(request);
   }
 
   /** Is what a fetch asked for proven here: the block, and its notarization? */
@@ -497,14 +462,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   /** Once a view, asks everyone again for what no answer has proven within a round trip (a Byzantine peer may answer first, with less). */
   private askAgain(): void {
-    for (const [id, f] of this.fetching) {
-      if (this.fetched(id) || f.attempts >= FETCH_ATTEMPTS) this.fetching.delete(id);
-      else if (this.now - f.askedAt >= 2 * this.config.timing.delta) {
-        f.attempts++;
-        f.askedAt = this.now;
-        this.out.push({ type: 'broadcast', message: { type: 'fetch', blockHash: f.hash, height: f.height, after: f.after } });
-      }
-    }
+    for (const request of this.fetcher.due(this.now, (id) => this.fetched(id))) this.out.broadcast(request);
   }
 
   /**
@@ -523,14 +481,16 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return this.finalBodies.get(id);
   }
 
-  private onFetch(blockHash: Uint8Array, height: number, after: number, from: number): void {
-    const id = toHex(blockHash);
-    const block = this.body(id, height);
-    if (block === undefined || block.height === 0) return;
-    const votes = this.notarizations.get(id) ?? [...(this.views.get(block.view)?.tallies.get(id)?.values() ?? [])];
+  private onFetch(m: Message<'fetch'>, from: number): void {
+    const id = toHex(m.blockHash);
+    const block = this.body(id, m.height);
+    // Not refused: nothing to answer with (a fetch goes to everyone, and only some hold the block).
+    if (block === undefined) return;
+    if (block.height === 0) return this.out.reject('MALFORMED', from, m.type); // genesis: every replica has it
+    const votes = this.notarizations.get(id) ?? this.views.get(block.view)?.tally.statements(id) ?? [];
     const ancestors: Block[] = [];
-    for (let a = this.body(block.parentId, block.height - 1); a !== undefined && a.height > after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId, a.height - 1)) ancestors.push(a);
-    this.out.push({ type: 'send', to: from, message: { type: 'block', block, votes, ancestors } });
+    for (let a = this.body(block.parentId, block.height - 1); a !== undefined && a.height > m.after && a.height > 0 && ancestors.length < MAX_ANCESTORS; a = this.body(a.parentId, a.height - 1)) ancestors.push(a);
+    this.out.send(from, { type: 'block', block, votes, ancestors });
   }
 
   /**
@@ -540,17 +500,22 @@ export class Streamlet implements Protocol<StreamletMessage> {
    * are notarized); anything else is refused and counted (a Byzantine peer's fabricated chain never
    * enters the tree). The fetch stays open until the block and its notarization are here.
    */
-  private onFetchedBlock(block: Block, votes: readonly SignedStatement[], ancestors: readonly Block[]): void {
-    if (!this.fetching.has(block.id)) return;
-    if (block.height <= this.tree.root.height) {
-      this.fetching.delete(block.id); // at or below the finalized root: of no use
-      return;
+  private onFetchedBlock(m: Message<'block'>, from: number): void {
+    const { block, votes, ancestors } = m;
+    if (!this.fetcher.isOpen(block.id)) {
+      // Answers after the first that proved it (every peer answers a fetch) are duplicates; late ones, stale.
+      const code = block.height <= this.tree.root.height ? 'STALE' : this.fetched(block.id) ? 'DUPLICATE' : 'UNASKED';
+      return this.out.reject(code, from, m.type);
     }
-    if (!payloadMatches(block)) return;
+    if (block.height <= this.tree.root.height) {
+      this.fetcher.resolve(block.id); // at or below the finalized root: of no use
+      return this.out.reject('STALE', from, m.type);
+    }
+    if (!payloadMatches(block)) return this.out.reject('INVALID_PAYLOAD', from, m.type);
     if (votes.length > 0 && !this.tree.isCertified(block.id)) this.acceptNotarization(block.view, block.hash, block.id, votes);
     if (!this.tree.isCertified(block.id) && !this.tree.has(block.id)) {
       this.dropped += 1 + ancestors.length; // nothing vouches for it (yet): asked again, answers with its votes are taken
-      return;
+      return this.out.reject('UNPROVEN', from, m.type);
     }
     const chain: Block[] = [];
     let child = block;
@@ -560,28 +525,40 @@ export class Streamlet implements Protocol<StreamletMessage> {
       child = a;
     }
     if (!this.tree.isCertified(block.id)) chain.length = 0; // a proposal held here, not notarized: its ancestors are not vouched for
-    this.dropped += ancestors.length - chain.length;
+    if (chain.length < ancestors.length) {
+      this.dropped += ancestors.length - chain.length;
+      // Ancestors the finalized root passed since the fetch are of no use; others are not proven.
+      this.out.reject(ancestors[chain.length]!.height <= this.tree.root.height ? 'STALE' : 'UNPROVEN', from, m.type);
+    }
     // The block first, then its ancestors nearest first: a notarized block waiting for its parent vouches for the parent.
     this.tree.add(block);
     for (const a of chain) this.tree.add(a);
-    if (this.fetched(block.id)) this.fetching.delete(block.id);
+    if (this.fetched(block.id)) this.fetcher.resolve(block.id);
     this.repairBelow(block);
     this.afterTreeChange();
   }
 
   // ---- voting ----
 
-  /** Votes for this view's proposal if the rules allow it now (called whenever the tree changes); true if it voted. */
+  /**
+   * Votes for this view's proposals the rules allow now (called whenever the tree changes), after
+   * the payload policy accepts the payload (a refusal: no vote, counted once); true if it voted.
+   */
   private tryVote(): boolean {
     const r = this.views.get(this.view);
     if (r === undefined) return false;
     let voted = false;
     for (const p of r.proposals) {
-      if (!this.tree.has(p.block.id) || r.votes.get(this.self)?.some((v) => bytesEqual(v.blockHash, p.block.hash))) continue;
-      if (this.mayVote(p.block)) {
-        this.vote(p.block);
-        voted = true;
+      if (p.refused || !this.tree.has(p.block.id) || r.votes.get(this.self)?.some((v) => bytesEqual(v.blockHash, p.block.hash))) continue;
+      if (!this.mayVote(p, r)) continue;
+      const b = p.block;
+      if (!this.payload.validate(b.payload, this.payloadContext(b.view, b.height, b.parentId)).ok) {
+        p.refused = true;
+        this.out.reject('INVALID_PAYLOAD', b.proposer, 'proposal');
+        continue;
       }
+      this.vote(b);
+      voted = true;
     }
     return voted;
   }
@@ -595,25 +572,14 @@ export class Streamlet implements Protocol<StreamletMessage> {
     // Durable before the vote leaves: a restarted replica never votes twice in a view, nor on a shorter chain.
     this.persist();
     const vote = signStatement(this.config.signer, this.self, Domains.vote, { view: block.view, sequence: 0, blockHash: block.hash });
-    this.out.push({ type: 'trace', event: { kind: 'vote', view: block.view, block: block.id } });
-    this.out.push({ type: 'broadcast', message: { type: 'vote', vote } });
+    this.out.trace({ kind: 'vote', view: block.view, block: block.id });
+    this.out.broadcast({ type: 'vote', vote });
     const r = this.record(block.view);
     if (!(r.votes.get(this.self) ?? []).some((e) => bytesEqual(e.blockHash, vote.blockHash))) this.countVote(r, vote);
   }
 
   private persist(): void {
-    const f = this.finalized;
-    const l = this.lock;
-    this.out.push({
-      type: 'persist',
-      state: encode(SafetyStateCodec, {
-        lastVotedView: this.lastVotedView,
-        lastProposedView: this.lastProposedView,
-        finalized: { hash: f.hash, height: f.height, view: f.view },
-        lock: { height: l.height, view: l.view, blockHash: l.blockHash, votes: l.votes.map((v) => ({ signer: v.signer, signature: v.signature })) },
-        blocks: this.keptBlocks(),
-      }),
-    });
+    this.out.persist(encodeSafetyState({ lastVotedView: this.lastVotedView, lastProposedView: this.lastProposedView, finalized: this.finalized, lock: this.lock, blocks: this.keptBlocks() }));
   }
 
   // ---- finality ----
@@ -626,7 +592,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
         const parent = this.tree.get(b.parentId);
         if (parent === undefined || parent === this.tree.root) continue;
         const grandparent = this.tree.get(parent.parentId);
-        if (this.finalizes(grandparent, parent, b)) this.finalize(parent);
+        if (this.rules.finalize(grandparent, parent, b)) this.finalize(parent);
       }
       if (!this.tryVote() && newly.length === 0) return;
     }
@@ -640,7 +606,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     }
   }
 
-  /** The block bodies for the safety state (see KEPT_BYTES), encoded. */
+  /** The block bodies for the safety state (see KEPT_FINAL_BLOCKS), encoded. */
   private keptBlocks(): Uint8Array[] {
     // The whole chain up to the lock, with no cut-off: a whole-cluster restart finds it nowhere else.
     const lockId = toHex(this.lock.blockHash);
@@ -660,50 +626,17 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   private finalize(block: Block): void {
     if (block.height <= this.finalized.height) {
-      const mine = this.config.finalized?.at(block.height) ?? this.tree.ancestorAt(this.finalized.id, block.height);
-      if (mine === undefined || mine.id === block.id) return;
-      // A conflicting finalization: hand it to the runtime, whose ledger refuses it loudly.
-      this.out.push({ type: 'commit', blocks: [block] });
-      return;
+      // Found final again: nothing to do, or (a conflict) handed to the runtime, whose ledger refuses it loudly.
+      const tip = this.finalized.id;
+      return refinalized(this.out, block, this.config.finalized, (height) => this.tree.ancestorAt(tip, height));
     }
     const chain = this.tree.chain(block.id, this.finalized.height + 1);
-    for (const b of chain) {
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: b.id, height: b.height, view: b.view } });
-      this.mempool.remove(b.payload);
-    }
     if (this.config.finalized === undefined) this.keepFinal(chain);
-    this.out.push({ type: 'commit', blocks: chain });
+    commitChain(this.out, chain, this.payload);
     // Final blocks are the runtime's from here: the tree keeps what descends from the new tip only.
     this.tree.reroot(block);
     for (const id of this.notarizations.keys()) if (!this.tree.has(id) && !this.tree.isCertified(id)) this.notarizations.delete(id);
     // After the commit: a crash between the two re-commits the same blocks after the restart (a no-op).
     this.persist();
   }
-}
-
-/** Each block is encoded once for the safety state, however many persists carry it. */
-const encodings = new WeakMap<Block, Uint8Array>();
-function encodedBlock(b: Block): Uint8Array {
-  let bytes = encodings.get(b);
-  if (bytes === undefined) encodings.set(b, (bytes = encode(BlockCodec, { ...b, payload: b.payload as Uint8Array[] })));
-  return bytes;
-}
-
-function decodeSafetyState(bytes: Uint8Array): {
-  lastVotedView: number;
-  lastProposedView: number;
-  finalized: { hash: Uint8Array; height: number; view: number } | undefined;
-  lock: Lock | undefined;
-  blocks: Block[];
-} {
-  const current = tryDecode(SafetyStateCodec, bytes);
-  if (!current.ok) {
-    const legacy = decode(LegacySafetyStateCodec, bytes);
-    return { lastVotedView: legacy.lastVotedView, lastProposedView: legacy.lastVotedView, finalized: undefined, lock: undefined, blocks: [] };
-  }
-  const s = current.value;
-  const l = s.lock;
-  const votes = l.votes.map((v) => ({ domain: Domains.vote, sequence: 0, view: l.view, blockHash: l.blockHash, signer: v.signer, signature: v.signature }));
-  const blocks = s.blocks.map((bytes) => sealBlock(decode(BlockCodec, bytes)));
-  return { lastVotedView: s.lastVotedView, lastProposedView: s.lastProposedView, finalized: s.finalized, lock: { height: l.height, view: l.view, blockHash: l.blockHash, votes }, blocks };
 }

@@ -1,9 +1,9 @@
 // Each planted bug must make the conformance suite fail. The mutants override
-// one rule of the honest replica; nothing else changes.
-import type { Block, ProtocolInput, ProtocolOutput } from '@bftx/consensus';
+// one rule of the honest replica (rules.ts); nothing else changes.
+import type { ProtocolDefinition } from '@bftx/consensus';
 import { suiteFailure } from '@bftx/consensus/testing';
 import * as sim from '@bftx/sim';
-import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
+import { streamlet, type StreamletMessage, type StreamletRules } from '../src/index';
 
 /**
  * A colluding fork the generic suite does not reach for Streamlet. n = 7: replica 0 (Byzantine)
@@ -16,7 +16,7 @@ import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
  * (Replica 2 never takes the fork: its tree is cut at its finalized tip. The earlier schedule forked
  * after blocks were final everywhere, which that cut now refuses by itself.)
  */
-function colludingForkFailure(Replica: typeof Streamlet): string | undefined {
+function colludingForkFailure(rules: Partial<StreamletRules>, wrap: Wrap = (p) => p): string | undefined {
   const view = 21;
   const leaders = Array.from({ length: 60 }, (_, e) => (e >= 1 && e <= 4 ? e + 1 : e >= 5 && e <= 7 ? 0 : 2 + (e % 5)));
   const network: sim.NetworkModel = {
@@ -27,59 +27,41 @@ function colludingForkFailure(Replica: typeof Streamlet): string | undefined {
     { replica: 0, strategy: { kind: 'fork' as const } },
     { replica: 1, strategy: { kind: 'double-vote' as const } },
   ];
-  const r = sim.simulate({ protocol: streamlet({ echo: false, replica: Replica }), n: 7, seed: 1, network, timing: { delta: 10 }, duration: 20 * view, byzantine, leaderSchedule: leaders, trace: false });
+  const r = sim.simulate({ protocol: wrap(streamlet({ echo: false, rules })), n: 7, seed: 1, network, timing: { delta: 10 }, duration: 20 * view, byzantine, leaderSchedule: leaders, trace: false });
   return r.safetyViolation === undefined ? undefined : `colluding fork: ${r.safetyViolation}`;
 }
 
-class MajorityQuorum extends Streamlet {
-  protected override quorumSize(): number {
-    return Math.floor(this.n / 2) + 1;
-  }
-}
+type Wrap = (p: ProtocolDefinition<StreamletMessage>) => ProtocolDefinition<StreamletMessage>;
 
-class FinalizeOnTwo extends Streamlet {
-  protected override finalizes(_grandparent: Block | undefined, parent: Block, block: Block): boolean {
-    return parent.view + 1 === block.view;
-  }
-}
+/** Not a rule: every replica forgets its safety state (its persist outputs dropped), so a restarted one starts afresh. */
+const persistsNothing: Wrap = (p) => ({
+  ...p,
+  create(config) {
+    const inner = p.create(config);
+    return { self: inner.self, step: (input) => inner.step(input).filter((o) => o.type !== 'persist'), footprint: () => inner.footprint!() };
+  },
+});
 
-class VotesTwiceInAnView extends Streamlet {
-  protected override mayVote(block: Block): boolean {
-    return this.extendsLongestNotarized(block); // forgets "first proposal only" and "once per view"
-  }
-}
-
-class SkipsLongestChainCheck extends Streamlet {
-  protected override extendsLongestNotarized(): boolean {
-    return true;
-  }
-}
-
-class PersistsNothing extends Streamlet {
-  override step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
-    return super.step(input).filter((o) => o.type !== 'persist');
-  }
-}
-
-const mutants: Array<[string, typeof Streamlet]> = [
-  ['quorum of floor(n/2)+1', MajorityQuorum],
-  ['finalize on two consecutive views', FinalizeOnTwo],
-  ['vote twice in a view', VotesTwiceInAnView],
-  ['skip the longest-notarized-chain check', SkipsLongestChainCheck],
-  ['persist nothing', PersistsNothing],
+const mutants: Array<[string, Partial<StreamletRules>, Wrap?]> = [
+  ['quorum of floor(n/2)+1', { notarize: (votes, _quorum, n) => votes >= Math.floor(n / 2) + 1 }],
+  ['finalize on two consecutive views', { finalize: (_grandparent, parent, block) => parent.view + 1 === block.view }],
+  // Forgets "first proposal only" and "once per view".
+  ['vote twice in a view', { vote: (s) => s.extendsLongestNotarized }],
+  ['skip the longest-notarized-chain check', { extendsLongestNotarized: () => true }],
+  ['persist nothing', {}, persistsNothing],
 ];
 
 describe('streamlet: the conformance suite catches planted bugs', () => {
   test('the colluding-fork schedule breaks the replica that skips the longest-notarized-chain check', () => {
-    expect(colludingForkFailure(SkipsLongestChainCheck)).toBeDefined();
+    expect(colludingForkFailure({ extendsLongestNotarized: () => true })).toBeDefined();
   });
 
   test('the colluding-fork schedule is safe for the honest replica', () => {
-    expect(colludingForkFailure(Streamlet)).toBeUndefined();
+    expect(colludingForkFailure({})).toBeUndefined();
   });
 
-  test.each(mutants)('%s', (_name, Replica) => {
-    const failure = suiteFailure(streamlet({ replica: Replica }), sim, { safety: 300, evidence: 30, liveness: 20, twins: 0, classes: 20 }) ?? colludingForkFailure(Replica);
+  test.each(mutants)('%s', (_name, rules, wrap = (p) => p) => {
+    const failure = suiteFailure(wrap(streamlet({ rules })), sim, { safety: 300, evidence: 30, liveness: 20, twins: 0, classes: 20 }) ?? colludingForkFailure(rules, wrap);
     expect(failure).toBeDefined();
     console.log(`${_name}: caught by ${failure}`);
   });
