@@ -426,7 +426,9 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
           if (at !== undefined) latencyMs.push(now - at);
           latencyViews.push(Math.max(0, (viewAtCommit.get(b) ?? inst.view) - b.view));
         }
-        record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest });
+        // With the id it was proposed under where it differs: this record comes before the protocol's own finalize event (durable first).
+        const proposal = tracing ? proposalOf.get(b.id) : undefined;
+        if (tracing) record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest, ...(proposal === undefined ? {} : { proposal }) });
         if (!inst.honest) continue;
         const first = finalizedBy.get(b.height);
         if (first === undefined) finalizedBy.set(b.height, b.id);
