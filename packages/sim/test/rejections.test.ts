@@ -1,6 +1,6 @@
 import type { Protocol, ProtocolDefinition, ProtocolInput, ProtocolOutput } from '@bftx/consensus';
 import { utf8 } from '@bftx/crypto';
-import { fixedDelay, simulate } from '../src/index';
+import { fixedDelay, simulate, synchronous } from '../src/index';
 
 type Msg = { readonly by: number; readonly forged: boolean };
 
@@ -82,5 +82,13 @@ describe('rejections', () => {
     // Restarted, replica 1 starts again and broadcasts its message a second time.
     const twice = simulate({ ...base, restarts: [{ replica: 1, at: 20, downFor: 1 }] });
     expect(twice.replicas.filter((x) => x.validator !== 1).map((x) => x.rejections.DUPLICATE)).toEqual([1, 1, 1]);
+  });
+
+  test('same seed, same bytes: refusals, random delays and a crash in the middle of a step included', () => {
+    const run = () => simulate({ ...base, network: synchronous(5), byzantine: [{ replica: 3, strategy: { kind: 'invalid-signatures' } }], restarts: [{ replica: 1, at: 0, downFor: 3, prefix: 1 }, { replica: 2, at: 20, downFor: 1 }] });
+    const [a, b] = [run(), run()];
+    expect(a.traceJsonl()).toBe(b.traceJsonl());
+    expect(a.traceJsonl()).toContain('"ev":"reject"');
+    expect(JSON.stringify(a.replicas)).toBe(JSON.stringify(b.replicas));
   });
 });
