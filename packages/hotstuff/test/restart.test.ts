@@ -1,6 +1,6 @@
 // Items 2 and 4 of issue 15, driven step by step (a crash right after one output, a message
 // delivered back to its sender): a restarted HotStuff replica, created from its last persist
-// output alone, never signs a second statement for a sequence, and fetches the block its highest QC
+// output alone, never signs a second statement for a view, and fetches the block its highest QC
 // names instead of waiting for it.
 import { SimulatedSignatureScheme, ValidatorSet, type Evidence, type Protocol, type ProtocolConfig, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
 import { toHex } from '@bftx/crypto';
@@ -72,7 +72,7 @@ class Cluster {
     }
   }
 
-  /** Statements replica `i` signed for one sequence with two different blocks, over all its lives. */
+  /** Statements replica `i` signed for one view with two different blocks, over all its lives. */
   doubleSigns(i: number): string[] {
     const seen = new Map<string, string>();
     const out: string[] = [];
@@ -118,7 +118,7 @@ describe('hotstuff restarts from its persisted state alone', () => {
     expect(c.evidence).toEqual([]);
   });
 
-  test('item 2: a replica that crashed mid-step, at any output, never signs a second statement for a sequence after it restarts', () => {
+  test('item 2: a replica that crashed mid-step, at any output, never signs a second statement for a view after it restarts', () => {
     // For every output of every step of a short run of replica 1, crash right after it, restart, and run on.
     for (let cut = 0; cut < 40; cut++) {
       const c = new Cluster();
