@@ -177,7 +177,13 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    */
   private readonly votes = new Map<number, VoteTally<string>>();
   private readonly qcFormed = new Set<number>();
-  /** Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was last asked. */
+  /**
+   * Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was
+   * last asked. Not consensus's BlockFetcher: this one updates an open request's height (a child
+   * that arrives names its parent's height, which lets peers serve it from their ledgers), evicts
+   * the lowest view first, forgets what the committed tip passed, and re-asks one block on demand
+   * 2 delta after its last ask (BlockFetcher has no lookup by id, no eviction order and no per-request re-ask).
+   */
   private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly view: number; height: number | undefined; askedAt: number }>();
   /** Fetch answers each peer may still get now (a token bucket per peer), and when it was last served. */
   private readonly serveTokens: number[];
@@ -211,7 +217,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** The block this replica last voted for (persisted with its chain). */
   private voted: StoredLink | undefined;
   private dirty = false;
-  /** Inputs refused for being too far from the current view, and fetches refused by the rate limit (footprint().dropped). */
+  /** footprint().dropped: inputs refused for being too far from the current view, proposals refused unread (stale), fetches refused by the rate limit. */
   private dropped = 0;
   private now = 0;
   private readonly out = new Outbox<HotStuffMessage>();
