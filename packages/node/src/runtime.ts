@@ -24,7 +24,7 @@ import type { ReplicaStore } from './store';
 const MAX_GROUP = 512;
 const MAX_TRACKED_ARRIVALS = 100_000;
 /** At most one log line per rejection code in this many ms (with the count left unlogged since the last). */
-const REJECTION_LOG_MS = 10_000;
+const REJECTION_LOG_MS = 60_000;
 
 export interface RuntimeOptions<M> {
   readonly protocol: ProtocolDefinition<M>;
