@@ -1,4 +1,4 @@
-import { adversaryBlocks, signStatement, type Block, type ProtocolConfig, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
+import { adversaryBlocks, signStatement, type Block, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import type { Signer } from '@bftx/crypto';
 import { PbftDomains, decodePbftMessage, encodePbftMessage, type PbftMessage, type PrePrepare } from './messages';
 import { Pbft, prePrepareStatement, type PbftOptions } from './pbft';
@@ -33,11 +33,10 @@ export function pbftStatements(m: PbftMessage): readonly SignedStatement[] {
 }
 
 /**
- * PBFT as a ProtocolDefinition. `replica` lets tests substitute a subclass with a rule changed
- * (the mutation checks); users leave it out.
+ * PBFT as a ProtocolDefinition. `rules` replaces any of the paper's rules (src/rules.ts): the
+ * mutation tests plant bugs so, e.g. `pbft({ rules: { committedLocal: (s) => s.prepared } })`.
  */
-export function pbft(options: PbftOptions & { replica?: new (config: ProtocolConfig, options: PbftOptions) => Pbft } = {}): ProtocolDefinition<PbftMessage> {
-  const Replica = options.replica ?? Pbft;
+export function pbft(options: PbftOptions = {}): ProtocolDefinition<PbftMessage> {
   const timeoutDeltas = (options.viewTimeoutDeltas ?? 10) * 2 ** (options.maxBackoff ?? 3);
   const K = options.checkpointInterval ?? 8;
   const resign = (s: SignedStatement, blockHash: Uint8Array, signer: Signer, self: number) => signStatement(signer, self, s.domain, { view: s.view, sequence: s.sequence, blockHash });
@@ -48,7 +47,7 @@ export function pbft(options: PbftOptions & { replica?: new (config: ProtocolCon
   const aheadPrePrepare = (p: PrePrepare, ahead: number, signer: Signer, self: number): PbftMessage => prePrepareOf(p.view + ahead, p.batch, signer, self);
   return {
     name: 'pbft',
-    create: (config) => new Replica(config, options),
+    create: (config) => new Pbft(config, options),
     encodeMessage: encodePbftMessage,
     decodeMessage: decodePbftMessage,
     messageKind: (m) => m.type,

@@ -18,4 +18,5 @@ export {
   type SignedRecord,
   type ViewChange,
 } from './messages';
-export { nullBatch, Pbft, pbftPrimary, preparedDigest, prePrepareStatement, type PbftOptions } from './pbft';
+export { Pbft, preparedDigest, prePrepareStatement, type PbftOptions } from './pbft';
+export { defaultRules, nullBatch, type CommittedState, type PbftRules, type PreparedState, type PrePrepareState, type ReproposalState, type Verdict, type Watermarks } from './rules';

@@ -11,8 +11,8 @@ export const PbftDomains = {
 } as const;
 
 /**
- * The primary of `view` binds `batch` to sequence number `seq` (= batch.height). Its statement is
- * (view = view, sequence = seq, blockHash = batch digest): two pre-prepares for one (view, seq) with
+ * The primary of `view` binds `batch` to a sequence number (= batch.height). Its statement is
+ * (view, sequence = batch.height, blockHash = batch digest): two pre-prepares for one (view, sequence) with
  * different batches are an equivocation anyone can prove.
  */
 export interface PrePrepare {
@@ -25,23 +25,23 @@ export interface PrePrepare {
 
 /**
  * A pre-prepare with matching prepares from quorum - 1 other replicas (the pre-prepare stands for the
- * primary's): the batch was prepared at (view, seq) by a quorum.
+ * primary's): the batch was prepared at (view, sequence) by a quorum.
  */
 export interface PreparedCertificate {
   readonly prePrepare: PrePrepare;
   readonly prepares: readonly SignedStatement[];
 }
 
-/** A quorum of matching checkpoint statements (sequence = seq, blockHash = the ledger block at seq): a stable checkpoint. */
+/** A quorum of matching checkpoint statements (the same sequence, blockHash = the ledger block there): a stable checkpoint. */
 export interface CheckpointProof {
-  readonly seq: number;
+  readonly sequence: number;
   readonly digest: Uint8Array;
   readonly statements: readonly SignedStatement[];
 }
 
 /**
  * "Move to `statement.view`": its signer's stable checkpoint and every batch it prepared above it.
- * The statement signs (view = new view, sequence = stable seq, blockHash = digest of the prepared list).
+ * The statement signs (view = new view, sequence = the stable checkpoint's, blockHash = digest of the prepared list).
  */
 export interface ViewChange {
   readonly statement: SignedStatement;
@@ -63,10 +63,10 @@ export type PbftMessage =
   | { readonly type: 'view-change'; readonly viewChange: ViewChange }
   | { readonly type: 'new-view'; readonly view: number; readonly viewChanges: readonly ViewChange[]; readonly prePrepares: readonly PrePrepare[] }
   /**
-   * Executed batches from `fromSeq` on. `toSeq`, when set, is a height whose ledger block hash the
+   * Executed batches from `fromSequence` on. `toSequence`, when set, is a height whose ledger block hash the
    * asker holds proven (an anchor, see 'final'): an answer from the finalized chain links to it.
    */
-  | { readonly type: 'fetch'; readonly fromSeq: number; readonly toSeq?: number }
+  | { readonly type: 'fetch'; readonly fromSequence: number; readonly toSequence?: number }
   | { readonly type: 'committed'; readonly batches: readonly CommittedBatch[] }
   | FinalAnswer;
 
@@ -74,7 +74,7 @@ export type PbftMessage =
  * An answer from the answerer's finalized chain (ledger blocks; the commits behind them are gone
  * after a restart): `blocks` (whole, lowest first) then `headers`, consecutive heights, each
  * block's parent the hash of the one before. The last of them is the block of `proof` (a stable
- * checkpoint: a quorum signed its hash) or, without `proof`, the block at the asker's `toSeq`. With
+ * checkpoint: a quorum signed its hash) or, without `proof`, the block at the asker's `toSequence`. With
  * no blocks the headers only move the asker's proven point down (to the parent of the first).
  */
 export interface FinalAnswer {
@@ -93,7 +93,7 @@ const StatementWire = codec.record({ view: codec.uint(), sequence: codec.uint(),
 const PrePrepareWire = codec.record({ view: codec.uint(), primary: codec.uint(65535), batch: BlockCodec, signature: SIG });
 const CertificateWire = codec.record({ prePrepare: PrePrepareWire, prepares: codec.array(StatementWire, MAX_LIST) });
 const CommittedBatchWire = codec.record({ batch: BlockCodec, commits: codec.array(StatementWire, MAX_LIST) });
-const CheckpointProofWire = codec.record({ seq: codec.uint(), digest: HASH, statements: codec.array(StatementWire, MAX_LIST) });
+const CheckpointProofWire = codec.record({ sequence: codec.uint(), digest: HASH, statements: codec.array(StatementWire, MAX_LIST) });
 const ViewChangeWire = codec.record({
   statement: StatementWire,
   stable: CheckpointProofWire,
@@ -106,7 +106,7 @@ const WireCodec = codec.taggedUnion('type', {
   checkpoint: { statement: StatementWire },
   'view-change': { viewChange: ViewChangeWire },
   'new-view': { view: codec.uint(), viewChanges: codec.array(ViewChangeWire, MAX_LIST), prePrepares: codec.array(PrePrepareWire, MAX_LIST) },
-  fetch: { fromSeq: codec.uint(), toSeq: codec.uint() },
+  fetch: { fromSequence: codec.uint(), toSequence: codec.uint() },
   committed: { batches: codec.array(CommittedBatchWire, MAX_LIST) },
   final: { proof: codec.optional(CheckpointProofWire), blocks: codec.array(BlockCodec, MAX_LIST), headers: codec.array(BlockHeaderCodec, MAX_HEADERS) },
 });
@@ -121,17 +121,17 @@ const certToWire = (c: PreparedCertificate) => ({ prePrepare: ppToWire(c.prePrep
 const certFromWire = (c: codec.Infer<typeof CertificateWire>): PreparedCertificate => ({ prePrepare: ppFromWire(c.prePrepare), prepares: c.prepares.map((s) => fromWire(PbftDomains.prepare, s)) });
 const committedToWire = (c: CommittedBatch) => ({ batch: blockWire(c.batch), commits: c.commits.map(toWire) });
 const committedFromWire = (c: codec.Infer<typeof CommittedBatchWire>): CommittedBatch => ({ batch: sealBlock(c.batch), commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
-const proofToWire = (p: CheckpointProof) => ({ seq: p.seq, digest: p.digest, statements: p.statements.map(toWire) });
-const proofFromWire = (w: codec.Infer<typeof CheckpointProofWire>): CheckpointProof => ({ seq: w.seq, digest: w.digest, statements: w.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) });
+const proofToWire = (p: CheckpointProof) => ({ sequence: p.sequence, digest: p.digest, statements: p.statements.map(toWire) });
+const proofFromWire = (w: codec.Infer<typeof CheckpointProofWire>): CheckpointProof => ({ sequence: w.sequence, digest: w.digest, statements: w.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) });
 const headerWire = (h: BlockHeader): BlockHeader => ({ parent: h.parent, height: h.height, view: h.view, proposer: h.proposer, payloadRoot: h.payloadRoot });
 const vcToWire = (v: ViewChange) => ({
   statement: toWire(v.statement),
-  stable: { seq: v.stable.seq, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
+  stable: { sequence: v.stable.sequence, digest: v.stable.digest, statements: v.stable.statements.map(toWire) },
   prepared: v.prepared.map(certToWire),
 });
 const vcFromWire = (w: codec.Infer<typeof ViewChangeWire>): ViewChange => ({
   statement: fromWire(PbftDomains.viewChange, w.statement),
-  stable: { seq: w.stable.seq, digest: w.stable.digest, statements: w.stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
+  stable: { sequence: w.stable.sequence, digest: w.stable.digest, statements: w.stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
   prepared: w.prepared.map(certFromWire),
 });
 
@@ -149,7 +149,7 @@ export function encodePbftMessage(m: PbftMessage): Uint8Array {
     case 'new-view':
       return encode(WireCodec, { type: m.type, view: m.view, viewChanges: m.viewChanges.map(vcToWire), prePrepares: m.prePrepares.map(ppToWire) });
     case 'fetch':
-      return encode(WireCodec, { type: m.type, fromSeq: m.fromSeq, toSeq: m.toSeq ?? 0 });
+      return encode(WireCodec, { type: m.type, fromSequence: m.fromSequence, toSequence: m.toSequence ?? 0 });
     case 'committed':
       return encode(WireCodec, { type: m.type, batches: m.batches.map(committedToWire) });
     case 'final':
@@ -174,7 +174,7 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
     case 'new-view':
       return { type: w.type, view: w.view, viewChanges: w.viewChanges.map(vcFromWire), prePrepares: w.prePrepares.map(ppFromWire) };
     case 'fetch':
-      return w.toSeq === 0 ? { type: w.type, fromSeq: w.fromSeq } : { type: w.type, fromSeq: w.fromSeq, toSeq: w.toSeq };
+      return w.toSequence === 0 ? { type: w.type, fromSequence: w.fromSequence } : { type: w.type, fromSequence: w.fromSequence, toSequence: w.toSequence };
     case 'committed':
       return { type: w.type, batches: w.batches.map(committedFromWire) };
     case 'final':
@@ -187,13 +187,13 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
 export const SIGNED_DOMAINS = [PbftDomains.prePrepare, PbftDomains.prepare, PbftDomains.commit, PbftDomains.checkpoint, PbftDomains.viewChange] as const;
 export type SignedDomain = (typeof SIGNED_DOMAINS)[number];
 
-/** One statement a replica signed: (domain, view, seq) -> digest; it never signs another digest for that triple. */
+/** One statement a replica signed: (domain, view, sequence) -> digest; it never signs another digest for that triple. */
 export interface SignedRecord {
   readonly domain: SignedDomain;
   /** The statement's view: the view (0 for checkpoints). */
   readonly view: number;
   /** The statement's sequence: the sequence number (the stable checkpoint's for a view change). */
-  readonly seq: number;
+  readonly sequence: number;
   readonly digest: Uint8Array;
 }
 
@@ -202,18 +202,18 @@ export interface SignedRecord {
  * batches are nested encodings, each made once per object and cached: a replica persists several
  * times per batch, and re-encoding its whole window each time would dominate its CPU.
  */
-const ExecutedWire = codec.record({ seq: codec.uint(), batch: codec.optional(BlockCodec), commits: codec.array(StatementWire, MAX_LIST) });
+const ExecutedWire = codec.record({ sequence: codec.uint(), batch: codec.optional(BlockCodec), commits: codec.array(StatementWire, MAX_LIST) });
 const SafetyStateCodec = codec.record({
   view: codec.uint(),
   inViewChange: codec.bool,
   stable: codec.bytes(),
   lastExecuted: codec.uint(),
   ledgerTip: HASH,
-  nextSeq: codec.uint(),
+  nextSequence: codec.uint(),
   prepared: codec.array(codec.bytes(), MAX_LIST),
   // A batch that is also in a prepared certificate is stored once, there (`batch` left out here).
   executed: codec.array(codec.bytes(), MAX_LIST),
-  signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), seq: codec.uint(), digest: HASH }), 1 << 16),
+  signed: codec.array(codec.record({ domain: codec.enumeration(SIGNED_DOMAINS), view: codec.uint(), sequence: codec.uint(), digest: HASH }), 1 << 16),
 });
 const encodedProofs = new WeakMap<CheckpointProof, Uint8Array>();
 const encodedCertificates = new WeakMap<PreparedCertificate, Uint8Array>();
@@ -228,7 +228,7 @@ function cached<K extends object, V>(cache: WeakMap<K, V>, key: K, make: () => V
 
 function executedBytes(c: CommittedBatch, shared: boolean): Uint8Array {
   const entry = cached(encodedExecuted, c, (): ExecutedEncodings => ({}));
-  const make = () => encode(ExecutedWire, { seq: c.batch.height, batch: shared ? undefined : blockWire(c.batch), commits: c.commits.map(toWire) });
+  const make = () => encode(ExecutedWire, { sequence: c.batch.height, batch: shared ? undefined : blockWire(c.batch), commits: c.commits.map(toWire) });
   return shared ? (entry.shared ??= make()) : (entry.whole ??= make());
 }
 
@@ -245,7 +245,7 @@ export interface SafetyState {
   readonly lastExecuted: number;
   readonly ledgerTip: Uint8Array;
   /** The next sequence number this replica assigns as primary of `view`. */
-  readonly nextSeq: number;
+  readonly nextSequence: number;
   /** Prepared certificates above the stable checkpoint, the highest view for each sequence number. */
   readonly prepared: readonly PreparedCertificate[];
   /**
@@ -260,7 +260,7 @@ export interface SafetyState {
 
 export function encodeSafetyState(s: SafetyState): Uint8Array {
   const preparedBatch = new Map(s.prepared.map((c) => [c.prePrepare.batch.height, c.prePrepare.batch.hash]));
-  const stable = cached(encodedProofs, s.stable, () => encode(CheckpointProofWire, { seq: s.stable.seq, digest: s.stable.digest, statements: s.stable.statements.map(toWire) }));
+  const stable = cached(encodedProofs, s.stable, () => encode(CheckpointProofWire, { sequence: s.stable.sequence, digest: s.stable.digest, statements: s.stable.statements.map(toWire) }));
   const prepared = s.prepared.map((c) => cached(encodedCertificates, c, () => encode(CertificateWire, certToWire(c))));
   const executed = s.executed.map((c) => {
     const hash = preparedBatch.get(c.batch.height);
@@ -272,10 +272,10 @@ export function encodeSafetyState(s: SafetyState): Uint8Array {
     stable,
     lastExecuted: s.lastExecuted,
     ledgerTip: s.ledgerTip,
-    nextSeq: s.nextSeq,
+    nextSequence: s.nextSequence,
     prepared,
     executed,
-    signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, seq: x.seq, digest: x.digest })),
+    signed: s.signed.map((x) => ({ domain: x.domain, view: x.view, sequence: x.sequence, digest: x.digest })),
   });
 }
 
@@ -288,17 +288,17 @@ export function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const executed: CommittedBatch[] = [];
   for (const bytes of w.executed) {
     const c = decode(ExecutedWire, bytes);
-    const batch = c.batch !== undefined ? sealBlock(c.batch) : preparedBatch.get(c.seq);
-    if (batch === undefined || batch.height !== c.seq) throw new DecodeError('MALFORMED', 0, 'executed', `executed batch ${c.seq} is neither stored nor in a prepared certificate`);
+    const batch = c.batch !== undefined ? sealBlock(c.batch) : preparedBatch.get(c.sequence);
+    if (batch === undefined || batch.height !== c.sequence) throw new DecodeError('MALFORMED', 0, 'executed', `executed batch ${c.sequence} is neither stored nor in a prepared certificate`);
     executed.push({ batch, commits: c.commits.map((s) => fromWire(PbftDomains.commit, s)) });
   }
   return {
     view: w.view,
     inViewChange: w.inViewChange,
-    stable: { seq: stable.seq, digest: stable.digest, statements: stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
+    stable: { sequence: stable.sequence, digest: stable.digest, statements: stable.statements.map((s) => fromWire(PbftDomains.checkpoint, s)) },
     lastExecuted: w.lastExecuted,
     ledgerTip: w.ledgerTip,
-    nextSeq: w.nextSeq,
+    nextSequence: w.nextSequence,
     prepared,
     executed,
     signed: w.signed,

@@ -1,48 +1,58 @@
-// PBFT (Castro and Liskov, OSDI 1999), with batches as the requests:
-//  - the primary of view v (v mod n) binds a batch to sequence number s with a signed PRE-PREPARE;
-//    backups accept one per (v, s) inside the watermarks and broadcast PREPARE; a batch is
-//    prepared with the pre-prepare and quorum - 1 matching prepares from other replicas (a quorum
-//    with the primary), and then each replica broadcasts COMMIT; it is committed with a quorum of
-//    matching commits, and executed in sequence order (the ledger block of s extends that of s-1).
-//    Quorums are ceil(2n/3) (2f+1 when n = 3f+1): any two share an honest replica for every n;
+// PBFT (Castro and Liskov, OSDI 1999), with batches as the requests. This file is the state machine:
+// it wires the paper's rules (src/rules.ts, each a pure function citing the paper) to messages,
+// keeps the log and the safety state, and emits everything through one Outbox. In short:
+//  - the primary of view v (v mod n) binds a batch to sequence number n with a signed PRE-PREPARE;
+//    backups accept one per (v, n) inside the watermarks and broadcast PREPARE; a batch is
+//    prepared with the pre-prepare and matching prepares of other replicas making a quorum with
+//    the primary, and then each replica broadcasts COMMIT; it is committed with a quorum of
+//    matching commits, and executed in sequence order (the ledger block of n extends that of n-1);
 //  - every K sequence numbers replicas sign a CHECKPOINT of the ledger block; a quorum of matching
 //    ones makes it stable: the low watermark moves to it and the log below is dropped; the high
 //    watermark is low + L;
 //  - a replica that sees no execution progress for a timeout moves to view v+1 with a signed
 //    VIEW-CHANGE carrying its stable checkpoint proof and its prepared certificates. It starts the
-//    timer for v+1 only once a quorum of view changes for v+1 is in (section 4.5.2), and doubles
-//    it with each view change in a row; f+1 replicas seen in higher views make it join the highest
-//    view at least f+1 of them reached. The new primary, with a quorum of view changes, sends
-//    NEW-VIEW re-proposing, for every sequence number between the highest stable checkpoint and
-//    the highest prepared one, the batch prepared in the highest view, or a null batch where none
-//    was; backups recompute that list and accept only the same. A replica in a view re-sends its
-//    NEW-VIEW to a replica that asks to change to it (the message was lost, or its sender restarted);
+//    timer for v+1 only once a quorum of view changes for v+1 is in, and doubles it with each view
+//    change in a row; f+1 replicas seen in higher views make it join the highest view at least f+1
+//    of them reached. The new primary, with a quorum of view changes, sends NEW-VIEW re-proposing
+//    what `reproposals` computes; backups recompute that list and accept only the same. A replica in
+//    a view re-sends its NEW-VIEW to a replica that asks to change to it (lost, or its sender restarted);
 //  - a replica behind (a stable checkpoint, f+1 checkpoints or a quorum of commits above what it
 //    executed) fetches committed batches with their commits, range after range, asking another
 //    peer on a timer while it stays behind; batches a peer no longer holds in memory (it restarted)
 //    come from its finalized chain (ProtocolConfig.finalized), taken only linked by hashes to a
 //    stable checkpoint proof or to a height already proven that way;
 //  - everything a signature depends on is persisted before the signature leaves (README, "What is
-//    persisted"), and a replica restarts from that state alone.
+//    persisted"), and a replica restarts from that state alone;
+//  - every input refused is a typed `reject` output (RejectionCode).
 // The primary proposes a batch every batch interval (2 delta), empty if there are no
 // transactions: a silent primary is then told from an idle one.
 import {
+  BlockFetcher,
   blockHash,
-  FifoMempool,
+  commitChain,
+  distinctVerified,
+  collectQuorum,
   GENESIS,
   makeBlock,
+  Outbox,
   payloadMatches,
+  pendingKeys,
+  resolveConfig,
+  roundRobin,
   signStatement,
-  StatementVerifier,
-  txKey,
+  VoteTally,
   type Block,
   type BlockHeader,
+  type PayloadContext,
+  type PayloadPolicy,
   type Protocol,
   type ProtocolConfig,
   type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
+  type RejectionCode,
   type SignedStatement,
+  type StatementVerifier,
 } from '@bftx/consensus';
 import { bytesEqual, codec, encode, hash, toHex } from '@bftx/crypto';
 import {
@@ -60,6 +70,7 @@ import {
   type SignedRecord,
   type ViewChange,
 } from './messages';
+import { defaultRules, type PbftRules, type Watermarks } from './rules';
 
 export interface PbftOptions {
   /** Checkpoint interval K (default 8). */
@@ -72,15 +83,13 @@ export interface PbftOptions {
   readonly viewTimeoutDeltas?: number;
   /** Most doublings of that timeout after view changes in a row (default 3). */
   readonly maxBackoff?: number;
-}
-
-export function pbftPrimary(view: number, n: number): number {
-  return view % n;
+  /** Rules replacing the paper's (`defaultRules`): mutants and Byzantine variants are written so. */
+  readonly rules?: Partial<PbftRules>;
 }
 
 const ZERO_HASH = new Uint8Array(32);
-const GENESIS_CHECKPOINT: CheckpointProof = { seq: 0, digest: GENESIS.hash, statements: [] };
-const SeqListCodec = codec.array(codec.record({ view: codec.uint(), seq: codec.uint(), digest: codec.fixedBytes(32) }), 1 << 20);
+const GENESIS_CHECKPOINT: CheckpointProof = { sequence: 0, digest: GENESIS.hash, statements: [] };
+const PreparedListCodec = codec.array(codec.record({ view: codec.uint(), sequence: codec.uint(), digest: codec.fixedBytes(32) }), 1 << 20);
 /** Views below the current one whose commits are still taken (late commits of the view just left). */
 const PAST_VIEWS = 2;
 /** Most batches, and payload bytes, in one answer to a fetch. */
@@ -90,28 +99,30 @@ const MAX_ANSWER_BYTES = 1 << 20;
 const SERVE_BURST = 4;
 /** Most proven points (height, ledger hash) a replica far behind keeps while it walks down to its tip (see onFinal). */
 const MAX_ANCHORS = 64;
+/** The one catch-up request a replica has open (it fetches from one peer at a time). */
+const CATCH_UP = 'catch-up';
 
-/** The digest a view change signs: the prepared (view, seq, batch) it reports, in order. */
+/** The digest a view change signs: the prepared (view, sequence, batch) it reports, in order. */
 export function preparedDigest(prepared: readonly PreparedCertificate[]): Uint8Array {
-  return hash('bftx.pbft.prepared', encode(SeqListCodec, prepared.map((c) => ({ view: c.prePrepare.view, seq: c.prePrepare.batch.height, digest: c.prePrepare.batch.hash }))));
-}
-
-/** The batch a new primary proposes where no batch was prepared: empty, and the same at every replica. */
-export function nullBatch(view: number, seq: number, primary: number): Block {
-  return makeBlock({ parent: ZERO_HASH, height: seq, view: view, proposer: primary, payload: [] });
+  return hash('bftx.pbft.prepared', encode(PreparedListCodec, prepared.map((c) => ({ view: c.prePrepare.view, sequence: c.prePrepare.batch.height, digest: c.prePrepare.batch.hash }))));
 }
 
 export function prePrepareStatement(p: PrePrepare): SignedStatement {
   return { domain: PbftDomains.prePrepare, view: p.view, sequence: p.batch.height, blockHash: p.batch.hash, signer: p.primary, signature: p.signature };
 }
 
-/** The log entry of one (view, seq): the accepted pre-prepare and the first prepare and commit of each replica. */
-interface Slot {
+/**
+ * The log entry of one (view, sequence): the accepted pre-prepare and the first prepare and commit
+ * of each replica, counted per batch digest (`digests[i]` is counted under key i).
+ */
+interface LogEntry {
   prePrepare: PrePrepare | undefined;
   /** The first pre-prepare statement of the primary seen (directly or inside a prepare): a second one is its equivocation. */
   primaryStatement: SignedStatement | undefined;
-  readonly prepares: Map<number, SignedStatement>;
-  readonly commits: Map<number, SignedStatement>;
+  /** The batch digests prepares and commits were seen for (one unless someone equivocated; at most n). */
+  readonly digests: Uint8Array[];
+  readonly prepares: VoteTally<number>;
+  readonly commits: VoteTally<number>;
   prepared: boolean;
   committed: boolean;
   /** Conflicting prepares (2 signer) and commits (2 signer + 1) already passed on. */
@@ -120,9 +131,14 @@ interface Slot {
 
 export class Pbft implements Protocol<PbftMessage> {
   readonly self: number;
-  protected readonly n: number;
-  protected readonly verifier: StatementVerifier;
-  private readonly mempool = new FifoMempool();
+  private readonly n: number;
+  private readonly verifier: StatementVerifier;
+  private readonly payload: PayloadPolicy;
+  private readonly primary: (view: number) => number;
+  private readonly rules: PbftRules;
+  /** Thresholds, from the ValidatorSet only (the tallies hold the same). */
+  private readonly quorum: number;
+  private readonly oneHonest: number;
   private readonly K: number;
   private readonly L: number;
   private readonly pipeline: number;
@@ -132,17 +148,20 @@ export class Pbft implements Protocol<PbftMessage> {
   /** How often a replica re-sends its view change, re-sends a NEW-VIEW to one asker, asks another peer while behind. */
   private readonly resendInterval: number;
   private readonly maxBlockTxs: number;
+  private readonly out = new Outbox<PbftMessage>();
 
   // ---- persisted (the safety state) ----
-  protected view = 0;
-  protected inViewChange = false;
-  protected stable: CheckpointProof = GENESIS_CHECKPOINT;
+  private view = 0;
+  private inViewChange = false;
+  private stable: CheckpointProof = GENESIS_CHECKPOINT;
+  /** The stable checkpoint's sequence number and the window, as the rules take them (one object per stable checkpoint). */
+  private watermarks: Watermarks;
   private lastExecuted = 0;
   private ledgerTip: Uint8Array = GENESIS.hash;
-  private nextSeq = 1;
+  private nextSequence = 1;
   /** Per sequence number above the stable checkpoint: the prepared certificate of the highest view. */
-  protected readonly preparedCerts = new Map<number, PreparedCertificate>();
-  /** What this replica signed, by `${domain}/${view}/${seq}`: never two digests for one of them. */
+  private readonly preparedCerts = new Map<number, PreparedCertificate>();
+  /** What this replica signed, by `${domain}/${view}/${sequence}`: never two digests for one of them. */
   private readonly signed = new Map<string, SignedRecord>();
   /** The persisted state changed since the last persist output. */
   private dirty = false;
@@ -150,7 +169,7 @@ export class Pbft implements Protocol<PbftMessage> {
   // ---- in memory, bounded by the window and n ----
   private consecutiveViewChanges = 0;
   /** Log entries by view, then sequence number: views from view - PAST_VIEWS to view, sequence numbers in the window. */
-  private readonly sequences = new Map<number, Map<number, Slot>>();
+  private readonly log = new Map<number, Map<number, LogEntry>>();
   /** Committed batches not yet executed (the next one is missing), at most L + MAX_ANSWER_BATCHES ahead. */
   private readonly committedBatches = new Map<number, CommittedBatch>();
   /**
@@ -183,22 +202,31 @@ export class Pbft implements Protocol<PbftMessage> {
    * from the checkpoint, then executes up to each in turn. At most MAX_ANCHORS.
    */
   private readonly anchors = new Map<number, Uint8Array>();
+  /** The open catch-up request (one at a time, re-asked of the next peer on the fetch timer). */
+  private readonly fetcher: BlockFetcher<number>;
   private fetchPeer: number;
   private fetchTimerSet = false;
   private readonly serveTokens: number[];
   private readonly servedAt: number[];
+  /** Offenders already shown by evidence (once each). */
   private readonly reported = new Set<number>();
   private dropped = 0;
   private now = 0;
-  private out: ProtocolOutput<PbftMessage>[] = [];
 
   constructor(
-    protected readonly config: ProtocolConfig,
+    private readonly config: ProtocolConfig,
     options: PbftOptions = {},
   ) {
+    const resolved = resolveConfig(config, roundRobin);
     this.self = config.self;
     this.n = config.validators.n;
-    this.verifier = config.verifier ?? new StatementVerifier(config.validators, config.scheme);
+    this.verifier = resolved.verifier;
+    this.payload = resolved.payload;
+    this.primary = resolved.leaderOf;
+    this.maxBlockTxs = resolved.maxBlockTxs;
+    this.rules = { ...defaultRules, ...options.rules };
+    this.quorum = config.validators.threshold('quorum');
+    this.oneHonest = config.validators.threshold('one-honest');
     this.K = options.checkpointInterval ?? 8;
     this.L = options.window ?? 4 * this.K;
     this.pipeline = options.pipeline ?? 4;
@@ -206,7 +234,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.maxBackoff = options.maxBackoff ?? 3;
     this.batchInterval = 2 * config.timing.delta;
     this.resendInterval = Math.max(1, Math.floor(this.baseTimeout / 2));
-    this.maxBlockTxs = config.maxBlockTxs ?? 1000;
+    this.fetcher = new BlockFetcher({ maxOutstanding: 1, maxAttempts: Infinity, retryAfter: this.resendInterval });
     this.checkpoints = Array.from({ length: this.n }, () => new Map());
     this.checkpointHigh = new Array<number>(this.n).fill(0);
     this.viewOf = new Array<number>(this.n).fill(0);
@@ -214,6 +242,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.serveTokens = new Array<number>(this.n).fill(SERVE_BURST);
     this.servedAt = new Array<number>(this.n).fill(0);
     this.fetchPeer = this.self;
+    this.watermarks = { low: 0, window: this.L };
     if (config.safetyState !== undefined) {
       const s = decodeSafetyState(config.safetyState);
       this.view = s.view;
@@ -221,17 +250,17 @@ export class Pbft implements Protocol<PbftMessage> {
       this.stable = s.stable;
       this.lastExecuted = s.lastExecuted;
       this.ledgerTip = s.ledgerTip;
-      this.nextSeq = s.nextSeq;
+      this.nextSequence = s.nextSequence;
       for (const c of s.prepared) this.preparedCerts.set(c.prePrepare.batch.height, c);
-      for (const x of s.signed) this.signed.set(`${x.domain}/${x.view}/${x.seq}`, x);
+      for (const x of s.signed) this.signed.set(`${x.domain}/${x.view}/${x.sequence}`, x);
       for (const c of s.executed) this.history.set(c.batch.height, c);
-      this.catchUpTarget = s.stable.seq;
+      this.catchUpTarget = s.stable.sequence;
+      this.watermarks = { low: s.stable.sequence, window: this.L };
       this.viewOf[this.self] = s.view;
     }
   }
 
   step(input: ProtocolInput<PbftMessage>): ProtocolOutput<PbftMessage>[] {
-    this.out = [];
     this.now = input.now;
     switch (input.type) {
       case 'start':
@@ -244,76 +273,56 @@ export class Pbft implements Protocol<PbftMessage> {
         else if (input.timer === 'fetch') this.onFetchTimer();
         break;
       case 'transactions':
-        this.mempool.add(input.txs);
+        this.payload.offer(input.txs, input.now);
         break;
       case 'message':
         this.onMessage(input.message, input.from);
         break;
     }
     this.flush();
-    return this.out;
+    return this.out.take();
   }
 
   footprint(): ProtocolFootprint {
     let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + (this.currentNewView === undefined ? 0 : 1);
-    for (const byView of this.sequences.values()) for (const sequence of byView.values()) retained += 1 + sequence.prepares.size + sequence.commits.size;
-    for (const bySeq of this.checkpoints) retained += bySeq.size;
+    for (const byView of this.log.values()) for (const entry of byView.values()) retained += 1 + entry.prepares.size + entry.commits.size;
+    for (const bySequence of this.checkpoints) retained += bySequence.size;
     return { retained, dropped: this.dropped };
   }
 
-  // ---- rules (protected: the mutation tests override them to plant bugs) ----
-
-  /**
-   * Matching prepares from replicas other than the primary that prepare a batch: quorum - 1, so that
-   * with the pre-prepare a quorum backs it and two batches prepared in one view share an honest
-   * replica (not 2f: with n = 6, 2f + 1 = 3 replicas are no quorum).
-   */
-  protected preparedQuorum(): number {
-    return this.config.validators.quorum - 1;
-  }
-
-  /** Matching commits (the replica's own included) that commit a prepared batch: a quorum. */
-  protected commitQuorum(): number {
-    return this.config.validators.quorum;
-  }
-
-  /** The batch a new primary must re-propose for `seq`: the prepared certificate of the highest view. */
-  protected chooseReproposal(certs: readonly PreparedCertificate[]): PreparedCertificate | undefined {
-    let best: PreparedCertificate | undefined;
-    for (const c of certs) if (best === undefined || c.prePrepare.view > best.prePrepare.view) best = c;
-    return best;
-  }
-
-  /**
-   * Whether the timer of a view change runs, given the view changes in for the new view (own
-   * included): only once a quorum is in (Castro and Liskov, 4.5.2). A replica that started it on
-   * sending its own climbs views alone while cut off, and never meets the others again.
-   */
-  protected viewChangeTimerRuns(viewChanges: number): boolean {
-    return viewChanges >= this.config.validators.quorum;
+  /** Rejections emitted since creation, by code. */
+  rejections(): ReadonlyMap<RejectionCode, number> {
+    return this.out.rejected;
   }
 
   // ---- normal case ----
 
-  protected primary(view: number): number {
-    return this.config.leaderSchedule?.[view] ?? pbftPrimary(view, this.n);
+  private inWindow(sequence: number): boolean {
+    return this.rules.inWindow(sequence, this.watermarks);
   }
 
-  private sequence(view: number, seq: number): Slot {
-    let byView = this.sequences.get(view);
-    if (byView === undefined) this.sequences.set(view, (byView = new Map()));
-    let s = byView.get(seq);
-    if (s === undefined) byView.set(seq, (s = { prePrepare: undefined, primaryStatement: undefined, prepares: new Map(), commits: new Map(), prepared: false, committed: false, forwarded: undefined }));
-    return s;
+  /** The log entry of (view, sequence), made on first use. */
+  private entry(view: number, sequence: number): LogEntry {
+    let byView = this.log.get(view);
+    if (byView === undefined) this.log.set(view, (byView = new Map()));
+    let e = byView.get(sequence);
+    if (e === undefined) {
+      e = { prePrepare: undefined, primaryStatement: undefined, digests: [], prepares: new VoteTally(this.verifier), commits: new VoteTally(this.verifier), prepared: false, committed: false, forwarded: undefined };
+      byView.set(sequence, e);
+    }
+    return e;
   }
 
-  private inWindow(seq: number): boolean {
-    return seq > this.stable.seq && seq <= this.stable.seq + this.L;
+  /** The tally key of `digest` in `entry`. */
+  private digestKey(entry: LogEntry, digest: Uint8Array): number {
+    for (let i = 0; i < entry.digests.length; i++) if (bytesEqual(entry.digests[i]!, digest)) return i;
+    entry.digests.push(digest);
+    return entry.digests.length - 1;
   }
 
   private onStart(): void {
-    this.out.push({ type: 'trace', event: { kind: 'view', view: this.view, leader: this.primary(this.view) } });
-    this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
+    this.out.trace({ kind: 'view', view: this.view, leader: this.primary(this.view) });
+    this.out.setTimer('batch', this.now + this.batchInterval);
     if (this.inViewChange) {
       // Restarted during a view change: send it again. Its prepared certificates cannot change during
       // a view change, so it is the same statement, or one for a newer stable checkpoint (another sequence).
@@ -324,170 +333,227 @@ export class Pbft implements Protocol<PbftMessage> {
     this.maybeFetch();
   }
 
+  /** The batches pre-prepared in this view and not executed yet. */
+  private inFlight(): Block[] {
+    const batches: Block[] = [];
+    const byView = this.log.get(this.view);
+    for (let s = this.lastExecuted + 1; s < this.nextSequence; s++) {
+      const pp = byView?.get(s)?.prePrepare;
+      if (pp !== undefined) batches.push(pp.batch);
+    }
+    return batches;
+  }
+
   private onBatchTimer(): void {
-    this.out.push({ type: 'set-timer', timer: 'batch', at: this.now + this.batchInterval });
+    this.out.setTimer('batch', this.now + this.batchInterval);
     if (this.inViewChange || this.primary(this.view) !== this.self) return;
-    if (this.nextSeq <= this.lastExecuted) {
-      this.nextSeq = this.lastExecuted + 1;
+    if (this.nextSequence <= this.lastExecuted) {
+      this.nextSequence = this.lastExecuted + 1;
       this.dirty = true;
     }
-    if (this.nextSeq - this.lastExecuted > this.pipeline || !this.inWindow(this.nextSeq)) return;
-    const inFlight = new Set<string>();
-    const byView = this.sequences.get(this.view);
-    for (let s = this.lastExecuted + 1; s < this.nextSeq; s++) {
-      const pp = byView?.get(s)?.prePrepare;
-      if (pp !== undefined) for (const tx of pp.batch.payload) inFlight.add(txKey(tx));
-    }
-    const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSeq, view: this.view, proposer: this.self, payload: this.mempool.take(this.maxBlockTxs, inFlight) });
-    this.nextSeq++;
+    if (this.nextSequence - this.lastExecuted > this.pipeline || !this.inWindow(this.nextSequence)) return;
+    const context: PayloadContext = { view: this.view, height: this.nextSequence, now: this.now, pending: pendingKeys(this.inFlight()) };
+    const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSequence, view: this.view, proposer: this.self, payload: this.payload.build(context, this.maxBlockTxs) });
+    this.nextSequence++;
     this.dirty = true;
     if (!this.recordSigned(PbftDomains.prePrepare, this.view, batch.height, batch.hash)) return;
     const prePrepare = this.signPrePrepare(this.view, batch);
-    this.out.push({ type: 'trace', event: { kind: 'propose', view: this.view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) } });
-    this.emit({ type: 'broadcast', message: { type: 'pre-prepare', prePrepare } });
-    this.onPrePrepare(prePrepare);
+    this.out.trace({ kind: 'propose', view: this.view, block: batch.id, height: batch.height, parent: toHex(ZERO_HASH) });
+    this.broadcast({ type: 'pre-prepare', prePrepare });
+    this.onPrePrepare(prePrepare, this.self);
   }
 
   private signPrePrepare(view: number, batch: Block): PrePrepare {
-    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { view: view, sequence: batch.height, blockHash: batch.hash }).signature;
+    const signature = signStatement(this.config.signer, this.self, PbftDomains.prePrepare, { view, sequence: batch.height, blockHash: batch.hash }).signature;
     return { view, primary: this.self, batch, signature };
   }
 
-  /** Valid on its own: signed by the primary of its view, a well-formed batch. */
-  private validPrePrepare(p: PrePrepare): boolean {
+  /** Why a pre-prepare is not valid on its own (signed by the primary of its view, a well-formed batch), or undefined. */
+  private invalidPrePrepare(p: PrePrepare): RejectionCode | undefined {
     const b = p.batch;
-    return p.primary === this.primary(p.view) && bytesEqual(b.parent, ZERO_HASH) && b.height > 0 && this.verifier.verify(prePrepareStatement(p)) && payloadMatches(b);
+    if (p.primary !== this.primary(p.view)) return 'NOT_FROM_LEADER';
+    if (!bytesEqual(b.parent, ZERO_HASH) || b.height <= 0) return 'INVALID_PROPOSAL';
+    if (!this.verifier.verify(prePrepareStatement(p))) return 'BAD_SIGNATURE';
+    if (!payloadMatches(b)) return 'INVALID_PAYLOAD';
+    return undefined;
   }
 
-  private onPrePrepare(p: PrePrepare): void {
-    const seq = p.batch.height;
-    if (p.view !== this.view || this.inViewChange) {
-      if (p.view > this.view) this.refusedAhead(p.primary, p.view, () => this.validPrePrepare(p));
-      return;
+  private onPrePrepare(p: PrePrepare, from: number): void {
+    const sequence = p.batch.height;
+    const accepted = this.log.get(p.view)?.get(sequence)?.prePrepare;
+    const verdict = this.rules.acceptPrePrepare({
+      view: this.view,
+      inViewChange: this.inViewChange,
+      prePrepareView: p.view,
+      sequence,
+      ...this.watermarks,
+      accepted: accepted === undefined ? 'none' : bytesEqual(accepted.batch.hash, p.batch.hash) ? 'same' : 'other',
+    });
+    if (!verdict.ok && verdict.code !== 'EQUIVOCATION') {
+      if (p.view > this.view) this.aheadOf(p.primary, p.view, () => this.invalidPrePrepare(p) === undefined);
+      if (verdict.code === 'OUT_OF_WINDOW') this.drop();
+      return this.out.reject(verdict.code, from, 'pre-prepare');
     }
-    if (!this.inWindow(seq)) return this.drop();
-    if (!this.validPrePrepare(p)) return;
-    const sequence = this.sequence(p.view, seq);
-    this.notePrimary(sequence, prePrepareStatement(p));
-    if (sequence.prePrepare !== undefined) return; // one per (view, seq); a second one is the primary's equivocation
-    sequence.prePrepare = p;
-    for (const earlier of sequence.prepares.values()) this.forwardIfConflicting(sequence, earlier);
-    for (const earlier of sequence.commits.values()) this.forwardIfConflicting(sequence, earlier);
-    if (this.primary(p.view) !== this.self && this.recordSigned(PbftDomains.prepare, p.view, seq, p.batch.hash)) {
-      const prepare = signStatement(this.config.signer, this.self, PbftDomains.prepare, { view: p.view, sequence: seq, blockHash: p.batch.hash });
-      this.out.push({ type: 'trace', event: { kind: 'vote', view: p.view, block: p.batch.id } });
-      this.emit({ type: 'broadcast', message: { type: 'prepare', statement: prepare, prePrepare: prePrepareStatement(p) } });
-      sequence.prepares.set(this.self, prepare);
+    const invalid = this.invalidPrePrepare(p);
+    if (invalid !== undefined) return this.out.reject(invalid, from, 'pre-prepare');
+    const entry = this.entry(p.view, sequence);
+    this.notePrimary(entry, prePrepareStatement(p));
+    // A second batch for (view, sequence): the primary's equivocation, shown by the evidence above.
+    if (!verdict.ok) return this.out.reject(verdict.code, from, 'pre-prepare');
+    const backup = this.primary(p.view) !== this.self;
+    if (backup) {
+      // The cluster's payload policy judges the batch before this replica prepares it: a refusal means no prepare, and no acceptance.
+      const judged = this.payload.validate(p.batch.payload, this.payloadContext(p));
+      if (!judged.ok) return this.out.reject('INVALID_PAYLOAD', from, 'pre-prepare');
     }
-    this.checkSequence(p.view, seq);
+    entry.prePrepare = p;
+    // Prepares and commits that came before it, for another batch: passed on (forwardIfConflicting).
+    for (const tally of [entry.prepares, entry.commits]) {
+      for (let key = 0; key < entry.digests.length; key++) if (!bytesEqual(entry.digests[key]!, p.batch.hash)) for (const s of tally.statements(key)) this.forwardIfConflicting(entry, s);
+    }
+    if (backup && this.recordSigned(PbftDomains.prepare, p.view, sequence, p.batch.hash)) {
+      const prepare = signStatement(this.config.signer, this.self, PbftDomains.prepare, { view: p.view, sequence, blockHash: p.batch.hash });
+      this.out.trace({ kind: 'vote', view: p.view, block: p.batch.id });
+      this.broadcast({ type: 'prepare', statement: prepare, prePrepare: prePrepareStatement(p) });
+      entry.prepares.addOwn(this.digestKey(entry, p.batch.hash), prepare);
+    }
+    this.checkEntry(p.view, sequence);
   }
 
-  private onPrepare(s: SignedStatement, prePrepare: SignedStatement): void {
-    if (s.domain !== PbftDomains.prepare || s.signer === this.primary(s.view)) return;
+  /** What the payload policy judges a batch in: its view and sequence number, and the batches in flight before it (read only if asked). */
+  private payloadContext(p: PrePrepare): PayloadContext {
+    const inFlight = () => this.inFlight().filter((b) => b.height < p.batch.height);
+    return {
+      view: p.view,
+      height: p.batch.height,
+      now: this.now,
+      get pending() {
+        return pendingKeys(inFlight());
+      },
+    };
+  }
+
+  private onPrepare(s: SignedStatement, prePrepare: SignedStatement, from: number): void {
+    if (s.domain !== PbftDomains.prepare || s.signer === this.primary(s.view)) return this.out.reject('MALFORMED', from, 'prepare');
     if (s.view !== this.view) {
-      if (s.view > this.view) this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s));
-      return;
+      if (s.view < this.view) return this.out.reject('STALE', from, 'prepare');
+      return this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s), from, 'prepare');
     }
-    if (!this.inWindow(s.sequence)) return this.drop();
-    if (!this.verifier.verify(s)) return;
-    const sequence = this.sequence(s.view, s.sequence);
+    if (!this.inWindow(s.sequence)) return this.dropOutOfWindow(from, 'prepare');
+    if (!this.verifier.verify(s)) return this.out.reject('BAD_SIGNATURE', from, 'prepare');
+    const entry = this.entry(s.view, s.sequence);
     // The primary's statement it answers: every version a primary sent reaches every replica.
-    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.view) && prePrepare.view === s.view && prePrepare.sequence === s.sequence && this.verifier.verify(prePrepare)) this.notePrimary(sequence, prePrepare);
-    if (!this.firstOf(sequence.prepares, s)) return;
-    this.forwardIfConflicting(sequence, s);
-    this.checkSequence(s.view, s.sequence);
+    if (prePrepare.domain === PbftDomains.prePrepare && prePrepare.signer === this.primary(prePrepare.view) && prePrepare.view === s.view && prePrepare.sequence === s.sequence && this.verifier.verify(prePrepare)) this.notePrimary(entry, prePrepare);
+    const code = this.firstOf(entry, entry.prepares, s);
+    if (code !== undefined) return this.out.reject(code, from, 'prepare');
+    this.forwardIfConflicting(entry, s);
+    this.checkEntry(s.view, s.sequence);
   }
 
-  private onCommit(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.commit) return;
-    if (s.view > this.view) return this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s));
-    if (s.view + PAST_VIEWS < this.view || !this.inWindow(s.sequence)) return this.drop();
-    if (!this.verifier.verify(s)) return;
-    const sequence = this.sequence(s.view, s.sequence);
-    if (!this.firstOf(sequence.commits, s)) return;
-    this.forwardIfConflicting(sequence, s);
-    this.checkSequence(s.view, s.sequence);
-    // A quorum committed a batch this replica never got the pre-prepare of: an honest one executes it.
-    if (sequence.prePrepare === undefined && s.sequence > this.lastExecuted && this.matching(sequence.commits, s.blockHash) >= this.config.validators.quorum) this.executedElsewhere(s.sequence);
-  }
-
-  /** Stores the first statement of its signer in `bySigner`; a later different one is shown as evidence. False if not the first. */
-  private firstOf(bySigner: Map<number, SignedStatement>, s: SignedStatement): boolean {
-    const earlier = bySigner.get(s.signer);
-    if (earlier === undefined) {
-      bySigner.set(s.signer, s);
-      return true;
+  private onCommit(s: SignedStatement, from: number): void {
+    if (s.domain !== PbftDomains.commit) return this.out.reject('MALFORMED', from, 'commit');
+    if (s.view > this.view) return this.refusedAhead(s.signer, s.view, () => this.verifier.verify(s), from, 'commit');
+    if (s.view + PAST_VIEWS < this.view) {
+      this.drop();
+      return this.out.reject('STALE', from, 'commit');
     }
-    if (!bytesEqual(earlier.blockHash, s.blockHash)) this.equivocation(earlier, s);
-    return false;
+    if (!this.inWindow(s.sequence)) return this.dropOutOfWindow(from, 'commit');
+    if (!this.verifier.verify(s)) return this.out.reject('BAD_SIGNATURE', from, 'commit');
+    const entry = this.entry(s.view, s.sequence);
+    const code = this.firstOf(entry, entry.commits, s);
+    if (code !== undefined) return this.out.reject(code, from, 'commit');
+    this.forwardIfConflicting(entry, s);
+    this.checkEntry(s.view, s.sequence);
+    // A quorum committed a batch this replica never got the pre-prepare of: an honest one executes it.
+    if (entry.prePrepare === undefined && s.sequence > this.lastExecuted && entry.commits.reached(this.digestKey(entry, s.blockHash))) this.executedElsewhere(s.sequence);
   }
 
-  private notePrimary(sequence: Slot, s: SignedStatement): void {
-    if (sequence.primaryStatement === undefined) sequence.primaryStatement = s;
-    else if (!bytesEqual(sequence.primaryStatement.blockHash, s.blockHash)) this.equivocation(sequence.primaryStatement, s);
+  /**
+   * Counts `s` (verified) if it is the first of its signer in `entry` for its kind; a later one for
+   * another batch is shown as evidence. The refusal code if it is not the first.
+   */
+  private firstOf(entry: LogEntry, tally: VoteTally<number>, s: SignedStatement): RejectionCode | undefined {
+    for (let key = 0; key < entry.digests.length; key++) {
+      if (!tally.has(key, s.signer)) continue;
+      if (bytesEqual(entry.digests[key]!, s.blockHash)) return 'DUPLICATE';
+      this.equivocation(tally.statements(key).find((x) => x.signer === s.signer)!, s);
+      return 'EQUIVOCATION';
+    }
+    tally.addOwn(this.digestKey(entry, s.blockHash), s);
+    return undefined;
+  }
+
+  private notePrimary(entry: LogEntry, s: SignedStatement): void {
+    if (entry.primaryStatement === undefined) entry.primaryStatement = s;
+    else if (!bytesEqual(entry.primaryStatement.blockHash, s.blockHash)) this.equivocation(entry.primaryStatement, s);
   }
 
   private equivocation(first: SignedStatement, second: SignedStatement): void {
     if (this.reported.has(second.signer)) return;
     this.reported.add(second.signer);
-    this.out.push({ type: 'evidence', evidence: { kind: 'equivocation', offender: second.signer, first, second } });
+    this.out.evidence({ kind: 'equivocation', offender: second.signer, first, second });
   }
 
   /**
-   * A prepare or commit for another batch than the one this replica accepted for (view, seq) is
-   * passed on to everyone: if its signer sent each half of the replicas a different version, the
+   * A prepare or commit for another batch than the one this replica accepted for (view, sequence)
+   * is passed on to everyone: if its signer sent each half of the replicas a different version, the
    * replicas holding the other one can now prove it. Honest replicas only disagree like this when
    * the primary equivocated, so the cost is paid only under attack.
    */
-  private forwardIfConflicting(sequence: Slot, s: SignedStatement): void {
-    const p = sequence.prePrepare;
+  private forwardIfConflicting(entry: LogEntry, s: SignedStatement): void {
+    const p = entry.prePrepare;
     if (p === undefined || bytesEqual(p.batch.hash, s.blockHash)) return;
     const key = 2 * s.signer + (s.domain === PbftDomains.prepare ? 0 : 1);
-    if (sequence.forwarded?.has(key)) return;
-    (sequence.forwarded ??= new Set()).add(key);
-    const message: PbftMessage = s.domain === PbftDomains.prepare ? { type: 'prepare', statement: s, prePrepare: prePrepareStatement(p) } : { type: 'commit', statement: s };
-    this.emit({ type: 'broadcast', message });
+    if (entry.forwarded?.has(key)) return;
+    (entry.forwarded ??= new Set()).add(key);
+    this.broadcast(s.domain === PbftDomains.prepare ? { type: 'prepare', statement: s, prePrepare: prePrepareStatement(p) } : { type: 'commit', statement: s });
   }
 
-  private matching(bySigner: Map<number, SignedStatement>, digest: Uint8Array): number {
-    let count = 0;
-    for (const s of bySigner.values()) if (bytesEqual(s.blockHash, digest)) count++;
-    return count;
+  /** The rules' prepared and committed-local predicates for an accepted pre-prepare with `count` matching prepares or commits. */
+  private prepared(count: number): boolean {
+    return this.rules.prepared({ prePrepared: true, prepares: count, quorum: this.quorum, n: this.n });
   }
 
-  private collect(bySigner: Map<number, SignedStatement>, digest: Uint8Array, most: number): SignedStatement[] {
-    const out: SignedStatement[] = [];
-    for (const s of bySigner.values()) if (out.length < most && bytesEqual(s.blockHash, digest)) out.push(s);
-    return out;
+  private committedLocal(count: number): boolean {
+    return this.rules.committedLocal({ prepared: true, commits: count, quorum: this.quorum, n: this.n });
   }
 
-  /** Prepared and committed predicates for (view, seq), and what follows from them. */
-  private checkSequence(view: number, seq: number): void {
-    const sequence = this.sequence(view, seq);
-    const p = sequence.prePrepare;
+  /** The fewest of `statements` (in the order they came) for which `holds(count)`: what a certificate needs to carry. */
+  private fewest(statements: readonly SignedStatement[], holds: (count: number) => boolean): SignedStatement[] {
+    let k = 0;
+    while (k < statements.length && !holds(k)) k++;
+    return statements.slice(0, k);
+  }
+
+  /** The prepared and committed-local predicates for (view, sequence), and what follows from them. */
+  private checkEntry(view: number, sequence: number): void {
+    const entry = this.entry(view, sequence);
+    const p = entry.prePrepare;
     if (p === undefined) return;
     const digest = p.batch.hash;
-    if (!sequence.prepared) {
-      const needed = this.preparedQuorum();
-      if (this.matching(sequence.prepares, digest) < needed) return;
-      sequence.prepared = true;
-      const existing = this.preparedCerts.get(seq);
+    const key = this.digestKey(entry, digest);
+    if (!entry.prepared) {
+      if (!this.prepared(entry.prepares.count(key))) return;
+      entry.prepared = true;
+      const existing = this.preparedCerts.get(sequence);
       if (existing === undefined || existing.prePrepare.view < view) {
-        this.preparedCerts.set(seq, { prePrepare: p, prepares: this.collect(sequence.prepares, digest, needed) });
+        this.preparedCerts.set(sequence, { prePrepare: p, prepares: this.fewest(entry.prepares.statements(key), (k) => this.prepared(k)) });
         this.dirty = true;
       }
-      if (view === this.view && !this.inViewChange && this.recordSigned(PbftDomains.commit, view, seq, digest)) {
-        const commit = signStatement(this.config.signer, this.self, PbftDomains.commit, { view: view, sequence: seq, blockHash: digest });
-        this.out.push({ type: 'trace', event: { kind: 'certify', view: view, block: p.batch.id, height: seq } });
-        this.emit({ type: 'broadcast', message: { type: 'commit', statement: commit } });
-        sequence.commits.set(this.self, commit);
+      if (view === this.view && !this.inViewChange && this.recordSigned(PbftDomains.commit, view, sequence, digest)) {
+        const commit = signStatement(this.config.signer, this.self, PbftDomains.commit, { view, sequence, blockHash: digest });
+        this.out.trace({ kind: 'certify', view, block: p.batch.id, height: sequence });
+        this.broadcast({ type: 'commit', statement: commit });
+        entry.commits.addOwn(key, commit);
       }
     }
-    if (sequence.committed) return;
-    const needed = this.commitQuorum();
-    if (this.matching(sequence.commits, digest) < needed) return;
-    sequence.committed = true;
-    if (!this.committedBatches.has(seq) && seq > this.lastExecuted) this.committedBatches.set(seq, { batch: p.batch, commits: this.collect(sequence.commits, digest, Math.max(needed, 1)) });
+    if (entry.committed) return;
+    if (!this.committedLocal(entry.commits.count(key))) return;
+    entry.committed = true;
+    if (!this.committedBatches.has(sequence) && sequence > this.lastExecuted) {
+      const commits = this.fewest(entry.commits.statements(key), (k) => this.committedLocal(k));
+      this.committedBatches.set(sequence, { batch: p.batch, commits: commits.length > 0 ? commits : entry.commits.statements(key).slice(0, 1) });
+    }
     this.execute();
   }
 
@@ -498,8 +564,9 @@ export class Pbft implements Protocol<PbftMessage> {
    */
   private execute(): void {
     let blocks: Block[] = [];
+    let proposals: string[] = [];
     const start = this.lastExecuted;
-    for (let next = this.committedBatches.get(this.lastExecuted + 1); next !== undefined; next = this.committedBatches.get(this.lastExecuted + 1)) {
+    for (let next = this.committedBatches.get(this.rules.nextToExecute(this.lastExecuted)); next !== undefined; next = this.committedBatches.get(this.rules.nextToExecute(this.lastExecuted))) {
       const { batch } = next;
       this.committedBatches.delete(batch.height);
       const block = makeBlock({ parent: this.ledgerTip, height: batch.height, view: batch.view, proposer: batch.proposer, payload: batch.payload });
@@ -508,20 +575,20 @@ export class Pbft implements Protocol<PbftMessage> {
       this.dirty = true;
       // Batches from a finalized chain come without commits: peers get them from the ledger.
       if (next.commits.length > 0) this.history.set(batch.height, next);
-      this.mempool.remove(batch.payload);
       blocks.push(block);
-      this.out.push({ type: 'trace', event: { kind: 'finalize', block: block.id, height: block.height, view: block.view, proposal: batch.id } });
-      if (batch.height % this.K === 0 && batch.height > this.stable.seq) {
-        this.out.push({ type: 'commit', blocks });
+      proposals.push(batch.id);
+      if (this.rules.checkpointDue(batch.height, this.K, this.stable.sequence)) {
+        commitChain(this.out, blocks, this.payload, proposals);
         blocks = [];
+        proposals = [];
         if (this.recordSigned(PbftDomains.checkpoint, 0, batch.height, block.hash)) {
           const checkpoint = signStatement(this.config.signer, this.self, PbftDomains.checkpoint, { view: 0, sequence: batch.height, blockHash: block.hash });
-          this.emit({ type: 'broadcast', message: { type: 'checkpoint', statement: checkpoint } });
-          this.onCheckpoint(checkpoint);
+          this.broadcast({ type: 'checkpoint', statement: checkpoint });
+          this.onCheckpoint(checkpoint, this.self);
         }
       }
     }
-    if (blocks.length > 0) this.out.push({ type: 'commit', blocks });
+    if (blocks.length > 0) commitChain(this.out, blocks, this.payload, proposals);
     this.noteGap();
     if (this.lastExecuted === start || this.inViewChange) return;
     // Progress in this view: the view is working, the timer starts over from the base timeout.
@@ -531,40 +598,45 @@ export class Pbft implements Protocol<PbftMessage> {
 
   // ---- checkpoints, watermarks, garbage collection, catching up ----
 
-  private onCheckpoint(s: SignedStatement): void {
-    if (s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence % this.K !== 0 || s.sequence <= this.stable.seq || !this.config.validators.has(s.signer)) return;
+  private onCheckpoint(s: SignedStatement, from: number): void {
+    if (s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence % this.K !== 0) return this.out.reject('MALFORMED', from, 'checkpoint');
+    if (!this.config.validators.has(s.signer)) return this.out.reject('BAD_SIGNATURE', from, 'checkpoint');
+    if (s.sequence <= this.stable.sequence) return this.out.reject('STALE', from, 'checkpoint');
     const mine = this.checkpoints[s.signer]!;
     const earlier = mine.get(s.sequence);
     if (earlier !== undefined) {
-      if (!bytesEqual(earlier.blockHash, s.blockHash) && this.verifier.verify(s)) this.equivocation(earlier, s);
-      return;
+      if (bytesEqual(earlier.blockHash, s.blockHash)) return this.out.reject('DUPLICATE', from, 'checkpoint');
+      if (!this.verifier.verify(s)) return this.out.reject('BAD_SIGNATURE', from, 'checkpoint');
+      this.equivocation(earlier, s);
+      return this.out.reject('EQUIVOCATION', from, 'checkpoint');
     }
-    if (s.sequence > this.stable.seq + this.L) {
+    if (s.sequence > this.stable.sequence + this.L) {
       // Above the window: only the signer's highest is kept (it tells how far the cluster is).
-      if (s.sequence <= this.checkpointHigh[s.signer]!) return this.drop();
-      if (!this.verifier.verify(s)) return;
-      for (const seq of mine.keys()) {
-        if (seq <= this.stable.seq + this.L) continue;
-        mine.delete(seq);
+      if (s.sequence <= this.checkpointHigh[s.signer]!) return this.dropOutOfWindow(from, 'checkpoint');
+      if (!this.verifier.verify(s)) return this.out.reject('BAD_SIGNATURE', from, 'checkpoint');
+      for (const sequence of mine.keys()) {
+        if (sequence <= this.stable.sequence + this.L) continue;
+        mine.delete(sequence);
         this.drop();
       }
-    } else if (!this.verifier.verify(s)) return;
+    } else if (!this.verifier.verify(s)) return this.out.reject('BAD_SIGNATURE', from, 'checkpoint');
     mine.set(s.sequence, s);
     if (s.sequence > this.checkpointHigh[s.signer]!) {
       this.checkpointHigh[s.signer] = s.sequence;
       // f+1 replicas signed checkpoints at or above h: an honest one executed up to h.
-      this.executedElsewhere(this.kthHighest(this.checkpointHigh, this.config.validators.oneHonest));
+      this.executedElsewhere(this.kthHighestOfOthers(this.checkpointHigh, this.oneHonest));
     }
-    const statements: SignedStatement[] = [];
-    for (const bySeq of this.checkpoints) {
-      const c = bySeq.get(s.sequence);
-      if (c !== undefined && bytesEqual(c.blockHash, s.blockHash)) statements.push(c);
+    const candidates: SignedStatement[] = [];
+    for (const bySequence of this.checkpoints) {
+      const c = bySequence.get(s.sequence);
+      if (c !== undefined) candidates.push(c);
     }
-    if (statements.length >= this.config.validators.quorum) this.adoptStable({ seq: s.sequence, digest: s.blockHash, statements });
+    const statements = distinctVerified(candidates, { domain: PbftDomains.checkpoint, view: 0, sequence: s.sequence, blockHash: s.blockHash }, this.verifier);
+    if (this.rules.stable(statements.length, this.quorum)) this.adoptStable({ sequence: s.sequence, digest: s.blockHash, statements });
   }
 
   /** The k-th highest of `values` among the other replicas (0 if fewer). */
-  private kthHighest(values: readonly number[], k: number): number {
+  private kthHighestOfOthers(values: readonly number[], k: number): number {
     const others: number[] = [];
     for (let i = 0; i < values.length; i++) if (i !== this.self) others.push(values[i]!);
     others.sort((a, b) => b - a);
@@ -572,31 +644,29 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   private validCheckpointProof(c: CheckpointProof): boolean {
-    if (c.seq === 0) return bytesEqual(c.digest, GENESIS.hash);
-    const signers = new Set<number>();
-    for (const s of c.statements) {
-      if (s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence !== c.seq || !bytesEqual(s.blockHash, c.digest) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
-      signers.add(s.signer);
-    }
-    return signers.size >= this.config.validators.quorum;
+    if (c.sequence === 0) return bytesEqual(c.digest, GENESIS.hash);
+    if (c.statements.some((s) => s.domain !== PbftDomains.checkpoint || s.view !== 0 || s.sequence !== c.sequence || !bytesEqual(s.blockHash, c.digest))) return false;
+    const valid = distinctVerified(c.statements, { domain: PbftDomains.checkpoint, view: 0, sequence: c.sequence, blockHash: c.digest }, this.verifier);
+    return this.rules.stable(valid.length, this.quorum);
   }
 
   private adoptStable(proof: CheckpointProof): void {
-    if (proof.seq <= this.stable.seq) return;
+    if (proof.sequence <= this.stable.sequence) return;
     this.stable = proof;
+    this.watermarks = { low: proof.sequence, window: this.L };
     this.dirty = true;
     // Garbage collection: nothing at or below the stable checkpoint is needed for agreement again.
-    for (const byView of this.sequences.values()) for (const seq of byView.keys()) if (seq <= proof.seq) byView.delete(seq);
-    for (const seq of this.preparedCerts.keys()) if (seq <= proof.seq) this.preparedCerts.delete(seq);
-    for (const [key, x] of this.signed) if (x.seq <= proof.seq && x.domain !== PbftDomains.viewChange) this.signed.delete(key);
-    for (const bySeq of this.checkpoints) for (const seq of bySeq.keys()) if (seq <= proof.seq) bySeq.delete(seq);
-    this.executedElsewhere(proof.seq);
+    for (const byView of this.log.values()) for (const sequence of byView.keys()) if (sequence <= proof.sequence) byView.delete(sequence);
+    for (const sequence of this.preparedCerts.keys()) if (sequence <= proof.sequence) this.preparedCerts.delete(sequence);
+    for (const [key, x] of this.signed) if (x.sequence <= proof.sequence && x.domain !== PbftDomains.viewChange) this.signed.delete(key);
+    for (const bySequence of this.checkpoints) for (const sequence of bySequence.keys()) if (sequence <= proof.sequence) bySequence.delete(sequence);
+    this.executedElsewhere(proof.sequence);
   }
 
-  /** Some honest replica executed up to `seq`: fetch what is missing below it. */
-  private executedElsewhere(seq: number): void {
-    if (seq <= this.catchUpTarget) return;
-    this.catchUpTarget = seq;
+  /** Some honest replica executed up to `sequence`: fetch what is missing below it. */
+  private executedElsewhere(sequence: number): void {
+    if (sequence <= this.catchUpTarget) return;
+    this.catchUpTarget = sequence;
     this.maybeFetch();
   }
 
@@ -606,7 +676,8 @@ export class Pbft implements Protocol<PbftMessage> {
   }
 
   private maybeFetch(): void {
-    if (!this.behind() || this.fetchTimerSet) return;
+    if (!this.behind()) return this.fetcher.resolve(CATCH_UP);
+    if (this.fetchTimerSet) return;
     this.fetchFrom(this.nextFetchPeer());
   }
 
@@ -617,7 +688,7 @@ export class Pbft implements Protocol<PbftMessage> {
   private noteGap(): void {
     if (this.committedBatches.size === 0 || this.fetchTimerSet) return;
     this.fetchTimerSet = true;
-    this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + this.resendInterval });
+    this.out.setTimer('fetch', this.now + this.resendInterval);
   }
 
   private nextFetchPeer(): number {
@@ -629,71 +700,83 @@ export class Pbft implements Protocol<PbftMessage> {
   /** One request at a time: the next is sent on an answer that helped, or on the timer to another peer. */
   private fetchFrom(peer: number): void {
     if (peer === this.self) return;
-    let toSeq = 0;
-    for (const seq of this.anchors.keys()) if (toSeq === 0 || seq < toSeq) toSeq = seq;
-    this.emit({ type: 'send', to: peer, message: toSeq === 0 ? { type: 'fetch', fromSeq: this.lastExecuted + 1 } : { type: 'fetch', fromSeq: this.lastExecuted + 1, toSeq } });
+    let toSequence = 0;
+    for (const sequence of this.anchors.keys()) if (toSequence === 0 || sequence < toSequence) toSequence = sequence;
+    const fromSequence = this.lastExecuted + 1;
+    this.fetcher.resolve(CATCH_UP);
+    this.fetcher.ask(CATCH_UP, fromSequence, this.now);
+    this.send(peer, toSequence === 0 ? { type: 'fetch', fromSequence } : { type: 'fetch', fromSequence, toSequence });
     this.fetchTimerSet = true;
-    this.out.push({ type: 'set-timer', timer: 'fetch', at: this.now + this.resendInterval });
+    this.out.setTimer('fetch', this.now + this.resendInterval);
   }
 
   private onFetchTimer(): void {
     this.fetchTimerSet = false;
+    // The request is closed once the replica caught up; else it goes to the next peer.
+    this.fetcher.due(this.now, () => !this.behind());
     this.maybeFetch();
   }
 
   /**
-   * Executed batches from `fromSeq` on, bounded in count and bytes; a peer gets a few answers in a
-   * burst, then one per delta. Those still in memory go with their commits; older ones (dropped by
-   * a restart) come from the finalized chain, linked by hashes to the stable checkpoint (see answerFromLedger).
+   * Executed batches from `fromSequence` on, bounded in count and bytes; a peer gets a few answers
+   * in a burst, then one per delta. Those still in memory go with their commits; older ones (dropped
+   * by a restart) come from the finalized chain, linked by hashes to the stable checkpoint (see answerFromLedger).
    */
-  private onFetch(fromSeq: number, toSeq: number, from: number): void {
-    if (from === this.self || !this.config.validators.has(from) || fromSeq < 1 || fromSeq > this.lastExecuted) return;
+  private onFetch(fromSequence: number, toSequence: number, from: number): void {
+    if (from === this.self || !this.config.validators.has(from) || fromSequence < 1) return this.out.reject('MALFORMED', from, 'fetch');
+    if (fromSequence > this.lastExecuted) return this.out.reject('OUT_OF_WINDOW', from, 'fetch');
     const tokens = Math.min(SERVE_BURST, this.serveTokens[from]! + (this.now - this.servedAt[from]!) / this.config.timing.delta);
-    if (tokens < 1) return;
+    if (tokens < 1) return this.out.reject('RATE_LIMITED', from, 'fetch');
     this.serveTokens[from] = tokens - 1;
     this.servedAt[from] = this.now;
-    if (!this.history.has(fromSeq)) return this.answerFromLedger(fromSeq, toSeq, from);
+    if (!this.history.has(fromSequence)) return this.answerFromLedger(fromSequence, toSequence, from);
     const batches: CommittedBatch[] = [];
     let bytes = 0;
-    for (let s = fromSeq; s <= this.lastExecuted && batches.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
+    for (let s = fromSequence; s <= this.lastExecuted && batches.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
       const c = this.history.get(s);
       if (c === undefined) break;
       batches.push(c);
       for (const tx of c.batch.payload) bytes += tx.length;
     }
-    if (batches.length > 0) this.emit({ type: 'send', to: from, message: { type: 'committed', batches } });
+    this.send(from, { type: 'committed', batches });
   }
 
   /**
    * Final blocks from the runtime's finalized chain for a peer behind what this replica holds in
    * memory. What proves them is a hash chain up to a proven point: this replica's stable checkpoint
-   * (its proof goes along), or the height `toSeq` the asker holds proven. The answer holds at most
-   * MAX_ANSWER_BATCHES whole blocks (and MAX_ANSWER_BYTES of payload) from `fromSeq` on, then the
-   * headers of the blocks between them and that point (at most MAX_HEADERS); a point further up
-   * gets only the MAX_HEADERS headers below it, which prove the asker a point that much lower.
+   * (its proof goes along), or the height `toSequence` the asker holds proven. The answer holds at
+   * most MAX_ANSWER_BATCHES whole blocks (and MAX_ANSWER_BYTES of payload) from `fromSequence` on,
+   * then the headers of the blocks between them and that point (at most MAX_HEADERS); a point further
+   * up gets only the MAX_HEADERS headers below it, which prove the asker a point that much lower.
    */
-  private answerFromLedger(fromSeq: number, toSeq: number, from: number): void {
+  private answerFromLedger(fromSequence: number, toSequence: number, from: number): void {
     const chain = this.config.finalized;
-    const top = toSeq > 0 ? toSeq : this.stable.seq;
-    if (chain === undefined || top < fromSeq || top > chain.height) return;
+    const top = toSequence > 0 ? toSequence : this.stable.sequence;
+    // Not held here (no finalized chain, or not up to that point): the asker turns to another peer.
+    if (chain === undefined || top < fromSequence || top > chain.height) return this.out.reject('OUT_OF_WINDOW', from, 'fetch');
     const topBlock = chain.at(top);
-    if (topBlock === undefined || (toSeq === 0 && !bytesEqual(topBlock.hash, this.stable.digest))) return;
+    if (topBlock === undefined || (toSequence === 0 && !bytesEqual(topBlock.hash, this.stable.digest))) return this.out.reject('OUT_OF_WINDOW', from, 'fetch');
     let blocks: Block[] = [];
     let bytes = 0;
-    for (let s = fromSeq; s <= top && blocks.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
+    for (let s = fromSequence; s <= top && blocks.length < MAX_ANSWER_BATCHES && bytes < MAX_ANSWER_BYTES; s++) {
       const b = chain.at(s);
-      if (b === undefined) return;
+      if (b === undefined) return this.out.reject('OUT_OF_WINDOW', from, 'fetch');
       blocks.push(b);
       for (const tx of b.payload) bytes += tx.length;
     }
-    if (top - (fromSeq + blocks.length) + 1 > MAX_HEADERS) blocks = [];
+    if (top - (fromSequence + blocks.length) + 1 > MAX_HEADERS) blocks = [];
     const headers: BlockHeader[] = [];
-    for (let s = Math.max(fromSeq + blocks.length, top - MAX_HEADERS + 1); s <= top; s++) {
+    for (let s = Math.max(fromSequence + blocks.length, top - MAX_HEADERS + 1); s <= top; s++) {
       const b = chain.at(s);
-      if (b === undefined) return;
+      if (b === undefined) return this.out.reject('OUT_OF_WINDOW', from, 'fetch');
       headers.push({ parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot });
     }
-    this.emit({ type: 'send', to: from, message: { type: 'final', proof: toSeq > 0 ? undefined : this.stable, blocks, headers } });
+    this.send(from, { type: 'final', proof: toSequence > 0 ? undefined : this.stable, blocks, headers });
+  }
+
+  /** Why a fetch answer that proves nothing new is refused: it was not asked for, or it was. */
+  private uselessAnswer(): RejectionCode {
+    return this.fetcher.isOpen(CATCH_UP) ? 'STALE' : 'UNASKED';
   }
 
   /**
@@ -705,15 +788,17 @@ export class Pbft implements Protocol<PbftMessage> {
   private onFinal(m: FinalAnswer, from: number): void {
     const items: BlockHeader[] = [...m.blocks, ...m.headers];
     const last = items[items.length - 1];
-    if (last === undefined || last.height <= this.lastExecuted || (m.proof !== undefined && m.proof.seq !== last.height)) return;
+    if (last === undefined || (m.proof !== undefined && m.proof.sequence !== last.height)) return this.out.reject('MALFORMED', from, 'final');
+    if (last.height <= this.lastExecuted) return this.out.reject(this.uselessAnswer(), from, 'final');
     const hashes = items.map((h) => blockHash(h));
-    for (let i = 1; i < items.length; i++) if (items[i]!.height !== items[i - 1]!.height + 1 || !bytesEqual(items[i]!.parent, hashes[i - 1]!)) return;
+    for (let i = 1; i < items.length; i++) if (items[i]!.height !== items[i - 1]!.height + 1 || !bytesEqual(items[i]!.parent, hashes[i - 1]!)) return this.out.reject('UNPROVEN', from, 'final');
     const topHash = hashes[hashes.length - 1]!;
-    const known = this.anchors.get(last.height) ?? (last.height === this.stable.seq ? this.stable.digest : undefined);
-    const proof = m.proof !== undefined && (known === undefined || m.proof.seq > this.stable.seq) && bytesEqual(m.proof.digest, topHash) && this.validCheckpointProof(m.proof) ? m.proof : undefined;
-    if (known !== undefined ? !bytesEqual(known, topHash) : proof === undefined) return;
+    const known = this.anchors.get(last.height) ?? (last.height === this.stable.sequence ? this.stable.digest : undefined);
+    const proof = m.proof !== undefined && (known === undefined || m.proof.sequence > this.stable.sequence) && bytesEqual(m.proof.digest, topHash) && this.validCheckpointProof(m.proof) ? m.proof : undefined;
+    if (known !== undefined ? !bytesEqual(known, topHash) : proof === undefined) return this.out.reject(known === undefined && m.proof !== undefined ? 'BAD_CERTIFICATE' : 'UNPROVEN', from, 'final');
     const first = items[0]!;
-    if (m.blocks.length > 0 && (first.height !== this.lastExecuted + 1 || !bytesEqual(first.parent, this.ledgerTip) || !m.blocks.every((b) => payloadMatches(b)))) return;
+    if (m.blocks.length > 0 && (first.height !== this.lastExecuted + 1 || !bytesEqual(first.parent, this.ledgerTip))) return this.out.reject('UNPROVEN', from, 'final');
+    if (!m.blocks.every((b) => payloadMatches(b))) return this.out.reject('INVALID_PAYLOAD', from, 'final');
     if (proof !== undefined) this.adoptStable(proof);
     const before = this.lastExecuted;
     // Proven points for the next requests: below the headers when no block came (walking down), and
@@ -726,24 +811,29 @@ export class Pbft implements Protocol<PbftMessage> {
       this.committedBatches.set(b.height, { batch: makeBlock({ parent: ZERO_HASH, height: b.height, view: b.view, proposer: b.proposer, payload: b.payload }), commits: [] });
     }
     this.execute();
-    for (const seq of this.anchors.keys()) if (seq <= this.lastExecuted) this.anchors.delete(seq);
+    for (const sequence of this.anchors.keys()) if (sequence <= this.lastExecuted) this.anchors.delete(sequence);
     if ((lowered || this.lastExecuted > before) && this.behind()) this.fetchFrom(from);
   }
 
   /** Batches committed elsewhere, each with a quorum of matching commits of one view: executed as if committed here. */
   private onCommitted(batches: readonly CommittedBatch[], from: number): void {
     const before = this.lastExecuted;
-    const quorum = this.config.validators.quorum;
+    let taken = 0;
+    let unproven = false;
     for (const { batch, commits } of batches) {
-      const seq = batch.height;
-      if (seq <= this.lastExecuted || seq > this.lastExecuted + this.L + MAX_ANSWER_BATCHES || this.committedBatches.has(seq) || !bytesEqual(batch.parent, ZERO_HASH) || !payloadMatches(batch)) continue;
-      const first = commits[0];
-      const signers = new Set<number>();
-      const ok =
-        first !== undefined &&
-        commits.every((s) => s.domain === PbftDomains.commit && s.view === first.view && s.sequence === seq && bytesEqual(s.blockHash, batch.hash) && !signers.has(s.signer) && signers.add(s.signer) && this.verifier.verify(s));
-      if (ok && signers.size >= quorum) this.committedBatches.set(seq, { batch, commits });
+      const sequence = batch.height;
+      if (sequence <= this.lastExecuted || sequence > this.lastExecuted + this.L + MAX_ANSWER_BATCHES || this.committedBatches.has(sequence)) continue;
+      const view = commits[0]?.view ?? 0;
+      // A quorum of distinct replicas signed a commit for this very batch in one view.
+      const proof = bytesEqual(batch.parent, ZERO_HASH) && payloadMatches(batch) ? collectQuorum(commits, { domain: PbftDomains.commit, view, sequence, blockHash: batch.hash }, this.verifier) : undefined;
+      if (proof === undefined) {
+        unproven = true;
+        continue;
+      }
+      this.committedBatches.set(sequence, { batch, commits: proof });
+      taken++;
     }
+    if (taken === 0) this.out.reject(unproven ? 'UNPROVEN' : this.uselessAnswer(), from, 'committed');
     this.execute();
     // The answer helped and more is missing: ask the same peer for the next range at once.
     if (this.lastExecuted > before && this.behind()) this.fetchFrom(from);
@@ -767,12 +857,12 @@ export class Pbft implements Protocol<PbftMessage> {
 
   private armProgressTimer(): void {
     const timeout = this.baseTimeout * 2 ** Math.min(this.consecutiveViewChanges, this.maxBackoff);
-    this.out.push({ type: 'set-timer', timer: 'progress', at: this.now + timeout });
+    this.out.setTimer('progress', this.now + timeout);
   }
 
   /** Drops log entries of views this replica will never sign in again, and view changes at or below `view`. */
   private leaveViewsBelow(view: number): void {
-    for (const v of this.sequences.keys()) if (v + PAST_VIEWS < view) this.sequences.delete(v);
+    for (const v of this.log.keys()) if (v + PAST_VIEWS < view) this.log.delete(v);
     for (const [key, x] of this.signed) if (x.view < view && x.domain !== PbftDomains.checkpoint) this.signed.delete(key);
     for (const [signer, v] of this.viewChanges) if (v.statement.view < view) this.viewChanges.delete(signer);
     this.currentNewView = undefined;
@@ -788,22 +878,22 @@ export class Pbft implements Protocol<PbftMessage> {
     this.consecutiveViewChanges++;
     this.leaveViewsBelow(newView);
     this.timerArmedFor = -1;
-    // The timer for the new view starts only with a quorum of view changes for it (below).
-    this.out.push({ type: 'cancel-timer', timer: 'progress' });
-    this.out.push({ type: 'trace', event: { kind: 'view', view: newView, leader: this.primary(newView) } });
+    // The timer for the new view starts only with a quorum of view changes for it (viewChangeTimerRuns).
+    this.out.cancelTimer('progress');
+    this.out.trace({ kind: 'view', view: newView, leader: this.primary(newView) });
     this.sendViewChange(newView);
   }
 
   /** Signs (or re-signs identically) this replica's view change for `view`, broadcasts it, and keeps re-sending it. */
   private sendViewChange(view: number): void {
-    const prepared = [...this.preparedCerts.values()].filter((c) => c.prePrepare.batch.height > this.stable.seq).sort((a, b) => a.prePrepare.batch.height - b.prePrepare.batch.height);
+    const prepared = [...this.preparedCerts.values()].filter((c) => c.prePrepare.batch.height > this.stable.sequence).sort((a, b) => a.prePrepare.batch.height - b.prePrepare.batch.height);
     const digest = preparedDigest(prepared);
-    if (!this.recordSigned(PbftDomains.viewChange, view, this.stable.seq, digest)) return;
-    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { view: view, sequence: this.stable.seq, blockHash: digest });
+    if (!this.recordSigned(PbftDomains.viewChange, view, this.stable.sequence, digest)) return;
+    const statement = signStatement(this.config.signer, this.self, PbftDomains.viewChange, { view, sequence: this.stable.sequence, blockHash: digest });
     const viewChange: ViewChange = { statement, stable: this.stable, prepared };
     this.myViewChange = viewChange;
-    this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange } });
-    this.out.push({ type: 'set-timer', timer: 'view-change', at: this.now + this.resendInterval });
+    this.broadcast({ type: 'view-change', viewChange });
+    this.out.setTimer('view-change', this.now + this.resendInterval);
     this.viewChanges.set(this.self, viewChange);
     this.viewChangeCounted();
   }
@@ -811,64 +901,79 @@ export class Pbft implements Protocol<PbftMessage> {
   /** While in a view change, its message is re-sent: lost before GST, or not received by a replica that was down. */
   private onViewChangeTimer(): void {
     if (!this.inViewChange || this.myViewChange === undefined || this.myViewChange.statement.view !== this.view) return;
-    this.emit({ type: 'broadcast', message: { type: 'view-change', viewChange: this.myViewChange } });
-    this.out.push({ type: 'set-timer', timer: 'view-change', at: this.now + this.resendInterval });
+    this.broadcast({ type: 'view-change', viewChange: this.myViewChange });
+    this.out.setTimer('view-change', this.now + this.resendInterval);
   }
 
-  private validViewChange(v: ViewChange): boolean {
+  /** Why a view change is not valid (its statement, its checkpoint proof, a prepared certificate in it), or undefined. */
+  private invalidViewChange(v: ViewChange): RejectionCode | undefined {
     const s = v.statement;
-    if (s.domain !== PbftDomains.viewChange || s.sequence !== v.stable.seq || !bytesEqual(s.blockHash, preparedDigest(v.prepared))) return false;
-    if (!this.verifier.verify(s) || !this.validCheckpointProof(v.stable)) return false;
-    return v.prepared.every((c) => this.validPreparedCertificate(c, s.view, v.stable.seq));
+    if (s.domain !== PbftDomains.viewChange || s.sequence !== v.stable.sequence || !bytesEqual(s.blockHash, preparedDigest(v.prepared))) return 'MALFORMED';
+    if (!this.verifier.verify(s)) return 'BAD_SIGNATURE';
+    if (!this.validCheckpointProof(v.stable)) return 'BAD_CERTIFICATE';
+    return v.prepared.every((c) => this.validPreparedCertificate(c, s.view, v.stable.sequence)) ? undefined : 'BAD_CERTIFICATE';
   }
 
-  private validPreparedCertificate(c: PreparedCertificate, newView: number, stableSeq: number): boolean {
+  private validPreparedCertificate(c: PreparedCertificate, newView: number, stableSequence: number): boolean {
     const p = c.prePrepare;
-    const seq = p.batch.height;
-    if (p.view >= newView || seq <= stableSeq || seq > stableSeq + this.L || !this.validPrePrepare(p)) return false;
-    const signers = new Set<number>();
-    for (const s of c.prepares) {
-      if (s.domain !== PbftDomains.prepare || s.view !== p.view || s.sequence !== seq || !bytesEqual(s.blockHash, p.batch.hash)) return false;
-      if (s.signer === this.primary(p.view) || signers.has(s.signer) || !this.verifier.verify(s)) return false;
-      signers.add(s.signer);
-    }
-    return signers.size >= this.preparedQuorum();
+    const sequence = p.batch.height;
+    if (p.view >= newView || sequence <= stableSequence || sequence > stableSequence + this.L || this.invalidPrePrepare(p) !== undefined) return false;
+    const primary = this.primary(p.view);
+    if (c.prepares.some((s) => s.domain !== PbftDomains.prepare || s.view !== p.view || s.sequence !== sequence || !bytesEqual(s.blockHash, p.batch.hash) || s.signer === primary)) return false;
+    // Every prepare carried is of a distinct replica and verifies, and they are enough.
+    const valid = distinctVerified(c.prepares, { domain: PbftDomains.prepare, view: p.view, sequence, blockHash: p.batch.hash }, this.verifier);
+    return valid.length === c.prepares.length && this.prepared(valid.length);
   }
 
   private onViewChange(v: ViewChange, from: number): void {
     const s = v.statement;
     const newView = s.view;
-    if (!this.config.validators.has(s.signer) || s.signer === this.self) return;
+    if (!this.config.validators.has(s.signer)) return this.out.reject('BAD_SIGNATURE', from, 'view-change');
+    if (s.signer === this.self) return this.out.reject('DUPLICATE', from, 'view-change');
     const kept = this.viewChanges.get(s.signer);
     if (newView < this.view || (newView === this.view && !this.inViewChange) || (kept !== undefined && kept.statement.view >= newView)) {
       // Its sender is behind, or asks again: it has not got the NEW-VIEW of the view this replica is in.
       if (!this.inViewChange && newView <= this.view) this.resendNewView(from);
-      return;
+      return this.out.reject(kept !== undefined && kept.statement.view === newView ? 'DUPLICATE' : 'STALE', from, 'view-change');
     }
-    if (!this.validViewChange(v)) return;
+    const invalid = this.invalidViewChange(v);
+    if (invalid !== undefined) return this.out.reject(invalid, from, 'view-change');
     if (kept !== undefined) this.drop();
     this.viewChanges.set(s.signer, v); // only the highest of each replica: memory bounded by n
     this.aheadOf(s.signer, newView, () => true);
     if (newView === this.view && this.inViewChange) this.viewChangeCounted();
   }
 
+  /** The view changes held for `view`, one per replica, counted by a tally. */
+  private viewChangesFor(view: number): { list: ViewChange[]; votes: VoteTally<number> } {
+    const votes = new VoteTally<number>(this.verifier);
+    const list: ViewChange[] = [];
+    for (const v of this.viewChanges.values()) {
+      if (v.statement.view !== view) continue;
+      list.push(v);
+      votes.addOwn(view, v.statement);
+    }
+    return { list, votes };
+  }
+
   /** A view change for the view this replica is changing to came in: start the timer, or send NEW-VIEW as its primary. */
   private viewChangeCounted(): void {
-    let count = 0;
-    for (const v of this.viewChanges.values()) if (v.statement.view === this.view) count++;
-    if (this.timerArmedFor !== this.view && this.viewChangeTimerRuns(count)) {
+    const count = this.viewChangesFor(this.view).votes.count(this.view);
+    if (this.timerArmedFor !== this.view && this.rules.viewChangeTimerRuns(count, this.quorum)) {
       this.timerArmedFor = this.view;
       this.armProgressTimer();
     }
-    if (this.primary(this.view) === this.self && count >= this.config.validators.quorum && this.newViewSentFor < this.view) this.sendNewView();
+    if (this.primary(this.view) === this.self && this.rules.newViewReady(count, this.quorum) && this.newViewSentFor < this.view) this.sendNewView();
   }
 
   private sendNewView(): void {
     const view = this.view;
-    // The first quorum in (the order they came in): any quorum will do.
-    const viewChanges: ViewChange[] = [];
-    for (const v of this.viewChanges.values()) if (v.statement.view === view && viewChanges.length < this.config.validators.quorum) viewChanges.push(v);
-    const batches = this.reproposals(view, viewChanges);
+    // The first view changes in (the order they came in) that make the rule hold: any such set will do.
+    const all = this.viewChangesFor(view).list;
+    let k = 0;
+    while (k < all.length && !this.rules.newViewReady(k, this.quorum)) k++;
+    const viewChanges = all.slice(0, k);
+    const batches = this.rules.reproposals({ newView: view, primary: this.primary(view), viewChanges }, this.rules.chooseReproposal);
     for (const b of batches) if (!this.canSign(PbftDomains.prePrepare, view, b.height, b.hash)) return;
     for (const b of batches) this.recordSigned(PbftDomains.prePrepare, view, b.height, b.hash);
     this.newViewSentFor = view;
@@ -877,33 +982,21 @@ export class Pbft implements Protocol<PbftMessage> {
     this.enterNewView(view, viewChanges, prePrepares, true);
   }
 
-  /** The batches a new view must propose, from a quorum of view changes: every replica computes the same list. */
-  private reproposals(newView: number, viewChanges: readonly ViewChange[]): Block[] {
-    const minS = Math.max(...viewChanges.map((v) => v.stable.seq));
-    const bySeq = new Map<number, PreparedCertificate[]>();
-    for (const v of viewChanges) for (const c of v.prepared) if (c.prePrepare.batch.height > minS) bySeq.set(c.prePrepare.batch.height, [...(bySeq.get(c.prePrepare.batch.height) ?? []), c]);
-    const maxS = Math.max(minS, ...bySeq.keys());
-    const out: Block[] = [];
-    for (let seq = minS + 1; seq <= maxS; seq++) {
-      const chosen = this.chooseReproposal(bySeq.get(seq) ?? []);
-      out.push(chosen?.prePrepare.batch ?? nullBatch(newView, seq, this.primary(newView)));
-    }
-    return out;
-  }
-
-  private onNewView(view: number, viewChanges: readonly ViewChange[], prePrepares: readonly PrePrepare[]): void {
-    if (view < this.view || (view === this.view && !this.inViewChange)) return;
-    const signers = new Set<number>();
+  private onNewView(view: number, viewChanges: readonly ViewChange[], prePrepares: readonly PrePrepare[], from: number): void {
+    if (view < this.view || (view === this.view && !this.inViewChange)) return this.out.reject('STALE', from, 'new-view');
+    const votes = new VoteTally<number>(this.verifier);
     for (const v of viewChanges) {
-      if (v.statement.view !== view || signers.has(v.statement.signer) || !this.validViewChange(v)) return;
-      signers.add(v.statement.signer);
+      if (v.statement.view !== view || votes.has(view, v.statement.signer) || this.invalidViewChange(v) !== undefined) return this.out.reject('BAD_CERTIFICATE', from, 'new-view');
+      votes.addOwn(view, v.statement);
     }
-    if (signers.size < this.config.validators.quorum) return;
-    const expected = this.reproposals(view, viewChanges);
-    if (expected.length !== prePrepares.length) return;
+    if (!this.rules.newViewReady(votes.count(view), this.quorum)) return this.out.reject('BAD_CERTIFICATE', from, 'new-view');
+    const expected = this.rules.reproposals({ newView: view, primary: this.primary(view), viewChanges }, this.rules.chooseReproposal);
+    if (expected.length !== prePrepares.length) return this.out.reject('INVALID_PROPOSAL', from, 'new-view');
     for (let i = 0; i < expected.length; i++) {
       const p = prePrepares[i]!;
-      if (p.view !== view || !bytesEqual(p.batch.hash, expected[i]!.hash) || !this.validPrePrepare(p)) return;
+      if (p.view !== view || !bytesEqual(p.batch.hash, expected[i]!.hash)) return this.out.reject('INVALID_PROPOSAL', from, 'new-view');
+      const invalid = this.invalidPrePrepare(p);
+      if (invalid !== undefined) return this.out.reject(invalid, from, 'new-view');
     }
     this.enterNewView(view, viewChanges, prePrepares, false);
   }
@@ -917,40 +1010,42 @@ export class Pbft implements Protocol<PbftMessage> {
     this.currentNewView = message;
     this.timerArmedFor = -1;
     for (const [signer, v] of this.viewChanges) if (v.statement.view <= view) this.viewChanges.delete(signer);
-    const best = viewChanges.reduce((a, v) => (v.stable.seq > a.seq ? v.stable : a), this.stable);
-    this.nextSeq = Math.max(this.lastExecuted, best.seq, ...prePrepares.map((p) => p.batch.height)) + 1;
+    const best = viewChanges.reduce((a, v) => (v.stable.sequence > a.sequence ? v.stable : a), this.stable);
+    this.nextSequence = Math.max(this.lastExecuted, best.sequence, ...prePrepares.map((p) => p.batch.height)) + 1;
     this.dirty = true;
-    this.out.push({ type: 'cancel-timer', timer: 'view-change' });
-    if (asPrimary) this.emit({ type: 'broadcast', message });
-    this.out.push({ type: 'trace', event: { kind: 'view', view: view, leader: this.primary(view) } });
-    if (best.seq > this.stable.seq) this.adoptStable(best);
+    this.out.cancelTimer('view-change');
+    if (asPrimary) this.broadcast(message);
+    this.out.trace({ kind: 'view', view, leader: this.primary(view) });
+    if (best.sequence > this.stable.sequence) this.adoptStable(best);
     this.armProgressTimer();
-    for (const p of prePrepares) this.onPrePrepare(p);
+    for (const p of prePrepares) this.onPrePrepare(p, this.primary(view));
   }
 
   /** Sends the NEW-VIEW this replica entered its view with to a replica still changing views, at most once per interval. */
   private resendNewView(to: number): void {
     if (this.currentNewView === undefined || to === this.self || !this.config.validators.has(to) || this.now - this.newViewSentAt[to]! < this.resendInterval) return;
     this.newViewSentAt[to] = this.now;
-    this.emit({ type: 'send', to, message: this.currentNewView });
+    this.send(to, this.currentNewView);
   }
 
   /** A message for a view above this replica's: nothing of it is kept (counted as dropped), but its signer is there. */
-  private refusedAhead(signer: number, view: number, valid: () => boolean): void {
+  private refusedAhead(signer: number, view: number, valid: () => boolean, from: number, kind: string): void {
     this.drop();
     this.aheadOf(signer, view, valid);
+    this.out.reject('OUT_OF_WINDOW', from, kind);
   }
 
   /**
    * `signer` showed, in a validly signed message, that it is in `view`. f+1 replicas above this one
-   * make it join the highest view f+1 of them reached (one of them is honest; Castro and Liskov
-   * 4.5.2 with any signed message, not only view changes): a replica that was cut off or down comes
-   * back to where the others are. `valid` runs only when the message tells something new.
+   * make it join (joinView): a replica that was cut off or down comes back to where the others are.
+   * `valid` runs only when the message tells something new.
    */
   private aheadOf(signer: number, view: number, valid: () => boolean): void {
     if (!this.config.validators.has(signer) || view <= this.viewOf[signer]! || !valid()) return;
     this.viewOf[signer] = view;
-    const joined = this.kthHighest(this.viewOf, this.config.validators.oneHonest);
+    const others: number[] = [];
+    for (let i = 0; i < this.n; i++) if (i !== this.self) others.push(this.viewOf[i]!);
+    const joined = this.rules.joinView(this.view, others, this.oneHonest);
     if (joined > this.view) this.startViewChange(joined);
   }
 
@@ -959,19 +1054,19 @@ export class Pbft implements Protocol<PbftMessage> {
   private onMessage(m: PbftMessage, from: number): void {
     switch (m.type) {
       case 'pre-prepare':
-        return this.onPrePrepare(m.prePrepare);
+        return this.onPrePrepare(m.prePrepare, from);
       case 'prepare':
-        return this.onPrepare(m.statement, m.prePrepare);
+        return this.onPrepare(m.statement, m.prePrepare, from);
       case 'commit':
-        return this.onCommit(m.statement);
+        return this.onCommit(m.statement, from);
       case 'checkpoint':
-        return this.onCheckpoint(m.statement);
+        return this.onCheckpoint(m.statement, from);
       case 'view-change':
         return this.onViewChange(m.viewChange, from);
       case 'new-view':
-        return this.onNewView(m.view, m.viewChanges, m.prePrepares);
+        return this.onNewView(m.view, m.viewChanges, m.prePrepares, from);
       case 'fetch':
-        return this.onFetch(m.fromSeq, m.toSeq ?? 0, from);
+        return this.onFetch(m.fromSequence, m.toSequence ?? 0, from);
       case 'committed':
         return this.onCommitted(m.batches, from);
       case 'final':
@@ -979,56 +1074,66 @@ export class Pbft implements Protocol<PbftMessage> {
     }
   }
 
+  /** Counted in `footprint().dropped`: refused or evicted by the bounded-state rule. */
   private drop(): void {
     this.dropped++;
   }
 
-  private canSign(domain: SignedDomain, view: number, seq: number, digest: Uint8Array): boolean {
-    const earlier = this.signed.get(`${domain}/${view}/${seq}`);
+  private dropOutOfWindow(from: number, kind: string): void {
+    this.drop();
+    this.out.reject('OUT_OF_WINDOW', from, kind);
+  }
+
+  private canSign(domain: SignedDomain, view: number, sequence: number, digest: Uint8Array): boolean {
+    const earlier = this.signed.get(`${domain}/${view}/${sequence}`);
     return earlier === undefined || bytesEqual(earlier.digest, digest);
   }
 
-  /** Records that this replica signs `digest` for (domain, view, seq), persisted before the next send; false if it signed another. */
-  private recordSigned(domain: SignedDomain, view: number, seq: number, digest: Uint8Array): boolean {
-    const key = `${domain}/${view}/${seq}`;
+  /** Records that this replica signs `digest` for (domain, view, sequence), persisted before the next send; false if it signed another. */
+  private recordSigned(domain: SignedDomain, view: number, sequence: number, digest: Uint8Array): boolean {
+    const key = `${domain}/${view}/${sequence}`;
     const earlier = this.signed.get(key);
     if (earlier !== undefined) return bytesEqual(earlier.digest, digest);
-    this.signed.set(key, { domain, view, seq, digest });
+    this.signed.set(key, { domain, view, sequence, digest });
     this.dirty = true;
     return true;
   }
 
   private recentlyExecuted(): CommittedBatch[] {
     const out: CommittedBatch[] = [];
-    for (let seq = Math.max(1, this.lastExecuted - this.L + 1); seq <= this.lastExecuted; seq++) {
-      const c = this.history.get(seq);
+    for (let sequence = Math.max(1, this.lastExecuted - this.L + 1); sequence <= this.lastExecuted; sequence++) {
+      const c = this.history.get(sequence);
       if (c !== undefined) out.push(c);
     }
     return out;
   }
 
-  /** Every send goes through here: the state it depends on is made durable first. */
-  private emit(o: ProtocolOutput<PbftMessage>): void {
+  /** Every send goes through these two: the state it depends on is made durable first. */
+  private send(to: number, message: PbftMessage): void {
     this.flush();
-    this.out.push(o);
+    this.out.send(to, message);
+  }
+
+  private broadcast(message: PbftMessage): void {
+    this.flush();
+    this.out.broadcast(message);
   }
 
   private flush(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    this.out.push({
-      type: 'persist',
-      state: encodeSafetyState({
+    this.out.persist(
+      encodeSafetyState({
         view: this.view,
         inViewChange: this.inViewChange,
         stable: this.stable,
         lastExecuted: this.lastExecuted,
         ledgerTip: this.ledgerTip,
-        nextSeq: this.nextSeq,
+        nextSequence: this.nextSequence,
         prepared: [...this.preparedCerts.values()],
         executed: this.recentlyExecuted(),
         signed: [...this.signed.values()],
       }),
-    });
+    );
   }
 }

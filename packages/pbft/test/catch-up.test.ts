@@ -57,18 +57,18 @@ describe('pbft catch-up', () => {
     const server = pbft().create(replicaConfig(keys, 0));
     server.step({ type: 'start', now: 0 });
     // 100 committed batches, each with a quorum of commits, reach the server as answers to its own fetches.
-    const committed = (seq: number): CommittedBatch => {
-      const batch = nullBatch(0, seq, 0);
-      return { batch, commits: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.commit, { view: 0, sequence: seq, blockHash: batch.hash })) };
+    const committed = (sequence: number): CommittedBatch => {
+      const batch = nullBatch(0, sequence, 0);
+      return { batch, commits: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.commit, { view: 0, sequence, blockHash: batch.hash })) };
     };
     for (let from = 1; from <= 100; from += 50) server.step({ type: 'message', from: 1, message: { type: 'committed', batches: Array.from({ length: 50 }, (_, i) => committed(from + i)) }, now: 1 });
     const answers = (out: readonly ProtocolOutput<PbftMessage>[]) => out.flatMap((o) => (o.type === 'send' && o.message.type === 'committed' ? [o.message.batches.length] : []));
-    const ask = (now: number) => answers(server.step({ type: 'message', from: 2, message: { type: 'fetch', fromSeq: 1 }, now }));
+    const ask = (now: number) => answers(server.step({ type: 'message', from: 2, message: { type: 'fetch', fromSequence: 1 }, now }));
     expect(ask(10)).toEqual([64]);
     expect([ask(10), ask(10), ask(10), ask(10), ask(10)]).toEqual([[64], [64], [64], [], []]);
     expect(ask(20)).toEqual([64]);
     expect(ask(20)).toEqual([]);
-    expect(answers(server.step({ type: 'message', from: 2, message: { type: 'fetch', fromSeq: 65 }, now: 40 }))).toEqual([36]);
+    expect(answers(server.step({ type: 'message', from: 2, message: { type: 'fetch', fromSequence: 65 }, now: 40 }))).toEqual([36]);
   });
 });
 
@@ -81,10 +81,10 @@ describe('pbft catch-up from finalized chains', () => {
   const keys = clusterKeys(4);
   const chain = new Ledger();
   for (let h = 1; h <= S; h++) chain.extend([makeBlock({ parent: chain.tip.hash, height: h, view: 0, proposer: h % 4, payload: [utf8(`tx-${h}`)] })]);
-  const proof: CheckpointProof = { seq: S, digest: chain.at(S)!.hash, statements: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.checkpoint, { view: 0, sequence: S, blockHash: chain.at(S)!.hash })) };
+  const proof: CheckpointProof = { sequence: S, digest: chain.at(S)!.hash, statements: [0, 1, 2].map((i) => signStatement(keys.signers[i]!, i, PbftDomains.checkpoint, { view: 0, sequence: S, blockHash: chain.at(S)!.hash })) };
   /** A peer restarted with nothing of its history in memory: it has only its ledger. */
   const restartedPeer = () => {
-    const safetyState = encodeSafetyState({ view: 0, inViewChange: false, stable: proof, lastExecuted: S, ledgerTip: chain.tip.hash, nextSeq: S + 1, prepared: [], executed: [], signed: [] });
+    const safetyState = encodeSafetyState({ view: 0, inViewChange: false, stable: proof, lastExecuted: S, ledgerTip: chain.tip.hash, nextSequence: S + 1, prepared: [], executed: [], signed: [] });
     const peer = pbft().create(replicaConfig(keys, 0, { safetyState, finalized: chain }));
     peer.step({ type: 'start', now: 0 });
     return peer;
@@ -140,7 +140,7 @@ describe('pbft catch-up from finalized chains', () => {
     const peer = restartedPeer();
     const lagging = pbft().create(replicaConfig(keys, 3));
     lagging.step({ type: 'start', now: 0 });
-    const [answer] = sends(peer.step({ type: 'message', from: 3, message: { type: 'fetch', fromSeq: 1 }, now: 1 }));
+    const [answer] = sends(peer.step({ type: 'message', from: 3, message: { type: 'fetch', fromSequence: 1 }, now: 1 }));
     expect(answer?.type).toBe('final');
     if (answer?.type !== 'final') return;
     expect([answer.blocks.length, answer.headers.length]).toEqual([0, MAX_HEADERS]); // too far below the checkpoint: headers only

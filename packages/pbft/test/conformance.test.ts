@@ -1,5 +1,4 @@
-import { conformanceSuite } from '@bftx/consensus/testing';
-import * as sim from '@bftx/sim';
+import { conformanceSuite } from '@bftx/conformance';
 import { pbft } from '../src/index';
 
-conformanceSuite(pbft(), sim);
+conformanceSuite(pbft());

@@ -12,7 +12,7 @@ const sign = (i: number, domain: string, view: number, sequence: number, blockHa
 const batch = nullBatch(0, 1, 0);
 const prePrepare: PrePrepare = { view: 0, primary: 0, batch, signature: sign(0, PbftDomains.prePrepare, 0, 1, batch.hash).signature };
 const commits = [0, 1, 2].map((i) => sign(i, PbftDomains.commit, 0, 1, batch.hash));
-const viewChange: PbftMessage = { type: 'view-change', viewChange: { statement: sign(2, PbftDomains.viewChange, 1, 0, preparedDigest([])), stable: { seq: 0, digest: batch.parent, statements: [] }, prepared: [] } };
+const viewChange: PbftMessage = { type: 'view-change', viewChange: { statement: sign(2, PbftDomains.viewChange, 1, 0, preparedDigest([])), stable: { sequence: 0, digest: batch.parent, statements: [] }, prepared: [] } };
 const verifier = new StatementVerifier(keys.validators, keys.scheme);
 const valid = (statements: readonly SignedStatement[]) => statements.every((s) => verifier.verify(s));
 
@@ -27,8 +27,8 @@ describe('pbft definition hooks', () => {
       [viewChange, 1],
       [{ type: 'new-view', view: 1, viewChanges: [], prePrepares: [prePrepare, prePrepare] }, 2],
       [{ type: 'committed', batches: [{ batch, commits }] }, 3],
-      [{ type: 'fetch', fromSeq: 1 }, 0],
-      [{ type: 'final', proof: { seq: 8, digest: batch.hash, statements: [0, 1, 2].map((i) => sign(i, PbftDomains.checkpoint, 0, 8, batch.hash)) }, blocks: [], headers: [] }, 3],
+      [{ type: 'fetch', fromSequence: 1 }, 0],
+      [{ type: 'final', proof: { sequence: 8, digest: batch.hash, statements: [0, 1, 2].map((i) => sign(i, PbftDomains.checkpoint, 0, 8, batch.hash)) }, blocks: [], headers: [] }, 3],
       [{ type: 'final', proof: undefined, blocks: [batch], headers: [] }, 0],
     ];
     for (const [message, count] of cases) {
@@ -49,7 +49,7 @@ describe('pbft definition hooks', () => {
     const checkpoint = far({ type: 'checkpoint', statement: sign(2, PbftDomains.checkpoint, 0, 8, batch.hash) }) as Extract<PbftMessage, { type: 'checkpoint' }>;
     expect(checkpoint.statement.sequence).toBe(8 + 100 * 8);
     expect(valid([commit.statement, vc.viewChange.statement, checkpoint.statement])).toBe(true);
-    expect(far({ type: 'fetch', fromSeq: 1 })).toBeUndefined();
+    expect(far({ type: 'fetch', fromSequence: 1 })).toBeUndefined();
   });
 
   test('corruptAnswer: an answer to a fetch with commits withheld or another batch; other messages untouched', () => {

@@ -19,11 +19,11 @@ function floodMessages(keys: ReturnType<typeof clusterKeys>, i: number): PbftMes
   const statement = (domain: string, view: number, sequence: number, blockHash: Uint8Array) => signStatement(signer, BYZANTINE, domain, { view, sequence, blockHash });
   const prePrepareOf = statement(PbftDomains.prePrepare, view, 1, digest);
   return [
-    { type: 'view-change', viewChange: { statement: statement(PbftDomains.viewChange, view, 0, preparedDigest([])), stable: { seq: 0, digest: GENESIS.hash, statements: [] }, prepared: [] } },
+    { type: 'view-change', viewChange: { statement: statement(PbftDomains.viewChange, view, 0, preparedDigest([])), stable: { sequence: 0, digest: GENESIS.hash, statements: [] }, prepared: [] } },
     { type: 'commit', statement: statement(PbftDomains.commit, view, 1 + (i % 32), digest) },
     { type: 'prepare', statement: statement(PbftDomains.prepare, view, 1 + (i % 32), digest), prePrepare: prePrepareOf },
     { type: 'checkpoint', statement: statement(PbftDomains.checkpoint, 0, K * view, digest) },
-    // Inside the window but for old or current views: a commit for view 0 with another batch at every seq.
+    // Inside the window but for old or current views: a commit for view 0 with another batch at every sequence number.
     { type: 'commit', statement: statement(PbftDomains.commit, 0, 1 + (i % 32), new Uint8Array(32).fill((i + 1) % 251)) },
   ];
 }

@@ -1,8 +1,7 @@
 // Loads the regression cases of test/regressions (plain data: the issue item, a title and a
-// RunSpec) and checks a run with the shared suite's checks (@bftx/consensus/testing).
+// RunSpec) and checks a run with the shared suite's checks (@bftx/conformance).
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { runProblem, type RegressionCase, type RunSpec } from '@bftx/consensus/testing';
-import * as sim from '@bftx/sim';
+import { runProblem, type RegressionCase, type RunSpec } from '@bftx/conformance';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,5 +14,5 @@ export function loadRegressions(dir = join(__dirname, 'regressions')): Array<{ f
 
 /** The first problem of the run, or undefined. */
 export function regressionProblem<M>(protocol: ProtocolDefinition<M>, config: RunSpec): string | undefined {
-  return runProblem(protocol, sim, config);
+  return runProblem(protocol, config);
 }

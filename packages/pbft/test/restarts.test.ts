@@ -1,5 +1,5 @@
 // Issue 15, item 2: a replica restarted from its last persisted state alone (no input log) never
-// signs two different statements for one (domain, view, seq), never executes another batch at a
+// signs two different statements for one (domain, view, sequence), never executes another batch at a
 // height it executed, and catches up from its peers. Before, PBFT persisted only its view, prepared
 // certificates and signed digests (not its stable checkpoint, executed prefix or next sequence
 // number): a restarted primary re-signed pre-prepares for sequence numbers it had used, restarted
@@ -60,8 +60,8 @@ describe('pbft restarts from the persisted state alone', () => {
     const again = restarted.step({ type: 'timer', timer: 'batch', now: 40 });
     const next = again.find((o) => o.type === 'broadcast' && o.message.type === 'pre-prepare');
     expect(next).toBeDefined();
-    const seq = (o: typeof sent) => (o as { message: Extract<PbftMessage, { type: 'pre-prepare' }> }).message.prePrepare.batch.height;
-    expect(seq(next)).toBeGreaterThan(seq(sent));
+    const sequence = (o: typeof sent) => (o as { message: Extract<PbftMessage, { type: 'pre-prepare' }> }).message.prePrepare.batch.height;
+    expect(sequence(next)).toBeGreaterThan(sequence(sent));
   });
 
   test('the persisted state holds the view, the view-change flag, the stable checkpoint, the executed prefix and its tip, and stays small over a long run', () => {
@@ -76,8 +76,8 @@ describe('pbft restarts from the persisted state alone', () => {
     const r = pbft().create(replicaConfig(keys, 0));
     const out = r.step({ type: 'start', now: 0 });
     const state = decodeSafetyState(persisted([...out, ...r.step({ type: 'timer', timer: 'batch', now: 20 })])!);
-    expect(state).toMatchObject({ view: 0, inViewChange: false, lastExecuted: 0, nextSeq: 2, stable: { seq: 0 } });
-    expect(state.signed.map((x) => [x.domain, x.view, x.seq])).toEqual([['bftx.pbft.pre-prepare', 0, 1]]);
+    expect(state).toMatchObject({ view: 0, inViewChange: false, lastExecuted: 0, nextSequence: 2, stable: { sequence: 0 } });
+    expect(state.signed.map((x) => [x.domain, x.view, x.sequence])).toEqual([['bftx.pbft.pre-prepare', 0, 1]]);
     const vc = r.step({ type: 'timer', timer: 'progress', now: 200 });
     expect(decodeSafetyState(persisted(vc)!)).toMatchObject({ view: 1, inViewChange: true });
   });
@@ -87,7 +87,7 @@ describe('pbft restarts from the persisted state alone', () => {
     for (const bytes of persisted) {
       const state = decodeSafetyState(bytes!);
       expect(state.lastExecuted).toBe(45);
-      expect(state.stable.seq).toBe(40);
+      expect(state.stable.sequence).toBe(40);
       expect(state.executed.map((c) => c.batch.height)).toEqual(Array.from({ length: 32 }, (_, i) => 14 + i));
       expect(state.executed.every((c) => c.commits.length >= 3 && c.batch.payload.length === 2)).toBe(true);
       expect(state.prepared.map((c) => c.prePrepare.batch.height)).toEqual([41, 42, 43, 44, 45]);

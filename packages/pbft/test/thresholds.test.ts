@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simulate, synchronous } from '@bftx/sim';
 import fc from 'fast-check';
-import { pbft } from '../src/index';
+import { defaultRules, pbft } from '../src/index';
+import { clusterKeys } from './helpers';
 
 const DELTA = 10;
 
@@ -31,9 +32,21 @@ describe('pbft thresholds for every n', () => {
     }
   });
 
-  test('no threshold is computed from f in the replica: sizes come from validators.quorum and validators.oneHonest', () => {
-    const source = readFileSync(join(__dirname, '../src/pbft.ts'), 'utf8');
-    expect(source).not.toMatch(/validators\.f\b|this\.f\b|\* ?this\.f|2 \* f/);
-    expect(source).toMatch(/validators\.quorum - 1/);
+  test('no threshold is computed in the replica: sizes come from ValidatorSet.threshold, counts from the tallies, decisions from the rules', () => {
+    for (const file of ['pbft.ts', 'rules.ts']) {
+      const source = readFileSync(join(__dirname, '../src', file), 'utf8');
+      expect(source).not.toMatch(/validators\.(f|quorum|oneHonest)\b|this\.f\b|\* ?this\.f|2 \* f/);
+    }
+    // Prepared: the primary's pre-prepare counts as its prepare, so quorum - 1 prepares of others (3 when n = 6, not 2f = 2).
+    const six = clusterKeys(6).validators;
+    const quorum = six.threshold('quorum');
+    expect(defaultRules.prepared({ prePrepared: true, prepares: quorum - 1, quorum, n: 6 })).toBe(true);
+    expect(defaultRules.prepared({ prePrepared: true, prepares: 2, quorum, n: 6 })).toBe(false);
+    expect(defaultRules.prepared({ prePrepared: false, prepares: 5, quorum, n: 6 })).toBe(false);
+    expect(defaultRules.committedLocal({ prepared: true, commits: quorum - 1, quorum, n: 6 })).toBe(false);
+    expect(defaultRules.committedLocal({ prepared: true, commits: quorum, quorum, n: 6 })).toBe(true);
+    // Joining: the highest view f+1 others reached (f = 1 of 6: the second highest of the others).
+    expect(defaultRules.joinView(2, [9, 7, 1, 0, 0], six.threshold('one-honest'))).toBe(7);
+    expect(defaultRules.joinView(8, [9, 7, 1, 0, 0], six.threshold('one-honest'))).toBe(8);
   });
 });
