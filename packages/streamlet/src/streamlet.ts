@@ -270,8 +270,6 @@ export class Streamlet implements Protocol<StreamletMessage> {
     this.out.trace({ kind: 'propose', view: this.view, block: block.id, height: block.height, parent: parent.id });
     this.out.broadcast({ type: 'proposal', block, signature: statement.signature });
     this.record(this.view).proposals.push({ block, statement, refused: false });
-    // Remembered, not reported: a twin's proposal after this one proves the equivocation, this one does not.
-    this.equivocations.observe(statement);
     this.acceptProposal(block);
   }
 
@@ -306,7 +304,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
     if (!this.verifier.verify(statement)) return this.out.reject('BAD_SIGNATURE', from, m.type);
     if (!payloadMatches(block)) return this.out.reject('INVALID_PAYLOAD', from, m.type);
     r.proposals.push({ block, statement, refused: false });
-    this.out.evidence(this.equivocations.observe(statement));
+    if (r.proposals.length === 2) this.equivocation(r.proposals[0]!.statement, statement);
     if (this.echo) this.out.broadcast(m);
     this.acceptProposal(block, from);
   }
@@ -343,8 +341,10 @@ export class Streamlet implements Protocol<StreamletMessage> {
   private countVote(r: ViewRecord, v: SignedStatement): void {
     const earlier = r.votes.get(v.signer);
     if (earlier === undefined) r.votes.set(v.signer, [v]);
-    else earlier.push(v);
-    this.out.evidence(this.equivocations.observe(v));
+    else {
+      earlier.push(v);
+      this.equivocation(earlier[0]!, v);
+    }
     const id = toHex(v.blockHash);
     if (this.tree.isCertified(id)) return;
     r.tally.addOwn(id, v); // verified already
@@ -353,6 +353,16 @@ export class Streamlet implements Protocol<StreamletMessage> {
       r.tally.delete(id);
       this.notarize(id, v.view, votes);
     }
+  }
+
+  /**
+   * A second statement of one signer in a view (the view record keeps both): evidence, once per
+   * offender. The detector sees only such pairs, so it holds equivocators' statements alone (cheap
+   * on the hot path, where every vote would cost it a key).
+   */
+  private equivocation(first: SignedStatement, second: SignedStatement): void {
+    this.equivocations.observe(first);
+    this.out.evidence(this.equivocations.observe(second));
   }
 
   private notarize(id: string, view: number, votes: readonly SignedStatement[]): void {
