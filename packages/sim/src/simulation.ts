@@ -376,23 +376,24 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
-  // The view a replica was in when it asked for each commit: that of the last 'view' trace before
-  // it in the step's own order (else the view it was in before the step). The driver groups
-  // outputs by what they are; latency in views needs their order, so the step is watched on its
-  // way into the driver.
+  // What `drive` steps: the outputs the instance gave for the step's one input. The instance is
+  // stepped first so that a step that asks nothing (most steps: a vote counted, an echo) skips the
+  // driver, whose split of it would be empty; and the outputs' own order is still at hand (the
+  // driver groups them by what they are) for the view a replica was in at each commit.
+  const stepped = {
+    outputs: [] as AdversarialOutput<M>[],
+    step: (): AdversarialOutput<M>[] => stepped.outputs,
+  };
+  const one: ProtocolInput<M>[] = [];
+  /** The view of the last 'view' trace before `block`'s commit in the step, else the view the replica was in before it. */
   const viewAtCommit = new Map<Block, number>();
-  const watched = {
-    replica: undefined as ReplicaLike<M> | undefined,
-    step(input: ProtocolInput<M>): AdversarialOutput<M>[] {
-      const outputs = this.replica!.step(input);
-      if (viewAtCommit.size > 0) viewAtCommit.clear();
-      let view: number | undefined;
-      for (const o of outputs) {
-        if (o.type === 'trace' && o.event.kind === 'view') view = o.event.view;
-        else if (o.type === 'commit' && view !== undefined) for (const b of o.blocks) viewAtCommit.set(b, view);
-      }
-      return outputs;
-    },
+  const commitViews = (outputs: readonly AdversarialOutput<M>[]) => {
+    viewAtCommit.clear();
+    let view: number | undefined;
+    for (const o of outputs) {
+      if (o.type === 'trace' && o.event.kind === 'view') view = o.event.view;
+      else if (o.type === 'commit' && view !== undefined) for (const b of o.blocks) viewAtCommit.set(b, view);
+    }
   };
 
   /**
@@ -410,6 +411,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     if (durable.commits.length > 0) {
       // For latency: the ids blocks were proposed under, where they differ (PBFT), come with the step's finalize traces.
       for (const a of actions) if (a.type === 'trace' && a.event.kind === 'finalize' && a.event.proposal !== undefined) proposalOf.set(a.event.block, a.event.proposal);
+      commitViews(stepped.outputs);
       const before = inst.ledger.height;
       try {
         inst.ledger.extend(durable.commits);
@@ -500,13 +502,16 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
   const stepInstance = (i: number, input: ProtocolInput<M>) => {
     const inst = instances[i]!;
     if (inst.downSince !== undefined) return;
-    watched.replica = inst.replica;
-    const { durable, actions, rejections } = drive<M, AdversarialOutput<M>>(watched, [input]);
+    const outputs = inst.replica.step(input);
     const due = inst.pendingCrash;
     const crashes = due !== undefined && input.now >= due.at;
     // A crash in this step (with a prefix) hits at a point a real runtime has: before the durable
     // write (prefix 0: nothing of the step happened), or after it and the first prefix - 1 actions.
-    if (crashes && due.prefix === 0) return crash(i, input.now, due.downFor);
+    if (crashes && (due.prefix === 0 || outputs.length === 0)) return crash(i, input.now, due.downFor);
+    if (outputs.length === 0) return;
+    stepped.outputs = outputs;
+    one[0] = input;
+    const { durable, actions, rejections } = drive<M, AdversarialOutput<M>>(stepped, one);
     applyDurable(i, durable, actions, input.now);
     countRejections(i, rejections, input.now);
     carryOut(i, actions, crashes ? Math.min(actions.length, due.prefix! - 1) : actions.length, input.now);
