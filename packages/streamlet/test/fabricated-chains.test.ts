@@ -4,19 +4,14 @@
 // not count it. Now a fetched block enters only when a notarization vouches for it, the tree is cut
 // at each finalized tip (final blocks are the runtime's: ProtocolConfig.finalized), and footprint()
 // counts the blocks not yet final.
-import { GENESIS, Ledger, makeBlock, signStatement, SimulatedSignatureScheme, ValidatorSet, type Block, type ProtocolOutput } from '@bftx/consensus';
-import { Domains, toHex, utf8 } from '@bftx/crypto';
+import { GENESIS, Ledger, makeBlock, type Block, type ProtocolOutput } from '@bftx/consensus';
+import { toHex, utf8 } from '@bftx/crypto';
 import { Streamlet, type StreamletMessage } from '../src/index';
+import { DELTA, proposal, scheme, signedVote, signers, validators, VIEW } from './fixtures';
 
-const DELTA = 10;
-const VIEW = 2 * DELTA + 1;
-const scheme = new SimulatedSignatureScheme();
-const signers = Array.from({ length: 4 }, (_, i) => scheme.signer(scheme.keyPair(i).secretKey));
-const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 const BYZANTINE = 3;
 
-const proposal = (b: Block): StreamletMessage => ({ type: 'proposal', block: b, signature: signStatement(signers[b.proposer]!, b.proposer, Domains.proposal, { view: b.view, sequence: 0, blockHash: b.hash }).signature });
-const vote = (b: Block, by: number): StreamletMessage => ({ type: 'vote', vote: signStatement(signers[by]!, by, Domains.vote, { view: b.view, sequence: 0, blockHash: b.hash }) });
+const vote = (b: Block, by: number): StreamletMessage => ({ type: 'vote', vote: signedVote(b, by) });
 
 test('a Byzantine leader floods fabricated chains: none enters the tree, each is counted as dropped, and what is held stays bounded while the chain grows', () => {
   const views = 160;

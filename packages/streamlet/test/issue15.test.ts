@@ -2,17 +2,12 @@
 // persists and how it restarts from it (2), the repair gossip (7), fetches that stay open until the
 // answer proves what was asked (8), views long enough for votes delayed exactly delta (9), and a
 // bounded state under a flood of validly signed far-future messages (10).
-import { GENESIS, makeBlock, signStatement, SimulatedSignatureScheme, ValidatorSet, type Block, type ProtocolConfig, type ProtocolOutput, type SignedStatement } from '@bftx/consensus';
+import { GENESIS, makeBlock, type Block, type ProtocolConfig, type ProtocolOutput } from '@bftx/consensus';
 import { fixedDelay, simulate } from '@bftx/sim';
 import { Domains } from '@bftx/crypto';
 import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
+import { DELTA, proposal, scheme, signedVote, signers, validators, VIEW } from './fixtures';
 
-const DELTA = 10;
-const VIEW = 2 * DELTA + 1;
-const N = 4;
-const scheme = new SimulatedSignatureScheme();
-const signers = Array.from({ length: N }, (_, i) => scheme.signer(scheme.keyPair(i).secretKey));
-const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 const protocol = streamlet();
 
 /** Replica `self` of four; leaders from `leaders` (view -> validator). */
@@ -23,12 +18,7 @@ function config(self: number, leaders: readonly number[], safetyState?: Uint8Arr
 function block(parent: Block, view: number, proposer: number): Block {
   return makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer, payload: [] });
 }
-function proposal(b: Block): StreamletMessage {
-  return { type: 'proposal', block: b, signature: signStatement(signers[b.proposer]!, b.proposer, Domains.proposal, { view: b.view, sequence: 0, blockHash: b.hash }).signature };
-}
-function vote(b: Block, by: number): SignedStatement {
-  return signStatement(signers[by]!, by, Domains.vote, { view: b.view, sequence: 0, blockHash: b.hash });
-}
+const vote = signedVote;
 const quorumOf = (b: Block, by: readonly number[] = [0, 1, 2]) => by.map((v) => vote(b, v));
 
 type Out = ProtocolOutput<StreamletMessage>[];

@@ -6,8 +6,6 @@ import {
   GENESIS,
   makeBlock,
   signStatement,
-  SimulatedSignatureScheme,
-  ValidatorSet,
   type Block,
   type PayloadContext,
   type PayloadPolicy,
@@ -19,13 +17,8 @@ import {
 import { bytesEqual, Domains, utf8 } from '@bftx/crypto';
 import { simulate, synchronous } from '@bftx/sim';
 import { Streamlet, streamlet, type StreamletMessage } from '../src/index';
+import { DELTA, proposal, scheme, signedVote, signers, validators, VIEW } from './fixtures';
 
-const DELTA = 10;
-const VIEW = 2 * DELTA + 1;
-const N = 4;
-const scheme = new SimulatedSignatureScheme();
-const signers = Array.from({ length: N }, (_, i) => scheme.signer(scheme.keyPair(i).secretKey));
-const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 // View v is led by v mod 3: replica 3, the one fed by hand, never leads.
 const leaders = Array.from({ length: 64 }, (_, v) => v % 3);
 
@@ -61,8 +54,7 @@ function replica(payload = new RefusesMarked()): { r: Streamlet; step: (from: nu
   return { r, step: (from, message, now = VIEW) => r.step({ type: 'message', from, message, now }) };
 }
 const block = (parent: Block, view: number, payload: Uint8Array[] = []) => makeBlock({ parent: parent.hash, height: parent.height + 1, view, proposer: leaders[view]!, payload });
-const proposal = (b: Block, by = b.proposer): StreamletMessage => ({ type: 'proposal', block: b, signature: signStatement(signers[by]!, by, Domains.proposal, { view: b.view, sequence: 0, blockHash: b.hash }).signature });
-const vote = (b: Block, by: number, view = b.view): StreamletMessage => ({ type: 'vote', vote: signStatement(signers[by]!, by, Domains.vote, { view, sequence: 0, blockHash: b.hash }) });
+const vote = (b: Block, by: number): StreamletMessage => ({ type: 'vote', vote: signedVote(b, by) });
 const rejections = (out: ProtocolOutput<StreamletMessage>[]) => out.flatMap((o) => (o.type === 'reject' ? [o] : []));
 const votesIn = (out: ProtocolOutput<StreamletMessage>[]) => out.filter((o) => o.type === 'broadcast' && o.message.type === 'vote');
 
