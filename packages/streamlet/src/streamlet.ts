@@ -38,6 +38,7 @@ import {
   type ProtocolFootprint,
   type ProtocolInput,
   type ProtocolOutput,
+  type RejectionCode,
   type SignedStatement,
   type StatementVerifier,
 } from '@bftx/consensus';
@@ -535,15 +536,18 @@ export class Streamlet implements Protocol<StreamletMessage> {
       child = a;
     }
     if (!this.tree.isCertified(block.id)) chain.length = 0; // a proposal held here, not notarized: its ancestors are not vouched for
+    let refused: RejectionCode | undefined;
     if (chain.length < ancestors.length) {
       this.dropped += ancestors.length - chain.length;
       // Ancestors the finalized root passed since the fetch are of no use; others are not proven.
-      this.out.reject(ancestors[chain.length]!.height <= this.tree.root.height ? 'STALE' : 'UNPROVEN', from, m.type);
+      refused = ancestors[chain.length]!.height <= this.tree.root.height ? 'STALE' : 'UNPROVEN';
     }
     // The block first, then its ancestors nearest first: a notarized block waiting for its parent vouches for the parent.
     this.tree.add(block);
     for (const a of chain) this.tree.add(a);
     if (this.fetched(block.id)) this.fetcher.resolve(block.id);
+    else refused = 'UNPROVEN'; // the block is here, the quorum of votes asked for is not: asked again
+    if (refused !== undefined) this.out.reject(refused, from, m.type);
     this.repairBelow(block);
     this.afterTreeChange();
   }

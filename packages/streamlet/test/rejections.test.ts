@@ -86,6 +86,16 @@ describe('each refused input has its code, its sender and its kind', () => {
         return s(2, { type: 'block', block: x, votes: [], ancestors: [] });
       },
     ],
+    [
+      'UNPROVEN',
+      'a fetch answer that brings a held block without a quorum of its votes',
+      (s) => {
+        // A proposal on a block held here but not notarized: the replica asks for that block's votes, and a peer answers with one.
+        s(1, proposal(b1));
+        s(2, proposal(block(b1, 2)));
+        return s(0, { type: 'block', block: b1, votes: [signedVote(b1, 0)], ancestors: [] });
+      },
+    ],
   ];
 
   test.each(cases)('%s: %s', (code, _what, feed) => {
