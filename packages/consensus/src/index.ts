@@ -4,7 +4,7 @@ export { BlockCodec, BlockHeaderCodec, blockHash, GENESIS, HASH_BYTES, makeBlock
 export { CertificateCodec, makeCertificate, signersOf, verifyCertificate, type QuorumCertificate } from './certificate';
 export { DEFAULT_MAX_BLOCK_TXS, resolveConfig, type ResolvedConfig } from './core/config';
 export { commitChain, refinalized } from './core/finality';
-export { drive, type Action, type Driven } from './core/driver';
+export { drive, newDriven, type Action, type Driven, type MutableDriven } from './core/driver';
 export { BlockFetcher } from './core/fetcher';
 export { hashedLeader, leaderSchedule, roundRobin, type LeaderRule } from './core/leader';
 export { Outbox } from './core/outbox';

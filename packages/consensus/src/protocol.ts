@@ -31,7 +31,7 @@ export type ProtocolOutput<M> =
   | { readonly type: 'evidence'; readonly evidence: Evidence }
   | { readonly type: 'trace'; readonly event: TraceEvent }
   /** An input refused: its code, its sender and message kind where it had them. Counted by the runtime. */
-  | { readonly type: 'reject'; readonly code: RejectionCode; readonly from?: number; readonly kind?: string };
+  | { readonly type: 'reject'; readonly code: RejectionCode; readonly from?: number | undefined; readonly kind?: string | undefined };
 
 /**
  * Protocol events worth recording for visualization and debugging, named per concept (the same

@@ -33,9 +33,9 @@ export type RejectionCode =
 /** One refusal: its code, who sent the input (absent for local inputs), and a short detail for logs. */
 export interface Rejection {
   readonly code: RejectionCode;
-  readonly from?: number;
+  readonly from?: number | undefined;
   /** The kind of message refused ("vote", "proposal", ...), for metrics and logs. */
-  readonly kind?: string;
+  readonly kind?: string | undefined;
 }
 
 /** Every code, for metrics that list them and tests that check each is reachable. */

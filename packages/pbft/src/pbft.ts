@@ -290,10 +290,6 @@ export class Pbft implements Protocol<PbftMessage> {
     return { retained, dropped: this.dropped };
   }
 
-  /** Rejections emitted since creation, by code. */
-  rejections(): ReadonlyMap<RejectionCode, number> {
-    return this.out.rejected;
-  }
 
   // ---- normal case ----
 

@@ -69,7 +69,7 @@ export function byzantine<M>(honest: Protocol<M>, strategy: Strategy, hooks: Byz
     self,
     step(input) {
       if (strategy.kind === 'crash' && input.now >= strategy.at) return [];
-      const outputs = honest.step(input);
+      const outputs = honest.step(input).slice(); // a copy: the wrapper adds to it, and a protocol may hand back a shared empty array
       if (strategy.kind === 'crash') return outputs;
       if (strategy.kind === 'replay') {
         if (input.type === 'message') {

@@ -1,6 +1,7 @@
 import {
   ConsensusError,
   drive,
+  newDriven,
   Ledger,
   SimulatedSignatureScheme,
   StatementVerifier,
@@ -193,7 +194,7 @@ interface Instance<M> {
   /** The replica's current view, from its own 'view' trace events. */
   view: number;
   /** Rejections by code, over its lives. */
-  readonly rejections: Record<string, number>;
+  readonly rejections: Map<string, number>;
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -277,7 +278,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       proposed: 0,
       certified: 0,
       view: 0,
-      rejections: {},
+      rejections: new Map(),
     });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -385,6 +386,8 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     step: (): AdversarialOutput<M>[] => stepped.outputs,
   };
   const one: ProtocolInput<M>[] = [];
+  // One result filled by every step (each is consumed before the next): no allocation per step.
+  const driven = newDriven<AdversarialOutput<M>>();
   /** The view of the last 'view' trace before `block`'s commit in the step, else the view the replica was in before it. */
   const viewAtCommit = new Map<Block, number>();
   const commitViews = (outputs: readonly AdversarialOutput<M>[]) => {
@@ -450,8 +453,9 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
   /** Refusals are counted per replica (and traced when tracing). */
   const countRejections = (i: number, rejections: Driven<AdversarialOutput<M>>['rejections'], now: number) => {
     const inst = instances[i]!;
-    for (const r of rejections) {
-      inst.rejections[r.code] = (inst.rejections[r.code] ?? 0) + 1;
+    for (let k = 0; k < rejections.length; k++) {
+      const r = rejections[k]!;
+      inst.rejections.set(r.code, (inst.rejections.get(r.code) ?? 0) + 1);
       if (tracing) record(now, { ev: 'reject', replica: inst.validator, code: r.code, ...(r.from === undefined ? {} : { from: r.from }), ...(r.kind === undefined ? {} : { kind: r.kind }) });
     }
   };
@@ -509,9 +513,17 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     // write (prefix 0: nothing of the step happened), or after it and the first prefix - 1 actions.
     if (crashes && (due.prefix === 0 || outputs.length === 0)) return crash(i, input.now, due.downFor);
     if (outputs.length === 0) return;
+    if (outputs.length === 1 && outputs[0]!.type === 'reject') {
+      // A step that only refused its input (most often an echo seen before): nothing to make
+      // durable or carry out, so the driver's split is the output itself. Counted here directly:
+      // Streamlet with echo has about 100,000 such steps per run at n = 16.
+      countRejections(i, outputs as unknown as Driven<AdversarialOutput<M>>['rejections'], input.now);
+      if (crashes) crash(i, input.now, due.downFor);
+      return;
+    }
     stepped.outputs = outputs;
     one[0] = input;
-    const { durable, actions, rejections } = drive<M, AdversarialOutput<M>>(stepped, one);
+    const { durable, actions, rejections } = drive<M, AdversarialOutput<M>>(stepped, one, driven);
     applyDurable(i, durable, actions, input.now);
     countRejections(i, rejections, input.now);
     carryOut(i, actions, crashes ? Math.min(actions.length, due.prefix! - 1) : actions.length, input.now);
@@ -608,7 +620,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     restarts: inst.restarts,
     maxPersistedBytes: inst.maxPersistedBytes,
     footprint: inst.protocol.footprint?.(),
-    rejections: { ...inst.rejections },
+    rejections: Object.fromEntries(inst.rejections),
   }));
   const rejections: Record<string, number> = {};
   for (const r of replicas) for (const [code, k] of Object.entries(r.rejections)) rejections[code] = (rejections[code] ?? 0) + k;

@@ -1,5 +1,4 @@
-import { conformanceSuite } from '@bftx/consensus/testing';
-import * as sim from '@bftx/sim';
+import { conformanceSuite } from '@bftx/conformance';
 import { streamlet } from '../src/index';
 
-conformanceSuite(streamlet(), sim);
+conformanceSuite(streamlet());

@@ -1,7 +1,7 @@
 // Each planted bug must make the conformance suite fail. The mutants override
 // one rule of the honest replica (rules.ts); nothing else changes.
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { suiteFailure } from '@bftx/consensus/testing';
+import { suiteFailure } from '@bftx/conformance';
 import * as sim from '@bftx/sim';
 import { streamlet, type StreamletMessage, type StreamletRules } from '../src/index';
 
@@ -61,7 +61,7 @@ describe('streamlet: the conformance suite catches planted bugs', () => {
   });
 
   test.each(mutants)('%s', (_name, rules, wrap = (p) => p) => {
-    const failure = suiteFailure(wrap(streamlet({ rules })), sim, { safety: 300, evidence: 30, liveness: 20, twins: 0, classes: 20 }) ?? colludingForkFailure(rules, wrap);
+    const failure = suiteFailure(wrap(streamlet({ rules })), { safety: 300, evidence: 30, liveness: 20, twins: 0, classes: 20 }) ?? colludingForkFailure(rules, wrap);
     expect(failure).toBeDefined();
     console.log(`${_name}: caught by ${failure}`);
   });

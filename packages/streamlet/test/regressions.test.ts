@@ -1,15 +1,14 @@
 // Regression scenarios of issue 15, as data: each file in ./regressions is a run that broke the
 // Streamlet of before (safety violation, double signing, or no progress) and must pass every check
 // of the shared suite now.
-import { checkOutcome, runSpec } from '@bftx/consensus/testing';
-import * as sim from '@bftx/sim';
+import { checkOutcome, runSpec } from '@bftx/conformance';
 import { streamlet } from '../src/index';
 import { regressionFiles } from './regression-replay';
 
 describe('issue 15 regression scenarios (test/regressions/*.json)', () => {
   test.each(regressionFiles.map(([f, file]) => [`${f}: item ${file.item}`, file] as const))('%s', (_name, file) => {
     const protocol = streamlet();
-    const r = runSpec(protocol, sim, file.config);
+    const r = runSpec(protocol, file.config);
     expect(checkOutcome(protocol, file.config, r)).toBeUndefined();
     for (const x of r.replicas.filter((y) => y.honest)) expect(x.footprint).toBeDefined();
     if (file.item === '10') {

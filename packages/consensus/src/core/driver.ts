@@ -26,32 +26,49 @@ export interface Driven<O extends { readonly type: string }> {
   readonly rejections: readonly Rejection[];
 }
 
+/** What `drive` fills; `newDriven()` makes one a runtime may pass to every call (no allocation per group). */
+export interface MutableDriven<O extends { readonly type: string }> extends Driven<O> {
+  readonly durable: { safetyState: Uint8Array | undefined; persists: number; readonly commits: Block[]; readonly evidence: Evidence[] };
+  readonly actions: Action<O>[];
+  readonly rejections: Rejection[];
+}
+
+export function newDriven<O extends { readonly type: string }>(): MutableDriven<O> {
+  return { durable: { safetyState: undefined, persists: 0, commits: [], evidence: [] }, actions: [], rejections: [] };
+}
+
 /**
  * The one driver: steps `protocol` through `inputs` in order and splits what it asks into
  * `durable`, `actions` and `rejections`. Pure: the simulator and the replica both call it; the
  * simulator applies `durable` and enqueues the actions, the replica writes `durable` to disk in one
- * batch, then sends.
+ * batch, then sends. With `into`, the result is written there (its previous content cleared)
+ * instead of into new arrays: a runtime that consumes each result before the next call passes the
+ * same one every time, and a step costs no allocation here (the simulator drives millions).
  */
-export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>>(protocol: { step(input: ProtocolInput<M>): O[] }, inputs: Iterable<ProtocolInput<M>>): Driven<O> {
-  let safetyState: Uint8Array | undefined;
-  let persists = 0;
-  const commits: Block[] = [];
-  const evidence: Evidence[] = [];
-  const actions: Action<O>[] = [];
-  const rejections: Rejection[] = [];
+export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>>(protocol: { step(input: ProtocolInput<M>): O[] }, inputs: Iterable<ProtocolInput<M>>, into: MutableDriven<O> = newDriven<O>()): Driven<O> {
+  const { durable, actions, rejections } = into;
+  durable.safetyState = undefined;
+  durable.persists = 0;
+  // (Setting a length is slow even when it changes nothing: only when there is something to clear.)
+  if (durable.commits.length > 0) durable.commits.length = 0;
+  if (durable.evidence.length > 0) durable.evidence.length = 0;
+  if (actions.length > 0) actions.length = 0;
+  if (rejections.length > 0) rejections.length = 0;
   for (const input of inputs) {
-    for (const o of protocol.step(input)) {
+    const outputs = protocol.step(input);
+    for (let k = 0; k < outputs.length; k++) {
+      const o = outputs[k]!;
       const out = o as unknown as ProtocolOutput<M>;
       switch (out.type) {
         case 'persist':
-          safetyState = out.state;
-          persists++;
+          durable.safetyState = out.state;
+          durable.persists++;
           break;
         case 'commit':
-          for (const b of out.blocks) commits.push(b);
+          for (const b of out.blocks) durable.commits.push(b);
           break;
         case 'evidence':
-          evidence.push(out.evidence);
+          durable.evidence.push(out.evidence);
           break;
         case 'reject':
           rejections.push(out);
@@ -61,5 +78,5 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
       }
     }
   }
-  return { durable: { safetyState, persists, commits, evidence }, actions, rejections };
+  return into;
 }

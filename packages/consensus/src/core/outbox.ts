@@ -9,11 +9,10 @@ import type { RejectionCode } from '../rejection';
  */
 export class Outbox<M> {
   private list: ProtocolOutput<M>[] = [];
-  /** Rejections emitted since creation, by code (what a test or a footprint can read without a runtime). */
-  readonly rejected = new Map<RejectionCode, number>();
 
   take(): ProtocolOutput<M>[] {
     const out = this.list;
+    if (out.length === 0) return NOTHING as unknown as ProtocolOutput<M>[]; // most steps ask nothing: no array made for them
     this.list = [];
     return out;
   }
@@ -54,7 +53,10 @@ export class Outbox<M> {
 
   /** Refuses an input: typed, counted, and nothing else changes. */
   reject(code: RejectionCode, from?: number, kind?: string): void {
-    this.rejected.set(code, (this.rejected.get(code) ?? 0) + 1);
-    this.list.push({ type: 'reject', code, ...(from === undefined ? {} : { from }), ...(kind === undefined ? {} : { kind }) });
+    // One object of one shape (no spreads): refusals are the most frequent output of an echoing protocol.
+    this.list.push({ type: 'reject', code, from, kind });
   }
 }
+
+/** What a step that asks nothing returns (frozen: a runtime must not add to it). */
+const NOTHING: readonly never[] = Object.freeze([]);
