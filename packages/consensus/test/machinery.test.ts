@@ -5,6 +5,7 @@ import {
   BlockFetcher,
   collectQuorum,
   commitChain,
+  dispatch,
   drive,
   FifoPayloadPolicy,
   GENESIS,
@@ -136,6 +137,23 @@ describe('payload policy and finality', () => {
     expect(r.maxBlockTxs).toBe(1000);
     expect(r.payload.name).toBe('fifo');
     expect(r.leaderOf(5)).toBe(1);
+  });
+});
+
+describe('dispatch', () => {
+  test('routes each kind of input to its handler with what it carries', () => {
+    const seen: string[] = [];
+    const handlers = {
+      start: (now: number) => seen.push(`start@${now}`),
+      timer: (t: string, now: number) => seen.push(`timer ${t}@${now}`),
+      transactions: (txs: readonly Uint8Array[], now: number) => seen.push(`${txs.length} txs@${now}`),
+      message: (m: string, from: number, now: number) => seen.push(`${m} from ${from}@${now}`),
+    };
+    dispatch<string>({ type: 'start', now: 1 }, handlers);
+    dispatch<string>({ type: 'timer', timer: 'view', now: 2 }, handlers);
+    dispatch<string>({ type: 'transactions', txs: [utf8('a'), utf8('b')], now: 3 }, handlers);
+    dispatch<string>({ type: 'message', message: 'vote', from: 2, now: 4 }, handlers);
+    expect(seen).toEqual(['start@1', 'timer view@2', '2 txs@3', 'vote from 2@4']);
   });
 });
 

@@ -50,6 +50,8 @@ import {
   type RejectionCode,
   type SignedStatement,
   type StatementVerifier,
+  dispatch,
+  type InputHandlers,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
@@ -271,26 +273,24 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   step(input: ProtocolInput<HotStuffMessage>): ProtocolOutput<HotStuffMessage>[] {
     this.now = input.now;
-    switch (input.type) {
-      case 'start':
-        this.start();
-        break;
-      case 'timer':
-        if (input.timer === 'view') this.onViewTimeout();
-        else if (input.timer === 'idle') this.tryPropose();
-        else if (input.timer === 'fetch') this.refetch();
-        break;
-      case 'transactions':
-        this.payload.offer(input.txs, input.now);
-        this.tryPropose(); // a leader waiting for something to order has it now
-        break;
-      case 'message':
-        this.onMessage(input.message, input.from);
-        break;
-    }
+    dispatch(input, this.handlers);
     this.flush();
     return this.out.take();
   }
+
+  private readonly handlers: InputHandlers<HotStuffMessage> = {
+    start: () => this.start(),
+    timer: (timer) => {
+      if (timer === 'view') this.onViewTimeout();
+      else if (timer === 'idle') this.tryPropose();
+      else if (timer === 'fetch') this.refetch();
+    },
+    transactions: (txs, now) => {
+      this.payload.offer(txs, now);
+      this.tryPropose(); // a leader waiting for something to order has it now
+    },
+    message: (m, from) => this.onMessage(m, from),
+  };
 
   footprint(): ProtocolFootprint {
     // Blocks not final yet count too (joined above the committed tip, and orphans): final ones are the runtime's.

@@ -53,6 +53,8 @@ import {
   type RejectionCode,
   type SignedStatement,
   type StatementVerifier,
+  dispatch,
+  type InputHandlers,
 } from '@bftx/consensus';
 import { bytesEqual, codec, encode, hash, toHex } from '@bftx/crypto';
 import {
@@ -262,26 +264,22 @@ export class Pbft implements Protocol<PbftMessage> {
 
   step(input: ProtocolInput<PbftMessage>): ProtocolOutput<PbftMessage>[] {
     this.now = input.now;
-    switch (input.type) {
-      case 'start':
-        this.onStart();
-        break;
-      case 'timer':
-        if (input.timer === 'batch') this.onBatchTimer();
-        else if (input.timer === 'progress') this.startViewChange(this.view + 1);
-        else if (input.timer === 'view-change') this.onViewChangeTimer();
-        else if (input.timer === 'fetch') this.onFetchTimer();
-        break;
-      case 'transactions':
-        this.payload.offer(input.txs, input.now);
-        break;
-      case 'message':
-        this.onMessage(input.message, input.from);
-        break;
-    }
+    dispatch(input, this.handlers);
     this.flush();
     return this.out.take();
   }
+
+  private readonly handlers: InputHandlers<PbftMessage> = {
+    start: () => this.onStart(),
+    timer: (timer) => {
+      if (timer === 'batch') this.onBatchTimer();
+      else if (timer === 'progress') this.startViewChange(this.view + 1);
+      else if (timer === 'view-change') this.onViewChangeTimer();
+      else if (timer === 'fetch') this.onFetchTimer();
+    },
+    transactions: (txs, now) => this.payload.offer(txs, now),
+    message: (m, from) => this.onMessage(m, from),
+  };
 
   footprint(): ProtocolFootprint {
     let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + (this.currentNewView === undefined ? 0 : 1);

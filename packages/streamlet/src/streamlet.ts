@@ -41,6 +41,8 @@ import {
   type RejectionCode,
   type SignedStatement,
   type StatementVerifier,
+  dispatch,
+  type InputHandlers,
 } from '@bftx/consensus';
 import { bytesEqual, Domains, toHex } from '@bftx/crypto';
 import { MAX_ANCESTORS, type StreamletMessage } from './messages';
@@ -149,28 +151,24 @@ export class Streamlet implements Protocol<StreamletMessage> {
 
   step(input: ProtocolInput<StreamletMessage>): ProtocolOutput<StreamletMessage>[] {
     this.now = input.now;
-    switch (input.type) {
-      case 'start':
-        this.onStart(input.now);
-        break;
-      case 'timer':
-        if (input.timer === 'view') this.onViewTimer(input.now);
-        break;
-      case 'transactions':
-        this.payload.offer(input.txs, input.now);
-        break;
-      case 'message': {
-        const m = input.message;
-        if (m.type === 'proposal') this.onProposal(m, input.from);
-        else if (m.type === 'vote') this.onVote(m, input.from);
-        else if (m.type === 'notarization') this.onNotarization(m, input.from);
-        else if (m.type === 'fetch') this.onFetch(m, input.from);
-        else this.onFetchedBlock(m, input.from);
-        break;
-      }
-    }
+    dispatch(input, this.handlers);
     return this.out.take();
   }
+
+  private readonly handlers: InputHandlers<StreamletMessage> = {
+    start: (now) => this.onStart(now),
+    timer: (timer, now) => {
+      if (timer === 'view') this.onViewTimer(now);
+    },
+    transactions: (txs, now) => this.payload.offer(txs, now),
+    message: (m, from) => {
+      if (m.type === 'proposal') this.onProposal(m, from);
+      else if (m.type === 'vote') this.onVote(m, from);
+      else if (m.type === 'notarization') this.onNotarization(m, from);
+      else if (m.type === 'fetch') this.onFetch(m, from);
+      else this.onFetchedBlock(m, from);
+    },
+  };
 
   footprint(): ProtocolFootprint {
     // Blocks not yet final (in the tree or waiting for a parent), notarizations, fetches, and the window's proposals and votes.
