@@ -19,5 +19,4 @@ export type { ByzantineHooks, FinalizedChain, Protocol, ProtocolConfig, Protocol
 export { SimulatedSignatureScheme } from './simulated-signatures';
 export { REJECTION_CODES, type Rejection, type RejectionCode } from './rejection';
 export { signStatement, StatementCodec, StatementVerifier, type SignedStatement, type Statement } from './statement';
-export { BlockTree } from './tree';
 export { ValidatorSet } from './validators';

@@ -1,6 +1,5 @@
 import { createSignatureScheme, Domains, utf8 } from '@bftx/crypto';
 import {
-  BlockTree,
   ConsensusError,
   EquivocationDetector,
   GENESIS,
@@ -159,27 +158,6 @@ describe('Ledger', () => {
     expect(() => l.extend([child(child(b2, 3), 4)])).toThrow(expect.objectContaining({ code: 'LEDGER_GAP' }));
     expect(l.height).toBe(2);
     expect(l.tip.id).toBe(b2.id);
-  });
-});
-
-describe('BlockTree', () => {
-  test('longest certified chain; orphans join when their parent arrives', () => {
-    const t = new BlockTree();
-    const b1 = child(GENESIS, 1);
-    const b2 = child(b1, 2);
-    const c2 = child(b1, 3);
-    expect(t.add(b2)).toEqual([]); // orphan
-    expect(t.add(b1).map((b) => b.height)).toEqual([1, 2]);
-    t.add(c2);
-    t.certify(b2.id);
-    expect(t.longestCertifiedHeight).toBe(0); // b1 not certified yet
-    t.certify(b1.id);
-    expect(t.longestCertifiedHeight).toBe(2);
-    expect(t.longestCertifiedTips.map((b) => b.id)).toEqual([b2.id]);
-    t.certify(c2.id);
-    expect(t.longestCertifiedTips.map((b) => b.id)).toEqual([b2.id, c2.id]);
-    expect(t.chain(b2.id).map((b) => b.height)).toEqual([1, 2]);
-    expect(t.add(makeBlock({ parent: b1.hash, height: 5, view: 4, proposer: 0, payload: [] }))).toEqual([]); // wrong height
   });
 });
 
