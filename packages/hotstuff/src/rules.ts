@@ -7,8 +7,9 @@
 // Citations: [HS] Yin, Malkhi, Reiter, Gueta, Abraham, "HotStuff: BFT Consensus with Linearity and
 // Responsiveness", PODC 2019: Algorithm 3 (chained HotStuff), Algorithm 4 (event-driven
 // HotStuff: update l. 4-11, onCommit l. 12-14, onReceiveProposal l. 15-19 with the safeNode
-// predicate of Algorithm 1 at l. 16, onPropose l. 26-29); line numbers as in the arXiv version
-// (1803.05069v6). [Diem] The Diem BFT Team, "DiemBFT v4: State Machine Replication in the Diem
+// predicate of Algorithm 1 at l. 16, onPropose l. 26-29), numbered as in the arXiv version
+// (1803.05069v6) as recalled, not re-checked against the paper here: the procedure names are the
+// reliable part of each citation. [Diem] The Diem BFT Team, "DiemBFT v4: State Machine Replication in the Diem
 // Blockchain" (2021), section "Pacemaker" (the LibraBFT pacemaker: local_timeout_round,
 // process_remote_timeout, advance_round_tc, get_round_timer): HotStuff's own pacemaker
 // (Algorithm 5) leaves view synchronization open, and this one is DiemBFT's, with timeouts.
