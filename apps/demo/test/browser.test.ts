@@ -28,7 +28,7 @@ test('the exchange report renders every chart in Chromium, with no console error
   expect(await main(['exchange', '--views', '300', '--out', OUT], quiet)).toBe(0);
   const file = join(OUT, 'report.html');
   const ids = [...readFileSync(file, 'utf8').matchAll(/<div class="chart" id="([^"]+)"/g)].map((m) => m[1]!);
-  expect(ids.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-view-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput']);
+  expect(ids.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput', 'exchange-view-timeline']);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];

@@ -87,7 +87,7 @@ describe('runs', () => {
     expect(records.filter((r) => r.ev === 'finalize' && r.instance === 0).length).toBeGreaterThanOrEqual(summary.finalized_height);
     expect(records.some((r) => r.ev === 'deliver')).toBe(false); // sends carry their arrival time
     const svgs = readdirSync(join(out, 'charts'));
-    expect(svgs.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-view-timeline', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput'].map((x) => `${x}.svg`));
+    expect(svgs.sort()).toEqual(['exchange-block-tree', 'exchange-candles', 'exchange-compare', 'exchange-depth', 'exchange-latency', 'exchange-message-sequence', 'exchange-pnl', 'exchange-throughput', 'exchange-view-timeline'].map((x) => `${x}.svg`));
   }, 120_000);
 
   test('the same seed gives the same summary and trace', async () => {
