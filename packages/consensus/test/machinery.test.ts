@@ -99,6 +99,28 @@ describe('BlockFetcher', () => {
   });
 });
 
+describe('BlockFetcher with a priority', () => {
+  test('when full, drops the lowest priority first (and refuses a request lower than all); re-asks after retryAfter or when forced; forgets on demand', () => {
+    type Req = { view: number; height: number | undefined };
+    const f = new BlockFetcher<Req>({ maxOutstanding: 2, maxAttempts: Infinity, retryAfter: 20, priority: (r) => r.view });
+    expect(f.ask('a', { view: 5, height: undefined }, 0)).toBeDefined();
+    expect(f.ask('b', { view: 3, height: undefined }, 0)).toBeDefined();
+    expect(f.ask('c', { view: 1, height: undefined }, 0)).toBeUndefined(); // lower than every open one
+    expect(f.ask('d', { view: 4, height: undefined }, 0)).toBeDefined(); // drops b (view 3)
+    expect(f.requests().map((r) => r.view)).toEqual([5, 4]);
+    f.get('a')!.height = 9; // learned later: the same object
+    expect(f.get('a')).toEqual({ view: 5, height: 9 });
+    expect(f.again('a', { view: 6, height: 9 }, 10)).toBeUndefined(); // asked 10 ms ago
+    expect(f.get('a')!.view).toBe(5);
+    expect(f.again('a', { view: 6, height: 9 }, 10, true)).toEqual({ view: 6, height: 9 });
+    expect(f.again('a', { view: 6, height: 9 }, 29)).toBeUndefined();
+    expect(f.again('a', { view: 7, height: 9 }, 30)).toEqual({ view: 7, height: 9 });
+    expect(f.again('zz', { view: 7, height: 9 }, 30)).toBeUndefined(); // not open
+    f.forget((_id, r) => r.view <= 4);
+    expect([...f.requests().map((r) => r.view)]).toEqual([7]);
+  });
+});
+
 describe('leader schedules', () => {
   test('round robin, the hashed rule, and a configured schedule first', () => {
     const c = cluster(4);

@@ -52,6 +52,7 @@ import {
   type StatementVerifier,
   dispatch,
   type InputHandlers,
+  BlockFetcher,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
@@ -82,6 +83,13 @@ const SERVE_BURST = 8;
 const MAX_FETCHING = 64;
 const MAX_PENDING_QC = 64;
 const MAX_ORPHANS = 256;
+
+/** A block asked for: its hash, the view of the QC (or child) that names it, its height once known. */
+interface FetchRequest {
+  readonly hash: Uint8Array;
+  readonly view: number;
+  height: number | undefined;
+}
 
 /**
  * What the payload policy is told about a proposed block: `pending` (the transactions of the chain
@@ -180,13 +188,13 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private readonly votes = new Map<number, VoteTally<string>>();
   private readonly qcFormed = new Set<number>();
   /**
-   * Blocks asked for, by id: the view of the QC naming each, its height if known, and when it was
-   * last asked. Not consensus's BlockFetcher: this one updates an open request's height (a child
-   * that arrives names its parent's height, which lets peers serve it from their ledgers), evicts
-   * the lowest view first, forgets what the committed tip passed, and re-asks one block on demand
-   * 2 delta after its last ask (BlockFetcher has no lookup by id, no eviction order and no per-request re-ask).
+   * Blocks asked for, by id: the view of the QC naming each and its height if known. An open
+   * request's height is updated when learned (a child that arrives names its parent's height, which
+   * lets peers serve it from their ledgers); when full, the lowest view goes first; what the
+   * committed tip passed is forgotten; a block is asked again at most once per 2 delta (or at once
+   * on the fetch timer), without an attempt limit (it stays wanted until the committed tip passes it).
    */
-  private readonly fetching = new Map<string, { readonly hash: Uint8Array; readonly view: number; height: number | undefined; askedAt: number }>();
+  private readonly fetcher: BlockFetcher<FetchRequest>;
   /** Fetch answers each peer may still get now (a token bucket per peer), and when it was last served. */
   private readonly serveTokens: number[];
   private readonly servedAt: number[];
@@ -236,6 +244,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     this.payload = resolved.payload;
     this.maxBlockTxs = resolved.maxBlockTxs;
     this.leaderOf = resolved.leaderOf;
+    this.fetcher = new BlockFetcher<FetchRequest>({ maxOutstanding: MAX_FETCHING, maxAttempts: Infinity, retryAfter: 2 * config.timing.delta, priority: (r) => r.view });
     this.timeouts = new VoteTally(this.verifier, 'quorum');
     this.joins = new VoteTally(this.verifier, 'one-honest');
     this.baseTimeout = (options.baseTimeoutDeltas ?? 4) * config.timing.delta;
@@ -295,7 +304,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   footprint(): ProtocolFootprint {
     // Blocks not final yet count too (joined above the committed tip, and orphans): final ones are the runtime's.
     // `joins` holds the same statements as `timeouts`.
-    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetching.size + this.store.size + this.qcFormed.size + this.timeouts.size;
+    let retained = this.statements.size + this.farTimeouts.size + this.tcs.size + this.pendingQC.size + this.fetcher.size + this.store.size + this.qcFormed.size + this.timeouts.size;
     for (const tally of this.votes.values()) retained += tally.size;
     return { retained, dropped: this.dropped };
   }
@@ -522,7 +531,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Adds a block whose justify QC was verified (or accepted by hash, without one); applies the QCs it completes; asks for what it misses below. */
   private addBlock(block: Block, justify: QuorumCertificate | undefined): void {
     for (const joined of this.store.add(block, justify)) {
-      this.fetching.delete(joined.id);
+      this.fetcher.resolve(joined.id);
       const carried = this.store.justify(joined.id);
       if (carried !== undefined) this.onQC(carried);
       const pending = this.pendingQC.get(joined.id);
@@ -545,21 +554,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
    * Asks everyone for a block named by a QC of view `view`, and keeps asking (the fetch timer)
    * until it arrives: a peer may not have it, may have restarted without it, or may answer wrongly.
    */
-  private fetch(blockHash: Uint8Array, view: number, height: number | undefined): void {
+  private fetch(blockHash: Uint8Array, view: number, height: number | undefined, now = false): void {
     if (view <= this.committedTip.view || (height !== undefined && height <= this.committedTip.height)) return; // committed, or on a fork that never will be
     const id = toHex(blockHash);
-    const asked = this.fetching.get(id);
+    const asked = this.fetcher.get(id);
     if (asked !== undefined && height !== undefined) asked.height = height;
-    if (asked !== undefined && this.now - asked.askedAt < 2 * this.config.timing.delta) return;
-    if (asked === undefined && this.fetching.size >= MAX_FETCHING) {
-      let lowest: string | undefined;
-      let lowestView = Infinity;
-      for (const [k, f] of this.fetching) if (f.view < lowestView) [lowest, lowestView] = [k, f.view];
-      if (lowestView > view) return;
-      this.fetching.delete(lowest!);
-    }
     const known = height ?? asked?.height;
-    this.fetching.set(id, { hash: blockHash, view, height: known, askedAt: this.now });
+    const request: FetchRequest = { hash: blockHash, view, height: known };
+    const sent = asked === undefined ? this.fetcher.ask(id, request, this.now) : this.fetcher.again(id, request, this.now, now);
+    if (sent === undefined) return;
     this.out.broadcast({ type: 'fetch', blockHash, above: this.committedTip.height, ...(known === undefined ? {} : { height: known }) });
     if (!this.fetchTimerArmed) {
       this.fetchTimerArmed = true;
@@ -571,17 +574,14 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private refetch(): void {
     this.fetchTimerArmed = false;
     this.forgetCommitted();
-    for (const f of [...this.fetching.values()]) {
+    for (const f of this.fetcher.requests()) {
       const id = toHex(f.hash);
       if (this.store.has(id)) {
         // Arrived, but its chain still misses a block below: ask for that one instead.
-        this.fetching.delete(id);
+        this.fetcher.resolve(id);
         const missing = this.store.missingBelow(id);
         if (missing !== undefined) this.fetch(missing.hash, missing.view, missing.height);
-      } else {
-        f.askedAt = -Infinity;
-        this.fetch(f.hash, f.view, f.height);
-      }
+      } else this.fetch(f.hash, f.view, f.height, true);
     }
     this.fetchChainOf(this.highQC);
   }
@@ -589,7 +589,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   /** Fetches and QCs no longer worth having: for blocks at or below the committed tip, or that joined. */
   private forgetCommitted(): void {
     const tip = this.committedTip;
-    for (const [id, f] of this.fetching) if (this.store.isJoined(id) || f.view <= tip.view || (f.height !== undefined && f.height <= tip.height)) this.fetching.delete(id);
+    this.fetcher.forget((id, f) => this.store.isJoined(id) || f.view <= tip.view || (f.height !== undefined && f.height <= tip.height));
     for (const [id, qc] of this.pendingQC) if (qc.view <= tip.view) this.pendingQC.delete(id);
   }
 
@@ -670,7 +670,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     if (top === undefined) this.out.reject('MALFORMED', from, kind);
     else if (this.store.has(top.id)) this.out.reject('DUPLICATE', from, kind);
     else if (top.height <= this.store.root.block.height) this.out.reject('STALE', from, kind);
-    else if (!this.fetching.has(top.id)) this.out.reject('UNASKED', from, kind);
+    else if (!this.fetcher.isOpen(top.id)) this.out.reject('UNASKED', from, kind);
     else return false;
     return true;
   }
