@@ -10,7 +10,7 @@ export { BlockFetcher } from './core/fetcher';
 export { hashedLeader, leaderSchedule, roundRobin, type LeaderRule } from './core/leader';
 export { Outbox } from './core/outbox';
 export { FifoPayloadPolicy, pendingKeys, type PayloadContext, type PayloadPolicy, type PayloadVerdict } from './core/payload';
-export { collectQuorum, distinctVerified, VoteTally, type TallyResult, type ThresholdKind } from './core/tally';
+export { collectQuorum, distinctVerified, VoteTally, type ExpectedStatement, type TallyResult, type ThresholdKind } from './core/tally';
 export { ConsensusError, type ConsensusErrorCode } from './errors';
 export { EquivocationDetector, verifyEvidence, type EquivocationEvidence, type Evidence } from './evidence';
 export { Ledger } from './ledger';

@@ -33,12 +33,9 @@ export class VoteTally<K = string> {
 
   /** Verifies `s` (cached) and counts it under `key` once per signer. */
   add(key: K, s: SignedStatement): TallyResult {
-    let signers = this.byKey.get(key);
-    if (signers?.has(s.signer)) return 'duplicate';
+    if (this.has(key, s.signer)) return 'duplicate';
     if (!this.verifier.verify(s)) return 'bad-signature';
-    if (signers === undefined) this.byKey.set(key, (signers = new Map()));
-    signers.set(s.signer, s);
-    return signers.size === this.threshold ? 'reached' : 'counted';
+    return this.addOwn(key, s);
   }
 
   /** Counts a statement already verified (this replica's own). */
@@ -93,13 +90,21 @@ export class VoteTally<K = string> {
   }
 }
 
+/** What the statements of a certificate must all say (the block too, when given). */
+export interface ExpectedStatement {
+  readonly domain: string;
+  readonly view: number;
+  readonly sequence: number;
+  readonly blockHash?: Uint8Array;
+}
+
 /**
  * The statements among `statements` that match `expected` (domain, view, sequence, and block when
  * given), one per distinct signer whose signature verifies, stopping once the threshold is met.
  */
 export function distinctVerified(
   statements: readonly SignedStatement[],
-  expected: { readonly domain: string; readonly view: number; readonly sequence: number; readonly blockHash?: Uint8Array },
+  expected: ExpectedStatement,
   verifier: StatementVerifier,
   kind: ThresholdKind = 'quorum',
 ): SignedStatement[] {
@@ -122,7 +127,7 @@ export function distinctVerified(
  */
 export function collectQuorum(
   statements: readonly SignedStatement[],
-  expected: { readonly domain: string; readonly view: number; readonly sequence: number; readonly blockHash?: Uint8Array },
+  expected: ExpectedStatement,
   verifier: StatementVerifier,
   kind: ThresholdKind = 'quorum',
 ): SignedStatement[] | undefined {
