@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { writeClusterFiles } from '@bftx/node';
 import { main, type Io } from '../src/cli';
 
@@ -119,9 +119,11 @@ describe('operator errors: refused at once, with what to do', () => {
 
   test('cluster with a port in use names the port and --base-port, and starts nothing', async () => {
     const dir = tmp();
-    const base = 40_000 + (process.pid % 300) * 10;
+    // The OS picks the port held (a fixed one can be taken by another test on the machine); the
+    // cluster's base port is derived from it so that replica 2's API port is the one in use.
     const holder = createServer();
-    await new Promise<void>((r) => holder.listen(base + 102, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const base = (holder.address() as AddressInfo).port - 102;
     try {
       const io = capture();
       expect(await main(['cluster', '--dir', dir, '--base-port', String(base)], io)).toBe(2);
