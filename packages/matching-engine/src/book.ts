@@ -1,6 +1,7 @@
 // One symbol's order book: price levels with intrusive FIFO queues, matching,
 // self-trade prevention, icebergs and stop orders. Inputs are validated by
 // engine.ts before they reach this file; here every call succeeds.
+import { clearBatch, type AuctionOrder } from './auction';
 import type { CancelReason, EngineEvent, L2Level, L3Order, SelfTradePrevention, TimeInForce } from './types';
 
 export const BUY = 0;
@@ -407,6 +408,124 @@ export class OrderBook {
       if (need <= 0) return true;
     }
     return false;
+  }
+
+  // ---- uniform-price auction ----
+
+  /**
+   * Clears `fresh` (accepted new orders, ascending id; `accepted` emitted) together with the
+   * resting book at one price (see clearBatch). Market orders are bounded by protectionTicks
+   * from the best opposite resting price before the auction (none: cancelled NO_LIQUIDITY);
+   * post-only orders stay out of it and rest afterwards unless they would cross the book or
+   * another post-only order of the batch that does not (then cancelled, WOULD_TAKE). Trades pair the filled
+   * buys (best price first, then acceptance) with the filled sells in the same way; the older
+   * order of a pair is the maker. Pending stops are neither triggered nor matched.
+   */
+  auction(fresh: readonly Order[], referencePrice: number | undefined, rank: ((id: number) => number) | undefined, ctx: CallContext): { price: number | undefined; volume: number } {
+    const events = ctx.events;
+    const bestBid = this.bids.best()?.price;
+    const bestAsk = this.asks.best()?.price;
+    const participants: Order[] = [];
+    const limits = new Map<Order, number | undefined>();
+    for (const side of [this.bids, this.asks]) {
+      for (const level of side.sorted) {
+        for (let o = level.head; o !== null; o = o.next) {
+          participants.push(o);
+          limits.set(o, o.price);
+        }
+      }
+    }
+    const terminal = new Map<Order, () => void>();
+    const postOnly: Order[] = [];
+    for (const o of fresh) {
+      if (o.postOnly) {
+        postOnly.push(o);
+        continue;
+      }
+      if (o.kind === KIND_MARKET) {
+        const best = o.side === BUY ? bestAsk : bestBid;
+        if (best === undefined) {
+          terminal.set(o, () => this.cancelRemainder(o, 'NO_LIQUIDITY', ctx));
+          continue;
+        }
+        const through = o.protectionTicks * this.tickSize;
+        limits.set(o, o.side === BUY ? Math.min(best + through, Number.MAX_SAFE_INTEGER) : Math.max(best - through, 0));
+      } else {
+        limits.set(o, o.price);
+      }
+      participants.push(o);
+    }
+    const ranked: AuctionOrder[] = participants.map((o) => ({ id: o.id, side: o.side === BUY ? 'buy' : 'sell', price: limits.get(o), size: o.remaining, ...(rank ? { rank: rank(o.id) } : {}) }));
+    const result = clearBatch(ranked, { lotSize: this.lotSize, ...(referencePrice !== undefined ? { referencePrice } : {}) });
+    const price = result.price;
+    // Trades: filled buys and sells, each best price first then oldest first, paired in turn.
+    const filled = (side: SideCode) =>
+      participants
+        .filter((o) => o.side === side && result.fills.has(o.id))
+        .map((o) => ({ o, left: result.fills.get(o.id)! }))
+        .sort((a, b) => (side === BUY ? limits.get(b.o)! - limits.get(a.o)! : limits.get(a.o)! - limits.get(b.o)!) || a.o.accept - b.o.accept);
+    const buys = filled(BUY);
+    const sells = filled(SELL);
+    for (let b = 0, s = 0; b < buys.length && s < sells.length; ) {
+      const buy = buys[b]!;
+      const sell = sells[s]!;
+      const q = buy.left < sell.left ? buy.left : sell.left;
+      const [maker, taker] = buy.o.accept < sell.o.accept ? [buy.o, sell.o] : [sell.o, buy.o];
+      events.push({ type: 'trade', price: price!, size: q, makerId: maker.id, takerId: taker.id, makerOwner: maker.owner, takerOwner: taker.owner, aggressor: taker.side === BUY ? 'buy' : 'sell', seq: ctx.seq, ts: ctx.ts });
+      buy.left -= q;
+      sell.left -= q;
+      if (buy.left === 0) b++;
+      if (sell.left === 0) s++;
+    }
+    // Fills, then what becomes of each order.
+    for (const o of participants) {
+      const fill = result.fills.get(o.id) ?? 0;
+      if (o.level !== null) {
+        if (fill === 0) continue;
+        if (fill === o.remaining) {
+          this.removeResting(o);
+          o.remaining = 0;
+          terminal.set(o, () => this.finish(o, 'filled', ctx));
+        } else {
+          o.remaining -= fill;
+          const shown = o.visibleSize !== 0 && o.visibleSize < o.remaining ? o.visibleSize : o.remaining;
+          o.level.displayed += shown - o.displayed;
+          o.displayed = shown;
+        }
+        continue;
+      }
+      o.remaining -= fill;
+      if (o.remaining === 0) terminal.set(o, () => this.finish(o, 'filled', ctx));
+      else if (o.tif === TIF_GTC && o.kind === KIND_LIMIT) this.rest(o);
+      else terminal.set(o, () => this.cancelRemainder(o, 'IOC', ctx));
+    }
+    // Post-only: against the book as it now stands, then against the other post-only orders
+    // of the batch that pass that first test (both of a crossing pair go).
+    const passive = postOnly.filter((o) => {
+      if (!this.crosses(o.side, o.price)) return true;
+      terminal.set(o, () => this.cancelRemainder(o, 'WOULD_TAKE', ctx));
+      return false;
+    });
+    let lowestSell = Number.POSITIVE_INFINITY;
+    let highestBuy = 0;
+    for (const o of passive) {
+      if (o.side === SELL) lowestSell = Math.min(lowestSell, o.price);
+      else highestBuy = Math.max(highestBuy, o.price);
+    }
+    const resting: Order[] = [];
+    for (const o of passive) {
+      if (o.side === BUY ? o.price >= lowestSell : o.price <= highestBuy) terminal.set(o, () => this.cancelRemainder(o, 'WOULD_TAKE', ctx));
+      else resting.push(o);
+    }
+    for (const o of resting) this.rest(o);
+    for (const o of [...terminal.keys()].sort((a, b) => a.id - b.id)) terminal.get(o)!();
+    if (price !== undefined) {
+      this.lastPrice = price;
+      this.lastSize = result.volume;
+      this.lastTs = ctx.ts;
+      this.hasLastTrade = true;
+    }
+    return { price, volume: result.volume };
   }
 
   // ---- stops ----

@@ -15,7 +15,7 @@ import {
 } from './book';
 import { EngineError } from './errors';
 import { readSnapshot, writeSnapshot, writeSnapshotView } from './snapshot';
-import type { CancelOrder, EngineEvent, L1, L2, L3Order, LastTrade, ModifyOrder, PlaceOrder, RejectReason, Side, SymbolConfig } from './types';
+import type { AuctionCommand, AuctionResult, CancelOrder, EngineEvent, L1, L2, L3Order, LastTrade, ModifyOrder, PlaceOrder, RejectReason, Side, SymbolConfig } from './types';
 
 /** A resting or pending order as the engine holds it. */
 export interface OrderInfo {
@@ -81,26 +81,7 @@ export class MatchingEngine {
     const rejection = this.checkPlace(cmd);
     if (rejection !== undefined) return this.reject(events, cmd, rejection);
     const book = this.books.get(cmd.symbol)!;
-    const kind = KINDS[cmd.type]!;
-    const isMarket = kind === KIND_MARKET || kind === KIND_STOP_MARKET;
-    const order = new Order(
-      cmd.symbol,
-      cmd.id,
-      cmd.owner,
-      cmd.side === 'buy' ? BUY : SELL,
-      kind,
-      isMarket ? 0 : cmd.price!,
-      cmd.size,
-      cmd.visibleSize ?? 0,
-      STP_CODES[cmd.stp ?? 'none'],
-      cmd.postOnly === true,
-      cmd.tif === undefined ? (isMarket ? TIF_IOC : TIF_GTC) : TIF_CODES[cmd.tif],
-      cmd.stopPrice ?? 0,
-      isMarket ? (cmd.protectionTicks ?? this.protection.get(cmd.symbol)!) : 0,
-      cmd.seq,
-      cmd.ts,
-      this.nextAccept++,
-    );
+    const order = this.newOrder(cmd);
     events.push({ type: 'accepted', orderId: cmd.id });
     book.submit(order, this.context(events, cmd));
     return events;
@@ -122,6 +103,86 @@ export class MatchingEngine {
     if (rejection !== undefined) return this.reject(events, cmd, rejection);
     found.book.modify(found.order, cmd.price, cmd.size, this.context(events, cmd));
     return events;
+  }
+
+  /**
+   * One uniform-price call auction on `cmd.symbol`: the new `orders` and the resting book clear
+   * together at the one price that maximises the matched volume (ties: least imbalance, then
+   * nearest `referencePrice` — by default the last trade price — then the lower price). The
+   * short side fills completely; the long side by price level, the marginal level pro rata in
+   * whole lots (rounding remainders by `remainderRank`, default the order id). Nothing depends
+   * on the order of `orders` (given distinct ids) or on arrival time.
+   * - Limit GTC (icebergs too, with their whole size): the unfilled rest rests. Limit IOC and
+   *   market (IOC): the rest is cancelled (IOC). A market order's limit is `protectionTicks` from
+   *   the best opposite resting price before the auction; with none it is cancelled NO_LIQUIDITY.
+   * - Post-only: takes no part in the clearing; afterwards it rests unless it would cross the
+   *   book, or another post-only order of the same auction that does not, then it is cancelled
+   *   (WOULD_TAKE).
+   * - Refused here (rejected events): stop orders, FOK, self-trade prevention other than none.
+   * - Trades print at the clearing price; the older order of each pair is the maker. The last
+   *   trade becomes (clearing price, volume). Pending stops are not triggered.
+   * Events: rejections, then `accepted` in id order, then trades, then each order's end
+   * (`cancelled`/`done`) in id order. Throws EngineError for an unknown symbol or a bad stamp
+   * or reference price.
+   */
+  auction(cmd: AuctionCommand): AuctionResult {
+    const book = this.book(cmd.symbol);
+    if (!isSafeNonNegative(cmd.seq) || !isSafeNonNegative(cmd.ts)) throw new EngineError('INVALID_ARGUMENT', 'seq and ts must be non-negative safe integers');
+    if (cmd.referencePrice !== undefined && this.checkPrice(book, cmd.referencePrice, 'referencePrice') !== undefined) throw new EngineError('INVALID_ARGUMENT', 'referencePrice must be a positive multiple of the tick size');
+    if (!Array.isArray(cmd.orders)) throw new EngineError('INVALID_ARGUMENT', 'orders must be an array');
+    const events: EngineEvent[] = [];
+    const valid: PlaceOrder[] = [];
+    const ids = new Set<number>();
+    for (const o of cmd.orders) {
+      let rejection = this.checkPlace(o, true);
+      if (rejection === undefined && o.symbol !== cmd.symbol) rejection = ['INVALID_ORDER', `order for ${o.symbol} in an auction of ${cmd.symbol}`];
+      if (rejection === undefined && ids.has(o.id)) rejection = ['DUPLICATE_ORDER_ID', `order ${o.id} appears twice in the auction`];
+      if (rejection !== undefined) this.reject(events, o, rejection);
+      else {
+        ids.add(o.id);
+        valid.push(o);
+      }
+    }
+    const fresh = valid.sort((a, b) => a.id - b.id).map((o) => {
+      events.push({ type: 'accepted', orderId: o.id });
+      return this.newOrder(o);
+    });
+    const rank = cmd.remainderRank;
+    const result = book.auction(fresh, cmd.referencePrice ?? (book.hasLastTrade ? book.lastPrice : undefined), rank, this.context(events, cmd));
+    return { price: result.price, volume: result.volume, events };
+  }
+
+  /**
+   * Why `cmd` could not enter an auction now (the checks of `place`, less post-only's
+   * crossing, which an auction decides after clearing; plus no stops, FOK or STP), or undefined.
+   * Changes nothing.
+   */
+  auctionRejection(cmd: PlaceOrder): { reason: RejectReason; message: string } | undefined {
+    const rejection = this.checkPlace(cmd, true);
+    return rejection === undefined ? undefined : { reason: rejection[0], message: rejection[1] };
+  }
+
+  private newOrder(cmd: PlaceOrder): Order {
+    const kind = KINDS[cmd.type]!;
+    const isMarket = kind === KIND_MARKET || kind === KIND_STOP_MARKET;
+    return new Order(
+      cmd.symbol,
+      cmd.id,
+      cmd.owner,
+      cmd.side === 'buy' ? BUY : SELL,
+      kind,
+      isMarket ? 0 : cmd.price!,
+      cmd.size,
+      cmd.visibleSize ?? 0,
+      STP_CODES[cmd.stp ?? 'none'],
+      cmd.postOnly === true,
+      cmd.tif === undefined ? (isMarket ? TIF_IOC : TIF_GTC) : TIF_CODES[cmd.tif],
+      cmd.stopPrice ?? 0,
+      isMarket ? (cmd.protectionTicks ?? this.protection.get(cmd.symbol)!) : 0,
+      cmd.seq,
+      cmd.ts,
+      this.nextAccept++,
+    );
   }
 
   private context(events: EngineEvent[], cmd: { seq: number; ts: number }): CallContext {
@@ -161,7 +222,7 @@ export class MatchingEngine {
     return undefined;
   }
 
-  private checkPlace(cmd: PlaceOrder): Rejection | undefined {
+  private checkPlace(cmd: PlaceOrder, auction = false): Rejection | undefined {
     const common = this.checkCommon(cmd);
     if (common !== undefined) return common;
     const book = this.books.get(cmd.symbol)!;
@@ -198,6 +259,12 @@ export class MatchingEngine {
       if (cmd.visibleSize >= cmd.size) return ['INVALID_ORDER', 'visibleSize must be smaller than size'];
     }
     if (this.index.has(cmd.id)) return ['DUPLICATE_ORDER_ID', `order ${cmd.id} is already live`];
+    if (auction) {
+      if (isStop) return ['INVALID_TYPE', 'stop orders cannot enter an auction'];
+      if (cmd.tif === 'FOK') return ['INVALID_TIF', 'FOK cannot enter an auction (a pro-rata fill is never all-or-nothing)'];
+      if ((cmd.stp ?? 'none') !== 'none') return ['INVALID_STP', 'self-trade prevention does not apply in an auction: use stp none'];
+      return undefined;
+    }
     if (cmd.postOnly === true && book.crosses(cmd.side === 'buy' ? BUY : SELL, cmd.price!)) return ['WOULD_TAKE', 'post-only order would take liquidity'];
     return undefined;
   }

@@ -1,7 +1,10 @@
 // @bftx/matching-engine: a deterministic integer limit order book.
+export { clearBatch, type AuctionOrder, type BatchClearing, type ClearBatchOptions } from './auction';
 export { MatchingEngine, type OrderInfo } from './engine';
 export { EngineError } from './errors';
 export type {
+  AuctionCommand,
+  AuctionResult,
   CancelOrder,
   CancelReason,
   CommandStamp,

@@ -49,6 +49,26 @@ export interface CancelOrder extends CommandStamp {
   readonly symbol: string;
 }
 
+/**
+ * One uniform-price auction on a symbol: `orders` (new orders, each with its own id, owner, stamp)
+ * and the symbol's resting book clear together at one price. See `MatchingEngine.auction`.
+ */
+export interface AuctionCommand extends CommandStamp {
+  readonly symbol: string;
+  readonly orders: readonly PlaceOrder[];
+  /** Tie-break toward this price (default: the symbol's last trade price, if any). */
+  readonly referencePrice?: number;
+  /** Who gets the lots left by pro-rata rounding: ascending rank(id), then id (default: the id). Must return safe integers. */
+  readonly remainderRank?: (orderId: number) => number;
+}
+
+/** What an auction did: its price (undefined when nothing traded), the volume, and the events. */
+export interface AuctionResult {
+  readonly price: number | undefined;
+  readonly volume: number;
+  readonly events: EngineEvent[];
+}
+
 /** New price and new total remaining size of a resting order. */
 export interface ModifyOrder extends CommandStamp {
   readonly id: number;
@@ -78,7 +98,7 @@ export type RejectReason =
   | 'WOULD_TAKE';
 
 /** Why size left an order without trading. */
-export type CancelReason = 'USER' | 'IOC' | 'FOK' | 'STP' | 'NO_LIQUIDITY';
+export type CancelReason = 'USER' | 'IOC' | 'FOK' | 'STP' | 'NO_LIQUIDITY' | 'WOULD_TAKE';
 
 export type EngineEvent =
   | { readonly type: 'accepted'; readonly orderId: number }
