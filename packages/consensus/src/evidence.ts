@@ -1,5 +1,7 @@
 import { bytesEqual } from '@bftx/crypto';
+import { verifyUnfairProposal, type UnfairProposalEvidence } from './ordering/order';
 import type { SignedStatement, StatementVerifier } from './statement';
+import type { Block } from './block';
 
 /** Proof that `offender` signed two different blocks for the same (domain, view, sequence). Anyone can check it. */
 export interface EquivocationEvidence {
@@ -8,10 +10,11 @@ export interface EquivocationEvidence {
   readonly first: SignedStatement;
   readonly second: SignedStatement;
 }
-export type Evidence = EquivocationEvidence;
+export type Evidence = EquivocationEvidence | UnfairProposalEvidence;
 
-/** True iff the evidence really shows an equivocation by its offender. */
+/** True iff the evidence really shows its offender's misbehaviour (an equivocation, or an unfair proposal). */
 export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolean {
+  if (e.kind === 'unfair-proposal') return verifyUnfairProposal(e, verifier);
   const { first: a, second: b } = e;
   return (
     e.kind === 'equivocation' &&
@@ -52,4 +55,15 @@ export class EquivocationDetector {
   prune(view: number): void {
     for (const [k, s] of this.first) if (s.view < view) this.first.delete(k);
   }
+}
+
+/** Evidence that the proposer of `block` broke the cluster's ordering policy: its signed `statement` for the block, and the block. */
+export function unfairProposalEvidence(block: Block, statement: SignedStatement): UnfairProposalEvidence {
+  return {
+    kind: 'unfair-proposal',
+    offender: block.proposer,
+    statement,
+    header: { parent: block.parent, height: block.height, view: block.view, proposer: block.proposer, payloadRoot: block.payloadRoot },
+    payload: block.payload,
+  };
 }

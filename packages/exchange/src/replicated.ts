@@ -1,5 +1,5 @@
 import { toHex, type SignatureScheme } from '@bftx/crypto';
-import { StatementVerifier, txKey, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
+import { payloadTransactions, StatementVerifier, txKey, verifyEvidence, type Block, type Evidence, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput } from '@bftx/consensus';
 import type { ExchangeConfig } from './config';
 import { ExchangeError, type AdmissionReason } from './errors';
 import { Exchange, type BlockResult, type ForgedTransactionEvidence } from './exchange';
@@ -180,7 +180,8 @@ export class ReplicatedExchange<M> implements Protocol<M> {
    */
   applyFinalized(blocks: readonly Block[], now: number): void {
     for (const block of blocks) {
-      const result = this.current.apply({ height: block.height, proposer: block.proposer, payload: block.payload, timestamp: block.height });
+      // A fair-ordering block's receive logs order its transactions; only the transactions execute.
+      const result = this.current.apply({ height: block.height, proposer: block.proposer, payload: payloadTransactions(block.payload), timestamp: block.height });
       this.stateRoots.push(toHex(result.stateRoot));
       for (const e of result.evidence) if (!this.offences.has(e.proposer)) this.offences.set(e.proposer, { offender: e.proposer, evidence: e });
       for (const l of this.listeners) l(result, now);

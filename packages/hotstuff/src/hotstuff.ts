@@ -53,6 +53,7 @@ import {
   dispatch,
   type InputHandlers,
   BlockFetcher,
+  unfairProposalEvidence,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
@@ -112,6 +113,13 @@ class ProposalContext implements PayloadContext {
 
   get pending(): ReadonlySet<string> {
     return (this.keys ??= pendingKeys(this.store.chain(this.block.parentId, this.above).map((l) => l.block)));
+  }
+
+  /** A replica votes for a block whose ancestors it is still fetching: then the chain above the committed tip is not all here. */
+  get pendingComplete(): boolean {
+    if (this.block.height - 1 < this.above) return true;
+    const lowest = this.store.chain(this.block.parentId, this.above)[0];
+    return lowest !== undefined && lowest.block.height === this.above;
   }
 }
 
@@ -701,7 +709,10 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private maybeVote(block: Block, justify: QuorumCertificate, proposal: SignedStatement, from: number | undefined): void {
     if (!this.rules.vote({ view: this.view, lastVotedView: this.lastVotedView, lockedQC: this.lockedQC, block, justify, tree: this.store })) return;
     const verdict = this.payload.validate(block.payload, this.payloadContext(block));
-    if (!verdict.ok) return this.out.reject('INVALID_PAYLOAD', from, 'proposal');
+    if (!verdict.ok) {
+      if (verdict.convicts) this.out.evidence(unfairProposalEvidence(block, proposal));
+      return this.out.reject('INVALID_PAYLOAD', from, 'proposal');
+    }
     this.lastVotedView = block.view;
     this.voted = { block, justify };
     this.dirty = true;

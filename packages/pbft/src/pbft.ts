@@ -55,6 +55,7 @@ import {
   type StatementVerifier,
   dispatch,
   type InputHandlers,
+  unfairProposalEvidence,
 } from '@bftx/consensus';
 import { bytesEqual, codec, encode, hash, toHex } from '@bftx/crypto';
 import {
@@ -398,7 +399,10 @@ export class Pbft implements Protocol<PbftMessage> {
     if (backup) {
       // The cluster's payload policy judges the batch before this replica prepares it: a refusal means no prepare, and no acceptance.
       const judged = this.payload.validate(p.batch.payload, this.payloadContext(p));
-      if (!judged.ok) return this.out.reject('INVALID_PAYLOAD', from, 'pre-prepare');
+      if (!judged.ok) {
+        if (judged.convicts) this.out.evidence(unfairProposalEvidence(p.batch, prePrepareStatement(p)));
+        return this.out.reject('INVALID_PAYLOAD', from, 'pre-prepare');
+      }
     }
     entry.prePrepare = p;
     // Prepares and commits that came before it, for another batch: passed on (forwardIfConflicting).
@@ -416,13 +420,20 @@ export class Pbft implements Protocol<PbftMessage> {
 
   /** What the payload policy judges a batch in: its view and sequence number, and the batches in flight before it (read only if asked). */
   private payloadContext(p: PrePrepare): PayloadContext {
-    const inFlight = () => this.inFlight().filter((b) => b.height < p.batch.height);
+    // The batches between the last executed one and this one: all here, or the policy is told so.
+    const below: Block[] = [];
+    const byView = this.log.get(p.view);
+    for (let s = this.lastExecuted + 1; s < p.batch.height; s++) {
+      const pp = byView?.get(s)?.prePrepare;
+      if (pp !== undefined) below.push(pp.batch);
+    }
     return {
       view: p.view,
       height: p.batch.height,
       now: this.now,
+      pendingComplete: below.length === Math.max(0, p.batch.height - 1 - this.lastExecuted),
       get pending() {
-        return pendingKeys(inFlight());
+        return pendingKeys(below);
       },
     };
   }

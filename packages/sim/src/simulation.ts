@@ -16,6 +16,7 @@ import {
   type ProtocolFootprint,
   type ProtocolInput,
   type Timing,
+  payloadTransactions,
 } from '@bftx/consensus';
 import { createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
@@ -433,7 +434,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         }
         // With the id it was proposed under where it differs: this record comes before the protocol's own finalize event (durable first).
         const proposal = tracing ? proposalOf.get(b.id) : undefined;
-        if (tracing) record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: b.payload.length, honest: inst.honest, ...(proposal === undefined ? {} : { proposal }) });
+        if (tracing) record(now, { ev: 'finalize', replica: inst.validator, instance: i, height: b.height, block: b.id, txs: payloadTransactions(b.payload).length, honest: inst.honest, ...(proposal === undefined ? {} : { proposal }) });
         if (!inst.honest) continue;
         const first = finalizedBy.get(b.height);
         if (first === undefined) finalizedBy.set(b.height, b.id);
@@ -664,7 +665,8 @@ function countTransactions(chain: readonly Block[]): { transactions: number; dup
   let transactions = 0;
   let duplicateTransactions = 0;
   for (const b of chain) {
-    for (const tx of b.payload) {
+    // Receive logs a fair-ordering block carries are not transactions.
+    for (const tx of payloadTransactions(b.payload)) {
       transactions++;
       const id = txKey(tx);
       if (seen.has(id)) duplicateTransactions++;

@@ -43,6 +43,7 @@ import {
   type StatementVerifier,
   dispatch,
   type InputHandlers,
+  unfairProposalEvidence,
 } from '@bftx/consensus';
 import { bytesEqual, Domains, toHex } from '@bftx/crypto';
 import { MAX_ANCESTORS, type StreamletMessage } from './messages';
@@ -564,9 +565,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
       if (p.refused || !this.tree.has(p.block.id) || r.votes.get(this.self)?.some((v) => bytesEqual(v.blockHash, p.block.hash))) continue;
       if (!this.mayVote(p, r)) continue;
       const b = p.block;
-      if (!this.payload.validate(b.payload, this.payloadContext(b.view, b.height, b.parentId)).ok) {
+      const verdict = this.payload.validate(b.payload, this.payloadContext(b.view, b.height, b.parentId));
+      if (!verdict.ok) {
         p.refused = true;
         this.out.reject('INVALID_PAYLOAD', b.proposer, 'proposal');
+        if (verdict.convicts) this.out.evidence(unfairProposalEvidence(b, p.statement));
         continue;
       }
       this.vote(b);

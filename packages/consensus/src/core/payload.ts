@@ -10,10 +10,19 @@ export interface PayloadContext {
   readonly now: number;
   /** Keys (`txKey`) of the transactions on the chain the block extends that are not final yet. */
   readonly pending: ReadonlySet<string>;
+  /**
+   * False when the judge lacks part of the chain between its last final block and the block's
+   * parent (a HotStuff replica may vote for a block whose ancestors it is still fetching): then
+   * `pending` may miss transactions, and a policy judges only what does not depend on it.
+   */
+  readonly pendingComplete?: boolean;
 }
 
-/** A policy's judgement of a proposed payload. */
-export type PayloadVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/**
+ * A policy's judgement of a proposed payload. `convicts`: the block alone proves its proposer
+ * broke the policy (anyone can check it); the protocol then reports `unfairProposalEvidence`.
+ */
+export type PayloadVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly convicts?: boolean };
 
 /**
  * How a leader builds a block's payload and how a voter judges one: the one extension point for

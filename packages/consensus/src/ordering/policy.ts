@@ -1,0 +1,331 @@
+import type { SignatureScheme, Signer } from '@bftx/crypto';
+import type { PayloadContext, PayloadPolicy, PayloadVerdict } from '../core/payload';
+import type { ValidatorSet } from '../validators';
+import { checkProof, fairOrder, provableDeviation, splitPayload, type Obliged } from './order';
+import { checkReceiveLog, digestKey, encodeLogElement, isLogElement, MAX_LOG_ENTRIES, signReceiveLog, txDigest, type LogEntry, type SignedReceiveLog } from './receive-log';
+import { txKey } from '../mempool';
+
+/** Fair ordering's parameters: the same on every replica of a cluster. */
+export interface FairOrderingOptions {
+  /** A log older than this (ms, by the judge's clock) cannot back a proposal; default 4 delta. */
+  readonly maxLogAge?: number;
+  /** A log may be this far ahead of the judge's clock (ms; clocks differ); default delta. */
+  readonly maxClockSkew?: number;
+  /** Transactions held (default 100,000); when full, newly received ones are refused. */
+  readonly capacity?: number;
+}
+
+/**
+ * How a Byzantine replica bends fair ordering, for the simulator's attacks: each hook wraps what
+ * the honest replica does. Voters and evidence show what it cannot get away with.
+ */
+export interface OrderingAdversary {
+  /** The receipt time it writes in its signed log for a transaction received at `time`; undefined leaves it out. */
+  logTime?(tx: Uint8Array, time: number): number | undefined;
+  /** As leader: the transactions it proposes, given the honest ones (the fair order, or a prefix of it). */
+  build?(honest: Uint8Array[], context: PayloadContext): Uint8Array[];
+  /** Told of every transaction the replica receives, with its clock (to react as the coalition's client would). */
+  seen?(tx: Uint8Array, now: number): void;
+}
+
+interface Held {
+  readonly tx: Uint8Array;
+  readonly key: string;
+  /** Receipt time as logged (undefined: left out of the log by an adversary). */
+  readonly logged: number | undefined;
+  readonly order: number;
+}
+
+/** Final digests remembered, so a log signed before a transaction became final does not oblige it again. */
+const FINAL_KEPT = 200_000;
+/** Digests asked of peers at most once per this many ms. */
+const ASK_EVERY_DELTAS = 2;
+
+/**
+ * Leader-proof ordering as a payload policy. Every replica logs the transactions it receives with
+ * its clock and signs that log; logs travel to every replica piggybacked on the messages it sends
+ * anyway (see `fairOrdering`). A leader's block carries n-f logs no older than `maxLogAge` and then
+ * exactly a prefix of their fair order (`fairOrder`): every transaction f+1 logs name, not final
+ * and not on the chain it extends, by ordering time. Voters recompute that from the logs in the
+ * block and refuse anything else; an insertion or reordering is also evidence against the leader.
+ * A leader may end the list early (it lacks a transaction's bytes: it asks peers for them), but
+ * never skip one and keep what follows.
+ */
+export class FairOrderingPolicy implements PayloadPolicy {
+  readonly name = 'fair';
+  /** Held transactions by digest (hex), in receipt order. */
+  private readonly held = new Map<string, Held>();
+  private readonly byTxKey = new Map<string, string>();
+  private readonly final = new Set<string>();
+  private readonly finalQueue: string[] = [];
+  private finalHead = 0;
+  private readonly logs = new Map<number, SignedReceiveLog>();
+  private own: SignedReceiveLog | undefined;
+  private ownDirty = true;
+  private received = 0;
+  /** Version of the own log: bumped when its content changes (for piggybacking only what is new). */
+  version = 0;
+  private readonly asked = new Map<string, number>();
+  readonly maxLogAge: number;
+  readonly maxClockSkew: number;
+  private readonly capacity: number;
+  /** Logs refused (bad signature, unknown signer, disordered entries), counted. */
+  refusedLogs = 0;
+
+  constructor(
+    private readonly self: number,
+    private readonly validators: ValidatorSet,
+    private readonly scheme: SignatureScheme,
+    private readonly signer: Signer,
+    private readonly delta: number,
+    options: FairOrderingOptions = {},
+    private readonly adversary: OrderingAdversary | undefined = undefined,
+  ) {
+    this.maxLogAge = options.maxLogAge ?? 4 * delta;
+    this.maxClockSkew = options.maxClockSkew ?? delta;
+    this.capacity = options.capacity ?? 100_000;
+  }
+
+  offer(txs: readonly Uint8Array[], now: number): void {
+    for (const tx of txs) {
+      if (isLogElement(tx)) continue;
+      const key = digestKey(txDigest(tx));
+      if (this.held.has(key) || this.final.has(key)) continue;
+      if (this.held.size >= this.capacity) continue;
+      this.adversary?.seen?.(tx, now);
+      const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
+      const k = txKey(tx);
+      this.held.set(key, { tx, key: k, logged, order: this.received++ });
+      this.byTxKey.set(k, key);
+      this.asked.delete(key);
+      if (logged !== undefined) this.touch();
+    }
+  }
+
+  private touch(): void {
+    this.ownDirty = true;
+    this.version++;
+  }
+
+  /** A peer's log, taken if it is signed by that peer and newer than the one held. False: refused. */
+  receiveLog(from: number, log: SignedReceiveLog): boolean {
+    if (log.signer !== from || checkReceiveLog(log, this.validators, this.scheme) !== undefined) {
+      this.refusedLogs++;
+      return false;
+    }
+    const held = this.logs.get(from);
+    if (held === undefined || log.at > held.at) this.logs.set(from, log);
+    return true;
+  }
+
+  /** This replica's log, signed at `now` (re-signed when its content changed or it got old). */
+  ownLog(now: number): SignedReceiveLog {
+    if (this.own === undefined || this.ownDirty || now - this.own.at >= this.maxLogAge / 2) {
+      const entries: LogEntry[] = [];
+      for (const [key, h] of this.held) {
+        if (h.logged === undefined) continue;
+        entries.push({ digest: hexBytes(key), time: h.logged });
+        if (entries.length >= MAX_LOG_ENTRIES) break;
+      }
+      entries.sort((a, b) => cmp(a.digest, b.digest));
+      this.own = signReceiveLog(this.signer, this.self, now, entries);
+      if (!this.ownDirty) this.version++;
+      this.ownDirty = false;
+    }
+    return this.own;
+  }
+
+  /** The logs a proposal at `now` may carry: this replica's and every peer's fresh one. */
+  private freshLogs(now: number): SignedReceiveLog[] {
+    const out = [this.ownLog(now)];
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now)) out.push(log);
+    return out;
+  }
+
+  private fresh(log: SignedReceiveLog, now: number): boolean {
+    return log.at + this.maxLogAge >= now && log.at <= now + this.maxClockSkew;
+  }
+
+  private excluded(context: PayloadContext): (key: string) => boolean {
+    let pending: Set<string> | undefined;
+    return (key) => {
+      if (this.final.has(key)) return true;
+      if (pending === undefined) {
+        pending = new Set();
+        for (const k of context.pending) pending.add(this.byTxKey.get(k) ?? digestKey(txDigest(keyBytes(k))));
+      }
+      return pending.has(key);
+    };
+  }
+
+  build(context: PayloadContext, max: number): Uint8Array[] {
+    const logs = this.freshLogs(context.now);
+    if (logs.length < this.validators.n - this.validators.f) return [];
+    const order = fairOrder(logs, this.validators.f, this.excluded(context));
+    const room = max - logs.length;
+    const txs: Uint8Array[] = [];
+    for (const o of order) {
+      if (txs.length >= room) break;
+      const h = this.held.get(o.key);
+      if (h === undefined) break; // bytes not here yet (asked of peers): end the list, never skip
+      txs.push(h.tx);
+    }
+    const chosen = this.adversary?.build ? this.adversary.build(txs, context) : txs;
+    if (chosen.length === 0) return [];
+    return [...logs.map(encodeLogElement), ...chosen];
+  }
+
+  validate(payload: readonly Uint8Array[], context: PayloadContext): PayloadVerdict & { readonly convicts?: boolean } {
+    if (payload.length === 0) return OK;
+    const split = splitPayload(payload);
+    if (typeof split === 'string') return { ok: false, reason: split, convicts: false };
+    const proof = checkProof(split.logs, this.validators, this.scheme);
+    if (proof !== undefined) return { ok: false, reason: proof, convicts: split.txs.length > 0 };
+    for (const log of split.logs) if (!this.fresh(log, context.now)) return { ok: false, reason: `validator ${log.signer}'s receive log (signed at ${log.at}) is not fresh at ${context.now}`, convicts: false };
+    const deviation = provableDeviation(split.logs, split.txs, this.validators.f);
+    if (deviation !== undefined) return { ok: false, reason: deviation, convicts: true };
+    // Without the chain below the block, what is final or pending is unknown here: judged by the voters that hold it.
+    if (context.pendingComplete === false) return OK;
+    const order = fairOrder(split.logs, this.validators.f, this.excluded(context));
+    if (split.txs.length > order.length) return { ok: false, reason: `${split.txs.length} transactions, the logs oblige ${order.length}`, convicts: false };
+    for (let i = 0; i < split.txs.length; i++) {
+      if (digestKey(txDigest(split.txs[i]!)) !== order[i]!.key)
+        return { ok: false, reason: `transaction ${i} is not the ${i + 1}th of the fair order (one before it was left out, or it is final already)`, convicts: false };
+    }
+    return OK;
+  }
+
+  finalized(txs: readonly Uint8Array[]): void {
+    let changed = false;
+    for (const tx of txs) {
+      if (isLogElement(tx)) continue;
+      const key = digestKey(txDigest(tx));
+      const h = this.held.get(key);
+      if (h !== undefined) {
+        this.held.delete(key);
+        this.byTxKey.delete(h.key);
+        changed = true;
+      }
+      if (!this.final.has(key)) {
+        this.final.add(key);
+        this.finalQueue.push(key);
+        if (this.finalQueue.length - this.finalHead > FINAL_KEPT) this.final.delete(this.finalQueue[this.finalHead++]!);
+        if (this.finalHead > FINAL_KEPT) {
+          this.finalQueue.splice(0, this.finalHead);
+          this.finalHead = 0;
+        }
+      }
+      this.asked.delete(key);
+    }
+    if (changed) this.touch();
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Digests that fresh logs oblige (f+1 name them, not final) whose bytes this replica lacks and has
+   * not asked for within the last 2 delta, with a peer whose log names each: the runtime asks them.
+   */
+  missing(now: number): Map<number, Uint8Array[]> {
+    const logs = this.freshLogs(now);
+    const asks = new Map<number, Uint8Array[]>();
+    if (logs.length < this.validators.f + 1) return asks;
+    const order: Obliged[] = fairOrder(logs, this.validators.f, (k) => this.final.has(k) || this.held.has(k));
+    if (order.length === 0) return asks;
+    const wanted = new Set<string>();
+    for (const o of order) {
+      const at = this.asked.get(o.key);
+      if (at !== undefined && now - at < ASK_EVERY_DELTAS * this.delta) continue;
+      wanted.add(o.key);
+      this.asked.set(o.key, now);
+      if (wanted.size >= MAX_ASK) break;
+    }
+    if (this.asked.size > 4 * MAX_LOG_ENTRIES) for (const k of [...this.asked.keys()].slice(0, MAX_LOG_ENTRIES)) this.asked.delete(k);
+    for (const log of logs) {
+      if (log.signer === this.self) continue;
+      for (const e of log.entries) {
+        const key = digestKey(e.digest);
+        if (!wanted.has(key)) continue;
+        wanted.delete(key);
+        let list = asks.get(log.signer);
+        if (list === undefined) asks.set(log.signer, (list = []));
+        list.push(e.digest);
+      }
+    }
+    return asks;
+  }
+
+  /** The bytes of the held transactions with these digests (a peer's ask). */
+  lookup(digests: readonly Uint8Array[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const d of digests.slice(0, MAX_ASK)) {
+      const h = this.held.get(digestKey(d));
+      if (h !== undefined) out.push(h.tx);
+    }
+    return out;
+  }
+
+  /**
+   * Transactions a peer sent in answer to an ask: taken only if fresh logs oblige their digest
+   * (f+1 logs name it, so an honest replica admitted exactly these bytes). Returns those taken.
+   */
+  answered(txs: readonly Uint8Array[], now: number): Uint8Array[] {
+    const taken: Uint8Array[] = [];
+    const logs = this.freshLogs(now);
+    const counts = new Map<string, number>();
+    for (const log of logs) for (const e of log.entries) counts.set(digestKey(e.digest), (counts.get(digestKey(e.digest)) ?? 0) + 1);
+    for (const tx of txs) {
+      const key = digestKey(txDigest(tx));
+      if ((counts.get(key) ?? 0) >= this.validators.f + 1 && !this.held.has(key) && !this.final.has(key)) taken.push(tx);
+    }
+    return taken;
+  }
+}
+
+/** Most digests in one ask, and transactions in one answer. */
+export const MAX_ASK = 256;
+
+const OK: PayloadVerdict = { ok: true };
+
+function cmp(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function keyBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
+}
+
+/**
+ * `inner` with a Byzantine replica's ordering behaviour wrapped around it: it sees what the replica
+ * receives, and as leader rewrites the payload `inner` builds (under the default first-in-first-out
+ * policy nothing refuses that: the leader's order is the order).
+ */
+export function adversarialPayload(inner: PayloadPolicy, adversary: OrderingAdversary): PayloadPolicy {
+  return {
+    name: `${inner.name}+adversary`,
+    offer(txs, now) {
+      for (const tx of txs) adversary.seen?.(tx, now);
+      inner.offer(txs, now);
+    },
+    build(context, max) {
+      const honest = inner.build(context, max);
+      return adversary.build ? adversary.build(honest, context).slice(0, max) : honest;
+    },
+    validate: (payload, context) => inner.validate(payload, context),
+    finalized: (txs) => inner.finalized(txs),
+    get size() {
+      return inner.size;
+    },
+  };
+}
