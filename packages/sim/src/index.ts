@@ -4,3 +4,4 @@ export { asynchronous, fixedDelay, heldVotes, isolatedUntil, lossy, lossyUntil, 
 export { EventQueue } from './queue';
 export { Rng } from './rng';
 export { distribution, simulate, startSimulation, type Distribution, type LatencyReport, type ReplicaReport, type Restart, type RunningSimulation, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';
+export { ORDERING_ATTACKS, orderingAttack, type AttackTrader, type OrderingAttackKind, type OrderingAttackOptions, type OrderingAttackStats } from './ordering-attacks';

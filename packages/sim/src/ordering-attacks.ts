@@ -1,0 +1,199 @@
+// Front-running attacks on the order of transactions, as ordering behaviour of Byzantine replicas
+// (`OrderingAdversary`): wrappers around the honest replica's payload policy, never forks of
+// protocol code. Generic over transactions: the trading layer says what a transaction is through
+// `AttackTrader`, so this package knows nothing of orders or exchanges.
+import { txKey, type OrderingAdversary, type PayloadContext } from '@bftx/consensus';
+
+/** The attacks, each as a Byzantine leader would run it and as a coalition can under fair ordering. */
+export const ORDERING_ATTACKS = ['front-run', 'sandwich', 'displacement', 'censor', 'delay', 'ignore-cancels', 'condorcet'] as const;
+export type OrderingAttackKind = (typeof ORDERING_ATTACKS)[number];
+
+/** What the coalition's trading desk knows and does; supplied by the trading layer (the harness). */
+export interface AttackTrader {
+  /** The coalition's own client (its orders are signed by it). */
+  readonly self: string;
+  /** A victim's transaction worth attacking (a large marketable order). */
+  isTarget(tx: Uint8Array): boolean;
+  /** A maker's cancel (the target of ignore-cancels). */
+  isCancel(tx: Uint8Array): boolean;
+  /** Who sent `tx` (a client id; the coalition's own orders give `self`). */
+  client(tx: Uint8Array): string;
+  /**
+   * The coalition's own signed orders reacting to `tx` (a target, or a cancel under
+   * ignore-cancels), seen at `now`: those to go before it and those to go after it.
+   */
+  respond(tx: Uint8Array, now: number, kind: OrderingAttackKind): { readonly before: readonly Uint8Array[]; readonly after: readonly Uint8Array[] };
+  /** Sends `txs` as a client to every replica at time `at` (>= the time it is called; the harness wires it to the simulation's offer). */
+  submit(txs: readonly Uint8Array[], at: number): void;
+}
+
+export interface OrderingAttackOptions {
+  /** Under fair ordering: how long after the target the coalition sends its `after` orders (ms; default 10, a message delay). */
+  readonly afterDelay?: number;
+}
+
+/** What the adversary did, for tests and reports. */
+export interface OrderingAttackStats {
+  /** Targets (or cancels) the coalition responded to. */
+  responded: number;
+  /** Blocks the coalition built as leader that it changed (insertions, reorderings, drops, cuts). */
+  rewritten: number;
+  /** Own transactions put into its blocks (leader order) or sent as a client (fair ordering). */
+  inserted: number;
+  /** Others' transactions it left out of a block it led or out of its signed log. */
+  withheld: number;
+}
+
+/**
+ * One coalition's ordering behaviour: give the same object to each of its (at most f) replicas,
+ * so a target is answered once whoever sees it first, and whoever leads uses the answer.
+ *
+ * `mode` 'leader' (the replicas run leader order, e.g. `adversarialPayload(new
+ * FifoPayloadPolicy(), attack)`): the leader rewrites its block. front-run: its `before` orders
+ * right ahead of the target. sandwich: `before` ahead and `after` right behind. displacement: its
+ * orders first, the target behind every other order of the block. censor: every order of a
+ * targeted client left out. delay: the target left out (to a later block) and its orders in.
+ * ignore-cancels: its orders against a maker's stale quote first, the block's cancels last.
+ * condorcet: its orders first, the rest in the reverse of the order received (a schedule no
+ * majority of replicas saw).
+ *
+ * `mode` 'fair' (the replicas run `fairOrdering`, which refuses any block but a prefix of the fair
+ * order and convicts an insertion or reordering): the best a coalition can do without being
+ * convicted. It sends its orders as a client the moment it sees the target (`submit`), signs
+ * receipt time 0 for its own orders and leaves the target (the censored client's orders, the
+ * cancels) out of its log, and as leader ends its block just before the first target. condorcet
+ * signs every other transaction's time mirrored within a window (its log orders them against the
+ * honest logs). A 'leader' attack run under fair ordering is the deviating leader honest voters refuse.
+ */
+export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, mode: 'leader' | 'fair', options: OrderingAttackOptions = {}): OrderingAdversary & { readonly stats: OrderingAttackStats } {
+  const stats: OrderingAttackStats = { responded: 0, rewritten: 0, inserted: 0, withheld: 0 };
+  const afterDelay = options.afterDelay ?? 10;
+  /** Responses by the target's key; `used` once a block or a submission carried them. */
+  const responses = new Map<string, { before: readonly Uint8Array[]; after: readonly Uint8Array[]; used: boolean }>();
+  const censored = new Set<string>();
+  const delayed = new Set<string>();
+  const respondsTo = (tx: Uint8Array) => (kind === 'ignore-cancels' ? trader.isCancel(tx) : trader.isTarget(tx));
+  const own = (tx: Uint8Array) => trader.client(tx) === trader.self;
+  /** The target of the attack in a block (or a log): the transaction whose place it bends. */
+  const targeted = (tx: Uint8Array) => !own(tx) && (kind === 'censor' ? censored.has(trader.client(tx)) : respondsTo(tx));
+
+  const seen = (tx: Uint8Array, now: number) => {
+    if (own(tx) || !respondsTo(tx)) return;
+    const key = txKey(tx);
+    if (responses.has(key)) return;
+    if (kind === 'censor') censored.add(trader.client(tx));
+    const r = kind === 'censor' ? { before: [], after: [] } : trader.respond(tx, now, kind);
+    responses.set(key, { before: r.before, after: r.after, used: false });
+    stats.responded++;
+    if (mode === 'fair' && (r.before.length > 0 || r.after.length > 0)) {
+      // As a client, at once: the only way its orders get ahead under fair ordering.
+      if (r.before.length > 0) trader.submit(r.before, now);
+      if (r.after.length > 0) trader.submit(r.after, now + afterDelay);
+      responses.get(key)!.used = true;
+      stats.inserted += r.before.length + r.after.length;
+    }
+  };
+
+  /** The unused response to `tx`, marked used. */
+  const take = (tx: Uint8Array) => {
+    const r = responses.get(txKey(tx));
+    if (r === undefined || r.used) return undefined;
+    r.used = true;
+    stats.inserted += r.before.length + r.after.length;
+    return r;
+  };
+
+  if (mode === 'fair') {
+    let windowStart = -1;
+    return {
+      stats,
+      seen,
+      logTime(tx, time) {
+        if (own(tx)) return 0;
+        if (targeted(tx)) {
+          stats.withheld++;
+          return undefined;
+        }
+        if (kind === 'condorcet') {
+          // Mirror receipt times within windows of `afterDelay` ms: later ones claimed earlier.
+          if (windowStart < 0 || time >= windowStart + afterDelay) windowStart = time;
+          return windowStart + afterDelay - (time - windowStart);
+        }
+        return time;
+      },
+      build(honest, _context: PayloadContext) {
+        const cut = honest.findIndex(targeted);
+        if (cut < 0) return honest;
+        stats.rewritten++;
+        stats.withheld += honest.length - cut;
+        return honest.slice(0, cut);
+      },
+    };
+  }
+
+  return {
+    stats,
+    seen,
+    build(honest, _context: PayloadContext) {
+      if (!honest.some(targeted)) return honest;
+      const out: Uint8Array[] = [];
+      switch (kind) {
+        case 'front-run':
+        case 'sandwich':
+          for (const tx of honest) {
+            const r = targeted(tx) ? take(tx) : undefined;
+            if (r !== undefined) out.push(...r.before);
+            out.push(tx);
+            if (r !== undefined && kind === 'sandwich') out.push(...r.after);
+          }
+          break;
+        case 'displacement':
+        case 'ignore-cancels': {
+          const back: Uint8Array[] = [];
+          const rest: Uint8Array[] = [];
+          for (const tx of honest) {
+            if (!targeted(tx)) {
+              rest.push(tx);
+              continue;
+            }
+            const r = take(tx);
+            if (r !== undefined) out.push(...r.before);
+            back.push(tx);
+          }
+          out.push(...rest, ...back);
+          break;
+        }
+        case 'censor':
+          for (const tx of honest) {
+            if (targeted(tx)) stats.withheld++;
+            else out.push(tx);
+          }
+          break;
+        case 'delay':
+          for (const tx of honest) {
+            if (!targeted(tx) || delayed.has(txKey(tx))) {
+              out.push(tx);
+              continue;
+            }
+            delayed.add(txKey(tx));
+            const r = take(tx);
+            if (r !== undefined) out.push(...r.before);
+            stats.withheld++;
+          }
+          break;
+        case 'condorcet': {
+          const rest: Uint8Array[] = [];
+          for (const tx of honest) {
+            const r = targeted(tx) ? take(tx) : undefined;
+            if (r !== undefined) out.push(...r.before);
+            rest.push(tx);
+          }
+          out.push(...rest.reverse());
+          break;
+        }
+      }
+      stats.rewritten++;
+      return out;
+    },
+  };
+}
