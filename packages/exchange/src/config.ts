@@ -13,7 +13,17 @@ export interface MarketConfig {
   readonly maxOrderSize: number;
   /** Market orders may trade at most this many ticks through the best opposite price (default 100). */
   readonly protectionTicks?: number;
+  /**
+   * 'continuous' (default): each order matches on arrival, price-time priority, in block order.
+   * 'batch': each block's orders for the market clear together with the book in one
+   * uniform-price auction, so the order of transactions within a block is worth nothing
+   * (see the README, "Batch matching").
+   */
+  readonly matching?: MatchingMode;
 }
+
+/** How a market matches: order by order ('continuous') or one uniform-price auction per block ('batch'). */
+export type MatchingMode = 'continuous' | 'batch';
 
 export interface FeeSchedule {
   /** Fees in basis points of the notional, charged in the quote asset, each rounded down. 0 to 1,000. */
@@ -57,6 +67,7 @@ export function checkConfig(c: ExchangeConfig): void {
     if (!assets.has(m.base) || !assets.has(m.quote) || m.base === m.quote) fail(`market ${m.symbol}: base and quote must be two different configured assets`);
     if (!positive(m.tickSize) || !positive(m.lotSize) || !positive(m.maxOrderSize)) fail(`market ${m.symbol}: tickSize, lotSize and maxOrderSize must be positive safe integers`);
     if (m.protectionTicks !== undefined && !(Number.isSafeInteger(m.protectionTicks) && m.protectionTicks >= 0)) fail(`market ${m.symbol}: protectionTicks must be a non-negative safe integer`);
+    if (m.matching !== undefined && m.matching !== 'continuous' && m.matching !== 'batch') fail(`market ${m.symbol}: matching must be 'continuous' or 'batch', got ${JSON.stringify(m.matching)}`);
   }
   if (c.fees !== undefined) {
     for (const k of ['makerBps', 'takerBps'] as const) {

@@ -85,10 +85,29 @@ interface Market extends MarketConfig {
   readonly baseIndex: number;
   readonly quoteIndex: number;
   readonly protection: number;
+  /** Cleared as one uniform-price auction per block (matching: 'batch'). */
+  readonly batch: boolean;
+}
+
+/** A batch-market action waiting for its block's auction: who, what, and (from a signed transaction) its nonce and bytes. */
+interface BatchItem {
+  readonly accountKey: string;
+  readonly order: OrderAction;
+  readonly nonce?: number;
+  readonly bytes?: Uint8Array;
+}
+
+/** A place action accepted into an auction: funds held, an order record and an engine command. */
+interface Collected {
+  readonly item: number;
+  readonly market: Market;
+  readonly cmd: PlaceOrder;
+  readonly acct: Account;
 }
 
 const STATE_DOMAIN = 'bftx.exchange-state';
 const BOOKS_DOMAIN = 'bftx.exchange-books';
+const REMAINDER_DOMAIN = 'bftx.batch-remainder';
 const EMPTY: ReadonlyMap<number, number> = new Map();
 const BPS = 10_000n;
 const UINT = codec.uint();
@@ -142,6 +161,8 @@ export class Exchange {
   private readonly makerBps: bigint;
   private readonly takerBps: bigint;
   private readonly reserveBps: bigint;
+  /** Some market clears in batches: blocks take the batch path (see apply). */
+  private readonly hasBatch: boolean;
   private engine: MatchingEngine;
   private readonly accounts = new Map<string, Account>();
   private readonly byOwner: Account[] = [];
@@ -167,7 +188,8 @@ export class Exchange {
   ) {
     checkConfig(config);
     config.assets.forEach((a, i) => this.assetIndex.set(a, i));
-    this.markets = config.markets.map((m, index) => ({ ...m, index, baseIndex: this.assetIndex.get(m.base)!, quoteIndex: this.assetIndex.get(m.quote)!, protection: m.protectionTicks ?? 100 }));
+    this.markets = config.markets.map((m, index) => ({ ...m, index, baseIndex: this.assetIndex.get(m.base)!, quoteIndex: this.assetIndex.get(m.quote)!, protection: m.protectionTicks ?? 100, batch: m.matching === 'batch' }));
+    this.hasBatch = this.markets.some((m) => m.batch);
     for (const m of this.markets) this.marketBySymbol.set(m.symbol, m);
     this.makerBps = BigInt(config.fees?.makerBps ?? 0);
     this.takerBps = BigInt(config.fees?.takerBps ?? 0);
@@ -227,8 +249,14 @@ export class Exchange {
     return { ok: true };
   }
 
-  /** Applies a finalized block: every transaction in order, then the state root. */
+  /**
+   * Applies a finalized block: every transaction in order, then the state root. With a batch
+   * market configured, the block's orders for batch markets wait until the others (transfers,
+   * continuous markets: in block order) have run, then clear together (see `runBatch`); their
+   * receipts keep their places in block order.
+   */
   apply(block: ExchangeBlock): BlockResult {
+    if (this.hasBatch) return this.applyWithBatches(block);
     const receipts: TxReceipt[] = [];
     const trades: Trade[] = [];
     const evidence: ForgedTransactionEvidence[] = [];
@@ -245,8 +273,44 @@ export class Exchange {
     return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
   }
 
+  private applyWithBatches(block: ExchangeBlock): BlockResult {
+    const receipts: TxReceipt[] = [];
+    const trades: Trade[] = [];
+    const evidence: ForgedTransactionEvidence[] = [];
+    const deferred: Array<{ readonly txIndex: number; readonly item: BatchItem }> = [];
+    block.payload.forEach((bytes, txIndex) => {
+      const tx = this.authenticate(bytes);
+      if ('status' in tx) {
+        receipts[txIndex] = tx;
+        if (tx.status === 'rejected' && (tx.reason === 'MALFORMED' || tx.reason === 'BAD_SIGNATURE')) {
+          evidence.push({ kind: 'forged-transaction', proposer: block.proposer, height: block.height, txIndex, reason: tx.reason, tx: bytes.slice() });
+          this.offenderSet.add(block.proposer);
+        }
+      } else if (tx.type === 'order' && this.marketBySymbol.get(tx.order.symbol)?.batch === true) {
+        deferred.push({ txIndex, item: { accountKey: toHex(tx.account), order: tx.order, nonce: tx.nonce, bytes } });
+      } else {
+        const receipt = this.execute(tx, block.timestamp);
+        receipts[txIndex] = receipt;
+        if (receipt.status === 'executed') trades.push(...receipt.trades);
+      }
+    });
+    const batch = this.runBatch(
+      deferred.map((d) => d.item),
+      block.timestamp,
+    );
+    deferred.forEach((d, i) => (receipts[d.txIndex] = batch.receipts[i]!));
+    trades.push(...batch.trades);
+    return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
+  }
+
   /** One transaction (decode, signature, nonce, then the action). Changes nothing when rejected. */
   applyTransaction(bytes: Uint8Array, ts: number): TxReceipt {
+    const tx = this.authenticate(bytes);
+    return 'status' in tx ? tx : this.execute(tx, ts);
+  }
+
+  /** The decoded transaction, or the receipt that rejects it (malformed, bad signature). */
+  private authenticate(bytes: Uint8Array): Transaction | TxReceipt {
     // Admitted here before: decoded and verified then, so neither is done twice.
     let tx = this.takeVerified(bytes);
     if (tx === undefined) {
@@ -257,6 +321,11 @@ export class Exchange {
       }
       if (!this.signatureValid(tx)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
     }
+    return tx;
+  }
+
+  /** An authenticated transaction: nonce, then the action. */
+  private execute(tx: Transaction, ts: number): TxReceipt {
     const accountKey = toHex(tx.account);
     if (tx.type === 'transfer') return this.transfer(tx, accountKey);
     const existing = this.accounts.get(accountKey);
@@ -280,6 +349,13 @@ export class Exchange {
   act(accountKey: string, order: OrderAction, ts: number): TxReceipt {
     const market = this.marketBySymbol.get(order.symbol);
     if (market === undefined) return this.reject('UNKNOWN_SYMBOL', `no market ${order.symbol}`, accountKey);
+    // In a batch market a place alone is an auction of one order (a block's orders clear together: actBatch, apply).
+    if (market.batch && order.action !== 'cancel') return this.runBatch([{ accountKey, order }], ts).receipts[0]!;
+    return this.actNow(accountKey, market, order, ts);
+  }
+
+  /** An action executed at once: any cancel; a place or modify in a continuous market. */
+  private actNow(accountKey: string, market: Market, order: OrderAction, ts: number): TxReceipt {
     const acct = this.accounts.get(accountKey);
     if (order.action === 'place') return this.place(accountKey, acct, market, order, ts);
     const id = acct?.live.get(order.clientId);
@@ -302,6 +378,171 @@ export class Exchange {
     if (rec.side === 'buy') rec.price = order.price;
     this.dirtyAccounts.add(acct);
     return this.finish(acct, events, ts, market);
+  }
+
+  // ---- batch markets ---------------------------------------------------------------------
+
+  /**
+   * Order actions without signatures or nonces (a simulation's direct path), applied as one
+   * block's worth: continuous-market ones at once in list order, then the batch-market ones
+   * together as `apply` does with a block's transactions. Receipts in list order; for the batch
+   * part, their content does not depend on the list's order across accounts (an account's own
+   * actions keep their list order, as its nonces would).
+   */
+  actBatch(actions: ReadonlyArray<{ readonly account: string; readonly order: OrderAction }>, ts: number): { receipts: TxReceipt[]; trades: Trade[] } {
+    const receipts: TxReceipt[] = [];
+    const trades: Trade[] = [];
+    const deferred: number[] = [];
+    actions.forEach((a, i) => {
+      if (this.marketBySymbol.get(a.order.symbol)?.batch === true) deferred.push(i);
+      else {
+        const r = this.act(a.account, a.order, ts);
+        receipts[i] = r;
+        if (r.status === 'executed') trades.push(...r.trades);
+      }
+    });
+    const batch = this.runBatch(
+      deferred.map((i) => ({ accountKey: actions[i]!.account, order: actions[i]!.order })),
+      ts,
+    );
+    deferred.forEach((i, k) => (receipts[i] = batch.receipts[k]!));
+    trades.push(...batch.trades);
+    return { receipts, trades };
+  }
+
+  /**
+   * A block's actions on batch markets, whatever their order in `items`:
+   * 1. sorted by (account, nonce, bytes), so that nothing below depends on the block's order: an
+   *    account's own actions run in its nonce order; a nonce not above the account's last (or
+   *    used twice) is STALE_NONCE;
+   * 2. every cancel (an order placed in the same block is not live yet: UNKNOWN_ORDER);
+   *    a modify is refused (UNSUPPORTED_ORDER: cancel and place in one block instead);
+   * 3. every place: the checks and reservation of a continuous place (funds in account order, an
+   *    account's orders in nonce order), with an order id each; stops, FOK and self-trade
+   *    prevention are refused (UNSUPPORTED_ORDER);
+   * 4. per market (configuration order), one auction of its new orders with its book
+   *    (MatchingEngine.auction); the lots left by pro-rata rounding go by a hash of
+   *    (symbol, ts, order id); trades settle at the clearing price, the block's orders paying the
+   *    taker fee, orders resting from earlier blocks the maker fee;
+   * 5. nonces recorded.
+   * Receipts align with `items`; a trade is in its taker's receipt (the newer order of the pair),
+   * with the events of a resting order it finished. Trades: auction order, market by market.
+   */
+  private runBatch(items: readonly BatchItem[], ts: number): { receipts: TxReceipt[]; trades: Trade[] } {
+    const receipts: TxReceipt[] = [];
+    const order = items.map((_, i) => i).sort((a, b) => compareItems(items[a]!, items[b]!) || a - b);
+    // 1. Nonces.
+    const seen = new Map<string, number>();
+    const valid: number[] = [];
+    for (const i of order) {
+      const { accountKey, nonce } = items[i]!;
+      if (nonce !== undefined) {
+        const last = Math.max(this.accounts.get(accountKey)?.nonce ?? 0, seen.get(accountKey) ?? 0);
+        if (nonce <= last) {
+          receipts[i] = this.reject('STALE_NONCE', `nonce ${nonce} is not above ${last}`, accountKey);
+          continue;
+        }
+        seen.set(accountKey, nonce);
+      }
+      valid.push(i);
+    }
+    // 2. Cancels and modifies.
+    for (const i of valid) {
+      const { accountKey, order: o } = items[i]!;
+      if (o.action === 'cancel') receipts[i] = this.actNow(accountKey, this.marketBySymbol.get(o.symbol)!, o, ts);
+      else if (o.action === 'modify') receipts[i] = this.reject('UNSUPPORTED_ORDER', `${o.symbol} clears in batches: cancel and place again (in one block) instead of modify`, accountKey);
+    }
+    // 3. Places.
+    const collected: Collected[] = [];
+    for (const i of valid) {
+      const { accountKey, order: o } = items[i]!;
+      if (o.action !== 'place') continue;
+      const c = this.collect(i, accountKey, this.marketBySymbol.get(o.symbol)!, o, ts);
+      if ('status' in c) receipts[i] = c;
+      else collected.push(c);
+    }
+    // 4. One auction per market.
+    const trades: Trade[] = [];
+    for (const market of this.markets) {
+      const mine = collected.filter((c) => c.market === market);
+      if (mine.length === 0) continue;
+      trades.push(...this.clear(market, mine, ts, receipts));
+    }
+    // 5. Nonces used up, as `execute` does for every authenticated order.
+    for (const [key, nonce] of seen) {
+      const acct = this.accounts.get(key);
+      if (acct !== undefined && acct.nonce < nonce) {
+        acct.nonce = nonce;
+        this.dirtyAccounts.add(acct);
+      }
+    }
+    return { receipts, trades };
+  }
+
+  /** A batch-market place: checked and funded now (or rejected), executed by the block's auction. */
+  private collect(item: number, accountKey: string, market: Market, p: PlaceAction, ts: number): TxReceipt | Collected {
+    const unsupported = p.type === 'stop-limit' || p.type === 'stop-market' ? `${p.type} orders` : p.tif === 'FOK' ? 'FOK orders' : p.stp !== 'none' ? 'self-trade prevention' : undefined;
+    if (unsupported !== undefined) return this.reject('UNSUPPORTED_ORDER', `${market.symbol} clears in batches: ${unsupported} are not supported there`, accountKey);
+    const existing = this.accounts.get(accountKey);
+    const prepared = this.prepare(accountKey, existing, market, p, ts);
+    if ('status' in prepared) return prepared;
+    const { asset, need, price } = prepared;
+    const cmd = { ...prepared.cmd, seq: this.commands + 1 };
+    const refused = this.engine.auctionRejection(cmd);
+    if (refused !== undefined) return this.reject('ORDER_REJECTED', `${refused.reason}: ${refused.message}`, accountKey);
+    const acct = existing ?? this.account(accountKey);
+    const rec: OrderRecord = { id: cmd.id, owner: acct.owner, clientId: p.clientId, market: market.index, side: p.side, price, reserved: 0n };
+    this.nextOrderId++;
+    this.orders.set(rec.id, rec);
+    acct.live.set(p.clientId, rec.id);
+    this.hold(acct, rec, asset, need);
+    this.commands++;
+    this.counters.executed++;
+    this.booksHash = undefined;
+    return { item, market, cmd, acct };
+  }
+
+  /** Runs one market's auction, settles it, and writes the receipts of its orders. */
+  private clear(market: Market, mine: readonly Collected[], ts: number, receipts: TxReceipt[]): Trade[] {
+    const byId = new Map(mine.map((c) => [c.cmd.id, c]));
+    const fresh = new Set(byId.keys());
+    const salt = encode(codec.record({ symbol: codec.string(32), ts: UINT }), { symbol: market.symbol, ts });
+    const result = this.engine.auction({
+      symbol: market.symbol,
+      seq: this.commands,
+      ts,
+      orders: mine.map((c) => c.cmd),
+      remainderRank: (id) => remainderRank(salt, id),
+    });
+    this.booksHash = undefined;
+    const out = new Map<Collected, { events: EngineEvent[]; trades: Trade[] }>(mine.map((c) => [c, { events: [], trades: [] }]));
+    // Whose receipt: an order of this block its own; a trade its taker's; a resting order's end its last taker's.
+    const lastTaker = new Map<number, Collected>();
+    const touched = new Set<number>();
+    const trades: Trade[] = [];
+    for (const e of result.events) {
+      if (e.type === 'rejected') throw new Error(`exchange invariant broken: the auction refused checked order ${e.orderId} (${e.reason})`);
+      if (e.type === 'trade') {
+        const taker = byId.get(e.takerId) ?? byId.get(e.makerId)!;
+        const trade = this.settle(e, market, ts, fresh);
+        trades.push(trade);
+        out.get(taker)!.events.push(e);
+        out.get(taker)!.trades.push(trade);
+        lastTaker.set(e.makerId, taker).set(e.takerId, taker);
+        touched.add(e.makerId).add(e.takerId);
+        continue;
+      }
+      const owner = byId.get(e.orderId) ?? lastTaker.get(e.orderId);
+      if (owner === undefined) throw new Error(`exchange invariant broken: auction event for order ${e.orderId} belongs to no receipt`);
+      out.get(owner)!.events.push(e);
+      touched.add(e.orderId);
+    }
+    for (const id of touched) this.reconcile(id);
+    for (const [c, { events, trades: mineTrades }] of out) {
+      this.dirtyAccounts.add(c.acct);
+      receipts[c.item] = { status: 'executed', account: c.acct.key, events, trades: mineTrades };
+    }
+    return trades;
   }
 
   // ---- queries ---------------------------------------------------------------------------
@@ -565,6 +806,24 @@ export class Exchange {
   }
 
   private place(accountKey: string, existing: Account | undefined, market: Market, p: PlaceAction, ts: number): TxReceipt {
+    const prepared = this.prepare(accountKey, existing, market, p, ts);
+    if ('status' in prepared) return prepared;
+    const { cmd, asset, need, price } = prepared;
+    // The engine checks ticks, lots and combinations; a refusal there must leave no trace here,
+    // so the account is created and funds held only once it accepted.
+    const events = this.engine.place(cmd);
+    if (events[0]?.type === 'rejected') return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, accountKey);
+    const acct = existing ?? this.account(accountKey);
+    const rec: OrderRecord = { id: cmd.id, owner: acct.owner, clientId: p.clientId, market: market.index, side: p.side, price, reserved: 0n };
+    this.nextOrderId++;
+    this.orders.set(rec.id, rec);
+    acct.live.set(p.clientId, rec.id);
+    this.hold(acct, rec, asset, need);
+    return this.finish(acct, events, ts, market);
+  }
+
+  /** The exchange's checks of a place action and the engine command it becomes, with the funds to hold; or the rejection. */
+  private prepare(accountKey: string, existing: Account | undefined, market: Market, p: PlaceAction, ts: number): TxReceipt | { cmd: PlaceOrder; asset: number; need: bigint; price: number } {
     if (p.size > market.maxOrderSize) return this.reject('SIZE_LIMIT', `size ${p.size} is above the market's maximum ${market.maxOrderSize}`, accountKey);
     if (existing?.live.has(p.clientId)) return this.reject('DUPLICATE_CLIENT_ID', `client order id ${p.clientId} is live`, accountKey);
     if (p.type === 'stop-market' && p.side === 'buy') return this.reject('UNSUPPORTED_ORDER', 'a stop-market buy has no price bound to reserve funds at; use a stop-limit', accountKey);
@@ -606,17 +865,7 @@ export class Exchange {
       ...(p.visibleSize !== 0 ? { visibleSize: p.visibleSize } : {}),
       ...(isMarket ? { protectionTicks: market.protection } : {}),
     };
-    // The engine checks ticks, lots and combinations; a refusal there must leave no trace here,
-    // so the account is created and funds held only once it accepted.
-    const events = this.engine.place(cmd);
-    if (events[0]?.type === 'rejected') return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, accountKey);
-    const acct = existing ?? this.account(accountKey);
-    const rec: OrderRecord = { id: cmd.id, owner: acct.owner, clientId: p.clientId, market: market.index, side: p.side, price, reserved: 0n };
-    this.nextOrderId++;
-    this.orders.set(rec.id, rec);
-    acct.live.set(p.clientId, rec.id);
-    this.hold(acct, rec, asset, need);
-    return this.finish(acct, events, ts, market);
+    return { cmd, asset, need, price };
   }
 
   private run(acct: Account, command: () => EngineEvent[], ts: number, market: Market): TxReceipt {
@@ -643,7 +892,8 @@ export class Exchange {
     return { status: 'executed', account: acct.key, events, trades };
   }
 
-  private settle(t: TradeEvent, market: Market, ts: number): Trade {
+  /** Settles one trade; `fresh` (batch): the orders of this block, which pay the taker fee (the others the maker fee). */
+  private settle(t: TradeEvent, market: Market, ts: number, fresh?: ReadonlySet<number>): Trade {
     const buyId = t.aggressor === 'buy' ? t.takerId : t.makerId;
     const sellId = t.aggressor === 'buy' ? t.makerId : t.takerId;
     const buy = this.orders.get(buyId)!;
@@ -651,8 +901,10 @@ export class Exchange {
     const buyer = this.byOwner[buy.owner]!;
     const seller = this.byOwner[sell.owner]!;
     const notional = BigInt(t.price) * BigInt(t.size);
-    const buyerFee = (notional * (t.aggressor === 'buy' ? this.takerBps : this.makerBps)) / BPS;
-    const sellerFee = (notional * (t.aggressor === 'sell' ? this.takerBps : this.makerBps)) / BPS;
+    const buyerTakes = fresh === undefined ? t.aggressor === 'buy' : fresh.has(buyId);
+    const sellerTakes = fresh === undefined ? t.aggressor === 'sell' : fresh.has(sellId);
+    const buyerFee = (notional * (buyerTakes ? this.takerBps : this.makerBps)) / BPS;
+    const sellerFee = (notional * (sellerTakes ? this.takerBps : this.makerBps)) / BPS;
     const q = market.quoteIndex;
     const b = market.baseIndex;
     const paid = notional + buyerFee;
@@ -686,6 +938,24 @@ export class Exchange {
       acct.live.delete(rec.clientId);
     }
   }
+}
+
+/** Batch items in a canonical order: account, then nonce, then the transaction bytes. */
+function compareItems(a: BatchItem, b: BatchItem): number {
+  if (a.accountKey !== b.accountKey) return a.accountKey < b.accountKey ? -1 : 1;
+  if (a.nonce !== b.nonce) return (a.nonce ?? 0) - (b.nonce ?? 0);
+  const x = a.bytes;
+  const y = b.bytes;
+  if (x === undefined || y === undefined) return 0;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/** Who gets a lot left by pro-rata rounding first: the first 48 bits of a hash of (symbol, ts, order id). */
+function remainderRank(salt: Uint8Array, id: number): number {
+  const h = hashParts(REMAINDER_DOMAIN, [salt, encode(UINT, id)]);
+  return h[0]! * 2 ** 40 + h[1]! * 2 ** 32 + h[2]! * 2 ** 24 + h[3]! * 2 ** 16 + h[4]! * 2 ** 8 + h[5]!;
 }
 
 /** A map key for admitted transactions: their last 16 bytes (a signature's tail for every kind). */

@@ -8,8 +8,13 @@ import type { Side } from './types';
 export interface AuctionOrder {
   readonly id: number;
   readonly side: Side;
-  /** Limit price; undefined for an order without one (a market order: any price). */
+  /**
+   * Limit price. For a market order: its protection bound, or undefined for none (any price).
+   * A market order's bound limits where it trades but is never itself a candidate price.
+   */
   readonly price: number | undefined;
+  /** A market order (implied when price is undefined): the best of its side, priced by the others. */
+  readonly market?: boolean;
   /** Size in units, a positive multiple of the lot size. */
   readonly size: number;
   /** Remainder lots go one at a time to the marginal orders in ascending (rank, id); default rank: the id. */
@@ -43,10 +48,11 @@ const safePositive = (v: unknown): v is number => typeof v === 'number' && Numbe
  * Clears a set of buy and sell orders at one price:
  * 1. the price maximises the matched volume min(buy size at or above it, sell size at or below it);
  * 2. ties: the least imbalance |buy size − sell size| at that price; then the price nearest
- *    `referencePrice` (when given); then the lower price. Candidates are the orders' limit prices
- *    and the reference price, so the result is always one of them.
- * 3. The short side fills completely. The long side fills by price (better limits first: a market
- *    order is the best), and the marginal price level is rationed pro rata in whole lots, rounded
+ *    `referencePrice` (when given); then the lower price. Candidates are the limit orders' prices
+ *    and the reference price, so the result is always one of them (a market order's protection
+ *    bound is not a candidate: market orders take the price the limit orders make).
+ * 3. The short side fills completely. The long side fills by price (market orders first, then
+ *    better limits first), and the marginal price level is rationed pro rata in whole lots, rounded
  *    down; the lots left by rounding go one each to that level's orders in ascending (rank, id).
  * The result depends on the set of orders only, never on their order in the array.
  * Throws EngineError INVALID_ARGUMENT on malformed input (duplicate ids, sizes off the lot, unsafe totals).
@@ -75,7 +81,7 @@ export function clearBatch(orders: readonly AuctionOrder[], options: ClearBatchO
   if (buys.length === 0 || sells.length === 0) return none;
   // Candidate prices, ascending: every positive limit price, and the reference.
   const set = new Set<number>();
-  for (const o of orders) if (o.price !== undefined && o.price > 0) set.add(o.price);
+  for (const o of orders) if (o.price !== undefined && o.price > 0 && o.market !== true) set.add(o.price);
   if (ref !== undefined) set.add(ref);
   const candidates = [...set].sort((a, b) => a - b);
   // demand(p) = size of buys with no limit or limit >= p; supply(p) = sells with no limit or limit <= p.
@@ -116,7 +122,7 @@ export function clearBatch(orders: readonly AuctionOrder[], options: ClearBatchO
 /** Fills `lots` lots of the long side: whole price levels best first, the marginal level pro rata. */
 function ration(side: AuctionOrder[], s: Side, lots: number, lot: number, fills: Map<number, number>): void {
   // Better first: no limit, then the highest buy / lowest sell.
-  const key = (o: AuctionOrder) => (o.price === undefined ? Number.NEGATIVE_INFINITY : s === 'buy' ? -o.price : o.price);
+  const key = (o: AuctionOrder) => (o.price === undefined || o.market === true ? Number.NEGATIVE_INFINITY : s === 'buy' ? -o.price : o.price);
   const sorted = [...side].sort((a, b) => compare(key(a), key(b)) || a.id - b.id);
   let left = lots;
   let i = 0;

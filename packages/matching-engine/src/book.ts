@@ -455,7 +455,14 @@ export class OrderBook {
       }
       participants.push(o);
     }
-    const ranked: AuctionOrder[] = participants.map((o) => ({ id: o.id, side: o.side === BUY ? 'buy' : 'sell', price: limits.get(o), size: o.remaining, ...(rank ? { rank: rank(o.id) } : {}) }));
+    const ranked: AuctionOrder[] = participants.map((o) => ({
+      id: o.id,
+      side: o.side === BUY ? 'buy' : 'sell',
+      price: limits.get(o),
+      size: o.remaining,
+      ...(o.kind === KIND_MARKET ? { market: true } : {}),
+      ...(rank ? { rank: rank(o.id) } : {}),
+    }));
     const result = clearBatch(ranked, { lotSize: this.lotSize, ...(referencePrice !== undefined ? { referencePrice } : {}) });
     const price = result.price;
     // Trades: filled buys and sells, each best price first then oldest first, paired in turn.

@@ -49,6 +49,12 @@ describe('clearBatch: the price', () => {
     expect(r.price).toBe(101);
     expect(fills(r)).toEqual({ 1: 5, 2: 3, 3: 2 });
     expect(clearBatch([buy(1, undefined, 5), sell(2, undefined, 3)]).price).toBeUndefined();
+    // A market order's protection bound limits it but is not a candidate price, and it fills first.
+    const bounded = { id: 1, side: 'buy' as const, price: 110, market: true, size: 3 };
+    const withBound = clearBatch([bounded, buy(2, 101, 5), sell(3, 100, 2)]);
+    expect([withBound.price, fills(withBound)]).toEqual([100, { 1: 2, 3: 2 }]);
+    expect(clearBatch([{ ...bounded, market: false }, buy(2, 101, 5), sell(3, 100, 2)]).price).toBe(110);
+    expect(clearBatch([{ ...bounded, price: 99 }, sell(3, 100, 2)]).price).toBeUndefined();
     const priced = clearBatch([buy(1, undefined, 5), sell(2, undefined, 3)], { referencePrice: 100 });
     expect([priced.price, priced.volume, fills(priced)]).toEqual([100, 3, { 1: 3, 2: 3 }]);
   });
