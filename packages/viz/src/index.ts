@@ -16,6 +16,7 @@ export {
   type ThroughputOptions,
   type TimeWindowOptions,
 } from './consensus-charts';
+export { intervalChart, type IntervalChartOptions, type IntervalPoint } from './interval-chart';
 export { candlesChart, comparisonChart, comparisonRowsFromBench, depthChart, pnlChart, type CandleOptions } from './market-charts';
 export { htmlReport, renderSvg, type Report, type ReportChart, type ReportSection, type ReportTable, type Size } from './render';
 export type { EChartsOption } from 'echarts';
