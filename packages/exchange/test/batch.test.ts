@@ -140,6 +140,27 @@ describe('a block in a batch market', () => {
   });
 });
 
+describe('an exchange with both kinds of market', () => {
+  test('continuous orders run first, in block order; where the batch orders stand among them changes nothing', () => {
+    const mixed = config({ markets: [MARKET, { ...BATCH, symbol: 'BTC-USD.B' }] }, funded);
+    const roots = [0, 1, 2].map((arrangement) => {
+      const x = new Exchange(mixed, scheme);
+      const [a, b, c] = clients4();
+      const continuous = [a.place({ clientId: 1, side: 'sell', price: 100, size: 5 }), b.place({ clientId: 1, side: 'buy', price: 100, size: 2 })];
+      const batch = [a.place({ symbol: 'BTC-USD.B', clientId: 2, side: 'sell', price: 99, size: 3 }), c.place({ symbol: 'BTC-USD.B', clientId: 1, side: 'buy', price: 101, size: 4 })];
+      const payload = arrangement === 0 ? [...batch, ...continuous] : arrangement === 1 ? [continuous[0]!, batch[1]!, continuous[1]!, batch[0]!] : [...continuous, ...[...batch].reverse()];
+      const r = x.apply(block(1, payload));
+      // The continuous market traded at the resting price, the batch market at its one price.
+      expect(r.trades.map((t) => [t.symbol, t.price, t.size])).toEqual([
+        ['BTC-USD', 100, 2],
+        ['BTC-USD.B', 99, 3],
+      ]);
+      return toHex(r.stateRoot);
+    });
+    expect(new Set(roots).size).toBe(1);
+  });
+});
+
 /** One action of a random block; resolved against the clients' running nonces. */
 const stepArb = fc.record({
   who: fc.nat(3),

@@ -13,7 +13,7 @@ export interface AuctionOrder {
    * A market order's bound limits where it trades but is never itself a candidate price.
    */
   readonly price: number | undefined;
-  /** A market order (implied when price is undefined): the best of its side, priced by the others. */
+  /** A market order (implied when price is undefined): its price is never a candidate clearing price. */
   readonly market?: boolean;
   /** Size in units, a positive multiple of the lot size. */
   readonly size: number;
@@ -51,8 +51,9 @@ const safePositive = (v: unknown): v is number => typeof v === 'number' && Numbe
  *    `referencePrice` (when given); then the lower price. Candidates are the limit orders' prices
  *    and the reference price, so the result is always one of them (a market order's protection
  *    bound is not a candidate: market orders take the price the limit orders make).
- * 3. The short side fills completely. The long side fills by price (market orders first, then
- *    better limits first), and the marginal price level is rationed pro rata in whole lots, rounded
+ * 3. The short side fills completely. The long side fills by price, better first (a market order
+ *    at its bound, or before every limit when it has none: price priority is what leaves the rest
+ *    uncrossed), and the marginal price level is rationed pro rata in whole lots, rounded
  *    down; the lots left by rounding go one each to that level's orders in ascending (rank, id).
  * The result depends on the set of orders only, never on their order in the array.
  * Throws EngineError INVALID_ARGUMENT on malformed input (duplicate ids, sizes off the lot, unsafe totals).
@@ -122,7 +123,7 @@ export function clearBatch(orders: readonly AuctionOrder[], options: ClearBatchO
 /** Fills `lots` lots of the long side: whole price levels best first, the marginal level pro rata. */
 function ration(side: AuctionOrder[], s: Side, lots: number, lot: number, fills: Map<number, number>): void {
   // Better first: no limit, then the highest buy / lowest sell.
-  const key = (o: AuctionOrder) => (o.price === undefined || o.market === true ? Number.NEGATIVE_INFINITY : s === 'buy' ? -o.price : o.price);
+  const key = (o: AuctionOrder) => (o.price === undefined ? Number.NEGATIVE_INFINITY : s === 'buy' ? -o.price : o.price);
   const sorted = [...side].sort((a, b) => compare(key(a), key(b)) || a.id - b.id);
   let left = lots;
   let i = 0;

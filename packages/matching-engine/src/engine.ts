@@ -113,9 +113,9 @@ export class MatchingEngine {
    * whole lots (rounding remainders by `remainderRank`, default the order id). Nothing depends
    * on the order of `orders` (given distinct ids) or on arrival time.
    * - Limit GTC (icebergs too, with their whole size): the unfilled rest rests. Limit IOC and
-   *   market (IOC): the rest is cancelled (IOC). Market orders fill before limit orders of their
-   *   side but never set the price; each is bounded by `protectionTicks` from the best opposite
-   *   resting price before the auction (none: cancelled NO_LIQUIDITY).
+   *   market (IOC): the rest is cancelled (IOC). A market order is a limit at its bound,
+   *   `protectionTicks` from the best opposite resting price before the auction (none: cancelled
+   *   NO_LIQUIDITY), except that its bound is never a candidate price.
    * - Post-only: takes no part in the clearing; afterwards it rests unless it would cross the
    *   book, or another post-only order of the same auction that does not, then it is cancelled
    *   (WOULD_TAKE).

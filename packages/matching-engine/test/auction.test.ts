@@ -49,10 +49,14 @@ describe('clearBatch: the price', () => {
     expect(r.price).toBe(101);
     expect(fills(r)).toEqual({ 1: 5, 2: 3, 3: 2 });
     expect(clearBatch([buy(1, undefined, 5), sell(2, undefined, 3)]).price).toBeUndefined();
-    // A market order's protection bound limits it but is not a candidate price, and it fills first.
+    // A market order's protection bound limits it and ranks it, but is not a candidate price.
     const bounded = { id: 1, side: 'buy' as const, price: 110, market: true, size: 3 };
     const withBound = clearBatch([bounded, buy(2, 101, 5), sell(3, 100, 2)]);
     expect([withBound.price, fills(withBound)]).toEqual([100, { 1: 2, 3: 2 }]);
+    // Bound 104 ranks after a limit at 105: filling the market order first would leave the
+    // limit buy at 105 resting against the sell at 105 (a crossed book).
+    const ranked = clearBatch([{ ...bounded, price: 104, size: 1 }, buy(2, 105, 61), sell(3, 94, 56), sell(4, 104, 5), sell(5, 105, 5)]);
+    expect([ranked.price, fills(ranked)]).toEqual([104, { 2: 61, 3: 56, 4: 5 }]);
     expect(clearBatch([{ ...bounded, market: false }, buy(2, 101, 5), sell(3, 100, 2)]).price).toBe(110);
     expect(clearBatch([{ ...bounded, price: 99 }, sell(3, 100, 2)]).price).toBeUndefined();
     const priced = clearBatch([buy(1, undefined, 5), sell(2, undefined, 3)], { referencePrice: 100 });
@@ -92,6 +96,7 @@ describe('clearBatch: the fills', () => {
   const orderArb = fc.record({
     side: fc.constantFrom('buy' as const, 'sell' as const),
     price: fc.option(fc.integer({ min: 95, max: 105 }), { freq: 8, nil: undefined }),
+    market: fc.boolean(),
     lots: fc.integer({ min: 1, max: 20 }),
     rank: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
   });
@@ -104,7 +109,8 @@ describe('clearBatch: the fills', () => {
         fc.integer({ min: 1, max: 3 }),
         fc.func(fc.integer()),
         (raw, ref, lot, shuffle) => {
-          const orders = raw.map((o, i) => ({ id: i + 1, side: o.side, price: o.price, size: o.lots * lot, ...(o.rank !== undefined ? { rank: o.rank } : {}) }));
+          // Market orders: no price, or a protection bound (which is no candidate price).
+          const orders = raw.map((o, i) => ({ id: i + 1, side: o.side, price: o.price, size: o.lots * lot, market: o.market || o.price === undefined, ...(o.rank !== undefined ? { rank: o.rank } : {}) }));
           const r = clearBatch(orders, { lotSize: lot, ...(ref !== undefined ? { referencePrice: ref } : {}) });
           const permuted = orders.map((o, i) => [shuffle(i), o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
           expect(clearBatch(permuted, { lotSize: lot, ...(ref !== undefined ? { referencePrice: ref } : {}) })).toEqual(r);
@@ -115,8 +121,10 @@ describe('clearBatch: the fills', () => {
           };
           // No price beats it: with any limit price among the orders, over every price; with only
           // market orders, the reference is the one candidate (no reference: nothing trades).
-          if (orders.some((o) => o.price !== undefined)) for (let p = 1; p <= 120; p++) expect(volumeAt(p)).toBeLessThanOrEqual(r.volume);
-          else expect(r.volume).toBe(ref === undefined ? 0 : volumeAt(ref));
+          const candidates = [...orders.filter((o) => !o.market).map((o) => o.price!), ...(ref !== undefined ? [ref] : [])];
+          for (const p of candidates) expect(volumeAt(p)).toBeLessThanOrEqual(r.volume);
+          if (r.price !== undefined) expect(candidates).toContain(r.price);
+          if (!orders.some((o) => o.market)) for (let p = 1; p <= 120; p++) expect(volumeAt(p)).toBeLessThanOrEqual(r.volume);
           let bought = 0;
           let sold = 0;
           for (const o of orders) {
@@ -129,7 +137,7 @@ describe('clearBatch: the fills', () => {
           }
           expect([bought, sold]).toEqual([r.volume, r.volume]);
           // What could rest does not cross: no unfilled limit buy at or above an unfilled limit sell.
-          const left = orders.filter((o) => o.price !== undefined && (r.fills.get(o.id) ?? 0) < o.size);
+          const left = orders.filter((o) => !o.market && (r.fills.get(o.id) ?? 0) < o.size);
           const topBuy = Math.max(0, ...left.filter((o) => o.side === 'buy').map((o) => o.price!));
           const lowSell = Math.min(Infinity, ...left.filter((o) => o.side === 'sell').map((o) => o.price!));
           expect(topBuy).toBeLessThan(lowSell);
