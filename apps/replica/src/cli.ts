@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
-import { ConfigError, MARKET, newSecretKey, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles, type Ordering } from '@bftx/node';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -128,7 +128,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--fresh', 'replace the cluster the directory holds: new configs and keys, its data deleted')
     .option('--reuse', 'start the cluster the directory already holds (its configs, keys and data)')
     .addOption(new Option('--start-timeout <s>', 'how long each replica may take to answer on its API').default(30).argParser(integerIn(1, 3_600)))
-    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number }) => {
+    .addOption(new Option('--ordering <who>', "who orders a block's transactions: the leader, or fair (leader-proof: signed receive logs, checked by the voters)").choices(ORDERINGS).default('leader'))
+    .addOption(new Option('--matching <how>', "how the cluster's market matches: continuous (order by order), or batch (one uniform-price auction per block)").choices(['continuous', 'batch']).default('continuous'))
+    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch' }, command: Command) => {
       const dir = resolve(flags.dir);
       const existing = existsSync(join(dir, 'cluster.json'));
       if (existing && flags.fresh !== true && flags.reuse !== true) {
@@ -137,8 +139,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       }
       // New keys over old data would start replicas on another cluster's chain and safety state.
       if (existing && flags.fresh === true) rmSync(join(dir, 'data'), { recursive: true, force: true });
+      const reused = existing && flags.fresh !== true;
+      // The configs in the directory decide; an option that contradicts them is refused, not ignored in silence.
+      if (reused && command.getOptionValueSource('ordering') === 'cli' && (readCluster(dir).ordering ?? 'leader') !== flags.ordering) {
+        throw new ConfigError(`--ordering ${flags.ordering}: the cluster in ${dir} was written with ${readCluster(dir).ordering ?? 'leader'} ordering; pass --fresh to replace it`);
+      }
       const files: ClusterFiles =
-        existing && flags.fresh !== true ? readCluster(dir) : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients });
+        reused ? readCluster(dir) : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching });
       // Every port free before anything starts: otherwise each replica fails on its own, later.
       for (const [i, r] of files.replicas.entries()) {
         await portFree(r.peer, `replica ${i}'s peer port`);
@@ -167,7 +174,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         code = 1;
         return;
       }
-      io.out(`${files.protocol} cluster of ${files.replicas.length} in ${dir}\n`);
+      io.out(`${files.protocol}${files.ordering === 'fair' ? ' (fair ordering)' : ''} cluster of ${files.replicas.length} in ${dir}\n`);
       files.replicas.forEach((r, i) => io.out(`  replica ${i}: peers ${r.peer.host}:${r.peer.port}  api http://${r.api.host}:${r.api.port}/v1/status  metrics http://${r.api.host}:${r.api.port}/metrics\n`));
       io.out('Ctrl-C stops them.\n');
       await stopRequested();

@@ -1,11 +1,12 @@
 // The command line: keys, config errors (exit 2, the field named, nothing started), and a cluster
 // started, loaded and stopped through the built program.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { writeClusterFiles } from '@bftx/node';
+import { readConfig, writeClusterFiles } from '@bftx/node';
 import { main, type Io } from '../src/cli';
 
 function capture(): Io & { stdout: () => string; stderr: () => string } {
@@ -91,6 +92,42 @@ describe('operator errors: refused at once, with what to do', () => {
     expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 
+  test('ordering and matching: written to the configs only when not the default; a bad value is refused naming the field and the choices; --ordering against a reused cluster is refused', async () => {
+    const dir = tmp();
+    const plain = writeClusterFiles(join(dir, 'plain'), { nodes: 4, protocol: 'hotstuff', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 2 });
+    const plainConfig = JSON.parse(readFileSync(plain.replicas[0]!.config, 'utf8')) as Record<string, any>;
+    expect(plainConfig).not.toHaveProperty('ordering');
+    expect(plainConfig.exchange.markets[0]).not.toHaveProperty('matching');
+    expect(plain).not.toHaveProperty('ordering');
+    const fair = writeClusterFiles(join(dir, 'fair'), { nodes: 4, protocol: 'hotstuff', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 2, ordering: 'fair', matching: 'batch' });
+    const config = JSON.parse(readFileSync(fair.replicas[0]!.config, 'utf8')) as Record<string, any>;
+    expect(config.ordering).toBe('fair');
+    expect(config.exchange.markets[0].matching).toBe('batch');
+    expect(fair.ordering).toBe('fair');
+    expect(readConfig(fair.replicas[0]!.config, ['hotstuff'])).toMatchObject({ ordering: 'fair', exchange: { markets: [{ matching: 'batch' }] } });
+    expect(readConfig(plain.replicas[0]!.config, ['hotstuff']).ordering).toBe('leader');
+    for (const [field, edit] of [
+      ['ordering: expected "leader" .* or "fair" .*, not "random"', (c: any) => (c.ordering = 'random')],
+      ['exchange\\.markets\\[0\\]\\.matching: expected "continuous" .* or "batch" .*, not "call"', (c: any) => (c.exchange.markets[0].matching = 'call')],
+    ] as const) {
+      const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+      edit(copy);
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify(copy));
+      const io = capture();
+      expect(await main(['start', '--config', file], io)).toBe(2);
+      expect(io.stderr()).toMatch(new RegExp(field));
+    }
+    const io = capture();
+    expect(await main(['cluster', '--ordering', 'sometimes'], io)).toBe(2);
+    expect(io.stderr()).toMatch(/Allowed choices are leader, fair/);
+    const reuse = capture();
+    expect(await main(['cluster', '--dir', join(dir, 'plain'), '--reuse', '--ordering', 'fair'], reuse)).toBe(2);
+    expect(reuse.stderr()).toMatch(/--ordering fair: the cluster in .* was written with leader ordering; pass --fresh to replace it/);
+    expect(existsSync(join(dir, 'fair', 'data'))).toBe(false);
+    expect(existsSync(join(dir, 'plain', 'data'))).toBe(false);
+  });
+
   test('cluster on a directory that holds one refuses without --reuse or --fresh', async () => {
     const dir = tmp();
     writeClusterFiles(dir, { nodes: 4, protocol: 'pbft', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 2 });
@@ -134,6 +171,53 @@ describe('operator errors: refused at once, with what to do', () => {
     }
   });
 });
+
+test('cluster --ordering fair --matching batch: four processes, orders placed by clients trade in blocks led by receive logs, equal roots', async () => {
+  const dir = tmp();
+  const program = resolve(__dirname, '../dist/main.js');
+  const base = 36_000 + (process.pid % 300) * 10;
+  const cluster = spawn(process.execPath, [program, 'cluster', '--dir', dir, '--nodes', '4', '--protocol', 'hotstuff', '--ordering', 'fair', '--matching', 'batch', '--base-port', String(base), '--delta', '50', '--clients', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  cluster.stdout!.on('data', (d) => (out += String(d)));
+  const api = (i: number) => `http://127.0.0.1:${base + 100 + i}`;
+  try {
+    const end = Date.now() + 20_000;
+    let up = false;
+    while (!up && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      const statuses = await Promise.all([0, 1, 2, 3].map((i) => fetch(`${api(i)}/v1/status`).then((r) => r.json() as Promise<{ connectedPeers: number[]; ordering: string }>, () => undefined)));
+      up = statuses.every((s) => s?.connectedPeers.length === 3 && s.ordering === 'fair');
+    }
+    expect(up).toBe(true);
+    expect(out).toMatch(/hotstuff \(fair ordering\) cluster of 4/);
+    // An ask rests (the batch clears it alone: nothing crosses), a bid takes it at the uniform price.
+    const ask = capture();
+    expect(await main(['order', '--dir', dir, '--client', '1', '--side', 'sell', '--price', '5000', '--size', '2'], ask)).toBe(0);
+    expect(JSON.parse(ask.stdout())).toMatchObject({ receipt: { status: 'executed', trades: [] } });
+    const bid = capture();
+    expect(await main(['order', '--dir', dir, '--client', '2', '--side', 'buy', '--price', '5000', '--size', '2', '--tif', 'IOC'], bid)).toBe(0);
+    const filled = JSON.parse(bid.stdout()) as { id: string; height: number; receipt: { trades: Array<{ price: number; size: number }> } };
+    expect(filled.receipt.trades).toEqual([expect.objectContaining({ price: 5000, size: 2 })]);
+    // Every replica: the bid's block, its receive logs first (n-f = 3 or more, distinct signers), the bid among its transactions, one state root.
+    const blocks = await Promise.all([0, 1, 2, 3].map(async (i) => {
+      for (;;) {
+        const r = await fetch(`${api(i)}/v1/blocks/${filled.height}`);
+        if (r.ok) return (await r.json()) as { id: string; stateRoot: string; transactions: string[]; receiveLogs: Array<{ signer: number }> };
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }));
+    expect(new Set(blocks.map((b) => b.id)).size).toBe(1);
+    expect(new Set(blocks.map((b) => b.stateRoot)).size).toBe(1);
+    expect(blocks[0]!.receiveLogs.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(blocks[0]!.receiveLogs.map((l) => l.signer)).size).toBe(blocks[0]!.receiveLogs.length);
+    const ids = blocks[0]!.transactions.map((t) => createHash('sha256').update(Buffer.from(t, 'hex')).digest('hex'));
+    expect(ids).toContain(filled.id);
+  } finally {
+    cluster.kill('SIGINT');
+    await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));
+  }
+  expect(cluster.exitCode).toBe(0);
+}, 60_000);
 
 test('cluster starts four processes, load trades through them, Ctrl-C stops them', async () => {
   const dir = tmp();

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fromHex, toHex } from '@bftx/crypto';
-import type { Block } from '@bftx/consensus';
+import { decodeLogElement, payloadTransactions, type Block, type SignedStatement } from '@bftx/consensus';
 import type { BlockResult, TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientOf, ConnectionCaps } from './address';
@@ -50,6 +50,9 @@ export class ApiError extends Error {
 }
 
 const HEX = /^[0-9a-fA-F]*$/;
+
+/** An unfair proposal's payload is served with its evidence up to this size (its receive logs can make it large). */
+export const MAX_EVIDENCE_PAYLOAD_BYTES = 64 * 1024;
 
 /** A transaction's public id: the SHA-256 of its exact bytes, in hex (what the API and the stream name it by). */
 export function transactionId(tx: Uint8Array): string {
@@ -170,7 +173,8 @@ export class ClientApi {
 
   private finalized(result: BlockResult): void {
     const block = this.node.ledger.at(result.height);
-    const ids = block?.payload.map(transactionId) ?? [];
+    // The exchange's receipts are for the block's transactions, not the receive logs before them (fair ordering).
+    const ids = block === undefined ? [] : payloadTransactions(block.payload).map(transactionId);
     // The first finalization of a transaction is its fate: bytes final again later (rejected there
     // as STALE_NONCE) never overwrite its receipt.
     ids.forEach((id, index) => {
@@ -243,14 +247,31 @@ export class ClientApi {
     }
   }
 
-  /** Evidence of double signing this replica holds (stored; one per offender), each verifiable with the validator keys. */
+  /**
+   * Evidence of misbehaviour this replica holds (stored; one per offender), each verifiable with the
+   * validator keys: an equivocation (two signed statements for one slot), or an unfair proposal
+   * (the offender's signed statement for a block whose transactions its receive logs do not back:
+   * the header, and the payload itself when it is at most MAX_EVIDENCE_PAYLOAD_BYTES).
+   */
   private evidence() {
+    const statement = (s: SignedStatement) => ({ domain: s.domain, view: s.view, sequence: s.sequence, blockHash: toHex(s.blockHash), signer: s.signer, signature: toHex(s.signature) });
     return {
-      evidence: this.node.evidence.map((e) => ({
-        kind: e.kind,
-        offender: e.offender,
-        statements: [e.first, e.second].map((s) => ({ domain: s.domain, view: s.view, sequence: s.sequence, blockHash: toHex(s.blockHash), signer: s.signer, signature: toHex(s.signature) })),
-      })),
+      evidence: this.node.evidence.map((e) => {
+        if (e.kind === 'equivocation') return { kind: e.kind, offender: e.offender, statements: [statement(e.first), statement(e.second)] };
+        const h = e.header;
+        const bytes = e.payload.reduce((a, x) => a + x.length, 0);
+        const txs = payloadTransactions(e.payload).length;
+        return {
+          kind: e.kind,
+          offender: e.offender,
+          statement: statement(e.statement),
+          header: { parent: toHex(h.parent), height: h.height, view: h.view, proposer: h.proposer, payloadRoot: toHex(h.payloadRoot) },
+          receiveLogs: e.payload.length - txs,
+          transactions: txs,
+          payloadBytes: bytes,
+          ...(bytes <= MAX_EVIDENCE_PAYLOAD_BYTES ? { payload: e.payload.map(toHex) } : {}),
+        };
+      }),
     };
   }
 
@@ -324,6 +345,7 @@ export class ClientApi {
     return {
       replica: n.options.self,
       protocol: n.options.protocol.name,
+      ordering: n.ordering,
       height: n.ledger.height,
       tip: n.ledger.tip.id,
       stateRoot: roots.length > 0 ? roots[roots.length - 1] : undefined,
@@ -337,7 +359,13 @@ export class ClientApi {
     if (!/^[0-9]{1,15}$/.test(heightText) || height < 1) throw new ApiError(400, 'BAD_HEIGHT', 'the height must be a positive integer');
     const b = this.node.ledger.at(height);
     if (b === undefined || height > this.node.exchange.stateRoots.length) throw new ApiError(404, 'NOT_FINALIZED', `no finalized block at height ${height} here yet (height ${this.node.ledger.height})`);
-    return { height, id: b.id, parent: toHex(b.parent), view: b.view, proposer: b.proposer, transactions: b.payload.map(toHex), stateRoot: this.node.exchange.stateRoots[height - 1] };
+    const txs = payloadTransactions(b.payload);
+    // Under fair ordering the payload starts with the signed receive logs that fix its order: named here (signer, when signed, entries).
+    const logs = b.payload.slice(0, b.payload.length - txs.length).map((element) => {
+      const log = decodeLogElement(element);
+      return log === undefined ? { malformed: true } : { signer: log.signer, at: log.at, entries: log.entries.length };
+    });
+    return { height, id: b.id, parent: toHex(b.parent), view: b.view, proposer: b.proposer, transactions: txs.map(toHex), ...(logs.length > 0 ? { receiveLogs: logs } : {}), stateRoot: this.node.exchange.stateRoots[height - 1] };
   }
 
   /** A recent finalized transaction's fate: its block, and the exchange's receipt (executed with events and trades, or rejected with a reason). */

@@ -4,12 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
-import type { Endpoint, ReplicaConfigFile } from './config';
+import type { MarketConfig } from '@bftx/exchange';
+import type { Endpoint, Ordering, ReplicaConfigFile } from './config';
 
 export const MARKET = { symbol: 'BFT-USD', base: 'BFT', quote: 'USD', tickSize: 1, lotSize: 1, maxOrderSize: 1_000_000 } as const;
 
 export interface ClusterFiles {
   readonly protocol: string;
+  /** Present when not the default 'leader'. */
+  readonly ordering?: Ordering;
   readonly replicas: ReadonlyArray<{ readonly config: string; readonly peer: Endpoint; readonly api: Endpoint }>;
   /** Secret keys of the funded client accounts (hex). */
   readonly clients: readonly string[];
@@ -25,6 +28,10 @@ export interface ClusterOptions {
   readonly clients: number;
   /** Replicas keep every vote they send, for audits. */
   readonly auditVotes?: boolean;
+  /** Who orders a block's transactions (default 'leader'; written to each config only when 'fair'). */
+  readonly ordering?: Ordering;
+  /** How the cluster's market matches (default 'continuous'; written only when 'batch'). */
+  readonly matching?: 'continuous' | 'batch';
 }
 
 export function newSecretKey(): Uint8Array {
@@ -38,18 +45,21 @@ export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles 
   const secrets = Array.from({ length: o.nodes }, newSecretKey);
   const clientSecrets = Array.from({ length: o.clients }, newSecretKey);
   const validators = secrets.map((s, i) => ({ publicKey: toHex(scheme.publicKey(s)), host: o.host, port: o.basePort + i }));
+  // Defaults are left out of the files, so a default cluster's files are what they always were.
+  const market: MarketConfig = o.matching === 'batch' ? { ...MARKET, matching: 'batch' } : MARKET;
+  const ordering = o.ordering === 'fair' ? { ordering: 'fair' as const } : {};
   const exchange: ReplicaConfigFile['exchange'] = {
     assets: [MARKET.base, MARKET.quote],
-    markets: [MARKET],
+    markets: [market],
     genesis: clientSecrets.map((s) => ({ account: toHex(scheme.publicKey(s)), balances: { [MARKET.base]: '1000000000', [MARKET.quote]: '1000000000000' } })),
   };
   const replicas = secrets.map((s, self) => {
-    const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), exchange };
+    const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), ...ordering, exchange };
     const file = join(dir, `node-${self}.json`);
     writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     return { config: file, peer: { host: o.host, port: o.basePort + self }, api: config.api };
   });
-  const files: ClusterFiles = { protocol: o.protocol, replicas, clients: clientSecrets.map(toHex) };
+  const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex) };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
   return files;
 }

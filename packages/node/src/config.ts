@@ -34,6 +34,8 @@ export interface ReplicaConfigFile {
   readonly auditVotes?: boolean;
   /** A damaged input log: 'refuse' to start (default) or 'discard' it and restart from the safety state. */
   readonly damagedLog?: 'refuse' | 'discard';
+  /** How a block's transactions are ordered: 'leader' (default) or 'fair' (leader-proof ordering); the same on every replica of a cluster. */
+  readonly ordering?: Ordering;
   readonly exchange: {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
@@ -56,8 +58,18 @@ export interface ReplicaConfig {
   readonly maxBlockTxs?: number;
   readonly auditVotes: boolean;
   readonly damagedLog: 'refuse' | 'discard';
+  readonly ordering: Ordering;
   readonly exchange: ExchangeConfig;
 }
+
+/**
+ * Who orders a block's transactions. 'leader': the leader, as it likes (nothing checks it).
+ * 'fair': leader-proof ordering (`fairOrdering` from @bftx/consensus): replicas sign receive logs,
+ * a block carries n-f of them and then exactly a prefix of their fair order, voters refuse
+ * anything else. Replicas of one cluster must agree on it (they refuse each other's handshake otherwise).
+ */
+export type Ordering = 'leader' | 'fair';
+export const ORDERINGS: readonly Ordering[] = ['leader', 'fair'];
 
 const HEX = /^[0-9a-f]*$/;
 
@@ -72,8 +84,8 @@ function onlyFields(value: object, field: string, allowed: readonly string[]): v
   }
 }
 
-const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'exchange'] as const;
-const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks'] as const;
+const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'exchange'] as const;
+const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks', 'matching'] as const;
 
 function hexKey(value: unknown, field: string): Uint8Array {
   if (typeof value !== 'string' || value.length !== 64 || !HEX.test(value)) fail(field, '64 lowercase hex digits (32 bytes)');
@@ -111,6 +123,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
   if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
   if (c.damagedLog !== undefined && c.damagedLog !== 'refuse' && c.damagedLog !== 'discard') fail('damagedLog', '"refuse" or "discard"');
+  if (c.ordering !== undefined && !ORDERINGS.includes(c.ordering)) fail('ordering', `"leader" (the leader orders a block's transactions; the default) or "fair" (leader-proof ordering), not ${JSON.stringify(c.ordering)}`);
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
   if (typeof x !== 'object' || x === null) fail('exchange', 'an object { assets, markets, genesis }');
   onlyFields(x, 'exchange', ['assets', 'markets', 'genesis']);
@@ -118,6 +131,8 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   x.markets.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) fail(`exchange.markets[${i}]`, 'an object { symbol, base, quote, tickSize, lotSize, maxOrderSize }');
     onlyFields(m, `exchange.markets[${i}]`, MARKET_FIELDS);
+    const matching = (m as { matching?: unknown }).matching;
+    if (matching !== undefined && matching !== 'continuous' && matching !== 'batch') fail(`exchange.markets[${i}].matching`, `"continuous" (each order matches on arrival; the default) or "batch" (one uniform-price auction per block), not ${JSON.stringify(matching)}`);
   });
   if (x.genesis !== undefined && !Array.isArray(x.genesis)) fail('exchange.genesis', 'a list of { account, balances }');
   const genesis = (x.genesis ?? []).map((g, i) => {
@@ -136,7 +151,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', ordering: c.ordering ?? 'leader', exchange };
 }
 
 export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {

@@ -1,9 +1,9 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
 export { clientOf } from './address';
-export { ApiError, ClientApi, transactionId, type ClientApiOptions } from './api';
+export { ApiError, ClientApi, MAX_EVIDENCE_PAYLOAD_BYTES, transactionId, type ClientApiOptions } from './api';
 export { placeOrder, runLoad, type LoadOptions, type LoadReport, type OrderRequest, type OrderResult } from './client/index';
 export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
-export { ConfigError, parseConfig, readConfig, type Endpoint, type ReplicaConfig, type ReplicaConfigFile } from './config';
+export { ConfigError, ORDERINGS, parseConfig, readConfig, type Endpoint, type Ordering, type ReplicaConfig, type ReplicaConfigFile } from './config';
 export { startReplica, type RunningReplica } from './process';
 export { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, type FrameErrorCode } from './frame';
 export { ReplicaMetrics, type RejectReason } from './metrics';

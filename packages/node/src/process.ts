@@ -31,6 +31,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     ...(config.maxBlockTxs !== undefined ? { maxBlockTxs: config.maxBlockTxs } : {}),
     auditVotes: config.auditVotes,
     damagedLog: config.damagedLog,
+    ordering: config.ordering,
     log: (event, fields) => logger.info({ event, ...fields }, event),
   });
   await node.start();
@@ -41,7 +42,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     await node.stop();
     throw e;
   }
-  logger.info({ event: 'started', protocol: config.protocol, peerPort: node.port, apiPort: api.port, height: node.ledger.height, recovery: node.recovery }, 'started');
+  logger.info({ event: 'started', protocol: config.protocol, ordering: config.ordering, peerPort: node.port, apiPort: api.port, height: node.ledger.height, recovery: node.recovery }, 'started');
   return {
     node,
     api,

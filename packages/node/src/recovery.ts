@@ -8,7 +8,15 @@
 // tables' checksums on reads: a flipped bit would otherwise be served and applied). The inputs
 // logged since the last safety state (messages and transactions) are read back, to be offered
 // again once the protocol has started. Whatever fails, the store is closed and left as it was.
-import { payloadMatches, type Evidence, type Ledger, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput } from '@bftx/consensus';
+//
+// What is built, from the inside out: the bare protocol, the LoggedProtocol around it (the input
+// log, and commits held back for the runtime), the replicated exchange (admission, execution),
+// and with fair ordering `fairOrdering` outermost, so transactions reach its policy only after
+// the exchange admitted them. The log records what reached the bare protocol (its own messages,
+// admitted transactions); with fair ordering a logged message is replayed as an envelope that
+// carries only it (receive logs are not logged: a restarted replica signs a new one, and its
+// peers' logs are stale within a few deltas anyway, when fresh ones come).
+import { fairOrdering, payloadMatches, type Evidence, type Ledger, type Protocol, type ProtocolConfig, type ProtocolDefinition, type ProtocolInput } from '@bftx/consensus';
 import { replicatedExchange, type ReplicatedExchange } from '@bftx/exchange';
 import { LoggedProtocol } from './logged-protocol';
 import type { ReplicaMetrics } from './metrics';
@@ -29,11 +37,14 @@ export interface RecoveryReport {
 
 export interface Recovered<M> {
   readonly store: ReplicaStore;
-  /** The protocol instance as the runtime drives it: the replicated exchange around the logged protocol. */
+  /** The replicated exchange around the logged protocol. */
   readonly replica: ReplicatedExchange<M>;
   readonly logged: LoggedProtocol<M>;
-  /** Inputs logged since the last safety state, to offer again once the protocol has started. */
-  readonly inputs: ProtocolInput<M>[];
+  /** What the runtime drives and how its messages are encoded: the replicated exchange, or (fair ordering) `fairOrdering` around it. */
+  readonly driven: Protocol<unknown>;
+  readonly definition: ProtocolDefinition<unknown>;
+  /** Inputs logged since the last safety state, to offer again once the protocol has started (as `driven` takes them). */
+  readonly inputs: ProtocolInput<unknown>[];
   /** Evidence on record. */
   readonly evidence: Evidence[];
   readonly report: RecoveryReport;
@@ -51,15 +62,18 @@ export async function recover<M>(options: ReplicaOptions<M>, config: Omit<Protoc
   try {
     let logged: LoggedProtocol<M> | undefined;
     const logging: ProtocolDefinition<M> = { ...options.protocol, create: (c) => (logged = new LoggedProtocol(options.protocol.create(c), options.protocol, metrics, options.maxLoggedMessages)) };
-    const definition = replicatedExchange(logging, { exchange: options.exchange, clientScheme: options.clientScheme });
+    const exchange = replicatedExchange(logging, { exchange: options.exchange, clientScheme: options.clientScheme });
+    const fair = options.ordering === 'fair';
+    const definition = (fair ? fairOrdering(exchange, options.fairOrdering) : exchange) as ProtocolDefinition<unknown>;
     const storedSafety = await store.safetyState();
-    let replica: ReplicatedExchange<M>;
+    let driven: Protocol<unknown>;
     try {
-      replica = definition.create({ ...config, ...(storedSafety !== undefined ? { safetyState: storedSafety } : {}) }) as ReplicatedExchange<M>;
+      driven = definition.create({ ...config, ...(storedSafety !== undefined ? { safetyState: storedSafety } : {}) });
     } catch (e) {
       // The one thing that keeps it from signing twice is unreadable: it must not run.
       throw new Error(`replica ${options.self}: the stored safety state does not decode (${e instanceof Error ? e.message : String(e)}); refusing to start`);
     }
+    const replica = exchange.replicas[exchange.replicas.length - 1]!;
     const stored = await store.blocks();
     // Each block's transactions must match its payload root (the header, and so the chain of
     // hashes the ledger checks, commits to it).
@@ -83,10 +97,12 @@ export async function recover<M>(options: ReplicaOptions<M>, config: Omit<Protoc
       const h = snapshotHeight + 1 + i;
       if (replica.stateRoots[h - 1] !== root) throw new StoreError('CORRUPT', options.dataDir, `the state root recomputed at height ${h} is not the one stored there: the stored blocks or snapshot were damaged. Restore the directory from a backup.`);
     });
-    const inputs = await loggedInputs(options, store);
+    const replayed = await loggedInputs(options, store);
+    // Under fair ordering the protocol's messages travel in envelopes: a logged one is replayed in an envelope of its own.
+    const inputs: ProtocolInput<unknown>[] = fair ? replayed.map((i) => (i.type === 'message' ? { ...i, message: { message: i.message } } : i)) : replayed;
     metrics.height.set(ledger.height);
     const report = { storedHeight: stored.length, snapshotHeight, replayedInputs: inputs.length, replayMs: Math.round(performance.now() - began) };
-    return { store, replica, logged: logged!, inputs, evidence, report, anything: inputs.length > 0 || stored.length > 0 || store.loggedInputs > 0 };
+    return { store, replica, logged: logged!, driven, definition, inputs, evidence, report, anything: inputs.length > 0 || stored.length > 0 || store.loggedInputs > 0 };
   } catch (e) {
     await store.close(); // a replica that cannot recover holds no lock on its data
     throw e;

@@ -6,13 +6,15 @@
 // - runtime.ts: the drive loop (a group of inputs through `drive`, its durable part written in
 //   one batch, then its actions carried out), timers, rejections counted;
 // - metrics.ts, store.ts, transport.ts: the figures, the disk, the network.
-import { Ledger, StatementVerifier, ValidatorSet, type Evidence, type ProtocolDefinition, type Timing } from '@bftx/consensus';
+import { Ledger, StatementVerifier, ValidatorSet, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
 import type { SignatureScheme } from '@bftx/crypto';
 import type { BlockResult, ExchangeConfig, ReplicatedExchange } from '@bftx/exchange';
 import { Door } from './door';
+import type { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
 import { recover, type RecoveryReport } from './recovery';
 import { Runtime } from './runtime';
+import type { Ordering } from './config';
 import type { DamagedLogPolicy, ReplicaStore } from './store';
 import { Transport, type PeerAddress } from './transport';
 import { clusterId } from './wire';
@@ -51,6 +53,15 @@ export interface ReplicaOptions<M> {
   readonly maxLoggedMessages?: number;
   /** Most inputs from one peer waiting to be handled (default 2048); more are dropped before any work and counted. */
   readonly maxQueuedPerPeer?: number;
+  /**
+   * Who orders a block's transactions: 'leader' (default; the wire bytes are the protocol's own) or
+   * 'fair': `fairOrdering` around the replicated exchange (signed receive logs ride on the
+   * protocol's messages, a block carries n-f of them and a prefix of their fair order, voters check
+   * it). Every replica of a cluster must run the same: the cluster id (the handshake) names it.
+   */
+  readonly ordering?: Ordering;
+  /** Fair ordering's parameters (the same on every replica) and, for tests and demos, Byzantine ordering behaviour. */
+  readonly fairOrdering?: FairOrderingSetup;
 }
 
 export class ReplicaNode<M> {
@@ -59,7 +70,7 @@ export class ReplicaNode<M> {
   private store: ReplicaStore | undefined;
   private transport: Transport | undefined;
   private replica!: ReplicatedExchange<M>;
-  private runtime: Runtime<M> | undefined;
+  private runtime: Runtime<unknown> | undefined;
   private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
   private readonly failureListeners: Array<(error: Error) => void> = [];
   port = 0;
@@ -78,6 +89,11 @@ export class ReplicaNode<M> {
     return this.replica;
   }
 
+  /** Who orders this replica's blocks' transactions. */
+  get ordering(): Ordering {
+    return this.options.ordering ?? 'leader';
+  }
+
   /** Opens the store, recovers what it holds (blocks, then the logged inputs), and starts the network. */
   async start(): Promise<void> {
     const o = this.options;
@@ -91,12 +107,15 @@ export class ReplicaNode<M> {
     this.replica = recovered.replica;
     this.recovery = recovered.report;
     const log = () => this.options.log; // read at each use: tests replace it while running
-    const runtime = new Runtime<M>(
-      { protocol: o.protocol, self: o.self, validators: o.validatorKeys.length, auditVotes: o.auditVotes === true, snapshotEvery: o.snapshotEvery ?? 1000, now: () => this.now(), log },
+    const fair = this.ordering === 'fair';
+    const runtime = new Runtime<unknown>(
+      // Under fair ordering the wire carries envelopes, not the logged protocol's own messages: their bytes are not its records.
+      { protocol: recovered.definition, self: o.self, validators: o.validatorKeys.length, auditVotes: o.auditVotes === true, snapshotEvery: o.snapshotEvery ?? 1000, wireBytesLogged: !fair, now: () => this.now(), log },
       {
         store: recovered.store,
-        replica: recovered.replica,
-        logged: recovered.logged,
+        driven: recovered.driven,
+        replica: recovered.replica as ReplicatedExchange<unknown>,
+        logged: recovered.logged as LoggedProtocol<unknown>,
         ledger: this.ledger,
         metrics: this.metrics,
         outlet: () => this.transport!,
@@ -111,8 +130,8 @@ export class ReplicaNode<M> {
     this.runtime = runtime;
     for (const e of recovered.evidence) runtime.convict(e);
     if (recovered.anything) o.log?.('recovered', { ...recovered.report, height: this.ledger.height });
-    const door = new Door<M>({
-      protocol: o.protocol,
+    const door = new Door<unknown>({
+      protocol: recovered.definition,
       verifier,
       metrics: this.metrics,
       maxQueuedPerPeer: o.maxQueuedPerPeer ?? 2048,
@@ -127,7 +146,8 @@ export class ReplicaNode<M> {
       validators,
       scheme: o.scheme,
       signer,
-      cluster: clusterId(o.protocol.name, validators),
+      // A fair-ordering cluster is another cluster: replicas that disagree on the ordering refuse each other's handshake.
+      cluster: clusterId(fair ? `${o.protocol.name}+fair` : o.protocol.name, validators),
       listen: o.listen,
       peers: o.peers,
       metrics: this.metrics,

@@ -13,7 +13,7 @@
 // So no vote is sent before the state that forbids a second one is durable, and no input whose
 // effects were seen is missing from the log. A store failure or a conflicting finalization stops
 // the replica rather than let it go on unsafely.
-import { drive, txKey, type Action, type Block, type Driven, type Evidence, type Ledger, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Rejection, type SignedStatement } from '@bftx/consensus';
+import { drive, payloadTransactions, txKey, type Action, type Block, type Driven, type Evidence, type Ledger, type Protocol, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Rejection, type SignedStatement } from '@bftx/consensus';
 import type { BlockResult, ReplicatedExchange } from '@bftx/exchange';
 import type { MessageInput } from './door';
 import type { LoggedProtocol } from './logged-protocol';
@@ -32,6 +32,8 @@ export interface RuntimeOptions<M> {
   readonly validators: number;
   readonly auditVotes: boolean;
   readonly snapshotEvery: number;
+  /** Whether a peer message's wire bytes are what the input log records for it (false when the driven protocol wraps the logged one's messages). */
+  readonly wireBytesLogged: boolean;
   readonly now: () => number;
   /** The log, read at each use (it may be replaced while running). */
   readonly log: () => ((event: string, fields: Record<string, unknown>) => void) | undefined;
@@ -46,8 +48,12 @@ export interface Outlet {
 
 export interface RuntimeParts<M> {
   readonly store: ReplicaStore;
-  readonly replica: ReplicatedExchange<M>;
-  readonly logged: LoggedProtocol<M>;
+  /** The instance the inputs go to: the replicated exchange, or a wrapper around it (fair ordering). */
+  readonly driven: Protocol<M>;
+  /** The replicated exchange inside `driven` (or `driven` itself). */
+  readonly replica: ReplicatedExchange<unknown>;
+  /** The logged protocol inside the exchange. */
+  readonly logged: LoggedProtocol<unknown>;
   readonly ledger: Ledger;
   readonly metrics: ReplicaMetrics;
   readonly outlet: () => Outlet;
@@ -72,7 +78,7 @@ export class Runtime<M> {
   // mempool turns away never finalize, and must not grow this map for ever.
   private readonly arrivals = new Map<string, number>();
   private readonly rejectionLog = new Map<string, { at: number; unlogged: number }>();
-  /** The exchange around the logged protocol, with the commits the logged protocol held back from the exchange handed back. */
+  /** The driven protocol, with the commits the logged protocol held back from the exchange handed back. */
   private readonly core: { step(input: ProtocolInput<M>): ProtocolOutput<M>[] };
 
   constructor(
@@ -80,7 +86,7 @@ export class Runtime<M> {
     private readonly p: RuntimeParts<M>,
   ) {
     p.replica.onBlock((result) => this.results.push(result));
-    this.core = { step: (input) => p.logged.handOver(p.replica.step(input)) };
+    this.core = { step: (input) => p.logged.handOver(p.driven.step(input) as ProtocolOutput<unknown>[]) as ProtocolOutput<M>[] };
   }
 
   get failure(): Error | undefined {
@@ -119,7 +125,7 @@ export class Runtime<M> {
 
   /** A peer's message past the door, with its wire bytes (logged as they came). */
   message(input: MessageInput<M>, bytes: Uint8Array): void {
-    this.p.logged.rawMessages.set(input, bytes);
+    if (this.o.wireBytesLogged) this.p.logged.rawMessages.set(input, bytes);
     this.enqueue(input);
   }
 
@@ -138,7 +144,8 @@ export class Runtime<M> {
     if (this.convicted.has(e.offender)) return;
     this.convicted.set(e.offender, e);
     this.p.metrics.evidence.inc({ offender: String(e.offender), kind: e.kind });
-    this.o.log()?.('evidence', { offender: e.offender, kind: e.kind, domain: e.first.domain, view: e.first.view, sequence: e.first.sequence });
+    const s = e.kind === 'equivocation' ? e.first : e.statement;
+    this.o.log()?.('evidence', { offender: e.offender, kind: e.kind, domain: s.domain, view: s.view, sequence: s.sequence, ...(e.kind === 'unfair-proposal' ? { height: e.header.height } : {}) });
   }
 
   private enqueue(input: ProtocolInput<M>): void {
@@ -267,8 +274,10 @@ export class Runtime<M> {
   private committed(blocks: readonly Block[]): void {
     const now = this.o.now();
     for (const b of blocks) {
-      this.p.metrics.finalizedTransactions.inc(b.payload.length);
-      for (const tx of b.payload) {
+      // Only the transactions: under fair ordering a payload starts with receive logs.
+      const txs = payloadTransactions(b.payload);
+      this.p.metrics.finalizedTransactions.inc(txs.length);
+      for (const tx of txs) {
         const key = txKey(tx);
         const at = this.arrivals.get(key);
         if (at !== undefined) {

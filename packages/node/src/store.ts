@@ -7,7 +7,7 @@
 // follows it leaves the process (a message, a finalized block), so nothing a peer or a client saw
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
-import { BlockCodec, sealBlock, type Block, type Evidence, type SignedStatement } from '@bftx/consensus';
+import { BlockCodec, BlockHeaderCodec, sealBlock, type Block, type Evidence, type SignedStatement } from '@bftx/consensus';
 import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,9 +78,22 @@ const SnapshotCodec = codec.record({ height: codec.uint(), state: codec.bytes() 
 /** A signed vote as kept for audits. */
 const VoteRecordCodec = codec.record({ domain: codec.string(64), view: codec.uint(), sequence: codec.uint(), blockHash: codec.fixedBytes(32), signer: codec.uint(0xffff), signature: codec.bytes(64) });
 
-/** Evidence of misbehaviour, one record per offender (the first found): bounded by the validator count. */
+/**
+ * Evidence of misbehaviour, one record per offender (the first found): bounded by the validator
+ * count. An equivocation (two statements) under `evidence/`, as stores have always held it; an
+ * unfair proposal (the offender's statement, the block's header and its payload: what
+ * `verifyEvidence` needs) under `evidence-unfair/`.
+ */
 const EvidenceCodec = codec.record({ offender: codec.uint(0xffff), first: VoteRecordCodec, second: VoteRecordCodec });
+const UnfairProposalCodec = codec.record({ offender: codec.uint(0xffff), statement: VoteRecordCodec, header: BlockHeaderCodec, payload: codec.array(codec.bytes()) });
 const evidenceKey = (offender: number) => `evidence/${pad(offender)}`;
+const unfairKey = (offender: number) => `evidence-unfair/${pad(offender)}`;
+
+/** The key and bytes of an evidence record. */
+function evidenceRecord(e: Evidence): [string, Uint8Array] {
+  if (e.kind === 'equivocation') return [evidenceKey(e.offender), encode(EvidenceCodec, e)];
+  return [unfairKey(e.offender), encode(UnfairProposalCodec, { offender: e.offender, statement: e.statement, header: e.header, payload: [...e.payload] })];
+}
 
 const uint32 = (n: number) => {
   const b = new Uint8Array(4);
@@ -201,7 +214,7 @@ export class ReplicaStore {
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
-    for (const e of w.evidence ?? []) batch.put(evidenceKey(e.offender), encode(EvidenceCodec, e));
+    for (const e of w.evidence ?? []) batch.put(...evidenceRecord(e));
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
     this.firstInput = first;
@@ -229,11 +242,18 @@ export class ReplicaStore {
     return v === undefined ? undefined : decode(SnapshotCodec, v);
   }
 
-  /** The evidence on record, one per offender, by offender. */
+  /** The evidence on record, one per offender (an equivocation before an unfair proposal), by offender. */
   async evidence(): Promise<Evidence[]> {
-    const out: Evidence[] = [];
-    for await (const value of this.db.values({ gte: evidenceKey(0), lte: evidenceKey(0xffff) })) out.push({ kind: 'equivocation', ...decode(EvidenceCodec, value) } as Evidence);
-    return out;
+    const byOffender = new Map<number, Evidence>();
+    for await (const value of this.db.values({ gte: evidenceKey(0), lte: evidenceKey(0xffff) })) {
+      const e = decode(EvidenceCodec, value);
+      byOffender.set(e.offender, { kind: 'equivocation', ...e } as Evidence);
+    }
+    for await (const value of this.db.values({ gte: unfairKey(0), lte: unfairKey(0xffff) })) {
+      const e = decode(UnfairProposalCodec, value);
+      if (!byOffender.has(e.offender)) byOffender.set(e.offender, { kind: 'unfair-proposal', ...e } as Evidence);
+    }
+    return [...byOffender.values()].sort((a, b) => a.offender - b.offender);
   }
 
   /** Every vote this replica sent while keeping them (the `auditVotes` option), oldest first. */
