@@ -425,18 +425,10 @@ export class OrderBook {
     const events = ctx.events;
     const bestBid = this.bids.best()?.price;
     const bestAsk = this.asks.best()?.price;
-    const participants: Order[] = [];
-    const limits = new Map<Order, number | undefined>();
-    for (const side of [this.bids, this.asks]) {
-      for (const level of side.sorted) {
-        for (let o = level.head; o !== null; o = o.next) {
-          participants.push(o);
-          limits.set(o, o.price);
-        }
-      }
-    }
+    const limits = new Map<Order, number>();
     const terminal = new Map<Order, () => void>();
     const postOnly: Order[] = [];
+    const entering: Order[] = [];
     for (const o of fresh) {
       if (o.postOnly) {
         postOnly.push(o);
@@ -453,8 +445,30 @@ export class OrderBook {
       } else {
         limits.set(o, o.price);
       }
-      participants.push(o);
+      entering.push(o);
     }
+    // Resting orders that cannot trade at any price with volume change nothing (a bid below every
+    // sell is in no demand there; an ask above every buy in no supply): the auction costs the
+    // crossing range, not the whole book.
+    let lowestSell = bestAsk ?? Number.POSITIVE_INFINITY;
+    let highestBuy = bestBid ?? 0;
+    for (const o of entering) {
+      if (o.side === SELL) lowestSell = Math.min(lowestSell, limits.get(o)!);
+      else highestBuy = Math.max(highestBuy, limits.get(o)!);
+    }
+    const participants: Order[] = [];
+    for (const [side, reaches] of [
+      [this.bids, (price: number) => price >= lowestSell],
+      [this.asks, (price: number) => price <= highestBuy],
+    ] as const) {
+      for (let i = side.sorted.length - 1; i >= 0 && reaches(side.sorted[i]!.price); i--) {
+        for (let o = side.sorted[i]!.head; o !== null; o = o.next) {
+          participants.push(o);
+          limits.set(o, o.price);
+        }
+      }
+    }
+    participants.push(...entering);
     const ranked: AuctionOrder[] = participants.map((o) => ({
       id: o.id,
       side: o.side === BUY ? 'buy' : 'sell',
@@ -513,15 +527,15 @@ export class OrderBook {
       terminal.set(o, () => this.cancelRemainder(o, 'WOULD_TAKE', ctx));
       return false;
     });
-    let lowestSell = Number.POSITIVE_INFINITY;
-    let highestBuy = 0;
+    let passiveSell = Number.POSITIVE_INFINITY;
+    let passiveBuy = 0;
     for (const o of passive) {
-      if (o.side === SELL) lowestSell = Math.min(lowestSell, o.price);
-      else highestBuy = Math.max(highestBuy, o.price);
+      if (o.side === SELL) passiveSell = Math.min(passiveSell, o.price);
+      else passiveBuy = Math.max(passiveBuy, o.price);
     }
     const resting: Order[] = [];
     for (const o of passive) {
-      if (o.side === BUY ? o.price >= lowestSell : o.price <= highestBuy) terminal.set(o, () => this.cancelRemainder(o, 'WOULD_TAKE', ctx));
+      if (o.side === BUY ? o.price >= passiveSell : o.price <= passiveBuy) terminal.set(o, () => this.cancelRemainder(o, 'WOULD_TAKE', ctx));
       else resting.push(o);
     }
     for (const o of resting) this.rest(o);
