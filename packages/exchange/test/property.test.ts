@@ -1,7 +1,7 @@
 import { toHex } from '@bftx/crypto';
 import fc from 'fast-check';
 import { decodeTransaction, Exchange } from '../src/index';
-import { Client, client, config, deposit, scheme } from './helpers';
+import { Client, client, config, deposit, MARKET, scheme } from './helpers';
 
 /** One step of a random session: who does what (resolved to signed bytes against the clients' running nonces). */
 const stepArb = fc.record({
@@ -15,14 +15,14 @@ const stepArb = fc.record({
   endBlock: fc.boolean(),
 });
 
-describe('conservation and bounds', () => {
+describe.each(['continuous', 'batch'] as const)('conservation and bounds (%s matching)', (matching) => {
   let trades = 0;
   let rejections = 0;
   const reasons: Record<string, number> = {};
   test('after every block: each asset total changes only by executed deposits and withdrawals, no balance is negative, reservations add up; a rejected transaction changes nothing', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 20, maxLength: 80, size: 'max' }), (steps) => {
-        const cfg = config();
+        const cfg = matching === 'continuous' ? config() : config({ markets: [{ ...MARKET, matching }] });
         const x = new Exchange(cfg, scheme);
         const clients = [1, 2, 3, 4].map((i) => new Client(client(i)));
         const expected = { USD: 3_000_000n, BTC: 3_000n };
