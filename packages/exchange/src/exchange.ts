@@ -294,10 +294,7 @@ export class Exchange {
         if (receipt.status === 'executed') trades.push(...receipt.trades);
       }
     });
-    const batch = this.runBatch(
-      deferred.map((d) => d.item),
-      block.timestamp,
-    );
+    const batch = this.runBatch(deferred.map((d) => d.item), block.timestamp);
     deferred.forEach((d, i) => (receipts[d.txIndex] = batch.receipts[i]!));
     trades.push(...batch.trades);
     return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
@@ -401,10 +398,7 @@ export class Exchange {
         if (r.status === 'executed') trades.push(...r.trades);
       }
     });
-    const batch = this.runBatch(
-      deferred.map((i) => ({ accountKey: actions[i]!.account, order: actions[i]!.order })),
-      ts,
-    );
+    const batch = this.runBatch(deferred.map((i) => ({ accountKey: actions[i]!.account, order: actions[i]!.order })), ts);
     deferred.forEach((i, k) => (receipts[i] = batch.receipts[k]!));
     trades.push(...batch.trades);
     return { receipts, trades };
