@@ -1,10 +1,12 @@
 // agents:bench: the ABIDES RMSC04-sized day on the fast path and through a 4-replica
-// simulated HotStuff cluster, and finalized signed orders per second through that cluster
-// against the crypto bound (cores x single-core verify rate / n), measured in the same run.
-// Last line: one JSON object with the figures.
+// simulated HotStuff cluster; the stylised facts of 1-minute returns over 20 seeds of the
+// default day (issue 18's goals); and finalized signed orders per second through that
+// cluster against the crypto bound (cores x single-core verify rate / n), measured in the
+// same run. Last line: one JSON object with the figures.
 //
 //   npx nx run agents:bench
 //   BFTX_BENCH_ORDERS=48000 npx nx run agents:bench   (a longer throughput run)
+//   BFTX_BENCH_FACT_SEEDS=5 npx nx run agents:bench   (fewer seeds for the facts; 0 skips them)
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SimulatedSignatureScheme } from '@bftx/consensus';
@@ -55,7 +57,58 @@ function day() {
   };
 }
 
-// ---- 2. finalized signed orders per second --------------------------------------------------
+// ---- 2. stylised facts over seeds ------------------------------------------------------------
+
+const FACT_SEEDS = Number(process.env['BFTX_BENCH_FACT_SEEDS'] ?? 20);
+/** Issue 18's goals, on the means over seeds. */
+const GOALS = { maxAbsReturnAutocorrelationLag1: 0.1, minExcessKurtosis: 1, absReturnLagsPositive: 5 };
+
+interface Spread {
+  mean: number;
+  sd: number;
+  min: number;
+  max: number;
+}
+
+function spread(xs: readonly number[]): Spread {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean: round(mean, 4), sd: round(sd, 4), min: round(Math.min(...xs), 4), max: round(Math.max(...xs), 4) };
+}
+
+function facts() {
+  const t0 = performance.now();
+  const runs = Array.from({ length: FACT_SEEDS }, (_, i) => runMarket(rmsc04Session(i + 1)).facts);
+  const seconds = (performance.now() - t0) / 1000;
+  const show = (x: Spread, digits = 2) => `mean ${x.mean.toFixed(digits)}, sd ${x.sd.toFixed(digits)}, range ${x.min.toFixed(digits)} to ${x.max.toFixed(digits)}`;
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const ac1 = spread(runs.map((f) => f.returnAutocorrelationLag1));
+  const kurtosis = spread(runs.map((f) => f.excessKurtosis.oneMinute));
+  const abs = Array.from({ length: 10 }, (_, k) => spread(runs.map((f) => f.absReturnAutocorrelation[k]!)));
+  let positiveThrough = 0;
+  while (positiveThrough < abs.length && abs[positiveThrough]!.mean > 0) positiveThrough++;
+  const ac1Pass = Math.abs(ac1.mean) < GOALS.maxAbsReturnAutocorrelationLag1;
+  const kurtosisPass = kurtosis.mean > GOALS.minExcessKurtosis;
+  const clusteringPass = positiveThrough >= GOALS.absReturnLagsPositive;
+  const seedsWithin = runs.filter((f) => Math.abs(f.returnAutocorrelationLag1) < GOALS.maxAbsReturnAutocorrelationLag1).length;
+  const samples = runs[0]?.samples.oneMinute ?? 0;
+  line(`stylised facts, ${FACT_SEEDS} seeds of the RMSC04 day (${samples} 1-min returns each)`, `${seconds.toFixed(2)} s`);
+  line(`  lag-1 autocorrelation of 1-min returns (goal |mean| < ${GOALS.maxAbsReturnAutocorrelationLag1})`, `${show(ac1)}; ${seedsWithin}/${FACT_SEEDS} seeds within: ${verdict(ac1Pass)}`);
+  line(`  excess kurtosis of 1-min returns (goal mean > ${GOALS.minExcessKurtosis})`, `${show(kurtosis)}: ${verdict(kurtosisPass)}`);
+  line(`  autocorrelation of |1-min returns|, lags 1-10 (goal: mean > 0 at lags 1-${GOALS.absReturnLagsPositive})`, `${abs.map((x) => x.mean.toFixed(2)).join(' ')}; positive through lag ${positiveThrough}: ${verdict(clusteringPass)}`);
+  line('    ... sd over seeds by lag', abs.map((x) => x.sd.toFixed(2)).join(' '));
+  return {
+    seeds: FACT_SEEDS,
+    oneMinuteReturnsPerSeed: samples,
+    seconds: round(seconds, 3),
+    returnAutocorrelationLag1: { ...ac1, goal: `|mean| < ${GOALS.maxAbsReturnAutocorrelationLag1}`, seedsWithin, pass: ac1Pass },
+    excessKurtosisOneMinute: { ...kurtosis, goal: `mean > ${GOALS.minExcessKurtosis}`, pass: kurtosisPass },
+    absReturnAutocorrelation: { meanByLag: abs.map((x) => x.mean), sdByLag: abs.map((x) => x.sd), positiveThroughLag: positiveThrough, goal: `mean > 0 at lags 1-${GOALS.absReturnLagsPositive}`, pass: clusteringPass },
+    pass: ac1Pass && kurtosisPass && clusteringPass,
+  };
+}
+
+// ---- 3. finalized signed orders per second --------------------------------------------------
 
 /** Worker threads verifying client signatures, one job (a chunk, for one replica) at a time each. */
 class VerifierPool {
@@ -267,5 +320,6 @@ function round(x: number, digits: number): number {
 }
 
 const dayFigures = process.env['BFTX_BENCH_SKIP_DAY'] ? undefined : day();
+const factFigures = FACT_SEEDS > 0 ? facts() : undefined;
 const throughputFigures = await throughput();
-console.log(JSON.stringify({ suite: 'agents', rmsc04: dayFigures, throughput: throughputFigures }));
+console.log(JSON.stringify({ suite: 'agents', rmsc04: dayFigures, throughput: throughputFigures, stylisedFacts: factFigures }));

@@ -231,6 +231,13 @@ export interface ValueParams {
   readonly maxSize: number;
   /** Chance of crossing the spread instead of posting inside it. */
   readonly aggression: number;
+  /**
+   * When set: once its estimate lies more than `edge` ticks beyond the far touch, it takes
+   * liquidity with a limit at its estimate less `edge` (walking the book up to that price,
+   * the rest resting there) instead of posting inside the spread. Absent: it only posts or
+   * crosses at the touch.
+   */
+  readonly edge?: number;
 }
 
 export class Value implements Agent {
@@ -258,6 +265,10 @@ export class Value implements Agent {
     const size = ctx.rng.int(p.minSize, p.maxSize);
     if (bid === undefined || ask === undefined) {
       ctx.place({ side: ctx.rng.chance(0.5) ? 'buy' : 'sell', price: roundTo(est, tick), size });
+    } else if (p.edge !== undefined && est - p.edge * tick > ask) {
+      ctx.place({ side: 'buy', price: roundTo(est - p.edge * tick, tick), size });
+    } else if (p.edge !== undefined && est + p.edge * tick < bid) {
+      ctx.place({ side: 'sell', price: roundTo(est + p.edge * tick, tick), size });
     } else if (est > (bid + ask) / 2) {
       const price = ctx.rng.chance(p.aggression) ? ask : roundTo(bid + ctx.rng.next() * Math.max(0, Math.min(est, ask) - bid), tick);
       ctx.place({ side: 'buy', price, size });

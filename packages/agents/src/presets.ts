@@ -3,6 +3,7 @@ import { signOrder, placeAction, type AdmissionReason } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
 import { Rng, type Strategy } from '@bftx/sim';
 import { MarketMaker, Momentum, Noise, RandomTrader, Value, type Agent } from './agents';
+import type { FundamentalConfig } from './fundamental';
 import { runMarket, type MarketResult, type MarketSimulationConfig } from './market';
 import { simulatedCluster } from './simulated-cluster';
 import type { Venue } from './venue';
@@ -15,10 +16,13 @@ export const CLOSE_1600 = 16 * HOUR;
 /**
  * The population of ABIDES' RMSC04 reference configuration (Byrd et al.): 2 market makers,
  * 102 value agents, 12 momentum agents, 1,000 noise agents, scaled by `scale` (at least
- * one of each). Parameters follow RMSC04 where our agents have them (value agents arrive
- * every 175 s on average with noisy observations; momentum agents every 37 s with sizes
- * 1-10; market makers every 60 s quoting 10 levels per side); prices are in cents
- * around 100,000.
+ * one of each). Parameters follow RMSC04 where our agents have them (momentum agents every
+ * 37 s with sizes 1-10; market makers every 60 s quoting 10 levels per side), except the
+ * value agents (issue 18): they arrive every 60 s on average (RMSC04: 175 s), act on a
+ * fresh observation (noise 5 ticks, no smoothing: a running average of observations minutes
+ * apart made the mid trail the fundamental by about ten minutes, and 1-minute returns
+ * autocorrelated at 0.7), and take liquidity up to their estimate less 2 ticks when it lies
+ * beyond the far touch. Prices are in cents around 100,000.
  */
 export function rmsc04Agents(scale = 1): Agent[] {
   const count = (n: number) => Math.max(1, Math.round(n * scale));
@@ -26,20 +30,28 @@ export function rmsc04Agents(scale = 1): Agent[] {
   for (let i = 0; i < count(2); i++) {
     agents.push(new MarketMaker(`mm-${i}`, { targetSpread: 10, minSpread: 2, maxSpread: 100, positionLimit: 2_000, riskFactor: 0.01, orderSize: 50, levels: 10, levelSpacing: 5, volatilityWindow: 30, volatilityFactor: 1, interval: 60_000 }));
   }
-  for (let i = 0; i < count(102); i++) agents.push(new Value(`value-${i}`, { meanWake: 175_000, observationNoise: 100, learningRate: 0.3, minSize: 1, maxSize: 50, aggression: 0.1 }));
+  for (let i = 0; i < count(102); i++) agents.push(new Value(`value-${i}`, { meanWake: 60_000, observationNoise: 5, learningRate: 1, minSize: 1, maxSize: 50, aggression: 0.1, edge: 2 }));
   for (let i = 0; i < count(12); i++) agents.push(new Momentum(`momentum-${i}`, { interval: 37_000, shortWindow: 20, longWindow: 50, minSize: 1, maxSize: 10 }));
   for (let i = 0; i < count(1_000); i++) agents.push(new Noise(`noise-${i}`, { minSize: 1, maxSize: 20 }));
   return agents;
 }
 
-/** A full RMSC04-like session, 09:30 to 16:00, on the given venue. */
+/** The default day's fundamental (see `rmsc04Session`). */
+export const RMSC04_FUNDAMENTAL: FundamentalConfig = { mean: 100_000, kappa: 1.67e-7, sigma: 5, shockProbability: 1e-4, shockSigma: 224, volatility: { persistence: 0.9994, spread: 0.6 } };
+
+/**
+ * A full RMSC04-like session, 09:30 to 16:00, on the given venue. The fundamental is
+ * RMSC04's (mean 100,000, near-zero reversion, 5 ticks a second, rare shocks of 224) with
+ * stochastic volatility of news (log volatility AR(1), half-life about 19 minutes, spread
+ * 0.6): calm and busy stretches, which the market turns into fat-tailed, clustered returns.
+ */
 export function rmsc04Session(seed: number, venue?: Venue, scale = 1): MarketSimulationConfig {
   return {
     seed,
     open: OPEN_0930,
     close: CLOSE_1600,
     agents: rmsc04Agents(scale),
-    fundamental: { mean: 100_000, kappa: 1.67e-7, sigma: 5, shockProbability: 1e-4, shockSigma: 224 },
+    fundamental: RMSC04_FUNDAMENTAL,
     endowment: { cash: 10_000_000_000n, shares: 10_000n },
     dataInterval: 1_000,
     latency: 100,

@@ -1,5 +1,5 @@
 import { Rng } from '@bftx/sim';
-import { Fundamental, MarketMaker, Momentum, Noise, Value, ZeroIntelligence, type AgentContext, type AgentOrder, type MarketSnapshot } from '../src/index';
+import { autocorrelation, excessKurtosis, Fundamental, MarketMaker, Momentum, Noise, Value, ZeroIntelligence, type AgentContext, type AgentOrder, type MarketSnapshot } from '../src/index';
 
 const fundamental = new Fundamental({ mean: 1_000, kappa: 0, sigma: 0, shockProbability: 0, shockSigma: 0 }, 0, 100_000, 1);
 
@@ -84,6 +84,22 @@ describe('the other agents', () => {
     new Value('v', p).wake(dear.c);
     expect(dear.placed[0]!.side).toBe('sell');
   });
+  test('value with an edge takes up to its estimate less the edge when the estimate lies beyond the far touch, and posts as before otherwise', () => {
+    const p = { meanWake: 1_000, observationNoise: 0, learningRate: 1, minSize: 4, maxSize: 4, aggression: 0, edge: 2 };
+    // Estimate 1,000 (the fundamental), far above the ask: a limit buy at 998 that walks the book.
+    const cheap = ctx({ market: snapshot(900, 910) });
+    new Value('v', p).wake(cheap.c);
+    expect(cheap.placed).toEqual([{ side: 'buy', price: 998, size: 4 }]);
+    const dear = ctx({ market: snapshot(1_100, 1_110) });
+    new Value('v', p).wake(dear.c);
+    expect(dear.placed).toEqual([{ side: 'sell', price: 1_002, size: 4 }]);
+    // Within the edge of the far touch: it posts inside the spread, never beyond the touch.
+    const near = ctx({ market: snapshot(990, 999) });
+    new Value('v', p).wake(near.c);
+    expect(near.placed[0]!.side).toBe('buy');
+    expect(near.placed[0]!.price).toBeGreaterThanOrEqual(990);
+    expect(near.placed[0]!.price).toBeLessThanOrEqual(999);
+  });
   test('zero intelligence buys at or below its private value and sells at or above it', () => {
     const zi = new ZeroIntelligence('z', { meanWake: 1_000, maxSize: 5, valueNoise: 0, range: 20 });
     for (let i = 0; i < 50; i++) {
@@ -109,4 +125,25 @@ test('the fundamental reverts to its mean and is the same path for every observe
   expect(values).toEqual(Array.from({ length: 3_600 }, (_, i) => g.at(i * 1_000)));
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   expect(Math.abs(mean - 1_000)).toBeLessThan(50);
+});
+
+test('stochastic volatility: mean square multiplier about 1, calm and busy stretches that persist, and fat-tailed, clustered changes', () => {
+  const config = { mean: 100_000, kappa: 0, sigma: 5, shockProbability: 0, shockSigma: 0, volatility: { persistence: 0.9994, spread: 0.6 } };
+  const f = new Fundamental(config, 0, 20 * 3_600_000, 4);
+  const minutes = 20 * 60;
+  const scale = Array.from({ length: minutes }, (_, i) => f.volatilityAt(i * 60_000));
+  const meanSquare = scale.reduce((a, s) => a + s * s, 0) / minutes;
+  expect(meanSquare).toBeGreaterThan(0.6);
+  expect(meanSquare).toBeLessThan(1.6);
+  // Busy stretches exist and persist: the multiplier a minute apart is strongly correlated.
+  expect(Math.max(...scale) / Math.min(...scale)).toBeGreaterThan(4);
+  expect(autocorrelation(scale, 1)).toBeGreaterThan(0.8);
+  const changes = Array.from({ length: minutes }, (_, i) => f.at((i + 1) * 60_000) - f.at(i * 60_000));
+  expect(excessKurtosis(changes)).toBeGreaterThan(0.5);
+  expect(Math.abs(autocorrelation(changes, 1))).toBeLessThan(0.1);
+  const abs = changes.map(Math.abs);
+  for (let lag = 1; lag <= 5; lag++) expect(autocorrelation(abs, lag)).toBeGreaterThan(0.05);
+  // Without it, the multiplier is 1 throughout.
+  expect(new Fundamental({ ...config, volatility: undefined }, 0, 3_600_000, 4).volatilityAt(1_800_000)).toBe(1);
+  expect(() => new Fundamental({ ...config, volatility: { persistence: 1, spread: 0.5 } }, 0, 1_000, 1)).toThrow(/persistence/);
 });
