@@ -8,6 +8,7 @@ import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { integerIn, parseNodeList, parseProtocol, parseStrategies, parseWindow, PROTOCOL_NAMES, STRATEGY_HELP, UsageError, type StrategySpec } from './options';
+import { FAIRNESS_ATTACKS, FAIRNESS_DEFENCES, fairnessScenario, type FairnessAttack, type FairnessDefence } from './fairness';
 import { basicScenario, byzantineScenario, compareScenario, exchangeScenario, marketScenario, type Outcome, type Progress, type Settings } from './scenarios';
 
 export interface Io {
@@ -86,6 +87,20 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       outcome = { run: (p) => marketScenario({ ...settings({ ...f, views: 0 }), delta, venue: f.venue, minutes: f.minutes ?? (f.venue === 'direct' ? 390 : 5), scale: f.scale }, p), out: f.out };
     });
 
+  program
+    .command('fairness')
+    .description('fair ordering (issue 18): a Byzantine coalition front-runs, sandwiches, reorders and censors a victim\'s orders under leader order, leader-proof ordering, uniform-price batches and both; the value it extracts per attack and defence, and one sandwich block by block')
+    .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff').argParser(parseProtocol))
+    .addOption(new Option('-s, --seed <n>', 'first seed; the runs use --seeds consecutive seeds, the same in every cell').default(1).argParser(integerIn(0, 2 ** 32 - 100)))
+    .addOption(new Option('--seeds <n>', 'seeds per cell (`npx nx run bench:fairness` runs 20 and checks the goals)').default(3).argParser(integerIn(1, 50)))
+    .addOption(new Option('--seconds <s>', 'virtual session length of each run (the bench runs 30)').default(10).argParser(integerIn(1, 3600)))
+    .addOption(new Option('--attacks <a,...>', `attacks: ${FAIRNESS_ATTACKS.join(', ')}`).default([...FAIRNESS_ATTACKS], 'all').argParser(choiceList('attack', FAIRNESS_ATTACKS)))
+    .addOption(new Option('--defences <d,...>', `defences: ${FAIRNESS_DEFENCES.join(', ')}`).default([...FAIRNESS_DEFENCES], 'all').argParser(choiceList('defence', FAIRNESS_DEFENCES)))
+    .addOption(new Option('-o, --out <dir>', 'output folder for report.html, trace.jsonl, summary.json and charts/').default('out'))
+    .action((f: { protocol: Settings['protocol']; seed: number; seeds: number; seconds: number; attacks: FairnessAttack[]; defences: FairnessDefence[]; out: string }) => {
+      outcome = { run: (p) => fairnessScenario({ protocol: f.protocol, seed: f.seed, seeds: f.seeds, duration: f.seconds * 1000, attacks: f.attacks, defences: f.defences }, p), out: f.out };
+    });
+
   // With a default command, commander would take an unknown command for an argument of `exchange`.
   const first = argv[0];
   if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first || c.aliases().includes(first))) {
@@ -126,6 +141,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     io.err(`error: could not write the output to ${outcome.out}: ${e.message}\n`);
     return 1;
   }
+  if (result.next !== undefined) io.out(`\n${result.next}\n`);
   if (result.failure !== undefined) {
     io.err(`\nFAILED: ${result.failure}\n`);
     return 1;
@@ -136,6 +152,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
 /** A Node system error (it has a string `code`). Duck-typed: such errors may come from another realm (e.g. under jest). */
 function isFileSystemError(e: unknown): e is Error & { code: string } {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { message?: unknown }).message === 'string';
+}
+
+/** A comma-separated subset of `all`, in `all`'s order. */
+function choiceList<T extends string>(what: string, all: readonly T[]): (value: string) => T[] {
+  return (value) => {
+    const xs = value.split(',').map((x) => x.trim());
+    for (const x of xs) if (!(all as readonly string[]).includes(x)) throw new InvalidArgumentError(`unknown ${what} "${x}"; expected ${all.join(', ')}.`);
+    return all.filter((x) => xs.includes(x));
+  };
 }
 
 function usage(io: Io, message: string): number {

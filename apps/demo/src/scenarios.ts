@@ -49,6 +49,8 @@ export interface Outcome {
   readonly sections: readonly ReportSection[];
   /** Records for trace.jsonl. */
   readonly trace: readonly object[];
+  /** One line printed after the outputs: what to run next. */
+  readonly next?: string;
 }
 
 /** Every trace kind but 'deliver': a send record already carries its arrival time. */
@@ -251,6 +253,7 @@ export function exchangeScenario(s: Settings, progress?: Progress): Outcome {
   return {
     title: `Distributed exchange: ${s.protocol}, ${s.nodes} replicas, ${describe(byzantine)}, a rogue client forging orders`,
     failure,
+    next: 'Next: `npm run demo -- fairness`: a Byzantine leader front-runs and sandwiches a victim\'s orders; the value it extracts under leader order, leader-proof ordering and uniform-price batches.',
     table: [
       ['protocol / replicas', `${s.protocol} / ${s.nodes} (tolerates f = ${Math.floor((s.nodes - 1) / 3)})`],
       ['Byzantine replicas', describe(byzantine)],

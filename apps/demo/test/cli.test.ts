@@ -61,7 +61,7 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
 test('--help lists every command and exits 0', async () => {
   const io = capture();
   expect(await main(['--help'], io)).toBe(0);
-  for (const c of ['exchange', 'basic', 'byzantine', 'compare', 'market']) expect(io.stdout()).toContain(c);
+  for (const c of ['exchange', 'basic', 'byzantine', 'compare', 'market', 'fairness']) expect(io.stdout()).toContain(c);
 });
 
 describe('runs', () => {
@@ -74,6 +74,7 @@ describe('runs', () => {
     expect(text).toMatch(/rejected at the mempool \(bad signature\)\s*│\s*20/);
     expect(text).toMatch(/offenders \(with evidence\)\s*│\s*r4 \(equivocation\)/);
     expect(text).toContain(join(out, 'report.html'));
+    expect(text).toContain('Next: `npm run demo -- fairness`'); // the default run points at the fairness scenario
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.scenario).toBe('exchange');
     expect(summary.state_roots_agree).toBe(true);
