@@ -46,7 +46,9 @@ export interface OrderingAttackStats {
 
 /**
  * One coalition's ordering behaviour: give the same object to each of its (at most f) replicas,
- * so a target is answered once whoever sees it first, and whoever leads uses the answer.
+ * so a target is answered once whoever sees it first or leads the block that carries it. Under
+ * leader order the coalition signs its orders when its block is built (fresh prices, nonces in
+ * the order they execute); under fair ordering the moment it first sees the target.
  *
  * `mode` 'leader' (the replicas run leader order, e.g. `adversarialPayload(new
  * FifoPayloadPolicy(), attack)`): the leader rewrites its block. front-run: its `before` orders
@@ -61,15 +63,14 @@ export interface OrderingAttackStats {
  * order and convicts an insertion or reordering): the best a coalition can do without being
  * convicted. It sends its orders as a client the moment it sees the target (`submit`), signs
  * receipt time 0 for its own orders and leaves the target (the censored client's orders, the
- * cancels) out of its log, and as leader ends its block just before the first target. condorcet
+ * cancels) out of its log, and as leader ends its block just before the first target (once per
+ * target, so the chain behind it does not stall; the censored client's orders every time). condorcet
  * signs every other transaction's time mirrored within a window (its log orders them against the
  * honest logs). A 'leader' attack run under fair ordering is the deviating leader honest voters refuse.
  */
 export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, mode: 'leader' | 'fair', options: OrderingAttackOptions = {}): OrderingAdversary & { readonly stats: OrderingAttackStats } {
   const stats: OrderingAttackStats = { responded: 0, rewritten: 0, inserted: 0, withheld: 0 };
   const afterDelay = options.afterDelay ?? 10;
-  /** Responses by the target's key; `used` once a block or a submission carried them. */
-  const responses = new Map<string, { before: readonly Uint8Array[]; after: readonly Uint8Array[]; used: boolean }>();
   const censored = new Set<string>();
   const delayed = new Set<string>();
   const respondsTo = (tx: Uint8Array) => (kind === 'ignore-cancels' ? trader.isCancel(tx) : trader.isTarget(tx));
@@ -77,28 +78,33 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
   /** The target of the attack in a block (or a log): the transaction whose place it bends. */
   const targeted = (tx: Uint8Array) => !own(tx) && (kind === 'censor' ? censored.has(trader.client(tx)) : respondsTo(tx));
 
+  /** Targets seen (leader order: answered when a block of the coalition carries them, so its orders are fresh and signed in the order they execute). */
+  const targets = new Set<string>();
   const seen = (tx: Uint8Array, now: number) => {
     if (own(tx) || !respondsTo(tx)) return;
     const key = txKey(tx);
-    if (responses.has(key)) return;
-    if (kind === 'censor') censored.add(trader.client(tx));
-    const r = kind === 'censor' ? { before: [], after: [] } : trader.respond(tx, now, kind);
-    responses.set(key, { before: r.before, after: r.after, used: false });
+    if (targets.has(key)) return;
+    targets.add(key);
     stats.responded++;
-    if (mode === 'fair' && (r.before.length > 0 || r.after.length > 0)) {
-      // As a client, at once: the only way its orders get ahead under fair ordering.
-      if (r.before.length > 0) trader.submit(r.before, now);
-      if (r.after.length > 0) trader.submit(r.after, now + afterDelay);
-      responses.get(key)!.used = true;
-      stats.inserted += r.before.length + r.after.length;
+    if (kind === 'censor') {
+      censored.add(trader.client(tx));
+      return;
     }
+    if (mode !== 'fair') return;
+    // As a client, at once: the only way its orders get ahead under fair ordering.
+    const r = trader.respond(tx, now, kind);
+    if (r.before.length > 0) trader.submit(r.before, now);
+    if (r.after.length > 0) trader.submit(r.after, now + afterDelay);
+    stats.inserted += r.before.length + r.after.length;
   };
 
-  /** The unused response to `tx`, marked used. */
-  const take = (tx: Uint8Array) => {
-    const r = responses.get(txKey(tx));
-    if (r === undefined || r.used) return undefined;
-    r.used = true;
+  /** The coalition's orders against `tx` the first time one of its blocks carries it (undefined after). */
+  const used = new Set<string>();
+  const take = (tx: Uint8Array, now: number) => {
+    const key = txKey(tx);
+    if (kind === 'censor' || !targets.has(key) || used.has(key)) return undefined;
+    used.add(key);
+    const r = trader.respond(tx, now, kind);
     stats.inserted += r.before.length + r.after.length;
     return r;
   };
@@ -122,8 +128,10 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
         return time;
       },
       build(honest, _context: PayloadContext) {
-        const cut = honest.findIndex(targeted);
+        // Once per target (the censored client's orders: always): cutting again would only stall the chain behind it.
+        const cut = honest.findIndex((tx) => targeted(tx) && (kind === 'censor' || !delayed.has(txKey(tx))));
         if (cut < 0) return honest;
+        delayed.add(txKey(honest[cut]!));
         stats.rewritten++;
         stats.withheld += honest.length - cut;
         return honest.slice(0, cut);
@@ -134,14 +142,15 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
   return {
     stats,
     seen,
-    build(honest, _context: PayloadContext) {
+    build(honest, context: PayloadContext) {
       if (!honest.some(targeted)) return honest;
+      const now = context.now;
       const out: Uint8Array[] = [];
       switch (kind) {
         case 'front-run':
         case 'sandwich':
           for (const tx of honest) {
-            const r = targeted(tx) ? take(tx) : undefined;
+            const r = targeted(tx) ? take(tx, now) : undefined;
             if (r !== undefined) out.push(...r.before);
             out.push(tx);
             if (r !== undefined && kind === 'sandwich') out.push(...r.after);
@@ -156,7 +165,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
               rest.push(tx);
               continue;
             }
-            const r = take(tx);
+            const r = take(tx, now);
             if (r !== undefined) out.push(...r.before);
             back.push(tx);
           }
@@ -176,7 +185,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
               continue;
             }
             delayed.add(txKey(tx));
-            const r = take(tx);
+            const r = take(tx, now);
             if (r !== undefined) out.push(...r.before);
             stats.withheld++;
           }
@@ -184,7 +193,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
         case 'condorcet': {
           const rest: Uint8Array[] = [];
           for (const tx of honest) {
-            const r = targeted(tx) ? take(tx) : undefined;
+            const r = targeted(tx) ? take(tx, now) : undefined;
             if (r !== undefined) out.push(...r.before);
             rest.push(tx);
           }

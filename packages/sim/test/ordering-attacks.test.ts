@@ -112,5 +112,7 @@ describe('ordering attacks under fair ordering: what a coalition can do unconvic
     adv.seen!(target, 50);
     expect(adv.build!([a, target, b], ctx).map(name)).toEqual(['a']);
     expect(adv.build!([a, b], ctx).map(name)).toEqual(['a', 'b']);
+    // Once per target, so the chain behind it does not stall; a censored client's orders every time.
+    expect(adv.build!([a, target, b], ctx).map(name)).toEqual(kind === 'censor' ? ['a'] : ['a', name(target), 'b']);
   });
 });
