@@ -76,6 +76,7 @@ interface FairnessCell {
 
 /** What a cell's interval says, in words. */
 function verdict(c: FairnessCell): string {
+  if (c.evPerSeed.length < 2) return 'one seed: no interval';
   if (c.ev.lo > 0) return 'value extracted (interval above 0)';
   if (c.ev.hi < 0) return 'the attack loses (interval below 0)';
   return 'no value extracted at these seeds (interval contains 0)';
