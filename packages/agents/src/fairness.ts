@@ -69,15 +69,17 @@ export interface FairnessResult {
   /** Total size of the victim's orders the coalition could attack (their sizes summed): the volume |value| is compared with. */
   readonly attackedVolume: number;
   /**
-   * Per order, the number of finalized blocks proposed after f+1 honest replicas had received it
-   * and before the block that carried it; an order never finalized counts every block proposed
-   * after that time (orders sent in the last second of the session left out).
+   * Per client order (the coalition's own left out), the number of finalized blocks proposed after
+   * f+1 honest replicas had received it and before the block that carried it; an order never
+   * finalized counts every block proposed after that time (orders sent in the last second of the
+   * session left out).
    */
   readonly censorshipDelays: readonly number[];
-  /** Pairs of finalized orders that at least f+1 honest replicas received in one order and the ledger has in the other. */
+  /** Pairs of finalized orders (the coalition's included) that at least f+1 honest replicas received in one order and the ledger has in the other. */
   readonly fairnessViolations: number;
-  /** Per finalized order: ms from its sending to its finalization at the observer. */
+  /** Per finalized client order (the coalition's left out): ms from its sending to its finalization at the observer. */
   readonly latencyMs: readonly number[];
+  /** Client orders finalized (the coalition's left out): for throughput against the same seed without the attack. */
   readonly finalizedOrders: number;
   readonly finalizedHeight: number;
   /** Blocks that carried the coalition's or the victim's orders, in height order. */
@@ -356,16 +358,23 @@ export function runFairness(options: FairnessOptions): FairnessResult {
   const censorshipDelays: number[] = [];
   const latencyMs: number[] = [];
   const included: Array<{ index: number; times: number[] }> = [];
+  let finalizedOrders = 0;
   for (const o of handle.offered) {
     const times = honestReplicas.map((i) => o.arrivals[i]!);
     const known = [...times].sort((a, b) => a - b)[f]!; // f+1 honest replicas have it
     const at = position.get(txKey(o.tx));
+    // The coalition's own orders count only in the violations (where front-running shows): the
+    // other measures are of the clients' service.
+    const clients = o.client !== attackerKey;
     if (at === undefined) {
-      if (known <= close - 1_000) censorshipDelays.push(proposals.filter((p) => p.at >= known).length);
+      if (clients && known <= close - 1_000) censorshipDelays.push(proposals.filter((p) => p.at >= known).length);
       continue;
     }
-    censorshipDelays.push(proposals.filter((p) => p.at >= known && p.height < at.height).length);
-    latencyMs.push(at.finalizedAt - o.sent);
+    if (clients) {
+      censorshipDelays.push(proposals.filter((p) => p.at >= known && p.height < at.height).length);
+      latencyMs.push(at.finalizedAt - o.sent);
+      finalizedOrders++;
+    }
     included.push({ index: at.index, times });
   }
   included.sort((a, b) => a.index - b.index);
@@ -409,7 +418,7 @@ export function runFairness(options: FairnessOptions): FairnessResult {
     censorshipDelays,
     fairnessViolations,
     latencyMs,
-    finalizedOrders: included.length,
+    finalizedOrders,
     finalizedHeight: rep.finalizedHeight,
     blocks,
     offenders: rep.offenders,
