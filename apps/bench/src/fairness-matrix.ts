@@ -199,7 +199,8 @@ export function aggregateCell(protocol: string, attack: Attack, defence: Defence
 
 /**
  * The goals of issue 18 as this bench reads them:
- * - leader order (today): the attack is real, the interval of the extracted value lies above 0;
+ * - leader order (today): the attack is real, the interval of the extracted value lies above 0 (censor: or the
+ *   censored orders wait longer than the defences' bound, since censoring harms by delay, not by the coalition's PnL);
  * - both defences together: the interval contains 0 and |mean| is below one tick times the attacked volume;
  * - leader-proof ordering (alone or with batch): an order waits at most 2 blocks once f+1 honest replicas have it
  *   (a batch alone does not stop a leader leaving orders out, so it is not held to this);
@@ -214,7 +215,10 @@ export function checkGoals(c: Omit<Cell, 'goals' | 'pass'>, s: GoalSettings): Go
   const contains0 = c.ev.lo <= 0 && 0 <= c.ev.hi;
   const small = c.evBound === undefined ? undefined : Math.abs(c.ev.mean) < c.evBound;
   return [
-    { name: 'attack is real', applies: c.defence === 'leader', pass: c.ev.lo > 0, detail: `EV interval [${r2(c.ev.lo)}, ${r2(c.ev.hi)}] ${c.ev.lo > 0 ? 'above' : 'not above'} 0` },
+    c.attack === 'censor'
+      ? // Censoring a client harms by delay, not by the coalition's PnL: the attack is real when the client's orders wait longer than the defences allow.
+        { name: 'attack is real', applies: c.defence === 'leader', pass: c.ev.lo > 0 || c.censorshipDelayMax > maxBlocks, detail: `censorship max ${c.censorshipDelayMax} blocks (${c.censorshipDelayMax > maxBlocks ? 'above' : 'not above'} ${maxBlocks}); EV interval [${r2(c.ev.lo)}, ${r2(c.ev.hi)}]` }
+      : { name: 'attack is real', applies: c.defence === 'leader', pass: c.ev.lo > 0, detail: `EV interval [${r2(c.ev.lo)}, ${r2(c.ev.hi)}] ${c.ev.lo > 0 ? 'above' : 'not above'} 0` },
     {
       name: 'no value extracted',
       applies: c.defence === 'both',

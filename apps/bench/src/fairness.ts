@@ -142,7 +142,7 @@ console.log(
     'EV: attacker PnL (marked to the fundamental) with the attack minus without it, same seed and defence, quote minor units; mean over seeds [95% percentile bootstrap, 2,000 resamples].',
     'Victim slippage: mean over seeds (in brackets: minus the same seed without the attack). Censorship: blocks from the time f+1 honest replicas had an order to its inclusion, pooled over seeds. Violations: summed over seeds.',
     'Throughput: finalized orders against the undefended honest run (leader order, no attack, same seeds: the goal\'s ratio and the JSON\'s throughputRatio) / against the same defence without the attack. Latency goal: p50 against that undefended honest run.',
-    `Goals: leader order, the EV interval above 0; both defences, the interval contains 0 and |EV| < one tick x attacked volume; ordering and both, censorship <= 2 blocks; every defence, latency p50 <= undefended + ${delta ?? HARNESS_DELTA} ms (one delay) and throughput >= 0.9.`,
+    `Goals: leader order, the EV interval above 0 (censor: or censorship above 2 blocks); both defences, the interval contains 0 and |EV| < one tick x attacked volume; ordering and both, censorship <= 2 blocks; every defence, latency p50 <= undefended + ${delta ?? HARNESS_DELTA} ms (one delay) and throughput >= 0.9.`,
   ].join('\n'),
 );
 const failed = cells.filter((c) => !c.pass);

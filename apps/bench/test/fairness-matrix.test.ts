@@ -156,6 +156,9 @@ describe('checkGoals', () => {
   test('each goal fails when its figure crosses the bound', () => {
     expect(goal({ ...base, defence: 'leader', ev: { mean: 5, lo: -1, hi: 9 } }, 'attack is real').pass).toBe(false);
     expect(goal({ ...base, defence: 'both', ev: { mean: 5, lo: 1, hi: 9 } }, 'no value extracted').pass).toBe(false);
+    // Censoring is real by delay even when it gains nothing.
+    expect(goal({ ...base, attack: 'censor', defence: 'leader', ev: { mean: 0, lo: 0, hi: 0 }, censorshipDelayMax: 3 }, 'attack is real').pass).toBe(true);
+    expect(goal({ ...base, attack: 'censor', defence: 'leader', ev: { mean: 0, lo: 0, hi: 0 }, censorshipDelayMax: 2 }, 'attack is real').pass).toBe(false);
     expect(goal({ ...base, defence: 'both', ev: { mean: 50, lo: -1, hi: 90 }, evBound: 40 }, 'no value extracted').pass).toBe(false);
     expect(goal({ ...base, censorshipDelayMax: 3 }, 'censorship').pass).toBe(false);
     expect(goal({ ...base, latencyP50Ms: base.undefendedLatencyP50Ms + 11 }, 'latency').pass).toBe(false);
