@@ -285,7 +285,11 @@ export function runFairness(options: FairnessOptions): FairnessResult {
       const take = sign({ side: order.side, size: plan.size, price: plan.worst, tif: 'IOC' });
       const back = { side: buy ? ('sell' as const) : ('buy' as const), size: plan.sold, price: sale };
       if (kind === 'sandwich') return { before: [take], after: [sign({ ...back, tif: 'IOC' })] };
-      return { before: [take, sign({ ...back, tif: 'GTC' })], after: [] };
+      // Front-run and the rest: the offer goes ahead of the target, and is withdrawn right after it
+      // (so what the target did not take does not linger as a quote; 'delay' leaves it, its target comes a block later).
+      const offer = sign({ ...back, tif: 'GTC' });
+      const offerId = clientId;
+      return { before: [take, offer], after: [signOrder(attacker, ++nonce, { action: 'cancel', symbol: SYMBOL, clientId: offerId })] };
     },
     submit(txs, at) {
       cluster!.offer(txs, at + open, attackerKey);

@@ -51,13 +51,15 @@ export interface OrderingAttackStats {
  * the order they execute); under fair ordering the moment it first sees the target.
  *
  * `mode` 'leader' (the replicas run leader order, e.g. `adversarialPayload(new
- * FifoPayloadPolicy(), attack)`): the leader rewrites its block. front-run: its `before` orders
- * right ahead of the target. sandwich: `before` ahead and `after` right behind. displacement: its
- * orders first, the target behind every other order of the block. censor: every order of a
- * targeted client left out. delay: the target left out (to a later block) and its orders in.
- * ignore-cancels: its orders against a maker's stale quote first, the block's cancels last.
- * condorcet: its orders first, the rest in the reverse of the order received (a schedule no
- * majority of replicas saw).
+ * FifoPayloadPolicy(), attack)`): the leader rewrites its block. front-run and sandwich: its
+ * `before` orders right ahead of the target and its `after` orders right behind it (the trader
+ * decides what they are: a front-runner withdrawing what the target did not take, a sandwich
+ * selling back into the target's remainder). displacement: its orders first, the target behind
+ * every other order of the block, its `after` orders last. censor: every order of a targeted
+ * client left out. delay: the target left out (to a later block), its `before` orders in its
+ * place (its `after` orders unused). ignore-cancels: its orders against a maker's stale quote
+ * first, the block's cancels last. condorcet: its orders first, the rest in the reverse of the
+ * order received (a schedule no majority of replicas saw), its `after` orders last.
  *
  * `mode` 'fair' (the replicas run `fairOrdering`, which refuses any block but a prefix of the fair
  * order and convicts an insertion or reordering): the best a coalition can do without being
@@ -153,23 +155,27 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
             const r = targeted(tx) ? take(tx, now) : undefined;
             if (r !== undefined) out.push(...r.before);
             out.push(tx);
-            if (r !== undefined && kind === 'sandwich') out.push(...r.after);
+            if (r !== undefined) out.push(...r.after);
           }
           break;
         case 'displacement':
         case 'ignore-cancels': {
           const back: Uint8Array[] = [];
           const rest: Uint8Array[] = [];
+          const after: Uint8Array[] = [];
           for (const tx of honest) {
             if (!targeted(tx)) {
               rest.push(tx);
               continue;
             }
             const r = take(tx, now);
-            if (r !== undefined) out.push(...r.before);
+            if (r !== undefined) {
+              out.push(...r.before);
+              after.push(...r.after);
+            }
             back.push(tx);
           }
-          out.push(...rest, ...back);
+          out.push(...rest, ...back, ...after);
           break;
         }
         case 'censor':
@@ -192,12 +198,16 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
           break;
         case 'condorcet': {
           const rest: Uint8Array[] = [];
+          const after: Uint8Array[] = [];
           for (const tx of honest) {
             const r = targeted(tx) ? take(tx, now) : undefined;
-            if (r !== undefined) out.push(...r.before);
+            if (r !== undefined) {
+              out.push(...r.before);
+              after.push(...r.after);
+            }
             rest.push(tx);
           }
-          out.push(...rest.reverse());
+          out.push(...rest.reverse(), ...after);
           break;
         }
       }
