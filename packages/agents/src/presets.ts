@@ -18,11 +18,12 @@ export const CLOSE_1600 = 16 * HOUR;
  * 102 value agents, 12 momentum agents, 1,000 noise agents, scaled by `scale` (at least
  * one of each). Parameters follow RMSC04 where our agents have them (momentum agents every
  * 37 s with sizes 1-10; market makers every 60 s quoting 10 levels per side), except the
- * value agents (issue 18): they arrive every 60 s on average (RMSC04: 175 s), act on a
- * fresh observation (noise 5 ticks, no smoothing: a running average of observations minutes
- * apart made the mid trail the fundamental by about ten minutes, and 1-minute returns
- * autocorrelated at 0.7), and take liquidity up to their estimate less 2 ticks when it lies
- * beyond the far touch. Prices are in cents around 100,000.
+ * value agents (issue 18): they act on a fresh observation (noise 5 ticks, no smoothing: a
+ * running average of observations minutes apart made the mid trail the fundamental by about
+ * ten minutes, and 1-minute returns autocorrelated at 0.7), take liquidity up to their
+ * estimate less 2 ticks when it lies beyond the far touch, and bring more size per minute
+ * (every 120 s, 1 to 150 shares; RMSC04-like before: 175 s, 1 to 50), so that the price takes
+ * in news within about a minute. Prices are in cents around 100,000.
  */
 export function rmsc04Agents(scale = 1): Agent[] {
   const count = (n: number) => Math.max(1, Math.round(n * scale));
@@ -30,7 +31,7 @@ export function rmsc04Agents(scale = 1): Agent[] {
   for (let i = 0; i < count(2); i++) {
     agents.push(new MarketMaker(`mm-${i}`, { targetSpread: 10, minSpread: 2, maxSpread: 100, positionLimit: 2_000, riskFactor: 0.01, orderSize: 50, levels: 10, levelSpacing: 5, volatilityWindow: 30, volatilityFactor: 1, interval: 60_000 }));
   }
-  for (let i = 0; i < count(102); i++) agents.push(new Value(`value-${i}`, { meanWake: 60_000, observationNoise: 5, learningRate: 1, minSize: 1, maxSize: 50, aggression: 0.1, edge: 2 }));
+  for (let i = 0; i < count(102); i++) agents.push(new Value(`value-${i}`, { meanWake: 120_000, observationNoise: 5, learningRate: 1, minSize: 1, maxSize: 150, aggression: 0.1, edge: 2 }));
   for (let i = 0; i < count(12); i++) agents.push(new Momentum(`momentum-${i}`, { interval: 37_000, shortWindow: 20, longWindow: 50, minSize: 1, maxSize: 10 }));
   for (let i = 0; i < count(1_000); i++) agents.push(new Noise(`noise-${i}`, { minSize: 1, maxSize: 20 }));
   return agents;
