@@ -1,5 +1,6 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { PayloadContext, PayloadPolicy, PayloadVerdict } from '../core/payload';
+import type { FinalizedChain } from '../protocol';
 import type { ValidatorSet } from '../validators';
 import { checkProof, fairOrder, provableDeviation, splitPayload, type Obliged } from './order';
 import { checkReceiveLog, digestKey, encodeLogElement, isLogElement, MAX_LOG_ENTRIES, signReceiveLog, txDigest, type LogEntry, type SignedReceiveLog } from './receive-log';
@@ -7,8 +8,13 @@ import { txKey } from '../mempool';
 
 /** Fair ordering's parameters: the same on every replica of a cluster. */
 export interface FairOrderingOptions {
-  /** A log older than this (ms, by the judge's clock) cannot back a proposal; default 4 delta. */
+  /**
+   * A log older than this (ms, by the judge's clock) cannot back a proposal; default 8 delta. A
+   * leader uses only logs at most half as old, so a proposal still passes after it travels.
+   */
   readonly maxLogAge?: number;
+  /** A replica re-signs its log at most this often (ms) while it changes; default delta / 2. */
+  readonly resignEvery?: number;
   /** A log may be this far ahead of the judge's clock (ms; clocks differ); default delta. */
   readonly maxClockSkew?: number;
   /** Transactions held (default 100,000); when full, newly received ones are refused. */
@@ -63,11 +69,18 @@ export class FairOrderingPolicy implements PayloadPolicy {
   private own: SignedReceiveLog | undefined;
   private ownDirty = true;
   private received = 0;
-  /** Version of the own log: bumped when its content changes (for piggybacking only what is new). */
+  /** Version of the own log: bumped each time it is signed (the runtime sends each version to each peer once). */
   version = 0;
   private readonly asked = new Map<string, number>();
+  /**
+   * Transactions seen in a proposal this replica built or accepted, until when they stay out of its
+   * log: on the chain now, they are not obliged, and leaving them out keeps logs to what is new.
+   * If that block is abandoned they come back (with their first receipt time) after 3 delta.
+   */
+  private readonly inFlight = new Map<string, number>();
   readonly maxLogAge: number;
   readonly maxClockSkew: number;
+  private readonly resignEvery: number;
   private readonly capacity: number;
   /** Logs refused (bad signature, unknown signer, disordered entries), counted. */
   refusedLogs = 0;
@@ -81,7 +94,8 @@ export class FairOrderingPolicy implements PayloadPolicy {
     options: FairOrderingOptions = {},
     private readonly adversary: OrderingAdversary | undefined = undefined,
   ) {
-    this.maxLogAge = options.maxLogAge ?? 4 * delta;
+    this.maxLogAge = options.maxLogAge ?? 8 * delta;
+    this.resignEvery = options.resignEvery ?? Math.max(1, Math.floor(delta / 2));
     this.maxClockSkew = options.maxClockSkew ?? delta;
     this.capacity = options.capacity ?? 100_000;
   }
@@ -104,7 +118,6 @@ export class FairOrderingPolicy implements PayloadPolicy {
 
   private touch(): void {
     this.ownDirty = true;
-    this.version++;
   }
 
   /** A peer's log, taken if it is signed by that peer and newer than the one held. False: refused. */
@@ -118,32 +131,38 @@ export class FairOrderingPolicy implements PayloadPolicy {
     return true;
   }
 
-  /** This replica's log, signed at `now` (re-signed when its content changed or it got old). */
+  /**
+   * This replica's log as last signed: re-signed when its content changed (at most once per
+   * `resignEvery`: signing and sending a new version per transaction would cost more than it
+   * gains) or when it is a quarter of `maxLogAge` old.
+   */
   ownLog(now: number): SignedReceiveLog {
-    if (this.own === undefined || this.ownDirty || now - this.own.at >= this.maxLogAge / 2) {
+    const age = this.own === undefined ? Infinity : now - this.own.at;
+    if (age >= this.maxLogAge / 4 || (this.ownDirty && age >= this.resignEvery)) {
       const entries: LogEntry[] = [];
       for (const [key, h] of this.held) {
-        if (h.logged === undefined) continue;
+        if (h.logged === undefined || (this.inFlight.get(key) ?? -1) > now) continue;
         entries.push({ digest: hexBytes(key), time: h.logged });
         if (entries.length >= MAX_LOG_ENTRIES) break;
       }
       entries.sort((a, b) => cmp(a.digest, b.digest));
       this.own = signReceiveLog(this.signer, this.self, now, entries);
-      if (!this.ownDirty) this.version++;
+      this.version++;
       this.ownDirty = false;
     }
-    return this.own;
+    return this.own!;
   }
 
-  /** The logs a proposal at `now` may carry: this replica's and every peer's fresh one. */
+  /** The logs a proposal at `now` may carry: this replica's and every peer's, at most half `maxLogAge` old (the rest is margin for the proposal's travel). */
   private freshLogs(now: number): SignedReceiveLog[] {
-    const out = [this.ownLog(now)];
-    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now)) out.push(log);
+    const own = this.ownLog(now);
+    const out = [own];
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) out.push(log);
     return out;
   }
 
-  private fresh(log: SignedReceiveLog, now: number): boolean {
-    return log.at + this.maxLogAge >= now && log.at <= now + this.maxClockSkew;
+  private fresh(log: SignedReceiveLog, now: number, maxAge = this.maxLogAge): boolean {
+    return log.at + maxAge >= now && log.at <= now + this.maxClockSkew;
   }
 
   private excluded(context: PayloadContext): (key: string) => boolean {
@@ -171,6 +190,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       txs.push(h.tx);
     }
     const chosen = this.adversary?.build ? this.adversary.build(txs, context) : txs;
+    this.proposed(chosen, context.now);
     if (chosen.length === 0) return [];
     return [...logs.map(encodeLogElement), ...chosen];
   }
@@ -192,7 +212,20 @@ export class FairOrderingPolicy implements PayloadPolicy {
       if (digestKey(txDigest(split.txs[i]!)) !== order[i]!.key)
         return { ok: false, reason: `transaction ${i} is not the ${i + 1}th of the fair order (one before it was left out, or it is final already)`, convicts: false };
     }
+    this.proposed(split.txs, context.now);
     return OK;
+  }
+
+  /** Transactions of a proposal built or accepted: out of the own log for 3 delta (see `inFlight`). */
+  private proposed(txs: readonly Uint8Array[], now: number): void {
+    if (txs.length === 0) return;
+    const until = now + 3 * this.delta;
+    for (const tx of txs) {
+      const key = digestKey(txDigest(tx));
+      if (this.held.has(key)) this.inFlight.set(key, until);
+    }
+    this.ownDirty = true;
+    if (this.inFlight.size > this.capacity) for (const [k, t] of this.inFlight) if (t <= now || !this.held.has(k)) this.inFlight.delete(k);
   }
 
   finalized(txs: readonly Uint8Array[]): void {
@@ -201,6 +234,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       if (isLogElement(tx)) continue;
       const key = digestKey(txDigest(tx));
       const h = this.held.get(key);
+      this.inFlight.delete(key);
       if (h !== undefined) {
         this.held.delete(key);
         this.byTxKey.delete(h.key);
@@ -222,6 +256,17 @@ export class FairOrderingPolicy implements PayloadPolicy {
 
   get size(): number {
     return this.held.size;
+  }
+
+  /**
+   * Learns the transactions of the last `blocks` finalized blocks (a restarted replica: logs signed
+   * before they became final may still name them, and proposing one again would be refused).
+   */
+  recallFinal(chain: FinalizedChain, blocks = 64): void {
+    for (let h = Math.max(1, chain.height - blocks + 1); h <= chain.height; h++) {
+      const b = chain.at(h);
+      if (b !== undefined) this.finalized(b.payload);
+    }
   }
 
   /**
@@ -269,18 +314,23 @@ export class FairOrderingPolicy implements PayloadPolicy {
 
   /**
    * Transactions a peer sent in answer to an ask: taken only if fresh logs oblige their digest
-   * (f+1 logs name it, so an honest replica admitted exactly these bytes). Returns those taken.
+   * (f+1 logs name it, so an honest replica admitted exactly these bytes). `held`: already here
+   * (the client's copy came first); `unasked`: named by too few logs (refused).
    */
-  answered(txs: readonly Uint8Array[], now: number): Uint8Array[] {
+  answered(txs: readonly Uint8Array[], now: number): { readonly taken: Uint8Array[]; readonly held: number; readonly unasked: number } {
     const taken: Uint8Array[] = [];
+    let held = 0;
+    let unasked = 0;
     const logs = this.freshLogs(now);
     const counts = new Map<string, number>();
     for (const log of logs) for (const e of log.entries) counts.set(digestKey(e.digest), (counts.get(digestKey(e.digest)) ?? 0) + 1);
     for (const tx of txs) {
       const key = digestKey(txDigest(tx));
-      if ((counts.get(key) ?? 0) >= this.validators.f + 1 && !this.held.has(key) && !this.final.has(key)) taken.push(tx);
+      if (this.held.has(key) || this.final.has(key)) held++;
+      else if ((counts.get(key) ?? 0) >= this.validators.f + 1) taken.push(tx);
+      else unasked++;
     }
-    return taken;
+    return { taken, held, unasked };
   }
 }
 

@@ -69,6 +69,7 @@ export function fairOrdering<M>(def: ProtocolDefinition<M>, setup: FairOrderingS
     policies,
     create(config: ProtocolConfig): Protocol<Envelope<M>> {
       const policy = new FairOrderingPolicy(config.self, config.validators, config.scheme, config.signer, config.timing.delta, setup, setup.adversary?.(config.self));
+      if (config.finalized !== undefined) policy.recallFinal(config.finalized);
       policies.push(policy);
       return new FairlyOrdered(def.create({ ...config, payload: policy }), policy, config);
     },
@@ -141,8 +142,9 @@ class FairlyOrdered<M> implements Protocol<Envelope<M>> {
           if (txs.length > 0) extra.push({ type: 'send', to: from, message: { txs } });
         }
         if (e.txs !== undefined) {
-          const taken = this.policy.answered(e.txs, now);
-          if (taken.length < e.txs.length) extra.push({ type: 'reject', code: 'INVALID_PAYLOAD', from, kind: 'tx-answer' });
+          const { taken, held, unasked } = this.policy.answered(e.txs, now);
+          if (held > 0) extra.push({ type: 'reject', code: 'DUPLICATE', from, kind: 'tx-answer' });
+          if (unasked > 0) extra.push({ type: 'reject', code: 'INVALID_PAYLOAD', from, kind: 'tx-answer' });
           if (taken.length > 0) innerOut = this.inner.step({ type: 'transactions', txs: taken, now });
         }
         if (e.message !== undefined) {
