@@ -38,6 +38,13 @@ export interface FairnessOptions {
    * convict (`offenders`). Default false: the coalition does the best it can unconvicted.
    */
   readonly deviate?: boolean;
+  /**
+   * 'replica' (default): the coalition uses its replicas' powers (leader rewrites, log lies, cut
+   * blocks). 'client': its replicas are honest and its desk only sends the same reactions as a
+   * client (what an honest replica's operator could do with what it sees). PnL(attack, replica) -
+   * PnL(attack, client) is what the ordering powers are worth beyond the information.
+   */
+  readonly coalition?: 'replica' | 'client';
 }
 
 /** A block that carried the coalition's or the victim's orders, for tracing an attack block by block. */
@@ -257,7 +264,9 @@ export function runFairness(options: FairnessOptions): FairnessResult {
       if (order === undefined) return none;
       const ex = state();
       if (order.action === 'cancel') {
-        // A maker withdrawing a quote: take it first if it is worth more than it asks (by the fundamental).
+        // A maker withdrawing a quote: take it first if it is worth more than it asks (valued at the
+        // fundamental, as an informed trader would: so it also gains on the information alone when
+        // its taker meets other quotes; 'client' mode measures that part).
         const id = ex.openOrders(client).get(order.clientId);
         const o = id === undefined ? undefined : ex.book.order(id);
         if (o === undefined || o.status !== 'resting') return none;
@@ -295,7 +304,7 @@ export function runFairness(options: FairnessOptions): FairnessResult {
       cluster!.offer(txs, at + open, attackerKey);
     },
   };
-  const adversary = options.attack === 'none' ? undefined : orderingAttack(options.attack, trader, fair && options.deviate !== true ? 'fair' : 'leader', { afterDelay: delta });
+  const adversary = options.attack === 'none' ? undefined : orderingAttack(options.attack, trader, options.coalition === 'client' ? 'client' : fair && options.deviate !== true ? 'fair' : 'leader', { afterDelay: delta, race: !fair });
 
   // Blocks and their trades, as the observer finalizes them.
   const finalized: FinalizedBlock[] = [];

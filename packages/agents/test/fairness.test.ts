@@ -57,4 +57,12 @@ describe('the fairness harness', () => {
     expect(r.blocks.some((b) => b.prices.length > 1)).toBe(true);
     for (const b of r.blocks) expect(new Set(b.prices).size).toBeLessThanOrEqual(1);
   });
+
+  test("the 'client' baseline: the same reactions sent as a client, no replica powers used", () => {
+    const r = runFairness({ protocol: hotstuff(), attack: 'front-run', defence: 'leader', seed: 2, duration: DURATION, coalition: 'client' });
+    expect(r.attackStats!.inserted).toBeGreaterThan(0);
+    expect(r.attackStats!.rewritten).toBe(0);
+    expect(r.offenders).toEqual([]);
+    expect(r.blocks.some((b) => b.orders.some((o) => o.startsWith('attacker')))).toBe(true);
+  });
 });

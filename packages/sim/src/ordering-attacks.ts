@@ -28,8 +28,14 @@ export interface AttackTrader {
 }
 
 export interface OrderingAttackOptions {
-  /** Under fair ordering: how long after the target the coalition sends its `after` orders (ms; default 10, a message delay). */
+  /** How long after the target the coalition sends its `after` orders as a client (ms; default 10, a message delay). */
   readonly afterDelay?: number;
+  /**
+   * Leader order: also race as a client (default false). The coalition sends its reaction the
+   * moment it sees a target, as under fair ordering, so it trades on targets whoever leads; when
+   * one of its replicas leads a block with the target, it moves those orders right around it.
+   */
+  readonly race?: boolean;
 }
 
 /** What the adversary did, for tests and reports. */
@@ -69,8 +75,12 @@ export interface OrderingAttackStats {
  * target, so the chain behind it does not stall; the censored client's orders every time). condorcet
  * signs every other transaction's time mirrored within a window (its log orders them against the
  * honest logs). A 'leader' attack run under fair ordering is the deviating leader honest voters refuse.
+ *
+ * `mode` 'client' (either ordering): no powers at all, its replicas honest; it only trades as
+ * a client on what its replicas see, as under 'fair' (no log lies, no cut blocks). The baseline
+ * that isolates what the ordering powers are worth from what reacting to the information is.
  */
-export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, mode: 'leader' | 'fair', options: OrderingAttackOptions = {}): OrderingAdversary & { readonly stats: OrderingAttackStats } {
+export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, mode: 'leader' | 'fair' | 'client', options: OrderingAttackOptions = {}): OrderingAdversary & { readonly stats: OrderingAttackStats } {
   const stats: OrderingAttackStats = { responded: 0, rewritten: 0, inserted: 0, withheld: 0 };
   const afterDelay = options.afterDelay ?? 10;
   const censored = new Set<string>();
@@ -80,7 +90,11 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
   /** The target of the attack in a block (or a log): the transaction whose place it bends. */
   const targeted = (tx: Uint8Array) => !own(tx) && (kind === 'censor' ? censored.has(trader.client(tx)) : respondsTo(tx));
 
-  /** Targets seen (leader order: answered when a block of the coalition carries them, so its orders are fresh and signed in the order they execute). */
+  const race = mode === 'leader' && options.race === true;
+  /** Racing under leader order: the reaction sent for each target, and the target each own order reacts to. */
+  const raced = new Map<string, { readonly before: readonly Uint8Array[]; readonly after: readonly Uint8Array[] }>();
+  const raceOwn = new Map<string, string>();
+  /** Targets seen (leader order without racing: answered when a block of the coalition carries them, so its orders are fresh and signed in the order they execute). */
   const targets = new Set<string>();
   const seen = (tx: Uint8Array, now: number) => {
     if (own(tx) || !respondsTo(tx)) return;
@@ -92,24 +106,38 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
       censored.add(trader.client(tx));
       return;
     }
-    if (mode !== 'fair') return;
+    if (mode === 'leader' && !race) return;
     // As a client, at once: the only way its orders get ahead under fair ordering.
     const r = trader.respond(tx, now, kind);
     if (r.before.length > 0) trader.submit(r.before, now);
     if (r.after.length > 0) trader.submit(r.after, now + afterDelay);
     stats.inserted += r.before.length + r.after.length;
+    if (race) {
+      raced.set(key, r);
+      for (const o of [...r.before, ...r.after]) raceOwn.set(txKey(o), key);
+    }
   };
 
   /** The coalition's orders against `tx` the first time one of its blocks carries it (undefined after). */
   const used = new Set<string>();
-  const take = (tx: Uint8Array, now: number) => {
+  const take = (tx: Uint8Array, context: PayloadContext) => {
     const key = txKey(tx);
     if (kind === 'censor' || !targets.has(key) || used.has(key)) return undefined;
     used.add(key);
-    const r = trader.respond(tx, now, kind);
+    if (race) {
+      // Sent already: placed here unless the chain it extends carries them.
+      const r = raced.get(key);
+      if (r === undefined) return undefined;
+      const fresh = (o: Uint8Array) => !context.pending.has(txKey(o));
+      return { before: r.before.filter(fresh), after: r.after.filter(fresh) };
+    }
+    const r = trader.respond(tx, context.now, kind);
     stats.inserted += r.before.length + r.after.length;
     return r;
   };
+
+  // A plain client: it reacts as above and does nothing else (honest log, honest blocks).
+  if (mode === 'client') return { stats, seen };
 
   if (mode === 'fair') {
     let windowStart = -1;
@@ -144,15 +172,23 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
   return {
     stats,
     seen,
-    build(honest, context: PayloadContext) {
-      if (!honest.some(targeted)) return honest;
-      const now = context.now;
+    build(received, context: PayloadContext) {
+      if (!received.some(targeted)) return received;
+      let honest = received;
+      if (race) {
+        // Its own orders reacting to a target of this block are placed around the target below.
+        const here = new Set(received.filter(targeted).map(txKey));
+        honest = received.filter((tx) => {
+          const target = raceOwn.get(txKey(tx));
+          return target === undefined || !here.has(target) || used.has(target);
+        });
+      }
       const out: Uint8Array[] = [];
       switch (kind) {
         case 'front-run':
         case 'sandwich':
           for (const tx of honest) {
-            const r = targeted(tx) ? take(tx, now) : undefined;
+            const r = targeted(tx) ? take(tx, context) : undefined;
             if (r !== undefined) out.push(...r.before);
             out.push(tx);
             if (r !== undefined) out.push(...r.after);
@@ -168,7 +204,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
               rest.push(tx);
               continue;
             }
-            const r = take(tx, now);
+            const r = take(tx, context);
             if (r !== undefined) {
               out.push(...r.before);
               after.push(...r.after);
@@ -191,7 +227,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
               continue;
             }
             delayed.add(txKey(tx));
-            const r = take(tx, now);
+            const r = take(tx, context);
             if (r !== undefined) out.push(...r.before);
             stats.withheld++;
           }
@@ -200,7 +236,7 @@ export function orderingAttack(kind: OrderingAttackKind, trader: AttackTrader, m
           const rest: Uint8Array[] = [];
           const after: Uint8Array[] = [];
           for (const tx of honest) {
-            const r = targeted(tx) ? take(tx, now) : undefined;
+            const r = targeted(tx) ? take(tx, context) : undefined;
             if (r !== undefined) {
               out.push(...r.before);
               after.push(...r.after);

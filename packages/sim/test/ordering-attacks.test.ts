@@ -1,4 +1,4 @@
-import { adversarialPayload, FifoPayloadPolicy, type PayloadContext } from '@bftx/consensus';
+import { adversarialPayload, FifoPayloadPolicy, txKey, type PayloadContext } from '@bftx/consensus';
 import { ORDERING_ATTACKS, orderingAttack, type AttackTrader, type OrderingAttackKind } from '../src/index';
 
 // Fake transactions: [1, client, id, flags]; flags 1 = a large order worth attacking, 2 = a cancel.
@@ -69,6 +69,22 @@ describe('ordering attacks under leader order: the Byzantine leader rewrites its
     expect(first.filter((x) => x.startsWith('own')).length).toBeLessThanOrEqual(2);
     expect(second.filter((x) => x.startsWith('own'))).toEqual([]); // its orders go in once
   });
+  test('racing, it sends its reaction as a client at once, and as leader moves those orders right around the target', () => {
+    const { t, submitted } = trader();
+    const adv = orderingAttack('sandwich', t, 'leader', { race: true, afterDelay: 5 });
+    adv.seen!(victim, 50);
+    expect(submitted).toEqual([
+      { names: ['own1'], at: 50 },
+      { names: ['own2'], at: 55 },
+    ]);
+    // Its orders reached the mempool after the target, and one of them is final already.
+    const own1 = tx(ATTACKER, 1);
+    const own2 = tx(ATTACKER, 2);
+    expect(adv.build!([a, victim, b, own1, own2], ctx).map(name)).toEqual(['a', 'own1', 'victim', 'own2', 'b']);
+    const adv2 = orderingAttack('sandwich', trader().t, 'leader', { race: true });
+    adv2.seen!(victim, 50);
+    expect(adv2.build!([victim, b], { ...ctx, pending: new Set([txKey(own1)]) }).map(name)).toEqual(['victim', 'own2', 'b']);
+  });
   test('as a payload policy around first-in-first-out: what the replica receives is what it attacks', () => {
     const adv = orderingAttack('sandwich', trader().t, 'leader');
     const policy = adversarialPayload(new FifoPayloadPolicy(), adv);
@@ -114,5 +130,19 @@ describe('ordering attacks under fair ordering: what a coalition can do unconvic
     expect(adv.build!([a, b], ctx).map(name)).toEqual(['a', 'b']);
     // Once per target, so the chain behind it does not stall; a censored client's orders every time.
     expect(adv.build!([a, target, b], ctx).map(name)).toEqual(kind === 'censor' ? ['a'] : ['a', name(target), 'b']);
+  });
+});
+
+describe('ordering attacks as a plain client: the baseline without powers', () => {
+  test('it reacts to what its replicas see as a client, and leaves logs and blocks alone', () => {
+    const { t, submitted } = trader();
+    const adv = orderingAttack('sandwich', t, 'client', { afterDelay: 5 });
+    adv.seen!(victim, 50);
+    expect(submitted).toEqual([
+      { names: ['own1'], at: 50 },
+      { names: ['own2'], at: 55 },
+    ]);
+    expect(adv.logTime).toBeUndefined();
+    expect(adv.build).toBeUndefined();
   });
 });
