@@ -26,11 +26,13 @@ export interface Obliged {
 export function fairOrder(logs: readonly SignedReceiveLog[], f: number, excluded: (key: string) => boolean): Obliged[] {
   const times = new Map<string, number[]>();
   for (const log of logs) {
-    for (const e of log.entries) {
-      const key = digestKey(e.digest);
+    const keys = entryKeys(log);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const time = log.entries[i]!.time;
       const t = times.get(key);
-      if (t === undefined) times.set(key, [e.time]);
-      else t.push(e.time);
+      if (t === undefined) times.set(key, [time]);
+      else t.push(time);
     }
   }
   const out: Obliged[] = [];
@@ -40,6 +42,18 @@ export function fairOrder(logs: readonly SignedReceiveLog[], f: number, excluded
     out.push({ key, time: t[f]! });
   }
   return out.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+const keyCache = new WeakMap<SignedReceiveLog, string[]>();
+
+/** The hex digests of a log's entries, worked out once per log object (a log is judged by several rules, and kept). */
+export function entryKeys(log: SignedReceiveLog): string[] {
+  let keys = keyCache.get(log);
+  if (keys === undefined) {
+    keys = log.entries.map((e) => digestKey(e.digest));
+    keyCache.set(log, keys);
+  }
+  return keys;
 }
 
 /** A payload split into its receive logs (leading elements) and its transactions. */

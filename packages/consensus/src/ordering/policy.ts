@@ -2,7 +2,7 @@ import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { PayloadContext, PayloadPolicy, PayloadVerdict } from '../core/payload';
 import type { FinalizedChain } from '../protocol';
 import type { ValidatorSet } from '../validators';
-import { checkProof, fairOrder, provableDeviation, splitPayload, type Obliged } from './order';
+import { checkProof, entryKeys, fairOrder, provableDeviation, splitPayload, type Obliged } from './order';
 import { checkReceiveLog, digestKey, encodeLogElement, isLogElement, MAX_LOG_ENTRIES, signReceiveLog, txDigest, type LogEntry, type SignedReceiveLog } from './receive-log';
 import { txKey } from '../mempool';
 
@@ -36,6 +36,7 @@ export interface OrderingAdversary {
 
 interface Held {
   readonly tx: Uint8Array;
+  readonly digest: Uint8Array;
   readonly key: string;
   /** Receipt time as logged (undefined: left out of the log by an adversary). */
   readonly logged: number | undefined;
@@ -103,13 +104,14 @@ export class FairOrderingPolicy implements PayloadPolicy {
   offer(txs: readonly Uint8Array[], now: number): void {
     for (const tx of txs) {
       if (isLogElement(tx)) continue;
-      const key = digestKey(txDigest(tx));
+      const digest = txDigest(tx);
+      const key = digestKey(digest);
       if (this.held.has(key) || this.final.has(key)) continue;
       if (this.held.size >= this.capacity) continue;
       this.adversary?.seen?.(tx, now);
       const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
       const k = txKey(tx);
-      this.held.set(key, { tx, key: k, logged, order: this.received++ });
+      this.held.set(key, { tx, digest, key: k, logged, order: this.received++ });
       this.byTxKey.set(k, key);
       this.asked.delete(key);
       if (logged !== undefined) this.touch();
@@ -142,7 +144,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       const entries: LogEntry[] = [];
       for (const [key, h] of this.held) {
         if (h.logged === undefined || (this.inFlight.get(key) ?? -1) > now) continue;
-        entries.push({ digest: hexBytes(key), time: h.logged });
+        entries.push({ digest: h.digest, time: h.logged });
         if (entries.length >= MAX_LOG_ENTRIES) break;
       }
       entries.sort((a, b) => cmp(a.digest, b.digest));
@@ -154,11 +156,12 @@ export class FairOrderingPolicy implements PayloadPolicy {
   }
 
   /** The logs a proposal at `now` may carry: this replica's and every peer's, at most half `maxLogAge` old (the rest is margin for the proposal's travel). */
-  private freshLogs(now: number): SignedReceiveLog[] {
-    const own = this.ownLog(now);
-    const out = [own];
-    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) out.push(log);
-    return out;
+  private freshLogs(now: number, all = false): SignedReceiveLog[] {
+    const peers: SignedReceiveLog[] = [];
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) peers.push(log);
+    // A proposal carries n - f logs, the freshest: more would add bytes, not fairness (f+1 of any n - f include an honest one).
+    if (!all) peers.sort((a, b) => b.at - a.at || a.signer - b.signer).splice(this.validators.n - this.validators.f - 1);
+    return [this.ownLog(now), ...peers];
   }
 
   private fresh(log: SignedReceiveLog, now: number, maxAge = this.maxLogAge): boolean {
@@ -274,7 +277,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
    * not asked for within the last 2 delta, with a peer whose log names each: the runtime asks them.
    */
   missing(now: number): Map<number, Uint8Array[]> {
-    const logs = this.freshLogs(now);
+    const logs = this.freshLogs(now, true);
     const asks = new Map<number, Uint8Array[]>();
     if (logs.length < this.validators.f + 1) return asks;
     const order: Obliged[] = fairOrder(logs, this.validators.f, (k) => this.final.has(k) || this.held.has(k));
@@ -290,13 +293,14 @@ export class FairOrderingPolicy implements PayloadPolicy {
     if (this.asked.size > 4 * MAX_LOG_ENTRIES) for (const k of [...this.asked.keys()].slice(0, MAX_LOG_ENTRIES)) this.asked.delete(k);
     for (const log of logs) {
       if (log.signer === this.self) continue;
-      for (const e of log.entries) {
-        const key = digestKey(e.digest);
+      const keys = entryKeys(log);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
         if (!wanted.has(key)) continue;
         wanted.delete(key);
         let list = asks.get(log.signer);
         if (list === undefined) asks.set(log.signer, (list = []));
-        list.push(e.digest);
+        list.push(log.entries[i]!.digest);
       }
     }
     return asks;
@@ -321,9 +325,9 @@ export class FairOrderingPolicy implements PayloadPolicy {
     const taken: Uint8Array[] = [];
     let held = 0;
     let unasked = 0;
-    const logs = this.freshLogs(now);
+    const logs = this.freshLogs(now, true);
     const counts = new Map<string, number>();
-    for (const log of logs) for (const e of log.entries) counts.set(digestKey(e.digest), (counts.get(digestKey(e.digest)) ?? 0) + 1);
+    for (const log of logs) for (const key of entryKeys(log)) counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const tx of txs) {
       const key = digestKey(txDigest(tx));
       if (this.held.has(key) || this.final.has(key)) held++;
@@ -344,11 +348,6 @@ function cmp(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 function keyBytes(key: string): Uint8Array {
   const out = new Uint8Array(key.length);

@@ -14,10 +14,11 @@ export function txDigest(tx: Uint8Array): Uint8Array {
 }
 
 /**
- * Most entries in one receive log. A log travels as one block payload element (at most
- * MAX_TX_BYTES), and an entry takes at most 32 + 9 bytes: 1,500 entries stay well inside it.
+ * Most entries in one receive log: a replica logs the oldest transactions it holds that are not
+ * final, up to this many (newer ones wait for older ones to become final). A log travels as one
+ * block payload element (at most MAX_TX_BYTES, 64 KiB) and an entry takes at most 32 + 9 bytes.
  */
-export const MAX_LOG_ENTRIES = 1_500;
+export const MAX_LOG_ENTRIES = 1_000;
 
 /** One transaction a replica holds, not final yet, and when it received it (its own clock, ms). */
 export const LogEntryCodec = codec.record({ digest: codec.fixedBytes(HASH_BYTES), time: codec.uint() });
