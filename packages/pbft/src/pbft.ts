@@ -373,7 +373,8 @@ export class Pbft implements Protocol<PbftMessage> {
     return undefined;
   }
 
-  private onPrePrepare(p: PrePrepare, from: number): void {
+  /** `carried`: a pre-prepare a NEW-VIEW re-proposes (a batch prepared in an earlier view, fixed by the view-change rule): not judged again by the payload policy. */
+  private onPrePrepare(p: PrePrepare, from: number, carried = false): void {
     const sequence = p.batch.height;
     const accepted = this.log.get(p.view)?.get(sequence)?.prePrepare;
     const verdict = this.rules.acceptPrePrepare({
@@ -396,8 +397,9 @@ export class Pbft implements Protocol<PbftMessage> {
     // A second batch for (view, sequence): the primary's equivocation, shown by the evidence above.
     if (!verdict.ok) return this.out.reject(verdict.code, from, 'pre-prepare');
     const backup = this.primary(p.view) !== this.self;
-    if (backup) {
+    if (backup && !carried) {
       // The cluster's payload policy judges the batch before this replica prepares it: a refusal means no prepare, and no acceptance.
+      // Not a re-proposed one: a quorum prepared it already, and its receive logs may be old by now.
       const judged = this.payload.validate(p.batch.payload, this.payloadContext(p));
       if (!judged.ok) {
         if (judged.convicts) this.out.evidence(unfairProposalEvidence(p.batch, prePrepareStatement(p)));
@@ -1023,7 +1025,7 @@ export class Pbft implements Protocol<PbftMessage> {
     this.out.trace({ kind: 'view', view, leader: this.primary(view) });
     if (best.sequence > this.stable.sequence) this.adoptStable(best);
     this.armProgressTimer();
-    for (const p of prePrepares) this.onPrePrepare(p, this.primary(view));
+    for (const p of prePrepares) this.onPrePrepare(p, this.primary(view), true);
   }
 
   /** Sends the NEW-VIEW this replica entered its view with to a replica still changing views, at most once per interval. */
