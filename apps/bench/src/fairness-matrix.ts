@@ -15,6 +15,11 @@ export interface MatrixJob {
   readonly attack: Attack | 'none';
   readonly defence: Defence;
   readonly seed: number;
+  /**
+   * 'client': the coalition's replicas honest, its desk sending the same reactions as a plain client
+   * (runFairness's `coalition: 'client'`). Absent: the coalition uses its replicas' powers.
+   */
+  readonly coalition?: 'client';
 }
 
 /** What the matrix reads from one run of runFairness (its `blocks` stay out: the bench does not need them). */
@@ -32,26 +37,34 @@ export interface RunFigures {
   readonly oneTickOnAttackedVolume?: number | bigint;
 }
 
-export const jobKey = (j: MatrixJob): string => `${j.protocol}|${j.attack}|${j.defence}|${j.seed}`;
+export const jobKey = (j: MatrixJob): string => `${j.protocol}|${j.attack}|${j.defence}|${j.seed}${j.coalition === 'client' ? '|client' : ''}`;
 
 /**
  * Every run the matrix needs, each once: for each protocol, the undefended baseline (leader order,
  * no attack) first, since every cell compares with it, then per defence its baseline and its attacks.
- * The same seeds in every cell.
+ * The same seeds in every cell. With `powers`, each attack run also as a client-only coalition.
  */
-export function matrixJobs(protocols: readonly string[], seeds: readonly number[], attacks: readonly Attack[] = ATTACKS, defences: readonly Defence[] = DEFENCES): MatrixJob[] {
+export function matrixJobs(protocols: readonly string[], seeds: readonly number[], attacks: readonly Attack[] = ATTACKS, defences: readonly Defence[] = DEFENCES, powers = false): MatrixJob[] {
   const jobs: MatrixJob[] = [];
   for (const protocol of protocols) {
     const ds: Defence[] = ['leader', ...defences.filter((d) => d !== 'leader')];
-    for (const defence of ds) for (const attack of ['none' as const, ...(defences.includes(defence) ? attacks : [])]) for (const seed of seeds) jobs.push({ protocol, attack, defence, seed });
+    for (const defence of ds) {
+      const mine = defences.includes(defence) ? attacks : [];
+      for (const attack of ['none' as const, ...mine]) for (const seed of seeds) jobs.push({ protocol, attack, defence, seed });
+      if (powers) for (const attack of mine) for (const seed of seeds) jobs.push({ protocol, attack, defence, seed, coalition: 'client' });
+    }
   }
   return jobs;
 }
 
 /** The runs one cell's figures need: its own, its defence's baseline, and the undefended baseline. */
-export function cellJobs(protocol: string, attack: Attack, defence: Defence, seeds: readonly number[]): MatrixJob[] {
+export function cellJobs(protocol: string, attack: Attack, defence: Defence, seeds: readonly number[], powers = false): MatrixJob[] {
   const set = new Map<string, MatrixJob>();
-  for (const seed of seeds) for (const j of [{ protocol, attack, defence, seed }, { protocol, attack: 'none' as const, defence, seed }, { protocol, attack: 'none' as const, defence: 'leader' as const, seed }]) set.set(jobKey(j), j);
+  for (const seed of seeds) {
+    const js: MatrixJob[] = [{ protocol, attack, defence, seed }, { protocol, attack: 'none', defence, seed }, { protocol, attack: 'none', defence: 'leader', seed }];
+    if (powers) js.push({ protocol, attack, defence, seed, coalition: 'client' });
+    for (const j of js) set.set(jobKey(j), j);
+  }
   return [...set.values()];
 }
 
@@ -111,6 +124,12 @@ export interface Cell {
   /** Extracted value per seed: attackerPnl(attack) - attackerPnl('none'), same seed and defence; quote minor units. */
   readonly evPerSeed: readonly number[];
   readonly ev: Interval;
+  /**
+   * With `powers`: per seed, attackerPnl(attack) - attackerPnl(attack, coalition 'client'), and its
+   * interval: what the replicas' ordering powers are worth beyond seeing orders before they are final.
+   */
+  readonly evPowersPerSeed?: readonly number[];
+  readonly evPowers?: Interval;
   /** Mean over seeds of the victim's slippage under the attack, and its excess over the same seed without the attack. */
   readonly victimSlippage: number;
   readonly victimSlippageExcess: number;
@@ -158,7 +177,8 @@ export function cellSeed(protocol: string, attack: string, defence: string): num
  * One cell's figures and goals from the runs of `cellJobs(protocol, attack, defence, seeds)`.
  * `figures(job)` returns a run's figures; a missing run is an error.
  */
-export function aggregateCell(protocol: string, attack: Attack, defence: Defence, seeds: readonly number[], figures: (job: MatrixJob) => RunFigures | undefined, goals: GoalSettings, resamples = 2000): Cell {
+export function aggregateCell(protocol: string, attack: Attack, defence: Defence, seeds: readonly number[], figures: (job: MatrixJob) => RunFigures | undefined, goals: GoalSettings, options: { readonly resamples?: number; readonly powers?: boolean } = {}): Cell {
+  const resamples = options.resamples ?? 2000;
   if (seeds.length === 0) throw new RangeError('aggregateCell: no seeds');
   const get = (j: MatrixJob): RunFigures => {
     const f = figures(j);
@@ -170,6 +190,8 @@ export function aggregateCell(protocol: string, attack: Attack, defence: Defence
   const undefended = seeds.map((seed) => get({ protocol, attack: 'none', defence: 'leader', seed }));
   const evPerSeed = mine.map((m, k) => num(m.attackerPnl) - num(base[k]!.attackerPnl));
   const ev = bootstrapMean(evPerSeed, { seed: cellSeed(protocol, attack, defence), resamples });
+  const evPowersPerSeed = options.powers ? mine.map((m, k) => num(m.attackerPnl) - num(get({ protocol, attack, defence, seed: seeds[k]!, coalition: 'client' }).attackerPnl)) : undefined;
+  const powers = evPowersPerSeed ? { evPowersPerSeed, evPowers: bootstrapMean(evPowersPerSeed, { seed: cellSeed(protocol, attack, `${defence}|powers`), resamples }) } : {};
   const delays = sorted(mine.flatMap((m) => m.censorshipDelays));
   const latency = sorted(mine.flatMap((m) => m.latencyMs));
   const refLatency = sorted(undefended.flatMap((m) => m.latencyMs));
@@ -181,6 +203,7 @@ export function aggregateCell(protocol: string, attack: Attack, defence: Defence
     seeds: seeds.length,
     evPerSeed,
     ev,
+    ...powers,
     victimSlippage: mean(mine.map((m) => num(m.victimSlippage))),
     victimSlippageExcess: mean(mine.map((m, k) => num(m.victimSlippage) - num(base[k]!.victimSlippage))),
     censorshipDelayP99: delays.length ? quantile(delays, 0.99) : 0,
@@ -223,7 +246,7 @@ export function checkGoals(c: Omit<Cell, 'goals' | 'pass'>, s: GoalSettings): Go
       name: 'no value extracted',
       applies: c.defence === 'both',
       pass: contains0 && small !== false,
-      detail: `interval ${contains0 ? 'contains' : 'excludes'} 0; |mean| ${r2(Math.abs(c.ev.mean))} ${c.evBound === undefined ? '(bound unknown: the harness reports no attacked volume)' : `${small ? '<' : '>='} one tick x attacked volume ${r2(c.evBound)}`}`,
+      detail: `interval ${contains0 ? 'contains' : 'excludes'} 0; |mean| ${r2(Math.abs(c.ev.mean))} ${c.evBound === undefined ? '(bound unknown: the harness reports no attacked volume)' : `${small ? '<' : '>='} one tick x attacked volume ${r2(c.evBound)}`}${c.evPowers ? `; beyond a client-only coalition: ${r2(c.evPowers.mean)} [${r2(c.evPowers.lo)}, ${r2(c.evPowers.hi)}]` : ''}`,
     },
     { name: `censorship <= ${maxBlocks} blocks`, applies: fair, pass: c.censorshipDelayMax <= maxBlocks, detail: `max ${c.censorshipDelayMax}, p99 ${r2(c.censorshipDelayP99)} blocks` },
     { name: 'latency p50 <= undefended + 1 delay', applies: defended, pass: c.latencyP50Ms <= c.undefendedLatencyP50Ms + s.messageDelayMs, detail: `${r2(c.latencyP50Ms)} ms vs ${r2(c.undefendedLatencyP50Ms)} + ${s.messageDelayMs} ms` },
@@ -253,7 +276,7 @@ export function renderCells(cells: readonly Cell[]): string {
       ...(multi ? [c.protocol] : []),
       c.attack,
       c.defence,
-      `${fmt(c.ev.mean)} [${fmt(c.ev.lo)}, ${fmt(c.ev.hi)}]`,
+      `${fmt(c.ev.mean)} [${fmt(c.ev.lo)}, ${fmt(c.ev.hi)}]${c.evPowers ? `\npowers: ${fmt(c.evPowers.mean)} [${fmt(c.evPowers.lo)}, ${fmt(c.evPowers.hi)}]` : ''}`,
       `${fmt(c.victimSlippage)} (${c.victimSlippageExcess >= 0 ? '+' : ''}${fmt(c.victimSlippageExcess)})`,
       `${fmt(c.censorshipDelayP99)} / ${c.censorshipDelayMax}`,
       c.fairnessViolations,
@@ -283,6 +306,7 @@ export function summaryJson(cells: readonly Cell[], extra: Record<string, unknow
       throughputRatio: r2(c.throughputRatio),
       protocol: c.protocol,
       pass: c.pass,
+      ...(c.evPowers ? { evPowers: { mean: r2(c.evPowers.mean), lo: r2(c.evPowers.lo), hi: r2(c.evPowers.hi) } } : {}),
     })),
     ...extra,
   });
@@ -299,6 +323,8 @@ export interface MatrixOptions {
   readonly concurrency: number;
   readonly goals: GoalSettings;
   readonly resamples?: number;
+  /** Also run each attack with a client-only coalition, for the EV of ordering powers (`Cell.evPowers`). */
+  readonly powers?: boolean;
   /** Told each cell as soon as all its runs are in (completion order). */
   readonly onCell?: (cell: Cell, done: number, total: number) => void;
 }
@@ -308,16 +334,16 @@ export async function runMatrix(o: MatrixOptions): Promise<Cell[]> {
   const attacks = o.attacks ?? ATTACKS;
   const defences = o.defences ?? DEFENCES;
   if (!(Number.isSafeInteger(o.concurrency) && o.concurrency >= 1)) throw new RangeError(`runMatrix: concurrency must be a whole number >= 1, got ${o.concurrency}`);
-  const jobs = matrixJobs(o.protocols, o.seeds, attacks, defences);
+  const jobs = matrixJobs(o.protocols, o.seeds, attacks, defences, o.powers);
   const results = new Map<string, RunFigures>();
-  const pending = o.protocols.flatMap((protocol) => attacks.flatMap((attack) => defences.map((defence) => ({ protocol, attack, defence, needs: cellJobs(protocol, attack, defence, o.seeds).map(jobKey) }))));
+  const pending = o.protocols.flatMap((protocol) => attacks.flatMap((attack) => defences.map((defence) => ({ protocol, attack, defence, needs: cellJobs(protocol, attack, defence, o.seeds, o.powers).map(jobKey) }))));
   const cells = new Map<string, Cell>();
   const total = pending.length;
   const finishCells = () => {
     const ready = pending.filter((p) => p.needs.every((k) => results.has(k)));
     for (const p of ready) {
       pending.splice(pending.indexOf(p), 1);
-      const cell = aggregateCell(p.protocol, p.attack, p.defence, o.seeds, (j) => results.get(jobKey(j)), o.goals, o.resamples);
+      const cell = aggregateCell(p.protocol, p.attack, p.defence, o.seeds, (j) => results.get(jobKey(j)), o.goals, { resamples: o.resamples, powers: o.powers });
       cells.set(`${p.protocol}|${p.attack}|${p.defence}`, cell);
       o.onCell?.(cell, cells.size, total);
     }

@@ -30,6 +30,7 @@ export function runOne(job: MatrixJob, s: RunSettings): TimedFigures {
     attack: job.attack,
     defence: job.defence,
     seed: job.seed,
+    ...(job.coalition ? { coalition: job.coalition } : {}),
     ...(s.delta !== undefined ? { delta: s.delta } : {}),
     ...(s.duration !== undefined ? { duration: s.duration } : {}),
   });

@@ -18,7 +18,7 @@ import { PROTOCOL_NAMES } from './protocols';
 const HARNESS_DELTA = 10;
 
 function usage(message: string): never {
-  process.stderr.write(`error: ${message}\nusage: fairness [--seeds N] [--protocol ${PROTOCOL_NAMES.join('|')}|all] [--jobs N] [--attacks a,b] [--defences a,b] [--delta ms] [--duration ms]\n`);
+  process.stderr.write(`error: ${message}\nusage: fairness [--seeds N] [--protocol ${PROTOCOL_NAMES.join('|')}|all] [--jobs N] [--attacks a,b] [--defences a,b] [--delta ms] [--duration ms] [--powers]\n`);
   process.exit(2);
 }
 
@@ -38,7 +38,7 @@ function list<T extends string>(name: string, v: string | undefined, all: readon
 
 const { values: args } = (() => {
   try {
-    return parseArgs({ options: { seeds: { type: 'string' }, protocol: { type: 'string' }, jobs: { type: 'string' }, attacks: { type: 'string' }, defences: { type: 'string' }, delta: { type: 'string' }, duration: { type: 'string' } }, allowPositionals: false });
+    return parseArgs({ options: { seeds: { type: 'string' }, protocol: { type: 'string' }, jobs: { type: 'string' }, attacks: { type: 'string' }, defences: { type: 'string' }, delta: { type: 'string' }, duration: { type: 'string' }, powers: { type: 'boolean' } }, allowPositionals: false });
   } catch (e) {
     return usage((e as Error).message);
   }
@@ -113,7 +113,7 @@ const execute = async (job: MatrixJob): Promise<RunFigures> => {
   if (!f.stateRootsAgree) rootsDisagree.push(`${job.protocol} ${job.attack} x ${job.defence} seed ${job.seed}`);
   return f;
 };
-process.stderr.write(`fairness matrix: ${protocols.join(', ')}; ${attacks.length} attacks x ${defences.length} defences, seeds 1..${seedCount}; ${jobs} worker${jobs > 1 ? ' processes' : ' (this process)'}\n`);
+process.stderr.write(`fairness matrix: ${protocols.join(', ')}; ${attacks.length} attacks x ${defences.length} defences, seeds 1..${seedCount}${args.powers ? ', each attack also by a client-only coalition (--powers)' : ''}; ${jobs} worker${jobs > 1 ? ' processes' : ' (this process)'}\n`);
 let cells;
 try {
   cells = await runMatrix({
@@ -123,6 +123,7 @@ try {
     defences,
     execute,
     concurrency: jobs,
+    powers: args.powers === true,
     goals: { messageDelayMs: delta ?? HARNESS_DELTA },
     onCell: (c, done, total) => {
       const goals = c.goals.filter((g) => g.applies);
@@ -140,6 +141,7 @@ console.log(renderCells(cells));
 console.log(
   [
     'EV: attacker PnL (marked to the fundamental) with the attack minus without it, same seed and defence, quote minor units; mean over seeds [95% percentile bootstrap, 2,000 resamples].',
+    ...(args.powers ? ["powers: the coalition's PnL with its replicas' powers minus the same reactions sent by a client-only coalition (its replicas honest), same seed and defence: what ordering powers are worth beyond seeing orders before they are final (in the JSON: evPowers)."] : []),
     'Victim slippage: mean over seeds (in brackets: minus the same seed without the attack). Censorship: blocks from the time f+1 honest replicas had an order to its inclusion, pooled over seeds. Violations: summed over seeds.',
     'Throughput: finalized orders against the undefended honest run (leader order, no attack, same seeds: the goal\'s ratio and the JSON\'s throughputRatio) / against the same defence without the attack. Latency goal: p50 against that undefended honest run.',
     `Goals: leader order, the EV interval above 0 (censor: or censorship above 2 blocks); both defences, the interval contains 0 and |EV| < one tick x attacked volume; ordering and both, censorship <= 2 blocks; every defence, latency p50 <= undefended + ${delta ?? HARNESS_DELTA} ms (one delay) and throughput >= 0.9.`,

@@ -5,8 +5,10 @@ import { ATTACKS, DEFENCES, aggregateCell, bootstrapMean, checkGoals, jobKey, ma
 /** Synthetic figures: under leader order an attack gains 50 + seed over the baseline; under 'both' it gains nothing. */
 function synthetic(j: MatrixJob): RunFigures {
   const gain = j.attack === 'none' ? 0 : j.defence === 'leader' ? 50 + j.seed : j.defence === 'both' ? (j.seed % 2 === 0 ? 3 : -3) : 10 * (j.seed % 3) - 5;
+  // A client-only coalition earns the same but 20 under leader order (what its leader's powers add there).
+  const client = j.coalition === 'client' && j.defence === 'leader' ? -20 : 0;
   return {
-    attackerPnl: 1000 + 7 * j.seed + gain,
+    attackerPnl: 1000 + 7 * j.seed + gain + client,
     victimSlippage: j.attack === 'none' ? 20 : j.defence === 'leader' ? 80 : 21,
     censorshipDelays: j.attack === 'censor' && j.defence === 'leader' ? [1, 5, 9] : [0, 1, 1, 2],
     fairnessViolations: j.defence === 'leader' && j.attack !== 'none' ? 2 : 0,
@@ -99,11 +101,32 @@ describe('matrixJobs', () => {
   });
 });
 
+describe('powers: each attack also by a client-only coalition', () => {
+  test('the jobs, the cell\'s split of the value, and the JSON field', async () => {
+    const seeds = [1, 2, 3, 4];
+    const jobs = matrixJobs(['hotstuff'], seeds, ATTACKS, DEFENCES, true);
+    expect(jobs).toHaveLength((2 * ATTACKS.length + 1) * DEFENCES.length * seeds.length);
+    expect(jobs.filter((j) => j.coalition === 'client').every((j) => j.attack !== 'none')).toBe(true);
+    expect(new Set(jobs.map(jobKey)).size).toBe(jobs.length);
+    const leader = aggregateCell('hotstuff', 'sandwich', 'leader', seeds, synthetic, goals, { resamples: 200, powers: true });
+    expect(leader.evPowersPerSeed).toEqual([20, 20, 20, 20]);
+    expect(leader.evPowers).toEqual({ mean: 20, lo: 20, hi: 20 });
+    const both = aggregateCell('hotstuff', 'sandwich', 'both', seeds, synthetic, goals, { resamples: 200, powers: true });
+    expect(both.evPowers).toEqual({ mean: 0, lo: 0, hi: 0 });
+    expect(aggregateCell('hotstuff', 'sandwich', 'both', seeds, synthetic, goals, { resamples: 200 }).evPowers).toBeUndefined();
+    const cells = await runMatrix({ protocols: ['hotstuff'], seeds, attacks: ['sandwich'], defences: ['leader', 'both'], execute: async (j) => synthetic(j), concurrency: 2, goals, resamples: 200, powers: true });
+    const json = JSON.parse(summaryJson(cells));
+    expect(json.cells.map((c: { evPowers: unknown }) => c.evPowers)).toEqual([{ mean: 20, lo: 20, hi: 20 }, { mean: 0, lo: 0, hi: 0 }]);
+    expect(renderCells(cells)).toContain('powers: 20 [20, 20]');
+    expect(JSON.parse(summaryJson([both].map((c) => ({ ...c, evPowers: undefined })))).cells[0]).not.toHaveProperty('evPowers');
+  });
+});
+
 describe('aggregateCell', () => {
   const seeds = [1, 2, 3, 4, 5, 6];
 
   test('EV is the attack run minus the baseline of the same seed and defence', () => {
-    const c = aggregateCell('hotstuff', 'sandwich', 'leader', seeds, synthetic, goals, 500);
+    const c = aggregateCell('hotstuff', 'sandwich', 'leader', seeds, synthetic, goals, { resamples: 500 });
     expect(c.evPerSeed).toEqual(seeds.map((s) => 50 + s));
     expect(c.ev.mean).toBeCloseTo(53.5, 10);
     expect(c.ev.lo).toBeGreaterThan(50);
@@ -119,10 +142,10 @@ describe('aggregateCell', () => {
   });
 
   test('censorship delays are pooled over seeds (p99 and max); throughput against the undefended and the unattacked runs', () => {
-    const leader = aggregateCell('hotstuff', 'censor', 'leader', seeds, synthetic, goals, 200);
+    const leader = aggregateCell('hotstuff', 'censor', 'leader', seeds, synthetic, goals, { resamples: 200 });
     expect(leader.censorshipDelayMax).toBe(9);
     expect(leader.censorshipDelayP99).toBeCloseTo(9, 0);
-    const both = aggregateCell('hotstuff', 'censor', 'both', seeds, synthetic, goals, 200);
+    const both = aggregateCell('hotstuff', 'censor', 'both', seeds, synthetic, goals, { resamples: 200 });
     expect(both.censorshipDelayMax).toBe(2);
     expect(both.throughputRatio).toBeCloseTo(0.95, 10);
     expect(both.throughputRatioVsNoAttack).toBe(1);
@@ -131,7 +154,7 @@ describe('aggregateCell', () => {
   });
 
   test('under both defences: an interval around 0 below one tick of attacked volume passes', () => {
-    const c = aggregateCell('hotstuff', 'front-run', 'both', seeds, synthetic, goals, 500);
+    const c = aggregateCell('hotstuff', 'front-run', 'both', seeds, synthetic, goals, { resamples: 500 });
     expect(c.ev.mean).toBe(0);
     expect(c.ev.lo).toBeLessThan(0);
     expect(c.ev.hi).toBeGreaterThan(0);
@@ -150,7 +173,7 @@ describe('aggregateCell', () => {
 });
 
 describe('checkGoals', () => {
-  const base = aggregateCell('hotstuff', 'delay', 'ordering', [1, 2, 3], synthetic, goals, 200);
+  const base = aggregateCell('hotstuff', 'delay', 'ordering', [1, 2, 3], synthetic, goals, { resamples: 200 });
   const goal = (c: Omit<Cell, 'goals' | 'pass'>, name: string) => checkGoals(c, goals).find((g) => g.name.startsWith(name))!;
 
   test('each goal fails when its figure crosses the bound', () => {
@@ -221,7 +244,7 @@ describe('runMatrix', () => {
 });
 
 describe('output', () => {
-  const cells = ATTACKS.slice(0, 2).flatMap((a) => DEFENCES.map((d) => aggregateCell('streamlet', a, d, [1, 2, 3], synthetic, goals, 200)));
+  const cells = ATTACKS.slice(0, 2).flatMap((a) => DEFENCES.map((d) => aggregateCell('streamlet', a, d, [1, 2, 3], synthetic, goals, { resamples: 200 })));
 
   test('the JSON summary has the fields issue 18 names, in its order', () => {
     const line = summaryJson(cells, { seeds: 3 });
