@@ -81,7 +81,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
   private readonly inFlight = new Map<string, number>();
   readonly maxLogAge: number;
   readonly maxClockSkew: number;
-  private readonly resignEvery: number;
+  readonly resignEvery: number;
   private readonly capacity: number;
   /** Logs refused (bad signature, unknown signer, disordered entries), counted. */
   refusedLogs = 0;

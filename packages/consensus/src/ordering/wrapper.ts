@@ -24,7 +24,7 @@ const EnvelopeCodec = codec.record({
   txs: codec.optional(codec.array(codec.bytes(MAX_TX_BYTES), MAX_ASK)),
 });
 
-/** The timer on which a replica sends its log when nothing else carried it (a quiet replica's log stays fresh). */
+/** The timer (every `resignEvery`, delta / 2 by default) on which a replica sends its log when nothing else carried its latest version. */
 export const LOG_TIMER = 'fair-ordering.log';
 
 export interface FairOrderingSetup extends FairOrderingOptions {
@@ -94,7 +94,7 @@ class FairlyOrdered<M> implements Protocol<Envelope<M>> {
   constructor(
     private readonly inner: Protocol<M>,
     private readonly policy: FairOrderingPolicy,
-    private readonly config: ProtocolConfig,
+    config: ProtocolConfig,
   ) {
     const n = config.validators.n;
     this.sent = new Array<number>(n).fill(-1);
@@ -116,11 +116,11 @@ class FairlyOrdered<M> implements Protocol<Envelope<M>> {
     switch (input.type) {
       case 'start':
         innerOut = this.inner.step(input);
-        extra.push({ type: 'set-timer', timer: LOG_TIMER, at: now + this.config.timing.delta });
+        extra.push({ type: 'set-timer', timer: LOG_TIMER, at: now + this.policy.resignEvery });
         break;
       case 'timer':
         if (input.timer === LOG_TIMER) {
-          extra.push({ type: 'set-timer', timer: LOG_TIMER, at: now + this.config.timing.delta });
+          extra.push({ type: 'set-timer', timer: LOG_TIMER, at: now + this.policy.resignEvery });
           const log = this.policy.ownLog(now);
           // Transactions fresh logs oblige and this replica lacks: asked of a peer that logged them.
           for (const [to, want] of this.policy.missing(now)) extra.push({ type: 'send', to, message: { want } });
