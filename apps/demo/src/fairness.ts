@@ -31,7 +31,11 @@ export interface FairnessSettings {
 type RunResult = ReturnType<typeof runFairness>;
 type Block = RunResult['blocks'][number];
 
-/** The mean over seeds with a 95% percentile bootstrap interval (2,000 resamples, seeded: the same runs give the same interval). */
+/**
+ * The mean over seeds with a 95% percentile bootstrap interval (2,000 resamples, seeded: the same
+ * runs give the same interval). The method of apps/bench's bootstrapMean (fairness-matrix.ts): apps
+ * share no code, so the few lines are repeated here.
+ */
 export function meanInterval(values: readonly number[], seed: number): { mean: number; lo: number; hi: number } {
   if (values.length === 0) throw new RangeError('meanInterval of no values');
   const n = values.length;
@@ -125,7 +129,7 @@ export function fairnessScenario(s: FairnessSettings, progress?: Progress): Outc
   const sections: ReportSection[] = [
     {
       title: 'Value extracted per attack and defence',
-      text: `A Byzantine coalition (f of ${s.nodes ?? 4} ${s.protocol} replicas) attacks a victim sending large marketable orders. Value extracted: the coalition's PnL (marked to the fundamental) with the attack minus its PnL honest, same seed and defence; mean over seeds ${seeds[0]}..${seeds[seeds.length - 1]} (sessions of ${fmt(s.duration / 1000)} s of virtual time) with a 95% bootstrap interval. Leader order is today's system; leader-proof ordering makes the block follow the replicas' signed receive logs; a uniform-price batch clears each block at one price, so order within a block is worth nothing. With ${s.seeds} seed(s) an interval is wide: \`npx nx run bench:fairness\` runs 20 per cell and checks the goals.`,
+      text: `A Byzantine coalition (f of ${s.nodes ?? 4} ${s.protocol} replicas) attacks a victim sending large marketable orders. Value extracted: the coalition's PnL (marked to the fundamental) with the attack minus its PnL honest, same seed and defence; mean over seeds ${seeds[0]}..${seeds[seeds.length - 1]} (sessions of ${fmt(s.duration / 1000)} s of virtual time) with a 95% bootstrap interval. Leader order is today's system; leader-proof ordering makes the block follow the replicas' signed receive logs; a uniform-price batch clears each block at one price, so order within a block is worth nothing. What no defence prevents: every replica sees orders before they are final, and whoever runs one can trade on them as a fast client, across blocks; value taken that way remains under every defence (\`npx nx run bench:fairness --powers\` separates it from what ordering powers add). With ${s.seeds} seed(s) an interval is wide: \`npx nx run bench:fairness\` runs 20 per cell and checks the goals.`,
       charts: [{ id: 'fairness-ev', option: intervalChart(cells.map((c) => ({ group: c.attack, series: DEFENCE_NAMES[c.defence], ...c.ev })), { title: 'Value extracted by the coalition, per attack and defence (95% interval)', yName: 'quote minor units' }), height: 460, caption: 'Each bar spans the 95% bootstrap interval of the mean over seeds, the tick is the mean; the dashed line is 0 (nothing extracted).' }],
     },
     { title: 'The matrix', tables: [matrixTable] },
