@@ -599,7 +599,10 @@ export class Pbft implements Protocol<PbftMessage> {
     this.noteGap();
     if (this.lastExecuted === start || this.inViewChange) return;
     // Progress in this view: the view is working, the timer starts over from the base timeout.
+    // Unless the payload policy holds a transaction owed for a whole timeout that the primary keeps
+    // leaving out (fair ordering): executing batches without it is not progress.
     this.consecutiveViewChanges = 0;
+    if (this.payload.overdue?.(this.now, this.baseTimeout) === true) return;
     this.armProgressTimer();
   }
 

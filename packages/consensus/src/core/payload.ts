@@ -42,6 +42,13 @@ export interface PayloadPolicy {
   finalized(txs: readonly Uint8Array[]): void;
   /** Transactions waiting to be proposed. */
   readonly size: number;
+  /**
+   * True when the policy holds a transaction the chain owes (for fair ordering: one f+1 logs
+   * name) that has waited more than `wait` ms since this replica received it. A protocol with a
+   * stable leader (PBFT) then does not count executed batches as progress, so a leader that leaves
+   * it out is replaced, as the paper's request timers do. Left out: never overdue.
+   */
+  overdue?(now: number, wait: number): boolean;
 }
 
 const OK: PayloadVerdict = { ok: true };

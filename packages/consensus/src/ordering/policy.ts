@@ -38,8 +38,9 @@ interface Held {
   readonly tx: Uint8Array;
   readonly digest: Uint8Array;
   readonly key: string;
-  /** Receipt time as logged (undefined: left out of the log by an adversary). */
+  /** Receipt time as logged (undefined: left out of the log by an adversary), and as it was. */
   readonly logged: number | undefined;
+  readonly received: number;
   readonly order: number;
 }
 
@@ -111,7 +112,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       this.adversary?.seen?.(tx, now);
       const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
       const k = txKey(tx);
-      this.held.set(key, { tx, digest, key: k, logged, order: this.received++ });
+      this.held.set(key, { tx, digest, key: k, logged, received: now, order: this.received++ });
       this.byTxKey.set(k, key);
       this.asked.delete(key);
       if (logged !== undefined) this.touch();
@@ -217,6 +218,20 @@ export class FairOrderingPolicy implements PayloadPolicy {
     }
     this.proposed(split.txs, context.now);
     return OK;
+  }
+
+  overdue(now: number, wait: number): boolean {
+    let counts: Map<string, number> | undefined;
+    for (const [key, h] of this.held) {
+      if (h.received > now - wait) return false; // held in receipt order: the rest are younger
+      if ((this.inFlight.get(key) ?? -1) > now) continue;
+      if (counts === undefined) {
+        counts = new Map();
+        for (const log of this.freshLogs(now, true)) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      if ((counts.get(key) ?? 0) >= this.validators.f + 1) return true;
+    }
+    return false;
   }
 
   /** Transactions of a proposal built or accepted: out of the own log for 3 delta (see `inFlight`). */
