@@ -154,6 +154,17 @@ describe('FairOrderingPolicy', () => {
   });
 });
 
+describe('payloadTransactions', () => {
+  test('strips the leading receive logs only: a transaction that starts with a zero byte stays a transaction', () => {
+    const c = cluster(4);
+    const log = encodeLogElement(signReceiveLog(c.signers[0]!, 0, 5, entries([[tx(1), 1]])));
+    const zeros = new Uint8Array(64); // an application's arbitrary bytes (the simulator's transactions)
+    expect(payloadTransactions([log, tx(1)])).toEqual([tx(1)]);
+    expect(payloadTransactions([zeros, tx(1)])).toEqual([zeros, tx(1)]);
+    expect(payloadTransactions([Uint8Array.of(0, 1, 2), tx(1)])).toHaveLength(2);
+  });
+});
+
 describe('unfair-proposal evidence', () => {
   test('verifies against the validator keys alone, and not after any bit of it changes', () => {
     const c = cluster(4);

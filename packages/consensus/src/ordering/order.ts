@@ -66,9 +66,9 @@ export interface SplitPayload {
 export function splitPayload(payload: readonly Uint8Array[]): SplitPayload | string {
   const logs: SignedReceiveLog[] = [];
   let i = 0;
-  for (; i < payload.length && isLogElement(payload[i]!); i++) {
+  for (; i < payload.length; i++) {
     const log = decodeLogElement(payload[i]!);
-    if (log === undefined) return `payload element ${i} is a malformed receive log`;
+    if (log === undefined) break;
     logs.push(log);
   }
   const txs = payload.slice(i);

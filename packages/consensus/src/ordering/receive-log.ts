@@ -41,14 +41,19 @@ export const SignedReceiveLogCodec = codec.record({
 export type SignedReceiveLog = codec.Infer<typeof SignedReceiveLogCodec>;
 
 /**
- * A receive log as a block payload element: a leading zero byte (no canonical encoding starts
- * with one, so no client transaction can be taken for a log) and the log's canonical bytes.
- * A proposal under fair ordering carries its logs first, then its transactions.
+ * A receive log as a block payload element: a leading zero byte (no canonical encoding starts with
+ * one, so no exchange transaction is ever taken for a log) and the log's canonical bytes. A
+ * proposal under fair ordering carries its logs first, then its transactions. An element is a log
+ * only if it decodes as one: an application's transaction that happens to start with a zero byte
+ * (the simulator's are arbitrary bytes) stays a transaction.
  */
 export const LOG_ELEMENT_TAG = 0x00;
 
+// Elements are shared between replicas (the simulator) and judged by several rules: decoded once.
+const decoded = new WeakMap<Uint8Array, SignedReceiveLog | null>();
+
 export function isLogElement(element: Uint8Array): boolean {
-  return element.length > 0 && element[0] === LOG_ELEMENT_TAG;
+  return decodeLogElement(element) !== undefined;
 }
 
 export function encodeLogElement(log: SignedReceiveLog): Uint8Array {
@@ -56,17 +61,23 @@ export function encodeLogElement(log: SignedReceiveLog): Uint8Array {
   const out = new Uint8Array(body.length + 1);
   out[0] = LOG_ELEMENT_TAG;
   out.set(body, 1);
+  decoded.set(out, log);
   return out;
 }
 
-/** The log an element carries, or undefined if it is malformed. */
+/** The log an element carries, or undefined if it is not one. */
 export function decodeLogElement(element: Uint8Array): SignedReceiveLog | undefined {
-  if (!isLogElement(element) || element.length > MAX_TX_BYTES) return undefined;
-  const r = tryDecode(SignedReceiveLogCodec, element.subarray(1));
-  return r.ok ? r.value : undefined;
+  if (element.length < 2 || element[0] !== LOG_ELEMENT_TAG || element.length > MAX_TX_BYTES + 1) return undefined;
+  let log = decoded.get(element);
+  if (log === undefined) {
+    const r = tryDecode(SignedReceiveLogCodec, element.subarray(1));
+    log = r.ok ? r.value : null;
+    decoded.set(element, log);
+  }
+  return log ?? undefined;
 }
 
-/** The transactions of a payload: its elements that are not receive logs (what the application executes). */
+/** The transactions of a payload: its elements after the leading receive logs (what the application executes). */
 export function payloadTransactions(payload: readonly Uint8Array[]): readonly Uint8Array[] {
   let logs = 0;
   while (logs < payload.length && isLogElement(payload[logs]!)) logs++;
