@@ -951,7 +951,7 @@ export class Pbft implements Protocol<PbftMessage> {
     if (kept !== undefined) this.drop();
     this.viewChanges.set(s.signer, v); // only the highest of each replica: memory bounded by n
     this.aheadOf(s.signer, newView, () => true);
-    if (newView === this.view && this.inViewChange) this.viewChangeCounted();
+    if (newView >= this.view && this.inViewChange) this.viewChangeCounted();
   }
 
   /** The view changes held for `view`, one per replica, counted by a tally. */
@@ -969,7 +969,13 @@ export class Pbft implements Protocol<PbftMessage> {
   /** A view change for the view this replica is changing to came in: start the timer, or send NEW-VIEW as its primary. */
   private viewChangeCounted(): void {
     const count = this.viewChangesFor(this.view).votes.count(this.view);
-    if (this.timerArmedFor !== this.view && this.rules.viewChangeTimerRuns(count, this.quorum)) {
+    // The timer counts the replicas that asked for this view or a later one (each replica's highest
+    // view change is kept): one that asks for a later view also wants to leave this one. Counting only
+    // this view, a quorum split across two target views (some replicas' timers ran out a view ahead
+    // before GST) waited for ever: found by the cut-off class at n = 13.
+    let atLeast = 0;
+    for (const v of this.viewChanges.values()) if (v.statement.view >= this.view) atLeast++;
+    if (this.timerArmedFor !== this.view && this.rules.viewChangeTimerRuns(atLeast, this.quorum)) {
       this.timerArmedFor = this.view;
       this.armProgressTimer();
     }

@@ -76,7 +76,7 @@ export interface PbftRules {
   checkpointDue(sequence: number, interval: number, low: number): boolean;
   /** Whether matching checkpoints of `signers` distinct replicas make a stable checkpoint. */
   stable(signers: number, quorum: number): boolean;
-  /** Whether the view-change timer of the new view runs, with `viewChanges` view changes for it in (own included). */
+  /** Whether the view-change timer of the new view runs, with view changes of `viewChanges` distinct replicas for it or a later view in (own included). */
   viewChangeTimerRuns(viewChanges: number, quorum: number): boolean;
   /** Whether `viewChanges` view changes of distinct replicas for a view let its primary send (and backups accept) NEW-VIEW. */
   newViewReady(viewChanges: number, quorum: number): boolean;
@@ -127,7 +127,8 @@ export const defaultRules: PbftRules = {
   // OSDI 1999, 4.3: a checkpoint with a proof (2f+1, a quorum of matching checkpoint messages) is stable; h moves to it.
   stable: (signers, quorum) => signers >= quorum,
 
-  // TOCS 2002, 2.3.5 (OSDI 1999, 4.5.2): the timer for v+1 starts only once 2f+1 (a quorum of) view changes for v+1 are in.
+  // TOCS 2002, 2.3.5 (OSDI 1999, 4.5.2): the timer for v+1 starts only once 2f+1 (a quorum of) view changes for v+1 are in
+  // (here: for v+1 or later, so that a quorum split between two target views still times out and moves up).
   viewChangeTimerRuns: (viewChanges, quorum) => viewChanges >= quorum,
 
   // OSDI 1999, 4.4: the primary of v+1 sends NEW-VIEW once it holds 2f (here: a quorum, its own included) valid view changes for v+1.
