@@ -1,13 +1,15 @@
 // The attack x defence matrix of issue 18, the pure part: which runs make a cell, the seeded
 // bootstrap interval of the extracted value, the per-cell figures, the goals, the table and the JSON
 // summary. No I/O and no clock: fairness.ts runs the simulations and feeds their figures in here.
-import { Rng } from '@bftx/sim';
+import { FAIRNESS_DEFENCES, type FairnessDefence } from '@bftx/agents';
+import { ORDERING_ATTACKS, Rng, type OrderingAttackKind } from '@bftx/sim';
 import Table from 'cli-table3';
 
-export const ATTACKS = ['front-run', 'sandwich', 'displacement', 'censor', 'delay', 'ignore-cancels', 'condorcet'] as const;
-export type Attack = (typeof ATTACKS)[number];
-export const DEFENCES = ['leader', 'ordering', 'batch', 'both'] as const;
-export type Defence = (typeof DEFENCES)[number];
+// The lists are the simulator's attacks and the harness's defences: one definition each.
+export const ATTACKS = ORDERING_ATTACKS;
+export type Attack = OrderingAttackKind;
+export const DEFENCES = FAIRNESS_DEFENCES;
+export type Defence = FairnessDefence;
 
 /** One simulation of the matrix. `attack: 'none'` is the baseline: the coalition's replicas honest, same agents. */
 export interface MatrixJob {

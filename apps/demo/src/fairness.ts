@@ -8,10 +8,11 @@ import { intervalChart, type ReportSection, type ReportTable } from '@bftx/viz';
 import { PROTOCOLS, type ProtocolName } from './options';
 import type { Outcome, Progress } from './scenarios';
 
-export const FAIRNESS_ATTACKS = ['front-run', 'sandwich', 'displacement', 'censor', 'delay', 'ignore-cancels', 'condorcet'] as const;
-export type FairnessAttack = (typeof FAIRNESS_ATTACKS)[number];
-export const FAIRNESS_DEFENCES = ['leader', 'ordering', 'batch', 'both'] as const;
-export type FairnessDefence = (typeof FAIRNESS_DEFENCES)[number];
+// The simulator's attacks and the harness's defences, named once there.
+export { ORDERING_ATTACKS as FAIRNESS_ATTACKS, type OrderingAttackKind as FairnessAttack } from '@bftx/sim';
+export { FAIRNESS_DEFENCES, type FairnessDefence } from '@bftx/agents';
+import type { FairnessDefence } from '@bftx/agents';
+import type { OrderingAttackKind as FairnessAttack } from '@bftx/sim';
 
 const DEFENCE_NAMES: Record<FairnessDefence, string> = { leader: 'leader order (today)', ordering: 'leader-proof ordering', batch: 'uniform-price batch', both: 'ordering + batch' };
 

@@ -41,7 +41,6 @@ interface Held {
   /** Receipt time as logged (undefined: left out of the log by an adversary), and as it was. */
   readonly logged: number | undefined;
   readonly received: number;
-  readonly order: number;
 }
 
 /** Final digests remembered, so a log signed before a transaction became final does not oblige it again. */
@@ -70,7 +69,6 @@ export class FairOrderingPolicy implements PayloadPolicy {
   private readonly logs = new Map<number, SignedReceiveLog>();
   private own: SignedReceiveLog | undefined;
   private ownDirty = true;
-  private received = 0;
   /** Version of the own log: bumped each time it is signed (the runtime sends each version to each peer once). */
   version = 0;
   private readonly asked = new Map<string, number>();
@@ -112,7 +110,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       this.adversary?.seen?.(tx, now);
       const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
       const k = txKey(tx);
-      this.held.set(key, { tx, digest, key: k, logged, received: now, order: this.received++ });
+      this.held.set(key, { tx, digest, key: k, logged, received: now });
       this.byTxKey.set(k, key);
       this.asked.delete(key);
       if (logged !== undefined) this.touch();
@@ -199,7 +197,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
     return [...logs.map(encodeLogElement), ...chosen];
   }
 
-  validate(payload: readonly Uint8Array[], context: PayloadContext): PayloadVerdict & { readonly convicts?: boolean } {
+  validate(payload: readonly Uint8Array[], context: PayloadContext): PayloadVerdict {
     if (payload.length === 0) return OK;
     const split = splitPayload(payload);
     if (typeof split === 'string') return { ok: false, reason: split, convicts: false };
@@ -225,13 +223,17 @@ export class FairOrderingPolicy implements PayloadPolicy {
     for (const [key, h] of this.held) {
       if (h.received > now - wait) return false; // held in receipt order: the rest are younger
       if ((this.inFlight.get(key) ?? -1) > now) continue;
-      if (counts === undefined) {
-        counts = new Map();
-        for (const log of this.freshLogs(now, true)) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
+      counts ??= this.logCounts(now);
       if ((counts.get(key) ?? 0) >= this.validators.f + 1) return true;
     }
     return false;
+  }
+
+  /** How many of the fresh logs (all peers') name each digest. */
+  private logCounts(now: number): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const log of this.freshLogs(now, true)) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
+    return counts;
   }
 
   /** Transactions of a proposal built or accepted: out of the own log for 3 delta (see `inFlight`). */
@@ -340,9 +342,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
     const taken: Uint8Array[] = [];
     let held = 0;
     let unasked = 0;
-    const logs = this.freshLogs(now, true);
-    const counts = new Map<string, number>();
-    for (const log of logs) for (const key of entryKeys(log)) counts.set(key, (counts.get(key) ?? 0) + 1);
+    const counts = this.logCounts(now);
     for (const tx of txs) {
       const key = digestKey(txDigest(tx));
       if (this.held.has(key) || this.final.has(key)) held++;
