@@ -189,6 +189,8 @@ test('cluster --ordering fair --matching batch: four processes, orders placed by
       up = statuses.every((s) => s?.connectedPeers.length === 3 && s.ordering === 'fair');
     }
     expect(up).toBe(true);
+    // The replicas answer before the parent has printed its endpoints (it prints once each answers): wait for the banner.
+    while (!/Ctrl-C/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(/hotstuff \(fair ordering\) cluster of 4/);
     // An ask rests (the batch clears it alone: nothing crosses), a bid takes it at the uniform price.
     const ask = capture();
