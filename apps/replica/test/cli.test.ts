@@ -237,6 +237,8 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
       up = statuses.every((s) => s?.connectedPeers.length === 3);
     }
     expect(up).toBe(true);
+    // The replicas answer before the parent has printed its endpoints: wait for the banner.
+    while (!/Ctrl-C/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(new RegExp(`replica 3: peers 127.0.0.1:${base + 3}  api http://127.0.0.1:${base + 103}/v1/status`));
     const io = capture();
     expect(await main(['load', '--dir', dir, '--rate', '200', '--duration', '2', '--json'], io)).toBe(0);
