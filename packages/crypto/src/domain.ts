@@ -27,6 +27,8 @@ export const Domains = {
   handshake: 'bftx.handshake',
   keyId: 'bftx.key-id',
   merkleLeaf: 'bftx.merkle-leaf',
+  /** A replica's execution attestation: (height, block hash, state root) after applying a finalized block. */
+  attestation: 'bftx.attest',
 } as const;
 
 const prefixCaches = { 'bftx-hash': new Map<string, Uint8Array>(), 'bftx-sig': new Map<string, Uint8Array>() };

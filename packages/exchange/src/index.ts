@@ -1,4 +1,13 @@
 // @bftx/exchange: a spot exchange as a deterministic replicated state machine, and its wiring to any consensus protocol.
+export {
+  attestationThreshold,
+  AttestationCodec,
+  AttestationStatementCodec,
+  signAttestation,
+  verifyAttestations,
+  type Attestation,
+  type AttestedStatement,
+} from './attestation';
 export { checkConfig, type ExchangeConfig, type FeeSchedule, type MarketConfig, type MatchingMode } from './config';
 export { ExchangeError, type AdmissionReason, type ExchangeErrorCode, type RejectReason } from './errors';
 export { Exchange, type AccountView, type BlockResult, type ExchangeBlock, type ForgedTransactionEvidence, type Trade, type TxReceipt } from './exchange';
