@@ -3,7 +3,7 @@ export { assertBytes, bytesEqual, compareBytes, concatBytes, fromHex, fromUtf8, 
 export { assertDomain, Domains, type DomainTag } from './domain';
 export { CryptoError, type CryptoErrorCode } from './errors';
 export { hash, hashHex, hashParts, sha256, sha512 } from './hash';
-export { IncrementalMerkleTree, merkleProof, merkleRoot, verifyMerkleProof, type MerkleProof } from './merkle';
+export { IncrementalMerkleTree, MAX_PROOF_DEPTH, merkleProof, MerkleProofCodec, merkleRoot, verifyMerkleProof, type MerkleProof } from './merkle';
 export * as codec from './codec/index';
 export { decode, encode, tryDecode, DecodeError, EncodeError, CODEC_VERSION, type Codec, type Infer, type DecodeResult } from './codec/index';
 export { generateKeyPair, keyPairFromSeed, publicKeyId, type KeyPair } from './signature/keys';

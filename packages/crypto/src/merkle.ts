@@ -1,5 +1,6 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual } from './bytes';
+import { array, fixedBytes, record, uint, type Codec } from './codec/codecs';
 import { CryptoError } from './errors';
 
 // RFC 6962 / RFC 9162 Merkle tree hash: leaves and inner nodes get different
@@ -57,6 +58,15 @@ export interface MerkleProof {
   readonly size: number;
   readonly siblings: readonly Uint8Array[];
 }
+
+/** Most siblings a proof can have: a tree of up to 2^64 leaves. */
+export const MAX_PROOF_DEPTH = 64;
+
+/**
+ * The canonical encoding of a MerkleProof: index, size, and the sibling hashes from the leaf up
+ * (at most MAX_PROOF_DEPTH of 32 bytes). Decoding checks the shapes only; verifyMerkleProof checks the rest.
+ */
+export const MerkleProofCodec: Codec<MerkleProof> = record({ index: uint(), size: uint(), siblings: array(fixedBytes(32), MAX_PROOF_DEPTH) });
 
 /** Inclusion proof for `leaves[index]`. Throws CryptoError INVALID_ARGUMENT if index is out of range. */
 export function merkleProof(leaves: readonly Uint8Array[], index: number): MerkleProof {
@@ -145,6 +155,25 @@ export class IncrementalMerkleTree {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) throw new CryptoError('INVALID_ARGUMENT', `leaf index ${index} is outside [0, ${this.size})`);
     this.levels[0]![index] = leafHash(leaf);
     this.dirty.add(index);
+  }
+
+  /**
+   * Inclusion proof for the leaf at `index` against the current root (the same proof
+   * `merkleProof` gives for the same leaves): O(log n) after the pending changes are hashed in.
+   * Throws CryptoError INVALID_ARGUMENT if there is no such leaf.
+   */
+  proof(index: number): MerkleProof {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) throw new CryptoError('INVALID_ARGUMENT', `leaf index ${index} is outside [0, ${this.size})`);
+    if (this.dirty.size > 0) this.root();
+    const siblings: Uint8Array[] = [];
+    let i = index;
+    for (let k = 0; this.levels[k]!.length > 1; k++) {
+      // An odd last node is carried up unchanged: no sibling at this level.
+      const sibling = this.levels[k]![i ^ 1];
+      if (sibling !== undefined) siblings.push(sibling.slice());
+      i >>>= 1;
+    }
+    return { index, size: this.size, siblings };
   }
 
   root(): Uint8Array {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { CryptoError, fromHex, IncrementalMerkleTree, merkleProof, merkleRoot, toHex, verifyMerkleProof, type MerkleProof } from '../src/index';
+import { CryptoError, decode, encode, fromHex, IncrementalMerkleTree, merkleProof, MerkleProofCodec, merkleRoot, toHex, verifyMerkleProof, type MerkleProof } from '../src/index';
 
 // Reference: the recursive definition of RFC 9162 section 2.1.1, written independently with node:crypto.
 function refRoot(leaves: Uint8Array[]): Uint8Array {
@@ -151,5 +151,89 @@ describe('IncrementalMerkleTree', () => {
     const root = tree.root();
     for (const i of [-1, 1, 0.5, Number.NaN]) expect(() => tree.set(i, Uint8Array.of(2))).toThrow(CryptoError);
     expect(tree.root()).toEqual(root);
+  });
+});
+
+describe('IncrementalMerkleTree proofs', () => {
+  // Reference: the shape of an RFC 9162 audit path, from the recursive definition: for each
+  // sibling from the leaf up, whether it is on the left.
+  function pathShape(index: number, size: number): boolean[] {
+    const out: boolean[] = [];
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > 1) {
+      let k = 1;
+      while (k * 2 < hi - lo) k *= 2;
+      if (index < lo + k) {
+        out.push(false);
+        hi = lo + k;
+      } else {
+        out.push(true);
+        lo += k;
+      }
+    }
+    return out.reverse();
+  }
+  const flip = (b: Uint8Array, bit: number): Uint8Array => {
+    const c = b.slice();
+    c[(bit >>> 3) % c.length]! ^= 1 << (bit & 7);
+    return c;
+  };
+
+  const arbCase = fc.record({
+    leaves: fc.array(fc.uint8Array({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 300 }),
+    updates: fc.array(fc.record({ at: fc.nat(), leaf: fc.uint8Array({ minLength: 1, maxLength: 12 }) }), { maxLength: 20 }),
+    bit: fc.nat(),
+    delta: fc.integer({ min: 1, max: 300 }),
+  });
+
+  test('every proof verifies against the root; any one flipped bit, another index or a differently shaped size fails', () => {
+    fc.assert(
+      fc.property(arbCase, ({ leaves: initial, updates, bit, delta }) => {
+        const leaves = initial.slice();
+        const tree = new IncrementalMerkleTree();
+        for (const l of leaves) tree.push(l);
+        tree.root();
+        for (const u of updates) {
+          tree.set(u.at % leaves.length, u.leaf);
+          leaves[u.at % leaves.length] = u.leaf;
+        }
+        // proof() hashes the pending updates in itself: no root() call before it.
+        const first = tree.proof(0);
+        const root = tree.root();
+        expect(first).toEqual(merkleProof(leaves, 0));
+        for (let i = 0; i < leaves.length; i++) {
+          const p = tree.proof(i);
+          expect(verifyMerkleProof(root, leaves[i]!, p)).toBe(true);
+          expect(p).toEqual(merkleProof(leaves, i));
+          expect(decode(MerkleProofCodec, encode(MerkleProofCodec, p))).toEqual(p);
+          expect(verifyMerkleProof(root, flip(leaves[i]!, bit + i), p)).toBe(false);
+          expect(verifyMerkleProof(flip(root, bit + i), leaves[i]!, p)).toBe(false);
+          p.siblings.forEach((_, s) => {
+            const siblings = p.siblings.slice();
+            siblings[s] = flip(siblings[s]!, bit + s);
+            expect(verifyMerkleProof(root, leaves[i]!, { ...p, siblings })).toBe(false);
+          });
+          const other = (i + delta) % leaves.length;
+          if (other !== i) expect(verifyMerkleProof(root, leaves[i]!, { ...p, index: other })).toBe(false);
+          // RFC 9162 binds the size only through the path's shape: a size with the same shape
+          // (index 0 of 3 and of 4 leaves) proves the same leaf at the same index; any other fails.
+          const size = p.size + delta;
+          const sameShape = i < size && JSON.stringify(pathShape(i, size)) === JSON.stringify(pathShape(i, p.size));
+          expect(verifyMerkleProof(root, leaves[i]!, { ...p, size })).toBe(sameShape);
+          if (p.size - delta > i) expect(verifyMerkleProof(root, leaves[i]!, { ...p, size: p.size - delta })).toBe(JSON.stringify(pathShape(i, p.size - delta)) === JSON.stringify(pathShape(i, p.size)));
+        }
+      }),
+      { numRuns: bftxRuns(60) },
+    );
+  });
+
+  test('a proof of a leaf that is not there is a typed error; the codec refuses a too-deep proof', () => {
+    const tree = new IncrementalMerkleTree();
+    expect(() => tree.proof(0)).toThrow(CryptoError);
+    tree.push(Uint8Array.of(1));
+    expect(tree.proof(0)).toEqual({ index: 0, size: 1, siblings: [] });
+    expect(() => tree.proof(1)).toThrow(CryptoError);
+    expect(() => encode(MerkleProofCodec, { index: 0, size: 1, siblings: Array.from({ length: 65 }, () => new Uint8Array(32)) })).toThrow();
   });
 });
