@@ -36,6 +36,8 @@ export interface ReplicaConfigFile {
   readonly damagedLog?: 'refuse' | 'discard';
   /** How a block's transactions are ordered: 'leader' (default) or 'fair' (leader-proof ordering); the same on every replica of a cluster. */
   readonly ordering?: Ordering;
+  /** Sign, send and check execution attestations after each finalized block (default true). */
+  readonly attestations?: boolean;
   readonly exchange: {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
@@ -59,6 +61,7 @@ export interface ReplicaConfig {
   readonly auditVotes: boolean;
   readonly damagedLog: 'refuse' | 'discard';
   readonly ordering: Ordering;
+  readonly attestations: boolean;
   readonly exchange: ExchangeConfig;
 }
 
@@ -84,7 +87,7 @@ function onlyFields(value: object, field: string, allowed: readonly string[]): v
   }
 }
 
-const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'exchange'] as const;
+const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'attestations', 'exchange'] as const;
 const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks', 'matching'] as const;
 
 function hexKey(value: unknown, field: string): Uint8Array {
@@ -122,6 +125,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const listen = c.listen === undefined ? peers[self]! : endpoint(c.listen, 'listen', 0);
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
   if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
+  if (c.attestations !== undefined && typeof c.attestations !== 'boolean') fail('attestations', 'true or false');
   if (c.damagedLog !== undefined && c.damagedLog !== 'refuse' && c.damagedLog !== 'discard') fail('damagedLog', '"refuse" or "discard"');
   if (c.ordering !== undefined && !ORDERINGS.includes(c.ordering)) fail('ordering', `"leader" (the leader orders a block's transactions; the default) or "fair" (leader-proof ordering), not ${JSON.stringify(c.ordering)}`);
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
@@ -151,7 +155,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', ordering: c.ordering ?? 'leader', exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', ordering: c.ordering ?? 'leader', attestations: c.attestations !== false, exchange };
 }
 
 export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {

@@ -25,6 +25,8 @@ export class LoggedProtocol<M> implements Protocol<M> {
   readonly rawMessages = new WeakMap<object, Uint8Array>();
   private records: Uint8Array[] = [];
   private commits: Commit<M>[] = [];
+  /** Commit certificates the protocol output since the last take, each with the height of its commit's last block. */
+  private certificates: Array<{ height: number; certificate: Uint8Array }> = [];
   /** Hashes of the messages in the log now (since the last safety state). */
   private readonly inLog = new Set<string>();
 
@@ -65,8 +67,12 @@ export class LoggedProtocol<M> implements Protocol<M> {
     if (!outputs.some((o) => o.type === 'commit')) return outputs;
     const passed: ProtocolOutput<M>[] = [];
     for (const o of outputs) {
-      if (o.type === 'commit') this.commits.push(o);
-      else passed.push(o);
+      if (o.type === 'commit') {
+        this.commits.push(o);
+        const certificate = (o as { readonly certificate?: Uint8Array }).certificate;
+        const last = o.blocks[o.blocks.length - 1];
+        if (certificate !== undefined && last !== undefined) this.certificates.push({ height: last.height, certificate });
+      } else passed.push(o);
     }
     return passed;
   }
@@ -77,6 +83,13 @@ export class LoggedProtocol<M> implements Protocol<M> {
     for (const c of this.commits) outputs.push(c);
     this.commits = [];
     return outputs;
+  }
+
+  /** Commit certificates since the last call (each proves its height's block final), to be stored. */
+  takeCertificates(): Array<{ height: number; certificate: Uint8Array }> {
+    const c = this.certificates;
+    if (c.length > 0) this.certificates = [];
+    return c;
   }
 
   /** Input records since the last call, to be logged. */

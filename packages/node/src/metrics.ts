@@ -40,6 +40,13 @@ export class ReplicaMetrics {
   readonly logSkipped: Counter<'reason'>;
   readonly evidence: Counter<'offender' | 'kind'>;
   readonly apiRefused: Counter<'code'>;
+  readonly attestationsSigned: Counter;
+  readonly attestationsReceived: Counter;
+  readonly attestationsRefused: Counter<'reason'>;
+  readonly attestationConflicts: Counter<'signer'>;
+  readonly attestationProduceSeconds: Counter;
+  readonly attestationCheckSeconds: Counter;
+  readonly certificatesStored: Counter;
 
   constructor(labels: { readonly replica: number; readonly protocol: string }) {
     this.registry.setDefaultLabels({ replica: String(labels.replica), protocol: labels.protocol });
@@ -57,6 +64,13 @@ export class ReplicaMetrics {
     this.evidence = new Counter({ name: 'bftx_evidence_total', help: 'Validators convicted of misbehaviour from what they signed (stored; one per offender)', labelNames: ['offender', 'kind'], registers });
     this.apiRefused = new Counter({ name: 'bftx_api_refused_total', help: 'Client API requests refused, by error code', labelNames: ['code'], registers });
     this.logSkipped = new Counter({ name: 'bftx_log_skipped_total', help: 'Messages handled but not written to the input log: a duplicate of one in it, or the log at its cap', labelNames: ['reason'], registers });
+    this.attestationsSigned = new Counter({ name: 'bftx_attestations_signed_total', help: 'Execution attestations this replica signed (one per finalized block applied)', registers });
+    this.attestationsReceived = new Counter({ name: 'bftx_attestations_received_total', help: 'Execution attestations from peers accepted (verified, kept)', registers });
+    this.attestationsRefused = new Counter({ name: 'bftx_attestations_refused_total', help: 'Execution attestations from peers refused, by reason', labelNames: ['reason'], registers });
+    this.attestationConflicts = new Counter({ name: 'bftx_attestation_conflicts_total', help: 'Verified attestations of another block or state root than this replica reached at that height, by signer: the signer or this replica diverged', labelNames: ['signer'], registers });
+    this.attestationProduceSeconds = new Counter({ name: 'bftx_attestation_produce_seconds_total', help: 'Time spent producing attestations (sign, encode, queue to every peer)', registers });
+    this.attestationCheckSeconds = new Counter({ name: 'bftx_attestation_check_seconds_total', help: 'Time spent checking attestations received (decode, checks, signature)', registers });
+    this.certificatesStored = new Counter({ name: 'bftx_certificates_stored_total', help: 'Commit certificates stored (each proves the last block of a commit final)', registers });
     this.persists = new Counter({ name: 'bftx_safety_persists_total', help: 'Safety states made durable before the outputs that depend on them', registers });
   }
 

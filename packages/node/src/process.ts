@@ -32,6 +32,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     auditVotes: config.auditVotes,
     damagedLog: config.damagedLog,
     ordering: config.ordering,
+    attestations: config.attestations,
     log: (event, fields) => logger.info({ event, ...fields }, event),
   });
   await node.start();

@@ -6,9 +6,10 @@
 // - runtime.ts: the drive loop (a group of inputs through `drive`, its durable part written in
 //   one batch, then its actions carried out), timers, rejections counted;
 // - metrics.ts, store.ts, transport.ts: the figures, the disk, the network.
-import { Ledger, StatementVerifier, ValidatorSet, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
-import type { SignatureScheme } from '@bftx/crypto';
-import type { BlockResult, ExchangeConfig, ReplicatedExchange } from '@bftx/exchange';
+import { Ledger, StatementVerifier, ValidatorSet, type BlockHeader, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
+import { encode, fromHex, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { AttestationCodec, signAttestation, type Attestation, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
+import { AttestationPool } from './attestations';
 import { Door } from './door';
 import type { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
@@ -62,7 +63,29 @@ export interface ReplicaOptions<M> {
   readonly ordering?: Ordering;
   /** Fair ordering's parameters (the same on every replica) and, for tests and demos, Byzantine ordering behaviour. */
   readonly fairOrdering?: FairOrderingSetup;
+  /**
+   * Sign an execution attestation after applying each finalized block, send it to every peer, and
+   * check and keep the peers' (default true). Off: nothing is signed, sent or checked (a bench's baseline).
+   */
+  readonly attestations?: boolean;
+  /** Most heights above its own an attestation may be for (default 256), and heights of attestations held in memory (default 1024). */
+  readonly attestationWindow?: number;
+  readonly attestationRetain?: number;
 }
+
+/** A commit certificate at `height` and the headers from `height` down to the block it proves (highest first). */
+export interface FinalityParts {
+  readonly certificateHeight: number;
+  readonly certificate: Uint8Array;
+  readonly headers: BlockHeader[];
+}
+
+/** Own attestations re-sent to a peer whose connection (re)opens: the last this many heights. */
+const RESEND_HEIGHTS = 64;
+/** Recent certificates held in memory (older ones are read from the store). */
+const RECENT_CERTIFICATES = 1024;
+/** Most headers a finality proof carries: a block further below the nearest certificate gets none. */
+export const MAX_PROOF_HEADERS = 4096;
 
 export class ReplicaNode<M> {
   readonly metrics: ReplicaMetrics;
@@ -73,6 +96,15 @@ export class ReplicaNode<M> {
   private runtime: Runtime<unknown> | undefined;
   private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
   private readonly failureListeners: Array<(error: Error) => void> = [];
+  private readonly certificateListeners: Array<(height: number, certificate: Uint8Array) => void> = [];
+  /** Recent commit certificates by the height of the block each proves final (insertion order: oldest first). */
+  private readonly certificates = new Map<number, Uint8Array>();
+  private signer: Signer | undefined;
+  private pendingAttestations: Array<{ attestation: Attestation; conflict: boolean }> = [];
+  private flushing: Promise<void> | undefined;
+  private validatorSet: ValidatorSet | undefined;
+  /** Attestations (this replica's and its peers'), by height. */
+  attestations!: AttestationPool;
   port = 0;
   recovery: RecoveryReport | undefined;
 
@@ -106,7 +138,10 @@ export class ReplicaNode<M> {
     this.store = recovered.store;
     this.replica = recovered.replica;
     this.recovery = recovered.report;
+    this.signer = signer;
+    this.validatorSet = validators;
     const log = () => this.options.log; // read at each use: tests replace it while running
+    await this.restoreAttestations(log);
     const fair = this.ordering === 'fair';
     const runtime = new Runtime<unknown>(
       // Under fair ordering the wire carries envelopes, not the logged protocol's own messages: their bytes are not its records.
@@ -120,7 +155,19 @@ export class ReplicaNode<M> {
         metrics: this.metrics,
         outlet: () => this.transport!,
         finalized: (results) => {
-          for (const r of results) for (const l of this.finalizedListeners) l(r);
+          // Listeners first: a block stream names the block before the attestations of it.
+          for (const r of results) {
+            for (const l of this.finalizedListeners) l(r);
+            this.attest(r);
+          }
+        },
+        certified: (certificates) => {
+          for (const c of certificates) {
+            this.certificates.delete(c.height);
+            this.certificates.set(c.height, c.certificate);
+            if (this.certificates.size > RECENT_CERTIFICATES) this.certificates.delete(this.certificates.keys().next().value!);
+            for (const l of this.certificateListeners) l(c.height, c.certificate);
+          }
         },
         failed: (error) => {
           for (const l of this.failureListeners) l(error);
@@ -152,11 +199,144 @@ export class ReplicaNode<M> {
       peers: o.peers,
       metrics: this.metrics,
       onMessage: (from, bytes) => door.onMessage(from, bytes),
+      ...(this.attesting
+        ? {
+            onAttestation: (_from: number, bytes: Uint8Array) => {
+              const began = performance.now();
+              this.attestations.receive(bytes);
+              this.metrics.attestationCheckSeconds.inc((performance.now() - began) / 1000);
+            },
+            onPeerOpened: (peer: number) => this.resendAttestations(peer),
+          }
+        : {}),
       ...(o.log ? { log: o.log } : {}),
     });
     // The protocol starts (or resumes) before the network does: no peer message may reach it first.
     runtime.start(recovered.inputs);
     this.port = await this.transport.start();
+  }
+
+  /** Whether this replica signs, sends and checks execution attestations. */
+  get attesting(): boolean {
+    return this.options.attestations !== false;
+  }
+
+  get validators(): ValidatorSet {
+    return this.validatorSet!;
+  }
+
+  /** The statement this replica reached at `height` (its block's hash and the state root after it), if applied. */
+  private statementAt(height: number): { height: number; blockHash: Uint8Array; stateRoot: Uint8Array } | undefined {
+    const block = this.ledger.at(height);
+    const root = this.replica.stateRoots[height - 1];
+    if (height < 1 || block === undefined || root === undefined) return undefined;
+    return { height, blockHash: block.hash, stateRoot: fromHex(root) };
+  }
+
+  /** The pool, with the statements of the heights it retains and the attestations stored for them; own ones missing are signed again (deterministic signatures: the same bytes). */
+  private async restoreAttestations(log: () => ReplicaOptions<M>['log']): Promise<void> {
+    const o = this.options;
+    this.attestations = new AttestationPool({
+      validators: this.validatorSet!,
+      scheme: o.scheme,
+      metrics: this.metrics,
+      ...(o.attestationWindow !== undefined ? { window: o.attestationWindow } : {}),
+      ...(o.attestationRetain !== undefined ? { retain: o.attestationRetain } : {}),
+      persist: (records) => this.persistAttestations(records),
+      log,
+    });
+    const height = this.replica.stateRoots.length;
+    const from = Math.max(1, height - this.attestations.retain + 1);
+    for (let h = from; h <= height; h++) this.attestations.reached(this.statementAt(h)!);
+    const stored = await this.store!.attestations(from, height + this.attestations.window);
+    this.attestations.restore(stored.map((r) => r.attestation));
+    if (!this.attesting) return;
+    for (let h = Math.max(from, height - RESEND_HEIGHTS + 1); h <= height; h++) {
+      if (!this.attestations.matching(h).some((a) => a.signer === o.self)) this.attestations.own(signAttestation(this.signer!, o.self, this.statementAt(h)!));
+    }
+  }
+
+  /** After block `result.height` is on disk: its statement to the pool and, when attesting, this replica's signed attestation to every peer. */
+  private attest(result: BlockResult): void {
+    const statement = { height: result.height, blockHash: this.ledger.at(result.height)!.hash, stateRoot: result.stateRoot };
+    this.attestations.reached(statement);
+    if (!this.attesting) return;
+    const began = performance.now();
+    const a = signAttestation(this.signer!, this.options.self, statement);
+    this.attestations.own(a);
+    this.transport?.sendAttestation(encode(AttestationCodec, a));
+    this.metrics.attestationProduceSeconds.inc((performance.now() - began) / 1000);
+  }
+
+  /** A peer's connection (re)opened: it may have missed this replica's recent attestations. */
+  private resendAttestations(peer: number): void {
+    const height = this.attestations.height;
+    for (let h = Math.max(1, height - RESEND_HEIGHTS + 1); h <= height; h++) {
+      const own = this.attestations.matching(h).find((a) => a.signer === this.options.self);
+      if (own !== undefined) this.transport?.sendAttestation(encode(AttestationCodec, own), peer);
+    }
+  }
+
+  /** Queues attestation records for the store, written in one batch per turn of the event loop. */
+  private persistAttestations(records: ReadonlyArray<{ attestation: Attestation; conflict: boolean }>): void {
+    this.pendingAttestations.push(...records);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        const batch = this.pendingAttestations;
+        this.pendingAttestations = [];
+        if (batch.length > 0) await this.store?.putAttestations(batch);
+      })
+      .catch((e: unknown) => this.options.log?.('attestation-store-failed', { error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => (this.flushing = undefined));
+  }
+
+  /**
+   * Attestations at `height`: those of this replica's statement (`matching`) and those of another
+   * (`conflicts`), from memory or, for a height below the retention, the store.
+   */
+  async attestationsAt(height: number): Promise<{ matching: Attestation[]; conflicts: Attestation[] }> {
+    if (this.attestations.holds(height)) return { matching: this.attestations.matching(height), conflicts: this.attestations.conflicts(height) };
+    await this.flushing;
+    const stored = await this.store!.attestations(height, height);
+    return { matching: stored.filter((r) => !r.conflict).map((r) => r.attestation), conflicts: stored.filter((r) => r.conflict).map((r) => r.attestation) };
+  }
+
+  /**
+   * What proves block `height` final: the nearest commit certificate at or above it and the
+   * headers from there down to it (highest first); undefined when none is stored yet (the latest
+   * blocks of a commit that carried none) or it is more than MAX_PROOF_HEADERS above.
+   */
+  async finalityParts(height: number): Promise<FinalityParts | undefined> {
+    if (height < 1 || height > this.ledger.height) return undefined;
+    let found: { height: number; certificate: Uint8Array } | undefined;
+    for (let h = height; h <= Math.min(this.ledger.height, height + 64); h++) {
+      const c = this.certificates.get(h);
+      if (c !== undefined) {
+        found = { height: h, certificate: c };
+        break;
+      }
+    }
+    found ??= await this.store!.certificateFrom(height);
+    if (found === undefined || found.height - height + 1 > MAX_PROOF_HEADERS) return undefined;
+    const headers: BlockHeader[] = [];
+    for (let h = found.height; h >= height; h--) {
+      const b = this.ledger.at(h)!;
+      headers.push({ parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot });
+    }
+    return { certificateHeight: found.height, certificate: found.certificate, headers };
+  }
+
+  /** The commit certificate stored for exactly `height` (the last block of a commit), if any. */
+  async certificateAt(height: number): Promise<Uint8Array | undefined> {
+    const recent = this.certificates.get(height);
+    if (recent !== undefined) return recent;
+    const c = await this.store!.certificateFrom(height);
+    return c?.height === height ? c.certificate : undefined;
+  }
+
+  /** Calls `listener` with each commit certificate stored from now on, with the height of the block it proves final. */
+  onCertificate(listener: (height: number, certificate: Uint8Array) => void): void {
+    this.certificateListeners.push(listener);
   }
 
   /** Calls `listener` with each block finalized from now on, once it is on disk (with its receipts and trades). */
@@ -167,6 +347,8 @@ export class ReplicaNode<M> {
   async stop(): Promise<void> {
     if (this.runtime !== undefined) await this.runtime.stop();
     else await this.transport?.stop();
+    this.attestations?.close();
+    while (this.flushing !== undefined) await this.flushing;
     await this.store?.close();
   }
 

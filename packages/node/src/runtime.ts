@@ -61,6 +61,8 @@ export interface RuntimeParts<M> {
   readonly finalized: (results: readonly BlockResult[]) => void;
   /** The replica stopped on `error`. */
   readonly failed: (error: Error) => void;
+  /** Commit certificates now on disk, each with the height of the block it proves final (and those below it, with their headers). */
+  readonly certified?: (certificates: ReadonlyArray<{ readonly height: number; readonly certificate: Uint8Array }>) => void;
 }
 
 export class Runtime<M> {
@@ -194,6 +196,8 @@ export class Runtime<M> {
     for (const e of durable.evidence) if (!this.convicted.has(e.offender) && !evidence.some((x) => x.offender === e.offender)) evidence.push(e);
     const { safetyState } = durable;
     if (durable.persists > 0) metrics.persists.inc(durable.persists);
+    // Certificates of blocks now final here (a commit the ledger refused threw above); the latest per height.
+    const certificates = [...new Map(logged.takeCertificates().filter((c) => c.height <= ledger.height).map((c) => [c.height, c] as const)).values()];
     await store.write({
       inputs: logged.takeRecords(),
       ...(safetyState !== undefined ? { safetyState } : {}),
@@ -202,11 +206,16 @@ export class Runtime<M> {
       ...this.snapshotDue(blocks),
       votes,
       evidence,
+      certificates,
       sync: leaves || blocks.length > 0 || safetyState !== undefined || evidence.length > 0,
     });
     if (safetyState !== undefined) logged.logTruncated();
     for (const e of evidence) this.convict(e);
     if (blocks.length > 0) this.committed(blocks);
+    if (certificates.length > 0) {
+      metrics.certificatesStored.inc(certificates.length);
+      this.p.certified?.(certificates);
+    }
   }
 
   /** A snapshot of the exchange (now at the last of `blocks`) when they cross a multiple of snapshotEvery. */

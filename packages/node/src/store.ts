@@ -9,6 +9,7 @@
 // makes the unsynchronized ones before it durable.
 import { BlockCodec, BlockHeaderCodec, sealBlock, type Block, type Evidence, type SignedStatement } from '@bftx/consensus';
 import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
+import { AttestationCodec, type Attestation } from '@bftx/exchange';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -72,7 +73,13 @@ const blockKey = (height: number) => `block/${pad(height)}`;
 const walKey = (seq: number) => `wal/${pad(seq)}`;
 const voteKey = (seq: number) => `vote/${pad(seq)}`;
 const rootKey = (height: number) => `root/${pad(height)}`;
+const attestationKey = (height: number, signer: number) => `attest/${pad(height)}/${pad(signer)}`;
+const certificateKey = (height: number) => `cert/${pad(height)}`;
 const SNAPSHOT = 'exchange-snapshot';
+/** A stored attestation, flagged when it attests another statement than this replica's at its height. */
+const AttestationRecordCodec = codec.record({ conflict: codec.enumeration(['no', 'yes']), attestation: AttestationCodec });
+/** Most bytes of a commit certificate kept (a certificate of 256 validators' signatures is under 20 KiB). */
+export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
 const SnapshotCodec = codec.record({ height: codec.uint(), state: codec.bytes() });
 
 /** A signed vote as kept for audits. */
@@ -116,6 +123,8 @@ export interface StoreWrite {
   readonly votes?: readonly SignedStatement[];
   /** Evidence the protocol reported; an offender already on record keeps its first. */
   readonly evidence?: readonly Evidence[];
+  /** Commit certificates, each with the height of the last block of its commit (at most one per height: a later one replaces it). */
+  readonly certificates?: ReadonlyArray<{ readonly height: number; readonly certificate: Uint8Array }>;
   readonly sync: boolean;
 }
 
@@ -215,6 +224,7 @@ export class ReplicaStore {
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
     for (const e of w.evidence ?? []) batch.put(...evidenceRecord(e));
+    for (const c of w.certificates ?? []) if (c.certificate.length <= MAX_CERTIFICATE_BYTES) batch.put(certificateKey(c.height), c.certificate);
     await batch.write({ sync: w.sync });
     this.nextInput = seq;
     this.firstInput = first;
@@ -234,6 +244,33 @@ export class ReplicaStore {
     const out: string[] = [];
     for await (const value of this.db.values({ gte: rootKey(from), lte: rootKey(to) })) out.push(toHex(value));
     return out;
+  }
+
+  /**
+   * Stores attestations (one record per height and signer: a second write for the same replaces
+   * the first, as when a held attestation is sorted). Not synchronous: a crash may lose the last
+   * few, which peers re-send and this replica re-signs (Ed25519 signatures are deterministic).
+   */
+  async putAttestations(records: ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>): Promise<void> {
+    const batch = this.db.batch();
+    for (const r of records) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
+    await batch.write({ sync: false });
+  }
+
+  /** Stored attestations for heights `from` to `to` (inclusive), by height then signer. */
+  async attestations(from: number, to: number): Promise<Array<{ attestation: Attestation; conflict: boolean }>> {
+    const out: Array<{ attestation: Attestation; conflict: boolean }> = [];
+    for await (const value of this.db.values({ gte: attestationKey(from, 0), lte: attestationKey(Math.min(to, 1e15), 0xffff) })) {
+      const r = decode(AttestationRecordCodec, value);
+      out.push({ attestation: r.attestation, conflict: r.conflict === 'yes' });
+    }
+    return out;
+  }
+
+  /** The stored commit certificate at the lowest height at or above `height`, with that height. */
+  async certificateFrom(height: number): Promise<{ height: number; certificate: Uint8Array } | undefined> {
+    for await (const [key, value] of this.db.iterator({ gte: certificateKey(height), lte: certificateKey(1e15), limit: 1 })) return { height: Number(key.slice(5)), certificate: value };
+    return undefined;
   }
 
   /** The latest exchange snapshot, if one was written. */

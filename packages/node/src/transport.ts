@@ -29,6 +29,10 @@ export interface TransportOptions {
   readonly metrics: ReplicaMetrics;
   /** A consensus message from an authenticated peer. */
   readonly onMessage: (from: number, message: Uint8Array) => void;
+  /** An execution attestation's bytes from an authenticated peer. */
+  readonly onAttestation?: (from: number, attestation: Uint8Array) => void;
+  /** A peer's connection authenticated (a new one, or again after a drop). */
+  readonly onPeerOpened?: (peer: number) => void;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   readonly maxFrameBytes?: number;
   /** Most bytes waiting for one peer (default 32 MiB). */
@@ -118,6 +122,16 @@ export class Transport {
     for (let to = 0; to < this.links.length; to++) if (to !== this.options.self) this.sendFrame(to, frame);
   }
 
+  /** Sends an attestation (its AttestationCodec bytes) to one peer, or to every peer when `to` is undefined. */
+  sendAttestation(attestation: Uint8Array, to?: number): void {
+    const frame = encodeFrame(encode(EnvelopeCodec, { type: 'attestation', attestation }), this.maxFrameBytes);
+    if (to !== undefined) {
+      if (to !== this.options.self && to >= 0 && to < this.links.length) this.sendFrame(to, frame);
+      return;
+    }
+    for (let peer = 0; peer < this.links.length; peer++) if (peer !== this.options.self) this.sendFrame(peer, frame);
+  }
+
   private sendFrame(to: number, frame: Uint8Array): void {
     const link = this.links[to]!;
     const c = link.connection;
@@ -173,6 +187,7 @@ export class Transport {
     link.pendingBytes = 0;
     this.options.metrics.connectedPeers.set(this.connectedPeers().length);
     this.options.log?.('peer-connected', { peer });
+    this.options.onPeerOpened?.(peer);
   }
 
   /** Called when any connection closes. */
@@ -313,7 +328,8 @@ class Connection {
       this.transport.opened(this, this.theirHello.validator);
       return;
     }
-    if (!this.open) return this.refuse('unauthenticated', 'consensus message before the handshake');
+    if (!this.open) return this.refuse('unauthenticated', `${env.type} message before the handshake`);
+    if (env.type === 'attestation') return void o.onAttestation?.(this.peer!, env.attestation);
     o.onMessage(this.peer!, env.message);
   }
 }

@@ -2,16 +2,20 @@
 // (hello, then auth), then consensus messages. The handshake proves that the peer holds the key of
 // the validator it claims to be, freshly (it signs a challenge the verifier chose), for this
 // cluster and for this connection's two ends (a signature cannot be relayed to a third replica).
+// After it: consensus messages, and execution attestations (@bftx/exchange's AttestationCodec
+// bytes: a replica's signed (height, block hash, state root) after applying a finalized block).
 import { codec, Domains, encode, hashParts, utf8, type SignatureScheme, type Signer } from '@bftx/crypto';
 import type { ValidatorSet } from '@bftx/consensus';
 
-export const WIRE_VERSION = 1;
+/** 2: the attestation envelope. */
+export const WIRE_VERSION = 2;
 export const CHALLENGE_BYTES = 32;
 
 export const EnvelopeCodec = codec.taggedUnion('type', {
   hello: { version: codec.uint(0xffff), cluster: codec.fixedBytes(32), validator: codec.uint(0xffff), challenge: codec.fixedBytes(CHALLENGE_BYTES) },
   auth: { signature: codec.fixedBytes(64) },
   consensus: { message: codec.bytes() },
+  attestation: { attestation: codec.bytes(1024) },
 });
 export type Envelope = codec.Infer<typeof EnvelopeCodec>;
 
