@@ -46,6 +46,8 @@ export interface CheckedOutcome {
     readonly honest: boolean;
     readonly ledger: readonly string[];
     readonly commitTimes: readonly number[];
+    /** Transactions in its finalized blocks that were already final earlier in its ledger. */
+    readonly duplicateTransactions?: number;
     readonly maxPersistedBytes?: number;
     readonly footprint?: { readonly retained: number; readonly dropped: number } | undefined;
   }>;
@@ -80,6 +82,9 @@ export function checkOutcome<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, 
       for (let h = 0; h < Math.min(x.length, y.length); h++) if (x[h] !== y[h]) return `agreement: replicas ${honest[a]!.validator} and ${honest[b]!.validator} disagree at height ${h + 1}`;
     }
   }
+  // An honest leader proposes only what is not on the chain it extends, even while it is still
+  // fetching that chain (a restarted replica catching up): no transaction is final twice.
+  for (const r of honest) if ((r.duplicateTransactions ?? 0) > 0) return `transactions final twice: replica ${r.validator} finalized ${r.duplicateTransactions} transaction(s) a second time`;
   const honestValidators = new Set(honest.map((r) => r.validator));
   const accused = outcome.offenders.filter((o) => honestValidators.has(o));
   if (accused.length > 0) return `evidence against honest replica(s) ${accused.join(', ')}`;

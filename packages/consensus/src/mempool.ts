@@ -49,6 +49,11 @@ export class FifoMempool implements Mempool {
     for (const tx of txs) this.txs.delete(txKey(tx));
   }
 
+  /** `remove` for transactions whose keys the caller has already computed. */
+  removeKeys(keys: readonly string[]): void {
+    for (const k of keys) this.txs.delete(k);
+  }
+
   get size(): number {
     return this.txs.size;
   }

@@ -8,6 +8,8 @@ import {
   dispatch,
   drive,
   FifoPayloadPolicy,
+  RECENT_FINAL_BLOCKS,
+  txKey,
   GENESIS,
   hashedLeader,
   leaderSchedule,
@@ -152,6 +154,27 @@ describe('payload policy and finality', () => {
     const other = child(GENESIS, 1, 9);
     refinalized(out, other, { height: 1, at: () => b }, () => undefined);
     expect(out.take()).toEqual([{ type: 'commit', blocks: [other] }]);
+  });
+  // Found by the replica fault run (CI, seed 525765562): a replica catching up committed a block,
+  // then admitted one of its transactions again (its exchange had not applied the block yet) and,
+  // leading, proposed it a second time. Final transactions are now remembered, and voters refuse repeats.
+  test('a transaction offered again after it is final is not proposed again; repeats are refused', () => {
+    const p = new FifoPayloadPolicy();
+    const txs = [1, 2, 3, 4].map((i) => utf8(`tx${i}`));
+    const none = { view: 1, height: 1, now: 0, pending: new Set<string>() };
+    p.offer(txs.slice(0, 2), 0);
+    commitChain(new Outbox<string>(), [makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: txs.slice(0, 2) })], p);
+    p.offer(txs, 1); // the first two again, late
+    expect(p.build({ ...none, height: 2 }, 10)).toEqual(txs.slice(2));
+    expect(p.validate([txs[2]!, txs[0]!], none)).toEqual({ ok: false, reason: 'transaction 1 is final already' });
+    expect(p.validate([txs[2]!, txs[2]!], none)).toEqual({ ok: false, reason: 'transaction 1 repeats an earlier one of the block' });
+    expect(p.validate([txs[3]!], { ...none, pending: new Set([txKey(txs[3]!)]) })).toEqual({ ok: false, reason: 'transaction 0 is already on the chain the block extends' });
+    // A voter missing part of the chain judges only what it can; a leader missing part of it proposes nothing.
+    expect(p.validate([txs[3]!], { ...none, pending: new Set([txKey(txs[3]!)]), pendingComplete: false })).toEqual({ ok: true });
+    expect(p.build({ ...none, pendingComplete: false }, 10)).toEqual([]);
+    // The memory is bounded: RECENT_FINAL_BLOCKS blocks later, the first block's transactions are forgotten.
+    for (let h = 2; h <= RECENT_FINAL_BLOCKS + 1; h++) p.finalized([utf8(`filler${h}`)]);
+    expect(p.validate([txs[0]!], none)).toEqual({ ok: true });
   });
   test('resolveConfig fills the same defaults for every protocol', () => {
     const c = cluster(4);

@@ -347,7 +347,8 @@ export class Pbft implements Protocol<PbftMessage> {
       this.dirty = true;
     }
     if (this.nextSequence - this.lastExecuted > this.pipeline || !this.inWindow(this.nextSequence)) return;
-    const context: PayloadContext = { view: this.view, height: this.nextSequence, now: this.now, pending: pendingKeys(this.inFlight()) };
+    const inFlight = this.inFlight();
+    const context: PayloadContext = { view: this.view, height: this.nextSequence, now: this.now, pending: pendingKeys(inFlight), pendingComplete: inFlight.length === this.nextSequence - 1 - this.lastExecuted };
     const batch = makeBlock({ parent: ZERO_HASH, height: this.nextSequence, view: this.view, proposer: this.self, payload: this.payload.build(context, this.maxBlockTxs) });
     this.nextSequence++;
     this.dirty = true;

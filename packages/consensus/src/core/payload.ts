@@ -13,7 +13,8 @@ export interface PayloadContext {
   /**
    * False when the judge lacks part of the chain between its last final block and the block's
    * parent (a HotStuff replica may vote for a block whose ancestors it is still fetching): then
-   * `pending` may miss transactions, and a policy judges only what does not depend on it.
+   * `pending` may miss transactions, and a policy judges only what does not depend on it. A
+   * leader told false proposes no transactions: it cannot tell which are on the chain already.
    */
   readonly pendingComplete?: boolean;
 }
@@ -53,34 +54,63 @@ export interface PayloadPolicy {
 
 const OK: PayloadVerdict = { ok: true };
 
+/** How many of the latest final blocks' transactions the FIFO policy remembers (see `FifoPayloadPolicy`). */
+export const RECENT_FINAL_BLOCKS = 64;
+
 /**
  * The default policy: first in, first out. The leader takes the oldest transactions it holds that
- * are not already on the chain it extends; any payload within the codec's bounds is valid. It
+ * are not already on the chain it extends; a voter refuses a payload that repeats a transaction
+ * (within itself, of the chain it extends, or of the last `RECENT_FINAL_BLOCKS` final blocks). It
  * leaves the order to the leader: a Byzantine leader may reorder, insert or leave out at will (the
  * fair-ordering policy closes that).
+ *
+ * Why it remembers final transactions: a runtime checks a client's transaction against the state
+ * it has applied, which lags the protocol's commits (a replica catching up commits many blocks at
+ * once and applies them afterwards). A transaction that arrives in that gap passes the check after
+ * the policy was told it is final; without the memory it was offered again and proposed a second time.
  */
 export class FifoPayloadPolicy implements PayloadPolicy {
   readonly name = 'fifo';
   private readonly mempool: FifoMempool;
+  /** Keys of the transactions of the latest final blocks (at most RECENT_FINAL_BLOCKS of them), oldest block first. */
+  private readonly recentFinal = new Set<string>();
+  private readonly finalBlocks: string[][] = [];
 
   constructor(capacity?: number) {
     this.mempool = new FifoMempool(capacity);
   }
 
   offer(txs: readonly Uint8Array[], _now?: number): void {
-    this.mempool.add(txs);
+    if (this.recentFinal.size === 0) return this.mempool.add(txs);
+    this.mempool.add(txs.filter((tx) => !this.recentFinal.has(txKey(tx))));
   }
 
   build(context: PayloadContext, max: number): Uint8Array[] {
+    // Without the whole chain it extends, the leader cannot tell what is on it: it proposes nothing.
+    if (context.pendingComplete === false) return [];
     return this.mempool.take(max, context.pending);
   }
 
-  validate(_payload?: readonly Uint8Array[], _context?: PayloadContext): PayloadVerdict {
+  validate(payload: readonly Uint8Array[], context: PayloadContext): PayloadVerdict {
+    if (payload.length === 0) return OK;
+    const seen = new Set<string>();
+    const pending = context.pendingComplete === false ? undefined : context.pending;
+    for (let i = 0; i < payload.length; i++) {
+      const key = txKey(payload[i]!);
+      if (seen.has(key)) return { ok: false, reason: `transaction ${i} repeats an earlier one of the block` };
+      if (this.recentFinal.has(key)) return { ok: false, reason: `transaction ${i} is final already` };
+      if (pending?.has(key)) return { ok: false, reason: `transaction ${i} is already on the chain the block extends` };
+      seen.add(key);
+    }
     return OK;
   }
 
   finalized(txs: readonly Uint8Array[]): void {
-    this.mempool.remove(txs);
+    const keys = txs.map(txKey);
+    this.mempool.removeKeys(keys);
+    for (const k of keys) this.recentFinal.add(k);
+    this.finalBlocks.push(keys);
+    if (this.finalBlocks.length > RECENT_FINAL_BLOCKS) for (const k of this.finalBlocks.shift()!) this.recentFinal.delete(k);
   }
 
   get size(): number {
