@@ -5,13 +5,38 @@ export { CertificateCodec, makeCertificate, signersOf, verifyCertificate, type Q
 export { dispatch, type InputHandlers } from './core/dispatch';
 export { DEFAULT_MAX_BLOCK_TXS, resolveConfig, type ResolvedConfig } from './core/config';
 export { commitChain, refinalized } from './core/finality';
-export { drive, newDriven, type Action, type Driven, type MutableDriven } from './core/driver';
+export { drive, newDriven, type Action, type CommitCertificate, type Driven, type MutableDriven } from './core/driver';
 export { BlockFetcher } from './core/fetcher';
 export { hashedLeader, leaderSchedule, roundRobin, type LeaderRule } from './core/leader';
 export { Outbox } from './core/outbox';
-export { FifoPayloadPolicy, pendingKeys, RECENT_FINAL_BLOCKS, type PayloadContext, type PayloadPolicy, type PayloadVerdict } from './core/payload';
+export { FifoPayloadPolicy, pendingKeys, type PayloadContext, type PayloadPolicy, type PayloadVerdict } from './core/payload';
 export { collectQuorum, distinctVerified, VoteTally, type ExpectedStatement, type TallyResult, type ThresholdKind } from './core/tally';
 export { ConsensusError, type ConsensusErrorCode } from './errors';
+export {
+  checkVoteChain,
+  encodeVoteChain,
+  FinalityProofCodec,
+  headerOf,
+  headersDown,
+  MAX_CERTIFICATE_BYTES,
+  MAX_CERTIFICATE_VALIDATORS,
+  MAX_PROOF_HEADERS,
+  noSignatures,
+  qcSignatures,
+  signatureSet,
+  SignatureSetCodec,
+  signatureSetProblem,
+  thinSignatureSet,
+  thinVoteChain,
+  verifyFinality,
+  VoteChainCertificateCodec,
+  type CheckedVoteChain,
+  type CommitCheck,
+  type FinalityProof,
+  type SignatureSet,
+  type SignedFields,
+  type VoteChainCertificate,
+} from './finality-proof';
 export { EquivocationDetector, unfairProposalEvidence, verifyEvidence, type EquivocationEvidence, type Evidence } from './evidence';
 export * from './ordering/index';
 export { Ledger } from './ledger';

@@ -1,5 +1,6 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { Block } from './block';
+import type { CommitCheck } from './finality-proof';
 import type { PayloadPolicy } from './core/payload';
 import type { Evidence } from './evidence';
 import type { RejectionCode } from './rejection';
@@ -27,7 +28,12 @@ export type ProtocolOutput<M> =
   | { readonly type: 'set-timer'; readonly timer: TimerId; readonly at: number }
   | { readonly type: 'cancel-timer'; readonly timer: TimerId }
   | { readonly type: 'persist'; readonly state: Uint8Array }
-  | { readonly type: 'commit'; readonly blocks: readonly Block[] }
+  /**
+   * Blocks final (consecutive, lowest first), with `certificate`: the protocol's encoded commit
+   * certificate that the LAST of them is final (`ProtocolDefinition.verifyCommit` checks it), on
+   * every commit where the protocol holds the statements (see each protocol's README for those without).
+   */
+  | { readonly type: 'commit'; readonly blocks: readonly Block[]; readonly certificate?: Uint8Array }
   | { readonly type: 'evidence'; readonly evidence: Evidence }
   | { readonly type: 'trace'; readonly event: TraceEvent }
   /** An input refused: its code, its sender and message kind where it had them. Counted by the runtime. */
@@ -138,6 +144,12 @@ export interface ProtocolDefinition<M> {
    * exactly that for the statements signed by the sender.
    */
   votes(message: M): readonly SignedStatement[];
+  /**
+   * Checks a commit certificate (a `commit` output's `certificate`) against the validator set
+   * alone: every signature, quorum sizes by `validators.quorum`, and the protocol's finality rule.
+   * Pure; never throws (malformed bytes: ok false). Says which block (height and hash) is final.
+   */
+  verifyCommit?(certificate: Uint8Array, validators: ValidatorSet, scheme: SignatureScheme): CommitCheck;
 }
 
 /** What an adversary needs to misbehave in protocol terms, given only its own signer. */
@@ -170,4 +182,9 @@ export interface ByzantineHooks<M> {
    * message is not an answer.
    */
   corruptAnswer?(message: M, signer: Signer, self: number): M | undefined;
+  /**
+   * A commit certificate with every set of signatures in it cut to its first `keep` signers: what
+   * a replica serving a certificate short of a quorum sends. Undefined if it does not decode.
+   */
+  thinCertificate?(certificate: Uint8Array, keep: number): Uint8Array | undefined;
 }

@@ -3,6 +3,12 @@ import type { Evidence } from '../evidence';
 import type { ProtocolInput, ProtocolOutput } from '../protocol';
 import type { Rejection } from '../rejection';
 
+/** A `commit` output's last block and the certificate that it is final (undefined: the output carried none). */
+export interface CommitCertificate {
+  readonly block: Block;
+  readonly certificate: Uint8Array | undefined;
+}
+
 /** Outputs the runtime carries out after what is durable: messages, timers, traces (and any a wrapper adds). */
 export type Action<O extends { readonly type: string }> = Exclude<O, { readonly type: 'persist' | 'commit' | 'evidence' | 'reject' }>;
 
@@ -18,6 +24,8 @@ export interface Driven<O extends { readonly type: string }> {
     readonly safetyState: Uint8Array | undefined;
     readonly persists: number;
     readonly commits: readonly Block[];
+    /** One per `commit` output, in order: its last block and the certificate it carried (if any). */
+    readonly certificates: readonly CommitCertificate[];
     readonly evidence: readonly Evidence[];
   };
   /** Then, in order. */
@@ -28,13 +36,13 @@ export interface Driven<O extends { readonly type: string }> {
 
 /** What `drive` fills; `newDriven()` makes one a runtime may pass to every call (no allocation per group). */
 export interface MutableDriven<O extends { readonly type: string }> extends Driven<O> {
-  readonly durable: { safetyState: Uint8Array | undefined; persists: number; readonly commits: Block[]; readonly evidence: Evidence[] };
+  readonly durable: { safetyState: Uint8Array | undefined; persists: number; readonly commits: Block[]; readonly certificates: CommitCertificate[]; readonly evidence: Evidence[] };
   readonly actions: Action<O>[];
   readonly rejections: Rejection[];
 }
 
 export function newDriven<O extends { readonly type: string }>(): MutableDriven<O> {
-  return { durable: { safetyState: undefined, persists: 0, commits: [], evidence: [] }, actions: [], rejections: [] };
+  return { durable: { safetyState: undefined, persists: 0, commits: [], certificates: [], evidence: [] }, actions: [], rejections: [] };
 }
 
 /**
@@ -50,7 +58,10 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
   durable.safetyState = undefined;
   durable.persists = 0;
   // (Setting a length is slow even when it changes nothing: only when there is something to clear.)
-  if (durable.commits.length > 0) durable.commits.length = 0;
+  if (durable.commits.length > 0) {
+    durable.commits.length = 0;
+    durable.certificates.length = 0;
+  }
   if (durable.evidence.length > 0) durable.evidence.length = 0;
   if (actions.length > 0) actions.length = 0;
   if (rejections.length > 0) rejections.length = 0;
@@ -65,7 +76,9 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
           durable.persists++;
           break;
         case 'commit':
+          if (out.blocks.length === 0) break;
           for (const b of out.blocks) durable.commits.push(b);
+          durable.certificates.push({ block: out.blocks[out.blocks.length - 1]!, certificate: out.certificate });
           break;
         case 'evidence':
           durable.evidence.push(out.evidence);

@@ -38,8 +38,10 @@ export class Outbox<M> {
     this.list.push({ type: 'persist', state });
   }
 
-  commit(blocks: readonly Block[]): void {
-    if (blocks.length > 0) this.list.push({ type: 'commit', blocks });
+  /** Blocks final, lowest first; `certificate` (when the protocol holds the statements) proves the last of them. */
+  commit(blocks: readonly Block[], certificate?: Uint8Array): void {
+    if (blocks.length === 0) return;
+    this.list.push(certificate === undefined ? { type: 'commit', blocks } : { type: 'commit', blocks, certificate });
   }
 
   /** Evidence of misbehaviour, if any (what `EquivocationDetector.observe` returned). */

@@ -63,6 +63,7 @@ export function fairOrdering<M>(def: ProtocolDefinition<M>, setup: FairOrderingS
           reparent: lift(hooks.reparent.bind(hooks)),
           ...(hooks.farFuture ? { farFuture: lift(hooks.farFuture.bind(hooks)) } : {}),
           ...(hooks.corruptAnswer ? { corruptAnswer: lift(hooks.corruptAnswer.bind(hooks)) } : {}),
+          ...(hooks.thinCertificate ? { thinCertificate: hooks.thinCertificate.bind(hooks) } : {}),
         };
   return {
     name: `${def.name}+fair`,
@@ -83,6 +84,8 @@ export function fairOrdering<M>(def: ProtocolDefinition<M>, setup: FairOrderingS
     livenessBound: (timing, n) => def.livenessBound(timing, n) + 2 * timing.delta,
     ...(byzantine ? { byzantine } : {}),
     votes: (e) => (e.message === undefined ? [] : def.votes(e.message)),
+    // The same blocks, the same statements: the inner protocol's certificates (passed through by `step`).
+    ...(def.verifyCommit ? { verifyCommit: def.verifyCommit.bind(def) } : {}),
   };
 }
 
