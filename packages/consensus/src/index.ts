@@ -9,7 +9,7 @@ export { drive, newDriven, type Action, type CommitCertificate, type Driven, typ
 export { BlockFetcher } from './core/fetcher';
 export { hashedLeader, leaderSchedule, roundRobin, type LeaderRule } from './core/leader';
 export { Outbox } from './core/outbox';
-export { FifoPayloadPolicy, pendingKeys, type PayloadContext, type PayloadPolicy, type PayloadVerdict } from './core/payload';
+export { FifoPayloadPolicy, pendingKeys, RECENT_FINAL_BLOCKS, type PayloadContext, type PayloadPolicy, type PayloadVerdict } from './core/payload';
 export { collectQuorum, distinctVerified, VoteTally, type ExpectedStatement, type TallyResult, type ThresholdKind } from './core/tally';
 export { ConsensusError, type ConsensusErrorCode } from './errors';
 export {
