@@ -2,7 +2,7 @@
 // cluster's clients (resting bids, and sells that take them), offered to every replica that
 // answers. Not a benchmark (that is runLoad): it keeps blocks coming while replicas are killed or cut off.
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
-import { placeAction, signOrder } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder } from '@bftx/exchange';
 import { MARKET, type ClusterFiles } from '@bftx/node';
 
 export interface Trickle {
@@ -15,8 +15,13 @@ export function startTrickle(cluster: ClusterFiles, everyMs: number): Trickle {
   const clients = cluster.clients.map((s) => ({ signer: scheme.signer(fromHex(s)), nonce: 0 }));
   let on = true;
   const done = (async () => {
+    let height = 0;
     for (let k = 0; on; k++) {
-      const txs = clients.map((c, j) => toHex(signOrder(c.signer, ++c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.nonce, side: (k + j) % 2 ? 'sell' : 'buy', price: 1_000, size: 1, tif: (k + j) % 2 ? 'IOC' : 'GTC' }))));
+      // Valid for the default lifetime from the highest height a replica reported so far.
+      const heights = await Promise.allSettled(cluster.replicas.map((r) => fetch(`http://${r.api.host}:${r.api.port}/v1/status`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.json() as Promise<{ height: number }>)));
+      for (const h of heights) if (h.status === 'fulfilled' && Number.isSafeInteger(h.value.height)) height = Math.max(height, h.value.height);
+      const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(height) };
+      const txs = clients.map((c, j) => toHex(signOrder(c.signer, ++c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.nonce, side: (k + j) % 2 ? 'sell' : 'buy', price: 1_000, size: 1, tif: (k + j) % 2 ? 'IOC' : 'GTC' }), validity)));
       const body = JSON.stringify({ transactions: txs });
       await Promise.allSettled(
         cluster.replicas.map((r) =>

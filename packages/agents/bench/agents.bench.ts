@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SimulatedSignatureScheme } from '@bftx/consensus';
 import { bytesEqual, createSignatureScheme, type DomainTag, type SignatureScheme } from '@bftx/crypto';
-import { decodeTransaction, placeAction, replicatedExchange, signedBody, signOrder, type ExchangeConfig } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, decodeTransaction, placeAction, replicatedExchange, signedBody, signOrder, type ExchangeConfig } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { startSimulation, synchronous } from '@bftx/sim';
 import { rmsc04Session, runMarket, simulatedCluster } from '../src/index';
@@ -21,6 +21,8 @@ const N = 4;
 /** The cluster day's network bound: about one block per 0.9 s of simulated time (measured below). */
 const DAY_DELTA = 1_000;
 const ORDERS = Number(process.env['BFTX_BENCH_ORDERS'] ?? 24_000);
+/** Blocks a pre-signed order of the throughput run stays valid (the run's exchange allows it). */
+const LIFETIME = 1_000_000;
 const CHUNK = 1_000;
 const ACCOUNTS = 256;
 
@@ -205,18 +207,21 @@ function signedOrders(scheme: SignatureScheme) {
   });
   const nonces = signers.map(() => 0);
   const txs: Uint8Array[] = [];
+  // Signed before the run, valid for its whole length: the exchange below allows that lifetime.
+  const validity = { cluster: DEFAULT_CLUSTER, expiresAt: LIFETIME };
   for (let k = 0; k < ORDERS; k++) {
     const a = k % ACCOUNTS;
     const side = (k >> 1) % 2 === 0 ? 'buy' : 'sell';
     const offset = (k * 7) % 11;
     const price = side === 'buy' ? 995 + offset : 1_005 - offset;
     const tif = k % 3 === 0 ? 'IOC' : 'GTC';
-    txs.push(signOrder(signers[a]!, ++nonces[a]!, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side, price, size: 1 + (k % 10), tif })));
+    txs.push(signOrder(signers[a]!, ++nonces[a]!, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side, price, size: 1 + (k % 10), tif }), validity));
   }
   const exchange: ExchangeConfig = {
     assets: ['CASH', 'SHARE'],
     markets: [{ symbol: 'SHARE-CASH', base: 'SHARE', quote: 'CASH', tickSize: 1, lotSize: 1, maxOrderSize: 1_000 }],
     genesis: signers.map((s) => ({ account: s.publicKey, balances: { CASH: 10n ** 12n, SHARE: 10n ** 9n } })),
+    maxOrderLifetime: LIFETIME,
   };
   return { txs, exchange };
 }
@@ -291,7 +296,9 @@ async function throughput() {
   const seconds = (performance.now() - start) / 1000;
   await pool.close();
   if (applied.some((a) => a !== txs.length)) throw new Error(`not every order was finalized: ${applied.join(', ')}`);
-  const roots = cluster.replicas.map((r) => r.stateRoots.at(-1));
+  // The root commits to the height: compare at the height every replica reached.
+  const common = Math.min(...cluster.replicas.map((r) => r.stateRoots.length));
+  const roots = cluster.replicas.map((r) => r.stateRoots[common - 1]);
   if (new Set(roots).size !== 1) throw new Error('state roots disagree');
   const perSecond = txs.length / seconds;
   const fallbacks = schemes.reduce((s, x) => s + x.fallbacks, 0);

@@ -4,7 +4,7 @@
 // received. The bench's attack x defence matrix runs this per cell and seed.
 import { SimulatedSignatureScheme, txKey, type ProtocolDefinition } from '@bftx/consensus';
 import { toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
-import { decodeTransaction, placeAction, signOrder, type OrderAction, type Trade } from '@bftx/exchange';
+import { decodeTransaction, DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder, type OrderAction, type Trade } from '@bftx/exchange';
 import { orderingAttack, Rng, type AttackTrader, type OrderingAttackKind, type OrderingAttackStats } from '@bftx/sim';
 import { MarketMaker, RandomTrader, Value, type Agent, type AgentContext } from './agents';
 import { Fundamental, type FundamentalConfig } from './fundamental';
@@ -242,8 +242,10 @@ export function runFairness(options: FairnessOptions): FairnessResult {
   };
   let nonce = 0;
   let clientId = 0;
-  const sign = (action: Omit<Parameters<typeof placeAction>[0], 'symbol' | 'clientId'>) => signOrder(attacker, ++nonce, placeAction({ symbol: SYMBOL, clientId: ++clientId, ...action }));
   const state = () => cluster!.replicas.find((r) => r.self === observer)!.exchange;
+  // Valid on the observer's cluster for the default lifetime from the height it reached.
+  const validity = () => ({ cluster: state().config.cluster ?? DEFAULT_CLUSTER, expiresAt: expiryFrom(state().lastHeight) });
+  const sign = (action: Omit<Parameters<typeof placeAction>[0], 'symbol' | 'clientId'>) => signOrder(attacker, ++nonce, placeAction({ symbol: SYMBOL, clientId: ++clientId, ...action }), validity());
   let victimKey: string | undefined;
   let attackedVolume = 0;
 
@@ -298,7 +300,7 @@ export function runFairness(options: FairnessOptions): FairnessResult {
       // (so what the target did not take does not linger as a quote; 'delay' leaves it, its target comes a block later).
       const offer = sign({ ...back, tif: 'GTC' });
       const offerId = clientId;
-      return { before: [take, offer], after: [signOrder(attacker, ++nonce, { action: 'cancel', symbol: SYMBOL, clientId: offerId })] };
+      return { before: [take, offer], after: [signOrder(attacker, ++nonce, { action: 'cancel', symbol: SYMBOL, clientId: offerId }, validity())] };
     },
     submit(txs, at) {
       cluster!.offer(txs, at + open, attackerKey);

@@ -1,5 +1,5 @@
 import type { ProtocolDefinition } from '@bftx/consensus';
-import { signOrder, placeAction, type AdmissionReason } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, signOrder, placeAction, type AdmissionReason } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
 import { Rng, type Strategy } from '@bftx/sim';
 import { MarketMaker, Momentum, Noise, RandomTrader, Value, type Agent } from './agents';
@@ -120,9 +120,11 @@ export function distributedExchange(options: DistributedExchangeOptions): Distri
   const rogue = options.clientScheme.signer(Uint8Array.from({ length: 32 }, () => rng.int(0, 255)));
   const victim = options.clientScheme.signer(new Uint8Array(32).fill(7));
   const forgedCount = options.forgedOrders ?? 20;
+  // Forged: refused for the signature before their expiry is looked at; any validity will do.
+  const validity = { cluster: DEFAULT_CLUSTER, expiresAt: DEFAULT_MAX_ORDER_LIFETIME };
   const extraTransactions = Array.from({ length: forgedCount }, (_, i) => {
-    const genuine = signOrder(victim, i + 1, placeAction({ symbol: 'SHARE-CASH', clientId: i + 1, side: 'buy', price: 100, size: 1 }));
-    const wrong = signOrder(rogue, i + 1, placeAction({ symbol: 'SHARE-CASH', clientId: i + 1, side: 'buy', price: 100, size: 1 }));
+    const genuine = signOrder(victim, i + 1, placeAction({ symbol: 'SHARE-CASH', clientId: i + 1, side: 'buy', price: 100, size: 1 }), validity);
+    const wrong = signOrder(rogue, i + 1, placeAction({ symbol: 'SHARE-CASH', clientId: i + 1, side: 'buy', price: 100, size: 1 }), validity);
     // The victim's transaction with the rogue's signature: decodes fine, verifies under no key.
     const forged = genuine.slice();
     forged.set(wrong.subarray(wrong.length - 64), forged.length - 64);

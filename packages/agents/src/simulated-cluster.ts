@@ -1,6 +1,6 @@
 import { adversarialPayload, fairOrdering, FifoPayloadPolicy, payloadTransactions, withPayloadPolicy, type Block, type OrderingAdversary, type Protocol, type ProtocolDefinition, type ProtocolOutput } from '@bftx/consensus';
 import type { SignatureScheme } from '@bftx/crypto';
-import { replicatedExchange, signOrder, type AdmissionReason, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, expiryFrom, replicatedExchange, signOrder, type AdmissionReason, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { Rng, startSimulation, synchronous, type NetworkModel, type RunningSimulation, type SimulationResult, type Strategy } from '@bftx/sim';
 import type { Venue } from './venue';
 
@@ -193,7 +193,9 @@ export function simulatedCluster(options: SimulatedClusterOptions): Venue<Replic
         state: observer.exchange,
         submit(order, now) {
           if (order.signer === undefined) throw new Error('a simulated cluster takes signed orders only');
-          offer([signOrder(order.signer, order.nonce, order.action)], now, order.account);
+          // Valid on the observer's cluster for the default lifetime from the height it reached.
+          const validity = { cluster: observer.exchange.config.cluster ?? DEFAULT_CLUSTER, expiresAt: expiryFrom(observer.exchange.lastHeight) };
+          offer([signOrder(order.signer, order.nonce, order.action, validity)], now, order.account);
         },
         advance: (t) => run.runUntil(t - open),
         finish(): ReplicationReport {

@@ -38,6 +38,14 @@ export interface ExchangeConfig {
   readonly fees?: FeeSchedule;
   /** Public key whose signature authorises deposits and withdrawals; without one, only genesis balances exist. */
   readonly operator?: Uint8Array;
+  /**
+   * This exchange's id (32 bytes; default 32 zero bytes). Every signed transaction names the
+   * cluster it is for; one signed for another is refused (WRONG_CLUSTER). Give each deployment
+   * (and each test network) its own, a hash of its genesis say.
+   */
+  readonly cluster?: Uint8Array;
+  /** How many blocks past the block's height a transaction's expiry may lie (default 1000); one further is refused (EXPIRY_TOO_FAR). */
+  readonly maxOrderLifetime?: number;
   /** Opening balances by account public key. */
   readonly genesis?: ReadonlyArray<{ readonly account: Uint8Array; readonly balances: Readonly<Record<string, bigint>> }>;
 }
@@ -75,6 +83,8 @@ export function checkConfig(c: ExchangeConfig): void {
       if (!Number.isSafeInteger(v) || v < 0 || v > 1000) fail(`fees.${k} must be an integer from 0 to 1000`);
     }
   }
+  if (c.cluster !== undefined && !(c.cluster instanceof Uint8Array && c.cluster.length === 32)) fail('cluster must be 32 bytes');
+  if (c.maxOrderLifetime !== undefined && !(Number.isSafeInteger(c.maxOrderLifetime) && c.maxOrderLifetime > 0)) fail('maxOrderLifetime must be a positive safe integer (blocks)');
   if (c.operator !== undefined && !(c.operator instanceof Uint8Array && c.operator.length === 32)) fail('operator must be a 32-byte public key');
   for (const g of c.genesis ?? []) {
     if (!(g.account instanceof Uint8Array) || g.account.length !== 32) fail('genesis accounts must be 32-byte public keys');

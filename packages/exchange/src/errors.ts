@@ -11,14 +11,25 @@ export class ExchangeError extends Error {
   }
 }
 
-/** Why a transaction was refused. A refused transaction changes nothing. */
+/**
+ * Why a transaction was refused. A refused transaction changes nothing but its nonce: after
+ * MALFORMED, BAD_SIGNATURE, WRONG_CLUSTER, STALE_NONCE and EXPIRED nothing at all; after any other
+ * reason the account's nonce (the operator's, for a transfer) becomes the transaction's, so the
+ * same bytes can never execute later (see the README, "What a signed order can and cannot be used for").
+ */
 export type RejectReason =
   /** Not one canonical transaction encoding. */
   | 'MALFORMED'
   /** The client's (or, for a deposit or withdrawal, the operator's) signature does not verify; with no operator configured, no transfer verifies. */
   | 'BAD_SIGNATURE'
+  /** Signed for another exchange (its cluster id is not this one's). */
+  | 'WRONG_CLUSTER'
   /** The nonce is not above the account's last used nonce. */
   | 'STALE_NONCE'
+  /** The block's height is above the transaction's expiresAt. */
+  | 'EXPIRED'
+  /** expiresAt lies more than maxOrderLifetime blocks past the block's height. */
+  | 'EXPIRY_TOO_FAR'
   | 'UNKNOWN_SYMBOL'
   | 'UNKNOWN_ASSET'
   /** The account cannot cover the order's reservation or the withdrawal. */
@@ -38,8 +49,14 @@ export type RejectReason =
 export type AdmissionReason =
   | 'MALFORMED'
   | 'BAD_SIGNATURE'
+  /** Signed for another exchange (its cluster id is not this one's). */
+  | 'WRONG_CLUSTER'
   /** The nonce is not above the account's: it is final already (executed or rejected) or was overtaken. */
   | 'STALE_NONCE'
+  /** Its expiry height is below the next block's height: it can never execute. */
+  | 'EXPIRED'
+  /** Its expiry lies more than maxOrderLifetime blocks past the next block's height. */
+  | 'EXPIRY_TOO_FAR'
   /** An order from an account that holds nothing: it could only be rejected, in a block, for free. */
   | 'UNKNOWN_ACCOUNT'
   /** An order for a market that does not exist. */

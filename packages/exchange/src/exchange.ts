@@ -1,8 +1,9 @@
-import { bytesEqual, codec, decode, encode, fromHex, hash, hashParts, IncrementalMerkleTree, toHex, type SignatureScheme } from '@bftx/crypto';
+import { bytesEqual, codec, decode, encode, fromHex, hash, hashParts, IncrementalMerkleTree, merkleRoot, sha256, toHex, type SignatureScheme } from '@bftx/crypto';
 import { MatchingEngine, type EngineEvent, type PlaceOrder, type TradeEvent } from '@bftx/matching-engine';
 import { checkConfig, type ExchangeConfig, type MarketConfig } from './config';
 import { ExchangeError, type RejectReason } from './errors';
-import { decodeTransaction, MAX_AMOUNT, signedBody, type OrderAction, type PlaceAction, type Transaction } from './transactions';
+import { AccountLeafCodec, receiptLeaf, RootHeaderCodec, stateRootOf, type AccountProof, type StateOpening } from './proofs';
+import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, decodeTransaction, MAX_AMOUNT, signedBody, type OrderAction, type PlaceAction, type Transaction } from './transactions';
 
 /** A trade as the exchange settled it: accounts as hex public keys. */
 export interface Trade {
@@ -19,7 +20,14 @@ export interface Trade {
 
 /** What became of one transaction. */
 export type TxReceipt =
-  | { readonly status: 'executed'; readonly account: string; readonly events: readonly EngineEvent[]; readonly trades: readonly Trade[] }
+  | {
+      readonly status: 'executed';
+      readonly account: string;
+      /** The engine id of the order placed, cancelled or modified (none for a transfer). */
+      readonly orderId?: number;
+      readonly events: readonly EngineEvent[];
+      readonly trades: readonly Trade[];
+    }
   | { readonly status: 'rejected'; readonly reason: RejectReason; readonly detail: string; readonly account?: string };
 
 /** A block proposer shown to have put a transaction no honest mempool admits (forged or malformed) into a finalized block. */
@@ -37,8 +45,12 @@ export interface BlockResult {
   readonly height: number;
   readonly receipts: readonly TxReceipt[];
   readonly trades: readonly Trade[];
-  /** Hash of the canonical state after the block. */
+  /** Hash of the canonical state after the block: stateRootOf(opening). */
   readonly stateRoot: Uint8Array;
+  /** The parts the state root hashes (proofs are checked against them). */
+  readonly opening: StateOpening;
+  /** ReceiptLeafCodec-encoded receipts, in block order: their Merkle root is opening.receipts (receiptProof gives a leaf's proof). */
+  readonly receiptLeaves: Uint8Array[];
   readonly evidence: readonly ForgedTransactionEvidence[];
 }
 
@@ -105,7 +117,6 @@ interface Collected {
   readonly acct: Account;
 }
 
-const STATE_DOMAIN = 'bftx.exchange-state';
 const BOOKS_DOMAIN = 'bftx.exchange-books';
 const REMAINDER_DOMAIN = 'bftx.batch-remainder';
 const EMPTY: ReadonlyMap<number, number> = new Map();
@@ -131,21 +142,17 @@ const StateCodec = codec.record({
   orders: codec.array(codec.record({ id: UINT, owner: UINT, clientId: UINT, market: UINT, side: codec.enumeration(['buy', 'sell'] as const), price: UINT, reserved: codec.biguint(128) })),
   offenders: codec.array(UINT),
   engine: codec.bytes(),
+  height: UINT,
+  receipts: codec.fixedBytes(32),
 });
-const MAGIC = 'bftx-exchange-1';
+const MAGIC = 'bftx-exchange-2';
 
-// The state root commits to the same state as the snapshot, in three parts so that a block
-// costs only what it changed: the small scalars, a Merkle tree with one leaf per account
-// (in order of first appearance; a leaf holds the account and its live orders' records),
-// and the hash of the books (recomputed only after a block that changed them).
-const RootHeaderCodec = codec.record({ magic: codec.string(16), commands: UINT, nextOrderId: UINT, operatorNonce: UINT, fees: AMOUNTS, offenders: codec.array(UINT) });
-const AccountLeafCodec = codec.record({
-  key: codec.fixedBytes(32),
-  nonce: UINT,
-  available: AMOUNTS,
-  reserved: AMOUNTS,
-  orders: codec.array(codec.record({ clientId: UINT, id: UINT, market: UINT, side: codec.enumeration(['buy', 'sell'] as const), price: UINT, reserved: codec.biguint(128) })),
-});
+// The state root commits to the same state as the snapshot, in four parts (proofs.ts) so that a
+// block costs only what it changed: the small scalars, a Merkle tree with one leaf per account
+// (in order of first appearance; a leaf holds the account and its live orders' records), the hash
+// of the books (recomputed only after a block that changed them), and the Merkle root of the last
+// block's receipts.
+const EMPTY_RECEIPTS = merkleRoot([]);
 
 /**
  * The replicated state machine of a spot exchange: accounts with per-asset
@@ -176,6 +183,11 @@ export class Exchange {
   private readonly dirtyAccounts = new Set<Account>();
   private readonly accountTree = new IncrementalMerkleTree();
   private booksHash: Uint8Array | undefined;
+  /** The height of the last block applied, and the Merkle root of its receipts. */
+  private height = 0;
+  private receiptsRoot: Uint8Array = EMPTY_RECEIPTS;
+  private readonly cluster: Uint8Array;
+  private readonly maxLifetime: number;
   /** Transactions whose signature this replica already checked (mempool entry), so execution does not check twice. */
   private readonly preverified = new Map<string, Array<{ readonly bytes: Uint8Array; readonly tx: Transaction }>>();
   private preverifiedCount = 0;
@@ -196,6 +208,8 @@ export class Exchange {
     this.reserveBps = this.makerBps > this.takerBps ? this.makerBps : this.takerBps;
     this.engine = new MatchingEngine(this.markets.map((m) => ({ symbol: m.symbol, tickSize: m.tickSize, lotSize: m.lotSize, defaultProtectionTicks: m.protection })));
     this.fees = config.assets.map(() => 0n);
+    this.cluster = config.cluster ?? DEFAULT_CLUSTER;
+    this.maxLifetime = config.maxOrderLifetime ?? DEFAULT_MAX_ORDER_LIFETIME;
     for (const g of config.genesis ?? []) {
       const acct = this.account(toHex(g.account));
       for (const [asset, amount] of Object.entries(g.balances)) acct.available[this.assetIndex.get(asset)!]! += amount;
@@ -225,11 +239,14 @@ export class Exchange {
 
   /**
    * Whether `tx` (admitted: decoded and verified) can still execute against the current state, as far
-   * as can be known before its block: a nonce above the account's (a final transaction has used its
-   * nonce up), an account that exists, and for a limit order the funds its reservation needs now.
-   * Changes nothing.
+   * as can be known before its block (the next height): this cluster's, not expired at the next
+   * height nor expiring further than maxOrderLifetime past it, a nonce above the account's (a final
+   * transaction has used its nonce up), an account that exists, and for a limit order the funds its
+   * reservation needs now. Changes nothing.
    */
-  admissible(tx: Transaction): { ok: true } | { ok: false; reason: 'STALE_NONCE' | 'UNKNOWN_ACCOUNT' | 'UNKNOWN_SYMBOL' | 'INSUFFICIENT_FUNDS'; detail: string } {
+  admissible(tx: Transaction): { ok: true } | { ok: false; reason: 'WRONG_CLUSTER' | 'EXPIRED' | 'EXPIRY_TOO_FAR' | 'STALE_NONCE' | 'UNKNOWN_ACCOUNT' | 'UNKNOWN_SYMBOL' | 'INSUFFICIENT_FUNDS'; detail: string } {
+    const invalid = this.validityProblem(tx, this.height + 1);
+    if (invalid !== undefined) return { ok: false, ...invalid };
     if (tx.type === 'transfer') {
       return tx.nonce > this.operatorNonce ? { ok: true } : { ok: false, reason: 'STALE_NONCE', detail: `operator nonce ${tx.nonce} is not above ${this.operatorNonce}` };
     }
@@ -256,7 +273,16 @@ export class Exchange {
    * receipts keep their places in block order.
    */
   apply(block: ExchangeBlock): BlockResult {
-    if (this.hasBatch) return this.applyWithBatches(block);
+    if (!Number.isSafeInteger(block.height) || block.height < 0) throw new ExchangeError('INVALID_ARGUMENT', `block height must be a non-negative safe integer, got ${block.height}`);
+    this.height = block.height;
+    const { receipts, trades, evidence } = this.hasBatch ? this.applyWithBatches(block) : this.applyInOrder(block);
+    const receiptLeaves = receipts.map((r, i) => receiptLeaf(sha256(block.payload[i]!), i, r));
+    this.receiptsRoot = merkleRoot(receiptLeaves);
+    const opening = this.stateOpening();
+    return { height: block.height, receipts, trades, stateRoot: stateRootOf(opening), opening, receiptLeaves, evidence };
+  }
+
+  private applyInOrder(block: ExchangeBlock): { receipts: TxReceipt[]; trades: Trade[]; evidence: ForgedTransactionEvidence[] } {
     const receipts: TxReceipt[] = [];
     const trades: Trade[] = [];
     const evidence: ForgedTransactionEvidence[] = [];
@@ -270,10 +296,10 @@ export class Exchange {
         this.offenderSet.add(block.proposer);
       }
     });
-    return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
+    return { receipts, trades, evidence };
   }
 
-  private applyWithBatches(block: ExchangeBlock): BlockResult {
+  private applyWithBatches(block: ExchangeBlock): { receipts: TxReceipt[]; trades: Trade[]; evidence: ForgedTransactionEvidence[] } {
     const receipts: TxReceipt[] = [];
     const trades: Trade[] = [];
     const evidence: ForgedTransactionEvidence[] = [];
@@ -286,7 +312,7 @@ export class Exchange {
           evidence.push({ kind: 'forged-transaction', proposer: block.proposer, height: block.height, txIndex, reason: tx.reason, tx: bytes.slice() });
           this.offenderSet.add(block.proposer);
         }
-      } else if (tx.type === 'order' && this.marketBySymbol.get(tx.order.symbol)?.batch === true) {
+      } else if (tx.type === 'order' && this.marketBySymbol.get(tx.order.symbol)?.batch === true && this.validityProblem(tx, this.height) === undefined) {
         deferred.push({ txIndex, item: { accountKey: toHex(tx.account), order: tx.order, nonce: tx.nonce, bytes } });
       } else {
         const receipt = this.execute(tx, block.timestamp);
@@ -297,10 +323,14 @@ export class Exchange {
     const batch = this.runBatch(deferred.map((d) => d.item), block.timestamp);
     deferred.forEach((d, i) => (receipts[d.txIndex] = batch.receipts[i]!));
     trades.push(...batch.trades);
-    return { height: block.height, receipts, trades, stateRoot: this.stateRoot(), evidence };
+    return { receipts, trades, evidence };
   }
 
-  /** One transaction (decode, signature, nonce, then the action). Changes nothing when rejected. */
+  /**
+   * One transaction (decode, signature, cluster, nonce, expiry, then the action) at the current
+   * height (the last block's, which `apply` sets before it runs the block's transactions). When
+   * rejected it changes nothing but, for the reasons RejectReason lists, the nonce it used up.
+   */
   applyTransaction(bytes: Uint8Array, ts: number): TxReceipt {
     const tx = this.authenticate(bytes);
     return 'status' in tx ? tx : this.execute(tx, ts);
@@ -321,21 +351,53 @@ export class Exchange {
     return tx;
   }
 
-  /** An authenticated transaction: nonce, then the action. */
+  /**
+   * What keeps `tx` from executing at `height` whatever the state: another cluster, expired, or an
+   * expiry too far ahead. (A transaction carries its own validity under its signature.)
+   */
+  private validityProblem(tx: Transaction, height: number): { reason: 'WRONG_CLUSTER' | 'EXPIRED' | 'EXPIRY_TOO_FAR'; detail: string } | undefined {
+    if (!bytesEqual(tx.cluster, this.cluster)) return { reason: 'WRONG_CLUSTER', detail: `signed for cluster ${toHex(tx.cluster).slice(0, 16)}, this is ${toHex(this.cluster).slice(0, 16)}` };
+    if (height > tx.expiresAt) return { reason: 'EXPIRED', detail: `valid up to height ${tx.expiresAt}, the block is at ${height}` };
+    if (tx.expiresAt > height + this.maxLifetime) return { reason: 'EXPIRY_TOO_FAR', detail: `expires at height ${tx.expiresAt}, more than ${this.maxLifetime} blocks past ${height}` };
+    return undefined;
+  }
+
+  /**
+   * An authenticated transaction: cluster, nonce, expiry, then the action. Wrong cluster, stale
+   * nonce, expired: refused, nothing changes (the bytes can never execute here anyway). Any other
+   * outcome uses the nonce up, executed or rejected (see `consumeNonce`).
+   */
   private execute(tx: Transaction, ts: number): TxReceipt {
     const accountKey = toHex(tx.account);
+    if (!bytesEqual(tx.cluster, this.cluster)) return this.refuse(this.validityProblem(tx, this.height)!, accountKey);
     if (tx.type === 'transfer') return this.transfer(tx, accountKey);
     const existing = this.accounts.get(accountKey);
     if (existing !== undefined && tx.nonce <= existing.nonce) return this.reject('STALE_NONCE', `nonce ${tx.nonce} is not above ${existing.nonce}`, accountKey);
-    const receipt = this.act(accountKey, tx.order, ts);
-    // A signed order is used up once final, executed or rejected: its bytes cannot be finalized
-    // again later, when they might execute without the signer meaning it now.
-    const acct = this.accounts.get(accountKey);
-    if (acct !== undefined) {
-      acct.nonce = tx.nonce;
+    const invalid = this.validityProblem(tx, this.height);
+    let receipt: TxReceipt;
+    if (invalid?.reason === 'EXPIRED') return this.refuse(invalid, accountKey);
+    else if (invalid !== undefined) receipt = this.refuse(invalid, accountKey);
+    else receipt = this.act(accountKey, tx.order, ts);
+    this.consumeNonce(accountKey, tx.nonce);
+    return receipt;
+  }
+
+  /**
+   * A signed order is used up once final, executed or rejected: its bytes cannot be finalized
+   * again later, when they might execute without the signer meaning it now (after a deposit, say).
+   * An account unknown so far is created for it, holding nothing but the nonce: a replay must find
+   * the nonce whatever happened since (see the README on the choice).
+   */
+  private consumeNonce(accountKey: string, nonce: number): void {
+    const acct = this.account(accountKey);
+    if (acct.nonce < nonce) {
+      acct.nonce = nonce;
       this.dirtyAccounts.add(acct);
     }
-    return receipt;
+  }
+
+  private refuse(problem: { reason: RejectReason; detail: string }, accountKey: string): TxReceipt {
+    return this.reject(problem.reason, problem.detail, accountKey);
   }
 
   /**
@@ -358,7 +420,7 @@ export class Exchange {
     const id = acct?.live.get(order.clientId);
     if (acct === undefined || id === undefined) return this.reject('UNKNOWN_ORDER', `account has no live order ${order.clientId}`, accountKey);
     const rec = this.orders.get(id)!;
-    if (order.action === 'cancel') return this.run(acct, () => this.engine.cancel({ id, symbol: market.symbol, seq: this.commands + 1, ts }), ts, market);
+    if (order.action === 'cancel') return this.run(acct, () => this.engine.cancel({ id, symbol: market.symbol, seq: this.commands + 1, ts }), ts, market, id);
     // modify: a buy's reservation follows its new price and size.
     if (order.size > market.maxOrderSize) return this.reject('SIZE_LIMIT', `size ${order.size} is above the market's maximum ${market.maxOrderSize}`, accountKey);
     const need = rec.side === 'buy' ? this.buyCost(order.price, order.size) : BigInt(order.size);
@@ -374,7 +436,7 @@ export class Exchange {
     }
     if (rec.side === 'buy') rec.price = order.price;
     this.dirtyAccounts.add(acct);
-    return this.finish(acct, events, ts, market);
+    return this.finish(acct, events, ts, market, id);
   }
 
   // ---- batch markets ---------------------------------------------------------------------
@@ -463,13 +525,7 @@ export class Exchange {
       trades.push(...this.clear(market, mine, ts, receipts));
     }
     // 5. Nonces used up, as `execute` does for every authenticated order.
-    for (const [key, nonce] of seen) {
-      const acct = this.accounts.get(key);
-      if (acct !== undefined && acct.nonce < nonce) {
-        acct.nonce = nonce;
-        this.dirtyAccounts.add(acct);
-      }
-    }
+    for (const [key, nonce] of seen) this.consumeNonce(key, nonce);
     return { receipts, trades };
   }
 
@@ -534,7 +590,7 @@ export class Exchange {
     for (const id of touched) this.reconcile(id);
     for (const [c, { events, trades: mineTrades }] of out) {
       this.dirtyAccounts.add(c.acct);
-      receipts[c.item] = { status: 'executed', account: c.acct.key, events, trades: mineTrades };
+      receipts[c.item] = { status: 'executed', account: c.acct.key, orderId: c.cmd.id, events, trades: mineTrades };
     }
     return trades;
   }
@@ -547,6 +603,11 @@ export class Exchange {
    * not a pass over every account.
    */
   stateRoot(): Uint8Array {
+    return stateRootOf(this.stateOpening());
+  }
+
+  /** The four parts the current state root hashes (see proofs.ts): what every proof is checked against. */
+  stateOpening(): StateOpening {
     if (this.dirtyAccounts.size > 0) {
       const changed = [...this.dirtyAccounts].sort((a, b) => a.owner - b.owner);
       this.dirtyAccounts.clear();
@@ -558,12 +619,34 @@ export class Exchange {
       }
     }
     this.booksHash ??= this.engine.withSnapshot((bytes) => hash(BOOKS_DOMAIN, bytes));
-    const header = encode(RootHeaderCodec, { magic: MAGIC, commands: this.commands, nextOrderId: this.nextOrderId, operatorNonce: this.operatorNonce, fees: this.fees, offenders: this.offenders });
-    return hashParts(STATE_DOMAIN, [header, this.accountTree.root(), this.booksHash]);
+    const header = encode(RootHeaderCodec, { magic: MAGIC, height: this.height, commands: this.commands, nextOrderId: this.nextOrderId, operatorNonce: this.operatorNonce, fees: this.fees, offenders: this.offenders });
+    return { header, accounts: this.accountTree.root(), books: this.booksHash.slice(), receipts: this.receiptsRoot.slice() };
+  }
+
+  /**
+   * The proof of an account (64 hex digits or 32 bytes) against the current state root: its leaf
+   * (nonce, balances, live orders with what remains of each) and the leaf's Merkle path, with the
+   * opening. undefined for an account the state does not hold. Check it with verifyAccountProof.
+   */
+  accountProof(account: Uint8Array | string): AccountProof | undefined {
+    const acct = this.accounts.get(typeof account === 'string' ? account.toLowerCase() : toHex(account));
+    if (acct === undefined) return undefined;
+    const opening = this.stateOpening();
+    return { opening, leaf: this.accountLeaf(acct), proof: this.accountTree.proof(acct.owner) };
+  }
+
+  /** The height of the last block applied (0 before any). */
+  get lastHeight(): number {
+    return this.height;
   }
 
   private accountLeaf(a: Account): Uint8Array {
-    const orders = [...a.live].sort((x, y) => x[0] - y[0]).map(([, id]) => this.orders.get(id)!);
+    const orders = [...a.live]
+      .sort((x, y) => x[0] - y[0])
+      .map(([, id]) => {
+        const o = this.orders.get(id)!;
+        return { clientId: o.clientId, id: o.id, market: o.market, side: o.side, price: o.price, reserved: o.reserved, remaining: this.engine.order(id)?.remaining ?? 0 };
+      });
     return encode(AccountLeafCodec, { key: fromHex(a.key), nonce: a.nonce, available: a.available, reserved: a.reserved, orders });
   }
 
@@ -638,6 +721,8 @@ export class Exchange {
       orders: orders.map((o) => ({ id: o.id, owner: o.owner, clientId: o.clientId, market: o.market, side: o.side, price: o.price, reserved: o.reserved })),
       offenders: this.offenders,
       engine: this.engine.snapshot(),
+      height: this.height,
+      receipts: this.receiptsRoot,
     });
   }
 
@@ -667,6 +752,8 @@ export class Exchange {
     x.commands = s.commands;
     x.nextOrderId = s.nextOrderId;
     x.operatorNonce = s.operatorNonce;
+    x.height = s.height;
+    x.receiptsRoot = s.receipts;
     x.fees = amounts(s.fees, 'fees');
     for (const a of s.accounts) {
       const key = toHex(a.key);
@@ -758,7 +845,9 @@ export class Exchange {
 
   private transfer(tx: Extract<Transaction, { type: 'transfer' }>, accountKey: string): TxReceipt {
     if (tx.nonce <= this.operatorNonce) return this.reject('STALE_NONCE', `operator nonce ${tx.nonce} is not above ${this.operatorNonce}`, accountKey);
-    const receipt = this.transferChecked(tx, accountKey);
+    const invalid = this.validityProblem(tx, this.height);
+    if (invalid?.reason === 'EXPIRED') return this.refuse(invalid, accountKey);
+    const receipt = invalid === undefined ? this.transferChecked(tx, accountKey) : this.refuse(invalid, accountKey);
     // Used up once final, executed or rejected, as an order is: a rejected withdrawal's bytes must
     // not execute later, when the account can cover them.
     this.operatorNonce = tx.nonce;
@@ -813,7 +902,7 @@ export class Exchange {
     this.orders.set(rec.id, rec);
     acct.live.set(p.clientId, rec.id);
     this.hold(acct, rec, asset, need);
-    return this.finish(acct, events, ts, market);
+    return this.finish(acct, events, ts, market, rec.id);
   }
 
   /** The exchange's checks of a place action and the engine command it becomes, with the funds to hold; or the rejection. */
@@ -862,14 +951,14 @@ export class Exchange {
     return { cmd, asset, need, price };
   }
 
-  private run(acct: Account, command: () => EngineEvent[], ts: number, market: Market): TxReceipt {
+  private run(acct: Account, command: () => EngineEvent[], ts: number, market: Market, orderId: number): TxReceipt {
     const events = command();
     if (events[0]?.type === 'rejected') return this.reject('ORDER_REJECTED', `${events[0].reason}: ${events[0].message}`, acct.key);
-    return this.finish(acct, events, ts, market);
+    return this.finish(acct, events, ts, market, orderId);
   }
 
   /** Settles the trades of an accepted command, then brings every touched order's reservation to what it still needs. */
-  private finish(acct: Account, events: readonly EngineEvent[], ts: number, market: Market): TxReceipt {
+  private finish(acct: Account, events: readonly EngineEvent[], ts: number, market: Market, orderId: number): TxReceipt {
     this.commands++;
     this.counters.executed++;
     this.booksHash = undefined;
@@ -883,7 +972,7 @@ export class Exchange {
       } else if (e.type !== 'rejected') touched.add(e.orderId);
     }
     for (const id of touched) this.reconcile(id);
-    return { status: 'executed', account: acct.key, events, trades };
+    return { status: 'executed', account: acct.key, orderId, events, trades };
   }
 
   /** Settles one trade; `fresh` (batch): the orders of this block, which pay the taker fee (the others the maker fee). */

@@ -11,9 +11,36 @@ export {
 export { checkConfig, type ExchangeConfig, type FeeSchedule, type MarketConfig, type MatchingMode } from './config';
 export { ExchangeError, type AdmissionReason, type ExchangeErrorCode, type RejectReason } from './errors';
 export { Exchange, type AccountView, type BlockResult, type ExchangeBlock, type ForgedTransactionEvidence, type Trade, type TxReceipt } from './exchange';
+export {
+  AccountLeafCodec,
+  AccountProofCodec,
+  ReceiptLeafCodec,
+  receiptProof,
+  ReceiptProofCodec,
+  RootHeaderCodec,
+  STATE_DOMAIN,
+  StateOpeningCodec,
+  stateRootOf,
+  verifyAccountProof,
+  verifyReceiptProof,
+  type AccountLeaf,
+  type AccountProof,
+  type ProofFailure,
+  type ProvenAccount,
+  type ProvenOrder,
+  type ProvenReceipt,
+  type ProvenTrade,
+  type ReceiptLeaf,
+  type ReceiptProof,
+  type StateOpening,
+} from './proofs';
 export { replicatedExchange, ReplicatedExchange, type AdmissionVerdict, type Offence, type ReplicatedExchangeOptions } from './replicated';
 export {
   decodeTransaction,
+  DEFAULT_CLUSTER,
+  DEFAULT_MAX_ORDER_LIFETIME,
+  DEFAULT_ORDER_LIFETIME,
+  expiryFrom,
   MAX_AMOUNT,
   OPERATOR_DOMAIN,
   OrderActionCodec,
@@ -30,4 +57,5 @@ export {
   type PlaceRequest,
   type Transaction,
   type TransferTransaction,
+  type Validity,
 } from './transactions';

@@ -50,7 +50,7 @@ export class ReplicatedExchange<M> implements Protocol<M> {
   /** Transactions the mempool turned away, by reason, and how many it let in. */
   readonly mempool: { admitted: number; rejected: Record<AdmissionReason, number> } = {
     admitted: 0,
-    rejected: { MALFORMED: 0, BAD_SIGNATURE: 0, STALE_NONCE: 0, UNKNOWN_ACCOUNT: 0, UNKNOWN_SYMBOL: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 },
+    rejected: { MALFORMED: 0, BAD_SIGNATURE: 0, WRONG_CLUSTER: 0, STALE_NONCE: 0, EXPIRED: 0, EXPIRY_TOO_FAR: 0, UNKNOWN_ACCOUNT: 0, UNKNOWN_SYMBOL: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 },
   };
   /** Per account: tokens left and when they were counted (ms). */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -75,7 +75,8 @@ export class ReplicatedExchange<M> implements Protocol<M> {
 
   /**
    * Admission of a client transaction at `now` (ms): it decodes, its signature verifies, it can still
-   * execute against the current state (nonce unused, account known, a limit order's funds there now),
+   * execute against the current state (this cluster's, not expired at the next height nor expiring
+   * too far ahead, nonce unused, account known, a limit order's funds there now),
    * and its account is within its rate. A client API calls this to answer the client; the
    * transaction then offered with the 'transactions' input is not counted against the rate again.
    */

@@ -1,6 +1,6 @@
 import { toHex, utf8 } from '@bftx/crypto';
 import { decodeTransaction, Exchange, ExchangeError, placeAction, signOrder, type TxReceipt } from '../src/index';
-import { client, Client, config, deposit, MARKET, newExchange, operator, scheme } from './helpers';
+import { client, Client, config, deposit, MARKET, newExchange, operator, scheme, VALID } from './helpers';
 
 const at = (x: Exchange, txs: Uint8Array[], height = 1, proposer = 0) => x.apply({ height, proposer, payload: txs, timestamp: height });
 const rejected = (r: TxReceipt) => (r.status === 'rejected' ? r.reason : 'executed');
@@ -86,7 +86,7 @@ describe('bad transactions are rejected with a reason and change nothing but a u
   const x = newExchange();
   at(x, [seller.place({ clientId: 1, side: 'sell', price: 100, size: 10 }), seller.place({ clientId: 12, side: 'sell', price: 200, size: 500 })]);
   const other = client(2);
-  const forged = signOrder(client(9), 1, placeAction({ symbol: 'BTC-USD', clientId: 1, side: 'buy', price: 100, size: 1 }));
+  const forged = signOrder(client(9), 1, placeAction({ symbol: 'BTC-USD', clientId: 1, side: 'buy', price: 100, size: 1 }), VALID);
   forged.set(other.publicKey, 2); // claims to be client 2 (the account follows the version and tag bytes)
   const tampered = seller.place({ clientId: 2, side: 'sell', price: 100, size: 1 });
   tampered[tampered.length - 1]! ^= 1;
@@ -96,12 +96,16 @@ describe('bad transactions are rejected with a reason and change nothing but a u
     ['trailing byte', Uint8Array.of(...seller.place({ clientId: 3, side: 'sell', price: 100, size: 1 }), 0), 'MALFORMED'],
     ['signature by another key', forged, 'BAD_SIGNATURE'],
     ['tampered signature', tampered, 'BAD_SIGNATURE'],
-    ['replayed nonce', signOrder(seller.signer, 1, placeAction({ symbol: 'BTC-USD', clientId: 4, side: 'sell', price: 100, size: 1 })), 'STALE_NONCE'],
+    ['replayed nonce', signOrder(seller.signer, 1, placeAction({ symbol: 'BTC-USD', clientId: 4, side: 'sell', price: 100, size: 1 }), VALID), 'STALE_NONCE'],
     ['unknown symbol', seller.place({ symbol: 'ETH-USD', clientId: 5, side: 'sell', price: 100, size: 1 }), 'UNKNOWN_SYMBOL'],
     ['over the size limit', seller.place({ clientId: 6, side: 'sell', price: 100, size: MARKET.maxOrderSize + 1 }), 'SIZE_LIMIT'],
     ['more than the balance', seller.place({ clientId: 7, side: 'sell', price: 100, size: 991 }), 'INSUFFICIENT_FUNDS'],
     ['a buy beyond the cash', seller.place({ clientId: 8, side: 'buy', price: 10_000, size: 100 }), 'INSUFFICIENT_FUNDS'],
     ['an account with nothing', new Client(client(60)).place({ clientId: 1, side: 'buy', price: 1, size: 1 }), 'INSUFFICIENT_FUNDS'],
+    ['signed for another cluster', new Client(seller.signer, { cluster: new Uint8Array(32).fill(7), expiresAt: 1_000 }).place({ clientId: 13, side: 'sell', price: 100, size: 1 }), 'WRONG_CLUSTER'],
+    ['expired', Object.assign(new Client(seller.signer, { ...VALID, expiresAt: 0 }), { nonce: 50 }).place({ clientId: 14, side: 'sell', price: 100, size: 1 }), 'EXPIRED'],
+    ['a transfer for another cluster', deposit(other, 'BTC', 1n, 'deposit', { cluster: new Uint8Array(32).fill(7), expiresAt: 1_000 }), 'WRONG_CLUSTER'],
+    ['an expired transfer', deposit(other, 'BTC', 1n, 'deposit', { ...VALID, expiresAt: 0 }), 'EXPIRED'],
     ['duplicate client id', seller.place({ clientId: 1, side: 'sell', price: 101, size: 1 }), 'DUPLICATE_CLIENT_ID'],
     ['cancel of an unknown order', seller.cancel(99), 'UNKNOWN_ORDER'],
     ['modify of an unknown order', seller.modify(99, 100, 1), 'UNKNOWN_ORDER'],
@@ -113,6 +117,8 @@ describe('bad transactions are rejected with a reason and change nothing but a u
     ['withdraw too much', deposit(other, 'BTC', 1_001n, 'withdraw'), 'INSUFFICIENT_FUNDS'],
     ['unknown asset', deposit(other, 'ETH', 1n), 'UNKNOWN_ASSET'],
     ['deposit over the cap', deposit(other, 'BTC', (1n << 96n) - 1n), 'SIZE_LIMIT'],
+    // Last: it uses up nonce 60 of the seller, above every nonce the seller signed for the cases above.
+    ['expiry too far ahead', Object.assign(new Client(seller.signer, { ...VALID, expiresAt: 1 + 1_001 }), { nonce: 59 }).place({ clientId: 15, side: 'sell', price: 100, size: 1 }), 'EXPIRY_TOO_FAR'],
   ];
   // Everything but nonces: balances, live orders, fees, the book.
   const view = () => ({ accounts: x.accountKeys.map((k) => ({ k, balances: x.accountView(k)!.balances, openOrders: x.accountView(k)!.openOrders })), fees: x.feeBalances(), book: x.book.l2('BTC-USD', 1_000) });
@@ -125,10 +131,14 @@ describe('bad transactions are rejected with a reason and change nothing but a u
     const existed = owner !== undefined && x.accountView(owner) !== undefined;
     const r = x.applyTransaction(tx, 2);
     expect(rejected(r)).toBe(reason);
-    expect(view()).toEqual(state);
-    if ((existed || signed?.type === 'transfer') && reason !== 'STALE_NONCE') {
-      // An authenticated order of an existing account, or an operator transfer, is used up, rejected
-      // or not: its nonce moves, nothing else.
+    // Refusals that leave the bytes unable to execute here ever: nothing changes at all.
+    const consumes = signed !== undefined && !['STALE_NONCE', 'WRONG_CLUSTER', 'EXPIRED'].includes(reason);
+    // An order from an account the state did not hold leaves that account, holding its nonce only.
+    const zero = { USD: { available: 0n, reserved: 0n }, BTC: { available: 0n, reserved: 0n } };
+    expect(view()).toEqual(consumes && owner !== undefined && !existed ? { ...state, accounts: [...state.accounts, { k: owner, balances: zero, openOrders: new Map() }] } : state);
+    if (consumes) {
+      // An authenticated transaction of this cluster, within its expiry, is used up, rejected or
+      // not: its nonce moves, nothing else.
       if (owner !== undefined) expect(x.accountView(owner)!.nonce).toBe(signed!.nonce);
       expect(rejected(x.applyTransaction(tx, 2))).toBe('STALE_NONCE');
     } else {

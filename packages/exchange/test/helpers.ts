@@ -1,6 +1,9 @@
 import { SimulatedSignatureScheme } from '@bftx/consensus';
 import { toHex, type Signer } from '@bftx/crypto';
-import { Exchange, placeAction, signOrder, signTransfer, type ExchangeConfig, type OrderAction, type PlaceRequest } from '../src/index';
+import { DEFAULT_CLUSTER, Exchange, expiryFrom, placeAction, signOrder, signTransfer, type ExchangeConfig, type OrderAction, type PlaceRequest, type Validity } from '../src/index';
+
+/** What the helpers sign for unless told otherwise: the default cluster, valid until the default lifetime past height 0. */
+export const VALID: Validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(0) };
 
 export const scheme = new SimulatedSignatureScheme();
 export const operator = scheme.signer(scheme.keyPair(1000).secretKey);
@@ -25,12 +28,15 @@ export function config(overrides: Partial<ExchangeConfig> = {}, funded: readonly
 /** A client that numbers its own transactions. */
 export class Client {
   nonce = 0;
-  constructor(readonly signer: Signer) {}
+  constructor(
+    readonly signer: Signer,
+    public validity: Validity = VALID,
+  ) {}
   get key(): string {
     return toHex(this.signer.publicKey);
   }
   order(action: OrderAction): Uint8Array {
-    return signOrder(this.signer, ++this.nonce, action);
+    return signOrder(this.signer, ++this.nonce, action, this.validity);
   }
   place(r: Omit<PlaceRequest, 'symbol'> & { symbol?: string }): Uint8Array {
     return this.order(placeAction({ symbol: MARKET.symbol, ...r }));
@@ -44,8 +50,8 @@ export class Client {
 }
 
 let operatorNonce = 0;
-export function deposit(account: Signer, asset: string, amount: bigint, kind: 'deposit' | 'withdraw' = 'deposit'): Uint8Array {
-  return signTransfer(operator, { kind, account: account.publicKey, asset, amount, nonce: ++operatorNonce });
+export function deposit(account: Signer, asset: string, amount: bigint, kind: 'deposit' | 'withdraw' = 'deposit', validity: Validity = VALID): Uint8Array {
+  return signTransfer(operator, { kind, account: account.publicKey, asset, amount, nonce: ++operatorNonce }, validity);
 }
 
 export function newExchange(overrides: Partial<ExchangeConfig> = {}): Exchange {

@@ -108,8 +108,8 @@ describe.each(['continuous', 'batch'] as const)('conservation and bounds (%s mat
           if (receipt.status === 'rejected') {
             rejections++;
             reasons[receipt.reason] = (reasons[receipt.reason] ?? 0) + 1;
-            const authenticated = !['MALFORMED', 'BAD_SIGNATURE', 'STALE_NONCE'].includes(receipt.reason);
-            const usedUp = authenticated && (nonceBefore !== undefined || signed?.type === 'transfer');
+            // Used up: every rejection of an authenticated transaction of this cluster, within its expiry.
+            const usedUp = !['MALFORMED', 'BAD_SIGNATURE', 'STALE_NONCE', 'WRONG_CLUSTER', 'EXPIRED'].includes(receipt.reason);
             if (!usedUp) expect(toHex(x.snapshot())).toBe(toHex(before));
             else {
               if (owner !== undefined) expect(x.accountView(owner)!.nonce).toBe(signed!.nonce);
@@ -120,7 +120,10 @@ describe.each(['continuous', 'batch'] as const)('conservation and bounds (%s mat
                 fees: e.feeBalances(),
                 book: e.book.l2('BTC-USD', 1_000),
               });
-              expect(view(x)).toEqual(view(was));
+              const expected = view(was);
+              // An account the state did not hold is there now, with its nonce and nothing else.
+              if (owner !== undefined && nonceBefore === undefined) expected.accounts.push({ k: owner, nonce: 0, balances: { USD: { available: 0n, reserved: 0n }, BTC: { available: 0n, reserved: 0n } }, openOrders: new Map() });
+              expect(view(x)).toEqual(expected);
             }
           } else {
             trades += receipt.trades.length;

@@ -2,7 +2,7 @@
 // was finalized, stream blocks and trades over WebSocket; malformed requests get a 4xx and change nothing.
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { sha256, toHex } from '@bftx/crypto';
-import { placeAction, signOrder } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
@@ -75,7 +75,7 @@ test('orders submitted over HTTP are finalized, streamed, and visible in the boo
   expect(again.json.error).toBe('STALE_NONCE');
   expect((await call('GET', `/v1/transactions/${ids[1]}`)).json).toMatchObject({ receipt: { status: 'executed' } });
   // An order from an account that holds nothing takes no block space.
-  const stranger = signOrder(scheme.signer(new Uint8Array(32).fill(77)), 1, placeAction({ symbol: 'SHARE-CASH', clientId: 1, side: 'buy', price: 1, size: 1 }));
+  const stranger = signOrder(scheme.signer(new Uint8Array(32).fill(77)), 1, placeAction({ symbol: 'SHARE-CASH', clientId: 1, side: 'buy', price: 1, size: 1 }), { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(0) });
   expect((await call('POST', '/v1/transactions', JSON.stringify({ transactions: [toHex(stranger)] }))).json.error).toBe('UNKNOWN_ACCOUNT');
 
   const account = await call('GET', `/v1/accounts/${toHex(clients[0]!.publicKey)}`);

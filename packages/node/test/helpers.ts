@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme } from '@bftx/crypto';
-import { placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
 import { ReplicaNode, type ReplicaOptions } from '../src/index';
 
 export const scheme = createSignatureScheme();
@@ -49,11 +49,13 @@ export async function until(what: string | (() => string), cond: () => boolean |
   }
 }
 
-export function orders(count: number, from = 0): Uint8Array[] {
+/** Signed orders, valid on the default cluster for as long as the exchange allows from `height` (default 0). */
+export function orders(count: number, from = 0, height = 0): Uint8Array[] {
+  const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(height, DEFAULT_MAX_ORDER_LIFETIME) };
   return Array.from({ length: count }, (_, i) => {
     const k = from + i;
     const c = clients[k % 2]!;
-    return signOrder(c, Math.floor(k / 2) + 1, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100, size: 1 }));
+    return signOrder(c, Math.floor(k / 2) + 1, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100, size: 1 }), validity);
   });
 }
 

@@ -2,7 +2,7 @@
 // rate to every replica's API (as a client that wants its order seen by whichever replica leads),
 // and the time from submission to the order's block arriving, finalized, on replica 0's stream.
 import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto';
-import { placeAction, signOrder } from '@bftx/exchange';
+import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, signOrder } from '@bftx/exchange';
 import { WebSocket } from 'ws';
 import { transactionId } from '../api';
 import { encodeFrame } from '../frame';
@@ -73,6 +73,10 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   // Every order is signed before the clock starts: the generator shares the machine with the
   // replicas, and signing while it submits would take CPU from what is being measured.
   const total = Math.ceil(o.rate * o.durationS);
+  // Signed ahead: valid from replica 0's height now for all but 100 of the blocks the exchange allows
+  // (a run longer than that many blocks sees its last orders refused EXPIRED).
+  const { height } = (await (await fetch(`${base(cluster.replicas[0]!.api)}/v1/status`)).json()) as { height: number };
+  const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(height, DEFAULT_MAX_ORDER_LIFETIME - 100) };
   const prepared: Array<{ frame: Uint8Array; key: string }> = [];
   for (let k = 0; k < total; k++) {
     const c = clients[k % clients.length]!;
@@ -81,7 +85,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     // Resting bids, and immediate-or-cancel sells that trade against them: every other order
     // trades and the book stays small however long the run.
     const buy = k % 2 === 0;
-    const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }));
+    const tx = signOrder(c.signer, c.nonce, placeAction({ symbol: MARKET.symbol, clientId: c.clientId, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }), validity);
     prepared.push({ frame: encodeFrame(tx), key: transactionId(tx) });
   }
   let submitted = 0;
