@@ -127,7 +127,7 @@ describe("the prototype's distributed-exchange scenario, made true", () => {
     ['pbft', pbft()],
   ] as const)('%s: forged orders are turned away and counted, the double-voting replica is the one offender, with evidence', (_name, protocol) => {
     const report = distributedExchange({ protocol, clientScheme: new SimulatedSignatureScheme(), duration: 20_000, forgedOrders: 10 });
-    expect(report.orders.rejectedAtMempool).toEqual({ MALFORMED: 0, BAD_SIGNATURE: 10, STALE_NONCE: 0, UNKNOWN_ACCOUNT: 0, UNKNOWN_SYMBOL: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 });
+    expect(report.orders.rejectedAtMempool).toEqual({ MALFORMED: 0, BAD_SIGNATURE: 10, WRONG_CLUSTER: 0, STALE_NONCE: 0, EXPIRED: 0, EXPIRY_TOO_FAR: 0, UNKNOWN_ACCOUNT: 0, UNKNOWN_SYMBOL: 0, INSUFFICIENT_FUNDS: 0, RATE_LIMITED: 0 });
     expect(report.orders.admitted).toBe(report.orders.submitted);
     expect(report.orders.executed).toBeGreaterThan(100);
     // Every admitted order is accounted for: executed, rejected with a reason, or still in flight at the close.
