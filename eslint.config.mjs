@@ -82,6 +82,9 @@ export default [
   // Smoke scripts run against the packed package as a user would: by its own name.
   { files: ['packages/*/test/packed/**'], rules: { '@nx/enforce-module-boundaries': 'off' } },
   { files: pureSourceGlobs(), rules: pureRules },
+  // @bftx/client runs in browsers too: nothing Node-only (a test bundles it for the browser).
+  { files: ['packages/client/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: '@bftx/client runs in browsers: no Node-only imports' }] }] } },
+
   {
     // @bftx/crypto's two sanctioned exceptions: the optional node:crypto backend,
     // and key generation, which is the one place that needs entropy.

@@ -1,0 +1,3 @@
+import { library } from '../../tools/tsup.library.mjs';
+
+export default library();
