@@ -159,7 +159,7 @@ const EMPTY_RECEIPTS = merkleRoot([]);
  * balances (bigint), funds reserved for resting orders, one matching-engine
  * book per market, trades settled atomically with maker/taker fees. `apply`
  * is deterministic: the same blocks give the same receipts and state root on
- * every replica. A rejected transaction changes nothing.
+ * every replica. A rejected transaction changes nothing but the nonce it used up (see RejectReason).
  */
 export class Exchange {
   private readonly markets: Market[];
