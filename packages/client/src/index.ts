@@ -19,5 +19,5 @@ export {
   type VerifiedReceipt,
 } from './verify';
 // Keys and orders, so a trader needs this one package.
-export { createSignatureScheme, generateKeyPair, type KeyPair, type Signer } from '@bftx/crypto';
+export { createSignatureScheme, fromHex, generateKeyPair, toHex, type KeyPair, type Signer } from '@bftx/crypto';
 export { placeAction, type OrderAction, type PlaceRequest } from '@bftx/exchange';
