@@ -50,6 +50,8 @@ export interface CheckedOutcome {
     readonly duplicateTransactions?: number;
     readonly maxPersistedBytes?: number;
     readonly footprint?: { readonly retained: number; readonly dropped: number } | undefined;
+    /** Its commit certificates, checked by the simulator (`checkCertificates`): the first that failed, if any. */
+    readonly certificates?: { readonly failed: string | undefined };
   }>;
 }
 
@@ -67,7 +69,7 @@ export const RUN_CLASSES: readonly RunClass[] = ['restarts', 'loss-before-gst', 
 /** Runs a spec with the simulator (the protocol given separately: specs are data). */
 export function runSpec<M>(protocol: ProtocolDefinition<M>, spec: RunSpec): SimulationResult {
   const { live: _live, maxRetained: _r, maxPersistedBytes: _p, network, ...rest } = spec;
-  return simulate({ ...rest, protocol, network: networkFromJson(network), trace: false });
+  return simulate({ ...rest, protocol, network: networkFromJson(network), trace: false, checkCertificates: true });
 }
 
 /** Every check a run must pass; the first problem, or undefined. */
@@ -85,6 +87,8 @@ export function checkOutcome<M>(protocol: ProtocolDefinition<M>, spec: RunSpec, 
   // An honest leader proposes only what is not on the chain it extends, even while it is still
   // fetching that chain (a restarted replica catching up): no transaction is final twice.
   for (const r of honest) if ((r.duplicateTransactions ?? 0) > 0) return `transactions final twice: replica ${r.validator} finalized ${r.duplicateTransactions} transaction(s) a second time`;
+  // Every commit certificate an honest replica output verifies by the keys alone and names the last block of its commit.
+  for (const r of honest) if (r.certificates?.failed !== undefined) return `commit certificate: replica ${r.validator}: ${r.certificates.failed}`;
   const honestValidators = new Set(honest.map((r) => r.validator));
   const accused = outcome.offenders.filter((o) => honestValidators.has(o));
   if (accused.length > 0) return `evidence against honest replica(s) ${accused.join(', ')}`;

@@ -2,3 +2,4 @@
 export * from './classes';
 export * from './suite';
 export * from './fair-ordering';
+export * from './certificates';

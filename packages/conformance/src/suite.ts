@@ -11,6 +11,7 @@ import type { ProtocolDefinition, Timing } from '@bftx/consensus';
 import * as sim from '@bftx/sim';
 import type { NetworkModel, SimulationResult, Strategy } from '@bftx/sim';
 import fc from 'fast-check';
+import { certificateProperty } from './certificates';
 import { assertRun, classProperty, persistedStateProperty, RUN_CLASSES, type RegressionCase, type RunClass } from './classes';
 
 export const DELTA = 10;
@@ -159,9 +160,11 @@ export interface PropertyRuns {
   readonly classKinds?: readonly RunClass[];
   /** Pairs of runs checking that persisted state does not grow with history. */
   readonly persisted?: number;
+  /** Generated runs (any class) whose commit certificates are tampered with (see certificateProperty); 0 leaves it out. */
+  readonly certificates?: number;
 }
 
-export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 30, persisted: 3 } as const satisfies PropertyRuns;
+export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 30, persisted: 3, certificates: 8 } as const satisfies PropertyRuns;
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {
@@ -289,6 +292,12 @@ export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, counts: Pro
     if (persistedRuns > 0) {
       test('persisted state does not grow with history', () => {
         fc.assert(persistedStateProperty(protocol), { numRuns: runs(persistedRuns) });
+      });
+    }
+    const certificateRuns = counts.certificates ?? DEFAULT_RUNS.certificates;
+    if (certificateRuns > 0 && protocol.verifyCommit !== undefined) {
+      test('commit certificates: verify by the validator keys alone, and not after a bit flip, with other keys, or short of a quorum; finality proofs down a header chain', () => {
+        fc.assert(certificateProperty(protocol, sim.STRATEGY_KINDS), { numRuns: runs(certificateRuns) });
       });
     }
     for (const r of regressions) {

@@ -1,5 +1,6 @@
-import { adversaryBlocks, GENESIS, makeBlock, signStatement, type Block, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
+import { adversaryBlocks, thinVoteChain, GENESIS, makeBlock, signStatement, type Block, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
+import { verifyHotStuffCommit } from './certificate';
 import { GENESIS_QC, HotStuff, type HotStuffOptions } from './hotstuff';
 import { decodeHotStuffMessage, encodeHotStuffMessage, type HotStuffMessage } from './messages';
 
@@ -56,7 +57,9 @@ export function hotstuff(options: HotStuffOptions = {}): ProtocolDefinition<HotS
       const faultyLeaders = streak + 2 * (n - f) * d + 2 * d + (n - f) * idle;
       return Math.max(honestLeaders, faultyLeaders);
     },
+    verifyCommit: verifyHotStuffCommit,
     byzantine: {
+      thinCertificate: thinVoteChain,
       isVote: (m) => m.type === 'vote',
       conflicting(m, signer, self) {
         if (m.type === 'proposal') {

@@ -56,6 +56,7 @@ import {
   unfairProposalEvidence,
 } from '@bftx/consensus';
 import { bytesEqual, codec, decode, Domains, encode, toHex } from '@bftx/crypto';
+import { hotStuffCertificate } from './certificate';
 import { ANSWER_BLOCKS, type HotStuffMessage, type TimeoutCertificate } from './messages';
 import { defaultRules, type HotStuffRules } from './rules';
 import { BlockStore, StatementWindow, type CertifiedLink, type StoredLink } from './store';
@@ -843,10 +844,11 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const bQC = this.store.justify(b1.id);
     const b = bQC === undefined ? undefined : this.store.get(toHex(bQC.blockHash));
     const commit = this.rules.commit({ b, b1, b2 });
-    if (commit !== undefined) this.commit(commit);
+    // The certificate of b's commit: the three-chain and its QCs (built only when b is what commits).
+    if (commit !== undefined) this.commit(commit, commit === b && bQC !== undefined ? () => hotStuffCertificate(b, b1, b2, bQC, b1QC, qc) : undefined);
   }
 
-  private commit(block: Block): void {
+  private commit(block: Block, certificate: (() => Uint8Array) | undefined): void {
     const tip = this.committedTip;
     if (block.height <= tip.height) {
       // Committed already, or a conflicting commit: handed to the runtime, whose ledger refuses it loudly.
@@ -859,7 +861,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
       this.out.commit(chain); // conflicting: refused loudly by the ledger
       return;
     }
-    commitChain(this.out, chain, this.payload);
+    commitChain(this.out, chain, this.payload, undefined, certificate);
     // After the commit output: a persisted tip is always one the runtime's ledger already has.
     this.committedTip = block;
     this.dirty = true;

@@ -1,5 +1,6 @@
 import { adversaryBlocks, signStatement, type Block, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import type { Signer } from '@bftx/crypto';
+import { thinPbftCertificate, verifyPbftCommit } from './certificate';
 import { PbftDomains, decodePbftMessage, encodePbftMessage, type PbftMessage, type PrePrepare } from './messages';
 import { Pbft, prePrepareStatement, type PbftOptions } from './pbft';
 
@@ -55,7 +56,9 @@ export function pbft(options: PbftOptions = {}): ProtocolDefinition<PbftMessage>
     // After GST a stalled replica waits at most one backed-off progress timeout, the view change and
     // new view take a few delta, and then a batch commits in three message delays: 20 delta of slack.
     livenessBound: (timing) => (timeoutDeltas + 20) * timing.delta,
+    verifyCommit: verifyPbftCommit,
     byzantine: {
+      thinCertificate: thinPbftCertificate,
       isVote: (m) => m.type === 'prepare' || m.type === 'commit',
       conflicting(m, signer, self) {
         if (m.type === 'pre-prepare') return prePrepareOf(m.prePrepare.view, adversaryBlocks.conflicting(m.prePrepare.batch, self), signer, self);

@@ -1,5 +1,6 @@
 // @bftx/pbft: PBFT behind the bftx Protocol interface.
 export { pbft, pbftStatements } from './definition';
+export { batchDigest, MAX_CERTIFICATE_LINKS, pbftCertificate, PbftCertificateCodec, thinPbftCertificate, verifyPbftCommit, type CertifiedSequence, type PbftCertificate } from './certificate';
 export {
   decodePbftMessage,
   decodeSafetyState,

@@ -73,6 +73,7 @@ import {
   type SignedRecord,
   type ViewChange,
 } from './messages';
+import { pbftCertificate, type CertifiedSequence } from './certificate';
 import { defaultRules, type PbftRules, type Watermarks } from './rules';
 
 export interface PbftOptions {
@@ -182,6 +183,8 @@ export class Pbft implements Protocol<PbftMessage> {
    * and older batches from the runtime's finalized chain (`config.finalized`).
    */
   private readonly history = new Map<number, CommittedBatch>();
+  /** Ledger block hashes of the sequence numbers executed above the stable checkpoint (for certificates; recomputed when missing), at most L + MAX_ANSWER_BATCHES. */
+  private readonly ledgerHashes = new Map<number, Uint8Array>();
   /** Checkpoint statements per signer: those in the window, and its highest one above it. */
   private readonly checkpoints: Array<Map<number, SignedStatement>>;
   /** The highest checkpoint sequence number each replica signed. */
@@ -283,7 +286,7 @@ export class Pbft implements Protocol<PbftMessage> {
   };
 
   footprint(): ProtocolFootprint {
-    let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + (this.currentNewView === undefined ? 0 : 1);
+    let retained = this.preparedCerts.size + this.signed.size + this.committedBatches.size + this.viewChanges.size + this.anchors.size + this.ledgerHashes.size + (this.currentNewView === undefined ? 0 : 1);
     for (const byView of this.log.values()) for (const entry of byView.values()) retained += 1 + entry.prepares.size + entry.commits.size;
     for (const bySequence of this.checkpoints) retained += bySequence.size;
     return { retained, dropped: this.dropped };
@@ -585,8 +588,11 @@ export class Pbft implements Protocol<PbftMessage> {
       if (next.commits.length > 0) this.history.set(batch.height, next);
       blocks.push(block);
       proposals.push(batch.id);
+      this.ledgerHashes.set(block.height, block.hash);
+      // Bounded whatever the stable checkpoint does (a missing one is recomputed): the oldest goes first.
+      if (this.ledgerHashes.size > this.L + MAX_ANSWER_BATCHES) this.ledgerHashes.delete(this.ledgerHashes.keys().next().value!);
       if (this.rules.checkpointDue(batch.height, this.K, this.stable.sequence)) {
-        commitChain(this.out, blocks, this.payload, proposals);
+        commitChain(this.out, blocks, this.payload, proposals, () => this.certificate(block));
         blocks = [];
         proposals = [];
         if (this.recordSigned(PbftDomains.checkpoint, 0, batch.height, block.hash)) {
@@ -596,7 +602,7 @@ export class Pbft implements Protocol<PbftMessage> {
         }
       }
     }
-    if (blocks.length > 0) commitChain(this.out, blocks, this.payload, proposals);
+    if (blocks.length > 0) commitChain(this.out, blocks, this.payload, proposals, () => this.certificate(blocks[blocks.length - 1]!));
     this.noteGap();
     if (this.lastExecuted === start || this.inViewChange) return;
     // Progress in this view: the view is working, the timer starts over from the base timeout.
@@ -605,6 +611,32 @@ export class Pbft implements Protocol<PbftMessage> {
     this.consecutiveViewChanges = 0;
     if (this.payload.overdue?.(this.now, this.baseTimeout) === true) return;
     this.armProgressTimer();
+  }
+
+  /**
+   * The commit certificate of ledger block `block` (just executed): the stable checkpoint, then each
+   * executed batch above it with its commits (see certificate.ts). Undefined where a batch between
+   * them came without commits (executed from a peer's finalized chain), or the checkpoint is above
+   * the block (a replica catching up executes below a checkpoint it adopted first).
+   */
+  private certificate(block: Block): Uint8Array | undefined {
+    const stable = this.stable;
+    if (stable.sequence > block.height) return undefined;
+    const links: CertifiedSequence[] = [];
+    let parent = stable.digest;
+    for (let sequence = stable.sequence + 1; sequence <= block.height; sequence++) {
+      const c = this.history.get(sequence);
+      if (c === undefined || c.commits.length === 0) return undefined;
+      const b = c.batch;
+      const header: BlockHeader = { parent, height: sequence, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot };
+      links.push({ header, commits: c.commits });
+      parent = this.ledgerHashes.get(sequence) ?? blockHash(header);
+    }
+    if (!bytesEqual(parent, block.hash)) return undefined;
+    // A proof taken from a peer (a view change, a fetch answer) holds a quorum of valid signatures but
+    // may carry others too: only valid ones, one per signer, go into the certificate (checks cached).
+    const statements = stable.sequence === 0 ? [] : distinctVerified(stable.statements, { domain: PbftDomains.checkpoint, view: 0, sequence: stable.sequence, blockHash: stable.digest }, this.verifier);
+    return pbftCertificate({ sequence: stable.sequence, digest: stable.digest, statements }, links, this.n);
   }
 
   // ---- checkpoints, watermarks, garbage collection, catching up ----
@@ -671,6 +703,7 @@ export class Pbft implements Protocol<PbftMessage> {
     for (const sequence of this.preparedCerts.keys()) if (sequence <= proof.sequence) this.preparedCerts.delete(sequence);
     for (const [key, x] of this.signed) if (x.sequence <= proof.sequence && x.domain !== PbftDomains.viewChange) this.signed.delete(key);
     for (const bySequence of this.checkpoints) for (const sequence of bySequence.keys()) if (sequence <= proof.sequence) bySequence.delete(sequence);
+    for (const sequence of this.ledgerHashes.keys()) if (sequence <= proof.sequence) this.ledgerHashes.delete(sequence);
     this.executedElsewhere(proof.sequence);
   }
 

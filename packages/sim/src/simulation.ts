@@ -17,8 +17,10 @@ import {
   type ProtocolInput,
   type Timing,
   payloadTransactions,
+  headersDown,
+  type BlockHeader,
 } from '@bftx/consensus';
-import { createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { bytesEqual, createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
 import type { MessageTraits, NetworkModel } from './network';
 import { EventQueue } from './queue';
@@ -52,6 +54,12 @@ export interface SimulationConfig<M> {
   readonly workload?: ReadonlyArray<{ readonly at: number; readonly txs: readonly Uint8Array[]; readonly to?: readonly number[] }>;
   /** Encode and decode every message on the way (checks the wire format; slower). */
   readonly wireCheck?: boolean;
+  /**
+   * Check every commit certificate an honest replica outputs with the protocol's `verifyCommit`
+   * (against the run's validator set): it must verify and name the last block of its commit. The
+   * first failure per replica is in `replicas[i].certificates.failed`. Counting is always on.
+   */
+  readonly checkCertificates?: boolean;
   /** Record a trace (default true); `traceKinds` keeps only those record kinds (e.g. ['propose', 'finalize']). */
   readonly trace?: boolean;
   readonly traceKinds?: readonly string[];
@@ -109,6 +117,26 @@ export interface ReplicaReport {
   readonly footprint: ProtocolFootprint | undefined;
   /** Inputs its protocol refused (`reject` outputs), by RejectionCode. */
   readonly rejections: Readonly<Record<string, number>>;
+  /** The commit certificates it output (see `CertificateReport`). */
+  readonly certificates: CertificateReport;
+}
+
+/** What one replica's `commit` outputs carried as certificates. */
+export interface CertificateReport {
+  /** Commit outputs with a certificate, and without one. */
+  readonly count: number;
+  readonly missing: number;
+  /** Bytes of the largest certificate, and of all of them together. */
+  readonly maxBytes: number;
+  readonly totalBytes: number;
+  /** With `checkCertificates`: the first certificate that did not verify or named another block than its commit's last, and why. */
+  readonly failed: string | undefined;
+  /**
+   * The first and the last certificate it output (at most two), each with the height of the block
+   * it certifies and the ledger's headers from that height down to at most 4 below (the first is
+   * the certified block's): material for checks that need no rerun (bit flips, finality proofs).
+   */
+  readonly samples: ReadonlyArray<{ readonly certificate: Uint8Array; readonly height: number; readonly headers: readonly BlockHeader[] }>;
 }
 
 /** A distribution of samples: count, mean and percentiles (nearest rank). All zero when empty. */
@@ -196,6 +224,7 @@ interface Instance<M> {
   view: number;
   /** Rejections by code, over its lives. */
   readonly rejections: Map<string, number>;
+  readonly certificates: { count: number; missing: number; maxBytes: number; totalBytes: number; failed: string | undefined; first: { certificate: Uint8Array; height: number } | undefined; last: { certificate: Uint8Array; height: number } | undefined };
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -280,6 +309,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       certified: 0,
       view: 0,
       rejections: new Map(),
+      certificates: { count: 0, missing: 0, maxBytes: 0, totalBytes: 0, failed: undefined, first: undefined, last: undefined },
     });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -441,6 +471,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         else if (first !== b.id) safetyViolation ??= `height ${b.height}: replica ${inst.validator} finalized ${b.id.slice(0, 12)} but another honest replica finalized ${first.slice(0, 12)}`;
       }
     }
+    for (const c of durable.certificates) noteCertificate(inst, c.block, c.certificate);
     for (const e of durable.evidence) {
       const valid = verifyEvidence(e, verifier);
       record(now, { ev: 'evidence', by: inst.validator, offender: e.offender, valid });
@@ -449,6 +480,26 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         offenders.add(e.offender);
       }
     }
+  };
+
+  const checkCertificates = config.checkCertificates === true && protocol.verifyCommit !== undefined;
+  /** Counts a commit output's certificate; with `checkCertificates`, an honest replica's is verified by the keys alone. */
+  const noteCertificate = (inst: Instance<M>, block: Block, certificate: Uint8Array | undefined) => {
+    const c = inst.certificates;
+    if (certificate === undefined) {
+      c.missing++;
+      return;
+    }
+    c.count++;
+    c.totalBytes += certificate.length;
+    if (certificate.length > c.maxBytes) c.maxBytes = certificate.length;
+    const sample = { certificate, height: block.height };
+    c.first ??= sample;
+    c.last = sample;
+    if (!checkCertificates || !inst.honest || c.failed !== undefined) return;
+    const check = protocol.verifyCommit!(certificate, validators, scheme);
+    if (!check.ok) c.failed = `the certificate of height ${block.height} does not verify: ${check.reason}`;
+    else if (check.height !== block.height || !bytesEqual(check.blockHash, block.hash)) c.failed = `the certificate of the commit ending at height ${block.height} (${block.id.slice(0, 12)}) proves height ${check.height} (${toHex(check.blockHash).slice(0, 12)})`;
   };
 
   /** Refusals are counted per replica (and traced when tracing). */
@@ -606,6 +657,14 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     }
   };
 
+  const certificateReport = (inst: Instance<M>): CertificateReport => {
+    const { count, missing, maxBytes, totalBytes, failed, first, last } = inst.certificates;
+    const samples = [first, last]
+      .filter((x, k): x is { certificate: Uint8Array; height: number } => x !== undefined && (k === 0 || x !== first))
+      .map((x) => ({ certificate: x.certificate, height: x.height, headers: headersDown(inst.ledger, x.height, Math.max(0, x.height - 4)) ?? [] }));
+    return { count, missing, maxBytes, totalBytes, failed, samples };
+  };
+
   const result = (): SimulationResult => {
   const replicas = instances.map((inst, i) => ({
     instance: i,
@@ -622,6 +681,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     maxPersistedBytes: inst.maxPersistedBytes,
     footprint: inst.protocol.footprint?.(),
     rejections: Object.fromEntries(inst.rejections),
+    certificates: certificateReport(inst),
   }));
   const rejections: Record<string, number> = {};
   for (const r of replicas) for (const [code, k] of Object.entries(r.rejections)) rejections[code] = (rejections[code] ?? 0) + k;

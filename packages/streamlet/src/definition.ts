@@ -1,5 +1,6 @@
-import { adversaryBlocks, makeBlock, signStatement, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
+import { adversaryBlocks, thinVoteChain, makeBlock, signStatement, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { Domains } from '@bftx/crypto';
+import { verifyStreamletCommit } from './certificate';
 import { decodeStreamletMessage, encodeStreamletMessage, type StreamletMessage } from './messages';
 import { Streamlet, type StreamletOptions } from './streamlet';
 
@@ -22,7 +23,9 @@ export function streamlet(options: StreamletOptions = {}): ProtocolDefinition<St
     // in a row, the last one's votes arriving 2 delta after its start). The outside attack's leader
     // order (F4) reaches that worst case exactly: 145 ms at delta 10, against 6 views (126) stated before.
     livenessBound: (timing) => 7 * (2 * timing.delta + 1),
+    verifyCommit: verifyStreamletCommit,
     byzantine: {
+      thinCertificate: thinVoteChain,
       // Everything that carries votes: a vote withholder withholds notarizations and answers too, and an
       // adversary that holds votes back holds them back however they travel.
       isVote: (m) => m.type === 'vote' || m.type === 'notarization' || m.type === 'block',

@@ -46,6 +46,7 @@ import {
   unfairProposalEvidence,
 } from '@bftx/consensus';
 import { bytesEqual, Domains, toHex } from '@bftx/crypto';
+import { streamletCertificate } from './certificate';
 import { MAX_ANCESTORS, type StreamletMessage } from './messages';
 import { decodeSafetyState, encodedBlock, encodeSafetyState, KEPT_FINAL_BLOCKS, KEPT_FINAL_BYTES, type Lock } from './safety-state';
 import { defaultRules, type StreamletRules } from './rules';
@@ -607,7 +608,7 @@ export class Streamlet implements Protocol<StreamletMessage> {
         const parent = this.tree.get(b.parentId);
         if (parent === undefined || parent === this.tree.root) continue;
         const grandparent = this.tree.get(parent.parentId);
-        if (this.rules.finalize(grandparent, parent, b)) this.finalize(parent);
+        if (this.rules.finalize(grandparent, parent, b)) this.finalize(parent, grandparent === undefined ? undefined : [grandparent, parent, b]);
       }
       if (!this.tryVote() && newly.length === 0) return;
     }
@@ -639,7 +640,8 @@ export class Streamlet implements Protocol<StreamletMessage> {
     return kept;
   }
 
-  private finalize(block: Block): void {
+  /** Finalizes `block` (and its prefix); `notarized` is the notarized grandparent, parent (`block`) and child that finalized it. */
+  private finalize(block: Block, notarized: readonly [Block, Block, Block] | undefined): void {
     if (block.height <= this.finalized.height) {
       // Found final again: nothing to do, or (a conflict) handed to the runtime, whose ledger refuses it loudly.
       const tip = this.finalized.id;
@@ -647,7 +649,9 @@ export class Streamlet implements Protocol<StreamletMessage> {
     }
     const chain = this.tree.chain(block.id, this.finalized.height + 1);
     if (this.config.finalized === undefined) this.keepFinal(chain);
-    commitChain(this.out, chain, this.payload);
+    // The certificate: the three notarized blocks and their notarizations (none held for a finalized
+    // tip that a restart rooted the tree at: then the commit goes without one).
+    commitChain(this.out, chain, this.payload, undefined, notarized === undefined ? undefined : () => streamletCertificate(notarized, (b) => this.notarizations.get(b.id), this.n));
     // Final blocks are the runtime's from here: the tree keeps what descends from the new tip only.
     this.tree.reroot(block);
     for (const id of this.notarizations.keys()) if (!this.tree.has(id) && !this.tree.isCertified(id)) this.notarizations.delete(id);
