@@ -3,23 +3,33 @@
 // the highest rate it sustained (finalized orders/s), submit-to-final p50/p99 there, and the ratio to
 // the crypto bound measured in the same run: cores x single-core Ed25519 verify rate / n (each order
 // is verified once by each of the n replicas). The load generator shares the machine's cores.
+// Each protocol runs twice on the same rate steps, execution attestations off then on (each replica
+// signs one per finalized block and checks its peers'), side by side: the finalized-orders
+// throughput of each and the ratio, and what attestations cost per block on the replicas (from
+// their /metrics: producing one, sign + encode + queue to every peer; checking the n-1 received).
 // Last line: one JSON object.
 //
 //   npx nx run node:bench
 //   BFTX_BENCH_STEP_S=10 BFTX_BENCH_PROTOCOLS=hotstuff npx nx run node:bench
+//   BFTX_BENCH_ATTESTATIONS=on npx nx run node:bench     (one side only: on or off)
+//   BFTX_BENCH_ATTESTATIONS=off,on,on,off npx nx run node:bench   (each side twice, ABBA: a busy machine's drift cancels; a side's figures are the mean)
+//   BFTX_BENCH_RATES=100,200,300 npx nx run node:bench   (other rate steps, orders/s: a small machine)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSignatureScheme } from '@bftx/crypto';
-import { runLoad, writeClusterFiles, type ClusterFiles, type LoadReport } from '../src/index';
+import { ValidatorSet } from '@bftx/consensus';
+import { createSignatureScheme, decode, encode } from '@bftx/crypto';
+import { AttestationCodec, signAttestation, verifyAttestations } from '@bftx/exchange';
+import { encodeFrame, EnvelopeCodec, runLoad, writeClusterFiles, type ClusterFiles, type LoadReport } from '../src/index';
 
 const N = 4;
 const STEP_S = Number(process.env['BFTX_BENCH_STEP_S'] ?? 5);
 const PROTOCOLS = (process.env['BFTX_BENCH_PROTOCOLS'] ?? 'hotstuff,streamlet,pbft').split(',');
-const RATES = [500, 1_000, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_500, 4_000, 5_000];
+const SIDES = (process.env['BFTX_BENCH_ATTESTATIONS'] ?? 'off,on').split(',').map((x) => x.trim() === 'on');
+const RATES = process.env['BFTX_BENCH_RATES']?.split(',').map(Number) ?? [500, 1_000, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_500, 4_000, 5_000];
 /** A step is sustained when nearly every order offered in it was finalized in time. */
 const SUSTAINED = (r: LoadReport) => r.finalized >= 0.98 * r.submitted && r.latencyMs.p99 < 2_000;
 
@@ -44,6 +54,38 @@ function verifyRate(): number {
     best = Math.max(best, (n * 1000) / (performance.now() - begin));
   }
   return best;
+}
+
+/**
+ * One attestation's cost on one core, apart from any cluster (the best of three half-second runs):
+ * producing it (sign, encode, frame) and checking a received one (decode, verify).
+ */
+function attestationMicro(): { produceUs: number; checkUs: number } {
+  const scheme = createSignatureScheme();
+  const signer = scheme.signer(new Uint8Array(32).fill(9));
+  const validators = new ValidatorSet([signer.publicKey]);
+  const statement = { height: 1234, blockHash: new Uint8Array(32).fill(1), stateRoot: new Uint8Array(32).fill(2) };
+  const best = (op: () => void) => {
+    let us = Number.POSITIVE_INFINITY;
+    for (let run = 0; run < 3; run++) {
+      let n = 0;
+      const begin = performance.now();
+      while (performance.now() - begin < 500) {
+        for (let i = 0; i < 50; i++) op();
+        n += 50;
+      }
+      us = Math.min(us, ((performance.now() - begin) * 1000) / n);
+    }
+    return Math.round(us * 10) / 10;
+  };
+  const bytes = encode(AttestationCodec, signAttestation(signer, 0, statement));
+  return {
+    produceUs: best(() => encodeFrame(encode(EnvelopeCodec, { type: 'attestation', attestation: encode(AttestationCodec, signAttestation(signer, 0, statement)) }))),
+    checkUs: best(() => {
+      const a = decode(AttestationCodec, bytes);
+      verifyAttestations(validators, scheme, a, [a], 1);
+    }),
+  };
 }
 
 async function free(port: number): Promise<boolean> {
@@ -71,28 +113,63 @@ async function up(files: ClusterFiles): Promise<void> {
   throw new Error('the cluster did not come up');
 }
 
-async function benchProtocol(protocol: string): Promise<{ maxSustained: number; p50: number; p99: number; generatorCpu: number; steps: LoadReport[] }> {
+/** Attestation figures summed over the replicas' /metrics. */
+async function attestationCosts(files: ClusterFiles): Promise<{ signed: number; received: number; produceS: number; checkS: number; blocks: number }> {
+  const sum = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0 };
+  for (const r of files.replicas) {
+    const text = await (await fetch(`http://${r.api.host}:${r.api.port}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+    sum.signed += value('bftx_attestations_signed_total');
+    sum.received += value('bftx_attestations_received_total');
+    sum.produceS += value('bftx_attestation_produce_seconds_total');
+    sum.checkS += value('bftx_attestation_check_seconds_total');
+    sum.blocks += value('bftx_finalized_height');
+  }
+  return sum;
+}
+
+interface Run {
+  maxSustained: number;
+  /** Blocks finalized per second on one replica over the whole run. */
+  blocksPerS: number;
+  p50: number;
+  p99: number;
+  generatorCpu: number;
+  steps: LoadReport[];
+  /** Per finalized block on one replica, in µs: producing its attestation, and checking the n-1 received. */
+  produceUsPerBlock: number;
+  checkUsPerBlock: number;
+}
+
+async function benchProtocol(protocol: string, attestations: boolean): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `bftx-node-bench-${protocol}-`));
-  const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64 });
+  const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64, attestations });
+  const label = `${protocol} (attestations ${attestations ? 'on' : 'off'})`;
   const script = fileURLToPath(new URL('replica-process.ts', import.meta.url));
   const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, ['--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const steps: LoadReport[] = [];
   let best: LoadReport | undefined;
+  let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0 };
+  let began = performance.now();
   try {
     await up(files);
+    began = performance.now();
     for (const rate of RATES) {
       const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5 });
       steps.push(r);
       const ok = SUSTAINED(r);
-      line(`${protocol}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
+      line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
       if (!ok) break;
       best = r;
     }
+    costs = await attestationCosts(files);
   } finally {
+    began = (performance.now() - began) / 1000; // seconds under load
     await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
     rmSync(dir, { recursive: true, force: true });
   }
-  return { maxSustained: best?.finalizedPerS ?? 0, p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps };
+  const perBlock = (seconds: number) => (costs.blocks > 0 ? Math.round((seconds / costs.blocks) * 1e7) / 10 : 0);
+  return { maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS) };
 }
 
 const cores = availableParallelism();
@@ -101,10 +178,30 @@ const bound = (cores * perCore) / N;
 line('cores', String(cores));
 line('Ed25519 verify, one core (node:crypto)', `${Math.round(perCore)}/s`);
 line(`crypto bound: cores x verify rate / n (n = ${N})`, `${Math.round(bound)} orders/s`);
-const results: Record<string, { maxSustainedPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number }> = {};
+const micro = attestationMicro();
+line('attestation, one core: produce (sign, encode, frame)', `${micro.produceUs} µs`);
+line(`attestation, one core: check one (decode, verify); x${N - 1}/block`, `${micro.checkUs} µs; ${Math.round(micro.checkUs * (N - 1) * 10) / 10} µs per block`);
+type Result = { maxSustainedPerS: number; blocksPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number; stepsFinalizedPerS: number[]; produceUsPerBlock: number; checkUsPerBlock: number };
+const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
+const results: Record<string, { off: Result[]; on: Result[]; onToOff?: number }> = {};
 for (const protocol of PROTOCOLS) {
-  const r = await benchProtocol(protocol);
-  results[protocol] = { maxSustainedPerS: r.maxSustained, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu };
-  line(`${protocol}: max sustained`, `${r.maxSustained} orders/s (${results[protocol].ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms`);
+  const sides: { off: Result[]; on: Result[]; onToOff?: number } = { off: [], on: [] };
+  for (const attestations of SIDES) {
+    const r = await benchProtocol(protocol, attestations);
+    const side: Result = { maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
+    sides[attestations ? 'on' : 'off'].push(side);
+    line(`${protocol} (attestations ${attestations ? 'on' : 'off'}): max sustained`, `${r.maxSustained} orders/s (${side.ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms; ${r.blocksPerS} blocks/s`);
+    if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check the ${N - 1} received ${r.checkUsPerBlock} µs (process CPU while in them)`);
+  }
+  if (sides.on.length > 0 && sides.off.length > 0) {
+    const off = mean(sides.off.map((x) => x.maxSustainedPerS));
+    const on = mean(sides.on.map((x) => x.maxSustainedPerS));
+    sides.onToOff = off > 0 ? Math.round((on / off) * 100) / 100 : Number.NaN;
+    const longest = Math.max(...[...sides.on, ...sides.off].map((x) => x.stepsFinalizedPerS.length));
+    const at = (runs: readonly Result[], i: number) => runs.map((x) => x.stepsFinalizedPerS[i] ?? '-').join(', ');
+    for (const [i, rate] of RATES.slice(0, longest).entries()) line(`${protocol}: offered ${rate}/s, finalized off | on`, `${at(sides.off, i)} | ${at(sides.on, i)} orders/s`);
+    line(`${protocol}: max sustained (mean of runs), on / off`, `${on} / ${off} = ${sides.onToOff}`);
+  }
+  results[protocol] = sides;
 }
-console.log(JSON.stringify({ suite: 'node', n: N, cores, verifyPerCorePerS: Math.round(perCore), cryptoBoundPerS: Math.round(bound), stepSeconds: STEP_S, protocols: results }));
+console.log(JSON.stringify({ suite: 'node', n: N, cores, verifyPerCorePerS: Math.round(perCore), cryptoBoundPerS: Math.round(bound), attestationOneCore: micro, stepSeconds: STEP_S, protocols: results }));

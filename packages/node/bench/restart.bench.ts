@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme } from '@bftx/crypto';
-import { DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
+import { expiryFrom, placeAction, signOrder, type ExchangeConfig } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
@@ -67,7 +67,7 @@ async function run(name: string, uptimeS: number): Promise<RestartRun> {
     let nonce = 0;
     const end = Date.now() + uptimeS * 1000;
     while (Date.now() < end) {
-      const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(nodes[0]!.exchange.exchange.lastHeight) };
+      const validity = { cluster: nodes[0]!.cluster, expiresAt: expiryFrom(nodes[0]!.exchange.exchange.lastHeight) };
       const txs = Array.from({ length: 20 }, () => {
         nonce++;
         return signOrder(client, nonce, placeAction({ symbol: 'SHARE-CASH', clientId: nonce, side: nonce % 2 ? 'buy' : 'sell', price: 100 + (nonce % 7), size: 1 }), validity);

@@ -5,9 +5,9 @@
 // changes nothing. Prometheus scrapes /metrics here too.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { fromHex, toHex } from '@bftx/crypto';
-import { decodeLogElement, payloadTransactions, type Block, type SignedStatement } from '@bftx/consensus';
-import type { BlockResult, TxReceipt } from '@bftx/exchange';
+import { decode, encode, fromHex, hash, toHex, type MerkleProof } from '@bftx/crypto';
+import { BlockHeaderCodec, decodeLogElement, FinalityProofCodec, headerOf, payloadTransactions, type Block, type BlockHeader, type SignedStatement } from '@bftx/consensus';
+import { AccountLeafCodec, AccountProofCodec, AttestationCodec, attestationThreshold, receiptProof, ReceiptProofCodec, StateOpeningCodec, type Attestation, type BlockResult, type StateOpening, type TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientOf, ConnectionCaps } from './address';
 import { FrameDecoder } from './frame';
@@ -35,6 +35,12 @@ export interface ClientApiOptions {
   /** Most open client connections (default 512) and from one address (default 32); more are closed at once and counted. */
   readonly maxConnections?: number;
   readonly maxConnectionsPerClient?: number;
+  /**
+   * An answer about a height this replica holds fewer than f+1 matching attestations for waits up
+   * to this long for them (default 2,000 ms; they come a moment after the block is applied), then
+   * answers with what it has: the client decides its threshold.
+   */
+  readonly attestationWaitMs?: number;
 }
 
 /** A request the API refuses: HTTP status, a stable code, and a reason a person can act on. */
@@ -60,7 +66,7 @@ export function transactionId(tx: Uint8Array): string {
   return createHash('sha256').update(tx).digest('hex');
 }
 
-type Route = { readonly name: 'metrics' | 'status' | 'submit' | 'block' | 'transaction' | 'account' | 'evidence' | 'market'; readonly method: 'GET' | 'POST' };
+type Route = { readonly name: 'metrics' | 'status' | 'submit' | 'block' | 'transaction' | 'account' | 'order' | 'evidence' | 'market' | 'book'; readonly method: 'GET' | 'POST' };
 
 /** Which route a (decoded) path names, whatever the method: a known path with the wrong method is a 405, not a 404. */
 function routeOf(parts: readonly string[]): Route | undefined {
@@ -72,8 +78,30 @@ function routeOf(parts: readonly string[]): Route | undefined {
   if (parts.length === 3 && parts[1] === 'blocks') return { name: 'block', method: 'GET' };
   if (parts.length === 3 && parts[1] === 'transactions') return { name: 'transaction', method: 'GET' };
   if (parts.length === 3 && parts[1] === 'accounts') return { name: 'account', method: 'GET' };
+  if (parts.length === 5 && parts[1] === 'accounts' && parts[3] === 'orders') return { name: 'order', method: 'GET' };
+  if (parts.length === 4 && parts[1] === 'markets' && parts[3] === 'book') return { name: 'book', method: 'GET' };
   if (parts.length === 4 && parts[1] === 'markets' && (parts[3] === 'l1' || parts[3] === 'l2')) return { name: 'market', method: 'GET' };
   return undefined;
+}
+
+/** Domain of the books' hash in a state opening (@bftx/exchange: hash(BOOKS_DOMAIN, engine snapshot bytes) is the opening's `books`). */
+export const BOOKS_DOMAIN = 'bftx.exchange-books';
+
+/** A state opening as JSON: its four parts, and its canonical bytes (StateOpeningCodec). */
+function openingJson(o: StateOpening) {
+  return { header: toHex(o.header), accounts: toHex(o.accounts), books: toHex(o.books), receipts: toHex(o.receipts), hex: toHex(encode(StateOpeningCodec, o)) };
+}
+
+function merkleJson(p: MerkleProof) {
+  return { index: p.index, size: p.size, siblings: p.siblings.map(toHex) };
+}
+
+function headerJson(h: BlockHeader) {
+  return { parent: toHex(h.parent), height: h.height, view: h.view, proposer: h.proposer, payloadRoot: toHex(h.payloadRoot) };
+}
+
+function attestationJson(a: Attestation) {
+  return { signer: a.signer, height: a.height, blockHash: toHex(a.blockHash), stateRoot: toHex(a.stateRoot), signature: toHex(a.signature), hex: toHex(encode(AttestationCodec, a)) };
 }
 
 /** JSON with bigints as decimal strings (balances and fees are integers of any size). */
@@ -91,6 +119,10 @@ export class ClientApi {
   private readonly maxReceipts: number;
   // Recent finalized transactions by id, oldest first (a Map keeps insertion order).
   private readonly receipts = new Map<string, { readonly height: number; readonly index: number; readonly receipt: TxReceipt }>();
+  // The receipt leaves and the state opening of the recent heights that held transactions (what a
+  // receipt's proof is built from), oldest first; dropped with the last receipt kept of their height.
+  private readonly blockProofs = new Map<number, { readonly leaves: readonly Uint8Array[]; readonly opening: StateOpening }>();
+  private readonly attestationWaitMs: number;
   port = 0;
 
   constructor(
@@ -101,6 +133,7 @@ export class ClientApi {
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxBacklog = options.maxStreamBacklogBytes ?? 1024 * 1024;
     this.maxReceipts = options.recentReceipts ?? 100_000;
+    this.attestationWaitMs = options.attestationWaitMs ?? 2_000;
     const requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.server = createServer(
       {
@@ -141,6 +174,7 @@ export class ClientApi {
       this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
     });
     node.onFinalized((result) => this.finalized(result));
+    node.onAttestation((a) => this.broadcast([json({ type: 'attestation', ...attestationJson(a) })]));
   }
 
   async start(): Promise<number> {
@@ -180,14 +214,29 @@ export class ClientApi {
     ids.forEach((id, index) => {
       if (!this.receipts.has(id)) this.receipts.set(id, { height: result.height, index, receipt: result.receipts[index]! });
     });
+    if (ids.length > 0) this.blockProofs.set(result.height, { leaves: result.receiptLeaves, opening: result.opening });
     while (this.receipts.size > this.maxReceipts) this.receipts.delete(this.receipts.keys().next().value!);
+    // Heights below the oldest receipt kept have no receipt to prove any more.
+    const oldest = this.receipts.values().next().value?.height ?? result.height + 1;
+    for (const h of this.blockProofs.keys()) {
+      if (h >= oldest) break;
+      this.blockProofs.delete(h);
+    }
     this.publish(result, block, ids);
   }
 
   private publish(result: BlockResult, block: Block | undefined, ids: readonly string[]): void {
     if (this.streams.size === 0) return;
-    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: ids, stateRoot: toHex(result.stateRoot) })];
+    // Its commit certificate when its commit ended with it (stored just before); its attestations follow as they come.
+    const certificate = this.node.recentCertificate(result.height);
+    const messages = [json({ type: 'block', height: result.height, id: block?.id, proposer: block?.proposer, transactions: ids, stateRoot: toHex(result.stateRoot), ...(certificate !== undefined ? { certificate: toHex(certificate) } : {}) })];
     for (const t of result.trades) messages.push(json({ type: 'trade', height: result.height, ...t }));
+    this.broadcast(messages);
+  }
+
+  /** Sends messages to every block stream; a client that cannot keep up is dropped. */
+  private broadcast(messages: readonly string[]): void {
+    if (this.streams.size === 0) return;
     for (const ws of this.streams) {
       // A client that cannot keep up is dropped rather than buffered without bound.
       if (ws.bufferedAmount > this.maxBacklog) {
@@ -227,11 +276,15 @@ export class ClientApi {
         case 'submit':
           return reply(202, this.submit(await this.transactions(req)));
         case 'block':
-          return reply(200, this.block(parts[2]!));
+          return reply(200, await this.block(parts[2]!));
         case 'transaction':
-          return reply(200, this.transaction(parts[2]!));
+          return reply(200, await this.transaction(parts[2]!));
         case 'account':
-          return reply(200, this.account(parts[2]!));
+          return reply(200, await this.account(parts[2]!));
+        case 'order':
+          return reply(200, await this.order(parts[2]!, parts[4]!));
+        case 'book':
+          return reply(200, await this.book(parts[2]!));
         case 'evidence':
           return reply(200, this.evidence());
         case 'market':
@@ -346,15 +399,43 @@ export class ClientApi {
       replica: n.options.self,
       protocol: n.options.protocol.name,
       ordering: n.ordering,
+      cluster: toHex(n.cluster),
       height: n.ledger.height,
+      appliedHeight: roots.length,
       tip: n.ledger.tip.id,
+      attestations: n.attesting,
       stateRoot: roots.length > 0 ? roots[roots.length - 1] : undefined,
       connectedPeers: n.connectedPeers(),
       mempool: n.exchange.mempool,
     };
   }
 
-  private block(heightText: string) {
+  /**
+   * What proves the state at `height` to a client that trusts only the validator keys: the block's
+   * hash and the state root after it; the finality proof (the nearest commit certificate at or
+   * above it and the headers down to it: FinalityProofCodec bytes), null when none is stored yet;
+   * and the attestations of (height, block hash, state root) this replica holds. When it holds
+   * fewer than f+1 it waits for them (bounded); the client decides its threshold.
+   */
+  private async certification(height: number) {
+    const n = this.node;
+    const block = n.ledger.at(height)!;
+    const stateRoot = n.exchange.stateRoots[height - 1]!;
+    if (n.attesting) await n.attestations.wait(height, attestationThreshold(n.validators, 'f+1'), this.attestationWaitMs);
+    const [finality, attestations] = await Promise.all([n.finalityParts(height), n.attestationsAt(height)]);
+    return {
+      height,
+      blockHash: block.id,
+      stateRoot,
+      finality:
+        finality === undefined
+          ? null
+          : { certificateHeight: finality.certificateHeight, certificate: toHex(finality.certificate), headers: finality.headers.map(headerJson), hex: toHex(encode(FinalityProofCodec, { certificate: finality.certificate, headers: finality.headers })) },
+      attestations: attestations.matching.map(attestationJson),
+    };
+  }
+
+  private async block(heightText: string) {
     const height = Number(heightText);
     if (!/^[0-9]{1,15}$/.test(heightText) || height < 1) throw new ApiError(400, 'BAD_HEIGHT', 'the height must be a positive integer');
     const b = this.node.ledger.at(height);
@@ -365,22 +446,110 @@ export class ClientApi {
       const log = decodeLogElement(element);
       return log === undefined ? { malformed: true } : { signer: log.signer, at: log.at, entries: log.entries.length };
     });
-    return { height, id: b.id, parent: toHex(b.parent), view: b.view, proposer: b.proposer, transactions: txs.map(toHex), ...(logs.length > 0 ? { receiveLogs: logs } : {}), stateRoot: this.node.exchange.stateRoots[height - 1] };
+    return {
+      height,
+      id: b.id,
+      parent: toHex(b.parent),
+      view: b.view,
+      proposer: b.proposer,
+      payloadRoot: toHex(b.payloadRoot),
+      // The header's canonical bytes: their hash (Domains.block) is the id; the payload's Merkle root is payloadRoot.
+      header: toHex(encode(BlockHeaderCodec, headerOf(b))),
+      transactions: txs.map(toHex),
+      ...(logs.length > 0 ? { receiveLogs: logs, payload: b.payload.map(toHex) } : {}),
+      stateRoot: this.node.exchange.stateRoots[height - 1],
+      certification: await this.certification(height),
+    };
   }
 
-  /** A recent finalized transaction's fate: its block, and the exchange's receipt (executed with events and trades, or rejected with a reason). */
-  private transaction(id: string) {
+  /**
+   * A recent finalized transaction's fate: its block, the exchange's receipt (executed with events
+   * and trades, or rejected with a reason), the receipt's leaf with its Merkle path to the opening
+   * of the state after its block, and that height's certification.
+   */
+  private async transaction(id: string) {
     if (id.length !== 64 || !HEX.test(id)) throw new ApiError(400, 'BAD_TRANSACTION_ID', 'a transaction id is the SHA-256 of its bytes: 64 hex digits');
     const found = this.receipts.get(id.toLowerCase());
-    if (found === undefined) throw new ApiError(404, 'NOT_FINALIZED', `transaction ${id.slice(0, 12)} is not in a block finalized here since this replica started (or is older than the last ${this.maxReceipts} transactions)`);
-    return { id: id.toLowerCase(), height: found.height, index: found.index, receipt: found.receipt };
+    const parts = found === undefined ? undefined : this.blockProofs.get(found.height);
+    if (found === undefined || parts === undefined) throw new ApiError(404, 'NOT_FINALIZED', `transaction ${id.slice(0, 12)} is not in a block finalized here since this replica started (or is older than the last ${this.maxReceipts} transactions)`);
+    const proof = { opening: parts.opening, leaf: parts.leaves[found.index]!, proof: receiptProof(parts.leaves, found.index) };
+    return {
+      id: id.toLowerCase(),
+      height: found.height,
+      index: found.index,
+      receipt: found.receipt,
+      proof: { leaf: toHex(proof.leaf), merkle: merkleJson(proof.proof), opening: openingJson(proof.opening), hex: toHex(encode(ReceiptProofCodec, proof)) },
+      certification: await this.certification(found.height),
+    };
   }
 
-  private account(key: string) {
+  /** The account's proof at the latest height applied, taken at once (the state moves on while the answer waits for attestations). */
+  private accountProof(key: string) {
     if (key.length !== 64 || !HEX.test(key)) throw new ApiError(400, 'BAD_ACCOUNT', 'an account is its public key: 64 hex digits');
-    const view = this.node.exchange.exchange.accountView(key.toLowerCase());
-    if (view === undefined) throw new ApiError(404, 'UNKNOWN_ACCOUNT', `no account ${key}`);
-    return { account: key.toLowerCase(), nonce: view.nonce, balances: view.balances, openOrders: Object.fromEntries(view.openOrders) };
+    const account = key.toLowerCase();
+    const exchange = this.node.exchange.exchange;
+    const height = this.node.exchange.stateRoots.length;
+    const view = exchange.accountView(account);
+    const proof = exchange.accountProof(account);
+    if (view === undefined || proof === undefined) throw new ApiError(404, 'UNKNOWN_ACCOUNT', `no account ${key}`);
+    return { account, height, view, proof };
+  }
+
+  private proofJson(p: { readonly opening: StateOpening; readonly leaf: Uint8Array; readonly proof: MerkleProof }) {
+    return { leaf: toHex(p.leaf), merkle: merkleJson(p.proof), opening: openingJson(p.opening), hex: toHex(encode(AccountProofCodec, p)) };
+  }
+
+  /** An account (nonce, balances, open orders) at the latest height applied, with its leaf's proof and that height's certification. */
+  private async account(key: string) {
+    const { account, height, view, proof } = this.accountProof(key);
+    return {
+      account,
+      height,
+      nonce: view.nonce,
+      balances: view.balances,
+      openOrders: Object.fromEntries(view.openOrders),
+      proof: this.proofJson(proof),
+      certification: await this.certification(height),
+    };
+  }
+
+  /** One open order of an account (by its client id), as the account's leaf holds it, with the account's proof. */
+  private async order(key: string, clientIdText: string) {
+    if (!/^[0-9]{1,15}$/.test(clientIdText)) throw new ApiError(400, 'BAD_CLIENT_ID', 'a client order id is a non-negative integer');
+    const clientId = Number(clientIdText);
+    const { account, height, proof } = this.accountProof(key);
+    const leaf = decode(AccountLeafCodec, proof.leaf);
+    const order = leaf.orders.find((o) => o.clientId === clientId);
+    if (order === undefined) throw new ApiError(404, 'NO_OPEN_ORDER', `account ${account.slice(0, 12)} has no open order with client id ${clientId} at height ${height} (its account proof shows its open orders)`);
+    return {
+      account,
+      clientId,
+      height,
+      order: { ...order, symbol: this.node.options.exchange.markets[order.market]?.symbol },
+      proof: this.proofJson(proof),
+      certification: await this.certification(height),
+    };
+  }
+
+  /**
+   * The order books at the latest height applied: the matching engine's snapshot bytes (every
+   * market's book), whose hash under BOOKS_DOMAIN is the `books` part of the opening there, the
+   * opening, and that height's certification; the symbol's L2 as JSON for people.
+   */
+  private async book(symbol: string) {
+    const exchange = this.node.exchange.exchange;
+    const height = this.node.exchange.stateRoots.length;
+    let l2: ReturnType<typeof exchange.book.l2>;
+    try {
+      l2 = exchange.book.l2(symbol, 1000);
+    } catch {
+      throw new ApiError(404, 'UNKNOWN_MARKET', `no market ${JSON.stringify(symbol)}`);
+    }
+    const opening = exchange.stateOpening();
+    const engine = exchange.book as unknown as { snapshot?: () => Uint8Array };
+    if (typeof engine.snapshot !== 'function') throw new ApiError(501, 'NO_BOOK_SNAPSHOT', 'this exchange does not expose its books\' snapshot bytes');
+    const books = engine.snapshot();
+    return { symbol, height, ...l2, books: toHex(books), booksHash: toHex(hash(BOOKS_DOMAIN, books)), opening: openingJson(opening), certification: await this.certification(height) };
   }
 
   private market(symbol: string, level: 'l1' | 'l2', depthText: string | null) {

@@ -80,6 +80,12 @@ export interface FinalityParts {
   readonly headers: BlockHeader[];
 }
 
+/** CPU time (user and system) of this process since `began`, in seconds: what a section cost, not counting time the machine gave to others. */
+function cpuSeconds(began: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(began);
+  return (d.user + d.system) / 1e6;
+}
+
 /** Own attestations re-sent to a peer whose connection (re)opens: the last this many heights. */
 const RESEND_HEIGHTS = 64;
 /** Recent certificates held in memory (older ones are read from the store). */
@@ -97,12 +103,14 @@ export class ReplicaNode<M> {
   private readonly finalizedListeners: Array<(result: BlockResult) => void> = [];
   private readonly failureListeners: Array<(error: Error) => void> = [];
   private readonly certificateListeners: Array<(height: number, certificate: Uint8Array) => void> = [];
+  private readonly attestationListeners: Array<(a: Attestation) => void> = [];
   /** Recent commit certificates by the height of the block each proves final (insertion order: oldest first). */
   private readonly certificates = new Map<number, Uint8Array>();
   private signer: Signer | undefined;
   private pendingAttestations: Array<{ attestation: Attestation; conflict: boolean }> = [];
   private flushing: Promise<void> | undefined;
   private validatorSet: ValidatorSet | undefined;
+  private orderCluster: Uint8Array | undefined;
   /** Attestations (this replica's and its peers'), by height. */
   attestations!: AttestationPool;
   port = 0;
@@ -133,8 +141,12 @@ export class ReplicaNode<M> {
     // One signature checker for the door and the protocol: a vote is checked once.
     const verifier = new StatementVerifier(validators, o.scheme);
     const signer = o.scheme.signer(o.secretKey);
+    // A fair-ordering cluster is another cluster: replicas that disagree on the ordering refuse each other's handshake.
+    const cluster = clusterId(this.ordering === 'fair' ? `${o.protocol.name}+fair` : o.protocol.name, validators);
+    // What signed orders must carry: the cluster's id, unless the exchange's config names another.
+    this.orderCluster = o.exchange.cluster ?? cluster;
     const config = { self: o.self, validators, scheme: o.scheme, verifier, signer, timing: o.timing, finalized: this.ledger, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) };
-    const recovered = await recover(o, config, this.ledger, this.metrics, this.now());
+    const recovered = await recover({ ...o, exchange: { ...o.exchange, cluster: this.orderCluster } }, config, this.ledger, this.metrics, this.now());
     this.store = recovered.store;
     this.replica = recovered.replica;
     this.recovery = recovered.report;
@@ -193,8 +205,7 @@ export class ReplicaNode<M> {
       validators,
       scheme: o.scheme,
       signer,
-      // A fair-ordering cluster is another cluster: replicas that disagree on the ordering refuse each other's handshake.
-      cluster: clusterId(fair ? `${o.protocol.name}+fair` : o.protocol.name, validators),
+      cluster,
       listen: o.listen,
       peers: o.peers,
       metrics: this.metrics,
@@ -202,9 +213,9 @@ export class ReplicaNode<M> {
       ...(this.attesting
         ? {
             onAttestation: (_from: number, bytes: Uint8Array) => {
-              const began = performance.now();
+              const began = process.cpuUsage();
               this.attestations.receive(bytes);
-              this.metrics.attestationCheckSeconds.inc((performance.now() - began) / 1000);
+              this.metrics.attestationCheckSeconds.inc(cpuSeconds(began));
             },
             onPeerOpened: (peer: number) => this.resendAttestations(peer),
           }
@@ -245,6 +256,9 @@ export class ReplicaNode<M> {
       persist: (records) => this.persistAttestations(records),
       log,
     });
+    this.attestations.onMatching((a) => {
+      for (const l of this.attestationListeners) l(a);
+    });
     const height = this.replica.stateRoots.length;
     const from = Math.max(1, height - this.attestations.retain + 1);
     for (let h = from; h <= height; h++) this.attestations.reached(this.statementAt(h)!);
@@ -261,11 +275,11 @@ export class ReplicaNode<M> {
     const statement = { height: result.height, blockHash: this.ledger.at(result.height)!.hash, stateRoot: result.stateRoot };
     this.attestations.reached(statement);
     if (!this.attesting) return;
-    const began = performance.now();
+    const began = process.cpuUsage();
     const a = signAttestation(this.signer!, this.options.self, statement);
     this.attestations.own(a);
     this.transport?.sendAttestation(encode(AttestationCodec, a));
-    this.metrics.attestationProduceSeconds.inc((performance.now() - began) / 1000);
+    this.metrics.attestationProduceSeconds.inc(cpuSeconds(began));
   }
 
   /** A peer's connection (re)opened: it may have missed this replica's recent attestations. */
@@ -326,12 +340,30 @@ export class ReplicaNode<M> {
     return { certificateHeight: found.height, certificate: found.certificate, headers };
   }
 
+  /** The commit certificate stored for exactly `height`, if it is among the recent ones held in memory. */
+  recentCertificate(height: number): Uint8Array | undefined {
+    return this.certificates.get(height);
+  }
+
+  /**
+   * The id signed orders must carry (ExchangeConfig.cluster of this replica's exchange): the
+   * cluster's id (`clusterId`, what the handshake names) unless the exchange config names another.
+   */
+  get cluster(): Uint8Array {
+    return this.orderCluster!;
+  }
+
   /** The commit certificate stored for exactly `height` (the last block of a commit), if any. */
   async certificateAt(height: number): Promise<Uint8Array | undefined> {
     const recent = this.certificates.get(height);
     if (recent !== undefined) return recent;
     const c = await this.store!.certificateFrom(height);
     return c?.height === height ? c.certificate : undefined;
+  }
+
+  /** Calls `listener` with each attestation of this replica's statements accepted from now on (its own included). */
+  onAttestation(listener: (a: Attestation) => void): void {
+    this.attestationListeners.push(listener);
   }
 
   /** Calls `listener` with each commit certificate stored from now on, with the height of the block it proves final. */

@@ -16,6 +16,8 @@ export const exchange: ExchangeConfig = {
   assets: ['CASH', 'SHARE'],
   markets: [{ symbol: 'SHARE-CASH', base: 'SHARE', quote: 'CASH', tickSize: 1, lotSize: 1, maxOrderSize: 1_000 }],
   genesis: clients.map((c) => ({ account: c.publicKey, balances: { CASH: 1_000_000n, SHARE: 1_000n } })),
+  // Named, so orders() needs no protocol: a replica whose config names none takes clusterId(protocol, validators).
+  cluster: DEFAULT_CLUSTER,
 };
 
 const dirs: string[] = [];

@@ -2,6 +2,7 @@
 // and wait until it is final, reading the exchange's receipt for it.
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder, type TxReceipt } from '@bftx/exchange';
+import { fromHex } from '@bftx/crypto';
 import { transactionId } from '../api';
 import type { ClusterFiles } from '../cluster-files';
 
@@ -37,10 +38,12 @@ export async function placeOrder(cluster: ClusterFiles, secretKey: Uint8Array, o
     }
   }
   if (nonce === undefined) throw new Error(`no replica knows account ${account.slice(0, 12)} (is the cluster up, and is this one of its clients?)`);
-  // Valid from the height a replica reports, for the default lifetime (the cluster's id: the default one).
-  const status = await fetch(url(cluster.replicas[0]!.api, '/v1/status')).then((res) => (res.ok ? (res.json() as Promise<{ height: number }>) : { height: 0 }), () => ({ height: 0 }));
+  // Valid from the height a replica reports, for the default lifetime, on the cluster id it names (orders for another are refused).
+  type Status = { height: number; cluster?: string };
+  const status: Status = await fetch(url(cluster.replicas[0]!.api, '/v1/status')).then((res) => (res.ok ? (res.json() as Promise<Status>) : { height: 0 }), () => ({ height: 0 }));
+  const clusterId = typeof status.cluster === 'string' && /^[0-9a-f]{64}$/.test(status.cluster) ? fromHex(status.cluster) : DEFAULT_CLUSTER;
   // The nonce doubles as the order's client id: unique among this account's orders.
-  const tx = signOrder(signer, nonce + 1, placeAction({ symbol: order.symbol, clientId: nonce + 1, side: order.side, price: order.price, size: order.size, tif: order.tif }), { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(status.height) });
+  const tx = signOrder(signer, nonce + 1, placeAction({ symbol: order.symbol, clientId: nonce + 1, side: order.side, price: order.price, size: order.size, tif: order.tif }), { cluster: clusterId, expiresAt: expiryFrom(status.height) });
   const id = transactionId(tx);
   const began = performance.now();
   const answers = await Promise.all(

@@ -75,8 +75,9 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   const total = Math.ceil(o.rate * o.durationS);
   // Signed ahead: valid from replica 0's height now for all but 100 of the blocks the exchange allows
   // (a run longer than that many blocks sees its last orders refused EXPIRED).
-  const { height } = (await (await fetch(`${base(cluster.replicas[0]!.api)}/v1/status`)).json()) as { height: number };
-  const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(height, DEFAULT_MAX_ORDER_LIFETIME - 100) };
+  // On the cluster id replica 0 names (orders for another are refused).
+  const status = (await (await fetch(`${base(cluster.replicas[0]!.api)}/v1/status`)).json()) as { height: number; cluster?: string };
+  const validity = { cluster: typeof status.cluster === 'string' && /^[0-9a-f]{64}$/.test(status.cluster) ? fromHex(status.cluster) : DEFAULT_CLUSTER, expiresAt: expiryFrom(status.height, DEFAULT_MAX_ORDER_LIFETIME - 100) };
   const prepared: Array<{ frame: Uint8Array; key: string }> = [];
   for (let k = 0; k < total; k++) {
     const c = clients[k % clients.length]!;
