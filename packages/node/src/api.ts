@@ -174,7 +174,9 @@ export class ClientApi {
       this.sockets.handleUpgrade(req, socket, head, (ws) => this.openStream(ws));
     });
     node.onFinalized((result) => this.finalized(result));
-    node.onAttestation((a) => this.broadcast([json({ type: 'attestation', ...attestationJson(a) })]));
+    node.onAttestation((a) => {
+      if (this.streams.size > 0) this.broadcast([json({ type: 'attestation', ...attestationJson(a) })]);
+    });
   }
 
   async start(): Promise<number> {

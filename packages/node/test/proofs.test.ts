@@ -7,6 +7,8 @@ import { blockHash, BlockHeaderCodec, FinalityProofCodec, ValidatorSet, verifyFi
 import { decode, fromHex, hash, merkleRoot, sha256, toHex } from '@bftx/crypto';
 import { AccountProofCodec, AttestationCodec, attestationThreshold, DEFAULT_CLUSTER, expiryFrom, placeAction, ReceiptProofCodec, signOrder, StateOpeningCodec, stateRootOf, verifyAccountProof, verifyAttestations, verifyReceiptProof } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
+import { pbft } from '@bftx/pbft';
+import { streamlet } from '@bftx/streamlet';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +48,7 @@ async function get(path: string): Promise<{ status: number; json: any }> {
  * proves block `blockHash` final at `height`, and f+1 attestations from distinct validators sign
  * (height, blockHash, stateRoot). Returns the state root it proves.
  */
-function checkCertification(c: any, height: number): Uint8Array {
+function checkCertification(c: any, height: number, def: ProtocolDefinition<any> = protocol): Uint8Array {
   expect(c.height).toBe(height);
   const stateRoot = fromHex(c.stateRoot);
   const statement = { height, blockHash: fromHex(c.blockHash), stateRoot };
@@ -54,7 +56,7 @@ function checkCertification(c: any, height: number): Uint8Array {
   const verdict = verifyAttestations(validators, scheme, statement, attestations, fPlus1);
   expect(verdict.ok).toBe(true);
   expect(c.finality).not.toBeNull();
-  const finality = verifyFinality(protocol, validators, scheme, decode(FinalityProofCodec, fromHex(c.finality.hex)));
+  const finality = verifyFinality(def, validators, scheme, decode(FinalityProofCodec, fromHex(c.finality.hex)));
   expect(finality).toEqual({ ok: true, height, blockHash: fromHex(c.blockHash) });
   return stateRoot;
 }
@@ -165,4 +167,30 @@ test('a replica whose exchange config names no cluster id takes clusterId(protoc
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe.each([
+  ['streamlet', streamlet()],
+  ['pbft', pbft()],
+] as const)('%s: the certification of a block and a receipt verifies with its own verifyCommit', (_name, def) => {
+  test('every height with a transaction: finality proof, f+1 attestations, receipt proof', async () => {
+    const others = await cluster(def as ProtocolDefinition<any>);
+    const server = new ClientApi(others[2]!, { host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${await server.start()}`;
+    try {
+      await until('connected', () => others.every((n) => n.connectedPeers().length === N - 1));
+      const txs = orders(6);
+      for (const n of others) n.submit(txs);
+      await until('6 orders finalized on replica 2', () => others[2]!.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 6);
+      for (const tx of txs) {
+        const id = toHex(sha256(tx));
+        const r = (await (await fetch(`${url}/v1/transactions/${id}`)).json()) as any;
+        const root = checkCertification(r.certification, r.height, def as ProtocolDefinition<any>);
+        expect(verifyReceiptProof(root, decode(ReceiptProofCodec, fromHex(r.proof.hex)), id).ok).toBe(true);
+      }
+    } finally {
+      await server.stop();
+      await Promise.all(others.map((n) => n.stop()));
+    }
+  }, 60_000);
 });
