@@ -217,6 +217,17 @@ export class AttestationPool {
     return [...(this.heights.get(height)?.matching.values() ?? [])].sort((x, y) => x.signer - y.signer);
   }
 
+  /** How many attestations match this replica's statement at `height` (held in memory). */
+  count(height: number): number {
+    return this.heights.get(height)?.matching.size ?? 0;
+  }
+
+  /** The lowest height from `from` to `to` (within those held) with fewer than `count` matching attestations. */
+  firstShort(from: number, to: number, count: number): number | undefined {
+    for (let h = Math.max(from, this.lowest); h <= Math.min(to, this.applied); h++) if (this.count(h) < count) return h;
+    return undefined;
+  }
+
   /** Attestations of another statement at `height`, by signer. */
   conflicts(height: number): Attestation[] {
     return [...(this.heights.get(height)?.conflicts.values() ?? [])].sort((x, y) => x.signer - y.signer);

@@ -13,4 +13,4 @@ export { damagedLogRecord } from './leveldb-log';
 export { MAX_CERTIFICATE_BYTES, ReplicaStore, StoreError, type DamagedLogPolicy, type StoreErrorCode, type StoreWrite } from './store';
 export { decodeInputRecord, encodeInputRecord } from './wal';
 export { Transport, type PeerAddress, type TransportOptions } from './transport';
-export { clusterId, EnvelopeCodec, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';
+export { clusterId, EnvelopeCodec, MAX_ATTESTATIONS_SERVED, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';

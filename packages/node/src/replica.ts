@@ -10,6 +10,7 @@ import { Ledger, StatementVerifier, ValidatorSet, type BlockHeader, type Evidenc
 import { encode, fromHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { AttestationCodec, signAttestation, type Attestation, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { AttestationPool } from './attestations';
+import { MAX_ATTESTATIONS_SERVED } from './wire';
 import { Door } from './door';
 import type { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
@@ -88,6 +89,18 @@ function cpuSeconds(began: NodeJS.CpuUsage): number {
 
 /** Own attestations re-sent to a peer whose connection (re)opens: the last this many heights. */
 const RESEND_HEIGHTS = 64;
+/**
+ * Repair of missed attestations: every REPAIR_MS, the lowest height (at least REPAIR_LAG below the
+ * applied one: the usual ones are still arriving) holding fewer than f+1 is asked of every peer,
+ * with up to MAX_ATTESTATIONS_SERVED heights after it; a range asked REPAIR_TRIES times without
+ * filling is given up (its attestations are gone from the peers' memory, say).
+ */
+const REPAIR_MS = 1_000;
+const REPAIR_LAG = 8;
+const REPAIR_TRIES = 3;
+/** A peer's requests answered at most this often (each costs up to MAX_ATTESTATIONS_SERVED sends). */
+const SERVE_EVERY_MS = 200;
+
 /** Recent certificates held in memory (older ones are read from the store). */
 const RECENT_CERTIFICATES = 1024;
 /** Most headers a finality proof carries: a block further below the nearest certificate gets none. */
@@ -111,6 +124,12 @@ export class ReplicaNode<M> {
   private flushing: Promise<void> | undefined;
   private validatorSet: ValidatorSet | undefined;
   private orderCluster: Uint8Array | undefined;
+  private repairTimer: NodeJS.Timeout | undefined;
+  /** Heights below this are not asked for again; the last range asked and how often. */
+  private repairFrom = 1;
+  private lastAsked: { from: number; tries: number } | undefined;
+  /** When each peer's last attestation request was answered (ms). */
+  private readonly served: number[] = [];
   /** Attestations (this replica's and its peers'), by height. */
   attestations!: AttestationPool;
   port = 0;
@@ -218,6 +237,7 @@ export class ReplicaNode<M> {
               this.metrics.attestationCheckSeconds.inc(cpuSeconds(began));
             },
             onPeerOpened: (peer: number) => this.resendAttestations(peer),
+            onAttestationRequest: (peer: number, range: { from: number; to: number }) => this.serveAttestations(peer, range.from, range.to),
           }
         : {}),
       ...(o.log ? { log: o.log } : {}),
@@ -225,6 +245,10 @@ export class ReplicaNode<M> {
     // The protocol starts (or resumes) before the network does: no peer message may reach it first.
     runtime.start(recovered.inputs);
     this.port = await this.transport.start();
+    if (this.attesting) {
+      this.repairTimer = setInterval(() => this.repairAttestations(), REPAIR_MS);
+      this.repairTimer.unref();
+    }
   }
 
   /** Whether this replica signs, sends and checks execution attestations. */
@@ -289,6 +313,39 @@ export class ReplicaNode<M> {
       const own = this.attestations.matching(h).find((a) => a.signer === this.options.self);
       if (own !== undefined) this.transport?.sendAttestation(encode(AttestationCodec, own), peer);
     }
+  }
+
+  /** Answers a peer's request with this replica's own attestations it holds in that range (from memory; rate-limited per peer). */
+  private serveAttestations(peer: number, from: number, to: number): void {
+    const now = this.now();
+    if (now - (this.served[peer] ?? -Infinity) < SERVE_EVERY_MS) return;
+    this.served[peer] = now;
+    const last = Math.min(to, this.attestations.height, from + MAX_ATTESTATIONS_SERVED - 1);
+    for (let h = Math.max(from, this.attestations.lowest); h <= last; h++) {
+      const own = this.attestations.matching(h).find((a) => a.signer === this.options.self);
+      if (own !== undefined) this.transport?.sendAttestation(encode(AttestationCodec, own), peer);
+    }
+  }
+
+  /** Asks the peers for the attestations of the lowest height still short of f+1 (see REPAIR_MS). */
+  private repairAttestations(): void {
+    const pool = this.attestations;
+    const need = this.validatorSet!.threshold('one-honest');
+    const short = pool.firstShort(Math.max(this.repairFrom, pool.lowest), pool.height - REPAIR_LAG, need);
+    if (short === undefined) {
+      this.repairFrom = Math.max(this.repairFrom, pool.height - REPAIR_LAG + 1);
+      return;
+    }
+    const tries = this.lastAsked?.from === short ? this.lastAsked.tries + 1 : 1;
+    if (tries > REPAIR_TRIES) {
+      // Given up: the peers do not hold it (any more). Later heights are still asked for.
+      this.repairFrom = Math.min(short + MAX_ATTESTATIONS_SERVED, pool.height - REPAIR_LAG + 1);
+      this.lastAsked = undefined;
+      return;
+    }
+    this.lastAsked = { from: short, tries };
+    this.repairFrom = short;
+    this.transport?.requestAttestations(short, Math.min(pool.height - REPAIR_LAG, short + MAX_ATTESTATIONS_SERVED - 1));
   }
 
   /** Queues attestation records for the store, written in one batch per turn of the event loop. */
@@ -377,6 +434,7 @@ export class ReplicaNode<M> {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.repairTimer);
     if (this.runtime !== undefined) await this.runtime.stop();
     else await this.transport?.stop();
     this.attestations?.close();

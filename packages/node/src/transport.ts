@@ -31,6 +31,8 @@ export interface TransportOptions {
   readonly onMessage: (from: number, message: Uint8Array) => void;
   /** An execution attestation's bytes from an authenticated peer. */
   readonly onAttestation?: (from: number, attestation: Uint8Array) => void;
+  /** A peer asks for this replica's own attestations of heights `from` to `to`. */
+  readonly onAttestationRequest?: (from: number, range: { readonly from: number; readonly to: number }) => void;
   /** A peer's connection authenticated (a new one, or again after a drop). */
   readonly onPeerOpened?: (peer: number) => void;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
@@ -130,6 +132,12 @@ export class Transport {
       return;
     }
     for (let peer = 0; peer < this.links.length; peer++) if (peer !== this.options.self) this.sendFrame(peer, frame);
+  }
+
+  /** Asks every peer for its own attestations of heights `from` to `to`. */
+  requestAttestations(from: number, to: number): void {
+    const frame = encodeFrame(encode(EnvelopeCodec, { type: 'attestationRequest', from, to }), this.maxFrameBytes);
+    for (let peer = 0; peer < this.links.length; peer++) if (peer !== this.options.self && this.links[peer]!.connection?.open) this.sendFrame(peer, frame);
   }
 
   private sendFrame(to: number, frame: Uint8Array): void {
@@ -330,6 +338,7 @@ class Connection {
     }
     if (!this.open) return this.refuse('unauthenticated', `${env.type} message before the handshake`);
     if (env.type === 'attestation') return void o.onAttestation?.(this.peer!, env.attestation);
+    if (env.type === 'attestationRequest') return void o.onAttestationRequest?.(this.peer!, env);
     o.onMessage(this.peer!, env.message);
   }
 }

@@ -16,7 +16,12 @@ export const EnvelopeCodec = codec.taggedUnion('type', {
   auth: { signature: codec.fixedBytes(64) },
   consensus: { message: codec.bytes() },
   attestation: { attestation: codec.bytes(1024) },
+  /** Asks a peer for its own attestations of heights `from` to `to` (it answers with those it holds, at most MAX_ATTESTATIONS_SERVED). */
+  attestationRequest: { from: codec.uint(), to: codec.uint() },
 });
+
+/** Most heights of attestations a replica sends in answer to one request. */
+export const MAX_ATTESTATIONS_SERVED = 256;
 export type Envelope = codec.Infer<typeof EnvelopeCodec>;
 
 const HandshakeStatementCodec = codec.record({

@@ -68,6 +68,41 @@ test('under load every replica holds n matching attestations for every height, t
   }
 }, 90_000);
 
+test('a replica away for longer than its window fetches the attestations it missed from its peers once it has caught up', async () => {
+  // A window of 8: what the peers sent while it was away (queued for it, and re-sent when it reconnects) is mostly too far ahead of it then.
+  const nodes = await cluster(hotstuff() as ProtocolDefinition<any>, { attestationWindow: 8 });
+  try {
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+    for (const n of nodes) n.submit(orders(10));
+    await until('height 5 everywhere', () => nodes.every((n) => n.exchange.stateRoots.length >= 5));
+    const victim = 3;
+    const before = nodes[victim]!;
+    await before.idle();
+    await before.stop();
+    const stoppedAt = before.exchange.stateRoots.length;
+    const others = nodes.filter((_, i) => i !== victim);
+    for (let k = 0; k < 4; k++) for (const n of others) n.submit(orders(10, 10 + 10 * k));
+    await until(`the others 40 heights past ${stoppedAt}`, () => others.every((n) => n.exchange.stateRoots.length >= stoppedAt + 40));
+    const target = Math.min(...others.map((n) => n.exchange.stateRoots.length));
+    const restarted = new ReplicaNode({ ...before.options, listen: { host: '127.0.0.1', port: before.port } });
+    nodes[victim] = restarted;
+    await restarted.start();
+    await until(() => `replica ${victim} caught up to ${target} (at ${restarted.exchange.stateRoots.length})`, () => restarted.exchange.stateRoots.length >= target);
+    await until(
+      () => `replica ${victim} to hold f+1 attestations for every height to ${target} (first short: ${restarted.attestations.firstShort(1, target, fPlus1)})`,
+      // (The pool learns a height once its block is on disk, a moment after the exchange applied it.)
+      () => restarted.attestations.height >= target && restarted.attestations.firstShort(1, target, fPlus1) === undefined,
+      30_000,
+    );
+    for (let h = stoppedAt + 1; h <= target; h++) {
+      const { matching } = await restarted.attestationsAt(h);
+      expect(verifyAttestations(validators, scheme, statementOf(restarted, h), matching, fPlus1).ok).toBe(true);
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 90_000);
+
 describe('bad attestations from an authenticated peer: refused by reason, counted, nothing kept', () => {
   let nodes: ReplicaNode<any>[];
   beforeAll(async () => {
