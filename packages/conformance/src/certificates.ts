@@ -1,9 +1,10 @@
 // Commit certificates, checked from the outside: what a light client holding only the validator
-// keys can conclude from what an honest replica output. The class runs already check that every
-// certificate verifies and names the last block of its commit (checkOutcome); this property takes
-// the certificates a run produced and checks that they prove nothing once tampered with: any one
-// bit flipped, other validators' keys, fewer signatures than a quorum; and that a finality proof (a
-// certificate with the headers below it) proves the block at the bottom and nothing else.
+// keys can conclude from what an honest replica output. In generated runs of every class, every
+// certificate an honest replica outputs must verify and name the last block of its commit (the
+// simulator checks each as it comes; checkOutcome reports it); then the certificates a run produced
+// must prove nothing once tampered with: any one bit flipped, cut short, other validators' keys,
+// fewer signatures than a quorum; and a finality proof (a certificate with the headers below it)
+// must prove the block at the bottom and nothing else.
 import { blockHash, SimulatedSignatureScheme, ValidatorSet, verifyFinality, type BlockHeader, type ProtocolDefinition } from '@bftx/consensus';
 import { bytesEqual, toHex } from '@bftx/crypto';
 import type { SimulationResult } from '@bftx/sim';
@@ -103,7 +104,7 @@ function flipFirstBit(bytes: Uint8Array): Uint8Array {
  */
 export function certificateProperty<M>(protocol: ProtocolDefinition<M>, strategies: readonly string[]) {
   return fc.property(anyClassArb(protocol, strategies), (spec: RunSpec) => {
-    const outcome = runSpec(protocol, spec);
+    const outcome = runSpec(protocol, spec, { checkCertificates: true });
     const problem = checkOutcome(protocol, spec, outcome) ?? certificateProblem(protocol, spec.n, outcome, spec.seed);
     if (problem !== undefined) throw new Error(`${problem}\nspec: ${JSON.stringify(spec)}`);
   });

@@ -2,7 +2,7 @@
 // protocols built from the consensus machinery alone (this package may not import a real protocol).
 import { blockHash, BlockHeaderCodec, GENESIS, headerOf, makeBlock, Outbox, type CommitCheck, type ProtocolDefinition } from '@bftx/consensus';
 import { encode, tryDecode, utf8 } from '@bftx/crypto';
-import { certificateProblem, runProblem, runSpec, suiteFailure, type RunSpec } from '../src/index';
+import { certificateProblem, checkOutcome, runProblem, runSpec, suiteFailure, type RunSpec } from '../src/index';
 
 /** Every replica finalizes its own block at height 1 each tick: agreement breaks at once. */
 function selfish(): ProtocolDefinition<string> {
@@ -70,15 +70,17 @@ function unsigned(names: 'own' | 'other', verdict: 'believe' | 'refuse' = 'belie
       if (!h.ok || verdict === 'refuse') return { ok: false, reason: 'refused' };
       return { ok: true, height: h.value.height, blockHash: blockHash(h.value) };
     },
-    byzantine: { thinCertificate: (c) => c } as unknown as ProtocolDefinition<string>['byzantine'],
+    byzantine: { thinCertificate: (c: Uint8Array) => c } as unknown as ProtocolDefinition<string>['byzantine'],
   };
 }
 
 test('commit certificates: one that does not verify, or names another block, fails the run; an unsigned one fails the tamper checks', () => {
   const spec: RunSpec = { n: 4, seed: 1, network: { kind: 'synchronous', delta: 10 }, timing: { delta: 10 }, duration: 100 };
-  expect(runProblem(unsigned('own', 'refuse'), spec)).toMatch(/^commit certificate: replica 0: the certificate of height 1 does not verify: refused/);
-  expect(runProblem(unsigned('other'), spec)).toMatch(/^commit certificate: replica 0: the certificate of the commit ending at height 1 \(\w+\) proves height 1 \(\w+\)/);
-  expect(runProblem(unsigned('own'), spec)).toBeUndefined();
+  const check = (p: ProtocolDefinition<string>) => checkOutcome(p, spec, runSpec(p, spec, { checkCertificates: true }));
+  expect(runProblem(unsigned('own', 'refuse'), spec)).toBeUndefined(); // not checked unless asked
+  expect(check(unsigned('own', 'refuse'))).toMatch(/^commit certificate: replica 0: the certificate of height 1 does not verify: refused/);
+  expect(check(unsigned('other'))).toMatch(/^commit certificate: replica 0: the certificate of the commit ending at height 1 \(\w+\) proves height 1 \(\w+\)/);
+  expect(check(unsigned('own'))).toBeUndefined();
   // It names its block, but anyone could have made it: a flipped bit still "verifies".
-  expect(certificateProblem(unsigned('own'), 4, runSpec(unsigned('own'), spec), 1)).toMatch(/^replica 0, certificate of height 1: still verifies with bit \d+ of \d+ flipped/);
+  expect(certificateProblem(unsigned('own'), 4, runSpec(unsigned('own'), spec, { checkCertificates: true }), 1)).toMatch(/^replica 0, certificate of height 1: still verifies with bit \d+ of \d+ flipped/);
 });

@@ -172,7 +172,7 @@ describe('verifyFinality: a certificate and the headers below its block', () => 
   });
 });
 
-test('a commit output carries its certificate through commitChain and the driver', () => {
+test('a commit output carries its certificate through commitChain and the driver, encoded once when first read', () => {
   const out = new Outbox<string>();
   const [, b1, b2] = chain(2) as [Block, Block, Block];
   let built = 0;
@@ -182,11 +182,14 @@ test('a commit output carries its certificate through commitChain and the driver
   });
   commitChain(out, [child(b2, 3)], new FifoPayloadPolicy());
   const outputs = out.take();
-  expect(built).toBe(1);
   const driven = drive({ step: () => outputs }, [{ type: 'start', now: 0 }]);
   expect(driven.durable.commits.map((b) => b.height)).toEqual([1, 2, 3]);
-  expect(driven.durable.certificates.map((x) => [x.block.height, x.certificate])).toEqual([
-    [2, Uint8Array.of(7)],
-    [3, undefined],
+  expect(driven.durable.certificates.map((x) => [x.block.height, x.certified])).toEqual([
+    [2, true],
+    [3, false],
   ]);
+  expect(built).toBe(0); // nobody read it yet
+  expect(driven.durable.certificates.map((x) => x.certificate)).toEqual([Uint8Array.of(7), undefined]);
+  expect(outputs.filter((o) => o.type === 'commit').map((o) => (o as { certificate?: Uint8Array }).certificate)).toEqual([Uint8Array.of(7), undefined]);
+  expect(built).toBe(1);
 });

@@ -592,7 +592,7 @@ export class Pbft implements Protocol<PbftMessage> {
       // Bounded whatever the stable checkpoint does (a missing one is recomputed): the oldest goes first.
       if (this.ledgerHashes.size > this.L + MAX_ANSWER_BATCHES) this.ledgerHashes.delete(this.ledgerHashes.keys().next().value!);
       if (this.rules.checkpointDue(batch.height, this.K, this.stable.sequence)) {
-        commitChain(this.out, blocks, this.payload, proposals, () => this.certificate(block));
+        commitChain(this.out, blocks, this.payload, proposals, this.certificate(block));
         blocks = [];
         proposals = [];
         if (this.recordSigned(PbftDomains.checkpoint, 0, batch.height, block.hash)) {
@@ -602,7 +602,7 @@ export class Pbft implements Protocol<PbftMessage> {
         }
       }
     }
-    if (blocks.length > 0) commitChain(this.out, blocks, this.payload, proposals, () => this.certificate(blocks[blocks.length - 1]!));
+    if (blocks.length > 0) commitChain(this.out, blocks, this.payload, proposals, this.certificate(blocks[blocks.length - 1]!));
     this.noteGap();
     if (this.lastExecuted === start || this.inViewChange) return;
     // Progress in this view: the view is working, the timer starts over from the base timeout.
@@ -615,11 +615,12 @@ export class Pbft implements Protocol<PbftMessage> {
 
   /**
    * The commit certificate of ledger block `block` (just executed): the stable checkpoint, then each
-   * executed batch above it with its commits (see certificate.ts). Undefined where a batch between
-   * them came without commits (executed from a peer's finalized chain), or the checkpoint is above
-   * the block (a replica catching up executes below a checkpoint it adopted first).
+   * executed batch above it with its commits (see certificate.ts), gathered now and encoded when
+   * the runtime reads it. Undefined where a batch between them came without commits (executed from
+   * a peer's finalized chain), or the checkpoint is above the block (a replica catching up executes
+   * below a checkpoint it adopted first).
    */
-  private certificate(block: Block): Uint8Array | undefined {
+  private certificate(block: Block): (() => Uint8Array) | undefined {
     const stable = this.stable;
     if (stable.sequence > block.height) return undefined;
     const links: CertifiedSequence[] = [];
@@ -633,10 +634,13 @@ export class Pbft implements Protocol<PbftMessage> {
       parent = this.ledgerHashes.get(sequence) ?? blockHash(header);
     }
     if (!bytesEqual(parent, block.hash)) return undefined;
-    // A proof taken from a peer (a view change, a fetch answer) holds a quorum of valid signatures but
-    // may carry others too: only valid ones, one per signer, go into the certificate (checks cached).
-    const statements = stable.sequence === 0 ? [] : distinctVerified(stable.statements, { domain: PbftDomains.checkpoint, view: 0, sequence: stable.sequence, blockHash: stable.digest }, this.verifier);
-    return pbftCertificate({ sequence: stable.sequence, digest: stable.digest, statements }, links, this.n);
+    const { verifier, n } = this;
+    return () => {
+      // A proof taken from a peer (a view change, a fetch answer) holds a quorum of valid signatures but
+      // may carry others too: only valid ones, one per signer, go into the certificate (checks cached).
+      const statements = stable.sequence === 0 ? [] : distinctVerified(stable.statements, { domain: PbftDomains.checkpoint, view: 0, sequence: stable.sequence, blockHash: stable.digest }, verifier);
+      return pbftCertificate({ sequence: stable.sequence, digest: stable.digest, statements }, links, n);
+    };
   }
 
   // ---- checkpoints, watermarks, garbage collection, catching up ----

@@ -5,19 +5,12 @@
 import { checkVoteChain, encodeVoteChain, GENESIS, noSignatures, signatureSet, type Block, type CommitCheck, type SignedStatement, type ValidatorSet } from '@bftx/consensus';
 import { Domains, type SignatureScheme } from '@bftx/crypto';
 
-/** The certificate that `parent` is final, or undefined when a notarization is not held (`notarization` says). */
-export function streamletCertificate(blocks: readonly [Block, Block, Block], notarization: (block: Block) => readonly SignedStatement[] | undefined, n: number): Uint8Array | undefined {
-  const sets = [];
-  for (const b of blocks) {
-    if (b.id === GENESIS.id) {
-      sets.push(noSignatures(n));
-      continue;
-    }
-    const votes = notarization(b);
-    if (votes === undefined) return undefined;
-    sets.push(signatureSet(votes, n));
-  }
-  return encodeVoteChain(blocks, sets);
+/** The certificate that the middle one of `blocks` is final: the three with their notarizations (genesis's is ignored). */
+export function streamletCertificate(blocks: readonly [Block, Block, Block], notarizations: readonly (readonly SignedStatement[])[], n: number): Uint8Array {
+  return encodeVoteChain(
+    blocks,
+    blocks.map((b, i) => (b.id === GENESIS.id ? noSignatures(n) : signatureSet(notarizations[i] ?? [], n))),
+  );
 }
 
 /**

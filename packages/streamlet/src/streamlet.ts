@@ -22,6 +22,7 @@ import {
   commitChain,
   distinctVerified,
   EquivocationDetector,
+  GENESIS,
   makeBlock,
   Outbox,
   payloadMatches,
@@ -649,9 +650,11 @@ export class Streamlet implements Protocol<StreamletMessage> {
     }
     const chain = this.tree.chain(block.id, this.finalized.height + 1);
     if (this.config.finalized === undefined) this.keepFinal(chain);
-    // The certificate: the three notarized blocks and their notarizations (none held for a finalized
-    // tip that a restart rooted the tree at: then the commit goes without one).
-    commitChain(this.out, chain, this.payload, undefined, notarized === undefined ? undefined : () => streamletCertificate(notarized, (b) => this.notarizations.get(b.id), this.n));
+    // The certificate: the three notarized blocks and their notarizations, taken now (encoded when the
+    // runtime reads it). None where a notarization is not held (see the README, "Commit certificate").
+    const votes = notarized?.map((b) => (b.id === GENESIS.id ? [] : this.notarizations.get(b.id)));
+    const held = notarized !== undefined && votes !== undefined && votes.every((v) => v !== undefined) ? { notarized, votes: votes as (readonly SignedStatement[])[] } : undefined;
+    commitChain(this.out, chain, this.payload, undefined, held === undefined ? undefined : () => streamletCertificate(held.notarized, held.votes, this.n));
     // Final blocks are the runtime's from here: the tree keeps what descends from the new tip only.
     this.tree.reroot(block);
     for (const id of this.notarizations.keys()) if (!this.tree.has(id) && !this.tree.isCertified(id)) this.notarizations.delete(id);

@@ -3,9 +3,14 @@ import type { Evidence } from '../evidence';
 import type { ProtocolInput, ProtocolOutput } from '../protocol';
 import type { Rejection } from '../rejection';
 
-/** A `commit` output's last block and the certificate that it is final (undefined: the output carried none). */
+/**
+ * A `commit` output's last block and the certificate that it is final. `certified` says whether the
+ * output carried one; `certificate` reads it (a protocol may encode it only then: read it only when
+ * it is kept or checked).
+ */
 export interface CommitCertificate {
   readonly block: Block;
+  readonly certified: boolean;
   readonly certificate: Uint8Array | undefined;
 }
 
@@ -78,7 +83,13 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
         case 'commit':
           if (out.blocks.length === 0) break;
           for (const b of out.blocks) durable.commits.push(b);
-          durable.certificates.push({ block: out.blocks[out.blocks.length - 1]!, certificate: out.certificate });
+          durable.certificates.push({
+            block: out.blocks[out.blocks.length - 1]!,
+            certified: 'certificate' in out,
+            get certificate() {
+              return out.certificate;
+            },
+          });
           break;
         case 'evidence':
           durable.evidence.push(out.evidence);

@@ -8,16 +8,17 @@ import type { PayloadPolicy } from './payload';
  * first, none final before) is traced, its transactions are final for the payload policy (never
  * proposed again), and one `commit` output hands the chain to the runtime's ledger. `proposals`
  * names the id each block was proposed under where it differs (PBFT's batches). `certificate`
- * builds the commit certificate of the chain's last block (called once, here; undefined when the
- * protocol does not hold the statements).
+ * encodes the commit certificate of the chain's last block from statements it has captured: called
+ * at most once, when the runtime reads it (see `Outbox.commit`); left out when the protocol does
+ * not hold the statements.
  */
-export function commitChain<M>(out: Outbox<M>, chain: readonly Block[], payload: PayloadPolicy, proposals?: readonly (string | undefined)[], certificate?: () => Uint8Array | undefined): void {
+export function commitChain<M>(out: Outbox<M>, chain: readonly Block[], payload: PayloadPolicy, proposals?: readonly (string | undefined)[], certificate?: () => Uint8Array): void {
   chain.forEach((b, i) => {
     const proposal = proposals?.[i];
     out.trace(proposal === undefined ? { kind: 'finalize', block: b.id, height: b.height, view: b.view } : { kind: 'finalize', block: b.id, height: b.height, view: b.view, proposal });
     payload.finalized(b.payload);
   });
-  out.commit(chain, chain.length > 0 ? certificate?.() : undefined);
+  out.commit(chain, certificate);
 }
 
 /**

@@ -38,10 +38,26 @@ export class Outbox<M> {
     this.list.push({ type: 'persist', state });
   }
 
-  /** Blocks final, lowest first; `certificate` (when the protocol holds the statements) proves the last of them. */
-  commit(blocks: readonly Block[], certificate?: Uint8Array): void {
+  /**
+   * Blocks final, lowest first; `certificate` (when the protocol holds the statements) proves the
+   * last of them. Given as a function, it is encoded when the runtime first reads the output's
+   * `certificate` (once: the bytes are kept), so a runtime that does not keep certificates (most
+   * simulations) never pays for the encoding; the function must capture only what does not change.
+   */
+  commit(blocks: readonly Block[], certificate?: Uint8Array | (() => Uint8Array)): void {
     if (blocks.length === 0) return;
-    this.list.push(certificate === undefined ? { type: 'commit', blocks } : { type: 'commit', blocks, certificate });
+    if (certificate === undefined) this.list.push({ type: 'commit', blocks });
+    else if (typeof certificate !== 'function') this.list.push({ type: 'commit', blocks, certificate });
+    else {
+      let bytes: Uint8Array | undefined;
+      this.list.push({
+        type: 'commit',
+        blocks,
+        get certificate(): Uint8Array {
+          return (bytes ??= certificate());
+        },
+      });
+    }
   }
 
   /** Evidence of misbehaviour, if any (what `EquivocationDetector.observe` returned). */
