@@ -114,16 +114,20 @@ async function up(files: ClusterFiles): Promise<void> {
 }
 
 /** Attestation figures summed over the replicas' /metrics. */
-async function attestationCosts(files: ClusterFiles): Promise<{ signed: number; received: number; produceS: number; checkS: number; blocks: number }> {
-  const sum = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0 };
+async function attestationCosts(files: ClusterFiles): Promise<{ signed: number; received: number; produceS: number; checkS: number; blocks: number; refused: number; requests: number }> {
+  const sum = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0, refused: 0, requests: 0 };
   for (const r of files.replicas) {
     const text = await (await fetch(`http://${r.api.host}:${r.api.port}/metrics`)).text();
     const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+    // Summed over every series (label values) of a counter.
+    const total = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
     sum.signed += value('bftx_attestations_signed_total');
     sum.received += value('bftx_attestations_received_total');
     sum.produceS += value('bftx_attestation_produce_seconds_total');
     sum.checkS += value('bftx_attestation_check_seconds_total');
     sum.blocks += value('bftx_finalized_height');
+    sum.refused += total('bftx_attestations_refused_total');
+    sum.requests += total('bftx_attestation_requests_total');
   }
   return sum;
 }
@@ -139,6 +143,9 @@ interface Run {
   /** Per finalized block on one replica, in µs: producing its attestation, and checking the n-1 received. */
   produceUsPerBlock: number;
   checkUsPerBlock: number;
+  /** Attestations refused, and requests for missed ones (sent and served), over the run, all replicas. */
+  refused: number;
+  requests: number;
 }
 
 async function benchProtocol(protocol: string, attestations: boolean): Promise<Run> {
@@ -149,7 +156,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
   const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, ['--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const steps: LoadReport[] = [];
   let best: LoadReport | undefined;
-  let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0 };
+  let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0, refused: 0, requests: 0 };
   let began = performance.now();
   try {
     await up(files);
@@ -169,7 +176,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
     rmSync(dir, { recursive: true, force: true });
   }
   const perBlock = (seconds: number) => (costs.blocks > 0 ? Math.round((seconds / costs.blocks) * 1e7) / 10 : 0);
-  return { maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS) };
+  return { maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS), refused: costs.refused, requests: costs.requests };
 }
 
 const cores = availableParallelism();
@@ -191,7 +198,7 @@ for (const protocol of PROTOCOLS) {
     const side: Result = { maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
     sides[attestations ? 'on' : 'off'].push(side);
     line(`${protocol} (attestations ${attestations ? 'on' : 'off'}): max sustained`, `${r.maxSustained} orders/s (${side.ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms; ${r.blocksPerS} blocks/s`);
-    if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check the ${N - 1} received ${r.checkUsPerBlock} µs (process CPU while in them)`);
+    if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check the ${N - 1} received ${r.checkUsPerBlock} µs (process CPU while in them); ${r.refused} refused, ${r.requests} repair requests`);
   }
   if (sides.on.length > 0 && sides.off.length > 0) {
     const off = mean(sides.off.map((x) => x.maxSustainedPerS));

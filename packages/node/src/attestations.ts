@@ -228,6 +228,12 @@ export class AttestationPool {
     return undefined;
   }
 
+  /** Whether an attestation of `signer` at `height` is held (matching or conflicting). */
+  has(height: number, signer: number): boolean {
+    const e = this.heights.get(height);
+    return e !== undefined && (e.matching.has(signer) || e.conflicts.has(signer) || e.held.has(signer));
+  }
+
   /** Attestations of another statement at `height`, by signer. */
   conflicts(height: number): Attestation[] {
     return [...(this.heights.get(height)?.conflicts.values() ?? [])].sort((x, y) => x.signer - y.signer);

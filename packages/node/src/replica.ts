@@ -101,6 +101,9 @@ const REPAIR_TRIES = 3;
 /** A peer's requests answered at most this often (each costs up to MAX_ATTESTATIONS_SERVED sends). */
 const SERVE_EVERY_MS = 200;
 
+/** Attestation records not taken into a group's batch within this long are written alone. */
+const ATTESTATION_FLUSH_MS = 1_000;
+
 /** Recent certificates held in memory (older ones are read from the store). */
 const RECENT_CERTIFICATES = 1024;
 /** Most headers a finality proof carries: a block further below the nearest certificate gets none. */
@@ -122,6 +125,7 @@ export class ReplicaNode<M> {
   private signer: Signer | undefined;
   private pendingAttestations: Array<{ attestation: Attestation; conflict: boolean }> = [];
   private flushing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private validatorSet: ValidatorSet | undefined;
   private orderCluster: Uint8Array | undefined;
   private repairTimer: NodeJS.Timeout | undefined;
@@ -192,6 +196,7 @@ export class ReplicaNode<M> {
             this.attest(r);
           }
         },
+        pendingAttestations: () => this.takeAttestations(),
         certified: (certificates) => {
           for (const c of certificates) {
             this.certificates.delete(c.height);
@@ -320,6 +325,7 @@ export class ReplicaNode<M> {
     const now = this.now();
     if (now - (this.served[peer] ?? -Infinity) < SERVE_EVERY_MS) return;
     this.served[peer] = now;
+    this.metrics.attestationRequests.inc({ direction: 'served' });
     const last = Math.min(to, this.attestations.height, from + MAX_ATTESTATIONS_SERVED - 1);
     for (let h = Math.max(from, this.attestations.lowest); h <= last; h++) {
       const own = this.attestations.matching(h).find((a) => a.signer === this.options.self);
@@ -345,20 +351,54 @@ export class ReplicaNode<M> {
     }
     this.lastAsked = { from: short, tries };
     this.repairFrom = short;
-    this.transport?.requestAttestations(short, Math.min(pool.height - REPAIR_LAG, short + MAX_ATTESTATIONS_SERVED - 1));
+    // Each peer is asked only for the span of heights where its own is missing (a peer that lags
+    // holds none yet and answers nothing): the answers are what is missing, not copies.
+    const end = Math.min(pool.height - REPAIR_LAG, short + MAX_ATTESTATIONS_SERVED - 1);
+    for (let peer = 0; peer < this.validatorSet!.n; peer++) {
+      if (peer === this.options.self || pool.has(short, peer)) continue;
+      let last = short;
+      for (let h = short + 1; h <= end; h++) if (!pool.has(h, peer)) last = h;
+      if (this.transport?.requestAttestations(peer, short, last) === true) this.metrics.attestationRequests.inc({ direction: 'sent' });
+    }
   }
 
-  /** Queues attestation records for the store, written in one batch per turn of the event loop. */
+  /**
+   * Queues attestation records for the store: the runtime takes them into its next group's batch
+   * (no LevelDB write of their own: a separate write would queue behind the group's fsync); if no
+   * group is written within ATTESTATION_FLUSH_MS, they are written alone.
+   */
   private persistAttestations(records: ReadonlyArray<{ attestation: Attestation; conflict: boolean }>): void {
-    this.pendingAttestations.push(...records);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(async () => {
-        const batch = this.pendingAttestations;
-        this.pendingAttestations = [];
-        if (batch.length > 0) await this.store?.putAttestations(batch);
-      })
+    for (const r of records) this.pendingAttestations.push(r);
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushAttestations();
+    }, ATTESTATION_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** The attestation records waiting, taken (by the runtime's next write). */
+  private takeAttestations(): Array<{ attestation: Attestation; conflict: boolean }> {
+    const taken = this.pendingAttestations;
+    if (taken.length > 0) this.pendingAttestations = [];
+    return taken;
+  }
+
+  /** Writes the waiting attestation records alone (not synchronous). */
+  private flushAttestations(): void {
+    const batch = this.takeAttestations();
+    if (batch.length === 0 || this.store === undefined) return;
+    const store = this.store;
+    const previous = this.flushing;
+    const done: Promise<void> = (async () => {
+      await previous;
+      await store.putAttestations(batch);
+    })()
       .catch((e: unknown) => this.options.log?.('attestation-store-failed', { error: e instanceof Error ? e.message : String(e) }))
-      .finally(() => (this.flushing = undefined));
+      .finally(() => {
+        if (this.flushing === done) this.flushing = undefined;
+      });
+    this.flushing = done;
   }
 
   /**
@@ -438,6 +478,9 @@ export class ReplicaNode<M> {
     if (this.runtime !== undefined) await this.runtime.stop();
     else await this.transport?.stop();
     this.attestations?.close();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushAttestations();
     while (this.flushing !== undefined) await this.flushing;
     await this.store?.close();
   }

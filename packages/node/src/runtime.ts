@@ -14,7 +14,7 @@
 // effects were seen is missing from the log. A store failure or a conflicting finalization stops
 // the replica rather than let it go on unsafely.
 import { drive, payloadTransactions, txKey, type Action, type Block, type Driven, type Evidence, type Ledger, type Protocol, type ProtocolDefinition, type ProtocolInput, type ProtocolOutput, type Rejection, type SignedStatement } from '@bftx/consensus';
-import type { BlockResult, ReplicatedExchange } from '@bftx/exchange';
+import type { Attestation, BlockResult, ReplicatedExchange } from '@bftx/exchange';
 import type { MessageInput } from './door';
 import type { LoggedProtocol } from './logged-protocol';
 import type { ReplicaMetrics } from './metrics';
@@ -61,6 +61,8 @@ export interface RuntimeParts<M> {
   readonly finalized: (results: readonly BlockResult[]) => void;
   /** The replica stopped on `error`. */
   readonly failed: (error: Error) => void;
+  /** Attestation records waiting to be stored: taken into each group's batch (no write of their own). */
+  readonly pendingAttestations?: () => ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>;
   /** Commit certificates now on disk, each with the height of the block it proves final (and those below it, with their headers). */
   readonly certified?: (certificates: ReadonlyArray<{ readonly height: number; readonly certificate: Uint8Array }>) => void;
 }
@@ -207,6 +209,7 @@ export class Runtime<M> {
       votes,
       evidence,
       certificates,
+      attestations: this.p.pendingAttestations?.() ?? [],
       sync: leaves || blocks.length > 0 || safetyState !== undefined || evidence.length > 0,
     });
     if (safetyState !== undefined) logged.logTruncated();

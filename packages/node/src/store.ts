@@ -123,6 +123,8 @@ export interface StoreWrite {
   readonly votes?: readonly SignedStatement[];
   /** Evidence the protocol reported; an offender already on record keeps its first. */
   readonly evidence?: readonly Evidence[];
+  /** Attestations to keep (one record per height and signer; see putAttestations), flagged when they conflict with this replica's statement. */
+  readonly attestations?: ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>;
   /** Commit certificates, each with the height of the last block of its commit (at most one per height: a later one replaces it). */
   readonly certificates?: ReadonlyArray<{ readonly height: number; readonly certificate: Uint8Array }>;
   readonly sync: boolean;
@@ -224,6 +226,7 @@ export class ReplicaStore {
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
     if (w.snapshot !== undefined) batch.put(SNAPSHOT, encode(SnapshotCodec, w.snapshot));
     for (const e of w.evidence ?? []) batch.put(...evidenceRecord(e));
+    for (const r of w.attestations ?? []) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
     for (const c of w.certificates ?? []) if (c.certificate.length <= MAX_CERTIFICATE_BYTES) batch.put(certificateKey(c.height), c.certificate);
     await batch.write({ sync: w.sync });
     this.nextInput = seq;

@@ -134,10 +134,11 @@ export class Transport {
     for (let peer = 0; peer < this.links.length; peer++) if (peer !== this.options.self) this.sendFrame(peer, frame);
   }
 
-  /** Asks every peer for its own attestations of heights `from` to `to`. */
-  requestAttestations(from: number, to: number): void {
-    const frame = encodeFrame(encode(EnvelopeCodec, { type: 'attestationRequest', from, to }), this.maxFrameBytes);
-    for (let peer = 0; peer < this.links.length; peer++) if (peer !== this.options.self && this.links[peer]!.connection?.open) this.sendFrame(peer, frame);
+  /** Asks a connected peer for its own attestations of heights `from` to `to`; false when it is not connected. */
+  requestAttestations(peer: number, from: number, to: number): boolean {
+    if (peer === this.options.self || !this.links[peer]?.connection?.open) return false;
+    this.sendFrame(peer, encodeFrame(encode(EnvelopeCodec, { type: 'attestationRequest', from, to }), this.maxFrameBytes));
+    return true;
   }
 
   private sendFrame(to: number, frame: Uint8Array): void {
