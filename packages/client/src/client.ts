@@ -198,7 +198,7 @@ export class Client {
     );
     const accepted = answers.filter((a) => a.ok).map((a) => a.replica);
     const refused = answers.flatMap((a) => (a.ok ? [] : [{ replica: a.replica, code: a.code, message: a.message }]));
-    if (accepted.length === 0) throw new ClientError('REFUSED', `no replica took transaction ${id.slice(0, 12)}: ${refused.map((r) => `${r.replica}: ${r.code} ${r.message}`).join('; ')}`, undefined, refused.map((r) => new ClientError('REFUSED', `${r.code}: ${r.message}`, r.replica)));
+    if (accepted.length === 0) throw new ClientError('REFUSED', `no replica took transaction ${id.slice(0, 12)}: ${refused.map((r) => `${r.replica}: ${r.code} ${r.message}`).join('; ')}`, undefined, refused.map((r) => new ClientError('REFUSED', `${r.code}: ${r.message}`, r.replica, [], r.code)));
     return { id, accepted, refused };
   }
 

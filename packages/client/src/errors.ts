@@ -40,6 +40,8 @@ export class ClientError extends Error {
     readonly replica?: string,
     /** For NO_VERIFIED_ANSWER, REFUSED and TIMEOUT: what each replica's answer failed on. */
     readonly causes: readonly ClientError[] = [],
+    /** For a replica's refusal (a cause of REFUSED): the replica's own error code, e.g. STALE_NONCE (its word, unproven). */
+    readonly reason?: string,
   ) {
     super(replica === undefined ? `${code}: ${message}` : `${code} (${replica}): ${message}`);
   }
