@@ -213,6 +213,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       else {
         io.out(`offered ${report.offeredPerS}/s for ${report.durationS} s: ${report.submitted} orders, ${report.refused} refused, ${report.finalized} finalized (${report.finalizedPerS}/s)\n`);
         io.out(`submit-to-final latency ms: p50 ${report.latencyMs.p50}  p90 ${report.latencyMs.p90}  p99 ${report.latencyMs.p99}  max ${report.latencyMs.max}\n`);
+        io.out(`receipts proven through @bftx/client (certificate, attestations, Merkle path): ${report.provenReceipts.proven} of ${report.provenReceipts.sampled} sampled\n`);
       }
       if (report.finalized === 0) code = 1;
     });

@@ -242,18 +242,24 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     expect(out).toMatch(new RegExp(`replica 3: peers 127.0.0.1:${base + 3}  api http://127.0.0.1:${base + 103}/v1/status`));
     const io = capture();
     expect(await main(['load', '--dir', dir, '--rate', '200', '--duration', '2', '--json'], io)).toBe(0);
-    const report = JSON.parse(io.stdout()) as { submitted: number; finalized: number; latencyMs: { p50: number } };
+    const report = JSON.parse(io.stdout()) as { submitted: number; finalized: number; latencyMs: { p50: number }; provenReceipts: { proven: number; sampled: number } };
     expect(report.submitted).toBeGreaterThanOrEqual(300);
     expect(report.finalized).toBe(report.submitted);
     expect(report.latencyMs.p50).toBeGreaterThan(0);
+    // A sample of the final orders' receipts, proven through @bftx/client against the validator keys.
+    expect(report.provenReceipts.sampled).toBeGreaterThan(0);
+    expect(report.provenReceipts.proven).toBe(report.provenReceipts.sampled);
     // By hand: an ask from client 1 rests, a bid from client 2 takes it.
     const ask = capture();
     expect(await main(['order', '--dir', dir, '--client', '1', '--side', 'sell', '--price', '5000', '--size', '2'], ask)).toBe(0);
     expect(JSON.parse(ask.stdout())).toMatchObject({ receipt: { status: 'executed', trades: [] } });
     const bid = capture();
     expect(await main(['order', '--dir', dir, '--client', '2', '--side', 'buy', '--price', '5000', '--size', '2', '--tif', 'IOC'], bid)).toBe(0);
-    const filled = JSON.parse(bid.stdout()) as { height: number; receipt: { trades: Array<{ price: number; size: number }> } };
+    const filled = JSON.parse(bid.stdout()) as { height: number; receipt: { trades: Array<{ price: number; size: number }>; certified: { height: number; attesters: number[] } } };
     expect(filled.receipt.trades).toEqual([expect.objectContaining({ price: 5000, size: 2 })]);
+    // Proven, not taken on a replica's word: the certified height, attested by f+1 = 2 or more.
+    expect(filled.receipt.certified.height).toBe(filled.height);
+    expect(filled.receipt.certified.attesters.length).toBeGreaterThanOrEqual(2);
     const unknown = capture();
     expect(await main(['order', '--dir', dir, '--client', '999', '--side', 'buy', '--price', '1', '--size', '1'], unknown)).toBe(2);
     expect(unknown.stderr()).toMatch(/--client 999: the cluster has 16 clients/);

@@ -16,6 +16,8 @@ export interface ClusterFiles {
   readonly replicas: ReadonlyArray<{ readonly config: string; readonly peer: Endpoint; readonly api: Endpoint }>;
   /** Secret keys of the funded client accounts (hex). */
   readonly clients: readonly string[];
+  /** The validators' public keys (hex), in order: what a client trusts. Absent in files written before it was added. */
+  readonly validators?: readonly string[];
 }
 
 export interface ClusterOptions {
@@ -61,7 +63,7 @@ export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles 
     writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     return { config: file, peer: { host: o.host, port: o.basePort + self }, api: config.api };
   });
-  const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex) };
+  const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex), validators: validators.map((v) => v.publicKey) };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
   return files;
 }

@@ -1,10 +1,10 @@
-// A small client of a cluster's API: sign one order with a client key, offer it to every replica,
-// and wait until it is final, reading the exchange's receipt for it.
+// `bftx-replica order`: sign one order with a client key and place it through @bftx/client, which
+// trusts only the validator keys (read from the cluster's files): the nonce comes from the
+// account's proof, and the receipt is accepted only once it is proven final and attested.
+import { readFileSync } from 'node:fs';
+import { Client, ClientError, type VerifiedReceipt } from '@bftx/client';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
-import { DEFAULT_CLUSTER, expiryFrom, placeAction, signOrder, type TxReceipt } from '@bftx/exchange';
-import { fromHex } from '@bftx/crypto';
-import { transactionId } from '../api';
-import type { ClusterFiles } from '../cluster-files';
+import { MARKET, type ClusterFiles } from '../cluster-files';
 
 export interface OrderRequest {
   readonly symbol: string;
@@ -14,57 +14,51 @@ export interface OrderRequest {
   readonly tif: 'GTC' | 'IOC' | 'FOK';
 }
 
+/** A receipt as JSON can carry it: fees (bigint) as decimal strings. */
+export type ReceiptJson = Omit<VerifiedReceipt, 'trades'> & { readonly trades: ReadonlyArray<Omit<VerifiedReceipt['trades'][number], 'buyerFee' | 'sellerFee'> & { readonly buyerFee: string; readonly sellerFee: string }> };
+
 export interface OrderResult {
   readonly id: string;
   readonly account: string;
   readonly nonce: number;
+  /** The height of the block the order was final in (certified). */
   readonly height: number;
-  readonly receipt: TxReceipt;
+  readonly receipt: ReceiptJson;
   readonly finalMs: number;
 }
 
-const url = (e: { host: string; port: number }, path: string) => `http://${e.host}:${e.port}${path}`;
+const url = (e: { host: string; port: number }) => `http://${e.host}:${e.port}`;
 
-/** Signs and submits one limit order; resolves when a replica reports it final. Throws with the replicas' reasons when none takes it. */
+/** The validator keys of a cluster: from cluster.json, or (files written before they were there) from replica 0's config. */
+export function clusterValidators(cluster: ClusterFiles): string[] {
+  if (cluster.validators !== undefined) return [...cluster.validators];
+  const config = JSON.parse(readFileSync(cluster.replicas[0]!.config, 'utf8')) as { validators: Array<{ publicKey: string }> };
+  return config.validators.map((v) => v.publicKey);
+}
+
+/** A client of the cluster whose files these are, trusting its validator keys and nothing else. */
+export function clusterClient(cluster: ClusterFiles, options: { replicas?: readonly string[] } = {}): Client {
+  const protocol = cluster.protocol;
+  if (protocol !== 'hotstuff' && protocol !== 'pbft' && protocol !== 'streamlet') throw new ClientError('BAD_OPTIONS', `protocol ${protocol}: the client checks hotstuff, pbft and streamlet certificates`);
+  return new Client({ protocol, validators: clusterValidators(cluster), ordering: cluster.ordering ?? 'leader', replicas: options.replicas ?? cluster.replicas.map((r) => url(r.api)), assets: [MARKET.base, MARKET.quote] });
+}
+
+/** Signs and places one limit order; resolves with its proven receipt. Throws a ClientError naming what failed (and each replica's reason). */
 export async function placeOrder(cluster: ClusterFiles, secretKey: Uint8Array, order: OrderRequest, timeoutMs = 30_000): Promise<OrderResult> {
   const signer = createSignatureScheme().signer(secretKey);
-  const account = toHex(signer.publicKey);
-  let nonce: number | undefined;
-  for (const r of cluster.replicas) {
-    const res = await fetch(url(r.api, `/v1/accounts/${account}`)).catch(() => undefined);
-    if (res?.ok) {
-      nonce = ((await res.json()) as { nonce: number }).nonce;
-      break;
-    }
-  }
-  if (nonce === undefined) throw new Error(`no replica knows account ${account.slice(0, 12)} (is the cluster up, and is this one of its clients?)`);
-  // Valid from the height a replica reports, for the default lifetime, on the cluster id it names (orders for another are refused).
-  type Status = { height: number; cluster?: string };
-  const status: Status = await fetch(url(cluster.replicas[0]!.api, '/v1/status')).then((res) => (res.ok ? (res.json() as Promise<Status>) : { height: 0 }), () => ({ height: 0 }));
-  const clusterId = typeof status.cluster === 'string' && /^[0-9a-f]{64}$/.test(status.cluster) ? fromHex(status.cluster) : DEFAULT_CLUSTER;
-  // The nonce doubles as the order's client id: unique among this account's orders.
-  const tx = signOrder(signer, nonce + 1, placeAction({ symbol: order.symbol, clientId: nonce + 1, side: order.side, price: order.price, size: order.size, tif: order.tif }), { cluster: clusterId, expiresAt: expiryFrom(status.height) });
-  const id = transactionId(tx);
+  const client = clusterClient(cluster);
   const began = performance.now();
-  const answers = await Promise.all(
-    cluster.replicas.map((r) =>
-      fetch(url(r.api, '/v1/transactions'), { method: 'POST', body: JSON.stringify({ transactions: [toHex(tx)] }), headers: { 'content-type': 'application/json' } }).then(
-        async (res) => ({ ok: res.ok, text: await res.text() }),
-        (e: unknown) => ({ ok: false, text: e instanceof Error ? e.message : String(e) }),
-      ),
-    ),
-  );
-  if (!answers.some((a) => a.ok)) throw new Error(`no replica took the order: ${answers.map((a) => a.text).join('; ')}`);
-  const end = began + timeoutMs;
-  while (performance.now() < end) {
-    for (const r of cluster.replicas) {
-      const res = await fetch(url(r.api, `/v1/transactions/${id}`)).catch(() => undefined);
-      if (res?.ok) {
-        const found = (await res.json()) as { height: number; receipt: TxReceipt };
-        return { id, account, nonce: nonce + 1, height: found.height, receipt: found.receipt, finalMs: Math.round(performance.now() - began) };
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`order ${id.slice(0, 12)} was not final within ${timeoutMs} ms`);
+  const account = await client.account(toHex(signer.publicKey));
+  // The nonce doubles as the order's client id: unique among this account's orders.
+  const nonce = account.nonce + 1;
+  const placed = await client.placeOrder(signer, { symbol: order.symbol, clientId: nonce, side: order.side, price: order.price, size: order.size, tif: order.tif }, { nonce, timeoutMs });
+  const r = placed.receipt;
+  return {
+    id: placed.id,
+    account: toHex(signer.publicKey),
+    nonce,
+    height: r.certified.height,
+    receipt: { ...r, trades: r.trades.map((t) => ({ ...t, buyerFee: String(t.buyerFee), sellerFee: String(t.sellerFee) })) },
+    finalMs: Math.round(performance.now() - began),
+  };
 }

@@ -1,12 +1,17 @@
 // A load generator: signed limit orders from the cluster's funded clients, offered at a steady
 // rate to every replica's API (as a client that wants its order seen by whichever replica leads),
 // and the time from submission to the order's block arriving, finalized, on replica 0's stream.
+// It works through @bftx/client where trust matters: the clients' nonces come from proven
+// accounts, orders carry the cluster id the client computes from the validator keys, and a
+// sample of the finalized orders' receipts is proven at the end. Submission itself is the
+// binary form straight to every replica (what is measured is the cluster, not JSON).
 import { createSignatureScheme, fromHex, toHex, type Signer } from '@bftx/crypto';
-import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, signOrder } from '@bftx/exchange';
+import { DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, signOrder } from '@bftx/exchange';
 import { WebSocket } from 'ws';
 import { transactionId } from '../api';
 import { encodeFrame } from '../frame';
 import { MARKET, type ClusterFiles } from '../cluster-files';
+import { clusterClient } from './client';
 
 export interface LoadOptions {
   readonly rate: number;
@@ -30,7 +35,12 @@ export interface LoadReport {
   readonly durationS: number;
   /** CPU time this generator used while sending, as a share of one core (it runs beside the replicas). */
   readonly generatorCpu: number;
+  /** Finalized orders whose receipts were then proven through @bftx/client (a sample), and how many were sampled. */
+  readonly provenReceipts: { readonly proven: number; readonly sampled: number };
 }
+
+/** How many finalized orders' receipts a run proves at the end (each costs a few requests and signature checks). */
+const PROOF_SAMPLE = 10;
 
 const base = (e: { host: string; port: number }) => `http://${e.host}:${e.port}`;
 
@@ -41,16 +51,18 @@ function percentile(sorted: readonly number[], q: number): number {
 
 export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<LoadReport> {
   const scheme = createSignatureScheme();
+  const client = clusterClient(cluster);
   const clients: Array<{ signer: Signer; nonce: number; clientId: number }> = [];
+  let height = 0;
   for (const secret of cluster.clients) {
     const signer = scheme.signer(fromHex(secret));
-    const res = await fetch(`${base(cluster.replicas[0]!.api)}/v1/accounts/${toHex(signer.publicKey)}`);
-    if (!res.ok) throw new Error(`replica 0 does not know client ${toHex(signer.publicKey).slice(0, 12)}: HTTP ${res.status}`);
-    const account = (await res.json()) as { nonce: number };
+    const account = await client.account(toHex(signer.publicKey));
+    height = Math.max(height, account.certified.height);
     clients.push({ signer, nonce: account.nonce, clientId: account.nonce });
   }
   const pending = new Map<string, number>();
   const latencies: number[] = [];
+  const finalIds: string[] = [];
   const stream = new WebSocket(`ws://${cluster.replicas[0]!.api.host}:${cluster.replicas[0]!.api.port}/v1/stream`);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
@@ -65,6 +77,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
       if (at !== undefined) {
         latencies.push(now - at);
         pending.delete(key);
+        if (finalIds.length < PROOF_SAMPLE) finalIds.push(key);
       }
     }
   });
@@ -75,9 +88,8 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   const total = Math.ceil(o.rate * o.durationS);
   // Signed ahead: valid from replica 0's height now for all but 100 of the blocks the exchange allows
   // (a run longer than that many blocks sees its last orders refused EXPIRED).
-  // On the cluster id replica 0 names (orders for another are refused).
-  const status = (await (await fetch(`${base(cluster.replicas[0]!.api)}/v1/status`)).json()) as { height: number; cluster?: string };
-  const validity = { cluster: typeof status.cluster === 'string' && /^[0-9a-f]{64}$/.test(status.cluster) ? fromHex(status.cluster) : DEFAULT_CLUSTER, expiresAt: expiryFrom(status.height, DEFAULT_MAX_ORDER_LIFETIME - 100) };
+  // On the cluster id the validator keys give (the one replicas refuse orders without).
+  const validity = { cluster: client.trust.cluster, expiresAt: expiryFrom(height, DEFAULT_MAX_ORDER_LIFETIME - 100) };
   const prepared: Array<{ frame: Uint8Array; key: string }> = [];
   for (let k = 0; k < total; k++) {
     const c = clients[k % clients.length]!;
@@ -132,6 +144,8 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   const drainEnd = performance.now() + (o.drainS ?? 10) * 1000;
   while (pending.size > refused && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
   stream.close();
+  // A sample of what the stream reported final, proven through the client (certificate, attestations, Merkle path).
+  const proofs = await Promise.all(finalIds.map((id) => client.waitForReceipt(id, 10_000).then(() => 1, () => 0)));
   const sorted = [...latencies].sort((a, b) => a - b);
   const lastFinal = latencies.length;
   return {
@@ -143,5 +157,6 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     latencyMs: { p50: Math.round(percentile(sorted, 0.5)), p90: Math.round(percentile(sorted, 0.9)), p99: Math.round(percentile(sorted, 0.99)), max: Math.round(sorted[sorted.length - 1] ?? Number.NaN) },
     durationS: Math.round(sentFor * 10) / 10,
     generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / sentFor) * 100) / 100,
+    provenReceipts: { proven: proofs.reduce((a: number, b: number) => a + b, 0), sampled: finalIds.length },
   };
 }
