@@ -184,7 +184,9 @@ describe.each([
       await until('6 orders finalized on replica 2', () => others[2]!.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 6);
       for (const tx of txs) {
         const id = toHex(sha256(tx));
-        const r = (await (await fetch(`${url}/v1/transactions/${id}`)).json()) as any;
+        // Its receipt is served once its block is on disk, a moment after the ledger holds it.
+        let r: any;
+        await until(`the receipt of ${id.slice(0, 8)} on replica 2`, async () => (r = (await (await fetch(`${url}/v1/transactions/${id}`)).json()) as any).certification !== undefined);
         const root = checkCertification(r.certification, r.height, def as ProtocolDefinition<any>);
         expect(verifyReceiptProof(root, decode(ReceiptProofCodec, fromHex(r.proof.hex)), id).ok).toBe(true);
       }
