@@ -73,8 +73,9 @@ test('a receipt, its block, the accounts, an open order and the books: each proo
   await until('3 orders finalized on replica 1', () => nodes[1]!.ledger.chain.reduce((a, b) => a + b.payload.length, 0) >= 3);
 
   // The receipt of the taker: leaf in the receipts root of its height, the opening hashing to the certified root.
-  const r = await get(`/v1/transactions/${ids[1]}`);
-  expect(r.status).toBe(200);
+  // Served once its block is on disk, a moment after the ledger holds it.
+  let r = await get(`/v1/transactions/${ids[1]}`);
+  await until('the receipt served', async () => (r = await get(`/v1/transactions/${ids[1]}`)).status === 200);
   const root = checkCertification(r.json.certification, r.json.height);
   const receipt = verifyReceiptProof(root, decode(ReceiptProofCodec, fromHex(r.json.proof.hex)), ids[1]!);
   expect(receipt.ok).toBe(true);
