@@ -104,6 +104,10 @@ function attestationJson(a: Attestation) {
   return { signer: a.signer, height: a.height, blockHash: toHex(a.blockHash), stateRoot: toHex(a.stateRoot), signature: toHex(a.signature), hex: toHex(encode(AttestationCodec, a)) };
 }
 
+function checkAccountKey(key: string): void {
+  if (key.length !== 64 || !HEX.test(key)) throw new ApiError(400, 'BAD_ACCOUNT', 'an account is its public key: 64 hex digits');
+}
+
 /** JSON with bigints as decimal strings (balances and fees are integers of any size). */
 function json(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -123,6 +127,8 @@ export class ClientApi {
   // receipt's proof is built from), oldest first; dropped with the last receipt kept of their height.
   private readonly blockProofs = new Map<number, { readonly leaves: readonly Uint8Array[]; readonly opening: StateOpening }>();
   private readonly attestationWaitMs: number;
+  /** Requests waiting for the first block to be applied here (the genesis state has no certification). */
+  private firstBlockWaiters: Array<() => void> = [];
   port = 0;
 
   constructor(
@@ -208,6 +214,7 @@ export class ClientApi {
   }
 
   private finalized(result: BlockResult): void {
+    if (this.firstBlockWaiters.length > 0) for (const wake of this.firstBlockWaiters.splice(0)) wake();
     const block = this.node.ledger.at(result.height);
     // The exchange's receipts are for the block's transactions, not the receive logs before them (fair ordering).
     const ids = block === undefined ? [] : payloadTransactions(block.payload).map(transactionId);
@@ -485,9 +492,25 @@ export class ClientApi {
     };
   }
 
+  /**
+   * Waits (up to attestationWaitMs) for the first block to be applied here: the genesis state has no
+   * block, so nothing certifies it. 503 NO_BLOCK_YET if none comes.
+   */
+  private async firstBlock(): Promise<void> {
+    if (this.node.exchange.stateRoots.length > 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.attestationWaitMs);
+      this.firstBlockWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (this.node.exchange.stateRoots.length === 0) throw new ApiError(503, 'NO_BLOCK_YET', 'no block is final here yet, and the genesis state has no certification: ask again in a moment');
+  }
+
   /** The account's proof at the latest height applied, taken at once (the state moves on while the answer waits for attestations). */
   private accountProof(key: string) {
-    if (key.length !== 64 || !HEX.test(key)) throw new ApiError(400, 'BAD_ACCOUNT', 'an account is its public key: 64 hex digits');
+    checkAccountKey(key);
     const account = key.toLowerCase();
     const exchange = this.node.exchange.exchange;
     const height = this.node.exchange.stateRoots.length;
@@ -503,6 +526,8 @@ export class ClientApi {
 
   /** An account (nonce, balances, open orders) at the latest height applied, with its leaf's proof and that height's certification. */
   private async account(key: string) {
+    checkAccountKey(key);
+    await this.firstBlock();
     const { account, height, view, proof } = this.accountProof(key);
     return {
       account,
@@ -519,6 +544,8 @@ export class ClientApi {
   private async order(key: string, clientIdText: string) {
     if (!/^[0-9]{1,15}$/.test(clientIdText)) throw new ApiError(400, 'BAD_CLIENT_ID', 'a client order id is a non-negative integer');
     const clientId = Number(clientIdText);
+    checkAccountKey(key);
+    await this.firstBlock();
     const { account, height, proof } = this.accountProof(key);
     const leaf = decode(AccountLeafCodec, proof.leaf);
     const order = leaf.orders.find((o) => o.clientId === clientId);
@@ -539,6 +566,7 @@ export class ClientApi {
    * opening, and that height's certification; the symbol's L2 as JSON for people.
    */
   private async book(symbol: string) {
+    await this.firstBlock();
     const exchange = this.node.exchange.exchange;
     const height = this.node.exchange.stateRoots.length;
     let l2: ReturnType<typeof exchange.book.l2>;

@@ -164,6 +164,19 @@ test('a replica whose exchange config names no cluster id takes clusterId(protoc
     const order = (cluster: Uint8Array) => signOrder(clients[0]!, 1, placeAction({ symbol: 'SHARE-CASH', clientId: 1, side: 'buy', price: 1, size: 1 }), { cluster, expiresAt: expiryFrom(0) });
     expect(node.exchange.admit(order(DEFAULT_CLUSTER), node.now())).toMatchObject({ ok: false, reason: 'WRONG_CLUSTER' });
     expect(node.exchange.admit(order(node.cluster), node.now())).toEqual({ ok: true });
+    // Alone, it finalizes nothing: the genesis state has no certification, so no proof is served for it.
+    const lone = new ClientApi(node, { host: '127.0.0.1', port: 0, attestationWaitMs: 100 });
+    const url = `http://127.0.0.1:${await lone.start()}`;
+    try {
+      for (const path of [`/v1/accounts/${toHex(clients[0]!.publicKey)}`, `/v1/accounts/${toHex(clients[0]!.publicKey)}/orders/1`, '/v1/markets/SHARE-CASH/book']) {
+        const res = await fetch(url + path);
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { error: string }).error).toBe('NO_BLOCK_YET');
+      }
+      expect((await fetch(`${url}/v1/accounts/xyz`)).status).toBe(400);
+    } finally {
+      await lone.stop();
+    }
   } finally {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
