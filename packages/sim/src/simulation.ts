@@ -672,10 +672,20 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
 
   const certificateReport = (inst: Instance<M>): CertificateReport => {
     const { count, missing, maxBytes, totalBytes, failed, first, last } = inst.certificates;
-    const samples = [first, last]
-      .filter((x, k): x is CommitCertificate => x !== undefined && (k === 0 || x !== first))
-      .flatMap((x) => (x.certificate === undefined ? [] : [{ certificate: x.certificate, height: x.block.height, headers: headersDown(inst.ledger, x.block.height, Math.max(0, x.block.height - 4)) ?? [] }]));
-    return { count, missing, maxBytes, totalBytes, failed, samples };
+    let samples: CertificateReport['samples'] | undefined;
+    return {
+      count,
+      missing,
+      maxBytes,
+      totalBytes,
+      failed,
+      // Made when first read: reading a certificate may encode it, and most runs never look.
+      get samples() {
+        return (samples ??= [first, last]
+          .filter((x, k): x is CommitCertificate => x !== undefined && (k === 0 || x !== first))
+          .flatMap((x) => (x.certificate === undefined ? [] : [{ certificate: x.certificate, height: x.block.height, headers: headersDown(inst.ledger, x.block.height, Math.max(0, x.block.height - 4)) ?? [] }])));
+      },
+    };
   };
 
   const result = (): SimulationResult => {

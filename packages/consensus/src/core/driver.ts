@@ -83,13 +83,7 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
         case 'commit':
           if (out.blocks.length === 0) break;
           for (const b of out.blocks) durable.commits.push(b);
-          durable.certificates.push({
-            block: out.blocks[out.blocks.length - 1]!,
-            certified: 'certificate' in out,
-            get certificate() {
-              return out.certificate;
-            },
-          });
+          durable.certificates.push(new CommitEntry(out.blocks[out.blocks.length - 1]!, out));
           break;
         case 'evidence':
           durable.evidence.push(out.evidence);
@@ -103,4 +97,20 @@ export function drive<M, O extends { readonly type: string } = ProtocolOutput<M>
     }
   }
   return into;
+}
+
+/** A commit output's entry in `durable.certificates`: reads the output's certificate only when asked. */
+class CommitEntry implements CommitCertificate {
+  constructor(
+    readonly block: Block,
+    private readonly output: { readonly certificate?: Uint8Array },
+  ) {}
+
+  get certified(): boolean {
+    return 'certificate' in this.output;
+  }
+
+  get certificate(): Uint8Array | undefined {
+    return this.output.certificate;
+  }
 }
