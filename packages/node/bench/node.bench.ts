@@ -162,7 +162,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
     await up(files);
     began = performance.now();
     for (const rate of RATES) {
-      const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5 });
+      const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5, unattested: !attestations });
       steps.push(r);
       const ok = SUSTAINED(r);
       line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
