@@ -69,8 +69,8 @@ export class ReplicaMetrics {
     this.attestationsReceived = new Counter({ name: 'bftx_attestations_received_total', help: 'Execution attestations from peers accepted (verified, kept)', registers });
     this.attestationsRefused = new Counter({ name: 'bftx_attestations_refused_total', help: 'Execution attestations from peers refused, by reason', labelNames: ['reason'], registers });
     this.attestationConflicts = new Counter({ name: 'bftx_attestation_conflicts_total', help: 'Verified attestations of another block or state root than this replica reached at that height, by signer: the signer or this replica diverged', labelNames: ['signer'], registers });
-    this.attestationProduceSeconds = new Counter({ name: 'bftx_attestation_produce_seconds_total', help: 'CPU time spent producing attestations (sign, encode, queue to every peer)', registers });
-    this.attestationCheckSeconds = new Counter({ name: 'bftx_attestation_check_seconds_total', help: 'CPU time spent checking attestations received (decode, checks, signature)', registers });
+    this.attestationProduceSeconds = new Counter({ name: 'bftx_attestation_produce_seconds_total', help: 'Time spent producing attestations (sign, encode, queue to every peer), on the replica\'s one thread', registers });
+    this.attestationCheckSeconds = new Counter({ name: 'bftx_attestation_check_seconds_total', help: 'Time spent checking attestations received (decode, checks, signature), on the replica\'s one thread', registers });
     this.attestationRequests = new Counter({ name: 'bftx_attestation_requests_total', help: 'Requests for missed attestations: sent to a peer (direction sent), answered for a peer (served)', labelNames: ['direction'], registers });
     this.certificatesStored = new Counter({ name: 'bftx_certificates_stored_total', help: 'Commit certificates stored (each proves the last block of a commit final)', registers });
     this.persists = new Counter({ name: 'bftx_safety_persists_total', help: 'Safety states made durable before the outputs that depend on them', registers });

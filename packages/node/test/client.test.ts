@@ -225,7 +225,8 @@ test("the client README's example runs as written", async () => {
   try {
     // Not spawnSync: the replicas answering it run in this process.
     const child = spawn(process.execPath, ['--conditions=@bftx/source', '--import', 'tsx', file], {
-      env: { ...process.env, BFTX_VALIDATORS: validators.join(','), BFTX_REPLICAS: urls.slice(1).join(','), BFTX_TRADER_KEY: toHex(new Uint8Array(32).fill(101)) },
+      // No colours (a CI runner may force them on): the output is compared as text.
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', BFTX_VALIDATORS: validators.join(','), BFTX_REPLICAS: urls.slice(1).join(','), BFTX_TRADER_KEY: toHex(new Uint8Array(32).fill(101)) },
     });
     const run = { stdout: '', stderr: '', status: -1 as number | null };
     child.stdout.on('data', (d: Buffer) => (run.stdout += String(d)));
