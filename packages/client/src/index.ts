@@ -3,7 +3,6 @@ export { Client, type ClientOptions, type PlacedOrder, type Submission } from '.
 export { ClientError, type ClientErrorCode } from './errors';
 export { clusterIdOf, resolveTrust, type ProtocolName, type Trust, type TrustOptions } from './trust';
 export {
-  BOOKS_DOMAIN,
   verifyAccountAnswer,
   verifyBlockAnswer,
   verifyBookAnswer,

@@ -5,6 +5,7 @@ import { bytesEqual, decode, fromHex, hash, merkleRoot, toHex, type Codec } from
 import { blockHash as hashOfHeader, BlockHeaderCodec, FinalityProofCodec, verifyFinality, type BlockHeader, type FinalityProof } from '@bftx/consensus';
 import {
   AccountProofCodec,
+  BOOKS_DOMAIN,
   AttestationCodec,
   ReceiptProofCodec,
   RootHeaderCodec,
@@ -26,8 +27,6 @@ import { MatchingEngine } from '@bftx/matching-engine';
 import { ClientError, type ClientErrorCode } from './errors';
 import type { Trust } from './trust';
 
-/** The books' hash in a state opening is the engine snapshot's hash under this domain. */
-export const BOOKS_DOMAIN = 'bftx.exchange-books';
 
 /** What the API sends to prove the state after a height (see the node README's API reference). */
 export interface CertificationJson {

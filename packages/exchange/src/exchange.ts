@@ -117,7 +117,8 @@ interface Collected {
   readonly acct: Account;
 }
 
-const BOOKS_DOMAIN = 'bftx.exchange-books';
+/** Domain of the books' hash, the `books` part of a state opening: hash(BOOKS_DOMAIN, booksSnapshot()). */
+export const BOOKS_DOMAIN = 'bftx.exchange-books';
 const REMAINDER_DOMAIN = 'bftx.batch-remainder';
 const EMPTY: ReadonlyMap<number, number> = new Map();
 const BPS = 10_000n;
@@ -607,6 +608,11 @@ export class Exchange {
   }
 
   /** The four parts the current state root hashes (see proofs.ts): what every proof is checked against. */
+  /** Every market's book as the matching engine's snapshot bytes: what the opening's `books` part hashes (BOOKS_DOMAIN). */
+  booksSnapshot(): Uint8Array {
+    return this.engine.snapshot();
+  }
+
   stateOpening(): StateOpening {
     if (this.dirtyAccounts.size > 0) {
       const changed = [...this.dirtyAccounts].sort((a, b) => a.owner - b.owner);

@@ -10,7 +10,7 @@ export {
 } from './attestation';
 export { checkConfig, type ExchangeConfig, type FeeSchedule, type MarketConfig, type MatchingMode } from './config';
 export { ExchangeError, type AdmissionReason, type ExchangeErrorCode, type RejectReason } from './errors';
-export { Exchange, type AccountView, type BlockResult, type ExchangeBlock, type ForgedTransactionEvidence, type Trade, type TxReceipt } from './exchange';
+export { BOOKS_DOMAIN, Exchange, type AccountView, type BlockResult, type ExchangeBlock, type ForgedTransactionEvidence, type Trade, type TxReceipt } from './exchange';
 export {
   AccountLeafCodec,
   AccountProofCodec,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { decode, encode, fromHex, hash, toHex, type MerkleProof } from '@bftx/crypto';
 import { BlockHeaderCodec, decodeLogElement, FinalityProofCodec, headerOf, payloadTransactions, type Block, type BlockHeader, type SignedStatement } from '@bftx/consensus';
-import { AccountLeafCodec, AccountProofCodec, AttestationCodec, attestationThreshold, receiptProof, ReceiptProofCodec, StateOpeningCodec, type Attestation, type BlockResult, type StateOpening, type TxReceipt } from '@bftx/exchange';
+import { AccountLeafCodec, AccountProofCodec, AttestationCodec, BOOKS_DOMAIN, attestationThreshold, receiptProof, ReceiptProofCodec, StateOpeningCodec, type Attestation, type BlockResult, type StateOpening, type TxReceipt } from '@bftx/exchange';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientOf, ConnectionCaps } from './address';
 import { FrameDecoder } from './frame';
@@ -84,8 +84,6 @@ function routeOf(parts: readonly string[]): Route | undefined {
   return undefined;
 }
 
-/** Domain of the books' hash in a state opening (@bftx/exchange: hash(BOOKS_DOMAIN, engine snapshot bytes) is the opening's `books`). */
-export const BOOKS_DOMAIN = 'bftx.exchange-books';
 
 /** A state opening as JSON: its four parts, and its canonical bytes (StateOpeningCodec). */
 function openingJson(o: StateOpening) {
@@ -576,9 +574,7 @@ export class ClientApi {
       throw new ApiError(404, 'UNKNOWN_MARKET', `no market ${JSON.stringify(symbol)}`);
     }
     const opening = exchange.stateOpening();
-    const engine = exchange.book as unknown as { snapshot?: () => Uint8Array };
-    if (typeof engine.snapshot !== 'function') throw new ApiError(501, 'NO_BOOK_SNAPSHOT', 'this exchange does not expose its books\' snapshot bytes');
-    const books = engine.snapshot();
+    const books = exchange.booksSnapshot();
     return { symbol, height, ...l2, books: toHex(books), booksHash: toHex(hash(BOOKS_DOMAIN, books)), opening: openingJson(opening), certification: await this.certification(height) };
   }
 

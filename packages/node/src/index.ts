@@ -1,7 +1,7 @@
 // @bftx/node: the real replica (the only bftx package that does I/O).
 export { clientOf } from './address';
 export { ATTESTATION_REFUSALS, AttestationPool, type AttestationPoolOptions, type AttestationRefusal, type AttestationVerdict } from './attestations';
-export { ApiError, BOOKS_DOMAIN, ClientApi, MAX_EVIDENCE_PAYLOAD_BYTES, transactionId, type ClientApiOptions } from './api';
+export { ApiError, ClientApi, MAX_EVIDENCE_PAYLOAD_BYTES, transactionId, type ClientApiOptions } from './api';
 export { clusterClient, clusterValidators, placeOrder, runLoad, type LoadOptions, type LoadReport, type OrderRequest, type OrderResult, type ReceiptJson } from './client/index';
 export { MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
 export { ConfigError, ORDERINGS, parseConfig, readConfig, type Endpoint, type Ordering, type ReplicaConfig, type ReplicaConfigFile } from './config';

@@ -4,8 +4,9 @@
 // cluster and for this connection's two ends (a signature cannot be relayed to a third replica).
 // After it: consensus messages, and execution attestations (@bftx/exchange's AttestationCodec
 // bytes: a replica's signed (height, block hash, state root) after applying a finalized block).
-import { codec, Domains, encode, hashParts, utf8, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { codec, Domains, encode, type SignatureScheme, type Signer } from '@bftx/crypto';
 import type { ValidatorSet } from '@bftx/consensus';
+import { clusterIdOf } from '@bftx/client';
 
 /** 2: the attestation envelope. */
 export const WIRE_VERSION = 2;
@@ -33,7 +34,7 @@ const HandshakeStatementCodec = codec.record({
 
 /** Names a cluster: its protocol and validator keys. Replicas of different clusters refuse each other. */
 export function clusterId(protocol: string, validators: ValidatorSet): Uint8Array {
-  return hashParts('bftx.cluster', [utf8(protocol), ...validators.publicKeys]);
+  return clusterIdOf(protocol, validators.publicKeys);
 }
 
 /** `signer` answers `verifier`'s challenge. */

@@ -5,7 +5,7 @@
 // @bftx/exchange, against the validator set alone, on four real replicas.
 import { blockHash, BlockHeaderCodec, FinalityProofCodec, ValidatorSet, verifyFinality, type ProtocolDefinition } from '@bftx/consensus';
 import { decode, fromHex, hash, merkleRoot, sha256, toHex } from '@bftx/crypto';
-import { AccountProofCodec, AttestationCodec, attestationThreshold, DEFAULT_CLUSTER, expiryFrom, placeAction, ReceiptProofCodec, signOrder, StateOpeningCodec, stateRootOf, verifyAccountProof, verifyAttestations, verifyReceiptProof } from '@bftx/exchange';
+import { AccountProofCodec, BOOKS_DOMAIN, AttestationCodec, attestationThreshold, DEFAULT_CLUSTER, expiryFrom, placeAction, ReceiptProofCodec, signOrder, StateOpeningCodec, stateRootOf, verifyAccountProof, verifyAttestations, verifyReceiptProof } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { BOOKS_DOMAIN, ClientApi, clusterId, ReplicaNode } from '../src/index';
+import { ClientApi, clusterId, ReplicaNode } from '../src/index';
 import { clients, cluster, exchange, keys, N, orders, removeDataDirs, scheme, until } from './helpers';
 
 const protocol = hotstuff() as ProtocolDefinition<any>;
