@@ -6,7 +6,10 @@
 // cheapest check first: it decodes; its signer is a validator; its height is within the window
 // (not more than `window` above this replica's applied height, not below its retention); no
 // attestation of that signer for that height is held yet; its signature verifies. A refusal is
-// typed, counted (bftx_attestations_refused_total{reason}) and changes nothing. One that attests
+// typed, counted (bftx_attestations_refused_total{reason}) and changes nothing. Once a quorum
+// (2f+1, the most any client threshold asks for) match this replica's statement at a height,
+// further matching ones are skipped unverified and not kept (counted as 'surplus'): a third fewer
+// signature checks per block at n = 3f+1; one that differs is still checked and kept. One that attests
 // another block or state root than this replica reached at that height is kept apart and counted
 // (bftx_attestation_conflicts_total): the signer, or this replica, executed differently. One for a
 // height this replica has not applied yet is held until it has, then sorted the same way.
@@ -32,9 +35,11 @@ export type AttestationRefusal =
   /** This replica already holds an attestation of that signer for that height. */
   | 'duplicate'
   /** Its signature does not verify under the signer's key. */
-  | 'bad_signature';
+  | 'bad_signature'
+  /** A quorum of attestations matching this replica's statement is held already: not checked, not kept. */
+  | 'surplus';
 
-export const ATTESTATION_REFUSALS: readonly AttestationRefusal[] = ['malformed', 'non_validator', 'too_far_ahead', 'too_old', 'duplicate', 'bad_signature'];
+export const ATTESTATION_REFUSALS: readonly AttestationRefusal[] = ['malformed', 'non_validator', 'too_far_ahead', 'too_old', 'duplicate', 'bad_signature', 'surplus'];
 
 /** What became of a received attestation. */
 export type AttestationVerdict = { readonly ok: true; readonly conflict: boolean; readonly held: boolean } | { readonly ok: false; readonly reason: AttestationRefusal };
@@ -176,6 +181,7 @@ export class AttestationPool {
     if (a.height < this.lowest || a.height < 1) return this.refuse('too_old');
     const e = this.heights.get(a.height);
     if (e !== undefined && (e.matching.has(a.signer) || e.conflicts.has(a.signer) || e.held.has(a.signer))) return this.refuse('duplicate');
+    if (e?.own !== undefined && e.matching.size >= this.o.validators.quorum && sameStatement(a, e.own)) return this.refuse('surplus');
     // Over its own statement: only the signature is checked here; the statement is compared with ours below.
     if (!verifyAttestations(this.o.validators, this.o.scheme, a, [a], 1).ok) return this.refuse('bad_signature');
     this.o.metrics.attestationsReceived.inc();
