@@ -44,10 +44,36 @@ export class StatementVerifier {
     private readonly maxCached = 100_000,
   ) {}
 
+  /**
+   * The signature check `verify(s)` would make (the signer's key, the domain, the statement's
+   * bytes, the signature), or undefined when it would make none: verified before, or refused
+   * without one (not a validator, malformed fields). A runtime checks these ahead, elsewhere (a
+   * worker pool), and gives this verifier a scheme that remembers the verdicts.
+   */
+  signatureCheck(s: SignedStatement): { publicKey: Uint8Array; domain: DomainTag; payload: Uint8Array; signature: Uint8Array } | undefined {
+    const sig = s.signature;
+    if (!this.validators.has(s.signer) || !(sig instanceof Bytes) || sig.length < 6) return undefined;
+    if (this.cachedVerdict(s, sig) !== undefined) return undefined;
+    try {
+      return { publicKey: this.validators.key(s.signer), domain: s.domain, payload: encode(StatementCodec, s), signature: sig };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private cachedVerdict(s: SignedStatement, sig: Uint8Array): boolean | undefined {
+    const bucket = this.seen.get(cacheKey(sig));
+    if (bucket === undefined) return undefined;
+    for (const e of bucket) {
+      if (e.signer === s.signer && e.view === s.view && e.sequence === s.sequence && e.domain === s.domain && bytesEqual(e.blockHash, s.blockHash) && bytesEqual(e.signature, sig)) return e.ok;
+    }
+    return undefined;
+  }
+
   verify(s: SignedStatement): boolean {
     const sig = s.signature;
     if (!this.validators.has(s.signer) || !(sig instanceof Bytes) || sig.length < 6) return false;
-    const key = sig[0]! * 2 ** 40 + sig[1]! * 2 ** 32 + (((sig[2]! << 24) | (sig[3]! << 16) | (sig[4]! << 8) | sig[5]!) >>> 0);
+    const key = cacheKey(sig);
     const bucket = this.seen.get(key);
     if (bucket !== undefined) {
       for (const e of bucket) {
@@ -79,6 +105,11 @@ export class StatementVerifier {
     this.cached++;
     return ok;
   }
+}
+
+/** The cache key of a signature: its first six bytes (at least six long). */
+function cacheKey(sig: Uint8Array): number {
+  return sig[0]! * 2 ** 40 + sig[1]! * 2 ** 32 + (((sig[2]! << 24) | (sig[3]! << 16) | (sig[4]! << 8) | sig[5]!) >>> 0);
 }
 
 /** Most statements kept under one six-byte key. */

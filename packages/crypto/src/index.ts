@@ -9,3 +9,4 @@ export { decode, encode, tryDecode, DecodeError, EncodeError, CODEC_VERSION, typ
 export { generateKeyPair, keyPairFromSeed, publicKeyId, type KeyPair } from './signature/keys';
 export { domainMessage, type SignatureScheme, type Signer } from './signature/scheme';
 export { createSignatureScheme, isNodeBackendAvailable, type SignatureBackend } from './signature/select';
+export { isAcceptablePublicKey, isWellFormedSignature } from './signature/strict';

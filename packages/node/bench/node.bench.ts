@@ -14,6 +14,7 @@
 //   BFTX_BENCH_ATTESTATIONS=on npx nx run node:bench     (one side only: on or off)
 //   BFTX_BENCH_ATTESTATIONS=off,on,on,off npx nx run node:bench   (each side twice, ABBA: a busy machine's drift cancels; a side's figures are the mean)
 //   BFTX_BENCH_RATES=100,200,300 npx nx run node:bench   (other rate steps, orders/s: a small machine)
+//   BFTX_BENCH_REPLICA_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npx nx run node:bench   (a CPU profile per replica process)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -30,6 +31,8 @@ const STEP_S = Number(process.env['BFTX_BENCH_STEP_S'] ?? 5);
 const PROTOCOLS = (process.env['BFTX_BENCH_PROTOCOLS'] ?? 'hotstuff,streamlet,pbft').split(',');
 const SIDES = (process.env['BFTX_BENCH_ATTESTATIONS'] ?? 'off,on').split(',').map((x) => x.trim() === 'on');
 const RATES = process.env['BFTX_BENCH_RATES']?.split(',').map(Number) ?? [500, 1_000, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_500, 4_000, 5_000];
+/** Extra Node flags for each replica process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile per replica). */
+const REPLICA_NODE_ARGS = (process.env['BFTX_BENCH_REPLICA_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
 /** A step is sustained when nearly every order offered in it was finalized in time. */
 const SUSTAINED = (r: LoadReport) => r.finalized >= 0.98 * r.submitted && r.latencyMs.p99 < 2_000;
 
@@ -153,7 +156,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
   const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64, attestations });
   const label = `${protocol} (attestations ${attestations ? 'on' : 'off'})`;
   const script = fileURLToPath(new URL('replica-process.ts', import.meta.url));
-  const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, ['--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, [...REPLICA_NODE_ARGS, '--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const steps: LoadReport[] = [];
   let best: LoadReport | undefined;
   let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0, refused: 0, requests: 0 };

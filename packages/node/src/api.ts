@@ -281,7 +281,7 @@ export class ClientApi {
         case 'status':
           return reply(200, this.status());
         case 'submit':
-          return reply(202, this.submit(await this.transactions(req)));
+          return reply(202, await this.submit(await this.transactions(req)));
         case 'block':
           return reply(200, await this.block(parts[2]!));
         case 'transaction':
@@ -387,7 +387,9 @@ export class ClientApi {
   }
 
   /** Each transaction is checked (decodes, signature verifies) before any is offered. */
-  private submit(txs: Uint8Array[]): { accepted: string[] } {
+  private async submit(txs: Uint8Array[]): Promise<{ accepted: string[] }> {
+    // Signatures first, on the replica's verify pool (off this thread); remembered, so admit below does not check them again.
+    await this.node.precheck(txs);
     // Checked whole before any is offered: decodes, signature, can still execute (nonce unused, so a
     // final transaction's bytes posted again are refused), account known and within its rate.
     const now = this.node.now();

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   readonly matching?: 'continuous' | 'batch';
   /** Replicas sign and exchange execution attestations (default true; written only when false). */
   readonly attestations?: boolean;
+  /** Each replica's verify workers (written only when given; default: the machine's cores less one). */
+  readonly verifyWorkers?: number;
 }
 
 export function newSecretKey(): Uint8Array {
@@ -58,7 +60,7 @@ export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles 
     genesis: clientSecrets.map((s) => ({ account: toHex(scheme.publicKey(s)), balances: { [MARKET.base]: '1000000000', [MARKET.quote]: '1000000000000' } })),
   };
   const replicas = secrets.map((s, self) => {
-    const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), ...ordering, ...(o.attestations === false ? { attestations: false } : {}), exchange };
+    const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), ...ordering, ...(o.attestations === false ? { attestations: false } : {}), ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers } : {}), exchange };
     const file = join(dir, `node-${self}.json`);
     writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     return { config: file, peer: { host: o.host, port: o.basePort + self }, api: config.api };

@@ -38,6 +38,8 @@ export interface ReplicaConfigFile {
   readonly ordering?: Ordering;
   /** Sign, send and check execution attestations after each finalized block (default true). */
   readonly attestations?: boolean;
+  /** Worker threads checking client signatures (default: the machine's cores less one; 0: on the event loop). */
+  readonly verifyWorkers?: number;
   readonly exchange: {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
@@ -62,6 +64,8 @@ export interface ReplicaConfig {
   readonly damagedLog: 'refuse' | 'discard';
   readonly ordering: Ordering;
   readonly attestations: boolean;
+  /** Undefined: the machine's cores less one. */
+  readonly verifyWorkers?: number;
   readonly exchange: ExchangeConfig;
 }
 
@@ -87,7 +91,7 @@ function onlyFields(value: object, field: string, allowed: readonly string[]): v
   }
 }
 
-const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'attestations', 'exchange'] as const;
+const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'attestations', 'verifyWorkers', 'exchange'] as const;
 const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks', 'matching'] as const;
 
 function hexKey(value: unknown, field: string): Uint8Array {
@@ -124,6 +128,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const api = endpoint(c.api, 'api', 0);
   const listen = c.listen === undefined ? peers[self]! : endpoint(c.listen, 'listen', 0);
   const maxBlockTxs = c.maxBlockTxs === undefined ? undefined : integer(c.maxBlockTxs, 'maxBlockTxs', 1, 100_000);
+  const verifyWorkers = c.verifyWorkers === undefined ? undefined : integer(c.verifyWorkers, 'verifyWorkers', 0, 256);
   if (c.auditVotes !== undefined && typeof c.auditVotes !== 'boolean') fail('auditVotes', 'true or false');
   if (c.attestations !== undefined && typeof c.attestations !== 'boolean') fail('attestations', 'true or false');
   if (c.damagedLog !== undefined && c.damagedLog !== 'refuse' && c.damagedLog !== 'discard') fail('damagedLog', '"refuse" or "discard"');
@@ -155,7 +160,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   } catch (e) {
     throw new ConfigError(`exchange: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', ordering: c.ordering ?? 'leader', attestations: c.attestations !== false, exchange };
+  return { protocol: c.protocol, self, secretKey, validatorKeys, peers, listen, deltaMs, dataDir: resolve(base, c.dataDir), api, ...(maxBlockTxs !== undefined ? { maxBlockTxs } : {}), auditVotes: c.auditVotes === true, damagedLog: c.damagedLog ?? 'refuse', ordering: c.ordering ?? 'leader', attestations: c.attestations !== false, ...(verifyWorkers !== undefined ? { verifyWorkers } : {}), exchange };
 }
 
 export function readConfig(path: string, protocols: readonly string[]): ReplicaConfig {

@@ -46,6 +46,7 @@ export class ReplicaMetrics {
   readonly attestationConflicts: Counter<'signer'>;
   readonly attestationProduceSeconds: Counter;
   readonly attestationCheckSeconds: Counter;
+  readonly precheckSeconds: Histogram;
   readonly certificatesStored: Counter;
   readonly attestationRequests: Counter<'direction'>;
 
@@ -70,6 +71,7 @@ export class ReplicaMetrics {
     this.attestationsRefused = new Counter({ name: 'bftx_attestations_refused_total', help: 'Execution attestations from peers refused, by reason', labelNames: ['reason'], registers });
     this.attestationConflicts = new Counter({ name: 'bftx_attestation_conflicts_total', help: 'Verified attestations of another block or state root than this replica reached at that height, by signer: the signer or this replica diverged', labelNames: ['signer'], registers });
     this.attestationProduceSeconds = new Counter({ name: 'bftx_attestation_produce_seconds_total', help: 'Time spent producing attestations (sign, encode, queue to every peer), on the replica\'s one thread', registers });
+    this.precheckSeconds = new Histogram({ name: 'bftx_precheck_seconds', help: 'A client submission\'s signatures checked on the verify pool: from sending to the last verdict', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1], registers });
     this.attestationCheckSeconds = new Counter({ name: 'bftx_attestation_check_seconds_total', help: 'Time spent checking attestations received (decode, checks, signature), on the replica\'s one thread', registers });
     this.attestationRequests = new Counter({ name: 'bftx_attestation_requests_total', help: 'Requests for missed attestations: sent to a peer (direction sent), answered for a peer (served)', labelNames: ['direction'], registers });
     this.certificatesStored = new Counter({ name: 'bftx_certificates_stored_total', help: 'Commit certificates stored (each proves the last block of a commit final)', registers });

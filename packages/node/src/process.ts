@@ -33,6 +33,7 @@ export async function startReplica(config: ReplicaConfig, protocol: ProtocolDefi
     damagedLog: config.damagedLog,
     ordering: config.ordering,
     attestations: config.attestations,
+    ...(config.verifyWorkers !== undefined ? { verifyWorkers: config.verifyWorkers } : {}),
     log: (event, fields) => logger.info({ event, ...fields }, event),
   });
   await node.start();

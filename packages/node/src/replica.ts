@@ -6,12 +6,14 @@
 // - runtime.ts: the drive loop (a group of inputs through `drive`, its durable part written in
 //   one batch, then its actions carried out), timers, rejections counted;
 // - metrics.ts, store.ts, transport.ts: the figures, the disk, the network.
+import { availableParallelism } from 'node:os';
 import { Ledger, StatementVerifier, ValidatorSet, type BlockHeader, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
 import { encode, fromHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { AttestationCodec, signAttestation, type Attestation, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { AttestationPool } from './attestations';
 import { MAX_ATTESTATIONS_SERVED } from './wire';
 import { Door } from './door';
+import { clientSignatureJobs, VerifyPool } from './verify-pool';
 import type { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
 import { recover, type RecoveryReport } from './recovery';
@@ -72,6 +74,11 @@ export interface ReplicaOptions<M> {
   /** Most heights above its own an attestation may be for (default 256), and heights of attestations held in memory (default 1024). */
   readonly attestationWindow?: number;
   readonly attestationRetain?: number;
+  /**
+   * Worker threads checking client signatures before admission (default: the machine's cores less
+   * one; 0: on the event loop). Only with the "node" signature backend (see verify-pool.ts).
+   */
+  readonly verifyWorkers?: number;
 }
 
 /** A commit certificate at `height` and the headers from `height` down to the block it proves (highest first). */
@@ -88,6 +95,11 @@ export interface FinalityParts {
  */
 function secondsSince(began: number): number {
   return (performance.now() - began) / 1000;
+}
+
+/** Worker threads for signature checks by default: the cores less the one the event loop runs on. */
+export function defaultVerifyWorkers(): number {
+  return Math.max(0, availableParallelism() - 1);
 }
 
 /** Own attestations re-sent to a peer whose connection (re)opens: the last this many heights. */
@@ -116,6 +128,7 @@ export class ReplicaNode<M> {
   readonly metrics: ReplicaMetrics;
   readonly ledger = new Ledger();
   private store: ReplicaStore | undefined;
+  private verifyPool: VerifyPool | undefined;
   private transport: Transport | undefined;
   private replica!: ReplicatedExchange<M>;
   private runtime: Runtime<unknown> | undefined;
@@ -164,15 +177,28 @@ export class ReplicaNode<M> {
   async start(): Promise<void> {
     const o = this.options;
     const validators = new ValidatorSet(o.validatorKeys);
+    // Signatures checked on worker threads (client orders before admission; peers' votes at the
+    // door), the verdicts remembered by the pool's scheme so nothing is checked twice. The consensus
+    // keys share the pool when they use the same scheme as clients.
+    const pool = new VerifyPool(o.clientScheme, { workers: o.verifyWorkers ?? defaultVerifyWorkers() });
+    this.verifyPool = pool;
+    const sharedPool = o.scheme === o.clientScheme;
     // One signature checker for the door and the protocol: a vote is checked once.
-    const verifier = new StatementVerifier(validators, o.scheme);
+    const verifier = new StatementVerifier(validators, sharedPool ? pool.scheme : o.scheme);
     const signer = o.scheme.signer(o.secretKey);
     // A fair-ordering cluster is another cluster: replicas that disagree on the ordering refuse each other's handshake.
     const cluster = clusterId(this.ordering === 'fair' ? `${o.protocol.name}+fair` : o.protocol.name, validators);
     // What signed orders must carry: the cluster's id, unless the exchange's config names another.
     this.orderCluster = o.exchange.cluster ?? cluster;
     const config = { self: o.self, validators, scheme: o.scheme, verifier, signer, timing: o.timing, finalized: this.ledger, ...(o.maxBlockTxs ? { maxBlockTxs: o.maxBlockTxs } : {}) };
-    const recovered = await recover({ ...o, exchange: { ...o.exchange, cluster: this.orderCluster } }, config, this.ledger, this.metrics, this.now());
+    // The exchange checks client signatures with the pool's memory in front: what the pool checked is not checked again.
+    let recovered;
+    try {
+      recovered = await recover({ ...o, clientScheme: pool.scheme, exchange: { ...o.exchange, cluster: this.orderCluster } }, config, this.ledger, this.metrics, this.now());
+    } catch (e) {
+      await pool.close(); // its threads would outlive a replica that never started
+      throw e;
+    }
     this.store = recovered.store;
     this.replica = recovered.replica;
     this.recovery = recovered.report;
@@ -226,6 +252,7 @@ export class ReplicaNode<M> {
       queued: (from) => runtime.queued(from),
       disconnect: (from) => this.transport?.disconnect(from),
       pass: (input, bytes) => runtime.message(input, bytes),
+      ...(sharedPool ? { pool } : {}),
     });
     this.transport = new Transport({
       self: o.self,
@@ -486,6 +513,25 @@ export class ReplicaNode<M> {
     this.flushAttestations();
     while (this.flushing !== undefined) await this.flushing;
     await this.store?.close();
+    await this.verifyPool?.close();
+  }
+
+  /**
+   * Checks the client signatures of `txs` on the verify pool's workers (those that decode); the
+   * verdicts are remembered, so admitting them afterwards (`exchange.admit`) checks none again.
+   */
+  async precheck(txs: readonly Uint8Array[]): Promise<void> {
+    const pool = this.verifyPool;
+    if (pool === undefined || pool.workers === 0) return;
+    const jobs = clientSignatureJobs(txs, this.options.exchange.operator);
+    const began = performance.now();
+    await pool.check(jobs);
+    this.metrics.precheckSeconds.observe(secondsSince(began));
+  }
+
+  /** The verify pool (worker threads checking client signatures). */
+  get verifier(): VerifyPool | undefined {
+    return this.verifyPool;
   }
 
   /** Offers client transactions (signed orders) to this replica's mempool. */

@@ -26,14 +26,14 @@ export function removeDataDirs(): void {
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 }
 
-export async function cluster(protocol: ProtocolDefinition<any>, extra: Partial<ReplicaOptions<any>> = {}): Promise<ReplicaNode<any>[]> {
+export async function cluster(protocol: ProtocolDefinition<any>, extra: Partial<ReplicaOptions<any>> = {}, perReplica: (self: number) => Partial<ReplicaOptions<any>> = () => ({})): Promise<ReplicaNode<any>[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bftx-node-'));
   dirs.push(dir);
   // Ports are picked by the OS: start each replica, then tell the others where it listens.
   const peers: Array<{ host: string; port: number } | undefined> = new Array(N).fill(undefined);
   const nodes = secrets.map(
     (secretKey, self) =>
-      new ReplicaNode({ protocol, self, validatorKeys: keys, scheme, clientScheme: scheme, secretKey, timing: { delta: 50 }, exchange, dataDir: join(dir, `r${self}`), listen: { host: '127.0.0.1', port: 0 }, peers, ...extra }),
+      new ReplicaNode({ protocol, self, validatorKeys: keys, scheme, clientScheme: scheme, secretKey, timing: { delta: 50 }, exchange, dataDir: join(dir, `r${self}`), listen: { host: '127.0.0.1', port: 0 }, peers, ...extra, ...perReplica(self) }),
   );
   // Higher-numbered replicas first, so the lower ones find them listening when they dial.
   for (let i = N - 1; i >= 0; i--) {
