@@ -7,6 +7,9 @@
 // signs one per finalized block and checks its peers'), side by side: the finalized-orders
 // throughput of each and the ratio, and what attestations cost per block on the replicas (from
 // their /metrics: producing one, sign + encode + queue to every peer; checking the n-1 received).
+// Each step also gives each replica process's CPU (all its threads: the event loop and its verify
+// workers) as cores used. A warm-up step (half the first rate, 3 s, not counted) comes first, so a
+// cold start's compile pauses do not end the ladder.
 // Last line: one JSON object.
 //
 //   npx nx run node:bench
@@ -14,9 +17,10 @@
 //   BFTX_BENCH_ATTESTATIONS=on npx nx run node:bench     (one side only: on or off)
 //   BFTX_BENCH_ATTESTATIONS=off,on,on,off npx nx run node:bench   (each side twice, ABBA: a busy machine's drift cancels; a side's figures are the mean)
 //   BFTX_BENCH_RATES=100,200,300 npx nx run node:bench   (other rate steps, orders/s: a small machine)
+//   BFTX_BENCH_VERIFY_WORKERS=3 npx nx run node:bench   (each replica's verify workers; default: cores / 4 replicas, less one for its event loop)
 //   BFTX_BENCH_REPLICA_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npx nx run node:bench   (a CPU profile per replica process)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +34,10 @@ const N = 4;
 const STEP_S = Number(process.env['BFTX_BENCH_STEP_S'] ?? 5);
 const PROTOCOLS = (process.env['BFTX_BENCH_PROTOCOLS'] ?? 'hotstuff,streamlet,pbft').split(',');
 const SIDES = (process.env['BFTX_BENCH_ATTESTATIONS'] ?? 'off,on').split(',').map((x) => x.trim() === 'on');
-const RATES = process.env['BFTX_BENCH_RATES']?.split(',').map(Number) ?? [500, 1_000, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_500, 4_000, 5_000];
+// High enough for a 16-core machine: the ladder stops at the first step not sustained.
+const RATES = process.env['BFTX_BENCH_RATES']?.split(',').map(Number) ?? [500, 1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 14_000, 16_000, 20_000];
+/** Each replica's verify workers: its share of the cores, less its event loop's. */
+const VERIFY_WORKERS = Number(process.env['BFTX_BENCH_VERIFY_WORKERS'] ?? Math.max(0, Math.floor(availableParallelism() / N) - 1));
 /** Extra Node flags for each replica process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile per replica). */
 const REPLICA_NODE_ARGS = (process.env['BFTX_BENCH_REPLICA_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
 /** A step is sustained when nearly every order offered in it was finalized in time. */
@@ -91,6 +98,18 @@ function attestationMicro(): { produceUs: number; checkUs: number } {
   };
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ, 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function free(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = createServer();
@@ -137,6 +156,8 @@ async function attestationCosts(files: ClusterFiles): Promise<{ signed: number; 
 
 interface Run {
   maxSustained: number;
+  /** Each replica process's cores used (all its threads) in the step of the max sustained rate. */
+  replicaCores: number[];
   /** Blocks finalized per second on one replica over the whole run. */
   blocksPerS: number;
   p50: number;
@@ -153,24 +174,35 @@ interface Run {
 
 async function benchProtocol(protocol: string, attestations: boolean): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `bftx-node-bench-${protocol}-`));
-  const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64, attestations });
+  const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64, attestations, verifyWorkers: VERIFY_WORKERS });
   const label = `${protocol} (attestations ${attestations ? 'on' : 'off'})`;
   const script = fileURLToPath(new URL('replica-process.ts', import.meta.url));
   const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, [...REPLICA_NODE_ARGS, '--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const steps: LoadReport[] = [];
+  /** Each replica's cores used in each step. */
+  const stepCores: number[][] = [];
   let best: LoadReport | undefined;
+  let bestCores: number[] = [];
   let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0, refused: 0, requests: 0 };
   let began = performance.now();
   try {
     await up(files);
+    await runLoad(files, { rate: Math.max(1, Math.round(RATES[0]! / 2)), durationS: 3, drainS: 3, unattested: true });
     began = performance.now();
     for (const rate of RATES) {
-      const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5, unattested: !attestations });
+      // Cores used while the orders are being sent (from the generator's first tick to its last), not in the drain after.
+      let first: { at: number; cpu: number[] } | undefined;
+      let last: { at: number; cpu: number[] } | undefined;
+      const sample = () => ({ at: performance.now(), cpu: children.map((c) => cpuSeconds(c.pid)) });
+      const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5, unattested: !attestations, onTick: () => (first === undefined ? (first = sample()) : (last = sample())) });
+      const used = children.map((_, i) => (first === undefined || last === undefined ? Number.NaN : Math.round(((last.cpu[i]! - first.cpu[i]!) / ((last.at - first.at) / 1000)) * 100) / 100));
       steps.push(r);
+      stepCores.push(used);
       const ok = SUSTAINED(r);
-      line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
+      line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, replicas ${used.join(' ')} cores, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
       if (!ok) break;
       best = r;
+      bestCores = used;
     }
     costs = await attestationCosts(files);
   } finally {
@@ -179,7 +211,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
     rmSync(dir, { recursive: true, force: true });
   }
   const perBlock = (seconds: number) => (costs.blocks > 0 ? Math.round((seconds / costs.blocks) * 1e7) / 10 : 0);
-  return { maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS), refused: costs.refused, requests: costs.requests };
+  return { replicaCores: bestCores, maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS), refused: costs.refused, requests: costs.requests };
 }
 
 const cores = availableParallelism();
@@ -188,20 +220,23 @@ const bound = (cores * perCore) / N;
 line('cores', String(cores));
 line('Ed25519 verify, one core (node:crypto)', `${Math.round(perCore)}/s`);
 line(`crypto bound: cores x verify rate / n (n = ${N})`, `${Math.round(bound)} orders/s`);
+line('verify workers per replica', String(VERIFY_WORKERS));
 const micro = attestationMicro();
 line('attestation, one core: produce (sign, encode, frame)', `${micro.produceUs} µs`);
-line(`attestation, one core: check one (decode, verify); x${N - 1}/block`, `${micro.checkUs} µs; ${Math.round(micro.checkUs * (N - 1) * 10) / 10} µs per block`);
-type Result = { maxSustainedPerS: number; blocksPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number; stepsFinalizedPerS: number[]; produceUsPerBlock: number; checkUsPerBlock: number };
+// A replica checks the received ones until it holds a quorum (its own included): 2f of them, or up to n - 1 when they come before its own.
+const QUORUM = Math.ceil((2 * N) / 3);
+line(`attestation, one core: check one (decode, verify); x${QUORUM - 1} to ${N - 1}/block`, `${micro.checkUs} µs; ${Math.round(micro.checkUs * (QUORUM - 1) * 10) / 10} to ${Math.round(micro.checkUs * (N - 1) * 10) / 10} µs per block`);
+type Result = { replicaCores: number[]; maxSustainedPerS: number; blocksPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number; stepsFinalizedPerS: number[]; produceUsPerBlock: number; checkUsPerBlock: number };
 const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
 const results: Record<string, { off: Result[]; on: Result[]; onToOff?: number }> = {};
 for (const protocol of PROTOCOLS) {
   const sides: { off: Result[]; on: Result[]; onToOff?: number } = { off: [], on: [] };
   for (const attestations of SIDES) {
     const r = await benchProtocol(protocol, attestations);
-    const side: Result = { maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
+    const side: Result = { replicaCores: r.replicaCores, maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
     sides[attestations ? 'on' : 'off'].push(side);
-    line(`${protocol} (attestations ${attestations ? 'on' : 'off'}): max sustained`, `${r.maxSustained} orders/s (${side.ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms; ${r.blocksPerS} blocks/s`);
-    if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check the ${N - 1} received ${r.checkUsPerBlock} µs (process CPU while in them); ${r.refused} refused, ${r.requests} repair requests`);
+    line(`${protocol} (attestations ${attestations ? 'on' : 'off'}): max sustained`, `${r.maxSustained} orders/s (${side.ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms; ${r.blocksPerS} blocks/s; replicas ${r.replicaCores.join(' ')} cores`);
+    if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check those received ${r.checkUsPerBlock} µs (process CPU while in them); ${r.refused} refused (surplus ones included), ${r.requests} repair requests`);
   }
   if (sides.on.length > 0 && sides.off.length > 0) {
     const off = mean(sides.off.map((x) => x.maxSustainedPerS));
@@ -214,4 +249,4 @@ for (const protocol of PROTOCOLS) {
   }
   results[protocol] = sides;
 }
-console.log(JSON.stringify({ suite: 'node', n: N, cores, verifyPerCorePerS: Math.round(perCore), cryptoBoundPerS: Math.round(bound), attestationOneCore: micro, stepSeconds: STEP_S, protocols: results }));
+console.log(JSON.stringify({ suite: 'node', n: N, cores, verifyWorkers: VERIFY_WORKERS, verifyPerCorePerS: Math.round(perCore), cryptoBoundPerS: Math.round(bound), attestationOneCore: micro, stepSeconds: STEP_S, protocols: results }));

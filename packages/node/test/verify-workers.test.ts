@@ -65,7 +65,7 @@ test('orders and votes are checked on the workers, once: the event loop never ch
     forged[forged.length - 1]! ^= 1;
     const refused = await fetch(`http://127.0.0.1:${apis[2]!.port}/v1/transactions`, { method: 'POST', body: JSON.stringify({ transactions: [toHex(forged)] }), headers: { 'content-type': 'application/json' } });
     expect(refused.status).toBe(400);
-    expect((await refused.json()).error).toBe('BAD_SIGNATURE');
+    expect(((await refused.json()) as { error: string }).error).toBe('BAD_SIGNATURE');
   } finally {
     await Promise.all(apis.map((a) => a.stop()));
     await Promise.all(nodes.map((n) => n.stop()));
