@@ -145,6 +145,12 @@ export interface ProtocolDefinition<M> {
    */
   votes(message: M): readonly SignedStatement[];
   /**
+   * The payload of the block a message proposes (undefined for other messages): a runtime may
+   * check the client signatures in it ahead, off its event loop (a replica's verify pool), so that
+   * executing the block later finds them checked. Optional: without it nothing is checked ahead.
+   */
+  payloadOf?(message: M): readonly Uint8Array[] | undefined;
+  /**
    * Checks a commit certificate (a `commit` output's `certificate`) against the validator set
    * alone: every signature, quorum sizes by `validators.quorum`, and the protocol's finality rule.
    * Pure; never throws (malformed bytes: ok false). Says which block (height and hash) is final.

@@ -21,6 +21,7 @@ export function hotstuff(options: HotStuffOptions = {}): ProtocolDefinition<HotS
     encodeMessage: encodeHotStuffMessage,
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,
+    payloadOf: (m) => (m.type === 'proposal' ? m.block.payload : undefined),
     // Every statement a message carries signed on its own (a QC's signatures are not statements a
     // message makes): a proposal's, and the timeouts of its TC; a vote and the proposal it carries; a
     // timeout and the proposal it carries.

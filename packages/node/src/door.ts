@@ -39,6 +39,8 @@ export interface DoorOptions<M> {
   readonly pass: (input: MessageInput<M>, bytes: Uint8Array) => void;
   /** Checks signatures off this thread ahead of `verifier` (whose scheme must be `pool.scheme`). */
   readonly pool?: VerifyPool;
+  /** The client signature checks a proposed payload needs (those the pool has not made): checked ahead with the votes. */
+  readonly payloadJobs?: (payload: readonly Uint8Array[]) => VerifyJob[];
 }
 
 interface Waiting<M> {
@@ -77,6 +79,10 @@ export class Door<M> {
         const job = o.verifier.signatureCheck(v);
         if (job !== undefined) jobs.push(job);
       }
+      // A proposal's client transactions this replica did not admit itself: checked now, so that
+      // executing the block finds them checked (not a door check: a bad one earns no strike here).
+      const payload = o.payloadJobs === undefined ? undefined : o.protocol.payloadOf?.(message);
+      if (payload !== undefined) for (const j of o.payloadJobs!(payload)) jobs.push(j);
     }
     if (jobs.length === 0 && this.waiting.length === 0) return this.admit(from, message, bytes);
     const entry: Waiting<M> = { from, message, bytes, ready: jobs.length === 0 };

@@ -7,7 +7,7 @@
 //   one batch, then its actions carried out), timers, rejections counted;
 // - metrics.ts, store.ts, transport.ts: the figures, the disk, the network.
 import { availableParallelism } from 'node:os';
-import { Ledger, StatementVerifier, ValidatorSet, type BlockHeader, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
+import { Ledger, payloadTransactions, StatementVerifier, ValidatorSet, type BlockHeader, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
 import { encode, fromHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { AttestationCodec, signAttestation, type Attestation, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { AttestationPool } from './attestations';
@@ -253,6 +253,8 @@ export class ReplicaNode<M> {
       disconnect: (from) => this.transport?.disconnect(from),
       pass: (input, bytes) => runtime.message(input, bytes),
       ...(sharedPool ? { pool } : {}),
+      // Client signatures in a proposal: each transaction's signature is its last 64 bytes.
+      payloadJobs: (payload) => clientSignatureJobs(payloadTransactions(payload).filter((tx) => tx.length < 64 || !pool.remembers(tx.subarray(tx.length - 64))), o.exchange.operator),
     });
     this.transport = new Transport({
       self: o.self,

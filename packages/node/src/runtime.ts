@@ -73,6 +73,8 @@ export class Runtime<M> {
   /** Inputs waiting per peer. */
   private readonly queuedFrom: number[] = [];
   private draining: Promise<void> | undefined;
+  /** Wakes the drain loop waiting on a group in flight: new inputs to drive meanwhile. */
+  private wake: (() => void) | undefined;
   private running = false;
   private fatal: Error | undefined;
   /** Blocks applied in the group being handled, announced once they are on disk. */
@@ -156,33 +158,71 @@ export class Runtime<M> {
     if (!this.running || this.fatal !== undefined) return;
     if (input.type === 'message') this.queuedFrom[input.from] = (this.queuedFrom[input.from] ?? 0) + 1;
     this.queue.push(input);
+    this.wake?.();
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
+  // Pipelined, two groups deep: while one group's batch is being written (fsync), the next group
+  // is driven and its batch queued behind it; a group's messages and timers go out only once its
+  // own batch is durable (the store writes in order, so every earlier one is too) and the group
+  // before it has gone out. So persist-before-send holds per group, and execution and consensus
+  // overlap the disk instead of waiting for it.
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && this.running && this.fatal === undefined) {
-      const group = this.queue.length <= MAX_GROUP ? this.queue.splice(0) : this.queue.splice(0, MAX_GROUP);
-      for (const input of group) if (input.type === 'message') this.queuedFrom[input.from]!--;
-      try {
+    /** The last group whose actions are not carried out yet. */
+    let inFlight: Promise<void> | undefined;
+    try {
+      while (this.running && this.fatal === undefined) {
+        if (this.queue.length === 0) {
+          if (inFlight === undefined) break;
+          // Nothing queued: wait for the group in flight to go out, or for new inputs to drive meanwhile.
+          const woken = new Promise<'input'>((resolve) => (this.wake = () => resolve('input')));
+          const which = await Promise.race([inFlight.then(() => 'out' as const), woken]);
+          this.wake = undefined;
+          if (which === 'out') inFlight = undefined;
+          continue;
+        }
+        const group = this.queue.length <= MAX_GROUP ? this.queue.splice(0) : this.queue.splice(0, MAX_GROUP);
+        for (const input of group) if (input.type === 'message') this.queuedFrom[input.from]!--;
         const { durable, actions, rejections } = drive(this.core, group);
         this.count(rejections);
-        await this.write(durable, actions);
-        for (const a of actions) this.carryOut(a);
+        // Its checks, execution and the store's batch happen now; the promise resolves once durable.
+        const written = this.write(durable, actions);
         const results = this.results;
         this.results = [];
-        if (results.length > 0) this.p.finalized(results);
-      } catch (e) {
-        this.fatal = e instanceof Error ? e : new Error(String(e));
-        this.o.log()?.('fatal', { error: this.fatal.message });
-        this.running = false;
-        await this.p.outlet().stop();
-        this.p.failed(this.fatal);
+        const before = inFlight;
+        const out = (async () => {
+          await written;
+          await before;
+          if (this.fatal !== undefined) return;
+          for (const a of actions) this.carryOut(a);
+          if (results.length > 0) this.p.finalized(results);
+        })();
+        out.catch(() => undefined); // seen where it is awaited
+        inFlight = out;
+        // At most one group in flight behind the one just driven.
+        if (before !== undefined) await before;
       }
+      if (inFlight !== undefined) await inFlight;
+    } catch (e) {
+      await this.fail(e);
     }
   }
 
-  /** Makes the group's durable part durable (see the file's head), in one batch. */
-  private async write(durable: Driven<ProtocolOutput<M>>['durable'], actions: readonly Action<ProtocolOutput<M>>[]): Promise<void> {
+  private async fail(e: unknown): Promise<void> {
+    if (this.fatal !== undefined) return;
+    this.fatal = e instanceof Error ? e : new Error(String(e));
+    this.o.log()?.('fatal', { error: this.fatal.message });
+    this.running = false;
+    await this.p.outlet().stop();
+    this.p.failed(this.fatal);
+  }
+
+  /**
+   * Makes the group's durable part durable (see the file's head), in one batch: the ledger check,
+   * execution and the batch happen before this returns (a throw here is synchronous); the promise
+   * resolves once the batch is durable.
+   */
+  private write(durable: Driven<ProtocolOutput<M>>['durable'], actions: readonly Action<ProtocolOutput<M>>[]): Promise<void> {
     const { store, ledger, replica, logged, metrics } = this.p;
     // Throws LEDGER_CONFLICT on a block that conflicts with a finalized one: nothing of the group is written.
     const blocks = durable.commits.length > 0 ? ledger.extend(durable.commits) : [];
@@ -200,7 +240,7 @@ export class Runtime<M> {
     if (durable.persists > 0) metrics.persists.inc(durable.persists);
     // Certificates of blocks now final here (a commit the ledger refused threw above); the latest per height.
     const certificates = [...new Map(logged.takeCertificates().filter((c) => c.height <= ledger.height).map((c) => [c.height, c] as const)).values()];
-    await store.write({
+    const written = store.write({
       inputs: logged.takeRecords(),
       ...(safetyState !== undefined ? { safetyState } : {}),
       blocks,
@@ -212,13 +252,16 @@ export class Runtime<M> {
       attestations: this.p.pendingAttestations?.() ?? [],
       sync: leaves || blocks.length > 0 || safetyState !== undefined || evidence.length > 0,
     });
+    // The batch just queued truncates the log: the next group's messages are logged afresh.
     if (safetyState !== undefined) logged.logTruncated();
-    for (const e of evidence) this.convict(e);
-    if (blocks.length > 0) this.committed(blocks);
-    if (certificates.length > 0) {
-      metrics.certificatesStored.inc(certificates.length);
-      this.p.certified?.(certificates);
-    }
+    return written.then(() => {
+      for (const e of evidence) this.convict(e);
+      if (blocks.length > 0) this.committed(blocks);
+      if (certificates.length > 0) {
+        metrics.certificatesStored.inc(certificates.length);
+        this.p.certified?.(certificates);
+      }
+    });
   }
 
   /** A snapshot of the exchange (now at the last of `blocks`) when they cross a multiple of snapshotEvery. */

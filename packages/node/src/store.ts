@@ -131,10 +131,16 @@ export interface StoreWrite {
 }
 
 export class ReplicaStore {
+  // What is durable (the last write that resolved)...
   private storedHeight = 0;
   private nextInput = 0;
   private firstInput = 0;
   private nextVote = 0;
+  // ...and what will be once the writes queued so far are: a write is numbered when it is called,
+  // so a caller may queue the next group's write before the last one resolved (see write).
+  private queued = { height: 0, nextInput: 0, firstInput: 0, nextVote: 0 };
+  /** The last write queued: each write starts once the one before it is durable. */
+  private tail: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly db: ClassicLevel<string, Uint8Array>,
@@ -171,10 +177,12 @@ export class ReplicaStore {
     store.firstInput = start === undefined ? 0 : readUint32(start);
     const v = await db.get(VOTES_NEXT);
     store.nextVote = v === undefined ? 0 : readUint32(v);
+    store.queued = { height: store.storedHeight, nextInput: store.nextInput, firstInput: store.firstInput, nextVote: store.nextVote };
     return store;
   }
 
   async close(): Promise<void> {
+    await this.tail.catch(() => undefined);
     await this.db.close();
   }
 
@@ -197,18 +205,31 @@ export class ReplicaStore {
     return this.nextInput - this.firstInput;
   }
 
-  /** Writes one group atomically; durable before it resolves when `sync`. */
-  async write(w: StoreWrite): Promise<void> {
+  /**
+   * Writes one group atomically; durable before it resolves when `sync`. Writes apply in the order
+   * they are called, each after the one before it resolved: a caller may queue the next group's
+   * write while one is in flight (the runtime's pipeline), and once a write resolves every write
+   * called before it is durable too. One that fails fails every write queued after it.
+   */
+  write(w: StoreWrite): Promise<void> {
+    try {
+      return this.queue(w);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private queue(w: StoreWrite): Promise<void> {
     // Checked before anything is queued: a refused write leaves nothing behind.
-    let height = this.storedHeight;
+    let height = this.queued.height;
     for (const b of w.blocks) {
       if (b.height !== height + 1) throw new RangeError(`store: block at height ${b.height} does not follow height ${height}`);
       height = b.height;
     }
     if (w.roots !== undefined && w.roots.length !== w.blocks.length) throw new RangeError(`store: ${w.roots.length} state roots for ${w.blocks.length} blocks`);
     const batch = this.db.batch();
-    let seq = this.nextInput;
-    let first = this.firstInput;
+    let seq = this.queued.nextInput;
+    let first = this.queued.firstInput;
     if (w.safetyState !== undefined && first < seq) {
       // A new safety state: the inputs of earlier groups are not needed to restart any more.
       for (let s = first; s < seq; s++) batch.del(walKey(s));
@@ -218,9 +239,9 @@ export class ReplicaStore {
     for (const input of w.inputs) batch.put(walKey(seq++), input);
     if (w.inputs.length > 0) batch.put(WAL_NEXT, uint32(seq));
     if (w.safetyState !== undefined) batch.put(SAFETY, w.safetyState);
-    let vote = this.nextVote;
+    let vote = this.queued.nextVote;
     for (const s of w.votes ?? []) batch.put(voteKey(vote++), encode(VoteRecordCodec, s));
-    if (vote !== this.nextVote) batch.put(VOTES_NEXT, uint32(vote));
+    if (vote !== this.queued.nextVote) batch.put(VOTES_NEXT, uint32(vote));
     for (const b of w.blocks) batch.put(blockKey(b.height), encode(BlockCodec, { parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: [...b.payload] }));
     if (w.blocks.length > 0) batch.put(HEIGHT, uint32(height));
     w.roots?.forEach((r, i) => batch.put(rootKey(w.blocks[i]!.height), fromHex(r)));
@@ -228,11 +249,18 @@ export class ReplicaStore {
     for (const e of w.evidence ?? []) batch.put(...evidenceRecord(e));
     for (const r of w.attestations ?? []) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
     for (const c of w.certificates ?? []) if (c.certificate.length <= MAX_CERTIFICATE_BYTES) batch.put(certificateKey(c.height), c.certificate);
-    await batch.write({ sync: w.sync });
-    this.nextInput = seq;
-    this.firstInput = first;
-    this.nextVote = vote;
-    this.storedHeight = height;
+    this.queued = { height, nextInput: seq, firstInput: first, nextVote: vote };
+    const before = this.tail;
+    const written = before.then(async () => {
+      await batch.write({ sync: w.sync });
+      this.nextInput = seq;
+      this.firstInput = first;
+      this.nextVote = vote;
+      this.storedHeight = height;
+    });
+    this.tail = written;
+    written.catch(() => undefined); // the caller sees the failure; this only keeps it from being reported unhandled
+    return written;
   }
 
   /** Stored finalized blocks from `from` to `to` (inclusive), lowest first. */
@@ -330,6 +358,7 @@ export class ReplicaStore {
     batch.put(WAL_NEXT, uint32(this.nextInput));
     await batch.write({ sync: true });
     this.firstInput = this.nextInput;
+    this.queued = { ...this.queued, firstInput: this.nextInput };
     return dropped;
   }
 }

@@ -214,6 +214,11 @@ export class VerifyPool {
     return verdicts;
   }
 
+  /** Whether a verdict for this signature is remembered (for some key and bytes: `check` compares them). */
+  remembers(signature: Uint8Array): boolean {
+    return this.memory.has(signatureId(signature));
+  }
+
   /** Stops the workers; later checks, and those not answered yet, run on this thread. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -89,6 +89,36 @@ test('the log is truncated at every safety state: it keeps the inputs from the g
   }
 });
 
+test('writes queued before the last resolved apply in order: each is numbered when called (blocks, log records), resolves only once it is durable, and the store reports only what is', async () => {
+  const dir = tmp();
+  const b1 = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [] });
+  const b2 = makeBlock({ parent: b1.hash, height: 2, view: 2, proposer: 0, payload: [] });
+  const b3 = makeBlock({ parent: b2.hash, height: 3, view: 3, proposer: 0, payload: [] });
+  let store = await ReplicaStore.open(dir);
+  // Three groups queued at once, as the runtime's pipeline does: the second continues the first's height and log.
+  const first = store.write({ inputs: [Uint8Array.of(1)], safetyState: Uint8Array.of(1), blocks: [b1], roots: ['aa'.repeat(32)], sync: true });
+  const second = store.write({ inputs: [Uint8Array.of(2)], blocks: [b2], roots: ['bb'.repeat(32)], sync: true });
+  // A gap against the queued height (2), refused at once: nothing of it is queued.
+  await expect(store.write({ inputs: [Uint8Array.of(9)], blocks: [makeBlock({ parent: b2.hash, height: 4, view: 4, proposer: 0, payload: [] })], sync: true })).rejects.toThrow(/does not follow height 2/);
+  const third = store.write({ inputs: [Uint8Array.of(3)], safetyState: Uint8Array.of(3), blocks: [b3], roots: ['cc'.repeat(32)], sync: true });
+  expect(store.height).toBe(0); // nothing durable yet
+  const order: string[] = [];
+  await Promise.all([first.then(() => order.push(`first ${store.height}`)), second.then(() => order.push(`second ${store.height}`)), third.then(() => order.push(`third ${store.height}`))]);
+  expect(order).toEqual(['first 1', 'second 2', 'third 3']);
+  await store.close();
+  store = await ReplicaStore.open(dir);
+  try {
+    expect((await store.blocks()).map((b) => b.height)).toEqual([1, 2, 3]);
+    expect(await store.roots(1, 3)).toEqual(['aa'.repeat(32), 'bb'.repeat(32), 'cc'.repeat(32)]);
+    expect(await store.safetyState()).toEqual(Uint8Array.of(3));
+    const logged: number[] = [];
+    for await (const r of store.inputs()) logged.push(r[0]!);
+    expect(logged).toEqual([3]); // the third group's safety state truncated the log before it
+  } finally {
+    await store.close();
+  }
+});
+
 describe('a damaged or busy store is refused with what to do, and nothing in it changes', () => {
   const filled = async () => {
     const dir = tmp();

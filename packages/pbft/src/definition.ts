@@ -52,6 +52,7 @@ export function pbft(options: PbftOptions = {}): ProtocolDefinition<PbftMessage>
     encodeMessage: encodePbftMessage,
     decodeMessage: decodePbftMessage,
     messageKind: (m) => m.type,
+    payloadOf: (m) => (m.type === 'pre-prepare' ? m.prePrepare.batch.payload : undefined),
     votes: pbftStatements,
     // After GST a stalled replica waits at most one backed-off progress timeout, the view change and
     // new view take a few delta, and then a batch commits in three message delays: 20 delta of slack.

@@ -15,6 +15,7 @@ export function streamlet(options: StreamletOptions = {}): ProtocolDefinition<St
     encodeMessage: encodeStreamletMessage,
     decodeMessage: decodeStreamletMessage,
     messageKind: (m) => m.type,
+    payloadOf: (m) => (m.type === 'proposal' ? m.block.payload : undefined),
     votes: statementsOf,
     // Seven views of 2 delta + 1 ms (see rules.viewLength): with honest leaders from GST on, the
     // first new block is final at most 6 views + 2 delta - 1 ms after GST (the README derives it:
