@@ -1,4 +1,4 @@
-import { bytesEqual, codec, decode, encode, fromHex, hash, hashParts, IncrementalMerkleTree, merkleRoot, sha256, toHex, type SignatureScheme } from '@bftx/crypto';
+import { bytesEqual, codec, decode, encode, fromHex, hash, hashParts, IncrementalMerkleTree, merkleRoot, sha256, toHex, type DomainTag, type SignatureScheme } from '@bftx/crypto';
 import { MatchingEngine, type EngineEvent, type PlaceOrder, type TradeEvent } from '@bftx/matching-engine';
 import { checkConfig, type ExchangeConfig, type MarketConfig } from './config';
 import { ExchangeError, type RejectReason } from './errors';
@@ -192,6 +192,9 @@ export class Exchange {
   /** Transactions whose signature this replica already checked (mempool entry), so execution does not check twice. */
   private readonly preverified = new Map<string, Array<{ readonly bytes: Uint8Array; readonly tx: Transaction }>>();
   private preverifiedCount = 0;
+  /** Decoded by signatureCheckOf and not admitted or executed yet (bounded by MAX_DECODED_AHEAD). */
+  private readonly decoded = new Map<string, Array<{ readonly bytes: Uint8Array; readonly tx: Transaction; readonly body: { domain: DomainTag; bytes: Uint8Array } }>>();
+  private decodedCount = 0;
   /** Counters since construction (metrics, not state). */
   readonly counters = { executed: 0, rejected: {} as Partial<Record<RejectReason, number>>, signatureChecks: 0 };
 
@@ -227,13 +230,16 @@ export class Exchange {
     // The same bytes admitted before (a client API checks before the mempool does): not again.
     const known = this.findVerified(bytes);
     if (known !== undefined) return { ok: true, tx: known };
-    let tx: Transaction;
-    try {
-      tx = decodeTransaction(bytes);
-    } catch (e) {
-      return { ok: false, reason: 'MALFORMED', detail: e instanceof Error ? e.message : String(e) };
+    let ahead = this.takeDecoded(bytes);
+    if (ahead === undefined) {
+      try {
+        ahead = { tx: decodeTransaction(bytes), body: undefined };
+      } catch (e) {
+        return { ok: false, reason: 'MALFORMED', detail: e instanceof Error ? e.message : String(e) };
+      }
     }
-    if (!this.signatureValid(tx)) return { ok: false, reason: 'BAD_SIGNATURE', detail: tx.type === 'order' ? 'the client signature does not verify' : 'the operator signature does not verify' };
+    const { tx } = ahead;
+    if (!this.signatureValid(tx, ahead.body)) return { ok: false, reason: 'BAD_SIGNATURE', detail: tx.type === 'order' ? 'the client signature does not verify' : 'the operator signature does not verify' };
     this.rememberVerified(bytes, tx);
     return { ok: true, tx };
   }
@@ -342,12 +348,16 @@ export class Exchange {
     // Admitted here before: decoded and verified then, so neither is done twice.
     let tx = this.takeVerified(bytes);
     if (tx === undefined) {
-      try {
-        tx = decodeTransaction(bytes);
-      } catch (e) {
-        return this.reject('MALFORMED', e instanceof Error ? e.message : String(e));
+      let ahead = this.takeDecoded(bytes);
+      if (ahead === undefined) {
+        try {
+          ahead = { tx: decodeTransaction(bytes), body: undefined };
+        } catch (e) {
+          return this.reject('MALFORMED', e instanceof Error ? e.message : String(e));
+        }
       }
-      if (!this.signatureValid(tx)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
+      tx = ahead.tx;
+      if (!this.signatureValid(tx, ahead.body)) return this.reject('BAD_SIGNATURE', 'the signature does not verify');
     }
     return tx;
   }
@@ -804,12 +814,58 @@ export class Exchange {
     return acct;
   }
 
-  private signatureValid(tx: Transaction): boolean {
+  private signatureValid(tx: Transaction, body?: { readonly domain: DomainTag; readonly bytes: Uint8Array }): boolean {
     const key = tx.type === 'order' ? tx.account : this.config.operator;
     if (key === undefined) return false;
-    const { domain, bytes } = signedBody(tx);
+    const { domain, bytes } = body ?? signedBody(tx);
     this.counters.signatureChecks++;
     return this.scheme.verify(key, domain, bytes, tx.signature);
+  }
+
+  /**
+   * The signature check admitting or executing `bytes` makes (the signer's key, the domain, the
+   * signed body, the signature), for a runtime that makes it ahead, elsewhere (a worker pool), and
+   * gives this exchange a scheme that remembers the verdicts. Undefined when there is none to make:
+   * checked here before, or the bytes do not decode, or name no key. The decoding is kept for the
+   * admit or execution that follows (bounded), so the bytes are decoded once.
+   */
+  signatureCheckOf(bytes: Uint8Array): { publicKey: Uint8Array; domain: DomainTag; payload: Uint8Array; signature: Uint8Array } | undefined {
+    if (this.findVerified(bytes) !== undefined) return undefined;
+    let tx: Transaction;
+    try {
+      tx = decodeTransaction(bytes);
+    } catch {
+      return undefined;
+    }
+    const publicKey = tx.type === 'order' ? tx.account : this.config.operator;
+    if (publicKey === undefined) return undefined;
+    const body = signedBody(tx);
+    if (this.decodedCount >= MAX_DECODED_AHEAD) {
+      this.decoded.clear();
+      this.decodedCount = 0;
+    }
+    const k = tailKey(bytes);
+    const entry = { bytes: bytes.slice(), tx, body };
+    const list = this.decoded.get(k);
+    if (list === undefined) this.decoded.set(k, [entry]);
+    else list.push(entry);
+    this.decodedCount++;
+    return { publicKey, domain: body.domain, payload: body.bytes, signature: tx.signature };
+  }
+
+  /** What signatureCheckOf decoded for exactly these bytes, if anything (and forgets it). */
+  private takeDecoded(bytes: Uint8Array): { tx: Transaction; body: { domain: DomainTag; bytes: Uint8Array } | undefined } | undefined {
+    if (this.decodedCount === 0) return undefined;
+    const k = tailKey(bytes);
+    const list = this.decoded.get(k);
+    if (list === undefined) return undefined;
+    const i = list.findIndex((e) => bytesEqual(e.bytes, bytes));
+    if (i < 0) return undefined;
+    const { tx, body } = list[i]!;
+    list.splice(i, 1);
+    if (list.length === 0) this.decoded.delete(k);
+    this.decodedCount--;
+    return { tx, body };
   }
 
   private rememberVerified(bytes: Uint8Array, tx: Transaction): void {
@@ -1048,6 +1104,9 @@ function remainderRank(salt: Uint8Array, id: number): number {
 }
 
 /** A map key for admitted transactions: their last 16 bytes (a signature's tail for every kind). */
+/** Transactions decoded ahead and held for their admission or execution, at most (then it starts over). */
+const MAX_DECODED_AHEAD = 65_536;
+
 function tailKey(bytes: Uint8Array): string {
   const from = Math.max(0, bytes.length - 16);
   return String.fromCharCode.apply(null, bytes.subarray(from) as unknown as number[]);

@@ -221,3 +221,45 @@ describe('blocks, evidence and snapshots', () => {
     expect(bad({ genesis: [{ account: operator.publicKey, balances: { USD: 1 } }] })).toThrow(/bigint/);
   });
 });
+
+describe('signatureCheckOf: the check admission and execution make, for a runtime to make ahead', () => {
+  /** The exchange with its scheme counting the checks that reach it, and their arguments. */
+  function counted() {
+    const seen: Array<[string, string, string, string]> = [];
+    const counting = { ...scheme, backend: scheme.backend, publicKey: scheme.publicKey.bind(scheme), signer: scheme.signer.bind(scheme), verify: (k: Uint8Array, d: string, p: Uint8Array, s: Uint8Array) => (seen.push([toHex(k), d, toHex(p), toHex(s)]), scheme.verify(k, d, p, s)) };
+    return { x: new Exchange(config(), counting), seen };
+  }
+  const order = (nonce: number, clientId = nonce) => signOrder(client(1), nonce, placeAction({ symbol: MARKET.symbol, clientId, side: 'buy', price: 100, size: 1 }), VALID);
+
+  test('names exactly the check admit then makes (key, domain, signed bytes, signature); the bytes are decoded once', () => {
+    const { x, seen } = counted();
+    const tx = order(1);
+    const job = x.signatureCheckOf(tx)!;
+    expect(job.publicKey).toEqual(client(1).publicKey);
+    expect(scheme.verify(job.publicKey, job.domain, job.payload, job.signature)).toBe(true);
+    expect(x.admit(tx)).toMatchObject({ ok: true });
+    expect(seen).toEqual([[toHex(job.publicKey), job.domain, toHex(job.payload), toHex(job.signature)]]);
+    // Admitted: nothing left to check ahead.
+    expect(x.signatureCheckOf(tx)).toBeUndefined();
+  });
+
+  test('execution of a transaction checked ahead (not admitted here) makes the same check; bytes that do not decode need none', () => {
+    const { x, seen } = counted();
+    const tx = order(1);
+    const job = x.signatureCheckOf(tx)!;
+    expect(rejected(at(x, [tx]).receipts[0]!)).toBe('executed');
+    expect(seen).toEqual([[toHex(job.publicKey), job.domain, toHex(job.payload), toHex(job.signature)]]);
+    expect(x.signatureCheckOf(Uint8Array.of(1, 2, 3))).toBeUndefined();
+  });
+
+  test('bytes changed after the check ahead are decoded afresh: a forged copy is refused, never taken for the checked one', () => {
+    const { x } = counted();
+    const tx = order(1);
+    expect(x.signatureCheckOf(tx)).toBeDefined();
+    const forged = tx.slice();
+    forged[10]! ^= 1; // another order body under the same signature
+    expect(x.admit(forged)).toMatchObject({ ok: false });
+    tx[10]! ^= 1; // the caller's buffer reused for the forged bytes
+    expect(x.admit(tx)).toMatchObject({ ok: false });
+  });
+});

@@ -13,7 +13,7 @@ import { ValidatorSet } from '@bftx/consensus';
 import { createSignatureScheme } from '@bftx/crypto';
 import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, replicatedExchange, signOrder, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
-import { clientSignatureJobs, VerifyPool } from '../src/index';
+import { VerifyPool, type VerifyJob } from '../src/index';
 
 const cores = availableParallelism();
 const WORKERS = process.env['BFTX_INGEST_WORKERS']?.split(',').map(Number) ?? [...new Set([0, 1, 2, Math.max(1, cores - 1), cores])].sort((a, b) => a - b);
@@ -50,7 +50,14 @@ function freshReplica(pool: VerifyPool): ReplicatedExchange<unknown> {
 
 /** Admits `txs` as the client API does: signatures on the pool first, then each admitted in order. */
 async function submit(pool: VerifyPool, replica: ReplicatedExchange<unknown>, txs: Uint8Array[]): Promise<number> {
-  if (pool.workers > 0) await pool.check(clientSignatureJobs(txs, undefined));
+  if (pool.workers > 0) {
+    const jobs: VerifyJob[] = [];
+    for (const tx of txs) {
+      const job = replica.exchange.signatureCheckOf(tx);
+      if (job !== undefined) jobs.push(job);
+    }
+    await pool.check(jobs);
+  }
   let ok = 0;
   for (const tx of txs) if (replica.admit(tx, 0).ok) ok++;
   return ok;

@@ -14,4 +14,4 @@ export { MAX_CERTIFICATE_BYTES, ReplicaStore, StoreError, type DamagedLogPolicy,
 export { decodeInputRecord, encodeInputRecord } from './wal';
 export { Transport, type PeerAddress, type TransportOptions } from './transport';
 export { clusterId, EnvelopeCodec, MAX_ATTESTATIONS_SERVED, signHandshake, verifyHandshake, WIRE_VERSION, type Envelope } from './wire';
-export { clientSignatureJobs, VerifyPool, type VerifyJob, type VerifyPoolOptions } from './verify-pool';
+export { VerifyPool, type VerifyJob, type VerifyPoolOptions } from './verify-pool';

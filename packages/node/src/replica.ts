@@ -13,7 +13,7 @@ import { AttestationCodec, signAttestation, type Attestation, type BlockResult, 
 import { AttestationPool } from './attestations';
 import { MAX_ATTESTATIONS_SERVED } from './wire';
 import { Door } from './door';
-import { clientSignatureJobs, VerifyPool } from './verify-pool';
+import { VerifyPool, type VerifyJob } from './verify-pool';
 import type { LoggedProtocol } from './logged-protocol';
 import { ReplicaMetrics } from './metrics';
 import { recover, type RecoveryReport } from './recovery';
@@ -254,7 +254,16 @@ export class ReplicaNode<M> {
       pass: (input, bytes) => runtime.message(input, bytes),
       ...(sharedPool ? { pool } : {}),
       // Client signatures in a proposal: each transaction's signature is its last 64 bytes.
-      payloadJobs: (payload) => clientSignatureJobs(payloadTransactions(payload).filter((tx) => tx.length < 64 || !pool.remembers(tx.subarray(tx.length - 64))), o.exchange.operator),
+      payloadJobs: (payload) => {
+        const jobs: VerifyJob[] = [];
+        const exchange = this.replica.exchange;
+        for (const tx of payloadTransactions(payload)) {
+          if (tx.length >= 64 && pool.remembers(tx.subarray(tx.length - 64))) continue; // admitted here: checked already
+          const job = exchange.signatureCheckOf(tx);
+          if (job !== undefined) jobs.push(job);
+        }
+        return jobs;
+      },
     });
     this.transport = new Transport({
       self: o.self,
@@ -525,7 +534,12 @@ export class ReplicaNode<M> {
   async precheck(txs: readonly Uint8Array[]): Promise<void> {
     const pool = this.verifyPool;
     if (pool === undefined || pool.workers === 0) return;
-    const jobs = clientSignatureJobs(txs, this.options.exchange.operator);
+    const exchange = this.replica.exchange;
+    const jobs: VerifyJob[] = [];
+    for (const tx of txs) {
+      const job = exchange.signatureCheckOf(tx);
+      if (job !== undefined) jobs.push(job);
+    }
     const began = performance.now();
     await pool.check(jobs);
     this.metrics.precheckSeconds.observe(secondsSince(began));

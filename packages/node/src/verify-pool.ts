@@ -12,7 +12,6 @@
 // signature) is a lookup, not a second verification. The memory is bounded (oldest first).
 import { Worker } from 'node:worker_threads';
 import { bytesEqual, domainMessage, isAcceptablePublicKey, isWellFormedSignature, type DomainTag, type SignatureScheme } from '@bftx/crypto';
-import { decodeTransaction, signedBody, type Transaction } from '@bftx/exchange';
 
 /** One signature to check: as `SignatureScheme.verify` takes it. */
 export interface VerifyJob {
@@ -262,24 +261,3 @@ function signatureId(signature: Uint8Array): string {
   return Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1');
 }
 
-/**
- * The signature checks admitting client transactions `txs` takes (the exchange's own rule: an
- * order is signed by its account, a transfer by the operator); those that do not decode, or name
- * no key, are left to admission to refuse.
- */
-export function clientSignatureJobs(txs: readonly Uint8Array[], operator: Uint8Array | undefined): VerifyJob[] {
-  const jobs: VerifyJob[] = [];
-  for (const bytes of txs) {
-    let tx: Transaction;
-    try {
-      tx = decodeTransaction(bytes);
-    } catch {
-      continue;
-    }
-    const publicKey = tx.type === 'order' ? tx.account : operator;
-    if (publicKey === undefined) continue;
-    const { domain, bytes: payload } = signedBody(tx);
-    jobs.push({ publicKey, domain, payload, signature: tx.signature });
-  }
-  return jobs;
-}
