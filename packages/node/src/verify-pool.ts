@@ -72,6 +72,14 @@ interface Remembered {
   readonly ok: boolean;
 }
 
+/** A job waiting to be sent to a worker, and what to do with its verdict. */
+interface Outgoing {
+  readonly job: VerifyJob;
+  /** The domain-tagged message the worker verifies. */
+  readonly message: Uint8Array;
+  readonly done: (ok: boolean) => void;
+}
+
 interface Lane {
   readonly worker: Worker;
   /** Jobs sent and not answered yet. */
@@ -95,6 +103,8 @@ export class VerifyPool {
   private readonly remember: number;
   private nextId = 0;
   private closed = false;
+  private outbox: Outgoing[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly base: SignatureScheme,
@@ -137,13 +147,15 @@ export class VerifyPool {
    * Jobs failing the cheap byte checks never leave this thread. Never rejects: jobs a worker could
    * not answer (it failed, the pool closed) are checked on this thread.
    */
-  async check(jobs: readonly VerifyJob[]): Promise<boolean[]> {
+  check(jobs: readonly VerifyJob[]): Promise<boolean[]> {
     const verdicts: boolean[] = new Array<boolean>(jobs.length).fill(false);
-    const remote: number[] = [];
-    const messages: Uint8Array[] = [];
+    let waiting = 0;
+    let resolve!: (v: boolean[]) => void;
+    const all = new Promise<boolean[]>((r) => (resolve = r));
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
-      const known = this.recall(j.publicKey, j.domain, j.payload, j.signature);
+      const id = signatureId(j.signature);
+      const known = this.recallBy(id, j.publicKey, j.domain, j.payload);
       if (known !== undefined) {
         verdicts[i] = known;
         continue;
@@ -151,66 +163,79 @@ export class VerifyPool {
       this.counts.checked++;
       if (this.workers === 0 || this.closed || !this.lanes.some((l) => l.alive)) {
         verdicts[i] = this.base.verify(j.publicKey, j.domain, j.payload, j.signature);
-        this.keep(j, verdicts[i]!);
+        this.keep(id, j, verdicts[i]!);
       } else if (!isAcceptablePublicKey(j.publicKey) || !isWellFormedSignature(j.signature)) {
-        this.keep(j, false);
+        this.keep(id, j, false);
       } else {
-        remote.push(i);
-        messages.push(domainMessage(j.domain, j.payload));
+        waiting++;
+        this.outbox.push({
+          job: j,
+          message: domainMessage(j.domain, j.payload),
+          done: (ok) => {
+            verdicts[i] = ok;
+            this.keep(id, j, ok);
+            if (--waiting === 0) resolve(verdicts);
+          },
+        });
       }
     }
-    if (remote.length === 0) return verdicts;
-    this.counts.inWorkers += remote.length;
-    // Split across the workers, least busy first, at most MAX_JOBS_PER_MESSAGE a message.
-    const per = Math.min(MAX_JOBS_PER_MESSAGE, Math.ceil(remote.length / this.workers));
-    const parts: Array<Promise<void>> = [];
-    for (let from = 0; from < remote.length; from += per) {
-      const slice = remote.slice(from, from + per);
-      const lane = this.lanes.filter((l) => l.alive).reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
+    if (waiting === 0) return Promise.resolve(verdicts);
+    // Sent once this turn of the event loop is over: the checks asked meanwhile (other messages,
+    // other submissions) go in the same messages to the workers, one per worker at most.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return all;
+  }
+
+  /** Sends the jobs waiting in the outbox, split across the live workers, least busy first. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const out = this.outbox;
+    this.outbox = [];
+    if (out.length === 0) return;
+    const lanes = this.lanes.filter((l) => l.alive);
+    if (this.closed || lanes.length === 0) return this.checkHere(out);
+    this.counts.inWorkers += out.length;
+    const per = Math.min(MAX_JOBS_PER_MESSAGE, Math.ceil(out.length / lanes.length));
+    for (let from = 0; from < out.length; from += per) {
+      const part = out.slice(from, from + per);
+      const lane = lanes.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
       let size = 0;
-      for (let k = 0; k < slice.length; k++) size += 100 + messages[from + k]!.length;
+      for (const p of part) size += 100 + p.message.length;
       const buffer = new ArrayBuffer(size);
       const bytes = new Uint8Array(buffer);
       const view = new DataView(buffer);
       let at = 0;
-      for (let k = 0; k < slice.length; k++) {
-        const j = jobs[slice[k]!]!;
-        const m = messages[from + k]!;
-        bytes.set(j.publicKey, at);
-        bytes.set(j.signature, at + 32);
-        view.setUint32(at + 96, m.length, true);
-        bytes.set(m, at + 100);
-        at += 100 + m.length;
+      for (const p of part) {
+        bytes.set(p.job.publicKey, at);
+        bytes.set(p.job.signature, at + 32);
+        view.setUint32(at + 96, p.message.length, true);
+        bytes.set(p.message, at + 100);
+        at += 100 + p.message.length;
       }
       const id = this.nextId++;
-      lane.outstanding += slice.length;
-      parts.push(
-        new Promise<Uint8Array>((resolve, reject) => {
-          this.pending.set(id, { lane, resolve, reject });
-          lane.worker.postMessage({ id, count: slice.length, buffer }, [buffer]);
-        }).then(
-          (answer) => {
-            lane.outstanding -= slice.length;
-            for (let k = 0; k < slice.length; k++) {
-              const i = slice[k]!;
-              verdicts[i] = answer[k] === 1;
-              this.keep(jobs[i]!, verdicts[i]!);
-            }
-          },
-          () => {
-            // The worker failed, or the pool closed: checked here instead (never a rejection to the caller).
-            lane.outstanding -= slice.length;
-            for (const i of slice) {
-              const j = jobs[i]!;
-              verdicts[i] = this.base.verify(j.publicKey, j.domain, j.payload, j.signature);
-              this.keep(j, verdicts[i]!);
-            }
-          },
-        ),
+      lane.outstanding += part.length;
+      new Promise<Uint8Array>((resolve, reject) => {
+        this.pending.set(id, { lane, resolve, reject });
+        lane.worker.postMessage({ id, count: part.length, buffer }, [buffer]);
+      }).then(
+        (answer) => {
+          lane.outstanding -= part.length;
+          for (let k = 0; k < part.length; k++) part[k]!.done(answer[k] === 1);
+        },
+        () => {
+          // The worker failed, or the pool closed: checked here instead (never a rejection to the caller).
+          lane.outstanding -= part.length;
+          this.checkHere(part);
+        },
       );
     }
-    await Promise.all(parts);
-    return verdicts;
+  }
+
+  private checkHere(part: readonly Outgoing[]): void {
+    for (const p of part) p.done(this.base.verify(p.job.publicKey, p.job.domain, p.job.payload, p.job.signature));
   }
 
   /** Whether a verdict for this signature is remembered (for some key and bytes: `check` compares them). */
@@ -240,8 +265,7 @@ export class VerifyPool {
     }
   }
 
-  private keep(j: VerifyJob, ok: boolean): void {
-    const id = signatureId(j.signature);
+  private keep(id: string, j: VerifyJob, ok: boolean): void {
     if (this.memory.size >= this.remember && !this.memory.has(id)) this.memory.delete(this.memory.keys().next().value!);
     // Copies: the caller may reuse its buffers for other bytes.
     this.memory.set(id, { publicKey: j.publicKey.slice(), domain: j.domain, payload: j.payload.slice(), ok });
@@ -250,7 +274,12 @@ export class VerifyPool {
   /** The remembered verdict for exactly this (key, domain, bytes, signature), if any. */
   private recall(publicKey: Uint8Array, domain: DomainTag, payload: Uint8Array, signature: Uint8Array): boolean | undefined {
     if (this.memory.size === 0 || !(signature instanceof Uint8Array)) return undefined;
-    const r = this.memory.get(signatureId(signature));
+    return this.recallBy(signatureId(signature), publicKey, domain, payload);
+  }
+
+  private recallBy(id: string, publicKey: Uint8Array, domain: DomainTag, payload: Uint8Array): boolean | undefined {
+    if (this.memory.size === 0) return undefined;
+    const r = this.memory.get(id);
     if (r === undefined || r.domain !== domain || !bytesEqual(r.publicKey, publicKey) || !bytesEqual(r.payload, payload)) return undefined;
     return r.ok;
   }
