@@ -40,6 +40,8 @@ const RATES = process.env['BFTX_BENCH_RATES']?.split(',').map(Number) ?? [500, 1
 const VERIFY_WORKERS = Number(process.env['BFTX_BENCH_VERIFY_WORKERS'] ?? Math.max(0, Math.floor(availableParallelism() / N) - 1));
 /** Extra Node flags for each replica process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile per replica). */
 const REPLICA_NODE_ARGS = (process.env['BFTX_BENCH_REPLICA_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
+/** A bundled replica-process entry to run instead of the source with tsx. */
+const REPLICA_ENTRY = process.env['BFTX_BENCH_REPLICA_ENTRY'];
 /** A step is sustained when nearly every order offered in it was finalized in time. */
 const SUSTAINED = (r: LoadReport) => r.finalized >= 0.98 * r.submitted && r.latencyMs.p99 < 2_000;
 
@@ -177,7 +179,9 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
   const files = writeClusterFiles(dir, { nodes: N, protocol, host: '127.0.0.1', basePort: await freeBase(), deltaMs: 50, clients: 64, attestations, verifyWorkers: VERIFY_WORKERS });
   const label = `${protocol} (attestations ${attestations ? 'on' : 'off'})`;
   const script = fileURLToPath(new URL('replica-process.ts', import.meta.url));
-  const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, [...REPLICA_NODE_ARGS, '--conditions=@bftx/source', '--import', 'tsx', script, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  // From source with tsx, or a bundled replica entry (a machine without the repo: see bench/device/README.md).
+  const args = REPLICA_ENTRY === undefined ? ['--conditions=@bftx/source', '--import', 'tsx', script] : [REPLICA_ENTRY];
+  const children: ChildProcess[] = files.replicas.map((r) => spawn(process.execPath, [...REPLICA_NODE_ARGS, ...args, r.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const steps: LoadReport[] = [];
   /** Each replica's cores used in each step. */
   const stepCores: number[][] = [];
