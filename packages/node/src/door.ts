@@ -7,9 +7,11 @@
 // is muted for MUTE_MS and disconnected, with a few log lines, not one per message.
 //
 // With a verify pool, the signatures a message carries are checked on the pool's workers first
-// (the verifier's scheme remembers the verdicts, so its own check is then a lookup); messages
-// still reach the protocol in the order they arrived: one whose checks finish early waits for
-// those before it. Messages waiting here count against their peer's share of the queue.
+// (the verifier's scheme remembers the verdicts, so its own check is then a lookup); a peer's
+// messages still reach the protocol in the order they arrived: one whose checks finish early
+// waits for that peer's earlier ones (never for another peer's). Messages waiting here count
+// against their peer's share of the queue. A proposal's client signatures are sent to the pool
+// too, ahead of execution, but nothing waits for them (see warmPayload).
 import type { ProtocolDefinition, ProtocolInput, StatementVerifier } from '@bftx/consensus';
 import type { ReplicaMetrics } from './metrics';
 import type { VerifyJob, VerifyPool } from './verify-pool';
@@ -17,6 +19,8 @@ import type { VerifyJob, VerifyPool } from './verify-pool';
 /** Bad messages (bad signature, undecodable) from one peer before it is muted, and for how long. */
 const MAX_STRIKES = 16;
 const MUTE_MS = 10_000;
+/** Client signatures in proposals one peer may have the verify pool check ahead at once (about two full blocks). */
+const MAX_PAYLOAD_CHECKS_PER_PEER = 20_000;
 /** Log lines per peer between two mutes. */
 const LOGGED_STRIKES = 3;
 
@@ -54,9 +58,10 @@ export class Door<M> {
   /** Bad messages per peer since it was last muted, and until when it is muted (ms). */
   private readonly strikes: number[] = [];
   private readonly mutedUntil: number[] = [];
-  /** Messages whose signatures the pool is checking, or that wait for one before them, in arrival order. */
-  private readonly waiting: Array<Waiting<M>> = [];
-  private readonly waitingFrom: number[] = [];
+  /** Per peer: its messages whose signatures the pool is checking, or that wait for one before them, in arrival order. */
+  private readonly waiting: Array<Array<Waiting<M>>> = [];
+  /** Per peer: payload signatures sent to the pool ahead and not answered yet (bounded: MAX_PAYLOAD_CHECKS_PER_PEER). */
+  private readonly payloadChecks: number[] = [];
 
   constructor(private readonly o: DoorOptions<M>) {}
 
@@ -64,8 +69,9 @@ export class Door<M> {
   onMessage(from: number, bytes: Uint8Array): void {
     const o = this.o;
     if (o.now() < (this.mutedUntil[from] ?? 0)) return o.metrics.reject('peer_muted');
+    const queue = (this.waiting[from] ??= []);
     // Checked before decoding or verifying: a flood costs the flooder's share of the queue only.
-    if (o.queued(from) + (this.waitingFrom[from] ?? 0) >= o.maxQueuedPerPeer) return o.metrics.reject('peer_queue_full');
+    if (o.queued(from) + queue.length >= o.maxQueuedPerPeer) return o.metrics.reject('peer_queue_full');
     let message: M;
     try {
       message = o.protocol.decodeMessage(bytes);
@@ -79,29 +85,51 @@ export class Door<M> {
         const job = o.verifier.signatureCheck(v);
         if (job !== undefined) jobs.push(job);
       }
-      // A proposal's client transactions this replica did not admit itself: checked now, so that
-      // executing the block finds them checked (not a door check: a bad one earns no strike here).
-      const payload = o.payloadJobs === undefined ? undefined : o.protocol.payloadOf?.(message);
-      if (payload !== undefined) for (const j of o.payloadJobs!(payload)) jobs.push(j);
+      this.warmPayload(from, message);
     }
-    if (jobs.length === 0 && this.waiting.length === 0) return this.admit(from, message, bytes);
+    // Only a message's own signatures hold it back, and only behind its own peer's earlier messages
+    // (the order TCP gave them): a slow peer holds up nobody else.
+    if (jobs.length === 0 && queue.length === 0) return this.admit(from, message, bytes);
     const entry: Waiting<M> = { from, message, bytes, ready: jobs.length === 0 };
-    this.waiting.push(entry);
-    this.waitingFrom[from] = (this.waitingFrom[from] ?? 0) + 1;
-    if (entry.ready) return this.release();
+    queue.push(entry);
+    if (entry.ready) return this.release(from);
     // A closed pool rejects: the verifier then checks on this thread.
     const done = () => {
       entry.ready = true;
-      this.release();
+      this.release(from);
     };
     o.pool!.check(jobs).then(done, done);
   }
 
-  /** Hands on the waiting messages at the head whose checks are done, in arrival order. */
-  private release(): void {
-    while (this.waiting.length > 0 && this.waiting[0]!.ready) {
-      const e = this.waiting.shift()!;
-      this.waitingFrom[e.from]!--;
+  /**
+   * A proposal's client transactions this replica did not admit itself: sent to the pool ahead so
+   * that executing the block finds them checked. Nothing waits for these checks (the message goes
+   * on when its own signatures are checked), a bad one earns no strike (the block's proposer may
+   * be honest and the client not), and a peer has at most MAX_PAYLOAD_CHECKS_PER_PEER of them
+   * outstanding: past that its payloads are left to execution, so junk payloads cost their sender's
+   * share of the workers, bounded, and hold up no message.
+   */
+  private warmPayload(from: number, message: M): void {
+    const o = this.o;
+    if (o.payloadJobs === undefined) return;
+    const outstanding = this.payloadChecks[from] ?? 0;
+    if (outstanding >= MAX_PAYLOAD_CHECKS_PER_PEER) return;
+    const payload = o.protocol.payloadOf?.(message);
+    if (payload === undefined) return;
+    const jobs = o.payloadJobs(payload.length > MAX_PAYLOAD_CHECKS_PER_PEER - outstanding ? payload.slice(0, MAX_PAYLOAD_CHECKS_PER_PEER - outstanding) : payload);
+    if (jobs.length === 0) return;
+    this.payloadChecks[from] = outstanding + jobs.length;
+    const done = () => {
+      this.payloadChecks[from]! -= jobs.length;
+    };
+    o.pool!.check(jobs).then(done, done);
+  }
+
+  /** Hands on peer `from`'s waiting messages at the head of its queue whose checks are done, in arrival order. */
+  private release(from: number): void {
+    const queue = this.waiting[from]!;
+    while (queue.length > 0 && queue[0]!.ready) {
+      const e = queue.shift()!;
       // Muted while it waited: dropped like the ones that come after.
       if (this.o.now() < (this.mutedUntil[e.from] ?? 0)) this.o.metrics.reject('peer_muted');
       else this.admit(e.from, e.message, e.bytes);

@@ -80,6 +80,8 @@ export class Runtime<M> {
   /** Blocks applied in the group being handled, announced once they are on disk. */
   private results: BlockResult[] = [];
   private readonly convicted = new Map<number, Evidence>();
+  /** Offenders whose evidence is stored or queued to be. */
+  private readonly recorded = new Set<number>();
   // txKey -> when it reached this replica, for the latency histogram. Bounded: transactions the
   // mempool turns away never finalize, and must not grow this map for ever.
   private readonly arrivals = new Map<string, number>();
@@ -147,6 +149,7 @@ export class Runtime<M> {
 
   /** Evidence now on disk: kept (one per offender), counted, logged. */
   convict(e: Evidence): void {
+    this.recorded.add(e.offender);
     if (this.convicted.has(e.offender)) return;
     this.convicted.set(e.offender, e);
     this.p.metrics.evidence.inc({ offender: String(e.offender), kind: e.kind });
@@ -193,7 +196,8 @@ export class Runtime<M> {
         const out = (async () => {
           await written;
           await before;
-          if (this.fatal !== undefined) return;
+          // Stopped or failed meanwhile: nothing more leaves (no send to a closed transport, no timer re-armed).
+          if (this.fatal !== undefined || !this.running) return;
           for (const a of actions) this.carryOut(a);
           if (results.length > 0) this.p.finalized(results);
         })();
@@ -235,7 +239,12 @@ export class Runtime<M> {
       if (this.o.auditVotes) for (const v of this.o.protocol.votes(a.message)) if (v.signer === this.o.self) votes.push(v);
     }
     const evidence: Evidence[] = [];
-    for (const e of durable.evidence) if (!this.convicted.has(e.offender) && !evidence.some((x) => x.offender === e.offender)) evidence.push(e);
+    // One record per offender, its first: checked against what is queued too (an earlier group's batch may still be in flight).
+    for (const e of durable.evidence) {
+      if (this.recorded.has(e.offender)) continue;
+      this.recorded.add(e.offender);
+      evidence.push(e);
+    }
     const { safetyState } = durable;
     if (durable.persists > 0) metrics.persists.inc(durable.persists);
     // Certificates of blocks now final here (a commit the ledger refused threw above); the latest per height.

@@ -1,6 +1,7 @@
-// The door with a verify pool: peers' messages reach the protocol in the order they arrived, however
-// the pool's checks finish; bad signatures are still refused and struck; messages waiting for
-// checks count against their peer's share of the queue.
+// The door with a verify pool: each peer's messages reach the protocol in the order they arrived,
+// however the pool's checks finish, and a peer's slow checks hold up no other peer; bad signatures
+// are still refused and struck; messages waiting for checks count against their peer's share of
+// the queue; a proposal's client signatures are checked ahead but nothing waits for them.
 import { signStatement, StatementVerifier, ValidatorSet, type ProtocolDefinition, type SignedStatement } from '@bftx/consensus';
 import { createSignatureScheme } from '@bftx/crypto';
 import { Door, type MessageInput } from '../src/door';
@@ -10,12 +11,13 @@ const scheme = createSignatureScheme('node');
 const signers = [1, 2, 3, 4].map((k) => scheme.signer(new Uint8Array(32).fill(k)));
 const validators = new ValidatorSet(signers.map((s) => s.publicKey));
 
-/** A message: an id and the votes it carries (the wire form is an index into `sent`). */
-type Message = { readonly id: number; readonly votes: SignedStatement[] };
+/** A message: an id, the votes it carries, and a proposal's payload (the wire form is an index into `sent`). */
+type Message = { readonly id: number; readonly votes: SignedStatement[]; readonly payload?: Uint8Array[] };
 const sent: Message[] = [];
 const protocol = {
   decodeMessage: (bytes: Uint8Array) => sent[bytes[0]!]!,
   votes: (m: Message) => m.votes,
+  payloadOf: (m: Message) => m.payload,
   messageKind: () => 'vote',
 } as unknown as ProtocolDefinition<Message>;
 
@@ -36,7 +38,7 @@ function controlledPool(real: VerifyPool) {
   return { pool, waiting };
 }
 
-function door(pool: VerifyPool, extra: { maxQueuedPerPeer?: number } = {}) {
+function door(pool: VerifyPool, extra: { maxQueuedPerPeer?: number; payloadJobs?: (payload: readonly Uint8Array[]) => VerifyJob[] } = {}) {
   const passed: number[] = [];
   const metrics = new ReplicaMetrics({ replica: 0, protocol: 'test' });
   const verifier = new StatementVerifier(validators, pool.scheme);
@@ -51,13 +53,14 @@ function door(pool: VerifyPool, extra: { maxQueuedPerPeer?: number } = {}) {
     disconnect: () => undefined,
     pass: (input: MessageInput<Message>) => passed.push(input.message.id),
     pool,
+    ...(extra.payloadJobs ? { payloadJobs: extra.payloadJobs } : {}),
   });
   return { d, passed, metrics, verifier };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
-test('checks finishing in reverse order: messages still reach the protocol in arrival order, each signature checked once (in the pool)', async () => {
+test("checks finishing in reverse order: each peer's messages still reach the protocol in its arrival order, none waits for another peer's, each signature checked once (in the pool)", async () => {
   const real = new VerifyPool(scheme, { workers: 1 });
   try {
     const { pool, waiting } = controlledPool(real);
@@ -68,7 +71,8 @@ test('checks finishing in reverse order: messages still reach the protocol in ar
       w.finish();
       await settle();
     }
-    expect(passed).toEqual([1, 2, 3, 4, 5]);
+    // Peers 1: 1, 4; 2: 2, 5; 0: 3. Finished 5, 4, 3, 2, 1: peer 0's goes at once, each other peer's in its order.
+    expect(passed).toEqual([3, 2, 5, 1, 4]);
     // The verifier's own checks were answered from the pool's verdicts.
     expect(real.counts).toMatchObject({ inWorkers: 5, remembered: 5 });
     expect(verifier.verifications).toBe(5);
@@ -111,14 +115,14 @@ test("messages waiting for their checks count against their peer's share: past i
   }
 });
 
-test('a message needing no check (its votes checked before) waits behind one that does', async () => {
+test("a message needing no check (its votes checked before) waits behind its own peer's earlier one that does", async () => {
   const real = new VerifyPool(scheme, { workers: 1 });
   try {
     const { pool, waiting } = controlledPool(real);
     const { d, passed, verifier } = door(pool);
     const again = message(31, 1);
     expect(verifier.verify(sent[31]!.votes[0]!)).toBe(true); // verified already: no job for it
-    d.onMessage(2, message(32, 2));
+    d.onMessage(1, message(32, 2));
     d.onMessage(1, again);
     expect(waiting).toHaveLength(1);
     await settle();
@@ -126,6 +130,35 @@ test('a message needing no check (its votes checked before) waits behind one tha
     waiting[0]!.finish();
     await settle();
     expect(passed).toEqual([32, 31]);
+  } finally {
+    await real.close();
+  }
+});
+
+test("a peer's proposals full of bad client signatures hold up no message: they go on once their own votes are checked, and their payload checks are bounded per peer", async () => {
+  const real = new VerifyPool(scheme, { workers: 1 });
+  try {
+    const { pool, waiting } = controlledPool(real);
+    // Every payload transaction is a job (none admitted here), with a junk signature.
+    const junk = (payload: readonly Uint8Array[]): VerifyJob[] => payload.map((tx) => ({ publicKey: signers[0]!.publicKey, domain: 'bftx.order', payload: tx, signature: new Uint8Array(64).fill(9) }));
+    const { d, passed } = door(pool, { payloadJobs: junk });
+    const proposal = (id: number, txs: number) => {
+      const bytes = message(id, 1);
+      sent[id] = { ...sent[id]!, payload: Array.from({ length: txs }, (_, i) => Uint8Array.of(id, i & 0xff, i >> 8)) };
+      return bytes;
+    };
+    d.onMessage(1, proposal(41, 15_000));
+    d.onMessage(1, proposal(42, 15_000)); // past the peer's 20,000 outstanding: only 5,000 sent
+    d.onMessage(2, message(43, 2));
+    const payloadBatches = waiting.filter((w) => w.jobs.some((j) => j.domain === 'bftx.order'));
+    expect(payloadBatches.map((w) => w.jobs.length)).toEqual([15_000, 5_000]);
+    // Only the votes' checks finish: every message goes on; the payload checks are still out.
+    for (const w of waiting) if (!payloadBatches.includes(w)) w.finish();
+    await settle();
+    expect(passed.sort()).toEqual([41, 42, 43]);
+    // More proposals from that peer send nothing ahead until its checks are answered.
+    d.onMessage(1, proposal(44, 10));
+    expect(waiting.filter((w) => w.jobs.some((j) => j.domain === 'bftx.order'))).toHaveLength(2);
   } finally {
     await real.close();
   }

@@ -17,17 +17,20 @@ function setup() {
     step(input: ProtocolInput<number>): ProtocolOutput<number>[] {
       if (input.type !== 'transactions') return [];
       const k = input.txs[0]![0]!;
+      // Inputs above 100 also report evidence against replica 3 (another statement each time).
+      const evidence: ProtocolOutput<number>[] = k > 100 ? [{ type: 'evidence', evidence: { kind: 'equivocation', offender: 3, first: { domain: 'bftx.vote', view: k, sequence: k, blockHash: new Uint8Array(32), signer: 3, signature: new Uint8Array(64) }, second: { domain: 'bftx.vote', view: k, sequence: k, blockHash: new Uint8Array(32).fill(1), signer: 3, signature: new Uint8Array(64) } } as never }] : [];
       return [
         { type: 'persist', state: Uint8Array.of(k) },
+        ...evidence,
         { type: 'broadcast', message: k },
       ];
     },
   };
   const store = {
-    write(w: { safetyState?: Uint8Array }) {
+    write(w: { safetyState?: Uint8Array; evidence?: readonly unknown[] }) {
       const group = w.safetyState?.[0] ?? -1;
       groups++;
-      events.push(`write ${group} queued`);
+      events.push(`write ${group} queued${w.evidence?.length ? ` with ${w.evidence.length} evidence` : ''}`);
       return new Promise<void>((resolve, reject) => writes.push({ group, finish: () => (events.push(`write ${group} durable`), resolve()), fail: reject }));
     },
   };
@@ -142,4 +145,33 @@ test('a write that fails stops the replica: nothing of that group or any later o
   expect(failures.map((e) => e.message)).toEqual(['disk full']);
   expect(events.filter((e) => e.startsWith('send'))).toEqual([]);
   expect(runtime.failure?.message).toBe('disk full');
+});
+
+test("one evidence record per offender, its first, even when the offender's second is found while the first is still being written", async () => {
+  const { runtime, events, writes } = setup();
+  await tick();
+  writes[0]!.finish();
+  await tick();
+  offer(runtime, 101);
+  await tick();
+  offer(runtime, 102); // driven while 101's batch (with the evidence) is in flight
+  await tick();
+  expect(events.filter((e) => e.includes('queued'))).toEqual(['write -1 queued', 'write 101 queued with 1 evidence', 'write 102 queued']);
+  for (const w of writes.slice(1)) w.finish();
+  await runtime.idle();
+  expect(runtime.evidence.map((e) => (e.kind === 'equivocation' ? e.first.view : -1))).toEqual([101]);
+});
+
+test('stopped while a group is being written: its messages do not go out once the write lands', async () => {
+  const { runtime, events, writes } = setup();
+  await tick();
+  writes[0]!.finish();
+  await tick();
+  offer(runtime, 1);
+  await tick();
+  const stopping = runtime.stop();
+  writes[1]!.finish();
+  await stopping;
+  expect(events).toContain('write 1 durable');
+  expect(events.filter((e) => e.startsWith('send'))).toEqual([]);
 });
