@@ -254,16 +254,7 @@ export class ReplicaNode<M> {
       pass: (input, bytes) => runtime.message(input, bytes),
       ...(sharedPool ? { pool } : {}),
       // Client signatures in a proposal: each transaction's signature is its last 64 bytes.
-      payloadJobs: (payload) => {
-        const jobs: VerifyJob[] = [];
-        const exchange = this.replica.exchange;
-        for (const tx of payloadTransactions(payload)) {
-          if (tx.length >= 64 && pool.remembers(tx.subarray(tx.length - 64))) continue; // admitted here: checked already
-          const job = exchange.signatureCheckOf(tx);
-          if (job !== undefined) jobs.push(job);
-        }
-        return jobs;
-      },
+      payloadJobs: (payload) => this.signatureJobs(payloadTransactions(payload), true),
     });
     this.transport = new Transport({
       self: o.self,
@@ -534,15 +525,25 @@ export class ReplicaNode<M> {
   async precheck(txs: readonly Uint8Array[]): Promise<void> {
     const pool = this.verifyPool;
     if (pool === undefined || pool.workers === 0) return;
-    const exchange = this.replica.exchange;
-    const jobs: VerifyJob[] = [];
-    for (const tx of txs) {
-      const job = exchange.signatureCheckOf(tx);
-      if (job !== undefined) jobs.push(job);
-    }
+    const jobs = this.signatureJobs(txs, false);
     const began = performance.now();
     await pool.check(jobs);
     this.metrics.precheckSeconds.observe(secondsSince(began));
+  }
+
+  /**
+   * The client signature checks admitting or executing `txs` makes; with `skipRemembered`, not
+   * those whose signature (a transaction's last 64 bytes) the pool already checked (admitted here).
+   */
+  private signatureJobs(txs: readonly Uint8Array[], skipRemembered: boolean): VerifyJob[] {
+    const exchange = this.replica.exchange;
+    const jobs: VerifyJob[] = [];
+    for (const tx of txs) {
+      if (skipRemembered && tx.length >= 64 && this.verifyPool!.remembers(tx.subarray(tx.length - 64))) continue;
+      const job = exchange.signatureCheckOf(tx);
+      if (job !== undefined) jobs.push(job);
+    }
+    return jobs;
   }
 
   /** The verify pool (worker threads checking client signatures). */
