@@ -16,5 +16,5 @@ tmp=$(mktemp -d)
 (cd "$tmp" && npm init -y >/dev/null && npm install --no-audit --no-fund classic-level@3.0.0 >/dev/null)
 mv "$tmp/node_modules" "$out/node_modules" && rm -rf "$tmp"
 xz -6 -c "$(command -v node)" > "$out/node.xz"
-cp bench/device/run.sh "$out/run.sh"
+cp bench/device/run.sh bench/device/profile-breakdown.mjs "$out/"
 du -sh "$out"
