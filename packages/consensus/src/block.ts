@@ -40,7 +40,9 @@ export function blockHash(header: BlockHeader): Uint8Array {
 export function makeBlock(fields: { parent: Uint8Array; height: number; view: number; proposer: number; payload: readonly Uint8Array[] }): Block {
   const header: BlockHeader = { parent: fields.parent, height: fields.height, view: fields.view, proposer: fields.proposer, payloadRoot: merkleRoot(fields.payload) };
   const h = blockHash(header);
-  return { parent: header.parent, height: header.height, view: header.view, proposer: header.proposer, payloadRoot: header.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(header.parent) };
+  const block: Block = { parent: header.parent, height: header.height, view: header.view, proposer: header.proposer, payloadRoot: header.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(header.parent) };
+  rootMatches.add(block);
+  return block;
 }
 
 /** A decoded block with its hash recomputed (never trust a hash that came over the wire). */
@@ -49,9 +51,19 @@ export function sealBlock(fields: BlockHeader & { payload: readonly Uint8Array[]
   return { parent: fields.parent, height: fields.height, view: fields.view, proposer: fields.proposer, payloadRoot: fields.payloadRoot, payload: fields.payload, hash: h, id: toHex(h), parentId: toHex(fields.parent) };
 }
 
+/**
+ * Blocks whose payload is known to match their root: made here from their payload, or checked
+ * once. A block is a value (a different payload is a different block object), so a leader does not
+ * hash its own proposal's payload again when it handles it, nor a replica a block it checked.
+ */
+const rootMatches = new WeakSet<Block>();
+
 /** True iff the payload matches the root the header commits to. */
 export function payloadMatches(block: Block): boolean {
-  return bytesEqual(merkleRoot(block.payload), block.payloadRoot);
+  if (rootMatches.has(block)) return true;
+  if (!bytesEqual(merkleRoot(block.payload), block.payloadRoot)) return false;
+  rootMatches.add(block);
+  return true;
 }
 
 /** The genesis block every chain starts from: height 0, view 0, no payload. */

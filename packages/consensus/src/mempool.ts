@@ -14,11 +14,21 @@ export interface Mempool {
  * remove. Not an id to publish (block payloads are committed by their Merkle root).
  */
 export function txKey(tx: Uint8Array): string {
-  if (tx.length <= CHUNK) return String.fromCharCode.apply(null, tx as unknown as number[]);
-  let key = '';
-  for (let i = 0; i < tx.length; i += CHUNK) key += String.fromCharCode.apply(null, tx.subarray(i, i + CHUNK) as unknown as number[]);
+  let key = keys.get(tx);
+  if (key !== undefined) return key;
+  if (tx.length <= CHUNK) key = String.fromCharCode.apply(null, tx as unknown as number[]);
+  else {
+    key = '';
+    for (let i = 0; i < tx.length; i += CHUNK) key += String.fromCharCode.apply(null, tx.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  keys.set(tx, key);
   return key;
 }
+
+// A transaction's key is asked for many times while it passes through a replica (offered, taken,
+// validated, pending under later blocks, final, timed): built once per byte array, ~1 us for 200
+// bytes, then looked up (~0.02 us). Transactions are values: their bytes are never changed in place.
+const keys = new WeakMap<Uint8Array, string>();
 
 // Well inside every engine's limit on arguments to one call.
 const CHUNK = 8_192;

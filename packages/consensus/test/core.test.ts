@@ -7,6 +7,7 @@ import {
   makeBlock,
   makeCertificate,
   payloadMatches,
+  sealBlock,
   signStatement,
   SimulatedSignatureScheme,
   StatementVerifier,
@@ -69,6 +70,14 @@ describe('blocks', () => {
     expect(child(GENESIS, 1, 8).id).not.toBe(b.id);
     expect(payloadMatches(b)).toBe(true);
     expect(payloadMatches({ ...b, payload: [Uint8Array.of(9)] })).toBe(false);
+    // A block decoded with a payload that does not match its header is refused each time it is
+    // asked (only matching blocks are remembered), and one that matches stays matching.
+    const forged = { ...b, payload: [Uint8Array.of(9)] };
+    expect(payloadMatches(forged)).toBe(false);
+    expect(payloadMatches(forged)).toBe(false);
+    const decoded = sealBlock({ parent: b.parent, height: b.height, view: b.view, proposer: b.proposer, payloadRoot: b.payloadRoot, payload: b.payload });
+    expect(payloadMatches(decoded)).toBe(true);
+    expect(payloadMatches(decoded)).toBe(true);
   });
 });
 

@@ -1,10 +1,13 @@
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { toHex } from './bytes';
 import { taggedPrefix } from './domain';
+import { nodeSha256, nodeSha256Parts } from './sha256';
+
+const NO_PREFIX = new Uint8Array(0);
 
 /** SHA-256 digest (32 bytes). */
 export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(data);
+  return nodeSha256(NO_PREFIX, data) ?? nobleSha256(data);
 }
 
 /** SHA-512 digest (64 bytes). */
@@ -17,6 +20,8 @@ export function sha512(data: Uint8Array): Uint8Array {
  * block's id can never equal an order's id for the same bytes.
  */
 export function hash(tag: string, data: Uint8Array): Uint8Array {
+  const fast = nodeSha256(taggedPrefix('bftx-hash', tag), data);
+  if (fast !== undefined) return fast;
   const h = primedHasher(tag);
   h.update(data);
   const out = new Uint8Array(32);
@@ -26,6 +31,8 @@ export function hash(tag: string, data: Uint8Array): Uint8Array {
 
 /** `hash` over the concatenation of `parts`, without building it. */
 export function hashParts(tag: string, parts: readonly Uint8Array[]): Uint8Array {
+  const fast = nodeSha256Parts(taggedPrefix('bftx-hash', tag), parts);
+  if (fast !== undefined) return fast;
   const h = primedHasher(tag);
   for (let i = 0; i < parts.length; i++) h.update(parts[i]!);
   const out = new Uint8Array(32);

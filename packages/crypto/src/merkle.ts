@@ -2,6 +2,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual } from './bytes';
 import { array, fixedBytes, record, uint, type Codec } from './codec/codecs';
 import { CryptoError } from './errors';
+import { nodeSha256 } from './sha256';
 
 // RFC 6962 / RFC 9162 Merkle tree hash: leaves and inner nodes get different
 // prefixes, so a leaf can never be passed off as an inner node (second preimage).
@@ -16,7 +17,12 @@ const LEAF_BASE = nobleSha256.create().update(Uint8Array.of(LEAF_PREFIX));
 const NODE_BASE = nobleSha256.create().update(Uint8Array.of(NODE_PREFIX));
 let scratch: Sha256 | undefined;
 
+const LEAF_PREFIX_BYTES = Uint8Array.of(LEAF_PREFIX);
+const NODE_PREFIX_BYTES = Uint8Array.of(NODE_PREFIX);
+
 function leafHash(leaf: Uint8Array): Uint8Array {
+  const fast = nodeSha256(LEAF_PREFIX_BYTES, leaf);
+  if (fast !== undefined) return fast;
   const h = (scratch = LEAF_BASE._cloneInto(scratch));
   const out = new Uint8Array(32);
   h.update(leaf).digestInto(out);
@@ -24,6 +30,8 @@ function leafHash(leaf: Uint8Array): Uint8Array {
 }
 
 function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const fast = nodeSha256(NODE_PREFIX_BYTES, left, right);
+  if (fast !== undefined) return fast;
   const h = (scratch = NODE_BASE._cloneInto(scratch));
   const out = new Uint8Array(32);
   h.update(left).update(right).digestInto(out);
