@@ -250,17 +250,13 @@ export class ReplicaStore {
     for (const r of w.attestations ?? []) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
     for (const c of w.certificates ?? []) if (c.certificate.length <= MAX_CERTIFICATE_BYTES) batch.put(certificateKey(c.height), c.certificate);
     this.queued = { height, nextInput: seq, firstInput: first, nextVote: vote };
-    const before = this.tail;
-    const written = before.then(async () => {
+    return this.chain(async () => {
       await batch.write({ sync: w.sync });
       this.nextInput = seq;
       this.firstInput = first;
       this.nextVote = vote;
       this.storedHeight = height;
     });
-    this.tail = written;
-    written.catch(() => undefined); // the caller sees the failure; this only keeps it from being reported unhandled
-    return written;
   }
 
   /** Stored finalized blocks from `from` to `to` (inclusive), lowest first. */
@@ -282,10 +278,19 @@ export class ReplicaStore {
    * the first, as when a held attestation is sorted). Not synchronous: a crash may lose the last
    * few, which peers re-send and this replica re-signs (Ed25519 signatures are deterministic).
    */
-  async putAttestations(records: ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>): Promise<void> {
+  putAttestations(records: ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>): Promise<void> {
     const batch = this.db.batch();
     for (const r of records) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
-    await batch.write({ sync: false });
+    // In line with the groups' writes (after every write called before it), as every write here is.
+    return this.chain(() => batch.write({ sync: false }));
+  }
+
+  /** Runs `write` after every write queued before it; the next ones wait for it in turn. */
+  private chain(write: () => Promise<void>): Promise<void> {
+    const written = this.tail.then(write);
+    this.tail = written;
+    written.catch(() => undefined); // the caller sees the failure
+    return written;
   }
 
   /** Stored attestations for heights `from` to `to` (inclusive), by height then signer. */
@@ -351,14 +356,17 @@ export class ReplicaStore {
 
   /** Drops the whole input log (see DamagedLogPolicy): the safety state alone is the restart contract. */
   async discardInputs(): Promise<number> {
-    const dropped = this.nextInput - this.firstInput;
-    await this.db.clear({ gte: walKey(0), lt: walKey(this.nextInput) });
-    const batch = this.db.batch();
-    batch.put(WAL_START, uint32(this.nextInput));
-    batch.put(WAL_NEXT, uint32(this.nextInput));
-    await batch.write({ sync: true });
-    this.firstInput = this.nextInput;
-    this.queued = { ...this.queued, firstInput: this.nextInput };
+    let dropped = 0;
+    await this.chain(async () => {
+      dropped = this.nextInput - this.firstInput;
+      await this.db.clear({ gte: walKey(0), lt: walKey(this.nextInput) });
+      const batch = this.db.batch();
+      batch.put(WAL_START, uint32(this.nextInput));
+      batch.put(WAL_NEXT, uint32(this.nextInput));
+      await batch.write({ sync: true });
+      this.firstInput = this.nextInput;
+      this.queued = { ...this.queued, firstInput: this.nextInput };
+    });
     return dropped;
   }
 }

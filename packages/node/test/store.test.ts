@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENESIS, makeBlock, type ProtocolInput } from '@bftx/consensus';
-import { DecodeError } from '@bftx/crypto';
+import { createSignatureScheme, DecodeError } from '@bftx/crypto';
+import { signAttestation } from '@bftx/exchange';
 import { hotstuff, type HotStuffMessage } from '@bftx/hotstuff';
 import { ClassicLevel } from 'classic-level';
 import { damagedLogRecord, decodeInputRecord, encodeInputRecord, ReplicaStore, StoreError } from '../src/index';
@@ -114,6 +115,23 @@ test('writes queued before the last resolved apply in order: each is numbered wh
     const logged: number[] = [];
     for await (const r of store.inputs()) logged.push(r[0]!);
     expect(logged).toEqual([3]); // the third group's safety state truncated the log before it
+  } finally {
+    await store.close();
+  }
+});
+
+test('attestations stored in line with the groups: one stored after a queued group resolves only once that group is durable', async () => {
+  const store = await ReplicaStore.open(tmp());
+  try {
+    const scheme = createSignatureScheme('node');
+    const signer = scheme.signer(new Uint8Array(32).fill(1));
+    const b1 = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [] });
+    const group = store.write({ inputs: [Uint8Array.of(1)], safetyState: Uint8Array.of(1), blocks: [b1], roots: ['aa'.repeat(32)], sync: true });
+    const attestation = signAttestation(signer, 0, { height: 1, blockHash: b1.hash, stateRoot: new Uint8Array(32) });
+    await store.putAttestations([{ attestation, conflict: false }]);
+    expect(store.height).toBe(1); // the group queued before it is durable already
+    await group;
+    expect((await store.attestations(1, 1)).map((r) => r.attestation.signer)).toEqual([0]);
   } finally {
     await store.close();
   }
