@@ -130,7 +130,19 @@ export class VerifyPool {
     this.scheme = {
       backend: base.backend,
       publicKey: (sk) => base.publicKey(sk),
-      signer: (sk) => base.signer(sk),
+      // This replica's own signatures are valid by construction: remembered as they are made, so
+      // checking its own vote or attestation (a leader counts its own vote) is a lookup.
+      signer: (sk) => {
+        const inner = base.signer(sk);
+        return {
+          publicKey: inner.publicKey,
+          sign: (domain, payload) => {
+            const signature = inner.sign(domain, payload);
+            this.keep(signatureId(signature), { publicKey: inner.publicKey, domain, payload, signature }, true);
+            return signature;
+          },
+        };
+      },
       verify: (publicKey, domain, payload, signature) => {
         const known = this.recall(publicKey, domain, payload, signature);
         if (known !== undefined) {

@@ -151,3 +151,22 @@ test('a worker that dies takes no more jobs; its unanswered jobs and later ones 
     await pool.close();
   }
 });
+
+test("signatures made through the pool's scheme are remembered as valid: checking one's own is a lookup, another payload under it is not", async () => {
+  const base = counting(scheme);
+  const pool = new VerifyPool(base, { workers: 0 });
+  try {
+    const signer = pool.scheme.signer(new Uint8Array(32).fill(5));
+    const payload = Uint8Array.of(7, 7, 7);
+    const signature = signer.sign(DOMAIN, payload);
+    expect(signature).toEqual(scheme.signer(new Uint8Array(32).fill(5)).sign(DOMAIN, payload));
+    expect(pool.scheme.verify(signer.publicKey, DOMAIN, payload, signature)).toBe(true);
+    expect(base.calls).toBe(0);
+    expect(pool.counts.remembered).toBe(1);
+    // Not a verdict for other bytes under the same signature: those are checked (and refused).
+    expect(pool.scheme.verify(signer.publicKey, DOMAIN, Uint8Array.of(7, 7, 8), signature)).toBe(false);
+    expect(base.calls).toBe(1);
+  } finally {
+    await pool.close();
+  }
+});
