@@ -1,7 +1,6 @@
 import { codec, type DomainTag } from '@bftx/crypto';
 import { HASH_BYTES } from './block';
 import type { SignedStatement, StatementVerifier } from './statement';
-import type { ValidatorSet } from './validators';
 
 /**
  * A quorum certificate: signatures of at least a quorum of distinct
@@ -45,23 +44,14 @@ export function makeCertificate(statements: readonly SignedStatement[], n: numbe
   return { domain: first.domain, view: first.view, sequence: first.sequence, blockHash: first.blockHash, signers, signatures: ordered.map((i) => bySigner.get(i)!.signature) };
 }
 
-/**
- * The signed statements a certificate holds, one per signer, as `verifyCertificate` checks them;
- * none for a certificate whose shape it would refuse before any signature (a runtime checks these
- * ahead on a worker pool, whose verdicts make `verifyCertificate` a lookup).
- */
-export function certificateStatements(qc: QuorumCertificate, validators: ValidatorSet): SignedStatement[] {
-  if (!(qc.signers instanceof Uint8Array) || qc.signers.length !== Math.ceil(validators.n / 8)) return [];
-  const signers = signersOf(qc.signers);
-  if (signers.length < validators.quorum || signers.length !== qc.signatures.length || signers[signers.length - 1]! >= validators.n) return [];
-  return signers.map((signer, i) => ({ domain: qc.domain, view: qc.view, sequence: qc.sequence, blockHash: qc.blockHash, signer, signature: qc.signatures[i]! }));
-}
-
 /** True iff at least a quorum of distinct validators signed exactly this statement. */
 export function verifyCertificate(qc: QuorumCertificate, verifier: StatementVerifier): boolean {
   if (verifier.verifiedCertificates.has(qc)) return true;
-  const statements = certificateStatements(qc, verifier.validators);
-  const ok = statements.length > 0 && statements.every((s) => verifier.verify(s));
+  const v = verifier.validators;
+  if (!(qc.signers instanceof Uint8Array) || qc.signers.length !== Math.ceil(v.n / 8)) return false;
+  const signers = signersOf(qc.signers);
+  if (signers.length < v.quorum || signers.length !== qc.signatures.length || signers[signers.length - 1]! >= v.n) return false;
+  const ok = signers.every((signer, i) => verifier.verify({ domain: qc.domain, view: qc.view, sequence: qc.sequence, blockHash: qc.blockHash, signer, signature: qc.signatures[i]! }));
   // Certificates are immutable values; one verified is valid for this validator set whenever seen again.
   if (ok) verifier.verifiedCertificates.add(qc);
   return ok;

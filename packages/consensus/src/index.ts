@@ -1,7 +1,7 @@
 // @bftx/consensus: the Protocol interface and the machinery every protocol shares.
 export { adversaryBlocks } from './adversary-blocks';
 export { BlockCodec, BlockHeaderCodec, blockHash, GENESIS, HASH_BYTES, makeBlock, MAX_BLOCK_TXS, MAX_TX_BYTES, payloadMatches, sealBlock, type Block, type BlockHeader } from './block';
-export { CertificateCodec, certificateStatements, makeCertificate, signersOf, verifyCertificate, type QuorumCertificate } from './certificate';
+export { CertificateCodec, makeCertificate, signersOf, verifyCertificate, type QuorumCertificate } from './certificate';
 export { dispatch, type InputHandlers } from './core/dispatch';
 export { DEFAULT_MAX_BLOCK_TXS, resolveConfig, type ResolvedConfig } from './core/config';
 export { commitChain, refinalized } from './core/finality';

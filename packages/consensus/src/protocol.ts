@@ -1,6 +1,5 @@
 import type { SignatureScheme, Signer } from '@bftx/crypto';
 import type { Block } from './block';
-import type { QuorumCertificate } from './certificate';
 import type { CommitCheck } from './finality-proof';
 import type { PayloadPolicy } from './core/payload';
 import type { Evidence } from './evidence';
@@ -151,13 +150,6 @@ export interface ProtocolDefinition<M> {
    * executing the block later finds them checked. Optional: without it nothing is checked ahead.
    */
   payloadOf?(message: M): readonly Uint8Array[] | undefined;
-  /**
-   * The quorum certificates a message carries whose signatures the receiver checks (a proposal's
-   * QC of its parent, a timeout's highest QC, a catch-up answer's QCs): a runtime may check them
-   * ahead, off its event loop, before handing the message on. Optional: protocols whose messages
-   * carry signed statements only (`votes`) need none.
-   */
-  certificatesOf?(message: M): readonly QuorumCertificate[];
   /**
    * Checks a commit certificate (a `commit` output's `certificate`) against the validator set
    * alone: every signature, quorum sizes by `validators.quorum`, and the protocol's finality rule.

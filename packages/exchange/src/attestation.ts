@@ -1,4 +1,4 @@
-import { codec, Domains, encode, type DomainTag, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { codec, Domains, encode, type SignatureScheme, type Signer } from '@bftx/crypto';
 import type { ValidatorSet } from '@bftx/consensus';
 import { ExchangeError } from './errors';
 
@@ -32,20 +32,6 @@ export function signAttestation(signer: Signer, validator: number, s: AttestedSt
   const a: Attestation = { height: s.height, blockHash: s.blockHash.slice(), stateRoot: s.stateRoot.slice(), signer: validator, signature };
   encode(AttestationCodec, a); // checks the signer index fits
   return a;
-}
-
-/**
- * The signature check `verifyAttestations` makes for attestation `a` (its signer's key, the
- * domain, the statement's bytes, the signature), for a runtime that checks it ahead elsewhere (a
- * worker pool) with a scheme that remembers verdicts; undefined where it would make none.
- */
-export function attestationSignatureCheck(validators: ValidatorSet, a: Attestation): { publicKey: Uint8Array; domain: DomainTag; payload: Uint8Array; signature: Uint8Array } | undefined {
-  if (!validators.has(a.signer) || !(a.signature instanceof Uint8Array)) return undefined;
-  try {
-    return { publicKey: validators.key(a.signer), domain: Domains.attestation, payload: statementBytes(a), signature: a.signature };
-  } catch {
-    return undefined;
-  }
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);

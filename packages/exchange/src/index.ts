@@ -1,6 +1,5 @@
 // @bftx/exchange: a spot exchange as a deterministic replicated state machine, and its wiring to any consensus protocol.
 export {
-  attestationSignatureCheck,
   attestationThreshold,
   AttestationCodec,
   AttestationStatementCodec,

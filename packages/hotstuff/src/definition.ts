@@ -22,9 +22,6 @@ export function hotstuff(options: HotStuffOptions = {}): ProtocolDefinition<HotS
     decodeMessage: decodeHotStuffMessage,
     messageKind: (m) => m.type,
     payloadOf: (m) => (m.type === 'proposal' ? m.block.payload : undefined),
-    // The QCs checked on receipt whatever the state: a proposal's and a timeout's. A catch-up
-    // answer's are left to the protocol, which first drops an answer nobody asked for.
-    certificatesOf: (m) => (m.type === 'proposal' ? [m.justify] : m.type === 'timeout' ? [m.timeout.highQC] : []),
     // Every statement a message carries signed on its own (a QC's signatures are not statements a
     // message makes): a proposal's, and the timeouts of its TC; a vote and the proposal it carries; a
     // timeout and the proposal it carries.

@@ -18,7 +18,7 @@
 // read back from the store on request.
 import { bytesEqual, DecodeError, decode, toHex } from '@bftx/crypto';
 import type { ValidatorSet } from '@bftx/consensus';
-import { attestationSignatureCheck, AttestationCodec, verifyAttestations, type Attestation, type AttestedStatement } from '@bftx/exchange';
+import { AttestationCodec, verifyAttestations, type Attestation, type AttestedStatement } from '@bftx/exchange';
 import type { SignatureScheme } from '@bftx/crypto';
 import type { ReplicaMetrics } from './metrics';
 
@@ -174,39 +174,14 @@ export class AttestationPool {
     return this.accept(a);
   }
 
-  /**
-   * The signature check `receive(bytes)` would make now, for a runtime that makes it ahead on a
-   * worker pool whose scheme remembers verdicts (then `receive` finds it made); undefined where
-   * `receive` would refuse before any signature (malformed, not a validator, out of the window,
-   * a duplicate, a surplus one) or make none. Counts and changes nothing.
-   */
-  signatureCheckOf(bytes: Uint8Array): { publicKey: Uint8Array; domain: string; payload: Uint8Array; signature: Uint8Array } | undefined {
-    let a: Attestation;
-    try {
-      a = decode(AttestationCodec, bytes);
-    } catch {
-      return undefined;
-    }
-    if (this.refusedUnchecked(a) !== undefined) return undefined;
-    return attestationSignatureCheck(this.o.validators, a);
-  }
-
-  /** Why `accept` refuses `a` before checking its signature, if it does. */
-  private refusedUnchecked(a: Attestation): AttestationRefusal | undefined {
-    if (!this.o.validators.has(a.signer)) return 'non_validator';
-    if (a.height > this.applied + this.window) return 'too_far_ahead';
-    if (a.height < this.lowest || a.height < 1) return 'too_old';
-    const e = this.heights.get(a.height);
-    if (e !== undefined && (e.matching.has(a.signer) || e.conflicts.has(a.signer) || e.held.has(a.signer))) return 'duplicate';
-    if (e?.own !== undefined && e.matching.size >= this.o.validators.quorum && sameStatement(a, e.own)) return 'surplus';
-    return undefined;
-  }
-
   /** Checks a decoded attestation (see the file's head); accepted ones are stored. */
   accept(a: Attestation): AttestationVerdict {
-    const refused = this.refusedUnchecked(a);
-    if (refused !== undefined) return this.refuse(refused);
+    if (!this.o.validators.has(a.signer)) return this.refuse('non_validator');
+    if (a.height > this.applied + this.window) return this.refuse('too_far_ahead');
+    if (a.height < this.lowest || a.height < 1) return this.refuse('too_old');
     const e = this.heights.get(a.height);
+    if (e !== undefined && (e.matching.has(a.signer) || e.conflicts.has(a.signer) || e.held.has(a.signer))) return this.refuse('duplicate');
+    if (e?.own !== undefined && e.matching.size >= this.o.validators.quorum && sameStatement(a, e.own)) return this.refuse('surplus');
     // Over its own statement: only the signature is checked here; the statement is compared with ours below.
     if (!verifyAttestations(this.o.validators, this.o.scheme, a, [a], 1).ok) return this.refuse('bad_signature');
     this.o.metrics.attestationsReceived.inc();

@@ -12,7 +12,7 @@
 // waits for that peer's earlier ones (never for another peer's). Messages waiting here count
 // against their peer's share of the queue. A proposal's client signatures are sent to the pool
 // too, ahead of execution, but nothing waits for them (see warmPayload).
-import { certificateStatements, type ProtocolDefinition, type ProtocolInput, type StatementVerifier } from '@bftx/consensus';
+import type { ProtocolDefinition, ProtocolInput, StatementVerifier } from '@bftx/consensus';
 import type { ReplicaMetrics } from './metrics';
 import type { VerifyJob, VerifyPool } from './verify-pool';
 
@@ -84,13 +84,6 @@ export class Door<M> {
       for (const v of o.protocol.votes(message)) {
         const job = o.verifier.signatureCheck(v);
         if (job !== undefined) jobs.push(job);
-      }
-      // A certificate's signatures too (at most n each): the protocol checks them on receipt.
-      for (const qc of o.protocol.certificatesOf?.(message) ?? []) {
-        for (const v of certificateStatements(qc, o.verifier.validators)) {
-          const job = o.verifier.signatureCheck(v);
-          if (job !== undefined) jobs.push(job);
-        }
       }
       this.warmPayload(from, message);
     }

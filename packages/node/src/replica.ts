@@ -8,7 +8,7 @@
 // - metrics.ts, store.ts, transport.ts: the figures, the disk, the network.
 import { availableParallelism } from 'node:os';
 import { Ledger, payloadTransactions, StatementVerifier, ValidatorSet, type BlockHeader, type Evidence, type FairOrderingSetup, type ProtocolDefinition, type Timing } from '@bftx/consensus';
-import { encode, fromHex, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
+import { encode, fromHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { AttestationCodec, signAttestation, type Attestation, type BlockResult, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
 import { AttestationPool } from './attestations';
 import { MAX_ATTESTATIONS_SERVED } from './wire';
@@ -111,8 +111,6 @@ const RESEND_HEIGHTS = 64;
  * filling is given up (its attestations are gone from the peers' memory, say).
  */
 const REPAIR_MS = 1_000;
-/** Attestation signatures on the verify pool at once, at most (past that they are checked on the event loop). */
-const MAX_ATTESTATION_CHECKS = 4_096;
 const REPAIR_LAG = 8;
 const REPAIR_TRIES = 3;
 /** A peer's requests answered at most this often (each costs up to MAX_ATTESTATIONS_SERVED sends). */
@@ -141,10 +139,6 @@ export class ReplicaNode<M> {
   /** Recent commit certificates by the height of the block each proves final (insertion order: oldest first). */
   private readonly certificates = new Map<number, Uint8Array>();
   private signer: Signer | undefined;
-  /** Set when stop begins: attestation checks still on the pool then are dropped. */
-  private stopping = false;
-  /** Attestation signature checks on the pool, by signature (see receiveAttestation). */
-  private readonly attestationChecks = new Map<string, Promise<void>>();
   private pendingAttestations: Array<{ attestation: Attestation; conflict: boolean }> = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -275,7 +269,11 @@ export class ReplicaNode<M> {
       onMessage: (from, bytes) => door.onMessage(from, bytes),
       ...(this.attesting
         ? {
-            onAttestation: (_from: number, bytes: Uint8Array) => this.receiveAttestation(bytes, sharedPool ? pool : undefined),
+            onAttestation: (_from: number, bytes: Uint8Array) => {
+              const began = performance.now();
+              this.attestations.receive(bytes);
+              this.metrics.attestationCheckSeconds.inc(secondsSince(began));
+            },
             onPeerOpened: (peer: number) => this.resendAttestations(peer),
             onAttestationRequest: (peer: number, range: { from: number; to: number }) => this.serveAttestations(peer, range.from, range.to),
           }
@@ -300,35 +298,6 @@ export class ReplicaNode<M> {
     return this.validatorSet!;
   }
 
-  /**
-   * A peer's attestation: its signature checked on the verify pool first where the pool checks
-   * consensus keys (the pool's checks below are then lookups), else here. One check per signature
-   * in flight: a copy arriving meanwhile waits for it (and is then refused as a duplicate, cheaply);
-   * past MAX_ATTESTATION_CHECKS in flight, attestations are checked here.
-   */
-  private receiveAttestation(bytes: Uint8Array, pool: VerifyPool | undefined): void {
-    const receive = () => {
-      if (this.stopping) return;
-      const began = performance.now();
-      this.attestations.receive(bytes);
-      this.metrics.attestationCheckSeconds.inc(secondsSince(began));
-    };
-    const job = pool !== undefined && pool.workers > 0 && this.attestationChecks.size < MAX_ATTESTATION_CHECKS ? this.attestations.signatureCheckOf(bytes) : undefined;
-    if (job === undefined) return receive();
-    const key = toHex(job.signature);
-    const inFlight = this.attestationChecks.get(key);
-    if (inFlight !== undefined) return void inFlight.then(receive);
-    const checked = pool!.check([job]).then(
-      () => undefined,
-      () => undefined,
-    );
-    this.attestationChecks.set(key, checked);
-    void checked.then(() => {
-      this.attestationChecks.delete(key);
-      receive();
-    });
-  }
-
   /** The statement this replica reached at `height` (its block's hash and the state root after it), if applied. */
   private statementAt(height: number): { height: number; blockHash: Uint8Array; stateRoot: Uint8Array } | undefined {
     const block = this.ledger.at(height);
@@ -342,7 +311,7 @@ export class ReplicaNode<M> {
     const o = this.options;
     this.attestations = new AttestationPool({
       validators: this.validatorSet!,
-      // The pool's scheme where it checks consensus keys: attestations checked ahead there are lookups here.
+      // The pool's scheme where it checks consensus keys: this replica's own attestations are lookups there.
       scheme: this.verifyPool !== undefined && o.scheme === o.clientScheme ? this.verifyPool.scheme : o.scheme,
       metrics: this.metrics,
       ...(o.attestationWindow !== undefined ? { window: o.attestationWindow } : {}),
@@ -539,7 +508,6 @@ export class ReplicaNode<M> {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     clearInterval(this.repairTimer);
     if (this.runtime !== undefined) await this.runtime.stop();
     else await this.transport?.stop();

@@ -1,7 +1,6 @@
 // The attestation pool alone (no sockets): what it checks, keeps and skips at a height.
 import { ValidatorSet } from '@bftx/consensus';
-import { AttestationCodec, signAttestation, verifyAttestations, type Attestation, type AttestedStatement } from '@bftx/exchange';
-import { Domains, encode } from '@bftx/crypto';
+import { signAttestation, verifyAttestations, type Attestation, type AttestedStatement } from '@bftx/exchange';
 import { AttestationPool, ReplicaMetrics } from '../src/index';
 import { keys, N, scheme, secrets } from './helpers';
 
@@ -60,24 +59,4 @@ test('attestations for a height not applied yet are checked and held (the statem
   p.reached(s);
   p.own(signed(0, s));
   expect(p.matching(1).map((a) => a.signer)).toEqual([0, 1, 2, 3]);
-});
-
-test('signatureCheckOf names the check receive would make, and none where receive refuses first; it counts and changes nothing', async () => {
-  const { p, refused, metrics } = pool();
-  const s = statement(1);
-  p.reached(s);
-  p.own(signed(0, s));
-  const bytes = (a: Attestation) => encode(AttestationCodec, a);
-  const job = p.signatureCheckOf(bytes(signed(1, s)))!;
-  expect(job.publicKey).toEqual(keys[1]);
-  expect(job.domain).toBe(Domains.attestation);
-  expect(scheme.verify(job.publicKey, job.domain, job.payload, job.signature)).toBe(true);
-  expect(p.signatureCheckOf(Uint8Array.of(1, 2, 3))).toBeUndefined(); // malformed
-  expect(p.signatureCheckOf(bytes({ ...signed(1, s), signer: N }))).toBeUndefined(); // not a validator
-  expect(p.signatureCheckOf(bytes(signed(1, statement(10_000))))).toBeUndefined(); // too far ahead
-  expect(p.accept(signed(1, s)).ok).toBe(true);
-  expect(p.signatureCheckOf(bytes(signed(1, s)))).toBeUndefined(); // a duplicate
-  expect(await refused('duplicate')).toBe(0);
-  expect(await refused('malformed')).toBe(0);
-  expect(await metrics.value('bftx_attestations_received_total')).toBe(1);
 });

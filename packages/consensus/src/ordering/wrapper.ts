@@ -85,7 +85,6 @@ export function fairOrdering<M>(def: ProtocolDefinition<M>, setup: FairOrderingS
     ...(byzantine ? { byzantine } : {}),
     votes: (e) => (e.message === undefined ? [] : def.votes(e.message)),
     ...(def.payloadOf ? { payloadOf: (e: Envelope<M>) => (e.message === undefined ? undefined : def.payloadOf!(e.message)) } : {}),
-    ...(def.certificatesOf ? { certificatesOf: (e: Envelope<M>) => (e.message === undefined ? [] : def.certificatesOf!(e.message)) } : {}),
     // The same blocks, the same statements: the inner protocol's certificates (passed through by `step`).
     ...(def.verifyCommit ? { verifyCommit: def.verifyCommit.bind(def) } : {}),
   };
