@@ -9,7 +9,7 @@ import { CryptoError } from './errors';
 
 type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
 
-/** node:crypto's one-shot hash (Node >= 20.12), loaded without an import so browser bundles never pull it. */
+/** node:crypto's one-shot hash (Node >= 20.16, for getBuiltinModule), loaded without an import so browser bundles never pull it. */
 function loadOneShot(): OneShot | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   if (typeof proc?.getBuiltinModule !== 'function') return undefined;
@@ -48,8 +48,9 @@ const EMPTY = new Uint8Array(0);
  * is not in use (the caller then hashes with noble).
  */
 export function nodeSha256(prefix: Uint8Array, a: Uint8Array, b: Uint8Array = EMPTY): Uint8Array | undefined {
+  // Anything but bytes goes to noble, which refuses it (a copy would hash whatever it coerced to).
+  if (oneShot === undefined || !(a instanceof Uint8Array) || !(b instanceof Uint8Array)) return undefined;
   const total = prefix.length + a.length + b.length;
-  if (oneShot === undefined) return undefined;
   const buf = total > SCRATCH_BYTES ? new Uint8Array(total) : (scratch ??= new Uint8Array(SCRATCH_BYTES));
   buf.set(prefix, 0);
   buf.set(a, prefix.length);
@@ -63,7 +64,10 @@ export function nodeSha256(prefix: Uint8Array, a: Uint8Array, b: Uint8Array = EM
 export function nodeSha256Parts(prefix: Uint8Array, parts: readonly Uint8Array[]): Uint8Array | undefined {
   if (oneShot === undefined) return undefined;
   let total = prefix.length;
-  for (let i = 0; i < parts.length; i++) total += parts[i]!.length;
+  for (let i = 0; i < parts.length; i++) {
+    if (!(parts[i] instanceof Uint8Array)) return undefined;
+    total += parts[i]!.length;
+  }
   const buf = total > SCRATCH_BYTES ? new Uint8Array(total) : (scratch ??= new Uint8Array(SCRATCH_BYTES));
   buf.set(prefix, 0);
   let at = prefix.length;

@@ -69,4 +69,18 @@ describe('SHA-256: node:crypto and noble give the same digests', () => {
     expect(a).toEqual(copy);
     expect(a.buffer.byteLength).toBe(32);
   });
+
+  test('what is not bytes is refused under either backend, as noble refuses it', () => {
+    for (const bad of ['abc', [0, 0, 0], new Uint16Array(3), new DataView(new ArrayBuffer(3))]) {
+      const [a, b] = bothWays(() => {
+        try {
+          return toHex(sha256(bad as unknown as Uint8Array));
+        } catch {
+          return 'refused';
+        }
+      });
+      expect(a).toBe('refused');
+      expect(b).toBe('refused');
+    }
+  });
 });

@@ -43,6 +43,8 @@ export class StoreError extends Error {
 /** What to do when the input log (a cache since the last safety state) is damaged. */
 export type DamagedLogPolicy = 'refuse' | 'discard';
 
+const settled = (): void => undefined;
+
 const REPAIR_HINT = 'Restore the directory from a backup, or move it aside and start with an empty one: the replica then restarts with no safety state and fetches the chain from its peers (only safe if this validator key has not signed since the backup).';
 
 /** Turns LevelDB's open failure into what happened and what to do. */
@@ -281,15 +283,22 @@ export class ReplicaStore {
   putAttestations(records: ReadonlyArray<{ readonly attestation: Attestation; readonly conflict: boolean }>): Promise<void> {
     const batch = this.db.batch();
     for (const r of records) batch.put(attestationKey(r.attestation.height, r.attestation.signer), encode(AttestationRecordCodec, { conflict: r.conflict ? 'yes' : 'no', attestation: r.attestation }));
-    // In line with the groups' writes (after every write called before it), as every write here is.
-    return this.chain(() => batch.write({ sync: false }));
+    // In line with the groups' writes (after every write called before it), as every write here
+    // is; best effort: its failure is its caller's alone and fails no write queued after it.
+    return this.chain(() => batch.write({ sync: false }), true);
   }
 
-  /** Runs `write` after every write queued before it; the next ones wait for it in turn. */
-  private chain(write: () => Promise<void>): Promise<void> {
-    const written = this.tail.then(write);
-    this.tail = written;
-    written.catch(() => undefined); // the caller sees the failure
+  /**
+   * Runs `write` after every write queued before it; the next ones wait for it in turn. A failed
+   * write fails every write queued after it, unless it is `bestEffort` (then the ones after it
+   * still wait for it, and fail only if a write before it failed).
+   */
+  private chain(write: () => Promise<void>, bestEffort = false): Promise<void> {
+    const before = this.tail;
+    const written = before.then(write);
+    this.tail = bestEffort ? before.then(() => written.then(settled, settled)) : written;
+    written.catch(settled); // the caller sees the failure
+    this.tail.catch(settled);
     return written;
   }
 

@@ -137,6 +137,40 @@ test('attestations stored in line with the groups: one stored after a queued gro
   }
 });
 
+test('a failed attestation write (best effort) fails no write after it; a failed group write fails every one after it', async () => {
+  const store = await ReplicaStore.open(tmp());
+  try {
+    // The store's LevelDB, made to fail the next batch written.
+    const db = (store as unknown as { db: { batch: () => { write: (o: unknown) => Promise<void> } } }).db;
+    const batch = db.batch.bind(db);
+    let failNext = false;
+    db.batch = () => {
+      const b = batch();
+      if (failNext) {
+        failNext = false;
+        b.write = () => Promise.reject(new Error('disk said no'));
+      }
+      return b;
+    };
+    const b1 = makeBlock({ parent: GENESIS.hash, height: 1, view: 1, proposer: 0, payload: [] });
+    failNext = true;
+    await expect(store.putAttestations([])).rejects.toThrow('disk said no');
+    await store.write({ inputs: [Uint8Array.of(1)], safetyState: Uint8Array.of(1), blocks: [b1], roots: ['aa'.repeat(32)], sync: true });
+    expect(store.height).toBe(1);
+    const b2 = makeBlock({ parent: b1.hash, height: 2, view: 2, proposer: 0, payload: [] });
+    const b3 = makeBlock({ parent: b2.hash, height: 3, view: 3, proposer: 0, payload: [] });
+    failNext = true;
+    const failed = store.write({ inputs: [Uint8Array.of(2)], blocks: [b2], roots: ['bb'.repeat(32)], sync: true });
+    const after = store.write({ inputs: [Uint8Array.of(3)], blocks: [b3], roots: ['cc'.repeat(32)], sync: true });
+    await expect(failed).rejects.toThrow('disk said no');
+    await expect(after).rejects.toThrow('disk said no');
+    await expect(store.putAttestations([])).rejects.toThrow('disk said no');
+    expect(store.height).toBe(1);
+  } finally {
+    await store.close();
+  }
+});
+
 describe('a damaged or busy store is refused with what to do, and nothing in it changes', () => {
   const filled = async () => {
     const dir = tmp();
