@@ -11,6 +11,14 @@ for entry in node.bench ingest.bench replica-process; do
   npx esbuild "bench/$entry.ts" --bundle --platform=node --format=esm --conditions=@bftx/source \
     --external:classic-level --banner:js="$banner" --outfile="$out/$entry.mjs" --log-level=warning
 done
+git log --oneline -1 > "$out/build.txt" 2>/dev/null || true
+# A variant to compare on the same machine (VARIANT: another checkout of the repo, with its
+# node_modules): its replica entry only, run by the same bench harness (run.sh, "variant").
+if [ -n "${VARIANT:-}" ]; then
+  (cd "$VARIANT/packages/node" && npx esbuild bench/replica-process.ts --bundle --platform=node --format=esm --conditions=@bftx/source \
+    --external:classic-level --banner:js="$banner" --outfile="$OLDPWD/$out/variant-replica.mjs" --log-level=warning)
+  git -C "$VARIANT" log --oneline -1 > "$out/variant.txt"
+fi
 # Installed outside the workspace (inside it npm would install into the repo's own tree).
 tmp=$(mktemp -d)
 (cd "$tmp" && npm init -y >/dev/null && npm install --no-audit --no-fund classic-level@3.0.0 >/dev/null)

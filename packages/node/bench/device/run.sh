@@ -21,6 +21,16 @@ for p in ${PROTOCOLS:-hotstuff pbft streamlet}; do
   BFTX_BENCH_PROTOCOLS=$p timeout "${CLUSTER_S:-120}" ./node node.bench.mjs > "$OUT/cluster-$p.txt" 2>&1; grep 'max sustained' "$OUT/cluster-$p.txt"
   pkill -f replica-process.mjs 2>/dev/null; sleep 1 # what a phase cut off by its limit left running
 done
+# A variant's replica (build.sh VARIANT=...), HotStuff, interleaved with this build's: B A B.
+if [ -f variant-replica.mjs ]; then
+  for entry in variant-replica.mjs replica-process.mjs variant-replica.mjs; do
+    if [ "$entry" = variant-replica.mjs ]; then label=$(cat variant.txt 2>/dev/null); else label=$(cat build.txt 2>/dev/null); fi
+    echo "== $entry: $label" >> "$OUT/variant.txt"
+    BFTX_BENCH_REPLICA_ENTRY="$PWD/$entry" BFTX_BENCH_PROTOCOLS=hotstuff timeout "${CLUSTER_S:-120}" ./node node.bench.mjs >> "$OUT/variant.txt" 2>&1
+    pkill -f "$entry" 2>/dev/null; sleep 1
+  done
+  grep -E 'max sustained|^==' "$OUT/variant.txt"
+fi
 # The profile: one HotStuff step at the rate it sustained above (or PROFILE_RATE).
 rate=${PROFILE_RATE:-$(tail -1 "$OUT/cluster-hotstuff.txt" | ./node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).protocols.hotstuff.on[0].maxSustainedPerS||4000)}catch{console.log(4000)}})')}
 rm -rf /tmp/bftx-prof && mkdir -p /tmp/bftx-prof
