@@ -9,42 +9,25 @@
 //
 // The orders are the load generator's: resting bids and immediate-or-cancel sells that trade
 // against them, from 64 funded accounts.
-import { GENESIS, makeBlock, ValidatorSet, type Block } from '@bftx/consensus';
-import { createSignatureScheme } from '@bftx/crypto';
-import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, replicatedExchange, signOrder, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
-import { hotstuff } from '@bftx/hotstuff';
+import { GENESIS, makeBlock, type Block } from '@bftx/consensus';
+import { placeAction, signOrder } from '@bftx/exchange';
 import { VerifyPool } from '../src/index';
+import { benchClients, benchExchange, freshReplica, scheme, SYMBOL, validity } from './fixture';
 
 const ORDERS = Number(process.env['BFTX_EXECUTE_ORDERS'] ?? 20_000);
 const BLOCK_SIZES = (process.env['BFTX_EXECUTE_BLOCKS'] ?? '50,200,1000').split(',').map(Number);
 const ACCOUNTS = 64;
 
-const scheme = createSignatureScheme('node');
-const clients = Array.from({ length: ACCOUNTS }, (_, i) => scheme.signer(Uint8Array.from({ length: 32 }, (_, k) => (i * 7 + k * 13 + 1) & 0xff)));
-const config: ExchangeConfig = {
-  assets: ['USD', 'BFT'],
-  markets: [{ symbol: 'BFT-USD', base: 'BFT', quote: 'USD', tickSize: 1, lotSize: 1, maxOrderSize: 1_000_000 }],
-  genesis: clients.map((c) => ({ account: c.publicKey, balances: { USD: 10n ** 12n, BFT: 10n ** 9n } })),
-  cluster: DEFAULT_CLUSTER,
-};
-const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(0, DEFAULT_MAX_ORDER_LIFETIME) };
+const clients = benchClients(ACCOUNTS);
+const config = benchExchange(clients);
 const orders = Array.from({ length: ORDERS }, (_, k) => {
   const buy = k % 2 === 0;
-  return signOrder(clients[k % ACCOUNTS]!, Math.floor(k / ACCOUNTS) + 1, placeAction({ symbol: 'BFT-USD', clientId: k + 1, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }), validity);
+  return signOrder(clients[k % ACCOUNTS]!, Math.floor(k / ACCOUNTS) + 1, placeAction({ symbol: SYMBOL, clientId: k + 1, side: buy ? 'buy' : 'sell', price: buy ? 1_000 : 999, size: 1, tif: buy ? 'GTC' : 'IOC' }), validity);
 });
-
 const pool = new VerifyPool(scheme, { workers: 1 });
-const validatorSecret = new Uint8Array(32).fill(1);
-const validators = new ValidatorSet([scheme.publicKey(validatorSecret)]);
-
-/** A fresh replica's exchange, checking client signatures with the pool's scheme (no rate limit: one account sends many here). */
-function freshReplica(): ReplicatedExchange<unknown> {
-  const def = replicatedExchange(hotstuff(), { exchange: config, clientScheme: pool.scheme, admissionRate: { perSecond: 1e12, burst: 1e12 } });
-  return def.create({ self: 0, validators, scheme, signer: scheme.signer(validatorSecret), timing: { delta: 50 } }) as unknown as ReplicatedExchange<unknown>;
-}
 
 async function run(blockSize: number): Promise<{ blockSize: number; admitUs: number; executeUs: number; executed: number }> {
-  const replica = freshReplica();
+  const replica = freshReplica(config, pool.scheme);
   // The blocks as consensus hands them over (made outside the timed parts).
   const blocks: Block[] = [];
   let parent = GENESIS;

@@ -9,11 +9,9 @@
 // Prints per worker count: admitted orders/s, the ratio to one worker's rate, the event loop's busy
 // share (what the one thread left does per order); the last line is a JSON summary.
 import { availableParallelism } from 'node:os';
-import { ValidatorSet } from '@bftx/consensus';
-import { createSignatureScheme } from '@bftx/crypto';
-import { DEFAULT_CLUSTER, DEFAULT_MAX_ORDER_LIFETIME, expiryFrom, placeAction, replicatedExchange, signOrder, type ExchangeConfig, type ReplicatedExchange } from '@bftx/exchange';
-import { hotstuff } from '@bftx/hotstuff';
+import { placeAction, signOrder, type ReplicatedExchange } from '@bftx/exchange';
 import { VerifyPool, type VerifyJob } from '../src/index';
+import { benchClients, benchExchange, freshReplica, scheme, SYMBOL, validity } from './fixture';
 
 const cores = availableParallelism();
 const WORKERS = process.env['BFTX_INGEST_WORKERS']?.split(',').map(Number) ?? [...new Set([0, 1, 2, Math.max(1, cores - 1), cores])].sort((a, b) => a - b);
@@ -27,27 +25,10 @@ function line(label: string, value: string): void {
   console.log(`${label.padEnd(44)} ${value}`);
 }
 
-const scheme = createSignatureScheme('node');
-const clients = Array.from({ length: ACCOUNTS }, (_, i) => scheme.signer(Uint8Array.from({ length: 32 }, (_, k) => (i * 7 + k * 13 + 1) & 0xff)));
-const exchange: ExchangeConfig = {
-  assets: ['CASH', 'SHARE'],
-  markets: [{ symbol: 'SHARE-CASH', base: 'SHARE', quote: 'CASH', tickSize: 1, lotSize: 1, maxOrderSize: 1_000 }],
-  genesis: clients.map((c) => ({ account: c.publicKey, balances: { CASH: 10n ** 12n, SHARE: 10n ** 9n } })),
-  cluster: DEFAULT_CLUSTER,
-};
-const validity = { cluster: DEFAULT_CLUSTER, expiresAt: expiryFrom(0, DEFAULT_MAX_ORDER_LIFETIME) };
-const orders = Array.from({ length: ORDERS }, (_, k) => signOrder(clients[k % ACCOUNTS]!, Math.floor(k / ACCOUNTS) + 1, placeAction({ symbol: 'SHARE-CASH', clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100 + (k % 50), size: 1 }), validity));
-const warm = Array.from({ length: 2_048 }, (_, k) => signOrder(clients[k % ACCOUNTS]!, 1_000_000 + k, placeAction({ symbol: 'SHARE-CASH', clientId: 1_000_000 + k, side: 'buy', price: 100, size: 1 }), validity));
-const validatorSecret = new Uint8Array(32).fill(1);
-const validators = new ValidatorSet([scheme.publicKey(validatorSecret)]);
-
-/** A fresh replica's exchange (nothing admitted yet), checking client signatures with `pool`'s scheme. */
-function freshReplica(pool: VerifyPool): ReplicatedExchange<unknown> {
-  // No rate limit: one account's orders are many here; the buckets are still looked at per order.
-  const def = replicatedExchange(hotstuff(), { exchange, clientScheme: pool.scheme, admissionRate: { perSecond: 1e12, burst: 1e12 } });
-  return def.create({ self: 0, validators, scheme, signer: scheme.signer(validatorSecret), timing: { delta: 50 } }) as unknown as ReplicatedExchange<unknown>;
-}
-
+const clients = benchClients(ACCOUNTS);
+const exchange = benchExchange(clients);
+const orders = Array.from({ length: ORDERS }, (_, k) => signOrder(clients[k % ACCOUNTS]!, Math.floor(k / ACCOUNTS) + 1, placeAction({ symbol: SYMBOL, clientId: k + 1, side: k % 2 ? 'sell' : 'buy', price: 100 + (k % 50), size: 1 }), validity));
+const warm = Array.from({ length: 2_048 }, (_, k) => signOrder(clients[k % ACCOUNTS]!, 1_000_000 + k, placeAction({ symbol: SYMBOL, clientId: 1_000_000 + k, side: 'buy', price: 100, size: 1 }), validity));
 /** Admits `txs` as the client API does: signatures on the pool first, then each admitted in order. */
 async function submit(pool: VerifyPool, replica: ReplicatedExchange<unknown>, txs: Uint8Array[]): Promise<number> {
   if (pool.workers > 0) {
@@ -65,7 +46,7 @@ async function submit(pool: VerifyPool, replica: ReplicatedExchange<unknown>, tx
 
 async function run(workers: number): Promise<{ workers: number; perS: number; loopBusy: number; admitted: number }> {
   const pool = new VerifyPool(scheme, { workers });
-  const replica = freshReplica(pool);
+  const replica = freshReplica(exchange, pool.scheme);
   // Warm the workers and the code paths on orders of their own (not counted, not reused).
   for (let k = 0; k < warm.length; k += BATCH) await submit(pool, replica, warm.slice(k, k + BATCH));
   let next = 0;
