@@ -183,10 +183,11 @@ export class ReplicaNode<M> {
     const pool = new VerifyPool(o.clientScheme, { workers: o.verifyWorkers ?? defaultVerifyWorkers() });
     this.verifyPool = pool;
     const sharedPool = o.scheme === o.clientScheme;
-    // One signature checker for the door and the protocol: a vote is checked once.
-    const verifier = new StatementVerifier(validators, sharedPool ? pool.scheme : o.scheme);
-    // Signing through the pool's scheme remembers this replica's own signatures as valid.
-    const signer = (sharedPool ? pool.scheme : o.scheme).signer(o.secretKey);
+    // One signature checker for the door and the protocol (a vote is checked once); signing
+    // through it remembers this replica's own signatures as valid.
+    const consensusScheme = sharedPool ? pool.scheme : o.scheme;
+    const verifier = new StatementVerifier(validators, consensusScheme);
+    const signer = consensusScheme.signer(o.secretKey);
     // A fair-ordering cluster is another cluster: replicas that disagree on the ordering refuse each other's handshake.
     const cluster = clusterId(this.ordering === 'fair' ? `${o.protocol.name}+fair` : o.protocol.name, validators);
     // What signed orders must carry: the cluster's id, unless the exchange's config names another.
@@ -311,8 +312,7 @@ export class ReplicaNode<M> {
     const o = this.options;
     this.attestations = new AttestationPool({
       validators: this.validatorSet!,
-      // The pool's scheme where it checks consensus keys: this replica's own attestations are lookups there.
-      scheme: this.verifyPool !== undefined && o.scheme === o.clientScheme ? this.verifyPool.scheme : o.scheme,
+      scheme: o.scheme,
       metrics: this.metrics,
       ...(o.attestationWindow !== undefined ? { window: o.attestationWindow } : {}),
       ...(o.attestationRetain !== undefined ? { retain: o.attestationRetain } : {}),
