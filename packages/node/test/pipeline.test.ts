@@ -60,6 +60,15 @@ function setup() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+
+/** `setup`, its start input's group driven and that group's (empty) write finished. */
+async function started(): Promise<ReturnType<typeof setup>> {
+  const s = setup();
+  await tick();
+  s.writes[0]!.finish();
+  return s;
+}
+
 const offer = (runtime: Runtime<number>, k: number) => runtime.transactions([Uint8Array.of(k)]);
 
 test("the next group's batch is queued while one is being written; each group's message leaves only after its batch and all before it are durable", async () => {
@@ -99,9 +108,7 @@ test("the next group's batch is queued while one is being written; each group's 
 
 test('every message leaves after its own batch is durable, for any order the writes finish in (generated)', async () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const { runtime, events, writes } = setup();
-    await tick();
-    writes[0]!.finish();
+    const { runtime, events, writes } = await started();
     await tick();
     events.length = 0;
     let x = seed;
@@ -130,9 +137,7 @@ test('every message leaves after its own batch is durable, for any order the wri
 });
 
 test('a write that fails stops the replica: nothing of that group or any later one is sent', async () => {
-  const { runtime, events, writes, failures } = setup();
-  await tick();
-  writes[0]!.finish();
+  const { runtime, events, writes, failures } = await started();
   await tick();
   offer(runtime, 1);
   await tick();
@@ -148,9 +153,7 @@ test('a write that fails stops the replica: nothing of that group or any later o
 });
 
 test("one evidence record per offender, its first, even when the offender's second is found while the first is still being written", async () => {
-  const { runtime, events, writes } = setup();
-  await tick();
-  writes[0]!.finish();
+  const { runtime, events, writes } = await started();
   await tick();
   offer(runtime, 101);
   await tick();
@@ -163,9 +166,7 @@ test("one evidence record per offender, its first, even when the offender's seco
 });
 
 test('stopped while a group is being written: its messages do not go out once the write lands', async () => {
-  const { runtime, events, writes } = setup();
-  await tick();
-  writes[0]!.finish();
+  const { runtime, events, writes } = await started();
   await tick();
   offer(runtime, 1);
   await tick();
