@@ -27,13 +27,17 @@ function message(id: number, signer: number, good = true): Uint8Array {
   return Uint8Array.of(id);
 }
 
-/** A pool whose checks finish when the test says (its real one remembers the verdicts). */
+/**
+ * A pool whose checks finish when the test says (its real one remembers the verdicts). `finish`
+ * resolves once the real check is done: a worker starting on a busy machine can take longer than
+ * any fixed wait (CI saw nothing passed 50 ms after finishing).
+ */
 function controlledPool(real: VerifyPool) {
-  const waiting: Array<{ jobs: readonly VerifyJob[]; finish: () => void }> = [];
+  const waiting: Array<{ jobs: readonly VerifyJob[]; finish: () => Promise<void> }> = [];
   const pool = {
     workers: 1,
     scheme: real.scheme,
-    check: (jobs: readonly VerifyJob[]) => new Promise<boolean[]>((resolve) => waiting.push({ jobs, finish: () => void real.check(jobs).then(resolve) })),
+    check: (jobs: readonly VerifyJob[]) => new Promise<boolean[]>((resolve) => waiting.push({ jobs, finish: () => real.check(jobs).then(resolve) })),
   } as unknown as VerifyPool;
   return { pool, waiting };
 }
@@ -68,7 +72,7 @@ test("checks finishing in reverse order: each peer's messages still reach the pr
     for (let id = 1; id <= 5; id++) d.onMessage(id % 3, message(id, id % 4));
     expect(waiting).toHaveLength(5);
     for (const w of [...waiting].reverse()) {
-      w.finish();
+      await w.finish();
       await settle();
     }
     // Peers 1: 1, 4; 2: 2, 5; 0: 3. Finished 5, 4, 3, 2, 1: peer 0's goes at once, each other peer's in its order.
@@ -89,7 +93,7 @@ test('a message with a bad signature is dropped and struck when its turn comes; 
     d.onMessage(1, message(11, 1));
     d.onMessage(2, message(12, 2, false));
     d.onMessage(1, message(13, 3));
-    for (const w of waiting) w.finish();
+    await Promise.all(waiting.map((w) => w.finish()));
     await settle();
     expect(passed).toEqual([11, 13]);
     expect(await metrics.value('bftx_rejected_inputs_total', { reason: 'bad_signature' })).toBe(1);
@@ -107,7 +111,7 @@ test("messages waiting for their checks count against their peer's share: past i
     d.onMessage(2, message(27, 2));
     expect(waiting).toHaveLength(4); // three from peer 1, one from peer 2
     expect(await metrics.value('bftx_rejected_inputs_total', { reason: 'peer_queue_full' })).toBe(3);
-    for (const w of waiting) w.finish();
+    await Promise.all(waiting.map((w) => w.finish()));
     await settle();
     expect(passed).toEqual([21, 22, 23, 27]);
   } finally {
@@ -127,7 +131,7 @@ test("a message needing no check (its votes checked before) waits behind its own
     expect(waiting).toHaveLength(1);
     await settle();
     expect(passed).toEqual([]);
-    waiting[0]!.finish();
+    await waiting[0]!.finish();
     await settle();
     expect(passed).toEqual([32, 31]);
   } finally {
@@ -153,7 +157,7 @@ test("a peer's proposals full of bad client signatures hold up no message: they 
     const payloadBatches = waiting.filter((w) => w.jobs.some((j) => j.domain === 'bftx.order'));
     expect(payloadBatches.map((w) => w.jobs.length)).toEqual([15_000, 5_000]);
     // Only the votes' checks finish: every message goes on; the payload checks are still out.
-    for (const w of waiting) if (!payloadBatches.includes(w)) w.finish();
+    await Promise.all(waiting.filter((w) => !payloadBatches.includes(w)).map((w) => w.finish()));
     await settle();
     expect(passed.sort()).toEqual([41, 42, 43]);
     // More proposals from that peer send nothing ahead until its checks are answered.
