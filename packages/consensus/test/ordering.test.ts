@@ -154,6 +154,81 @@ describe('FairOrderingPolicy', () => {
   });
 });
 
+describe('FairOrderingPolicy against Byzantine clients and peers (found by an outside review)', () => {
+  const big = (k: number) => Uint8Array.of(1, 7, k >> 16, (k >> 8) & 255, k & 255);
+  const has = (payload: readonly Uint8Array[], t: Uint8Array) => payloadTransactions(payload).some((x) => Buffer.compare(Buffer.from(x), Buffer.from(t)) === 0);
+
+  test('a client that sends a full log of transactions to one replica each cannot keep later transactions out of every block; the unbacked ones are dropped', () => {
+    const c = cluster(4); // replica 3 Byzantine: it sends no log
+    let now = 1_000;
+    // 1,000 each (a log's cap) to replica 0 only and to replica 1 only: no other log ever names them.
+    c.policies[0]!.offer(Array.from({ length: 1_000 }, (_, k) => big(k)), now);
+    c.policies[1]!.offer(Array.from({ length: 1_000 }, (_, k) => big(10_000 + k)), now);
+    now += 10;
+    const y = big(99_999); // an honest client's order, to every replica
+    for (const i of [0, 1, 2]) c.policies[i]!.offer([y], now);
+    const honest = c.policies.slice(0, 3);
+    const exchange = () => {
+      const logs = honest.map((p) => p.ownLog(now));
+      honest.forEach((p, i) => logs.forEach((l, j) => i !== j && p.receiveLog(j, l)));
+    };
+    for (let step = 0; step < 3; step++, now += 10) exchange();
+    // Within a few deltas every honest leader proposes y (before: never; every log was full of the junk).
+    for (const leader of [0, 1, 2]) expect(has(c.policies[leader]!.build(ctx(now), 500), y)).toBe(true);
+    for (let step = 0; step < 20; step++, now += 10) exchange();
+    expect(c.policies[0]!.evicted).toBe(1_000);
+    expect(c.policies[1]!.evicted).toBe(1_000);
+    expect(c.policies[0]!.size).toBe(1); // y alone
+  });
+
+  test('a transaction backed by f+1 logs is never dropped, however long it waits', () => {
+    const c = cluster(4);
+    const a = big(1);
+    for (const i of [0, 1]) c.policies[i]!.offer([a], 5);
+    for (let now = 10; now < 2_000; now += 10) exchangeLogs(c, now);
+    expect(c.policies[0]!.evicted).toBe(0);
+    expect(c.policies[0]!.size).toBe(1);
+  });
+
+  test('a leader lacking bytes asks another peer that logged them on each retry (a peer that never answers cannot stall it)', () => {
+    const c = cluster(4);
+    const x = big(1);
+    const byz = 3;
+    for (const i of [2, byz]) c.policies[i]!.offer([x], 10); // replica 0 lacks x; 2 and the Byzantine 3 have it
+    const askedOf = new Set<number>();
+    let now = 20;
+    for (let attempt = 0; attempt < 4; attempt++, now += 20) {
+      exchangeLogs(c, now);
+      const asks = c.policies[0]!.missing(now);
+      expect([...asks.values()].flat()).toHaveLength(1);
+      askedOf.add([...asks.keys()][0]!);
+    }
+    expect([...askedOf].sort()).toEqual([2, byz]);
+  });
+
+  test('a leader that lacks part of the chain it extends proposes nothing (it cannot tell what is on it)', () => {
+    const c = cluster(4);
+    const x = big(1);
+    for (const p of c.policies) p.offer([x], 10);
+    exchangeLogs(c, 20);
+    expect(has(c.policies[0]!.build(ctx(20), 100), x)).toBe(true);
+    expect(c.policies[0]!.build({ ...ctx(21), pendingComplete: false }, 100)).toEqual([]);
+  });
+
+  test('a leader carries no peer log signed ahead of its clock by more than half the skew a voter allows: a voter whose clock is behind still accepts', () => {
+    const c = cluster(4);
+    const x = big(1);
+    const t = 10_000;
+    for (const i of [0, 1, 2]) c.policies[i]!.offer([x], t - 50);
+    exchangeLogs(c, t - 20);
+    // The Byzantine replica 3 signs its log a full delta (the voters' skew) ahead of the leader's clock: the freshest, but not carried.
+    c.policies[0]!.receiveLog(3, signReceiveLog(c.signers[3]!, 3, t + 10, entries([[x, t - 50]])));
+    const payload = c.policies[0]!.build(ctx(t), 100);
+    expect(has(payload, x)).toBe(true);
+    expect(c.policies[2]!.validate(payload, ctx(t - 1))).toEqual({ ok: true }); // 2 ms behind, 1 ms on the way
+  });
+});
+
 describe('payloadTransactions', () => {
   test('strips the leading receive logs only: a transaction that starts with a zero byte stays a transaction', () => {
     const c = cluster(4);

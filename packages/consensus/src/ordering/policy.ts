@@ -41,12 +41,22 @@ interface Held {
   /** Receipt time as logged (undefined: left out of the log by an adversary), and as it was. */
   readonly logged: number | undefined;
   readonly received: number;
+  /** When this replica's signed log first named it (undefined: not yet, e.g. behind the log's entry cap). */
+  announced: number | undefined;
 }
 
 /** Final digests remembered, so a log signed before a transaction became final does not oblige it again. */
 const FINAL_KEPT = 200_000;
-/** Digests asked of peers at most once per this many ms. */
+/** Digests asked of peers at most once per this many deltas (each retry asks another peer that logged it). */
 const ASK_EVERY_DELTAS = 2;
+/**
+ * A transaction this replica's log has named for this many deltas that fewer than f+1 logs name
+ * (at most f replicas got it: a client that sent it to too few, or one that fills logs on purpose)
+ * is *unbacked*: it goes into the log only after every backed one. After `EVICT_DELTAS` unbacked it
+ * is dropped: it can never be ordered, and kept it would hold a log slot and memory for ever.
+ */
+const UNBACKED_DELTAS = 2;
+const EVICT_DELTAS = 16;
 
 /**
  * Leader-proof ordering as a payload policy. Every replica logs the transactions it receives with
@@ -71,7 +81,8 @@ export class FairOrderingPolicy implements PayloadPolicy {
   private ownDirty = true;
   /** Version of the own log: bumped each time it is signed (the runtime sends each version to each peer once). */
   version = 0;
-  private readonly asked = new Map<string, number>();
+  /** Digests asked of peers: when last, and how many times (each retry asks the next peer that logged it). */
+  private readonly asked = new Map<string, { at: number; tries: number }>();
   /**
    * Transactions seen in a proposal this replica built or accepted, until when they stay out of its
    * log: on the chain now, they are not obliged, and leaving them out keeps logs to what is new.
@@ -84,6 +95,8 @@ export class FairOrderingPolicy implements PayloadPolicy {
   private readonly capacity: number;
   /** Logs refused (bad signature, unknown signer, disordered entries), counted. */
   refusedLogs = 0;
+  /** Transactions dropped unbacked (see `EVICT_DELTAS`), counted. */
+  evicted = 0;
 
   constructor(
     private readonly self: number,
@@ -110,7 +123,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       this.adversary?.seen?.(tx, now);
       const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
       const k = txKey(tx);
-      this.held.set(key, { tx, digest, key: k, logged, received: now });
+      this.held.set(key, { tx, digest, key: k, logged, received: now, announced: undefined });
       this.byTxKey.set(k, key);
       this.asked.delete(key);
       if (logged !== undefined) this.touch();
@@ -140,12 +153,20 @@ export class FairOrderingPolicy implements PayloadPolicy {
   ownLog(now: number): SignedReceiveLog {
     const age = this.own === undefined ? Infinity : now - this.own.at;
     if (age >= this.maxLogAge / 4 || (this.ownDirty && age >= this.resignEvery)) {
+      const unbacked = this.unbacked(now);
       const entries: LogEntry[] = [];
-      for (const [key, h] of this.held) {
-        if (h.logged === undefined || (this.inFlight.get(key) ?? -1) > now) continue;
-        entries.push({ digest: h.digest, time: h.logged });
+      const named: Held[] = [];
+      // Backed (or young) transactions first, in receipt order; unbacked ones only in the room left.
+      for (const pass of [false, true]) {
+        for (const [key, h] of this.held) {
+          if (h.logged === undefined || (this.inFlight.get(key) ?? -1) > now || unbacked.has(key) !== pass) continue;
+          entries.push({ digest: h.digest, time: h.logged });
+          named.push(h);
+          if (entries.length >= MAX_LOG_ENTRIES) break;
+        }
         if (entries.length >= MAX_LOG_ENTRIES) break;
       }
+      for (const h of named) h.announced ??= now;
       entries.sort((a, b) => cmp(a.digest, b.digest));
       this.own = signReceiveLog(this.signer, this.self, now, entries);
       this.version++;
@@ -154,17 +175,42 @@ export class FairOrderingPolicy implements PayloadPolicy {
     return this.own!;
   }
 
+  /**
+   * Held transactions this replica's log has named for `UNBACKED_DELTAS` that fewer than f other
+   * fresh logs name (so fewer than f+1 with its own: never obliged); those named for `EVICT_DELTAS`
+   * are dropped here (see `EVICT_DELTAS`).
+   */
+  private unbacked(now: number): Set<string> {
+    const out = new Set<string>();
+    const since = now - UNBACKED_DELTAS * this.delta;
+    let counts: Map<string, number> | undefined;
+    for (const [key, h] of this.held) {
+      if (h.announced === undefined || h.announced > since || (this.inFlight.get(key) ?? -1) > now) continue;
+      counts ??= this.logCounts(now, false);
+      if ((counts.get(key) ?? 0) >= this.validators.f) continue;
+      if (h.announced <= now - EVICT_DELTAS * this.delta) {
+        this.held.delete(key);
+        this.byTxKey.delete(h.key);
+        this.asked.delete(key);
+        this.inFlight.delete(key);
+        this.evicted++;
+      } else out.add(key);
+    }
+    return out;
+  }
+
   /** The logs a proposal at `now` may carry: this replica's and every peer's, at most half `maxLogAge` old (the rest is margin for the proposal's travel). */
   private freshLogs(now: number, all = false): SignedReceiveLog[] {
     const peers: SignedReceiveLog[] = [];
-    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) peers.push(log);
+    // For a proposal: half the age and half the clock skew a voter allows, so it passes a voter whose clock is behind (a log signed ahead of the leader's clock would not).
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2, all ? this.maxClockSkew : this.maxClockSkew / 2)) peers.push(log);
     // A proposal carries n - f logs, the freshest: more would add bytes, not fairness (f+1 of any n - f include an honest one).
     if (!all) peers.sort((a, b) => b.at - a.at || a.signer - b.signer).splice(this.validators.n - this.validators.f - 1);
     return [this.ownLog(now), ...peers];
   }
 
-  private fresh(log: SignedReceiveLog, now: number, maxAge = this.maxLogAge): boolean {
-    return log.at + maxAge >= now && log.at <= now + this.maxClockSkew;
+  private fresh(log: SignedReceiveLog, now: number, maxAge = this.maxLogAge, maxAhead = this.maxClockSkew): boolean {
+    return log.at + maxAge >= now && log.at <= now + maxAhead;
   }
 
   private excluded(context: PayloadContext): (key: string) => boolean {
@@ -180,6 +226,8 @@ export class FairOrderingPolicy implements PayloadPolicy {
   }
 
   build(context: PayloadContext, max: number): Uint8Array[] {
+    // Without the whole chain it extends, the leader cannot tell what is on it: it proposes nothing (as first-in-first-out does).
+    if (context.pendingComplete === false) return [];
     const logs = this.freshLogs(context.now);
     if (logs.length < this.validators.n - this.validators.f) return [];
     const order = fairOrder(logs, this.validators.f, this.excluded(context));
@@ -229,10 +277,13 @@ export class FairOrderingPolicy implements PayloadPolicy {
     return false;
   }
 
-  /** How many of the fresh logs (all peers') name each digest. */
-  private logCounts(now: number): Map<string, number> {
+  /** How many of the fresh logs (all peers', and this replica's own unless `own` is false) name each digest. */
+  private logCounts(now: number, own = true): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const log of this.freshLogs(now, true)) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
+    const logs: SignedReceiveLog[] = [];
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) logs.push(log);
+    if (own) logs.push(this.ownLog(now));
+    for (const log of logs) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
     return counts;
   }
 
@@ -299,26 +350,35 @@ export class FairOrderingPolicy implements PayloadPolicy {
     if (logs.length < this.validators.f + 1) return asks;
     const order: Obliged[] = fairOrder(logs, this.validators.f, (k) => this.final.has(k) || this.held.has(k));
     if (order.length === 0) return asks;
-    const wanted = new Set<string>();
+    /** Wanted digests, each with the number of times asked before (the retry asks the next peer that logged it). */
+    const wanted = new Map<string, number>();
     for (const o of order) {
-      const at = this.asked.get(o.key);
-      if (at !== undefined && now - at < ASK_EVERY_DELTAS * this.delta) continue;
-      wanted.add(o.key);
-      this.asked.set(o.key, now);
+      const asked = this.asked.get(o.key);
+      if (asked !== undefined && now - asked.at < ASK_EVERY_DELTAS * this.delta) continue;
+      const tries = asked === undefined ? 0 : asked.tries + 1;
+      wanted.set(o.key, tries);
+      this.asked.set(o.key, { at: now, tries });
       if (wanted.size >= MAX_ASK) break;
     }
     if (this.asked.size > 4 * MAX_LOG_ENTRIES) for (const k of [...this.asked.keys()].slice(0, MAX_LOG_ENTRIES)) this.asked.delete(k);
-    for (const log of logs) {
+    // The peers whose logs name each wanted digest, in validator order: a peer that never answers is asked once in every so many tries.
+    const namers = new Map<string, Array<{ signer: number; digest: Uint8Array }>>();
+    for (const log of [...logs].sort((a, b) => a.signer - b.signer)) {
       if (log.signer === this.self) continue;
       const keys = entryKeys(log);
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         if (!wanted.has(key)) continue;
-        wanted.delete(key);
-        let list = asks.get(log.signer);
-        if (list === undefined) asks.set(log.signer, (list = []));
-        list.push(log.entries[i]!.digest);
+        let list = namers.get(key);
+        if (list === undefined) namers.set(key, (list = []));
+        list.push({ signer: log.signer, digest: log.entries[i]!.digest });
       }
+    }
+    for (const [key, list] of namers) {
+      const { signer, digest } = list[wanted.get(key)! % list.length]!;
+      let ask = asks.get(signer);
+      if (ask === undefined) asks.set(signer, (ask = []));
+      ask.push(digest);
     }
     return asks;
   }
