@@ -190,6 +190,24 @@ describe('FairOrderingPolicy against Byzantine clients and peers (found by an ou
     expect(c.policies[0]!.size).toBe(1);
   });
 
+  test('a transaction a proposal carried is never dropped, though peers leave it out of their logs while it is in flight', () => {
+    const c = cluster(4);
+    const a = big(1);
+    for (const p of c.policies) p.offer([a], 5);
+    exchangeLogs(c, 10);
+    const leader = c.policies[0]!;
+    const payload = leader.build(ctx(10), 100);
+    expect(has(payload, a)).toBe(true);
+    // The block is abandoned; the peers hear no more of a (their logs leave it out) while the leader waits 30 delta.
+    for (let now = 20; now < 320; now += 10) {
+      const own = leader.ownLog(now);
+      expect(own).toBeDefined();
+      for (const j of [1, 2, 3]) leader.receiveLog(j, signReceiveLog(c.signers[j]!, j, now, []));
+    }
+    expect(leader.evicted).toBe(0);
+    expect(leader.size).toBe(1);
+  });
+
   test('a leader lacking bytes asks another peer that logged them on each retry (a peer that never answers cannot stall it)', () => {
     const c = cluster(4);
     const x = big(1);

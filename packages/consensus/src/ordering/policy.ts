@@ -43,6 +43,8 @@ interface Held {
   readonly received: number;
   /** When this replica's signed log first named it (undefined: not yet, e.g. behind the log's entry cap). */
   announced: number | undefined;
+  /** Once f+1 logs named it, or a proposal carried it (which f+1 logs backed): never dropped as unbacked. */
+  backed: boolean;
 }
 
 /** Final digests remembered, so a log signed before a transaction became final does not oblige it again. */
@@ -123,7 +125,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       this.adversary?.seen?.(tx, now);
       const logged = this.adversary?.logTime ? this.adversary.logTime(tx, now) : now;
       const k = txKey(tx);
-      this.held.set(key, { tx, digest, key: k, logged, received: now, announced: undefined });
+      this.held.set(key, { tx, digest, key: k, logged, received: now, announced: undefined, backed: false });
       this.byTxKey.set(k, key);
       this.asked.delete(key);
       if (logged !== undefined) this.touch();
@@ -185,9 +187,13 @@ export class FairOrderingPolicy implements PayloadPolicy {
     const since = now - UNBACKED_DELTAS * this.delta;
     let counts: Map<string, number> | undefined;
     for (const [key, h] of this.held) {
-      if (h.announced === undefined || h.announced > since || (this.inFlight.get(key) ?? -1) > now) continue;
+      if (h.backed || h.announced === undefined || h.announced > since || (this.inFlight.get(key) ?? -1) > now) continue;
       counts ??= this.logCounts(now, false);
-      if ((counts.get(key) ?? 0) >= this.validators.f) continue;
+      // Backed once is backed for good: while a proposal carries it, peers' logs leave it out (in flight).
+      if ((counts.get(key) ?? 0) >= this.validators.f) {
+        h.backed = true;
+        continue;
+      }
       if (h.announced <= now - EVICT_DELTAS * this.delta) {
         this.held.delete(key);
         this.byTxKey.delete(h.key);
@@ -293,7 +299,10 @@ export class FairOrderingPolicy implements PayloadPolicy {
     const until = now + 3 * this.delta;
     for (const tx of txs) {
       const key = digestKey(txDigest(tx));
-      if (this.held.has(key)) this.inFlight.set(key, until);
+      const h = this.held.get(key);
+      if (h === undefined) continue;
+      this.inFlight.set(key, until);
+      h.backed = true;
     }
     this.ownDirty = true;
     if (this.inFlight.size > this.capacity) for (const [k, t] of this.inFlight) if (t <= now || !this.held.has(k)) this.inFlight.delete(k);
