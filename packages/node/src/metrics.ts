@@ -82,6 +82,36 @@ export class ReplicaMetrics {
     this.rejected.inc({ reason });
   }
 
+  /**
+   * Fair ordering's own counts, read from its payload policies when scraped: transactions held for
+   * ordering, and those dropped unbacked (fewer than f+1 receive logs named them: sent to too few
+   * replicas, or a client filling logs on purpose). Logs refused are protocol rejects already.
+   */
+  watchFairOrdering(policies: ReadonlyArray<{ readonly size: number; readonly evicted: number }>): void {
+    const registers = [this.registry];
+    // A replica that starts again (after a failed start) watches its new policies.
+    for (const name of ['bftx_fair_ordering_held_transactions', 'bftx_fair_ordering_evicted_total']) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name: 'bftx_fair_ordering_held_transactions',
+      help: 'Transactions fair ordering holds, not final yet',
+      registers,
+      collect() {
+        this.set(policies.reduce((a, p) => a + p.size, 0));
+      },
+    });
+    let reported = 0;
+    new Counter({
+      name: 'bftx_fair_ordering_evicted_total',
+      help: 'Transactions fair ordering dropped unbacked: fewer than f+1 receive logs named them for 16 delta',
+      registers,
+      collect() {
+        const now = policies.reduce((a, p) => a + p.evicted, 0);
+        if (now > reported) this.inc(now - reported);
+        reported = now;
+      },
+    });
+  }
+
   /** The value of a counter or gauge (summed over series matching these labels), for tests and summaries; not for histograms. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = this.registry.getSingleMetric(name);

@@ -64,7 +64,9 @@ export async function recover<M>(options: ReplicaOptions<M>, config: Omit<Protoc
     const logging: ProtocolDefinition<M> = { ...options.protocol, create: (c) => (logged = new LoggedProtocol(options.protocol.create(c), options.protocol, metrics, options.maxLoggedMessages)) };
     const exchange = replicatedExchange(logging, { exchange: options.exchange, clientScheme: options.clientScheme });
     const fair = options.ordering === 'fair';
-    const definition = (fair ? fairOrdering(exchange, options.fairOrdering) : exchange) as ProtocolDefinition<unknown>;
+    const ordered = fair ? fairOrdering(exchange, options.fairOrdering) : undefined;
+    if (ordered !== undefined) metrics.watchFairOrdering(ordered.policies);
+    const definition = (ordered ?? exchange) as ProtocolDefinition<unknown>;
     const storedSafety = await store.safetyState();
     let driven: Protocol<unknown>;
     try {

@@ -77,6 +77,12 @@ describe.each([
       expect(new Set(res.receiveLogs.map((l) => l.signer)).size).toBe(split.logs.length);
       const status = (await (await fetch(`http://127.0.0.1:${api.port}/v1/status`)).json()) as { ordering: string };
       expect(status.ordering).toBe('fair');
+      // Orders that reach one replica only are never ordered (no f+1 logs name them): dropped after 16 delta, counted, not executed.
+      expect(await nodes[0]!.metrics.value('bftx_fair_ordering_evicted_total')).toBe(0);
+      nodes[0]!.submit(orders(4, 40));
+      await until('the unbacked orders dropped', async () => (await nodes[0]!.metrics.value('bftx_fair_ordering_evicted_total')) === 4);
+      expect(await nodes[0]!.metrics.value('bftx_fair_ordering_held_transactions')).toBe(0);
+      expect(nodes.map(txCount)).toEqual(nodes.map(() => 40));
     } finally {
       await api.stop();
       await Promise.all(nodes.map((n) => n.stop()));
