@@ -159,7 +159,7 @@ export class FairOrderingPolicy implements PayloadPolicy {
       const entries: LogEntry[] = [];
       const named: Held[] = [];
       // Backed (or young) transactions first, in receipt order; unbacked ones only in the room left.
-      for (const pass of [false, true]) {
+      for (const pass of unbacked.size > 0 ? [false, true] : [false]) {
         for (const [key, h] of this.held) {
           if (h.logged === undefined || (this.inFlight.get(key) ?? -1) > now || unbacked.has(key) !== pass) continue;
           entries.push({ digest: h.digest, time: h.logged });
@@ -207,12 +207,18 @@ export class FairOrderingPolicy implements PayloadPolicy {
 
   /** The logs a proposal at `now` may carry: this replica's and every peer's, at most half `maxLogAge` old (the rest is margin for the proposal's travel). */
   private freshLogs(now: number, all = false): SignedReceiveLog[] {
-    const peers: SignedReceiveLog[] = [];
-    // For a proposal: half the age and half the clock skew a voter allows, so it passes a voter whose clock is behind (a log signed ahead of the leader's clock would not).
-    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2, all ? this.maxClockSkew : this.maxClockSkew / 2)) peers.push(log);
+    // For a proposal: half the clock skew a voter allows too, so it passes a voter whose clock is behind (a log signed ahead of the leader's clock would not).
+    const peers = this.peerLogs(now, all ? this.maxClockSkew : this.maxClockSkew / 2);
     // A proposal carries n - f logs, the freshest: more would add bytes, not fairness (f+1 of any n - f include an honest one).
     if (!all) peers.sort((a, b) => b.at - a.at || a.signer - b.signer).splice(this.validators.n - this.validators.f - 1);
     return [this.ownLog(now), ...peers];
+  }
+
+  /** Peers' logs at most half `maxLogAge` old and at most `maxAhead` ahead of this clock. */
+  private peerLogs(now: number, maxAhead: number): SignedReceiveLog[] {
+    const peers: SignedReceiveLog[] = [];
+    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2, maxAhead)) peers.push(log);
+    return peers;
   }
 
   private fresh(log: SignedReceiveLog, now: number, maxAge = this.maxLogAge, maxAhead = this.maxClockSkew): boolean {
@@ -286,8 +292,8 @@ export class FairOrderingPolicy implements PayloadPolicy {
   /** How many of the fresh logs (all peers', and this replica's own unless `own` is false) name each digest. */
   private logCounts(now: number, own = true): Map<string, number> {
     const counts = new Map<string, number>();
-    const logs: SignedReceiveLog[] = [];
-    for (const [signer, log] of this.logs) if (signer !== this.self && this.fresh(log, now, this.maxLogAge / 2)) logs.push(log);
+    // Not through `freshLogs`: `ownLog` asks for these counts while it re-signs.
+    const logs = this.peerLogs(now, this.maxClockSkew);
     if (own) logs.push(this.ownLog(now));
     for (const log of logs) for (const k of entryKeys(log)) counts.set(k, (counts.get(k) ?? 0) + 1);
     return counts;
