@@ -8,7 +8,9 @@
 // throughput of each and the ratio, and what attestations cost per block on the replicas (from
 // their /metrics: producing one, sign + encode + queue to every peer; checking the n-1 received).
 // Each step also gives each replica process's CPU (all its threads: the event loop and its verify
-// workers) as cores used. A warm-up step (half the first rate, 3 s, not counted) comes first, so a
+// workers) as cores used, and the blocks finalized a second. Before any order, the cluster runs
+// IDLE_S seconds with none: its cores used and blocks a second then give what a block costs apart
+// from its orders. A warm-up step (half the first rate, 3 s, not counted) comes first, so a
 // cold start's compile pauses do not end the ladder.
 // Last line: one JSON object.
 //
@@ -156,7 +158,21 @@ async function attestationCosts(files: ClusterFiles): Promise<{ signed: number; 
   return sum;
 }
 
+/** Replica 0's finalized height (from its /metrics). */
+async function finalizedHeight(files: ClusterFiles): Promise<number> {
+  const r = files.replicas[0]!;
+  const text = await (await fetch(`http://${r.api.host}:${r.api.port}/metrics`)).text();
+  return Number(/^bftx_finalized_height(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** Seconds the cluster runs with no orders, measured before the warm-up: the cost of blocks alone. */
+const IDLE_S = 5;
+
 interface Run {
+  /** With no orders: each replica's cores used and blocks finalized a second. */
+  idle: { cores: number[]; blocksPerS: number };
+  /** Blocks finalized a second in each step (sending and draining). */
+  stepBlocksPerS: number[];
   maxSustained: number;
   /** Each replica process's cores used (all its threads) in the step of the max sustained rate. */
   replicaCores: number[];
@@ -185,12 +201,26 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
   const steps: LoadReport[] = [];
   /** Each replica's cores used in each step. */
   const stepCores: number[][] = [];
+  const stepBlocksPerS: number[] = [];
+  let idle = { cores: [] as number[], blocksPerS: Number.NaN };
   let best: LoadReport | undefined;
   let bestCores: number[] = [];
   let costs = { signed: 0, received: 0, produceS: 0, checkS: 0, blocks: 0, refused: 0, requests: 0 };
   let began = performance.now();
   try {
     await up(files);
+    {
+      // No orders: what blocks alone cost (a protocol that proposes when idle keeps finalizing empty blocks).
+      const cpu0 = children.map((c) => cpuSeconds(c.pid));
+      const h0 = await finalizedHeight(files);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      const s = (performance.now() - t0) / 1000;
+      const h1 = await finalizedHeight(files);
+      idle = { cores: children.map((c, i) => Math.round(((cpuSeconds(c.pid) - cpu0[i]!) / s) * 100) / 100), blocksPerS: Math.round(((h1 - h0) / s) * 10) / 10 };
+      const perBlockMs = idle.blocksPerS > 0 ? Math.round(((idle.cores.reduce((a, b) => a + b, 0) / N / idle.blocksPerS) * 1000 * 10)) / 10 : Number.NaN;
+      line(`${label}: no orders, ${IDLE_S} s`, `${idle.blocksPerS} blocks/s, replicas ${idle.cores.join(' ')} cores: ${perBlockMs} ms of a replica's CPU a block`);
+    }
     await runLoad(files, { rate: Math.max(1, Math.round(RATES[0]! / 2)), durationS: 3, drainS: 3, unattested: true });
     began = performance.now();
     for (const rate of RATES) {
@@ -198,12 +228,16 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
       let first: { at: number; cpu: number[] } | undefined;
       let last: { at: number; cpu: number[] } | undefined;
       const sample = () => ({ at: performance.now(), cpu: children.map((c) => cpuSeconds(c.pid)) });
+      const h0 = await finalizedHeight(files);
+      const t0 = performance.now();
       const r = await runLoad(files, { rate, durationS: STEP_S, drainS: 5, unattested: !attestations, onTick: () => (first === undefined ? (first = sample()) : (last = sample())) });
+      const blocksPerS = Math.round((((await finalizedHeight(files)) - h0) / ((performance.now() - t0) / 1000)) * 10) / 10;
+      stepBlocksPerS.push(blocksPerS);
       const used = children.map((_, i) => (first === undefined || last === undefined ? Number.NaN : Math.round(((last.cpu[i]! - first.cpu[i]!) / ((last.at - first.at) / 1000)) * 100) / 100));
       steps.push(r);
       stepCores.push(used);
       const ok = SUSTAINED(r);
-      line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, replicas ${used.join(' ')} cores, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
+      line(`${label}: offered ${rate}/s`, `finalized ${r.finalizedPerS}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, replicas ${used.join(' ')} cores, ${blocksPerS} blocks/s, generator ${Math.round(r.generatorCpu * 100)}% of a core${ok ? '' : '  (not sustained)'}`);
       if (!ok) break;
       best = r;
       bestCores = used;
@@ -215,7 +249,7 @@ async function benchProtocol(protocol: string, attestations: boolean): Promise<R
     rmSync(dir, { recursive: true, force: true });
   }
   const perBlock = (seconds: number) => (costs.blocks > 0 ? Math.round((seconds / costs.blocks) * 1e7) / 10 : 0);
-  return { replicaCores: bestCores, maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS), refused: costs.refused, requests: costs.requests };
+  return { idle, stepBlocksPerS, replicaCores: bestCores, maxSustained: best?.finalizedPerS ?? 0, blocksPerS: Math.round(costs.blocks / N / began), p50: best?.latencyMs.p50 ?? Number.NaN, p99: best?.latencyMs.p99 ?? Number.NaN, generatorCpu: best?.generatorCpu ?? Number.NaN, steps, produceUsPerBlock: perBlock(costs.produceS), checkUsPerBlock: perBlock(costs.checkS), refused: costs.refused, requests: costs.requests };
 }
 
 const cores = availableParallelism();
@@ -230,14 +264,14 @@ line('attestation, one core: produce (sign, encode, frame)', `${micro.produceUs}
 // A replica checks the received ones until it holds a quorum (its own included): 2f of them, or up to n - 1 when they come before its own.
 const QUORUM = Math.ceil((2 * N) / 3);
 line(`attestation, one core: check one (decode, verify); x${QUORUM - 1} to ${N - 1}/block`, `${micro.checkUs} µs; ${Math.round(micro.checkUs * (QUORUM - 1) * 10) / 10} to ${Math.round(micro.checkUs * (N - 1) * 10) / 10} µs per block`);
-type Result = { replicaCores: number[]; maxSustainedPerS: number; blocksPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number; stepsFinalizedPerS: number[]; produceUsPerBlock: number; checkUsPerBlock: number };
+type Result = { idleReplicaCores: number[]; idleBlocksPerS: number; stepsBlocksPerS: number[]; replicaCores: number[]; maxSustainedPerS: number; blocksPerS: number; p50Ms: number; p99Ms: number; ratioToBound: number; generatorCoreShare: number; stepsFinalizedPerS: number[]; produceUsPerBlock: number; checkUsPerBlock: number };
 const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
 const results: Record<string, { off: Result[]; on: Result[]; onToOff?: number }> = {};
 for (const protocol of PROTOCOLS) {
   const sides: { off: Result[]; on: Result[]; onToOff?: number } = { off: [], on: [] };
   for (const attestations of SIDES) {
     const r = await benchProtocol(protocol, attestations);
-    const side: Result = { replicaCores: r.replicaCores, maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
+    const side: Result = { idleReplicaCores: r.idle.cores, idleBlocksPerS: r.idle.blocksPerS, stepsBlocksPerS: r.stepBlocksPerS, replicaCores: r.replicaCores, maxSustainedPerS: r.maxSustained, blocksPerS: r.blocksPerS, p50Ms: r.p50, p99Ms: r.p99, ratioToBound: Math.round((r.maxSustained / bound) * 100) / 100, generatorCoreShare: r.generatorCpu, stepsFinalizedPerS: r.steps.map((s) => s.finalizedPerS), produceUsPerBlock: r.produceUsPerBlock, checkUsPerBlock: r.checkUsPerBlock };
     sides[attestations ? 'on' : 'off'].push(side);
     line(`${protocol} (attestations ${attestations ? 'on' : 'off'}): max sustained`, `${r.maxSustained} orders/s (${side.ratioToBound} of the bound), p50 ${r.p50} ms, p99 ${r.p99} ms; ${r.blocksPerS} blocks/s; replicas ${r.replicaCores.join(' ')} cores`);
     if (attestations) line(`${protocol}: attestation CPU per block, one replica`, `produce (sign + send) ${r.produceUsPerBlock} µs, check those received ${r.checkUsPerBlock} µs (process CPU while in them); ${r.refused} refused (surplus ones included), ${r.requests} repair requests`);
