@@ -23,7 +23,7 @@ const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process
 interface CommonFlags {
   protocol: Settings['protocol'];
   nodes: number;
-  byzantine: StrategySpec[];
+  byzantine?: StrategySpec[];
   seed: number;
   views: number;
   delta: number;
@@ -32,18 +32,24 @@ interface CommonFlags {
   window?: { from: number; to: number };
 }
 
-function common(cmd: Command, defaults: { protocol: string; nodes: number; views?: number; signatures: string; byzantine?: string }): Command {
-  cmd
-    .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default(defaults.protocol).argParser(parseProtocol))
-    .addOption(new Option('-n, --nodes <n>', 'replicas').default(defaults.nodes).argParser(integerIn(1, 64)))
-    .addOption(new Option('-b, --byzantine <strategy,...>', `Byzantine replicas' strategies, one per replica, given to the highest-numbered replicas: ${STRATEGY_HELP}; "none" for none`).default(parseStrategies(defaults.byzantine ?? 'none'), defaults.byzantine ?? 'none').argParser(parseStrategies))
-    .addOption(new Option('-s, --seed <n>', 'seed of the run: the same seed gives the same run').default(1).argParser(integerIn(0, 2 ** 32 - 1)));
+/**
+ * The options scenarios share. A command offers only those it uses: `compare` runs every protocol
+ * at its own sizes (no --protocol, --nodes), `basic` and `compare` run honest replicas only (no
+ * --byzantine); an option in --help is one the command honours.
+ */
+function common(cmd: Command, defaults: { protocol?: string; nodes?: number; views?: number; signatures: string; byzantine?: string; delta?: string }): Command {
+  if (defaults.protocol !== undefined) cmd.addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default(defaults.protocol).argParser(parseProtocol));
+  if (defaults.nodes !== undefined) cmd.addOption(new Option('-n, --nodes <n>', 'replicas').default(defaults.nodes).argParser(integerIn(1, 64)));
+  if (defaults.byzantine !== undefined) {
+    cmd.addOption(new Option('-b, --byzantine <strategy,...>', `Byzantine replicas' strategies, one per replica, given to the highest-numbered replicas: ${STRATEGY_HELP}; "none" for none`).default(parseStrategies(defaults.byzantine), defaults.byzantine).argParser(parseStrategies));
+  }
+  cmd.addOption(new Option('-s, --seed <n>', 'seed of the run: the same seed gives the same run').default(1).argParser(integerIn(0, 2 ** 32 - 1)));
   if (defaults.views !== undefined) {
     cmd.addOption(new Option('-e, --views <n>', 'virtual run length, in views of 2 x delta').default(defaults.views).argParser(integerIn(1, 1_000_000)));
     cmd.addOption(new Option('-w, --window <from-to>', 'virtual ms shown by the view timeline and the message sequence (default: the first views)').argParser(parseWindow));
   }
   return cmd
-    .addOption(new Option('--delta <ms>', 'network delay bound delta, virtual ms').default(10).argParser(integerIn(1, 60_000)))
+    .addOption(new Option('--delta <ms>', 'network delay bound delta, virtual ms').default(10, defaults.delta ?? '10').argParser(integerIn(1, 60_000)))
     .addOption(new Option('--signatures <scheme>', 'consensus signatures: real Ed25519, or the simulator\'s scheme (fast; unforgeable inside the simulator)').choices(['ed25519', 'simulated']).default(defaults.signatures))
     .addOption(new Option('-o, --out <dir>', 'output folder for report.html, trace.jsonl, summary.json and charts/').default('out'));
 }
@@ -57,7 +63,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
 
-  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine, seed: f.seed, views: f.views, delta: f.delta, signatures: f.signatures, ...(f.window ? { window: f.window } : {}) });
+  const settings = (f: CommonFlags): Settings => ({ protocol: f.protocol, nodes: f.nodes, byzantine: f.byzantine ?? [], seed: f.seed, views: f.views, delta: f.delta, signatures: f.signatures, ...(f.window ? { window: f.window } : {}) });
 
   common(program.command('exchange', { isDefault: true }).description('the distributed-exchange scenario (default): replicas run consensus over signed orders from a market maker and random traders, one replica double-votes, a rogue client forges orders'), { protocol: 'streamlet', nodes: 5, views: 1500, signatures: 'ed25519', byzantine: 'vote-twice' }).action((f: CommonFlags) => {
     outcome = { run: (p) => exchangeScenario(settings(f), p), out: f.out };
@@ -68,12 +74,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   common(program.command('byzantine').description('consensus with Byzantine replicas (default: one equivocating leader); checks safety and reports offenders with evidence'), { protocol: 'streamlet', nodes: 5, views: 100, signatures: 'ed25519', byzantine: 'equivocate' }).action((f: CommonFlags) => {
     outcome = { run: (p) => byzantineScenario(settings(f), p), out: f.out };
   });
-  common(program.command('compare').description('every protocol at several cluster sizes: latency and messages per decision'), { protocol: 'streamlet', nodes: 4, views: 60, signatures: 'simulated' })
+  common(program.command('compare').description('every protocol at several cluster sizes: latency and messages per decision'), { views: 60, signatures: 'simulated' })
     .addOption(new Option('--sizes <n,...>', 'cluster sizes to compare').default([4, 7, 10, 16], '4,7,10,16').argParser(parseNodeList))
     .action((f: CommonFlags & { sizes: number[] }) => {
-      outcome = { run: (p) => compareScenario({ ...settings(f), sizes: f.sizes }, p), out: f.out };
+      // Every protocol at every size: the protocol and size settings only fill the shared shape.
+      outcome = { run: (p) => compareScenario({ ...settings({ ...f, protocol: 'streamlet', nodes: f.sizes[0]! }), sizes: f.sizes }, p), out: f.out };
     });
-  common(program.command('market').description('the agent-based market (ABIDES RMSC04-like population) on one exchange, or through a replicated cluster'), { protocol: 'hotstuff', nodes: 4, signatures: 'simulated' })
+  common(program.command('market').description('the agent-based market (ABIDES RMSC04-like population) on one exchange, or through a replicated cluster'), { protocol: 'hotstuff', nodes: 4, signatures: 'simulated', byzantine: 'none', delta: '100' })
     .addOption(new Option('--venue <venue>', 'direct: one exchange; replicated: through a simulated cluster').choices(['direct', 'replicated']).default('direct'))
     .addOption(new Option('--minutes <m>', 'session length from 09:30 (default: the whole day on the direct venue, 5 minutes replicated)').argParser(integerIn(1, 390)))
     .addOption(new Option('--scale <x>', 'population scale (1 = 1,116 agents)').default(1).argParser((v) => {
@@ -81,9 +88,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       if (!(Number.isFinite(x) && x > 0 && x <= 10)) throw new InvalidArgumentError('expected a number above 0, at most 10.');
       return x;
     }))
-    .action((f: CommonFlags & { venue: 'direct' | 'replicated'; minutes?: number; scale: number }) => {
-      // Market data every second and 100 ms latency: delta 100 ms keeps the cluster near the agents' pace.
-      const delta = f.delta === 10 ? 100 : f.delta;
+    .action((f: CommonFlags & { venue: 'direct' | 'replicated'; minutes?: number; scale: number }, cmd: Command) => {
+      // Market data every second and 100 ms latency: delta 100 ms keeps the cluster near the agents'
+      // pace, unless --delta is given (10 included).
+      const delta = cmd.getOptionValueSource('delta') === 'default' ? 100 : f.delta;
       outcome = { run: (p) => marketScenario({ ...settings({ ...f, views: 0 }), delta, venue: f.venue, minutes: f.minutes ?? (f.venue === 'direct' ? 390 : 5), scale: f.scale }, p), out: f.out };
     });
 
@@ -128,7 +136,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   try {
     result = outcome.run(io.tty ? progressBar() : undefined);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof RangeError) return usage(io, e.message);
+    // Only a bad combination of options is the user's to fix; anything else is a bug (main.ts says so).
+    if (e instanceof UsageError) return usage(io, e.message);
     throw e;
   }
   printSummary(io, result);

@@ -25,7 +25,11 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
     [['--byzantine', 'teleport'], /unknown strategy "teleport"/],
     [['--byzantine', 'crash=soon'], /at most one whole number of ms/],
     [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)/],
-    [['basic', '--byzantine', 'silent'], /`basic` runs honest replicas only/],
+    // Offered only where honoured: basic and compare run honest replicas only, compare every protocol at --sizes.
+    [['basic', '--byzantine', 'silent'], /unknown option '--byzantine'/],
+    [['compare', '-b', 'silent'], /unknown option '-b'/],
+    [['compare', '-p', 'pbft'], /unknown option '-p'/],
+    [['compare', '--nodes', '7'], /unknown option '--nodes'/],
     [['market', '--byzantine', 'silent'], /a direct market has no replicas/],
     [['compare', '--sizes', '4,4'], /each replica count once/],
     [['--seed', '-1'], /expected a whole number from 0 to 4294967295/],
@@ -58,6 +62,18 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
   });
 });
 
+test('--help shows each command only the options it honours', async () => {
+  const help = async (command: string) => {
+    const io = capture();
+    expect(await main([command, '--help'], io)).toBe(0);
+    return io.stdout();
+  };
+  expect(await help('compare')).not.toMatch(/--protocol|--nodes|--byzantine/);
+  expect(await help('basic')).not.toMatch(/--byzantine/);
+  expect(await help('basic')).toMatch(/--protocol/);
+  expect(await help('byzantine')).toMatch(/--byzantine/);
+});
+
 test('--help lists every command and exits 0', async () => {
   const io = capture();
   expect(await main(['--help'], io)).toBe(0);
@@ -65,6 +81,24 @@ test('--help lists every command and exits 0', async () => {
 });
 
 describe('runs', () => {
+  test('basic -n 1 -p hotstuff runs (it overflowed the stack) and finalizes the transactions', async () => {
+    const out = tmp();
+    const io = capture();
+    expect(await main(['basic', '-n', '1', '-p', 'hotstuff', '--out', out], io)).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { replicas: Array<{ transactions: number }> };
+    expect(summary.replicas[0]!.transactions).toBeGreaterThan(900);
+  }, 60_000);
+
+  test('market --venue replicated --delta 10 runs with delta 10 (it ran with 100), and without --delta with 100', async () => {
+    const run = async (extra: string[]) => {
+      const io = capture();
+      expect(await main(['market', '--venue', 'replicated', '--minutes', '1', '--scale', '0.1', ...extra, '--out', tmp()], io)).toBe(0);
+      return io.stdout();
+    };
+    expect(await run(['--delta', '10'])).toMatch(/4 replicas, delta 10 ms/);
+    expect(await run([])).toMatch(/4 replicas, delta 100 ms/);
+  }, 120_000);
+
   test('exchange (the default): summary table, report, trace and summary; forged orders rejected, the double-voter convicted', async () => {
     const out = tmp();
     const io = capture();

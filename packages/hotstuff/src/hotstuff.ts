@@ -228,6 +228,8 @@ export class HotStuff implements Protocol<HotStuffMessage> {
   private lastTimeout: TimeoutMessage | undefined;
   private consecutiveTimeouts = 0;
   private readonly idleViewMs: number;
+  /** Inside the handling of its own proposal (see tryPropose). */
+  private proposing = false;
   private viewEnteredAt = 0;
   /** The committed tip: its block is in the store (the root, or above it). */
   private committedTip: Block;
@@ -363,6 +365,7 @@ export class HotStuff implements Protocol<HotStuffMessage> {
 
   /** Propose if this replica leads the current view and holds what justifies entering it. */
   private tryPropose(): void {
+    if (this.proposing) return this.out.setTimer('idle', this.now + this.config.timing.delta);
     const view = this.view;
     const decision = this.rules.propose({ view, leads: this.leaderOf(view) === this.self, proposedView: this.proposedView, highQC: this.highQC, tc: this.tcs.get(view - 1) });
     if (decision === undefined) return;
@@ -386,7 +389,15 @@ export class HotStuff implements Protocol<HotStuffMessage> {
     const message: HotStuffMessage = { type: 'proposal', block, justify, tc, signature };
     this.out.trace({ kind: 'propose', view, block: block.id, height: block.height, parent: parent.id });
     this.out.broadcast(message);
-    this.onProposal(message, undefined);
+    // Its own proposal is handled at once. With n = 1 its own vote is a quorum: that forms the QC,
+    // enters the next view and would propose again inside this call, without end and without time
+    // passing; so a proposal due while handling its own waits delta (the 'idle' timer proposes).
+    this.proposing = true;
+    try {
+      this.onProposal(message, undefined);
+    } finally {
+      this.proposing = false;
+    }
   }
 
   /** The view timer: time out of the view (once), or re-send that timeout (the pacemaker rules). */

@@ -18,6 +18,15 @@ describe('hotstuff replicas', () => {
     expect(r.latency.ms.p50).toBeLessThanOrEqual(3 * 2 * DELTA);
   });
 
+  test('n = 1: its own vote is a quorum, yet it proposes a block per delta (no recursion, no spinning at one instant) and finalizes every transaction', () => {
+    // Before: its own proposal formed the QC and proposed the next block inside the same call, until the stack overflowed.
+    const r = simulate({ protocol: hotstuff(), n: 1, seed: 1, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 500, transactions: { every: 10, perBatch: 2 } });
+    expect(r.verdict).toBe('safe');
+    expect(r.replicas[0]!.transactions).toBeGreaterThanOrEqual(90);
+    expect(r.honestFinalizedHeight).toBeGreaterThanOrEqual(45);
+    expect(r.honestFinalizedHeight).toBeLessThanOrEqual(51);
+  });
+
   test('idleViewMs: an idle cluster makes a block per idle interval, not one per round trip; a transaction ends the wait and is final as fast as without it', () => {
     const run = (idleViewMs: number) =>
       simulate({ protocol: hotstuff({ idleViewMs }), n: 4, seed: 3, network: synchronous(DELTA), timing: { delta: DELTA }, duration: 3_000, workload: [{ at: 1_503, txs: [Uint8Array.of(1, 2, 3)] }] });
