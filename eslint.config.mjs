@@ -61,7 +61,7 @@ const pureRules = {
 
 export default [
   // docs/attacks: outside reviewers' scripts kept as evidence of open findings, not project code.
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/out/**', '.nx/**', 'docs/attacks/**', '**/.device/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/out/**', '.nx/**', 'docs/attacks/**', '**/.device/**', '.readme-examples/**'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
