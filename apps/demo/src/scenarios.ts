@@ -383,7 +383,7 @@ export function marketScenario(s: MarketSettings, progress?: Progress): Outcome 
       orders: result.orders,
       trades: result.trades.length,
       stylised_facts: result.facts,
-      ...(rep ? { protocol: s.protocol, n: s.nodes, finalized_height: rep.finalizedHeight, state_roots_agree: rep.stateRootsAgree, mempool: rep.mempool, offenders: rep.offenders } : {}),
+      ...(rep ? { protocol: s.protocol, n: s.nodes, delta_ms: delta, finalized_height: rep.finalizedHeight, state_roots_agree: rep.stateRootsAgree, mempool: rep.mempool, offenders: rep.offenders } : {}),
       wall_ms: Math.round(wallMs),
     },
     sections,

@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { main, type Io } from '../src/cli';
 import { blockOrders, meanInterval, sandwichWindow } from '../src/fairness';
 
@@ -37,7 +38,7 @@ test('fairness: the summary table, the report with the value chart and the sandw
   expect(html).toContain('leader order (today): height');
   expect(html).toContain('ordering + batch: height');
   expect(existsSync(join(out, 'charts', 'fairness-ev.svg'))).toBe(true);
-  const trace = readFileSync(join(out, 'trace.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const trace = gunzipSync(readFileSync(join(out, 'trace.jsonl.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
   expect(new Set(trace.map((r) => r.defence))).toEqual(new Set(['leader', 'both']));
 }, 120_000);
 
