@@ -221,7 +221,8 @@ export function latencyChart(samples: readonly number[], options: HistogramOptio
   for (const s of sorted) counts[Math.min(bins - 1, Math.floor((s - lo) / width))]!++;
   let cumulative = 0;
   const cdf = counts.map((c) => Number(((cumulative += c) / Math.max(1, sorted.length)).toFixed(4)));
-  const labels = counts.map((_, i) => `${lo + i * width}-${lo + (i + 1) * width - 1}`);
+  // A bin one unit wide is named by its value ("23"), a wider one by its range ("20-24").
+  const labels = counts.map((_, i) => (width === 1 ? `${lo + i}` : `${lo + i * width}-${lo + (i + 1) * width - 1}`));
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
   return {
     animation: false,

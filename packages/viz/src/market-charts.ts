@@ -73,6 +73,8 @@ export function depthChart(book: BookDepth, options: { readonly title?: string }
   };
   const bids = cumulative(book.bids).reverse(); // lowest price first, for the x axis
   const asks = cumulative(book.asks);
+  // Between two levels the depth is what rests at the farther one or better: for bids (lowest price
+  // first) the next point's size, ECharts' step 'start'; for asks the previous point's, step 'end'.
   return {
     animation: false,
     title: title(options.title ?? `Order book depth (${book.bids.length} bid and ${book.asks.length} ask levels)`),
@@ -82,8 +84,8 @@ export function depthChart(book: BookDepth, options: { readonly title?: string }
     xAxis: { type: 'value', scale: true, name: 'price (ticks)', nameLocation: 'middle', nameGap: 28 },
     yAxis: { type: 'value', name: 'cumulative size' },
     series: [
-      { type: 'line', name: 'bids', step: 'end', symbol: 'none', data: bids, areaStyle: { color: 'rgba(38,166,154,0.3)' }, lineStyle: { color: '#26a69a' }, itemStyle: { color: '#26a69a' } },
-      { type: 'line', name: 'asks', step: 'start', symbol: 'none', data: asks, areaStyle: { color: 'rgba(239,83,80,0.3)' }, lineStyle: { color: '#ef5350' }, itemStyle: { color: '#ef5350' } },
+      { type: 'line', name: 'bids', step: 'start', symbol: 'none', data: bids, areaStyle: { color: 'rgba(38,166,154,0.3)' }, lineStyle: { color: '#26a69a' }, itemStyle: { color: '#26a69a' } },
+      { type: 'line', name: 'asks', step: 'end', symbol: 'none', data: asks, areaStyle: { color: 'rgba(239,83,80,0.3)' }, lineStyle: { color: '#ef5350' }, itemStyle: { color: '#ef5350' } },
     ],
   };
 }
@@ -146,11 +148,13 @@ export function comparisonChart(rows: readonly ComparisonRow[], options: { reado
     symbolSize: 7,
     lineStyle: { color: palette[k % palette.length] },
     itemStyle: { color: palette[k % palette.length] },
-    data: rows.filter((r) => r.protocol === p).sort((a, b) => a.n - b.n).map((r) => [r.n, Math.max(pick(r), 0.1)]),
+    data: rows.filter((r) => r.protocol === p).sort((a, b) => a.n - b.n).map((r) => [String(r.n), Math.max(pick(r), 0.1)]),
   });
+  // The sizes measured, one tick each (a log axis put its ticks at 4, 8, 16 where the data was at 4, 7, 10).
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b).map(String);
   return {
     animation: false,
-    title: title(options.title ?? 'Protocols compared (log scales)'),
+    title: title(options.title ?? 'Protocols compared (log scale of latency and messages)'),
     legend: { top: 30 },
     tooltip: { trigger: 'item' },
     grid: [
@@ -158,8 +162,8 @@ export function comparisonChart(rows: readonly ComparisonRow[], options: { reado
       { left: '56%', right: 30, top: 80, bottom: 50 },
     ],
     xAxis: [
-      { type: 'log', logBase: 2, gridIndex: 0, name: 'replicas (n)', nameLocation: 'middle', nameGap: 28 },
-      { type: 'log', logBase: 2, gridIndex: 1, name: 'replicas (n)', nameLocation: 'middle', nameGap: 28 },
+      { type: 'category', data: sizes, boundaryGap: false, gridIndex: 0, name: 'replicas (n)', nameLocation: 'middle', nameGap: 28 },
+      { type: 'category', data: sizes, boundaryGap: false, gridIndex: 1, name: 'replicas (n)', nameLocation: 'middle', nameGap: 28 },
     ],
     yAxis: [
       { type: 'log', gridIndex: 0, name: 'median latency (ms)' },

@@ -120,6 +120,11 @@ describe('consensus charts', () => {
     expect(cdf.data[cdf.data.length - 1]).toBe(1);
   });
 
+  test('histogram bins one unit wide are named by their value, wider ones by their range (it printed "23-23")', () => {
+    expect((latencyChart([23, 24, 25]).xAxis as any).data).toEqual(['23', '24', '25']);
+    expect((latencyChart([0, 99], { bins: 10 }).xAxis as any).data.slice(0, 2)).toEqual(['0-9', '10-19']);
+  });
+
   test('throughput adds up to the transactions the replica finalized', () => {
     const o = throughputChart(r, { bucketMs: 100, replica: 0 });
     const [txs, blocks] = series(o);
@@ -141,6 +146,12 @@ describe('market and comparison charts', () => {
     const [bids, asks] = series(o);
     expect(bids.data).toEqual([[98, 5], [99, 2]]);
     expect(asks.data).toEqual([[101, 1], [102, 5]]);
+    // What ECharts draws between points i and i+1 of a step line: y[i+1] for step 'start', y[i]
+    // for step 'end'. Between 98 and 99 the bid depth is the size at 99 or better (2), between 101
+    // and 102 the ask depth the size at 101 or better (1): each side was drawn one level off.
+    const between = (s: any, i: number) => (s.step === 'start' ? s.data[i + 1][1] : s.data[i][1]);
+    expect(between(bids, 0)).toBe(2);
+    expect(between(asks, 0)).toBe(1);
   });
 
   test('PnL: a bar per agent for small populations, a box per kind for large ones', () => {
@@ -153,16 +164,19 @@ describe('market and comparison charts', () => {
     expect(box.data[0]).toEqual([0, 12, 24, 36, 49]); // lower-rank quartiles of 0..49
   });
 
-  test('comparison: one line per protocol on each panel, sorted by n', () => {
+  test('comparison: one line per protocol on each panel, sorted by n, a tick at each size measured', () => {
     const o = comparisonChart([
       { protocol: 'a', n: 16, latencyP50: 20, messagesPerBlock: 300 },
       { protocol: 'a', n: 4, latencyP50: 10, messagesPerBlock: 20 },
+      { protocol: 'a', n: 7, latencyP50: 12, messagesPerBlock: 60 },
       { protocol: 'b', n: 4, latencyP50: 0, messagesPerBlock: 8 },
     ]);
     const s = series(o);
     expect(s.map((x) => x.name)).toEqual(['a', 'b', 'a', 'b']);
-    expect(s[0].data).toEqual([[4, 10], [16, 20]]);
-    expect(s[1].data).toEqual([[4, 0.1]]); // zero cannot sit on a log axis: drawn at the floor
+    expect(s[0].data).toEqual([['4', 10], ['7', 12], ['16', 20]]);
+    // The ticks are the sizes (a log axis put them at 4, 8, 16 with data at 4, 7, 16).
+    for (const x of o.xAxis as any[]) expect(x.data).toEqual(['4', '7', '16']);
+    expect(s[1].data).toEqual([['4', 0.1]]); // zero cannot sit on a log axis: drawn at the floor
     expect((o.yAxis as any[])[1].type).toBe('log');
   });
 });
