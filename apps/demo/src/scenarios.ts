@@ -1,7 +1,8 @@
 // The demo's scenarios. Each runs on the in-process simulator and returns what the CLI prints and
 // writes: a summary table, summary.json, a trace, and the report's sections.
 import { distributedExchange, rmsc04Session, runMarket, simulatedCluster, type MarketResult } from '@bftx/agents';
-import { createSignatureScheme } from '@bftx/crypto';
+import type { Evidence, SignedStatement } from '@bftx/consensus';
+import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { startSimulation, synchronous, type SimulationResult, type Strategy, type TraceRecord } from '@bftx/sim';
 import {
   blockTreeChart,
@@ -18,6 +19,7 @@ import {
   type ConsensusRun,
   type ReportChart,
   type ReportSection,
+  type ReportTable,
 } from '@bftx/viz';
 import { byzantineAssignment, PROTOCOLS, UsageError, type ProtocolName, type StrategySpec } from './options';
 
@@ -169,7 +171,10 @@ export function byzantineScenario(s: Settings, progress?: Progress): Outcome {
     failure: result.verdict === 'safe' ? (result.honestFinalizedHeight === 0 ? 'no block was finalized' : undefined) : result.verdict,
     table: [...consensusTable(s, s.protocol, s.nodes, byzantine, result, wallMs), ...missed.map((m) => ['not convicted', m] as [string, string])],
     summary: { scenario: 'byzantine', ...consensusSummary(s, s.protocol, s.nodes, byzantine, result, wallMs), undetected: missed, evidence: result.evidence.map((e) => ({ offender: e.offender })) },
-    sections: [{ title: 'Consensus under attack', text: `Byzantine: ${describe(byzantine)}. Honest replicas must never finalize conflicting blocks; an offender is reported only with signed evidence that any third party can check.`, charts: consensusCharts(run, result.latency.samplesMs, 'byzantine', s.window) }],
+    sections: [
+      { title: 'Consensus under attack', text: `Byzantine: ${describe(byzantine)}. Honest replicas must never finalize conflicting blocks; an offender is reported only with signed evidence that any third party can check.`, charts: consensusCharts(run, result.latency.samplesMs, 'byzantine', s.window) },
+      ...(result.evidence.length ? [{ title: 'Evidence', text: 'What convicts each offender: the statements it signed, each checkable with its public key alone.', tables: [evidenceTable(result.evidence)] }] : []),
+    ],
     trace: result.trace,
   };
 }
@@ -305,6 +310,7 @@ export function exchangeScenario(s: Settings, progress?: Progress): Outcome {
         tables: [{ head: ['what', 'count'], rows: [['sent by agents', report.orders.submitted], ['forged, sent by a rogue client', report.orders.forgedSubmitted], ['rejected at the mempool: bad signature', report.orders.rejectedAtMempool.BAD_SIGNATURE], ['rejected at the mempool: malformed', report.orders.rejectedAtMempool.MALFORMED], ['refused at the mempool: cannot execute now (stale nonce, unknown account, funds)', report.orders.rejectedAtMempool.STALE_NONCE + report.orders.rejectedAtMempool.UNKNOWN_ACCOUNT + report.orders.rejectedAtMempool.UNKNOWN_SYMBOL + report.orders.rejectedAtMempool.INSUFFICIENT_FUNDS], ['refused at the mempool: over the account rate', report.orders.rejectedAtMempool.RATE_LIMITED], ['admitted', report.orders.admitted], ['executed', report.orders.executed], ['rejected at execution', rejectedAtExecution], ['pending at the close', report.orders.pendingAtClose], ['trades', report.trades]] }],
       },
       { title: 'Consensus', text: `${s.nodes} replicas run ${s.protocol}; Byzantine: ${describe(byzantine)}. Offenders: ${report.offenders.length ? report.offenders.map((o) => `r${o.validator}, proven by ${o.evidence} evidence`).join('; ') : 'none proven'}. Honest replicas' exchange state roots are ${rep.stateRootsAgree ? 'equal at every height' : 'NOT equal'}.`, charts: consensusCharts(run, sim.latency.samplesMs, 'exchange', s.window) },
+      ...(sim.evidence.length ? [{ title: 'Evidence', text: 'What convicts each offender: the two statements it signed for one slot, for two different blocks, each checkable with its public key alone.', tables: [evidenceTable(sim.evidence)] }] : []),
       { title: 'Market', text: `One market maker and ${report.result.agents.length - 1} random traders.`, charts: marketCharts(report.result, 'exchange', 'ms', Math.max(100, Math.round(duration / 60 / 100) * 100)) },
       comparison.section,
     ],
@@ -388,6 +394,19 @@ export function marketScenario(s: MarketSettings, progress?: Progress): Outcome 
     },
     sections,
     trace: rep ? rep.simulation.trace : result.trades.map((t) => ({ t: t.time, ev: 'trade', ...t })),
+  };
+}
+
+/**
+ * The evidence itself: each statement an offender signed that convicts it (for an equivocation, the
+ * two that conflict: one slot, two blocks), as the report shows it. Anyone holding the validator
+ * keys can check them (`verifyEvidence` in @bftx/consensus); the trace has them whole.
+ */
+export function evidenceTable(evidence: readonly Evidence[]): ReportTable {
+  const row = (e: Evidence, which: string, s: SignedStatement) => [`r${e.offender}`, e.kind, which, s.domain, s.view, s.sequence, `${toHex(s.blockHash).slice(0, 16)}…`, `${toHex(s.signature).slice(0, 16)}…`];
+  return {
+    head: ['offender', 'evidence', 'statement', 'domain', 'view', 'sequence', 'block hash', 'signature'],
+    rows: evidence.flatMap((e) => (e.kind === 'equivocation' ? [row(e, 'first', e.first), row(e, 'second', e.second)] : [row(e, `backs block ${e.header.height}, which its logs do not`, e.statement)])),
   };
 }
 

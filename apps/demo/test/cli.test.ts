@@ -116,6 +116,11 @@ describe('runs', () => {
     expect(summary.orders.rejectedAtMempool.BAD_SIGNATURE).toBe(20);
     expect(summary.orders.executed + Object.values(summary.orders.rejectedAtExecution as Record<string, number>).reduce((a, b) => a + b, 0) + summary.orders.pendingAtClose).toBe(summary.orders.admitted);
     expect(summary.offenders).toEqual([{ validator: 4, evidence: 'equivocation' }]);
+    // The report shows the evidence itself: the two statements r4 signed for one slot (it showed none).
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const evidence = html.slice(html.indexOf('<h2>Evidence</h2>'));
+    expect(evidence).toMatch(/<td>r4<\/td><td>equivocation<\/td><td>first<\/td>/);
+    expect(evidence).toMatch(/<td>r4<\/td><td>equivocation<\/td><td>second<\/td>/);
     // The summary table fits 80 columns (it was 120), and so does every other line here.
     for (const l of text.split('\n')) expect([...l].length).toBeLessThanOrEqual(80);
     // The trace is gzipped by default (the default run's was 23 MB as text).
