@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
-import { ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles, type Ordering } from '@bftx/node';
+import { clusterClient, ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles, type Ordering } from '@bftx/node';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -39,6 +39,43 @@ function readCluster(dir: string): ClusterFiles {
   const file = join(resolve(dir), 'cluster.json');
   if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${dir}\` first`);
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles;
+}
+
+interface ReplicaStatus {
+  readonly protocol: string;
+  readonly height: number;
+  readonly appliedHeight: number;
+  readonly connectedPeers: readonly number[];
+  readonly mempool: unknown;
+}
+interface EvidenceRecord {
+  readonly offender: number;
+  readonly kind: string;
+}
+
+/** The mempool's counts in a few words: what it admitted and refused since the replica started. */
+function mempoolLine(m: unknown): string {
+  const counts = m as { admitted?: number; rejected?: Record<string, number> } | undefined;
+  if (typeof counts?.admitted !== 'number') return '';
+  const refused = Object.entries(counts.rejected ?? {}).filter(([, n]) => n > 0);
+  return `admitted ${counts.admitted}, refused ${refused.length === 0 ? 0 : refused.map(([why, n]) => `${n} ${why}`).join(', ')}`;
+}
+
+/** GET `path` from every replica of the cluster at once: each one's answer, or why there is none (5 s each). */
+async function askEach<T>(files: ClusterFiles, path: string): Promise<Array<{ replica: number; url: string; answer?: T; error?: string }>> {
+  return Promise.all(
+    files.replicas.map(async (r, replica) => {
+      const url = `http://${r.api.host}:${r.api.port}${path}`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        if (!res.ok) return { replica, url, error: `HTTP ${res.status}` };
+        return { replica, url, answer: (await res.json()) as T };
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        return { replica, url, error: cause ?? (e instanceof Error ? e.message : String(e)) };
+      }
+    }),
+  );
 }
 
 /** Throws a ConfigError naming the port when something already listens on it. */
@@ -216,6 +253,94 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         io.out(`receipts proven through @bftx/client (certificate, attestations, Merkle path): ${report.provenReceipts.proven} of ${report.provenReceipts.sampled} sampled\n`);
       }
       if (report.finalized === 0) code = 1;
+    });
+
+  // An operator's view of a running cluster. status and evidence are each replica's own word (one
+  // line per replica; one that does not answer is named and the exit code is 1); book and account
+  // are proven through @bftx/client (certificate, f+1 attestations, Merkle proof): they trust the
+  // validator keys in cluster.json and no replica.
+  program
+    .command('status')
+    .description("each replica's own word on itself (GET /v1/status): finalized and applied height, peers connected, mempool; names a replica that does not answer")
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .option('--json', 'one JSON object: a status, or an error, per replica')
+    .action(async (flags: { dir: string; json?: boolean }) => {
+      const replicas = await askEach<ReplicaStatus>(readCluster(flags.dir), '/v1/status');
+      if (flags.json === true) io.out(JSON.stringify({ replicas }) + '\n');
+      else
+        for (const r of replicas) {
+          const s = r.answer;
+          io.out(s === undefined ? `replica ${r.replica}  ${r.url}  not answering: ${r.error}\n` : `replica ${r.replica}  ${s.protocol}  height ${s.height} (applied ${s.appliedHeight})  peers ${s.connectedPeers.join(',') || 'none'}  ${mempoolLine(s.mempool)}\n`);
+        }
+      if (replicas.some((r) => r.answer === undefined)) code = 1;
+    });
+
+  program
+    .command('evidence')
+    .description('the evidence each replica holds (GET /v1/evidence): one record per offender, its signed statements, checkable with the validator keys')
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .option('--json', 'one JSON object: the records, or an error, per replica')
+    .action(async (flags: { dir: string; json?: boolean }) => {
+      const replicas = await askEach<EvidenceRecord[] | { evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence');
+      const records = (a: EvidenceRecord[] | { evidence: EvidenceRecord[] }) => (Array.isArray(a) ? a : a.evidence);
+      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: records(r.answer) })) }) + '\n');
+      else
+        for (const r of replicas) {
+          if (r.answer === undefined) io.out(`replica ${r.replica}  not answering: ${r.error}\n`);
+          else {
+            const list = records(r.answer);
+            io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind}`).join('; ')}\n`);
+          }
+        }
+      if (replicas.some((r) => r.answer === undefined)) code = 1;
+    });
+
+  program
+    .command('book')
+    .description("the market's order book at a certified height, proven (through @bftx/client: no replica is trusted)")
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .addOption(new Option('--depth <levels>', 'price levels a side').default(10).argParser(integerIn(1, 1_000)))
+    .option('--json', 'one JSON object')
+    .action(async (flags: { dir: string; depth: number; json?: boolean }) => {
+      const book = await clusterClient(readCluster(flags.dir)).book(MARKET.symbol, flags.depth);
+      if (flags.json === true) io.out(JSON.stringify(book) + '\n');
+      else {
+        io.out(`${book.symbol} at height ${book.certified.height} (attested by ${book.certified.attesters.join(',')})\n`);
+        const rows = Math.max(book.bids.length, book.asks.length);
+        io.out(`${'bid size'.padStart(10)} ${'bid'.padStart(10)} | ${'ask'.padEnd(10)} ${'ask size'.padEnd(10)}\n`);
+        for (let i = 0; i < rows; i++) {
+          const b = book.bids[i];
+          const a = book.asks[i];
+          io.out(`${(b ? String(b.size) : '').padStart(10)} ${(b ? String(b.price) : '').padStart(10)} | ${(a ? String(a.price) : '').padEnd(10)} ${(a ? String(a.size) : '').padEnd(10)}\n`);
+        }
+        if (rows === 0) io.out('(empty)\n');
+      }
+    });
+
+  program
+    .command('account')
+    .description("a client account's balances, nonce and open orders at a certified height, proven (through @bftx/client)")
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .addOption(new Option('-c, --client <i>', "one of the cluster's funded clients").argParser(integerIn(0, 10_000)))
+    .option('--key <hex>', "any account's public key (hex)")
+    .option('--json', 'one JSON object (balances as decimal strings)')
+    .action(async (flags: { dir: string; client?: number; key?: string; json?: boolean }) => {
+      const files = readCluster(flags.dir);
+      if ((flags.client === undefined) === (flags.key === undefined)) throw new ConfigError('name the account with --client <i> or --key <hex> (one of them)');
+      let key = flags.key;
+      if (flags.client !== undefined) {
+        const secret = files.clients[flags.client];
+        if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
+        key = toHex(createSignatureScheme().signer(fromHex(secret)).publicKey);
+      }
+      if (!/^[0-9a-f]{64}$/.test(key!)) throw new ConfigError(`--key ${key}: expected 64 hex digits`);
+      const account = await clusterClient(files).account(key!);
+      if (flags.json === true) io.out(JSON.stringify(account, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      else {
+        io.out(`account ${account.key} at height ${account.certified.height}: nonce ${account.nonce}\n`);
+        for (const [asset, b] of Object.entries(account.balances ?? {})) io.out(`  ${asset}: ${b.available} available, ${b.reserved} reserved\n`);
+        io.out(account.orders.length === 0 ? '  no open orders\n' : account.orders.map((o) => `  open order ${o.clientId}: ${o.side} ${o.remaining} at ${o.price}\n`).join(''));
+      }
     });
 
   try {

@@ -263,6 +263,29 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     const unknown = capture();
     expect(await main(['order', '--dir', dir, '--client', '999', '--side', 'buy', '--price', '1', '--size', '1'], unknown)).toBe(2);
     expect(unknown.stderr()).toMatch(/--client 999: the cluster has 16 clients/);
+    // The operator's commands (issue 21). A bid from client 3 rests: the proven book and account show it.
+    expect(await main(['order', '--dir', dir, '--client', '3', '--side', 'buy', '--price', '4000', '--size', '3'], capture())).toBe(0);
+    const book = capture();
+    expect(await main(['book', '--dir', dir, '--json'], book)).toBe(0);
+    const proven = JSON.parse(book.stdout()) as { bids: Array<{ price: number; size: number }>; certified: { attesters: number[] } };
+    expect(proven.bids).toContainEqual({ price: 4000, size: 3 });
+    expect(proven.certified.attesters.length).toBeGreaterThanOrEqual(2);
+    const bookText = capture();
+    expect(await main(['book', '--dir', dir], bookText)).toBe(0);
+    expect(bookText.stdout()).toMatch(/^\s+3\s+4000 \|/m);
+    const account = capture();
+    expect(await main(['account', '--dir', dir, '--client', '3'], account)).toBe(0);
+    // Client 3 traded in the load run too: its nonce and its orders' ids (the nonces) are past 1.
+    expect(account.stdout()).toMatch(/at height \d+: nonce \d+\n/);
+    expect(account.stdout()).toMatch(/open order \d+: buy 3 at 4000\n/);
+    expect(account.stdout()).toMatch(/USD: \d+ available, \d+ reserved/);
+    expect(await main(['account', '--dir', dir], capture())).toBe(2); // which account: --client or --key
+    const status = capture();
+    expect(await main(['status', '--dir', dir], status)).toBe(0);
+    for (const i of [0, 1, 2, 3]) expect(status.stdout()).toMatch(new RegExp(`replica ${i}  pbft  height \\d+ \\(applied \\d+\\)  peers `));
+    const evidence = capture();
+    expect(await main(['evidence', '--dir', dir, '--json'], evidence)).toBe(0);
+    expect((JSON.parse(evidence.stdout()) as { replicas: Array<{ answer: unknown[] }> }).replicas.map((r) => r.answer)).toEqual([[], [], [], []]);
   } finally {
     cluster.kill('SIGINT');
     await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));
