@@ -2,7 +2,7 @@
 // started, loaded and stopped through the built program.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -286,6 +286,18 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     const evidence = capture();
     expect(await main(['evidence', '--dir', dir, '--json'], evidence)).toBe(0);
     expect((JSON.parse(evidence.stdout()) as { replicas: Array<{ answer: unknown[] }> }).replicas.map((r) => r.answer)).toEqual([[], [], [], []]);
+    // Replica 0 killed: load still runs (it watched replica 0's stream and failed with ECONNREFUSED),
+    // and status names the replica that does not answer.
+    const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(join(dir, 'node-0.json')); } catch { return false; } })());
+    expect(pid).toBeDefined();
+    process.kill(Number(pid), 'SIGKILL');
+    const down = capture();
+    expect(await main(['load', '--dir', dir, '--rate', '100', '--duration', '2', '--json'], down)).toBe(0);
+    const withoutZero = JSON.parse(down.stdout()) as { submitted: number; finalized: number };
+    expect(withoutZero.finalized).toBe(withoutZero.submitted);
+    const degraded = capture();
+    expect(await main(['status', '--dir', dir], degraded)).toBe(1);
+    expect(degraded.stdout()).toMatch(/replica 0  http:\/\/127.0.0.1:\d+\/v1\/status  not answering: ECONNREFUSED/);
   } finally {
     cluster.kill('SIGINT');
     await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));

@@ -1,6 +1,6 @@
 // A load generator: signed limit orders from the cluster's funded clients, offered at a steady
 // rate to every replica's API (as a client that wants its order seen by whichever replica leads),
-// and the time from submission to the order's block arriving, finalized, on replica 0's stream.
+// and the time from submission to the order's block arriving, finalized, on the stream of the first replica that answers (any may be down).
 // It works through @bftx/client where trust matters: the clients' nonces come from proven
 // accounts, orders carry the cluster id the client computes from the validator keys, and a
 // sample of the finalized orders' receipts is proven at the end. Submission itself is the
@@ -54,16 +54,36 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
+/**
+ * The replica the generator watches (its block stream, its refusals): the first that answers
+ * /v1/status, so that a load runs with any replica down, replica 0 included. Throws naming each
+ * replica's failure when none answers.
+ */
+async function firstAnswering(cluster: ClusterFiles): Promise<ClusterFiles['replicas'][number]> {
+  const failures: string[] = [];
+  for (const [i, r] of cluster.replicas.entries()) {
+    try {
+      const res = await fetch(`${base(r.api)}/v1/status`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return r;
+      failures.push(`replica ${i}: HTTP ${res.status}`);
+    } catch (e) {
+      failures.push(`replica ${i} (${base(r.api)}): ${(e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e))}`);
+    }
+  }
+  throw new Error(`no replica answers: ${failures.join('; ')}`);
+}
+
 export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<LoadReport> {
   const scheme = createSignatureScheme();
+  const home = await firstAnswering(cluster);
   const client = clusterClient(cluster);
   const clients: Array<{ signer: Signer; nonce: number; clientId: number }> = [];
   let height = 0;
   for (const secret of cluster.clients) {
     const signer = scheme.signer(fromHex(secret));
     if (o.unattested === true) {
-      const res = await fetch(`${base(cluster.replicas[0]!.api)}/v1/accounts/${toHex(signer.publicKey)}`);
-      if (!res.ok) throw new Error(`replica 0 does not know client ${toHex(signer.publicKey).slice(0, 12)}: HTTP ${res.status}`);
+      const res = await fetch(`${base(home.api)}/v1/accounts/${toHex(signer.publicKey)}`);
+      if (!res.ok) throw new Error(`replica ${cluster.replicas.indexOf(home)} does not know client ${toHex(signer.publicKey).slice(0, 12)}: HTTP ${res.status}`);
       const account = (await res.json()) as { nonce: number; height: number };
       height = Math.max(height, account.height);
       clients.push({ signer, nonce: account.nonce, clientId: account.nonce });
@@ -76,7 +96,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   const pending = new Map<string, number>();
   const latencies: number[] = [];
   const finalIds: string[] = [];
-  const stream = new WebSocket(`ws://${cluster.replicas[0]!.api.host}:${cluster.replicas[0]!.api.port}/v1/stream`);
+  const stream = new WebSocket(`ws://${home.api.host}:${home.api.port}/v1/stream`);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
@@ -139,10 +159,10 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
         const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
           .then(async (res) => {
             await res.arrayBuffer();
-            if (!res.ok && r === cluster.replicas[0]) refused += n;
+            if (!res.ok && r === home) refused += n;
           })
           .catch(() => {
-            if (r === cluster.replicas[0]) refused += n;
+            if (r === home) refused += n;
           })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
