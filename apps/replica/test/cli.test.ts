@@ -297,7 +297,7 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     expect(withoutZero.finalized).toBe(withoutZero.submitted);
     const degraded = capture();
     expect(await main(['status', '--dir', dir], degraded)).toBe(1);
-    expect(degraded.stdout()).toMatch(/replica 0  http:\/\/127.0.0.1:\d+\/v1\/status  not answering: ECONNREFUSED/);
+    expect(degraded.stdout()).toMatch(/replica 0 {2}http:\/\/127.0.0.1:\d+\/v1\/status {2}not answering: ECONNREFUSED/);
   } finally {
     cluster.kill('SIGINT');
     await new Promise<void>((r) => (cluster.exitCode !== null ? r() : cluster.once('exit', () => r())));
