@@ -1,7 +1,8 @@
 // bftx-replica's command line (commander). Exit codes: 0 done, 1 failed, 2 bad options or config.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
@@ -167,7 +168,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('--start-timeout <s>', 'how long each replica may take to answer on its API').default(30).argParser(integerIn(1, 3_600)))
     .addOption(new Option('--ordering <who>', "who orders a block's transactions: the leader, or fair (leader-proof: signed receive logs, checked by the voters)").choices(ORDERINGS).default('leader'))
     .addOption(new Option('--matching <how>', "how the cluster's market matches: continuous (order by order), or batch (one uniform-price auction per block)").choices(['continuous', 'batch']).default('continuous'))
-    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch' }, command: Command) => {
+    .addOption(new Option('--logs <where>', "each replica's log (JSON lines): files writes <dir>/logs/replica-<i>.log (appended), stdout passes them through prefixed [r<i>], none drops them").choices(['files', 'stdout', 'none']).default('files'))
+    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch'; logs: 'files' | 'stdout' | 'none' }, command: Command) => {
       const dir = resolve(flags.dir);
       const existing = existsSync(join(dir, 'cluster.json'));
       if (existing && flags.fresh !== true && flags.reuse !== true) {
@@ -191,8 +193,14 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const main = resolve(process.argv[1]!); // this program's own script
       let stopping = false;
       const exited: Array<string | undefined> = files.replicas.map(() => undefined);
+      const logDir = join(dir, 'logs');
+      if (flags.logs === 'files') mkdirSync(logDir, { recursive: true });
       const children: ChildProcess[] = files.replicas.map((r, i) => {
-        const child = spawn(process.execPath, [main, 'start', '--config', r.config], { stdio: ['ignore', 'ignore', 'inherit'] });
+        // A replica's log: a file of its own (the descriptor is the child's stdout), or lines prefixed here.
+        const out = flags.logs === 'files' ? openSync(join(logDir, `replica-${i}.log`), 'a') : flags.logs === 'stdout' ? 'pipe' : 'ignore';
+        const child = spawn(process.execPath, [main, 'start', '--config', r.config], { stdio: ['ignore', out, 'inherit'] });
+        if (typeof out === 'number') closeSync(out);
+        if (child.stdout !== null) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => io.out(`[r${i}] ${line}\n`));
         child.on('exit', (c, s) => {
           exited[i] = String(s ?? c);
           if (!stopping) io.err(`replica ${i} exited (${s ?? c})\n`);
@@ -213,6 +221,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       }
       io.out(`${files.protocol}${files.ordering === 'fair' ? ' (fair ordering)' : ''} cluster of ${files.replicas.length} in ${dir}\n`);
       files.replicas.forEach((r, i) => io.out(`  replica ${i}: peers ${r.peer.host}:${r.peer.port}  api http://${r.api.host}:${r.api.port}/v1/status  metrics http://${r.api.host}:${r.api.port}/metrics\n`));
+      if (flags.logs === 'files') io.out(`  logs: ${logDir}/replica-<i>.log\n`);
       io.out('Ctrl-C stops them.\n');
       await stopRequested();
       await stopAll();

@@ -176,7 +176,7 @@ test('cluster --ordering fair --matching batch: four processes, orders placed by
   const dir = tmp();
   const program = resolve(__dirname, '../dist/main.js');
   const base = 36_000 + (process.pid % 300) * 10;
-  const cluster = spawn(process.execPath, [program, 'cluster', '--dir', dir, '--nodes', '4', '--protocol', 'hotstuff', '--ordering', 'fair', '--matching', 'batch', '--base-port', String(base), '--delta', '50', '--clients', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cluster = spawn(process.execPath, [program, 'cluster', '--dir', dir, '--nodes', '4', '--protocol', 'hotstuff', '--ordering', 'fair', '--matching', 'batch', '--base-port', String(base), '--delta', '50', '--clients', '3', '--logs', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   cluster.stdout!.on('data', (d) => (out += String(d)));
   const api = (i: number) => `http://127.0.0.1:${base + 100 + i}`;
@@ -192,6 +192,8 @@ test('cluster --ordering fair --matching batch: four processes, orders placed by
     // The replicas answer before the parent has printed its endpoints (it prints once each answers): wait for the banner.
     while (!/Ctrl-C/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(/hotstuff \(fair ordering\) cluster of 4/);
+    // --logs stdout: each replica's JSON log lines, prefixed by the replica.
+    for (const i of [0, 1, 2, 3]) expect(out).toMatch(new RegExp(`^\\[r${i}\\] \\{.*"event":"started"`, 'm'));
     // An ask rests (the batch clears it alone: nothing crosses), a bid takes it at the uniform price.
     const ask = capture();
     expect(await main(['order', '--dir', dir, '--client', '1', '--side', 'sell', '--price', '5000', '--size', '2'], ask)).toBe(0);
@@ -240,6 +242,9 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     // The replicas answer before the parent has printed its endpoints: wait for the banner.
     while (!/Ctrl-C/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(new RegExp(`replica 3: peers 127.0.0.1:${base + 3}  api http://127.0.0.1:${base + 103}/v1/status`));
+    // By default each replica's log goes to a file of its own in the cluster directory.
+    expect(out).toContain(`logs: ${join(dir, 'logs')}/replica-<i>.log`);
+    for (const i of [0, 1, 2, 3]) expect(readFileSync(join(dir, 'logs', `replica-${i}.log`), 'utf8')).toMatch(/"event":"started"/);
     const io = capture();
     expect(await main(['load', '--dir', dir, '--rate', '200', '--duration', '2', '--json'], io)).toBe(0);
     const report = JSON.parse(io.stdout()) as { submitted: number; finalized: number; latencyMs: { p50: number }; provenReceipts: { proven: number; sampled: number } };
