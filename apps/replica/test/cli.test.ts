@@ -71,6 +71,35 @@ describe('a bad config: exit 2 and a message naming the field', () => {
   });
 });
 
+test('the example config (examples/node-0.json) holds every field and loads: fees and the operator included', () => {
+  const c = readConfig(resolve(__dirname, '../examples/node-0.json'), ['hotstuff', 'streamlet', 'pbft']);
+  expect(c.exchange.fees).toEqual({ makerBps: 1, takerBps: 5 });
+  expect(c.exchange.operator).toHaveLength(32);
+  expect(c).toMatchObject({ ordering: 'leader', attestations: true, verifyWorkers: 3, maxBlockTxs: 1000, damagedLog: 'refuse', listen: { host: '0.0.0.0', port: 7000 } });
+  // Every field the README's reference names is in the example.
+  const readme = readFileSync(resolve(__dirname, '../README.md'), 'utf8');
+  const example = JSON.parse(readFileSync(resolve(__dirname, '../examples/node-0.json'), 'utf8')) as Record<string, unknown> & { exchange: Record<string, unknown> };
+  const named = [...readme.matchAll(/^\| `([a-zA-Z.\[\]]+)` \|/gm)].map((m) => m[1]!.replace('[]', ''));
+  expect(named.length).toBeGreaterThanOrEqual(19);
+  for (const field of named) {
+    const [top, sub] = field.split('.');
+    expect(sub === undefined ? example[top!] : example.exchange[sub]).toBeDefined();
+  }
+});
+
+test('exchange.fees and exchange.operator are checked: a bad one is refused naming the field', async () => {
+  const dir = tmp();
+  const example = JSON.parse(readFileSync(resolve(__dirname, '../examples/node-0.json'), 'utf8')) as { exchange: Record<string, unknown> };
+  const write = (exchange: Record<string, unknown>) => {
+    const path = join(dir, 'node.json');
+    writeFileSync(path, JSON.stringify({ ...example, exchange: { ...example.exchange, ...exchange } }));
+    return path;
+  };
+  expect(() => readConfig(write({ fees: { makerBps: 1, takerBps: 5000 } }), ['hotstuff'])).toThrow(/exchange\.fees\.takerBps: .*from 0 to 1000/);
+  expect(() => readConfig(write({ fees: { maker: 1 } }), ['hotstuff'])).toThrow(/exchange\.fees\.maker: unknown field/);
+  expect(() => readConfig(write({ operator: 'xyz' }), ['hotstuff'])).toThrow(/exchange\.operator: .*64 lowercase hex/);
+});
+
 describe('operator errors: refused at once, with what to do', () => {
   test('a config field the replica does not know (a misspelt maxBlockTx) is refused with its path', async () => {
     const dir = tmp();

@@ -44,6 +44,10 @@ export interface ReplicaConfigFile {
     readonly assets: readonly string[];
     readonly markets: readonly MarketConfig[];
     readonly genesis: ReadonlyArray<{ readonly account: string; readonly balances: Readonly<Record<string, string>> }>;
+    /** Maker and taker fees in basis points of the notional (0 to 1,000 each; default none). */
+    readonly fees?: { readonly makerBps: number; readonly takerBps: number };
+    /** The operator's public key (hex): it signs deposits and withdrawals (default: none, so no deposits). */
+    readonly operator?: string;
   };
 }
 
@@ -135,7 +139,7 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   if (c.ordering !== undefined && !ORDERINGS.includes(c.ordering)) fail('ordering', `"leader" (the leader orders a block's transactions; the default) or "fair" (leader-proof ordering), not ${JSON.stringify(c.ordering)}`);
   const x = c.exchange as Partial<ReplicaConfigFile['exchange']> | undefined;
   if (typeof x !== 'object' || x === null) fail('exchange', 'an object { assets, markets, genesis }');
-  onlyFields(x, 'exchange', ['assets', 'markets', 'genesis']);
+  onlyFields(x, 'exchange', ['assets', 'markets', 'genesis', 'fees', 'operator']);
   if (!Array.isArray(x.markets)) fail('exchange.markets', 'a list of markets');
   x.markets.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) fail(`exchange.markets[${i}]`, 'an object { symbol, base, quote, tickSize, lotSize, maxOrderSize }');
@@ -154,7 +158,14 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
     }
     return { account: hexKey(g.account, `exchange.genesis[${i}].account`), balances };
   });
-  const exchange: ExchangeConfig = { assets: x.assets ?? [], markets: x.markets, genesis };
+  let fees: ExchangeConfig['fees'];
+  if (x.fees !== undefined) {
+    if (typeof x.fees !== 'object' || x.fees === null) fail('exchange.fees', 'an object { "makerBps": ..., "takerBps": ... }');
+    onlyFields(x.fees, 'exchange.fees', ['makerBps', 'takerBps']);
+    fees = { makerBps: integer(x.fees.makerBps, 'exchange.fees.makerBps', 0, 1_000), takerBps: integer(x.fees.takerBps, 'exchange.fees.takerBps', 0, 1_000) };
+  }
+  const operator = x.operator === undefined ? undefined : hexKey(x.operator, 'exchange.operator');
+  const exchange: ExchangeConfig = { assets: x.assets ?? [], markets: x.markets, genesis, ...(fees !== undefined ? { fees } : {}), ...(operator !== undefined ? { operator } : {}) };
   try {
     checkConfig(exchange);
   } catch (e) {
