@@ -254,7 +254,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('-t, --duration <s>', 'seconds of load').default(10).argParser(integerIn(1, 86_400)))
     .option('--json', 'print the report as one JSON line')
     .action(async (flags: { dir: string; rate: number; duration: number; json?: boolean }) => {
-      const report = await runLoad(readCluster(flags.dir), { rate: flags.rate, durationS: flags.duration });
+      // Progress on stderr, once a second: orders sent and final so far.
+      let shown = performance.now();
+      const began = shown;
+      const onTick = (sent: number, final: number) => {
+        if (performance.now() - shown < 1_000) return;
+        shown = performance.now();
+        io.err(`  ${Math.round((shown - began) / 1000)} s: ${sent} sent, ${final} final\n`);
+      };
+      const report = await runLoad(readCluster(flags.dir), { rate: flags.rate, durationS: flags.duration, onTick });
+      for (const [replica, f] of Object.entries(report.failedSubmissions)) io.err(`replica ${replica}: ${f.submissions} submissions failed (last: ${f.reason})\n`);
       if (flags.json === true) io.out(JSON.stringify(report) + '\n');
       else {
         io.out(`offered ${report.offeredPerS}/s for ${report.durationS} s: ${report.submitted} orders, ${report.refused} refused, ${report.finalized} finalized (${report.finalizedPerS}/s)\n`);

@@ -329,6 +329,9 @@ test('cluster starts four processes, load trades through them, Ctrl-C stops them
     expect(await main(['load', '--dir', dir, '--rate', '100', '--duration', '2', '--json'], down)).toBe(0);
     const withoutZero = JSON.parse(down.stdout()) as { submitted: number; finalized: number };
     expect(withoutZero.finalized).toBe(withoutZero.submitted);
+    // Progress once a second, and the replica that failed named with its reason.
+    expect(down.stderr()).toMatch(/^ {2}1 s: \d+ sent, \d+ final$/m);
+    expect(down.stderr()).toMatch(/^replica 0: \d+ submissions failed \(last: ECONNREFUSED\)$/m);
     const degraded = capture();
     expect(await main(['status', '--dir', dir], degraded)).toBe(1);
     expect(degraded.stdout()).toMatch(/replica 0 {2}http:\/\/127.0.0.1:\d+\/v1\/status {2}not answering: ECONNREFUSED/);

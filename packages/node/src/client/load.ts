@@ -42,6 +42,8 @@ export interface LoadReport {
   readonly generatorCpu: number;
   /** Finalized orders whose receipts were then proven through @bftx/client (a sample), and how many were sampled. */
   readonly provenReceipts: { readonly proven: number; readonly sampled: number };
+  /** Submissions a replica refused or never answered, by replica index, with the last reason (absent when none). */
+  readonly failedSubmissions: Readonly<Record<number, { readonly submissions: number; readonly reason: string }>>;
 }
 
 /** How many finalized orders' receipts a run proves at the end (each costs a few requests and signature checks). */
@@ -136,6 +138,12 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   }
   let submitted = 0;
   let refused = 0;
+  const failedSubmissions: Record<number, { submissions: number; reason: string }> = {};
+  const failed = (replica: number, reason: string) => {
+    const f = (failedSubmissions[replica] ??= { submissions: 0, reason });
+    f.submissions++;
+    f.reason = reason;
+  };
   const inFlight = new Set<Promise<void>>();
   const cpuBefore = process.cpuUsage();
   const begin = performance.now();
@@ -155,14 +163,17 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
         body.set(p.frame, at);
         at += p.frame.length;
       }
-      for (const r of cluster.replicas) {
+      for (const [i, r] of cluster.replicas.entries()) {
         const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
           .then(async (res) => {
-            await res.arrayBuffer();
-            if (!res.ok && r === home) refused += n;
-          })
-          .catch(() => {
+            const text = await res.text();
+            if (res.ok) return;
             if (r === home) refused += n;
+            failed(i, `HTTP ${res.status} ${text.slice(0, 120)}`);
+          })
+          .catch((e: unknown) => {
+            if (r === home) refused += n;
+            failed(i, (e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e)));
           })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
@@ -193,5 +204,6 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     durationS: Math.round(sentFor * 10) / 10,
     generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / sentFor) * 100) / 100,
     provenReceipts: { proven: proofs.reduce((a: number, b: number) => a + b, 0), sampled: finalIds.length },
+    failedSubmissions,
   };
 }
