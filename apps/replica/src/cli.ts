@@ -299,14 +299,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
     .option('--json', 'one JSON object: the records, or an error, per replica')
     .action(async (flags: { dir: string; json?: boolean }) => {
-      const replicas = await askEach<EvidenceRecord[] | { evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence');
-      const records = (a: EvidenceRecord[] | { evidence: EvidenceRecord[] }) => (Array.isArray(a) ? a : a.evidence);
-      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: records(r.answer) })) }) + '\n');
+      const replicas = await askEach<{ evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence');
+      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence })) }) + '\n');
       else
         for (const r of replicas) {
           if (r.answer === undefined) io.out(`replica ${r.replica}  not answering: ${r.error}\n`);
           else {
-            const list = records(r.answer);
+            const list = r.answer.evidence;
             io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind}`).join('; ')}\n`);
           }
         }

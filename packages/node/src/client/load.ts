@@ -56,6 +56,11 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
+/** Why a request failed: the socket's error code (ECONNREFUSED, ...) where there is one. */
+function fetchFailure(e: unknown): string {
+  return (e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e));
+}
+
 /**
  * The replica the generator watches (its block stream, its refusals): the first that answers
  * /v1/status, so that a load runs with any replica down, replica 0 included. Throws naming each
@@ -69,7 +74,7 @@ async function firstAnswering(cluster: ClusterFiles): Promise<ClusterFiles['repl
       if (res.ok) return r;
       failures.push(`replica ${i}: HTTP ${res.status}`);
     } catch (e) {
-      failures.push(`replica ${i} (${base(r.api)}): ${(e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e))}`);
+      failures.push(`replica ${i} (${base(r.api)}): ${fetchFailure(e)}`);
     }
   }
   throw new Error(`no replica answers: ${failures.join('; ')}`);
@@ -166,14 +171,14 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
       for (const [i, r] of cluster.replicas.entries()) {
         const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
           .then(async (res) => {
-            const text = await res.text();
-            if (res.ok) return;
+            // An accepted batch's answer is read, not decoded: the generator shares the cores it measures.
+            if (res.ok) return void (await res.arrayBuffer());
             if (r === home) refused += n;
-            failed(i, `HTTP ${res.status} ${text.slice(0, 120)}`);
+            failed(i, `HTTP ${res.status} ${(await res.text()).slice(0, 120)}`);
           })
           .catch((e: unknown) => {
             if (r === home) refused += n;
-            failed(i, (e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e)));
+            failed(i, fetchFailure(e));
           })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
