@@ -1,13 +1,14 @@
 // bftx-replica's command line (commander). Exit codes: 0 done, 1 failed, 2 bad options or config.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { hotstuff } from '@bftx/hotstuff';
-import { clusterClient, ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, writeClusterFiles, type ClusterFiles, type Ordering } from '@bftx/node';
+import { cancelOrder, clusterClient, ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, transfer, writeClusterFiles, type ClusterFiles, type Ordering, type Progress } from '@bftx/node';
+import { keyPairJson, writeDeployment } from './deploy';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -91,10 +92,15 @@ async function portFree(at: { host: string; port: number }, what: string): Promi
 }
 
 /** Undefined once every replica answers /v1/status; otherwise why not (one exited, or the time ran out). */
-async function waitForReplicas(files: ClusterFiles, exited: ReadonlyArray<string | undefined>, timeoutMs: number): Promise<string | undefined> {
+async function waitForReplicas(files: ClusterFiles, exited: ReadonlyArray<string | undefined>, timeoutMs: number, progress?: (up: readonly boolean[]) => void): Promise<string | undefined> {
   const end = Date.now() + timeoutMs;
   const up = files.replicas.map(() => false);
+  let shown = Date.now();
   while (Date.now() < end) {
+    if (Date.now() - shown >= 2_000) {
+      shown = Date.now();
+      progress?.(up);
+    }
     const failed = exited.findIndex((e) => e !== undefined);
     if (failed >= 0) return `replica ${failed} exited (${exited[failed]}) while starting`;
     await Promise.all(
@@ -112,6 +118,48 @@ async function waitForReplicas(files: ClusterFiles, exited: ReadonlyArray<string
   return `replicas ${up.flatMap((u, i) => (u ? [] : [i])).join(', ')} did not answer on their API within ${Math.round(timeoutMs / 1000)} s`;
 }
 
+/** The account `--client <i>` (one of the cluster's funded clients) or `--key <hex>` names: its public key (hex). */
+function accountKey(files: ClusterFiles, flags: { client?: number; key?: string }): string {
+  if ((flags.client === undefined) === (flags.key === undefined)) throw new ConfigError('name the account with --client <i> or --key <hex> (one of them)');
+  if (flags.client !== undefined) {
+    const secret = files.clients[flags.client];
+    if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
+    return toHex(createSignatureScheme().signer(fromHex(secret)).publicKey);
+  }
+  if (!/^[0-9a-f]{64}$/.test(flags.key!)) throw new ConfigError(`--key ${flags.key}: expected 64 hex digits`);
+  return flags.key!;
+}
+
+/** `--fees 1,5`: maker and taker fees in basis points. */
+function feesOption(value: string): { makerBps: number; takerBps: number } {
+  const m = /^([0-9]{1,4}),([0-9]{1,4})$/.exec(value);
+  if (m === null || Number(m[1]) > 1_000 || Number(m[2]) > 1_000) throw new InvalidArgumentError('expected maker,taker in basis points, each 0 to 1000 (e.g. 1,5).');
+  return { makerBps: Number(m[1]), takerBps: Number(m[2]) };
+}
+
+/** What `order`, `cancel` and `deposit` print while they wait (stderr): who took the transaction, then the seconds. */
+function progressPrinter(io: Io): (p: Progress) => void {
+  return (p) => {
+    if (p.stage === 'submitted') io.err(`submitted ${p.id.slice(0, 12)} to ${p.accepted.length} replicas${p.refused.length === 0 ? '' : ` (refused by ${p.refused.map((r) => `${r.replica}: ${r.code}`).join(', ')})`}; waiting until it is final\n`);
+    else io.err(`  ${p.seconds} s: not final yet\n`);
+  };
+}
+
+/** The latest startup event in a replica's log (JSON lines): what `cluster` shows while it waits. */
+function startupLine(text: string): string | undefined {
+  let said: string | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.includes('"event":"replaying"') && !line.includes('"event":"recovered"')) continue;
+    try {
+      const e = JSON.parse(line) as { event: string; blocks?: number; snapshotHeight?: number; storedHeight?: number; replayedInputs?: number };
+      said = e.event === 'replaying' ? `replaying ${e.blocks} blocks${e.snapshotHeight ? ` above the snapshot at ${e.snapshotHeight}` : ''}` : `recovered to height ${e.storedHeight}, ${e.replayedInputs} logged inputs offered again`;
+    } catch {
+      // a line cut in the middle: the next look reads it whole
+    }
+  }
+  return said;
+}
+
 /** Resolves once the process is asked to stop (Ctrl-C, or SIGTERM). */
 const stopRequested = () => new Promise<string>((resolve) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => resolve(s))));
 
@@ -120,6 +168,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   const program = new Command('bftx-replica')
     .description('Run bftx replicas: real processes, TCP between them, LevelDB on disk, an HTTP and WebSocket client API.')
     .exitOverride()
+    // Needed for `cluster`'s own: options after a subcommand's name are that subcommand's.
+    .enablePositionalOptions()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
 
   const keys = program.command('keys').description('validator and client keys');
@@ -132,7 +182,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const publicKey = toHex(createSignatureScheme().publicKey(secret));
       try {
         // 'wx': created here or not at all (an existing key is never replaced, even in a race).
-        writeFileSync(flags.out, JSON.stringify({ publicKey, secretKey: toHex(secret) }, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+        writeFileSync(flags.out, keyPairJson(secret), { mode: 0o600, flag: 'wx' });
       } catch (e) {
         if ((e as { code?: string }).code === 'EEXIST') throw new ConfigError(`${flags.out} exists; not overwriting a key`);
         throw e;
@@ -145,9 +195,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description('run one replica from its config file until SIGINT or SIGTERM')
     .requiredOption('-c, --config <file>', 'the replica config (JSON)')
     .option('--discard-damaged-log', "if the input log is damaged, drop it and restart from the safety state (default: refuse to start; config field damagedLog)")
-    .action(async (flags: { config: string; discardDamagedLog?: boolean }) => {
+    .option('--data-dir <dir>', "the store's folder, instead of the config's dataDir (the container image passes its volume, /data)")
+    .action(async (flags: { config: string; discardDamagedLog?: boolean; dataDir?: string }) => {
       const read = readConfig(flags.config, PROTOCOL_NAMES);
-      const config = flags.discardDamagedLog === true ? { ...read, damagedLog: 'discard' as const } : read;
+      const config = { ...read, ...(flags.discardDamagedLog === true ? { damagedLog: 'discard' as const } : {}), ...(flags.dataDir !== undefined ? { dataDir: resolve(flags.dataDir) } : {}) };
       const replica = await startReplica(config, PROTOCOLS[config.protocol as ProtocolName](config.deltaMs));
       const signal = await Promise.race([stopRequested(), new Promise<string>((resolve) => replica.node.onFailure(() => resolve('failure')))]);
       await replica.stop();
@@ -155,8 +206,30 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     });
 
   program
+    .command('health')
+    .description("exit 0 when the replica a config describes answers on its API (GET /v1/status), 1 otherwise: a container's health check")
+    .requiredOption('-c, --config <file>', 'the replica config (JSON)')
+    .addOption(new Option('--timeout <s>', 'how long to wait for the answer').default(3).argParser(integerIn(1, 600)))
+    .action(async (flags: { config: string; timeout: number }) => {
+      const { api } = readConfig(flags.config, PROTOCOL_NAMES);
+      // A replica listening on every interface answers on loopback.
+      const host = api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host;
+      try {
+        const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${api.port}/v1/status`, { signal: AbortSignal.timeout(flags.timeout * 1000) });
+        const s = (await res.json()) as Partial<ReplicaStatus>;
+        io.out(res.ok ? `ok: height ${s.height}, peers ${(s.connectedPeers ?? []).join(',') || 'none'}\n` : `HTTP ${res.status}\n`);
+        if (!res.ok) code = 1;
+      } catch (e) {
+        io.out(`not answering on ${host}:${api.port}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e))}\n`);
+        code = 1;
+      }
+    });
+
+  const cluster = program
     .command('cluster')
-    .description('start N replica processes on loopback (configs in --dir), print their endpoints, stop them on Ctrl-C')
+    .description('start N replica processes on loopback (configs in --dir), print their endpoints, stop them on Ctrl-C; `cluster init` writes a cluster of one replica per host instead')
+    // `cluster init -p pbft`: the options after `init` are init's, not this command's.
+    .enablePositionalOptions()
     .addOption(new Option('-n, --nodes <n>', 'replicas').default(4).argParser(integerIn(1, 64)))
     .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
     .option('-d, --dir <dir>', 'cluster directory: configs, keys and data', 'bftx-cluster')
@@ -169,7 +242,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('--ordering <who>', "who orders a block's transactions: the leader, or fair (leader-proof: signed receive logs, checked by the voters)").choices(ORDERINGS).default('leader'))
     .addOption(new Option('--matching <how>', "how the cluster's market matches: continuous (order by order), or batch (one uniform-price auction per block)").choices(['continuous', 'batch']).default('continuous'))
     .addOption(new Option('--logs <where>', "each replica's log (JSON lines): files writes <dir>/logs/replica-<i>.log (appended), stdout passes them through prefixed [r<i>], none drops them").choices(['files', 'stdout', 'none']).default('files'))
-    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch'; logs: 'files' | 'stdout' | 'none' }, command: Command) => {
+    .addOption(new Option('--fees <maker,taker>', 'maker and taker fees in basis points of the notional (e.g. 1,5; default none)').argParser(feesOption))
+    .option('--operator', 'generate an operator key (kept in cluster.json) so that `deposit` and `withdraw` work (default: none; only the funded clients trade)')
+    .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch'; logs: 'files' | 'stdout' | 'none'; fees?: { makerBps: number; takerBps: number }; operator?: boolean }, command: Command) => {
       const dir = resolve(flags.dir);
       const existing = existsSync(join(dir, 'cluster.json'));
       if (existing && flags.fresh !== true && flags.reuse !== true) {
@@ -183,8 +258,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       if (reused && command.getOptionValueSource('ordering') === 'cli' && (readCluster(dir).ordering ?? 'leader') !== flags.ordering) {
         throw new ConfigError(`--ordering ${flags.ordering}: the cluster in ${dir} was written with ${readCluster(dir).ordering ?? 'leader'} ordering; pass --fresh to replace it`);
       }
+      for (const written of ['fees', 'operator'] as const) {
+        if (reused && flags[written] !== undefined) throw new ConfigError(`--${written}: the cluster in ${dir} keeps the ${written === 'fees' ? 'fees' : 'operator key'} it was written with; pass --fresh to replace it`);
+      }
       const files: ClusterFiles =
-        reused ? readCluster(dir) : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching });
+        reused ? readCluster(dir) : writeClusterFiles(dir, { nodes: flags.nodes, protocol: flags.protocol, host: '127.0.0.1', basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching, ...(flags.fees !== undefined ? { fees: flags.fees } : {}), operator: flags.operator === true });
       // Every port free before anything starts: otherwise each replica fails on its own, later.
       for (const [i, r] of files.replicas.entries()) {
         await portFree(r.peer, `replica ${i}'s peer port`);
@@ -195,12 +273,19 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const exited: Array<string | undefined> = files.replicas.map(() => undefined);
       const logDir = join(dir, 'logs');
       if (flags.logs === 'files') mkdirSync(logDir, { recursive: true });
+      // What each replica last said about its start (replaying, recovered): shown while `cluster` waits.
+      const startup: Array<string | undefined> = files.replicas.map(() => undefined);
+      const logOffsets = files.replicas.map((_, i) => (flags.logs === 'files' && existsSync(join(logDir, `replica-${i}.log`)) ? statSync(join(logDir, `replica-${i}.log`)).size : 0));
       const children: ChildProcess[] = files.replicas.map((r, i) => {
         // A replica's log: a file of its own (the descriptor is the child's stdout), or lines prefixed here.
         const out = flags.logs === 'files' ? openSync(join(logDir, `replica-${i}.log`), 'a') : flags.logs === 'stdout' ? 'pipe' : 'ignore';
         const child = spawn(process.execPath, [main, 'start', '--config', r.config], { stdio: ['ignore', out, 'inherit'] });
         if (typeof out === 'number') closeSync(out);
-        if (child.stdout !== null) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => io.out(`[r${i}] ${line}\n`));
+        if (child.stdout !== null)
+          createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+            startup[i] = startupLine(line) ?? startup[i];
+            io.out(`[r${i}] ${line}\n`);
+          });
         child.on('exit', (c, s) => {
           exited[i] = String(s ?? c);
           if (!stopping) io.err(`replica ${i} exited (${s ?? c})\n`);
@@ -212,7 +297,23 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGTERM'))))));
       };
       // Up means answering on its API; a replica that exits first failed to start (its reason is on stderr above).
-      const ready = await waitForReplicas(files, exited, flags.startTimeout * 1000);
+      const began = Date.now();
+      const progress = (up: readonly boolean[]) => {
+        const waiting = up.flatMap((u, i) => {
+          if (u) return [];
+          if (flags.logs === 'files') {
+            try {
+              const text = readFileSync(join(logDir, `replica-${i}.log`), 'utf8').slice(logOffsets[i]);
+              startup[i] = startupLine(text) ?? startup[i];
+            } catch {
+              // no log yet
+            }
+          }
+          return [`replica ${i} ${startup[i] ?? 'starting'}`];
+        });
+        io.out(`  ${Math.round((Date.now() - began) / 1000)} s: ${up.filter((u) => u).length} of ${up.length} answering; ${waiting.join('; ')}\n`);
+      };
+      const ready = await waitForReplicas(files, exited, flags.startTimeout * 1000, progress);
       if (ready !== undefined) {
         await stopAll();
         io.err(`error: ${ready}; the cluster is stopped\n`);
@@ -225,6 +326,34 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       io.out('Ctrl-C stops them.\n');
       await stopRequested();
       await stopAll();
+    });
+
+  cluster
+    .command('init')
+    .description('write a cluster of one replica per host, to run with the container image or by hand: hosts/replica-<i>/ (config and key: copy to host i), kubernetes/ manifests, compose.yaml, and cluster.json for the commands below')
+    .requiredOption('--hosts <list>', "the replicas' addresses, comma-separated, one per replica (peers and clients reach replica i at the i-th); on Kubernetes without --host-network: <name>-0,<name>-1,... (the Services the manifests create)")
+    .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
+    .option('-d, --dir <dir>', 'where to write it (must not hold a cluster)', 'bftx-cluster')
+    .addOption(new Option('--base-port <port>', 'replica i listens on base+i for peers and base+100+i for clients').default(7000).argParser(integerIn(1024, 65000)))
+    .addOption(new Option('--delta <ms>', 'assumed message delay bound').default(100).argParser(integerIn(1, 60_000)))
+    .addOption(new Option('--clients <n>', 'funded client accounts (for `load`)').default(16).argParser(integerIn(1, 10_000)))
+    .addOption(new Option('--ordering <who>', "who orders a block's transactions").choices(ORDERINGS).default('leader'))
+    .addOption(new Option('--matching <how>', "how the market matches").choices(['continuous', 'batch']).default('continuous'))
+    .addOption(new Option('--fees <maker,taker>', 'maker and taker fees in basis points (e.g. 1,5; default none)').argParser(feesOption))
+    .option('--operator', 'generate an operator key (kept in cluster.json) so that `deposit` and `withdraw` work')
+    .option('--bind <address>', 'the address each replica listens on (peer port and API)', '0.0.0.0')
+    .option('--image <ref>', 'the container image the manifests run (build it: apps/replica/README.md, "Container image")', 'localhost/bftx-replica:0.1.0')
+    .option('--host-network', "pods and compose services use their machine's network (hosts are the machines' addresses) instead of a pod network")
+    .option('--name <prefix>', 'Kubernetes objects and compose services are named <prefix>-<i>', 'bftx-replica')
+    .action((flags: { hosts: string; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; ordering: Ordering; matching: 'continuous' | 'batch'; fees?: { makerBps: number; takerBps: number }; operator?: boolean; bind: string; image: string; hostNetwork?: boolean; name: string }) => {
+      const hosts = flags.hosts.split(',').map((h) => h.trim());
+      const dir = resolve(flags.dir);
+      const files = writeDeployment(dir, { hosts, protocol: flags.protocol, basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching, ...(flags.fees !== undefined ? { fees: flags.fees } : {}), operator: flags.operator === true, bind: flags.bind, image: flags.image, hostNetwork: flags.hostNetwork === true, name: flags.name });
+      io.out(`${files.protocol} cluster of ${hosts.length} written to ${dir}:\n`);
+      hosts.forEach((h, i) => io.out(`  replica ${i} on ${h}: peers :${flags.basePort + i}, api :${flags.basePort + 100 + i}; its files: hosts/replica-${i}/ (config/node.json, key/validator.key: secret)\n`));
+      io.out(`  kubernetes/: kubectl apply -f ${join(dir, 'kubernetes')} (or podman kube play each file, the -storage ones first)\n`);
+      io.out(`  compose.yaml: every replica on one machine\n`);
+      io.out(`  cluster.json: the client keys${files.operator !== undefined ? ' and the operator key' : ''} (secret) for status, load, order, deposit: --dir ${flags.dir}\n`);
     });
 
   program
@@ -241,10 +370,48 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const files = readCluster(flags.dir);
       const secret = files.clients[flags.client];
       if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
-      const result = await placeOrder(files, fromHex(secret), { symbol: MARKET.symbol, side: flags.side, price: flags.price, size: flags.size, tif: flags.tif }, flags.timeout * 1000);
+      const result = await placeOrder(files, fromHex(secret), { symbol: MARKET.symbol, side: flags.side, price: flags.price, size: flags.size, tif: flags.tif }, flags.timeout * 1000, progressPrinter(io));
       io.out(JSON.stringify(result, null, 2) + '\n');
       if (result.receipt.status !== 'executed') code = 1;
     });
+
+  program
+    .command('cancel')
+    .description("cancel an open order of one of the cluster's clients (its id is the nonce `order` printed) and wait until the cancel is final")
+    .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+    .addOption(new Option('-c, --client <i>', "which of the cluster's funded clients owns the order").default(0).argParser(integerIn(0, 10_000)))
+    .addOption(new Option('--order <id>', "the order's client id (`order` prints it as nonce; `account` lists open orders)").argParser(integerIn(0, Number.MAX_SAFE_INTEGER)).makeOptionMandatory())
+    .addOption(new Option('--timeout <s>', 'how long to wait for finality').default(30).argParser(integerIn(1, 3_600)))
+    .action(async (flags: { dir: string; client: number; order: number; timeout: number }) => {
+      const files = readCluster(flags.dir);
+      const secret = files.clients[flags.client];
+      if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
+      const result = await cancelOrder(files, fromHex(secret), MARKET.symbol, flags.order, flags.timeout * 1000, progressPrinter(io));
+      io.out(JSON.stringify(result, null, 2) + '\n');
+      if (result.receipt.status !== 'executed') code = 1;
+    });
+
+  for (const kind of ['deposit', 'withdraw'] as const) {
+    program
+      .command(kind)
+      .description(`${kind === 'deposit' ? 'credit' : 'debit'} an account, signed with the operator key cluster.json holds (a cluster made with --operator), and wait until it is final`)
+      .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
+      .addOption(new Option('-c, --client <i>', "one of the cluster's funded clients").argParser(integerIn(0, 10_000)))
+      .option('--key <hex>', "any account's public key (hex): a deposit opens it")
+      .addOption(new Option('--asset <name>', 'the asset').choices([MARKET.base, MARKET.quote]).makeOptionMandatory())
+      .addOption(new Option('--amount <units>', 'a whole amount of minor units').argParser((v) => {
+        if (!/^[1-9][0-9]{0,28}$/.test(v)) throw new InvalidArgumentError('expected a positive whole number of minor units.');
+        return BigInt(v);
+      }).makeOptionMandatory())
+      .addOption(new Option('--timeout <s>', 'how long to wait for finality').default(30).argParser(integerIn(1, 3_600)))
+      .action(async (flags: { dir: string; client?: number; key?: string; asset: string; amount: bigint; timeout: number }) => {
+        const files = readCluster(flags.dir);
+        const key = accountKey(files, flags);
+        const result = await transfer(files, { kind, account: key, asset: flags.asset, amount: flags.amount }, flags.timeout * 1000, progressPrinter(io));
+        io.out(JSON.stringify(result, null, 2) + '\n');
+        if (result.receipt.status !== 'executed') code = 1;
+      });
+  }
 
   program
     .command('load')
@@ -343,15 +510,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--json', 'one JSON object (balances as decimal strings)')
     .action(async (flags: { dir: string; client?: number; key?: string; json?: boolean }) => {
       const files = readCluster(flags.dir);
-      if ((flags.client === undefined) === (flags.key === undefined)) throw new ConfigError('name the account with --client <i> or --key <hex> (one of them)');
-      let key = flags.key;
-      if (flags.client !== undefined) {
-        const secret = files.clients[flags.client];
-        if (secret === undefined) throw new ConfigError(`--client ${flags.client}: the cluster has ${files.clients.length} clients (0 to ${files.clients.length - 1})`);
-        key = toHex(createSignatureScheme().signer(fromHex(secret)).publicKey);
-      }
-      if (!/^[0-9a-f]{64}$/.test(key!)) throw new ConfigError(`--key ${key}: expected 64 hex digits`);
-      const account = await clusterClient(files).account(key!);
+      const account = await clusterClient(files).account(accountKey(files, flags));
       if (flags.json === true) io.out(JSON.stringify(account, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       else {
         io.out(`account ${account.key} at height ${account.certified.height}: nonce ${account.nonce}\n`);

@@ -18,6 +18,8 @@ export interface ClusterFiles {
   readonly clients: readonly string[];
   /** The validators' public keys (hex), in order: what a client trusts. Absent in files written before it was added. */
   readonly validators?: readonly string[];
+  /** The operator's secret key (hex), when the cluster has one: it signs deposits and withdrawals. */
+  readonly operator?: string;
 }
 
 export interface ClusterOptions {
@@ -38,6 +40,24 @@ export interface ClusterOptions {
   readonly attestations?: boolean;
   /** Each replica's verify workers (written only when given; default: the machine's cores less one). */
   readonly verifyWorkers?: number;
+  /** Maker and taker fees in basis points (default none). */
+  readonly fees?: { readonly makerBps: number; readonly takerBps: number };
+  /** Generate an operator key (kept in cluster.json) that signs deposits and withdrawals (default: none, so no deposits). */
+  readonly operator?: boolean;
+}
+
+/** The exchange section every replica's config shares: the market, the funded clients, fees and the operator. */
+export function clusterExchange(o: Pick<ClusterOptions, 'matching' | 'fees'>, clientSecrets: readonly Uint8Array[], operatorSecret?: Uint8Array): ReplicaConfigFile['exchange'] {
+  const scheme = createSignatureScheme();
+  // Defaults are left out of the files, so a default cluster's files are what they always were.
+  const market: MarketConfig = o.matching === 'batch' ? { ...MARKET, matching: 'batch' } : MARKET;
+  return {
+    assets: [MARKET.base, MARKET.quote],
+    markets: [market],
+    genesis: clientSecrets.map((s) => ({ account: toHex(scheme.publicKey(s)), balances: { [MARKET.base]: '1000000000', [MARKET.quote]: '1000000000000' } })),
+    ...(o.fees !== undefined ? { fees: o.fees } : {}),
+    ...(operatorSecret !== undefined ? { operator: toHex(scheme.publicKey(operatorSecret)) } : {}),
+  };
 }
 
 export function newSecretKey(): Uint8Array {
@@ -51,21 +71,16 @@ export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles 
   const secrets = Array.from({ length: o.nodes }, newSecretKey);
   const clientSecrets = Array.from({ length: o.clients }, newSecretKey);
   const validators = secrets.map((s, i) => ({ publicKey: toHex(scheme.publicKey(s)), host: o.host, port: o.basePort + i }));
-  // Defaults are left out of the files, so a default cluster's files are what they always were.
-  const market: MarketConfig = o.matching === 'batch' ? { ...MARKET, matching: 'batch' } : MARKET;
+  const operatorSecret = o.operator === true ? newSecretKey() : undefined;
   const ordering = o.ordering === 'fair' ? { ordering: 'fair' as const } : {};
-  const exchange: ReplicaConfigFile['exchange'] = {
-    assets: [MARKET.base, MARKET.quote],
-    markets: [market],
-    genesis: clientSecrets.map((s) => ({ account: toHex(scheme.publicKey(s)), balances: { [MARKET.base]: '1000000000', [MARKET.quote]: '1000000000000' } })),
-  };
+  const exchange = clusterExchange(o, clientSecrets, operatorSecret);
   const replicas = secrets.map((s, self) => {
     const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), ...ordering, ...(o.attestations === false ? { attestations: false } : {}), ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers } : {}), exchange };
     const file = join(dir, `node-${self}.json`);
     writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     return { config: file, peer: { host: o.host, port: o.basePort + self }, api: config.api };
   });
-  const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex), validators: validators.map((v) => v.publicKey) };
+  const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex), validators: validators.map((v) => v.publicKey), ...(operatorSecret !== undefined ? { operator: toHex(operatorSecret) } : {}) };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
   return files;
 }

@@ -3,7 +3,7 @@
 // caller says which names it can run (the node package does not pick protocols for its users).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fromHex } from '@bftx/crypto';
+import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { checkConfig, type ExchangeConfig, type MarketConfig } from '@bftx/exchange';
 
 export class ConfigError extends Error {
@@ -22,7 +22,10 @@ export interface Endpoint {
 export interface ReplicaConfigFile {
   readonly protocol: string;
   readonly self: number;
-  readonly secretKey: string;
+  /** This validator's Ed25519 seed (64 hex); or `secretKeyFile`, exactly one of the two. */
+  readonly secretKey?: string;
+  /** A key file written by `bftx-replica keys gen` ({ publicKey, secretKey }), relative to the config's folder: keeps the key out of a config that is shared (a ConfigMap, a repo). */
+  readonly secretKeyFile?: string;
   readonly validators: ReadonlyArray<{ readonly publicKey: string; readonly host: string; readonly port: number }>;
   readonly deltaMs: number;
   readonly dataDir: string;
@@ -95,7 +98,7 @@ function onlyFields(value: object, field: string, allowed: readonly string[]): v
   }
 }
 
-const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'attestations', 'verifyWorkers', 'exchange'] as const;
+const TOP_FIELDS = ['protocol', 'self', 'secretKey', 'secretKeyFile', 'validators', 'deltaMs', 'dataDir', 'api', 'listen', 'maxBlockTxs', 'auditVotes', 'damagedLog', 'ordering', 'attestations', 'verifyWorkers', 'exchange'] as const;
 const MARKET_FIELDS = ['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'maxOrderSize', 'protectionTicks', 'matching'] as const;
 
 function hexKey(value: unknown, field: string): Uint8Array {
@@ -116,6 +119,24 @@ function endpoint(value: unknown, field: string, minPort = 1): Endpoint {
   return { host: v.host, port: integer(v.port, `${field}.port`, minPort, 65535) };
 }
 
+/** The seed from `secretKey`, or from the key file `secretKeyFile` names (exactly one of them). */
+function readSecretKey(c: Partial<ReplicaConfigFile>, base: string): Uint8Array {
+  if ((c.secretKey === undefined) === (c.secretKeyFile === undefined)) fail('secretKey', 'a key (64 hex digits) in secretKey, or a key file in secretKeyFile: exactly one of the two');
+  if (c.secretKey !== undefined) return hexKey(c.secretKey, 'secretKey');
+  if (typeof c.secretKeyFile !== 'string' || c.secretKeyFile.length === 0) fail('secretKeyFile', 'a file path (a key pair from `bftx-replica keys gen`)');
+  const path = resolve(base, c.secretKeyFile);
+  let pair: unknown;
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    // Podman 4.3 (Debian 12) `kube play` mounts a Secret's `data` still base64-encoded, as written in
+    // the manifest (Kubernetes decodes it): a key file that is base64 of the JSON is read as the JSON.
+    pair = JSON.parse(text.startsWith('{') || !/^[A-Za-z0-9+/=\s]+$/.test(text) ? text : Buffer.from(text, 'base64').toString('utf8'));
+  } catch (e) {
+    throw new ConfigError(`secretKeyFile: cannot read a key pair from ${path}: ${(e as { message?: string }).message ?? String(e)}`);
+  }
+  return hexKey((pair as { secretKey?: unknown } | null)?.secretKey, `secretKeyFile (${path}): secretKey`);
+}
+
 /** Checks a parsed config file; `base` is the directory relative paths start from. */
 export function parseConfig(raw: unknown, base: string, protocols: readonly string[]): ReplicaConfig {
   const c = raw as Partial<ReplicaConfigFile> | null;
@@ -126,7 +147,11 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   const validatorKeys = c.validators.map((v, i) => hexKey((v as { publicKey?: unknown } | null)?.publicKey, `validators[${i}].publicKey`));
   const peers = c.validators.map((v, i) => endpoint(v, `validators[${i}]`));
   const self = integer(c.self, 'self', 0, c.validators.length - 1);
-  const secretKey = hexKey(c.secretKey, 'secretKey');
+  const secretKey = readSecretKey(c, base);
+  // A key that is not this replica's validator key would sign what every peer refuses: say so now.
+  if (toHex(createSignatureScheme().publicKey(secretKey)) !== toHex(validatorKeys[self]!)) {
+    throw new ConfigError(`${c.secretKeyFile !== undefined ? `secretKeyFile (${c.secretKeyFile})` : 'secretKey'}: its public key is not validators[${self}].publicKey (self is ${self})`);
+  }
   const deltaMs = integer(c.deltaMs, 'deltaMs', 1, 600_000);
   if (typeof c.dataDir !== 'string' || c.dataDir.length === 0) fail('dataDir', 'a directory path');
   const api = endpoint(c.api, 'api', 0);

@@ -91,6 +91,8 @@ export async function recover<M>(options: ReplicaOptions<M>, config: Omit<Protoc
       replica.restore(snapshot.state, await store.roots(1, snapshot.height));
       snapshotHeight = snapshot.height;
     }
+    // Said before the work, which takes a while on a long chain: `cluster` shows it while it waits.
+    if (stored.length > snapshotHeight) options.log?.('replaying', { storedHeight: stored.length, snapshotHeight, blocks: stored.length - snapshotHeight });
     replica.applyFinalized(stored.slice(snapshotHeight), now);
     // The roots recomputed above the snapshot must be the ones stored when those blocks were first
     // applied (what this replica told clients and peers).

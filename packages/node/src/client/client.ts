@@ -3,7 +3,8 @@
 // account's proof, and the receipt is accepted only once it is proven final and attested.
 import { readFileSync } from 'node:fs';
 import { Client, ClientError, type VerifiedReceipt } from '@bftx/client';
-import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
+import { expiryFrom, placeAction, signOrder, signTransfer, type OrderAction } from '@bftx/exchange';
 import { MARKET, type ClusterFiles } from '../cluster-files';
 
 export interface OrderRequest {
@@ -43,22 +44,68 @@ export function clusterClient(cluster: ClusterFiles, options: { replicas?: reado
   return new Client({ protocol, validators: clusterValidators(cluster), ordering: cluster.ordering ?? 'leader', replicas: options.replicas ?? cluster.replicas.map((r) => url(r.api)), assets: [MARKET.base, MARKET.quote] });
 }
 
-/** Signs and places one limit order; resolves with its proven receipt. Throws a ClientError naming what failed (and each replica's reason). */
-export async function placeOrder(cluster: ClusterFiles, secretKey: Uint8Array, order: OrderRequest, timeoutMs = 30_000): Promise<OrderResult> {
-  const signer = createSignatureScheme().signer(secretKey);
-  const client = clusterClient(cluster);
+/** Where a transaction stands while a command waits for it: submitted (which replicas took it), then waiting (seconds so far). */
+export type Progress = { readonly stage: 'submitted'; readonly id: string; readonly accepted: readonly string[]; readonly refused: ReadonlyArray<{ replica: string; code: string }> } | { readonly stage: 'waiting'; readonly id: string; readonly seconds: number };
+
+/** Submits signed bytes and waits for the proven receipt, telling `onProgress` where it stands (submitted, then once a second). */
+async function submitAndWait(client: Client, tx: Uint8Array, timeoutMs: number, onProgress?: (p: Progress) => void): Promise<{ id: string; receipt: VerifiedReceipt }> {
+  const { id, accepted, refused } = await client.submit(tx);
+  onProgress?.({ stage: 'submitted', id, accepted, refused: refused.map((r) => ({ replica: r.replica, code: r.code })) });
   const began = performance.now();
-  const account = await client.account(toHex(signer.publicKey));
-  // The nonce doubles as the order's client id: unique among this account's orders.
-  const nonce = account.nonce + 1;
-  const placed = await client.placeOrder(signer, { symbol: order.symbol, clientId: nonce, side: order.side, price: order.price, size: order.size, tif: order.tif }, { nonce, timeoutMs });
-  const r = placed.receipt;
+  const ticker = onProgress === undefined ? undefined : setInterval(() => onProgress({ stage: 'waiting', id, seconds: Math.round((performance.now() - began) / 1000) }), 1000);
+  try {
+    return { id, receipt: await client.waitForReceipt(id, timeoutMs) };
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+  }
+}
+
+function result(id: string, account: string, nonce: number, r: VerifiedReceipt, began: number): OrderResult {
   return {
-    id: placed.id,
-    account: toHex(signer.publicKey),
+    id,
+    account,
     nonce,
     height: r.certified.height,
     receipt: { ...r, trades: r.trades.map((t) => ({ ...t, buyerFee: String(t.buyerFee), sellerFee: String(t.sellerFee) })) },
     finalMs: Math.round(performance.now() - began),
   };
+}
+
+/** Signs and places one limit order; resolves with its proven receipt. Throws a ClientError naming what failed (and each replica's reason). */
+export async function placeOrder(cluster: ClusterFiles, secretKey: Uint8Array, order: OrderRequest, timeoutMs = 30_000, onProgress?: (p: Progress) => void): Promise<OrderResult> {
+  // The nonce doubles as the order's client id: unique among this account's orders.
+  return sendOrder(cluster, secretKey, (nonce) => placeAction({ symbol: order.symbol, clientId: nonce, side: order.side, price: order.price, size: order.size, tif: order.tif }), timeoutMs, onProgress);
+}
+
+/** Signs and sends the cancel of the account's open order `clientId` (for `bftx-replica order`, its nonce); resolves with the proven receipt. */
+export async function cancelOrder(cluster: ClusterFiles, secretKey: Uint8Array, symbol: string, clientId: number, timeoutMs = 30_000, onProgress?: (p: Progress) => void): Promise<OrderResult> {
+  return sendOrder(cluster, secretKey, () => ({ action: 'cancel', symbol, clientId }), timeoutMs, onProgress);
+}
+
+async function sendOrder(cluster: ClusterFiles, secretKey: Uint8Array, action: (nonce: number) => OrderAction, timeoutMs: number, onProgress?: (p: Progress) => void): Promise<OrderResult> {
+  const signer = createSignatureScheme().signer(secretKey);
+  const client = clusterClient(cluster);
+  const began = performance.now();
+  const account = await client.account(toHex(signer.publicKey));
+  const nonce = account.nonce + 1;
+  const tx = signOrder(signer, nonce, action(nonce), { cluster: fromHex(client.cluster), expiresAt: expiryFrom(account.certified.height) });
+  const { id, receipt } = await submitAndWait(client, tx, timeoutMs, onProgress);
+  return result(id, toHex(signer.publicKey), nonce, receipt, began);
+}
+
+/**
+ * An operator-signed deposit to (or withdrawal from) `account`, with the operator key cluster.json
+ * holds. The operator's nonce is the time in milliseconds: above every earlier one as long as the
+ * operator's clock does not step back (transfers are rare; a refused STALE_NONCE says when it did).
+ */
+export async function transfer(cluster: ClusterFiles, t: { kind: 'deposit' | 'withdraw'; account: string; asset: string; amount: bigint }, timeoutMs = 30_000, onProgress?: (p: Progress) => void, nowMs: number = Date.now()): Promise<OrderResult> {
+  if (cluster.operator === undefined) throw new ClientError('BAD_OPTIONS', 'this cluster has no operator key (cluster.json has no "operator"): start it with --operator to allow deposits and withdrawals');
+  const operator = createSignatureScheme().signer(fromHex(cluster.operator));
+  const client = clusterClient(cluster);
+  const began = performance.now();
+  // Any proven answer gives a certified height to count the expiry from; the account may not exist yet (a first deposit).
+  const { certified } = await client.book(MARKET.symbol, 1);
+  const tx = signTransfer(operator, { kind: t.kind, account: fromHex(t.account), asset: t.asset, amount: t.amount, nonce: nowMs }, { cluster: fromHex(client.cluster), expiresAt: expiryFrom(certified.height) });
+  const { id, receipt } = await submitAndWait(client, tx, timeoutMs, onProgress);
+  return result(id, t.account, nowMs, receipt, began);
 }

@@ -1,0 +1,193 @@
+// `bftx-replica cluster init --hosts a,b,c,d`: everything a cluster of one replica per host needs,
+// written once on the operator's machine: each host's config and validator key (copy
+// hosts/replica-<i>/ to host i), Kubernetes manifests and a compose file that run the container
+// image with them, and cluster.json for the operator's own commands (status, load, deposit...).
+//
+// One layout serves every way of running a replica: config/node.json names its key as
+// ../key/validator.key and its data as ../data, so on a host `bftx-replica start --config
+// config/node.json` runs from the copied folder, and in a container the config is mounted at
+// /etc/bftx/config, the key at /etc/bftx/key (a Secret) and the data at /data (--data-dir).
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { clusterExchange, ConfigError, newSecretKey, type ClusterFiles, type Ordering, type ReplicaConfigFile } from '@bftx/node';
+import { stringify } from 'yaml';
+
+export interface DeployOptions {
+  /** The address replica i is reached at, by its peers and by clients: one per replica. */
+  readonly hosts: readonly string[];
+  readonly protocol: string;
+  /** Replica i listens for peers on basePort + i and serves its API on basePort + 100 + i. */
+  readonly basePort: number;
+  readonly deltaMs: number;
+  readonly clients: number;
+  readonly ordering: Ordering;
+  readonly matching: 'continuous' | 'batch';
+  readonly fees?: { readonly makerBps: number; readonly takerBps: number };
+  readonly operator: boolean;
+  /** The address replicas listen on (0.0.0.0: every interface). */
+  readonly bind: string;
+  /** The container image the manifests run. */
+  readonly image: string;
+  /** Pods use the node's network (hosts are the nodes' addresses) instead of a pod network with a Service per replica. */
+  readonly hostNetwork: boolean;
+  /** Names of the Kubernetes objects and compose services: <name>-<i>. */
+  readonly name: string;
+}
+
+/** Inside the image: where the manifests mount each part (see Containerfile). */
+export const CONTAINER = { config: '/etc/bftx/config', key: '/etc/bftx/key', data: '/data', uid: 1000 } as const;
+const KEY_FILE = 'validator.key';
+
+/** The key pair file `keys gen` writes. */
+export function keyPairJson(secret: Uint8Array): string {
+  return JSON.stringify({ publicKey: toHex(createSignatureScheme().publicKey(secret)), secretKey: toHex(secret) }, null, 2) + '\n';
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/;
+
+/** Writes the cluster into `dir` (which must not hold one); returns what cluster.json holds. */
+export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
+  const n = o.hosts.length;
+  if (n < 1 || n > 64) throw new ConfigError(`--hosts: expected 1 to 64 addresses, got ${n}`);
+  o.hosts.forEach((h, i) => {
+    if (!/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/.test(h)) throw new ConfigError(`--hosts: host ${i} (${JSON.stringify(h)}) is not a host name or address`);
+  });
+  if (!DNS_LABEL.test(o.name)) throw new ConfigError(`--name ${o.name}: expected a DNS label (lowercase letters, digits, '-'; at most 42 characters), as Kubernetes names need`);
+  const root = resolve(dir);
+  if (existsSync(join(root, 'cluster.json'))) throw new ConfigError(`${root} already holds a cluster (cluster.json): pick another --dir, or delete it first (its keys would be lost)`);
+  const scheme = createSignatureScheme();
+  const secrets = o.hosts.map(() => newSecretKey());
+  const clientSecrets = Array.from({ length: o.clients }, newSecretKey);
+  const operatorSecret = o.operator ? newSecretKey() : undefined;
+  const validators = secrets.map((s, i) => ({ publicKey: toHex(scheme.publicKey(s)), host: o.hosts[i]!, port: o.basePort + i }));
+  const exchange = clusterExchange(o, clientSecrets, operatorSecret);
+  const peerPort = (i: number) => o.basePort + i;
+  const apiPort = (i: number) => o.basePort + 100 + i;
+  const configOf = (self: number): ReplicaConfigFile => ({
+    protocol: o.protocol,
+    self,
+    secretKeyFile: `../key/${KEY_FILE}`,
+    validators,
+    deltaMs: o.deltaMs,
+    dataDir: '../data',
+    api: { host: o.bind, port: apiPort(self) },
+    listen: { host: o.bind, port: peerPort(self) },
+    ...(o.ordering === 'fair' ? { ordering: 'fair' as const } : {}),
+    exchange,
+  });
+  const name = (i: number) => `${o.name}-${i}`;
+  const replicas = secrets.map((secret, i) => {
+    const host = join(root, 'hosts', `replica-${i}`);
+    mkdirSync(join(host, 'config'), { recursive: true });
+    mkdirSync(join(host, 'key'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(host, 'config', 'node.json'), JSON.stringify(configOf(i), null, 2) + '\n');
+    writeFileSync(join(host, 'key', KEY_FILE), keyPairJson(secret), { mode: 0o600 });
+    return { config: join(host, 'config', 'node.json'), peer: { host: o.hosts[i]!, port: peerPort(i) }, api: { host: o.hosts[i]!, port: apiPort(i) } };
+  });
+
+  const kube = join(root, 'kubernetes');
+  rmSync(kube, { recursive: true, force: true });
+  mkdirSync(kube, { recursive: true });
+  secrets.forEach((secret, i) => {
+    writeFileSync(join(kube, `${name(i)}.yaml`), kubernetesReplica(o, name(i), i, configOf(i), keyPairJson(secret), peerPort(i), apiPort(i)));
+    writeFileSync(join(kube, `${name(i)}-storage.yaml`), stringify(persistentVolumeClaim(name(i))));
+  });
+  writeFileSync(join(root, 'compose.yaml'), compose(o, name, peerPort, apiPort));
+
+  const files: ClusterFiles = {
+    protocol: o.protocol,
+    ...(o.ordering === 'fair' ? { ordering: 'fair' as const } : {}),
+    replicas,
+    clients: clientSecrets.map(toHex),
+    validators: validators.map((v) => v.publicKey),
+    ...(operatorSecret !== undefined ? { operator: toHex(operatorSecret) } : {}),
+  };
+  writeFileSync(join(root, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
+  return files;
+}
+
+const labels = (name: string) => ({ 'app.kubernetes.io/name': 'bftx-replica', 'app.kubernetes.io/instance': name });
+
+function persistentVolumeClaim(name: string) {
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${name}-data`, labels: labels(name) }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } };
+}
+
+/**
+ * One validator: its key (Secret), config (ConfigMap), a Service for its two ports, and a
+ * Deployment of one pod (Recreate: two pods of one validator must never run at once, they would
+ * sign from one key). The volume is in its own file (<name>-storage.yaml): it is created once and
+ * outlives the pods.
+ */
+function kubernetesReplica(o: DeployOptions, name: string, i: number, config: ReplicaConfigFile, keyPair: string, peerPort: number, apiPort: number): string {
+  const docs: unknown[] = [
+    // `data`, base64: podman 4.3's kube play mishandles `stringData` (the config reads it back, see secretKeyFile).
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-key`, labels: labels(name) }, type: 'Opaque', data: { [KEY_FILE]: Buffer.from(keyPair).toString('base64') } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, labels: labels(name) }, data: { 'node.json': JSON.stringify(config, null, 2) + '\n' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, labels: labels(name) },
+      spec: { selector: labels(name), ports: [{ name: 'peer', port: peerPort, targetPort: peerPort }, { name: 'api', port: apiPort, targetPort: apiPort }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, labels: labels(name) },
+      spec: {
+        replicas: 1,
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: labels(name) },
+        template: {
+          metadata: { labels: labels(name) },
+          spec: {
+            ...(o.hostNetwork ? { hostNetwork: true } : {}),
+            securityContext: { runAsUser: CONTAINER.uid, runAsGroup: CONTAINER.uid, fsGroup: CONTAINER.uid },
+            terminationGracePeriodSeconds: 30,
+            containers: [
+              {
+                name: 'replica',
+                image: o.image,
+                imagePullPolicy: 'IfNotPresent',
+                args: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
+                ports: [
+                  { name: 'peer', containerPort: peerPort },
+                  { name: 'api', containerPort: apiPort },
+                ],
+                readinessProbe: { httpGet: { path: '/v1/status', port: apiPort }, periodSeconds: 5 },
+                volumeMounts: [
+                  { name: 'config', mountPath: CONTAINER.config, readOnly: true },
+                  { name: 'key', mountPath: CONTAINER.key, readOnly: true },
+                  { name: 'data', mountPath: CONTAINER.data },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: `${name}-config` } },
+              // `optional: false` spelt out: podman 4.3 crashes on a secret volume without it.
+              { name: 'key', secret: { secretName: `${name}-key`, optional: false } },
+              { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+  return `# Validator ${i} of ${o.hosts.length}: kubectl apply -f this file and ${name}-storage.yaml (or podman kube play).\n` + docs.map((d) => stringify(d, { blockQuote: 'literal' })).join('---\n');
+}
+
+function compose(o: DeployOptions, name: (i: number) => string, peerPort: (i: number) => number, apiPort: (i: number) => number): string {
+  const services: Record<string, unknown> = {};
+  const volumes: Record<string, unknown> = {};
+  o.hosts.forEach((_, i) => {
+    services[name(i)] = {
+      image: o.image,
+      command: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
+      restart: 'unless-stopped',
+      ...(o.hostNetwork ? { network_mode: 'host' } : { ports: [`${peerPort(i)}:${peerPort(i)}`, `${apiPort(i)}:${apiPort(i)}`] }),
+      volumes: [`./hosts/replica-${i}/config:${CONTAINER.config}:ro`, `./hosts/replica-${i}/key:${CONTAINER.key}:ro`, `${name(i)}-data:${CONTAINER.data}`],
+    };
+    volumes[`${name(i)}-data`] = {};
+  });
+  return `# All ${o.hosts.length} replicas on one machine (a trial, or a staging host): docker compose up -d (or podman-compose).\n` + stringify({ services, volumes });
+}
