@@ -36,7 +36,8 @@ export interface DeployOptions {
 }
 
 /** Inside the image: where the manifests mount each part (see Containerfile). */
-export const CONTAINER = { config: '/etc/bftx/config', key: '/etc/bftx/key', data: '/data', uid: 1000 } as const;
+// The store is a folder inside the volume: a fresh ext4 volume holds lost+found, which a store refuses.
+export const CONTAINER = { config: '/etc/bftx/config', key: '/etc/bftx/key', volume: '/data', data: '/data/store', uid: 1000 } as const;
 const KEY_FILE = 'validator.key';
 
 /** The key pair file `keys gen` writes. */
@@ -150,15 +151,20 @@ function kubernetesReplica(o: DeployOptions, name: string, i: number, config: Re
                 image: o.image,
                 imagePullPolicy: 'IfNotPresent',
                 args: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
-                ports: [
-                  { name: 'peer', containerPort: peerPort },
-                  { name: 'api', containerPort: apiPort },
-                ],
+                // On the node's network the ports are the node's (podman 4.3 refuses port mappings there).
+                ...(o.hostNetwork
+                  ? {}
+                  : {
+                      ports: [
+                        { name: 'peer', containerPort: peerPort },
+                        { name: 'api', containerPort: apiPort },
+                      ],
+                    }),
                 readinessProbe: { httpGet: { path: '/v1/status', port: apiPort }, periodSeconds: 5 },
                 volumeMounts: [
                   { name: 'config', mountPath: CONTAINER.config, readOnly: true },
                   { name: 'key', mountPath: CONTAINER.key, readOnly: true },
-                  { name: 'data', mountPath: CONTAINER.data },
+                  { name: 'data', mountPath: CONTAINER.volume },
                 ],
               },
             ],
@@ -185,7 +191,7 @@ function compose(o: DeployOptions, name: (i: number) => string, peerPort: (i: nu
       command: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
       restart: 'unless-stopped',
       ...(o.hostNetwork ? { network_mode: 'host' } : { ports: [`${peerPort(i)}:${peerPort(i)}`, `${apiPort(i)}:${apiPort(i)}`] }),
-      volumes: [`./hosts/replica-${i}/config:${CONTAINER.config}:ro`, `./hosts/replica-${i}/key:${CONTAINER.key}:ro`, `${name(i)}-data:${CONTAINER.data}`],
+      volumes: [`./hosts/replica-${i}/config:${CONTAINER.config}:ro`, `./hosts/replica-${i}/key:${CONTAINER.key}:ro`, `${name(i)}-data:${CONTAINER.volume}`],
     };
     volumes[`${name(i)}-data`] = {};
   });

@@ -1,0 +1,130 @@
+// The container image and the Kubernetes manifests, proven with podman (issue 21): the image is
+// built from apps/replica/container/Containerfile, `cluster init` writes four validators'
+// manifests, `podman kube play` runs them (Secret, ConfigMap, PersistentVolumeClaim, Deployment),
+// orders are placed and final, one pod is killed and recreated from its manifest, it recovers from
+// its volume and catches up, and every replica holds the same state root.
+// Needs root, podman and runc (.ci/run installs them). No registry is reachable here, so the base
+// image is made from this machine's Node (BFTX_IMAGE_BASE names another one); users build on the
+// Containerfile's default, the public Node 20 image.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { ClusterFiles } from '@bftx/node';
+import { main, type Io } from '../src/cli';
+import { allConnected, block, freeBase, rng, status, until } from './processes';
+
+const APP = resolve(__dirname, '..');
+const N = 4;
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+const capable = process.getuid?.() === 0 && has('podman') && has('runc');
+if (!capable && process.env['CI'] === 'true') throw new Error('the container test needs root, podman and runc; .ci/run installs them');
+const maybe = capable ? describe : describe.skip;
+if (!capable) console.warn('skipping the container test: it needs root, podman and runc (apt-get install -y podman runc)');
+
+const tag = `bftxc${process.pid % 100_000}`;
+const work = mkdtempSync(join(tmpdir(), 'bftx-container-'));
+// This machine kind: crun cannot set RLIMIT_NOFILE (TOOLING.md), so runc, and no default ulimits.
+const containersConf = join(work, 'containers.conf');
+writeFileSync(containersConf, '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n');
+const env = { ...process.env, CONTAINERS_CONF: containersConf };
+const podman = (...args: string[]) => execFileSync('podman', args, { env, stdio: 'pipe', timeout: 180_000 }).toString();
+const image = `localhost/${tag}-replica:test`;
+
+function quiet(): Io & { text: () => string } {
+  let text = '';
+  return { out: (s) => void (text += s), err: (s) => void (text += s), text: () => text };
+}
+
+/** A base image holding only this machine's Node and the libraries it links (no registry needed). */
+function localBase(): string {
+  const name = `localhost/${tag}-node-base`;
+  const rootfs = join(work, 'rootfs');
+  const libs = execFileSync('ldd', [process.execPath]).toString().match(/\/[^\s]+/g) ?? [];
+  for (const file of [process.execPath, ...libs]) {
+    const to = join(rootfs, file === process.execPath ? '/usr/bin/node' : file);
+    mkdirSync(dirname(to), { recursive: true });
+    execFileSync('cp', ['-L', file, to]);
+  }
+  mkdirSync(join(rootfs, 'tmp'), { mode: 0o1777 });
+  execFileSync('tar', ['-C', rootfs, '-cf', join(work, 'base.tar'), '.']);
+  podman('import', '-q', join(work, 'base.tar'), name);
+  return name;
+}
+
+maybe('the replica image and the Kubernetes manifests, on podman', () => {
+  let files: ClusterFiles;
+  const dir = join(work, 'cluster');
+  const pod = (i: number) => `${tag}-${i}-pod-0`;
+
+  afterAll(() => {
+    for (let i = 0; i < N; i++) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod(i)], { env, stdio: 'ignore' });
+    for (let i = 0; i < N; i++) spawnSync('podman', ['volume', 'rm', '-f', `${tag}-${i}-data`, `${tag}-${i}-config`, `${tag}-${i}-key`], { env, stdio: 'ignore' });
+    for (let i = 0; i < N; i++) spawnSync('podman', ['secret', 'rm', `${tag}-${i}-key`], { env, stdio: 'ignore' });
+    spawnSync('podman', ['rmi', '-f', image, `localhost/${tag}-node-base`], { env, stdio: 'ignore' });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the image builds from the Containerfile: the bundled app, a non-root user, a health check', () => {
+    execFileSync(process.execPath, [join(APP, 'container/build-context.mjs')], { stdio: 'pipe' });
+    const base = process.env['BFTX_IMAGE_BASE'] ?? localBase();
+    // docker format: OCI images carry no HEALTHCHECK.
+    podman('build', '-q', '--format', 'docker', '--build-arg', `BASE=${base}`, '-t', image, join(APP, 'dist/image'));
+    const config = JSON.parse(podman('image', 'inspect', '--format', '{{json .Config}}', image)) as { User: string; Entrypoint: string[]; Cmd: string[]; Volumes: Record<string, unknown> };
+    expect(config.User).toBe('1000:1000');
+    expect(config.Entrypoint).toEqual(['node', '/app/main.mjs']);
+    expect(config.Cmd).toEqual(['start', '--config', '/etc/bftx/config/node.json', '--data-dir', '/data/store']);
+    expect(Object.keys(config.Volumes)).toEqual(['/data']);
+    const health = JSON.parse(podman('image', 'inspect', '--format', '{{json .HealthCheck}}', image)) as { Test: string[] } | null;
+    expect(health?.Test).toEqual(['CMD', 'node', '/app/main.mjs', 'health', '--config', '/etc/bftx/config/node.json']);
+    expect(podman('run', '--rm', '--network', 'none', image, '--help')).toMatch(/Usage: bftx-replica/);
+  }, 180_000);
+
+  test('four validators from `cluster init` manifests: orders final, a pod killed and recreated catches up, equal state roots', async () => {
+    const basePort = await freeBase(rng(process.pid));
+    const hosts = Array.from({ length: N }, () => '127.0.0.1').join(',');
+    const init = quiet();
+    expect(await main(['cluster', 'init', '--hosts', hosts, '--dir', dir, '-p', 'pbft', '--base-port', String(basePort), '--delta', '100', '--clients', '4', '--bind', '127.0.0.1', '--host-network', '--image', image, '--name', tag], init)).toBe(0);
+    files = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles;
+    const kube = join(dir, 'kubernetes');
+    const play = (file: string) => podman('kube', 'play', join(kube, file));
+    for (let i = 0; i < N; i++) {
+      play(`${tag}-${i}-storage.yaml`);
+      play(`${tag}-${i}.yaml`);
+    }
+    await allConnected(files);
+    // The pod runs as the image's user, with the key from the Secret and the store on the claim.
+    expect(podman('exec', `${pod(0)}-replica`, 'node', '-e', 'console.log(process.getuid(), require("fs").existsSync("/data/store/CURRENT"))').trim()).toBe('1000 true');
+    // The image's health check, run in a pod: the replica answers on the API its config names.
+    expect(podman('exec', `${pod(1)}-replica`, 'node', '/app/main.mjs', 'health', '--config', '/etc/bftx/config/node.json')).toMatch(/^ok: height \d+, peers 0,2,3\n$/);
+
+    const load = async () => {
+      const io = quiet();
+      expect(await main(['load', '--dir', dir, '--rate', '50', '--duration', '2', '--json'], io)).toBe(0);
+      const report = JSON.parse(io.text().split('\n').filter((l) => l.startsWith('{')).pop()!) as { submitted: number; finalized: number };
+      expect(report.submitted).toBeGreaterThanOrEqual(50);
+      expect(report.finalized).toBe(report.submitted);
+    };
+    await load();
+
+    // Replica 2's pod killed and gone: the other three go on.
+    podman('pod', 'rm', '-f', '-t', '0', pod(2));
+    const before = (await status(files, 0))!.height;
+    await load();
+    // Recreated from the same manifest (its volume outlives it): it recovers from disk and catches up.
+    play(`${tag}-2.yaml`);
+    const logs = () => podman('logs', `${pod(2)}-replica`);
+    await until(() => 'replica 2 to answer again', async () => (await status(files, 2)) !== undefined, 60_000);
+    expect(logs()).toMatch(/"event":"recovered","storedHeight":[1-9]/);
+    const target = (await status(files, 0))!.height;
+    expect(target).toBeGreaterThan(before);
+    await until(() => `replica 2 to reach height ${target}`, async () => ((await status(files, 2))?.height ?? 0) >= target, 60_000);
+    const roots = await Promise.all(files.replicas.map(async (_, i) => (await block(files, i, target))?.stateRoot));
+    expect(roots[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(roots).size).toBe(1);
+  }, 240_000);
+});
