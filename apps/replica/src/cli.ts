@@ -146,7 +146,7 @@ function progressPrinter(io: Io): (p: Progress) => void {
 }
 
 /** The latest startup event in a replica's log (JSON lines): what `cluster` shows while it waits. */
-function startupLine(text: string): string | undefined {
+export function startupLine(text: string): string | undefined {
   let said: string | undefined;
   for (const line of text.split('\n')) {
     if (!line.includes('"event":"replaying"') && !line.includes('"event":"recovered"')) continue;

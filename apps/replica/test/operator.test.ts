@@ -1,0 +1,231 @@
+// What an operator runs (issue 21): configs that name their key file, `cluster init` writing a
+// cluster of one replica per host (configs, keys, Kubernetes manifests, compose file), and a live
+// cluster with fees and an operator key: deposit, withdraw, cancel, progress, health.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { readConfig, writeClusterFiles, type ClusterFiles } from '@bftx/node';
+import { parseAllDocuments } from 'yaml';
+import { main, startupLine, type Io } from '../src/cli';
+import { exited, freeBase, rng, until } from './processes';
+
+const PROTOCOLS = ['hotstuff', 'streamlet', 'pbft'];
+
+function capture(): Io & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (s) => void (out += s), err: (s) => void (err += s), stdout: () => out, stderr: () => err };
+}
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'bftx-operator-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('a config may name its key file (secretKeyFile) instead of holding the key', () => {
+  const setup = () => {
+    const dir = tmp();
+    const files = writeClusterFiles(dir, { nodes: 4, protocol: 'pbft', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 1 });
+    const config = JSON.parse(readFileSync(files.replicas[1]!.config, 'utf8')) as Record<string, unknown> & { secretKey: string };
+    const write = (c: Record<string, unknown>) => {
+      const file = join(dir, 'edited.json');
+      writeFileSync(file, JSON.stringify(c));
+      return file;
+    };
+    const pair = (secret: string) => JSON.stringify({ publicKey: toHex(createSignatureScheme().publicKey(Buffer.from(secret, 'hex'))), secretKey: secret });
+    return { dir, files, config, write, pair };
+  };
+
+  test('the key pair `keys gen` writes, found relative to the config, is read as the key', () => {
+    const { dir, config, write, pair } = setup();
+    const { secretKey, ...rest } = config;
+    mkdirSync(join(dir, 'keys'));
+    writeFileSync(join(dir, 'keys', 'v1.key'), pair(secretKey));
+    expect(toHex(readConfig(write({ ...rest, secretKeyFile: 'keys/v1.key' }), PROTOCOLS).secretKey)).toBe(secretKey);
+    // As podman 4.3's kube play mounts a Secret (its data still base64): read the same.
+    writeFileSync(join(dir, 'keys', 'v1.b64'), Buffer.from(pair(secretKey)).toString('base64'));
+    expect(toHex(readConfig(write({ ...rest, secretKeyFile: 'keys/v1.b64' }), PROTOCOLS).secretKey)).toBe(secretKey);
+  });
+
+  test('both, neither, a missing file, or a key that is not this validator\'s: refused, naming the field', async () => {
+    const { dir, files, config, write, pair } = setup();
+    const { secretKey, ...rest } = config;
+    writeFileSync(join(dir, 'v1.key'), pair(secretKey));
+    const refused = async (c: Record<string, unknown>, message: RegExp) => {
+      const io = capture();
+      expect(await main(['start', '--config', write(c)], io)).toBe(2);
+      expect(io.stderr()).toMatch(message);
+    };
+    await refused({ ...config, secretKeyFile: 'v1.key' }, /secretKey: expected .* exactly one of the two/);
+    await refused(rest, /secretKey: expected .* exactly one of the two/);
+    await refused({ ...rest, secretKeyFile: 'nothere.key' }, /secretKeyFile: cannot read a key pair from .*nothere\.key/);
+    // Replica 0's key in replica 1's config: it would sign what every peer refuses.
+    const other = (JSON.parse(readFileSync(files.replicas[0]!.config, 'utf8')) as { secretKey: string }).secretKey;
+    await refused({ ...rest, secretKey: other }, /secretKey: its public key is not validators\[1\]\.publicKey \(self is 1\)/);
+    writeFileSync(join(dir, 'v0.key'), pair(other));
+    await refused({ ...rest, secretKeyFile: 'v0.key' }, /secretKeyFile \(v0\.key\): its public key is not validators\[1\]\.publicKey/);
+  });
+});
+
+describe('cluster init --hosts: a cluster of one replica per host', () => {
+  const hosts = ['bftx-replica-0', 'bftx-replica-1', 'bftx-replica-2', 'bftx-replica-3'];
+
+  test('each host\'s config and key, manifests whose ConfigMap and Secret make a config that loads, a compose file, and cluster.json', async () => {
+    const dir = join(tmp(), 'c');
+    const io = capture();
+    // Options after `init` are init's (-p here is not `cluster`'s own -p).
+    expect(await main(['cluster', 'init', '--hosts', hosts.join(','), '--dir', dir, '-p', 'streamlet', '--base-port', '9000', '--fees', '1,5', '--operator'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^streamlet cluster of 4 written to /);
+    const files = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles;
+    expect(statSync(join(dir, 'cluster.json')).mode & 0o077).toBe(0);
+    expect(files.replicas.map((r) => r.api)).toEqual(hosts.map((host, i) => ({ host, port: 9100 + i })));
+    expect(files.operator).toMatch(/^[0-9a-f]{64}$/);
+    for (let i = 0; i < 4; i++) {
+      // On a host: the copied folder runs as it is (key and data next to the config).
+      const host = join(dir, 'hosts', `replica-${i}`);
+      expect(statSync(join(host, 'key', 'validator.key')).mode & 0o077).toBe(0);
+      const c = readConfig(join(host, 'config', 'node.json'), PROTOCOLS);
+      expect(c).toMatchObject({ protocol: 'streamlet', self: i, listen: { host: '0.0.0.0', port: 9000 + i }, api: { host: '0.0.0.0', port: 9100 + i }, dataDir: join(host, 'data') });
+      expect(c.peers).toEqual(hosts.map((h, j) => ({ host: h, port: 9000 + j })));
+      expect(c.exchange.fees).toEqual({ makerBps: 1, takerBps: 5 });
+      expect(toHex(c.exchange.operator!)).toBe(toHex(createSignatureScheme().publicKey(Buffer.from(files.operator!, 'hex'))));
+      expect(toHex(c.validatorKeys[i]!)).toBe(files.validators![i]);
+
+      // In Kubernetes: the manifest's ConfigMap and Secret, mounted as the Deployment says, load.
+      const docs = parseAllDocuments(readFileSync(join(dir, 'kubernetes', `bftx-replica-${i}.yaml`), 'utf8')).map((d) => d.toJS() as any);
+      expect(docs.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Service', 'Deployment']);
+      const [secret, configMap, service, deployment] = docs;
+      const spec = deployment.spec.template.spec;
+      const container = spec.containers[0];
+      const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.name, m.mountPath]));
+      const etc = tmp();
+      mkdirSync(join(etc, mounts.config), { recursive: true });
+      mkdirSync(join(etc, mounts.key), { recursive: true });
+      writeFileSync(join(etc, mounts.config, 'node.json'), configMap.data['node.json']);
+      writeFileSync(join(etc, mounts.key, 'validator.key'), Buffer.from(secret.data['validator.key'], 'base64'));
+      expect(container.args.slice(0, 3)).toEqual(['start', '--config', `${mounts.config}/node.json`]);
+      const inPod = readConfig(join(etc, container.args[2]), PROTOCOLS);
+      expect(toHex(inPod.secretKey)).toBe(toHex(c.secretKey));
+      expect(container.args.slice(3)).toEqual(['--data-dir', `${mounts.data}/store`]);
+      expect(spec.volumes).toEqual([
+        { name: 'config', configMap: { name: `bftx-replica-${i}-config` } },
+        { name: 'key', secret: { secretName: `bftx-replica-${i}-key`, optional: false } },
+        { name: 'data', persistentVolumeClaim: { claimName: `bftx-replica-${i}-data` } },
+      ]);
+      // One pod per validator, never two at once (Recreate), not root, ready when it answers.
+      expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+      expect(spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      expect(spec.hostNetwork).toBeUndefined();
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/v1/status', port: 9100 + i });
+      expect(service.metadata.name).toBe(hosts[i]);
+      expect(service.spec.ports.map((p: any) => p.port)).toEqual([9000 + i, 9100 + i]);
+      expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+      const storage = parseAllDocuments(readFileSync(join(dir, 'kubernetes', `bftx-replica-${i}-storage.yaml`), 'utf8')).map((d) => d.toJS() as any);
+      expect(storage).toEqual([expect.objectContaining({ kind: 'PersistentVolumeClaim', metadata: expect.objectContaining({ name: `bftx-replica-${i}-data` }) })]);
+    }
+    const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
+    expect(Object.keys(compose.services)).toEqual(hosts);
+    expect(compose.services['bftx-replica-2']).toMatchObject({ image: 'localhost/bftx-replica:0.1.0', ports: ['9002:9002', '9102:9102'], volumes: ['./hosts/replica-2/config:/etc/bftx/config:ro', './hosts/replica-2/key:/etc/bftx/key:ro', 'bftx-replica-2-data:/data'] });
+    expect(Object.keys(compose.volumes)).toHaveLength(4);
+
+    // Never over a cluster: its keys would be lost.
+    const again = capture();
+    expect(await main(['cluster', 'init', '--hosts', hosts.join(','), '--dir', dir], again)).toBe(2);
+    expect(again.stderr()).toMatch(/already holds a cluster \(cluster\.json\)/);
+  });
+
+  test('--host-network: pods on the nodes\' network, no port mappings; bad hosts and names refused', async () => {
+    const dir = join(tmp(), 'c');
+    expect(await main(['cluster', 'init', '--hosts', '10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4', '--dir', dir, '--host-network', '--name', 'venue'], capture())).toBe(0);
+    const deployment = parseAllDocuments(readFileSync(join(dir, 'kubernetes', 'venue-3.yaml'), 'utf8')).map((d) => d.toJS() as any)[3];
+    expect(deployment.spec.template.spec.hostNetwork).toBe(true);
+    expect(deployment.spec.template.spec.containers[0].ports).toBeUndefined();
+    const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
+    expect(compose.services['venue-0'].network_mode).toBe('host');
+    for (const [args, message] of [
+      [['--hosts', 'a,b c'], /--hosts: host 1 \("b c"\) is not a host name or address/],
+      [['--hosts', 'a,b', '--name', 'Venue_1'], /--name Venue_1: expected a DNS label/],
+      [['--hosts', 'a', '--fees', '5'], /expected maker,taker in basis points/],
+    ] as const) {
+      const io = capture();
+      expect(await main(['cluster', 'init', ...args, '--dir', join(tmp(), 'c')], io)).toBe(2);
+      expect(io.stderr()).toMatch(message);
+    }
+  });
+});
+
+test('what `cluster` shows while a replica starts: its replay, then its recovery, from its log lines', () => {
+  expect(startupLine('{"event":"peer-connected"}\n')).toBeUndefined();
+  const replaying = '{"level":30,"event":"replaying","storedHeight":5200,"snapshotHeight":5000,"blocks":200}';
+  expect(startupLine(`${replaying}\n{"event":"recov`)).toBe('replaying 200 blocks above the snapshot at 5000');
+  expect(startupLine(`${replaying}\n{"level":30,"event":"recovered","storedHeight":5200,"snapshotHeight":5000,"replayedInputs":3,"replayMs":40}\n`)).toBe('recovered to height 5200, 3 logged inputs offered again');
+});
+
+test('cluster --operator --fees: deposits and withdrawals signed by the operator key, fees charged, cancel, progress while waiting, health', async () => {
+  const dir = tmp();
+  const program = resolve(__dirname, '../dist/main.js');
+  const base = await freeBase(rng(process.pid + 7));
+  const cluster = spawn(process.execPath, [program, 'cluster', '--dir', dir, '--protocol', 'hotstuff', '--base-port', String(base), '--delta', '50', '--clients', '4', '--operator', '--fees', '1,5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  cluster.stdout!.on('data', (d) => (out += String(d)));
+  try {
+    await until(() => `the cluster to start (${out})`, async () => /Ctrl-C/.test(out), 30_000);
+    const files = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles;
+    expect(files.operator).toMatch(/^[0-9a-f]{64}$/);
+    // A new account: the operator's deposit opens it; a withdrawal beyond it is rejected (exit 1).
+    const key = toHex(createSignatureScheme().publicKey(new Uint8Array(32).fill(9)));
+    const deposit = capture();
+    expect(await main(['deposit', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10000'], deposit)).toBe(0);
+    expect(JSON.parse(deposit.stdout())).toMatchObject({ account: key, receipt: { status: 'executed' } });
+    expect(deposit.stderr()).toMatch(/^submitted [0-9a-f]{12} to 4 replicas; waiting until it is final$/m);
+    const withdraw = capture();
+    expect(await main(['withdraw', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10001'], withdraw)).toBe(1);
+    expect(JSON.parse(withdraw.stdout())).toMatchObject({ receipt: { status: 'rejected', reason: 'INSUFFICIENT_FUNDS' } });
+    expect(await main(['withdraw', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '400'], capture())).toBe(0);
+    const account = capture();
+    expect(await main(['account', '--dir', dir, '--key', key], account)).toBe(0);
+    expect(account.stdout()).toMatch(/USD: 9600 available, 0 reserved/);
+    // Fees: 1 bp to the resting ask (maker), 5 bp to the taker, of the notional 5,000 x 2.
+    expect(await main(['order', '--dir', dir, '--client', '1', '--side', 'sell', '--price', '5000', '--size', '2'], capture())).toBe(0);
+    const bid = capture();
+    expect(await main(['order', '--dir', dir, '--client', '2', '--side', 'buy', '--price', '5000', '--size', '2', '--tif', 'IOC'], bid)).toBe(0);
+    expect(JSON.parse(bid.stdout()).receipt.trades).toEqual([expect.objectContaining({ price: 5000, size: 2, sellerFee: '1', buyerFee: '5' })]);
+    // An order rests, its id is the nonce `order` printed; cancel takes it off the book.
+    const rest = capture();
+    expect(await main(['order', '--dir', dir, '--client', '3', '--side', 'buy', '--price', '10', '--size', '1'], rest)).toBe(0);
+    const id = (JSON.parse(rest.stdout()) as { nonce: number }).nonce;
+    const cancel = capture();
+    expect(await main(['cancel', '--dir', dir, '--client', '3', '--order', String(id)], cancel)).toBe(0);
+    expect(JSON.parse(cancel.stdout()).receipt.status).toBe('executed');
+    const after = capture();
+    expect(await main(['account', '--dir', dir, '--client', '3'], after)).toBe(0);
+    expect(after.stdout()).toMatch(/no open orders/);
+    const again = capture();
+    expect(await main(['cancel', '--dir', dir, '--client', '3', '--order', String(id)], again)).toBe(1);
+    // The health check the container image runs.
+    const healthy = capture();
+    expect(await main(['health', '--config', join(dir, 'node-2.json')], healthy)).toBe(0);
+    expect(healthy.stdout()).toMatch(/^ok: height \d+, peers 0,1,3\n$/);
+    // The cluster keeps the fees and operator it was written with.
+    const reuse = capture();
+    expect(await main(['cluster', '--dir', dir, '--reuse', '--fees', '0,0'], reuse)).toBe(2);
+    expect(reuse.stderr()).toMatch(/--fees: the cluster in .* keeps the fees it was written with; pass --fresh/);
+  } finally {
+    cluster.kill('SIGINT');
+    await exited(cluster);
+  }
+  const down = capture();
+  expect(await main(['health', '--config', join(dir, 'node-2.json'), '--timeout', '1'], down)).toBe(1);
+  expect(down.stdout()).toMatch(/not answering on 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  // Without an operator key there is nothing to sign a deposit with.
+  const plain = tmp();
+  writeClusterFiles(plain, { nodes: 1, protocol: 'hotstuff', host: '127.0.0.1', basePort: base, deltaMs: 50, clients: 1 });
+  const refused = capture();
+  expect(await main(['deposit', '--dir', plain, '--client', '0', '--asset', 'USD', '--amount', '1'], refused)).toBe(1);
+  expect(refused.stderr()).toMatch(/no operator key .* start it with --operator/);
+}, 90_000);
