@@ -330,7 +330,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
 
   cluster
     .command('init')
-    .description('write a cluster of one replica per host, to run with the container image or by hand: hosts/replica-<i>/ (config and key: copy to host i), kubernetes/ manifests, compose.yaml, and cluster.json for the commands below')
+    .description('write a cluster of one replica per host, to run with the container image or by hand: hosts/replica-<i>/ (config and key: copy to host i), kubernetes/ and podman/ manifests, compose.yaml, and cluster.json for the commands below')
     .requiredOption('--hosts <list>', "the replicas' addresses, comma-separated, one per replica (peers and clients reach replica i at the i-th); on Kubernetes without --host-network: <name>-0,<name>-1,... (the Services the manifests create)")
     .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
     .option('-d, --dir <dir>', 'where to write it (must not hold a cluster)', 'bftx-cluster')
@@ -351,7 +351,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const files = writeDeployment(dir, { hosts, protocol: flags.protocol, basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching, ...(flags.fees !== undefined ? { fees: flags.fees } : {}), operator: flags.operator === true, bind: flags.bind, image: flags.image, hostNetwork: flags.hostNetwork === true, name: flags.name });
       io.out(`${files.protocol} cluster of ${hosts.length} written to ${dir}:\n`);
       hosts.forEach((h, i) => io.out(`  replica ${i} on ${h}: peers :${flags.basePort + i}, api :${flags.basePort + 100 + i}; its files: hosts/replica-${i}/ (config/node.json, key/validator.key: secret)\n`));
-      io.out(`  kubernetes/: kubectl apply -f ${join(dir, 'kubernetes')} (or podman kube play each file, the -storage ones first)\n`);
+      io.out(`  kubernetes/: kubectl apply -f ${join(dir, 'kubernetes')} (per validator a Secret, a ConfigMap, a Service, a StatefulSet)\n`);
+      io.out(`  podman/: the same pods for podman kube play (each -storage file once, then the validator's file)\n`);
       io.out(`  compose.yaml: every replica on one machine\n`);
       io.out(`  cluster.json: the client keys${files.operator !== undefined ? ' and the operator key' : ''} (secret) for status, load, order, deposit: --dir ${flags.dir}\n`);
     });

@@ -87,13 +87,14 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
     return { config: join(host, 'config', 'node.json'), peer: { host: o.hosts[i]!, port: peerPort(i) }, api: { host: o.hosts[i]!, port: apiPort(i) } };
   });
 
-  const kube = join(root, 'kubernetes');
-  rmSync(kube, { recursive: true, force: true });
-  mkdirSync(kube, { recursive: true });
-  secrets.forEach((secret, i) => {
-    writeFileSync(join(kube, `${name(i)}.yaml`), kubernetesReplica(o, name(i), i, configOf(i), keyPairJson(secret), peerPort(i), apiPort(i)));
-    writeFileSync(join(kube, `${name(i)}-storage.yaml`), stringify(persistentVolumeClaim(name(i))));
-  });
+  for (const [folder, write] of [
+    ['kubernetes', kubernetesReplica],
+    ['podman', podmanReplica],
+  ] as const) {
+    rmSync(join(root, folder), { recursive: true, force: true });
+    mkdirSync(join(root, folder), { recursive: true });
+    secrets.forEach((secret, i) => write(join(root, folder), o, { name: name(i), i, config: configOf(i), keyPair: keyPairJson(secret), peerPort: peerPort(i), apiPort: apiPort(i) }));
+  }
   writeFileSync(join(root, 'compose.yaml'), compose(o, name, peerPort, apiPort));
 
   const files: ClusterFiles = {
@@ -109,77 +110,104 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
 }
 
 const labels = (name: string) => ({ 'app.kubernetes.io/name': 'bftx-replica', 'app.kubernetes.io/instance': name });
+const yaml = (docs: readonly unknown[]) => docs.map((d) => stringify(d, { blockQuote: 'literal' })).join('---\n');
 
-function persistentVolumeClaim(name: string) {
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${name}-data`, labels: labels(name) }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } };
+interface Validator {
+  readonly name: string;
+  readonly i: number;
+  readonly config: ReplicaConfigFile;
+  readonly keyPair: string;
+  readonly peerPort: number;
+  readonly apiPort: number;
+}
+
+/** Its key (a Secret) and config (a ConfigMap). */
+function secretAndConfig(v: Validator): unknown[] {
+  return [
+    // `data`, base64: podman 4.3's kube play mishandles `stringData` (the config reads it back, see secretKeyFile).
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${v.name}-key`, labels: labels(v.name) }, type: 'Opaque', data: { [KEY_FILE]: Buffer.from(v.keyPair).toString('base64') } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${v.name}-config`, labels: labels(v.name) }, data: { 'node.json': JSON.stringify(v.config, null, 2) + '\n' } },
+  ];
+}
+
+/** One validator's pod: the same in the Kubernetes StatefulSet and the podman Deployment. */
+export function podTemplate(o: Pick<DeployOptions, 'image' | 'hostNetwork'>, v: Validator) {
+  return {
+    metadata: { labels: labels(v.name) },
+    spec: {
+      ...(o.hostNetwork ? { hostNetwork: true } : {}),
+      securityContext: { runAsUser: CONTAINER.uid, runAsGroup: CONTAINER.uid, fsGroup: CONTAINER.uid },
+      terminationGracePeriodSeconds: 30,
+      containers: [
+        {
+          name: 'replica',
+          image: o.image,
+          imagePullPolicy: 'IfNotPresent',
+          args: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
+          // On the node's network the ports are the node's (podman 4.3 refuses port mappings there).
+          ...(o.hostNetwork
+            ? {}
+            : {
+                ports: [
+                  { name: 'peer', containerPort: v.peerPort },
+                  { name: 'api', containerPort: v.apiPort },
+                ],
+              }),
+          readinessProbe: { httpGet: { path: '/v1/status', port: v.apiPort }, periodSeconds: 5 },
+          volumeMounts: [
+            { name: 'config', mountPath: CONTAINER.config, readOnly: true },
+            { name: 'key', mountPath: CONTAINER.key, readOnly: true },
+            { name: 'data', mountPath: CONTAINER.volume },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: `${v.name}-config` } },
+        // `optional: false` spelt out: podman 4.3 crashes on a secret volume without it.
+        { name: 'key', secret: { secretName: `${v.name}-key`, optional: false } },
+        // The data volume: the StatefulSet's claim template (Kubernetes) or a claim of its own (podman).
+        { name: 'data', persistentVolumeClaim: { claimName: `data-${v.name}-0` } },
+      ],
+    },
+  };
+}
+
+const claimSpec = { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } };
+
+/**
+ * Kubernetes: a Secret, a ConfigMap, a Service for the two ports, and a StatefulSet of one pod.
+ * A StatefulSet, not a Deployment: it never starts a second pod for the validator until the first
+ * is known to be gone (a node that stops answering leaves its pod running, maybe), and two pods of
+ * one validator would sign with one key. Its claim template names the volume data-<name>-0.
+ */
+function kubernetesReplica(dir: string, o: DeployOptions, v: Validator): void {
+  const template = podTemplate(o, v);
+  const statefulSet = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: v.name, labels: labels(v.name) },
+    spec: {
+      replicas: 1,
+      serviceName: v.name,
+      selector: { matchLabels: labels(v.name) },
+      template: { ...template, spec: { ...template.spec, volumes: template.spec.volumes.filter((vol) => vol.name !== 'data') } },
+      volumeClaimTemplates: [{ metadata: { name: 'data', labels: labels(v.name) }, spec: claimSpec }],
+    },
+  };
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: v.name, labels: labels(v.name) }, spec: { selector: labels(v.name), ports: [{ name: 'peer', port: v.peerPort, targetPort: v.peerPort }, { name: 'api', port: v.apiPort, targetPort: v.apiPort }] } };
+  writeFileSync(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length}: kubectl apply -f this file.\n` + yaml([...secretAndConfig(v), service, statefulSet]));
 }
 
 /**
- * One validator: its key (Secret), config (ConfigMap), a Service for its two ports, and a
- * Deployment of one pod (Recreate: two pods of one validator must never run at once, they would
- * sign from one key). The volume is in its own file (<name>-storage.yaml): it is created once and
- * outlives the pods.
+ * Podman (`podman kube play`, which has no StatefulSet): the same pod as a Deployment of one, and
+ * its claim in a file of its own, played once (playing a claim that exists fails; the volume
+ * outlives the pod). Ports are on the host's network or published by `--publish`.
  */
-function kubernetesReplica(o: DeployOptions, name: string, i: number, config: ReplicaConfigFile, keyPair: string, peerPort: number, apiPort: number): string {
-  const docs: unknown[] = [
-    // `data`, base64: podman 4.3's kube play mishandles `stringData` (the config reads it back, see secretKeyFile).
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-key`, labels: labels(name) }, type: 'Opaque', data: { [KEY_FILE]: Buffer.from(keyPair).toString('base64') } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, labels: labels(name) }, data: { 'node.json': JSON.stringify(config, null, 2) + '\n' } },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, labels: labels(name) },
-      spec: { selector: labels(name), ports: [{ name: 'peer', port: peerPort, targetPort: peerPort }, { name: 'api', port: apiPort, targetPort: apiPort }] },
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, labels: labels(name) },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: labels(name) },
-        template: {
-          metadata: { labels: labels(name) },
-          spec: {
-            ...(o.hostNetwork ? { hostNetwork: true } : {}),
-            securityContext: { runAsUser: CONTAINER.uid, runAsGroup: CONTAINER.uid, fsGroup: CONTAINER.uid },
-            terminationGracePeriodSeconds: 30,
-            containers: [
-              {
-                name: 'replica',
-                image: o.image,
-                imagePullPolicy: 'IfNotPresent',
-                args: ['start', '--config', `${CONTAINER.config}/node.json`, '--data-dir', CONTAINER.data],
-                // On the node's network the ports are the node's (podman 4.3 refuses port mappings there).
-                ...(o.hostNetwork
-                  ? {}
-                  : {
-                      ports: [
-                        { name: 'peer', containerPort: peerPort },
-                        { name: 'api', containerPort: apiPort },
-                      ],
-                    }),
-                readinessProbe: { httpGet: { path: '/v1/status', port: apiPort }, periodSeconds: 5 },
-                volumeMounts: [
-                  { name: 'config', mountPath: CONTAINER.config, readOnly: true },
-                  { name: 'key', mountPath: CONTAINER.key, readOnly: true },
-                  { name: 'data', mountPath: CONTAINER.volume },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${name}-config` } },
-              // `optional: false` spelt out: podman 4.3 crashes on a secret volume without it.
-              { name: 'key', secret: { secretName: `${name}-key`, optional: false } },
-              { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
-            ],
-          },
-        },
-      },
-    },
-  ];
-  return `# Validator ${i} of ${o.hosts.length}: kubectl apply -f this file and ${name}-storage.yaml (or podman kube play).\n` + docs.map((d) => stringify(d, { blockQuote: 'literal' })).join('---\n');
+function podmanReplica(dir: string, o: DeployOptions, v: Validator): void {
+  const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `data-${v.name}-0`, labels: labels(v.name) }, spec: claimSpec };
+  writeFileSync(join(dir, `${v.name}-storage.yaml`), `# Validator ${v.i}'s volume: podman kube play it once, before ${v.name}.yaml.\n` + yaml([claim]));
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: v.name, labels: labels(v.name) }, spec: { replicas: 1, strategy: { type: 'Recreate' }, selector: { matchLabels: labels(v.name) }, template: podTemplate(o, v) } };
+  writeFileSync(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length}: podman kube play ${v.name}-storage.yaml once, then this file (again after the pod is removed).\n` + yaml([...secretAndConfig(v), deployment]));
 }
 
 function compose(o: DeployOptions, name: (i: number) => string, peerPort: (i: number) => number, apiPort: (i: number) => number): string {

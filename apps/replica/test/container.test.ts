@@ -1,6 +1,7 @@
 // The container image and the Kubernetes manifests, proven with podman (issue 21): the image is
 // built from apps/replica/container/Containerfile, `cluster init` writes four validators'
-// manifests, `podman kube play` runs them (Secret, ConfigMap, PersistentVolumeClaim, Deployment),
+// manifests, `podman kube play` runs their pods (Secret, ConfigMap, PersistentVolumeClaim, and the
+// StatefulSet's pod template as a Deployment, which is what podman plays),
 // orders are placed and final, one pod is killed and recreated from its manifest, it recovers from
 // its volume and catches up, and every replica holds the same state root.
 // Needs root, podman and runc (.ci/run installs them). No registry is reachable here, so the base
@@ -11,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ClusterFiles } from '@bftx/node';
+import { parseAllDocuments } from 'yaml';
 import { main, type Io } from '../src/cli';
 import { allConnected, block, freeBase, rng, status, until } from './processes';
 
@@ -63,7 +65,7 @@ maybe('the replica image and the Kubernetes manifests, on podman', () => {
 
   afterAll(() => {
     for (let i = 0; i < N; i++) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod(i)], { env, stdio: 'ignore' });
-    for (let i = 0; i < N; i++) spawnSync('podman', ['volume', 'rm', '-f', `${tag}-${i}-data`, `${tag}-${i}-config`, `${tag}-${i}-key`], { env, stdio: 'ignore' });
+    for (let i = 0; i < N; i++) spawnSync('podman', ['volume', 'rm', '-f', `data-${tag}-${i}-0`, `${tag}-${i}-config`, `${tag}-${i}-key`], { env, stdio: 'ignore' });
     for (let i = 0; i < N; i++) spawnSync('podman', ['secret', 'rm', `${tag}-${i}-key`], { env, stdio: 'ignore' });
     spawnSync('podman', ['rmi', '-f', image, `localhost/${tag}-node-base`], { env, stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
@@ -90,8 +92,13 @@ maybe('the replica image and the Kubernetes manifests, on podman', () => {
     const init = quiet();
     expect(await main(['cluster', 'init', '--hosts', hosts, '--dir', dir, '-p', 'pbft', '--base-port', String(basePort), '--delta', '100', '--clients', '4', '--bind', '127.0.0.1', '--host-network', '--image', image, '--name', tag], init)).toBe(0);
     files = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles;
-    const kube = join(dir, 'kubernetes');
-    const play = (file: string) => podman('kube', 'play', join(kube, file));
+    // podman/ holds the pods of kubernetes/ as Deployments (podman has no StatefulSet): the same pod template.
+    const template = (folder: string, i: number, kind: string) => (parseAllDocuments(readFileSync(join(dir, folder, `${tag}-${i}.yaml`), 'utf8')).map((d) => d.toJS() as any).find((d) => d.kind === kind).spec.template);
+    for (let i = 0; i < N; i++) {
+      const [k8s, pod] = [template('kubernetes', i, 'StatefulSet'), template('podman', i, 'Deployment')];
+      expect(pod).toEqual({ ...k8s, spec: { ...k8s.spec, volumes: [...k8s.spec.volumes, { name: 'data', persistentVolumeClaim: { claimName: `data-${tag}-${i}-0` } }] } });
+    }
+    const play = (file: string) => podman('kube', 'play', join(dir, 'podman', file));
     for (let i = 0; i < N; i++) {
       play(`${tag}-${i}-storage.yaml`);
       play(`${tag}-${i}.yaml`);

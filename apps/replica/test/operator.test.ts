@@ -98,9 +98,9 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
 
       // In Kubernetes: the manifest's ConfigMap and Secret, mounted as the Deployment says, load.
       const docs = parseAllDocuments(readFileSync(join(dir, 'kubernetes', `bftx-replica-${i}.yaml`), 'utf8')).map((d) => d.toJS() as any);
-      expect(docs.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Service', 'Deployment']);
-      const [secret, configMap, service, deployment] = docs;
-      const spec = deployment.spec.template.spec;
+      expect(docs.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Service', 'StatefulSet']);
+      const [secret, configMap, service, statefulSet] = docs;
+      const spec = statefulSet.spec.template.spec;
       const container = spec.containers[0];
       const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.name, m.mountPath]));
       const etc = tmp();
@@ -115,18 +115,22 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
       expect(spec.volumes).toEqual([
         { name: 'config', configMap: { name: `bftx-replica-${i}-config` } },
         { name: 'key', secret: { secretName: `bftx-replica-${i}-key`, optional: false } },
-        { name: 'data', persistentVolumeClaim: { claimName: `bftx-replica-${i}-data` } },
       ]);
-      // One pod per validator, never two at once (Recreate), not root, ready when it answers.
-      expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+      // One pod per validator, never two at once (a StatefulSet), its volume from the claim template, not root, ready when it answers.
+      expect(statefulSet.spec).toMatchObject({ replicas: 1, serviceName: hosts[i], volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } }] });
       expect(spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
       expect(spec.hostNetwork).toBeUndefined();
       expect(container.readinessProbe.httpGet).toEqual({ path: '/v1/status', port: 9100 + i });
       expect(service.metadata.name).toBe(hosts[i]);
       expect(service.spec.ports.map((p: any) => p.port)).toEqual([9000 + i, 9100 + i]);
-      expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
-      const storage = parseAllDocuments(readFileSync(join(dir, 'kubernetes', `bftx-replica-${i}-storage.yaml`), 'utf8')).map((d) => d.toJS() as any);
-      expect(storage).toEqual([expect.objectContaining({ kind: 'PersistentVolumeClaim', metadata: expect.objectContaining({ name: `bftx-replica-${i}-data` }) })]);
+      expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+      expect(statefulSet.spec.template.metadata.labels).toEqual(statefulSet.spec.selector.matchLabels);
+      // For podman: the claim (named as the StatefulSet's would be) in a file of its own, and the pod as a Deployment.
+      const storage = parseAllDocuments(readFileSync(join(dir, 'podman', `bftx-replica-${i}-storage.yaml`), 'utf8')).map((d) => d.toJS() as any);
+      expect(storage).toEqual([expect.objectContaining({ kind: 'PersistentVolumeClaim', metadata: expect.objectContaining({ name: `data-bftx-replica-${i}-0` }) })]);
+      const podman = parseAllDocuments(readFileSync(join(dir, 'podman', `bftx-replica-${i}.yaml`), 'utf8')).map((d) => d.toJS() as any);
+      expect(podman.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Deployment']);
+      expect(podman[3 - 1].spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
     }
     const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
     expect(Object.keys(compose.services)).toEqual(hosts);
@@ -142,9 +146,9 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
   test('--host-network: pods on the nodes\' network, no port mappings; bad hosts and names refused', async () => {
     const dir = join(tmp(), 'c');
     expect(await main(['cluster', 'init', '--hosts', '10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4', '--dir', dir, '--host-network', '--name', 'venue'], capture())).toBe(0);
-    const deployment = parseAllDocuments(readFileSync(join(dir, 'kubernetes', 'venue-3.yaml'), 'utf8')).map((d) => d.toJS() as any)[3];
-    expect(deployment.spec.template.spec.hostNetwork).toBe(true);
-    expect(deployment.spec.template.spec.containers[0].ports).toBeUndefined();
+    const statefulSet = parseAllDocuments(readFileSync(join(dir, 'kubernetes', 'venue-3.yaml'), 'utf8')).map((d) => d.toJS() as any)[3];
+    expect(statefulSet.spec.template.spec.hostNetwork).toBe(true);
+    expect(statefulSet.spec.template.spec.containers[0].ports).toBeUndefined();
     const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
     expect(compose.services['venue-0'].network_mode).toBe('host');
     for (const [args, message] of [
