@@ -1,7 +1,7 @@
 // bftx-replica's command line (commander). Exit codes: 0 done, 1 failed, 2 bad options or config.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import type { ProtocolDefinition } from '@bftx/consensus';
@@ -140,9 +140,27 @@ function feesOption(value: string): { makerBps: number; takerBps: number } {
 /** What `order`, `cancel` and `deposit` print while they wait (stderr): who took the transaction, then the seconds. */
 function progressPrinter(io: Io): (p: Progress) => void {
   return (p) => {
-    if (p.stage === 'submitted') io.err(`submitted ${p.id.slice(0, 12)} to ${p.accepted.length} replicas${p.refused.length === 0 ? '' : ` (refused by ${p.refused.map((r) => `${r.replica}: ${r.code}`).join(', ')})`}; waiting until it is final\n`);
+    if (p.stage === 'signed') io.err(`operator nonce ${p.nonce} (if this times out, retry with --nonce ${p.nonce}: refused if the first was final after all, never done twice)\n`);
+    else if (p.stage === 'submitted') io.err(`submitted ${p.id.slice(0, 12)} to ${p.accepted.length} replicas${p.refused.length === 0 ? '' : ` (refused by ${p.refused.map((r) => `${r.replica}: ${r.code}`).join(', ')})`}; waiting until it is final\n`);
     else io.err(`  ${p.seconds} s: not final yet\n`);
   };
+}
+
+/** What a log file holds past `from` (bytes), its last 64 KiB at most; '' when there is none yet. */
+function logTail(file: string, from: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - 65_536);
+    const buffer = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buffer, 0, buffer.length, start);
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** The latest startup event in a replica's log (JSON lines): what `cluster` shows while it waits. */
@@ -211,7 +229,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .requiredOption('-c, --config <file>', 'the replica config (JSON)')
     .addOption(new Option('--timeout <s>', 'how long to wait for the answer').default(3).argParser(integerIn(1, 600)))
     .action(async (flags: { config: string; timeout: number }) => {
-      const { api } = readConfig(flags.config, PROTOCOL_NAMES);
+      // 1 for every failure, a bad config included: a container health check reserves 2.
+      let api: { host: string; port: number };
+      try {
+        ({ api } = readConfig(flags.config, PROTOCOL_NAMES));
+      } catch (e) {
+        io.out(`${e instanceof Error ? e.message : String(e)}\n`);
+        code = 1;
+        return;
+      }
       // A replica listening on every interface answers on loopback.
       const host = api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host;
       try {
@@ -228,8 +254,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   const cluster = program
     .command('cluster')
     .description('start N replica processes on loopback (configs in --dir), print their endpoints, stop them on Ctrl-C; `cluster init` writes a cluster of one replica per host instead')
-    // `cluster init -p pbft`: the options after `init` are init's, not this command's.
-    .enablePositionalOptions()
+    // `cluster --dir x init ...` would take --dir as cluster's own and init would not see it: refused.
+    .hook('preSubcommand', (thisCommand) => {
+      const given = Object.keys(thisCommand.opts()).filter((k) => thisCommand.getOptionValueSource(k) === 'cli');
+      if (given.length > 0) throw new ConfigError(`options of \`cluster\` before \`init\` (${given.join(', ')}): put them after it (cluster init --hosts ... --dir ...)`);
+    })
     .addOption(new Option('-n, --nodes <n>', 'replicas').default(4).argParser(integerIn(1, 64)))
     .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
     .option('-d, --dir <dir>', 'cluster directory: configs, keys and data', 'bftx-cluster')
@@ -247,6 +276,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .action(async (flags: { nodes: number; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; fresh?: boolean; reuse?: boolean; startTimeout: number; ordering: Ordering; matching: 'continuous' | 'batch'; logs: 'files' | 'stdout' | 'none'; fees?: { makerBps: number; takerBps: number }; operator?: boolean }, command: Command) => {
       const dir = resolve(flags.dir);
       const existing = existsSync(join(dir, 'cluster.json'));
+      // A cluster of hosts (`cluster init`) is not started here, and --fresh would replace its keys, the operator's among them.
+      if (existing && readCluster(dir).hosts === true) throw new ConfigError(`${dir} holds a cluster of hosts written by \`cluster init\`: its replicas run on their hosts (or from its manifests), not here; pick another --dir`);
       if (existing && flags.fresh !== true && flags.reuse !== true) {
         const old = readCluster(dir);
         throw new ConfigError(`${dir} already holds a ${old.protocol} cluster of ${old.replicas.length} replicas: pass --reuse to start it again (its keys and data), or --fresh to replace it`);
@@ -302,12 +333,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         const waiting = up.flatMap((u, i) => {
           if (u) return [];
           if (flags.logs === 'files') {
-            try {
-              const text = readFileSync(join(logDir, `replica-${i}.log`), 'utf8').slice(logOffsets[i]);
-              startup[i] = startupLine(text) ?? startup[i];
-            } catch {
-              // no log yet
-            }
+            startup[i] = startupLine(logTail(join(logDir, `replica-${i}.log`), logOffsets[i]!)) ?? startup[i];
           }
           return [`replica ${i} ${startup[i] ?? 'starting'}`];
         });
@@ -333,7 +359,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description('write a cluster of one replica per host, to run with the container image or by hand: hosts/replica-<i>/ (config and key: copy to host i), kubernetes/ and podman/ manifests, compose.yaml, and cluster.json for the commands below')
     .requiredOption('--hosts <list>', "the replicas' addresses, comma-separated, one per replica (peers and clients reach replica i at the i-th); on Kubernetes without --host-network: <name>-0,<name>-1,... (the Services the manifests create)")
     .addOption(new Option('-p, --protocol <name>', 'consensus protocol').choices(PROTOCOL_NAMES).default('hotstuff'))
-    .option('-d, --dir <dir>', 'where to write it (must not hold a cluster)', 'bftx-cluster')
+    .requiredOption('-d, --dir <dir>', 'where to write it: a new or empty folder (it will hold every key)')
     .addOption(new Option('--base-port <port>', 'replica i listens on base+i for peers and base+100+i for clients').default(7000).argParser(integerIn(1024, 65000)))
     .addOption(new Option('--delta <ms>', 'assumed message delay bound').default(100).argParser(integerIn(1, 60_000)))
     .addOption(new Option('--clients <n>', 'funded client accounts (for `load`)').default(16).argParser(integerIn(1, 10_000)))
@@ -344,15 +370,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--bind <address>', 'the address each replica listens on (peer port and API)', '0.0.0.0')
     .option('--image <ref>', 'the container image the manifests run (build it: apps/replica/README.md, "Container image")', 'localhost/bftx-replica:0.1.0')
     .option('--host-network', "pods and compose services use their machine's network (hosts are the machines' addresses) instead of a pod network")
+    .option('--node-names <list>', 'with --host-network on Kubernetes: the node each replica runs on (kubernetes.io/hostname), comma-separated in --hosts order, so that replica i runs where --hosts says')
     .option('--name <prefix>', 'Kubernetes objects and compose services are named <prefix>-<i>', 'bftx-replica')
-    .action((flags: { hosts: string; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; ordering: Ordering; matching: 'continuous' | 'batch'; fees?: { makerBps: number; takerBps: number }; operator?: boolean; bind: string; image: string; hostNetwork?: boolean; name: string }) => {
+    .action((flags: { hosts: string; protocol: ProtocolName; dir: string; basePort: number; delta: number; clients: number; ordering: Ordering; matching: 'continuous' | 'batch'; fees?: { makerBps: number; takerBps: number }; operator?: boolean; bind: string; image: string; hostNetwork?: boolean; nodeNames?: string; name: string }) => {
       const hosts = flags.hosts.split(',').map((h) => h.trim());
       const dir = resolve(flags.dir);
-      const files = writeDeployment(dir, { hosts, protocol: flags.protocol, basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching, ...(flags.fees !== undefined ? { fees: flags.fees } : {}), operator: flags.operator === true, bind: flags.bind, image: flags.image, hostNetwork: flags.hostNetwork === true, name: flags.name });
+      const nodeNames = flags.nodeNames?.split(',').map((h) => h.trim());
+      const files = writeDeployment(dir, { hosts, protocol: flags.protocol, basePort: flags.basePort, deltaMs: flags.delta, clients: flags.clients, ordering: flags.ordering, matching: flags.matching, ...(flags.fees !== undefined ? { fees: flags.fees } : {}), operator: flags.operator === true, bind: flags.bind, image: flags.image, hostNetwork: flags.hostNetwork === true, ...(nodeNames !== undefined ? { nodeNames } : {}), name: flags.name });
       io.out(`${files.protocol} cluster of ${hosts.length} written to ${dir}:\n`);
       hosts.forEach((h, i) => io.out(`  replica ${i} on ${h}: peers :${flags.basePort + i}, api :${flags.basePort + 100 + i}; its files: hosts/replica-${i}/ (config/node.json, key/validator.key: secret)\n`));
-      io.out(`  kubernetes/: kubectl apply -f ${join(dir, 'kubernetes')} (per validator a Secret, a ConfigMap, a Service, a StatefulSet)\n`);
-      io.out(`  podman/: the same pods for podman kube play (each -storage file once, then the validator's file)\n`);
+      io.out(`  kubernetes/ (secret: holds the keys): kubectl apply -f ${join(dir, 'kubernetes')} (per validator a Secret, a ConfigMap, a Service, a StatefulSet)\n`);
+      io.out(`  podman/ (secret): the same pods for podman kube play (each -storage file once, then the validator's file)\n`);
       io.out(`  compose.yaml: every replica on one machine\n`);
       io.out(`  cluster.json: the client keys${files.operator !== undefined ? ' and the operator key' : ''} (secret) for status, load, order, deposit: --dir ${flags.dir}\n`);
     });
@@ -404,11 +432,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         if (!/^[1-9][0-9]{0,28}$/.test(v)) throw new InvalidArgumentError('expected a positive whole number of minor units.');
         return BigInt(v);
       }).makeOptionMandatory())
+      .addOption(new Option('--nonce <n>', "the operator nonce (default: the proven last one + 1); to retry one whose outcome is unknown, pass the nonce it printed").argParser(integerIn(1, Number.MAX_SAFE_INTEGER)))
       .addOption(new Option('--timeout <s>', 'how long to wait for finality').default(30).argParser(integerIn(1, 3_600)))
-      .action(async (flags: { dir: string; client?: number; key?: string; asset: string; amount: bigint; timeout: number }) => {
+      .action(async (flags: { dir: string; client?: number; key?: string; asset: string; amount: bigint; nonce?: number; timeout: number }) => {
         const files = readCluster(flags.dir);
         const key = accountKey(files, flags);
-        const result = await transfer(files, { kind, account: key, asset: flags.asset, amount: flags.amount }, flags.timeout * 1000, progressPrinter(io));
+        const result = await transfer(files, { kind, account: key, asset: flags.asset, amount: flags.amount, ...(flags.nonce !== undefined ? { nonce: flags.nonce } : {}) }, flags.timeout * 1000, progressPrinter(io));
         io.out(JSON.stringify(result, null, 2) + '\n');
         if (result.receipt.status !== 'executed') code = 1;
       });

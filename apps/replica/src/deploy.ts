@@ -7,7 +7,7 @@
 // ../key/validator.key and its data as ../data, so on a host `bftx-replica start --config
 // config/node.json` runs from the copied folder, and in a container the config is mounted at
 // /etc/bftx/config, the key at /etc/bftx/key (a Secret) and the data at /data (--data-dir).
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { clusterExchange, ConfigError, newSecretKey, type ClusterFiles, type Ordering, type ReplicaConfigFile } from '@bftx/node';
@@ -33,6 +33,8 @@ export interface DeployOptions {
   readonly hostNetwork: boolean;
   /** Names of the Kubernetes objects and compose services: <name>-<i>. */
   readonly name: string;
+  /** The Kubernetes node replica i runs on (kubernetes.io/hostname): with hostNetwork, where its address is. */
+  readonly nodeNames?: readonly string[];
 }
 
 /** Inside the image: where the manifests mount each part (see Containerfile). */
@@ -55,8 +57,10 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
     if (!/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/.test(h)) throw new ConfigError(`--hosts: host ${i} (${JSON.stringify(h)}) is not a host name or address`);
   });
   if (!DNS_LABEL.test(o.name)) throw new ConfigError(`--name ${o.name}: expected a DNS label (lowercase letters, digits, '-'; at most 42 characters), as Kubernetes names need`);
+  if (o.nodeNames !== undefined && o.nodeNames.length !== n) throw new ConfigError(`--node-names: expected ${n} names, one per host, got ${o.nodeNames.length}`);
   const root = resolve(dir);
-  if (existsSync(join(root, 'cluster.json'))) throw new ConfigError(`${root} already holds a cluster (cluster.json): pick another --dir, or delete it first (its keys would be lost)`);
+  // Every key is written here, once: never over an earlier cluster's files (its keys would be lost).
+  if (existsSync(root) && readdirSync(root).length > 0) throw new ConfigError(`${root} is not empty${existsSync(join(root, 'cluster.json')) ? ' (it holds a cluster: cluster.json)' : ''}: pick a new or empty --dir`);
   const scheme = createSignatureScheme();
   const secrets = o.hosts.map(() => newSecretKey());
   const clientSecrets = Array.from({ length: o.clients }, newSecretKey);
@@ -82,8 +86,8 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
     const host = join(root, 'hosts', `replica-${i}`);
     mkdirSync(join(host, 'config'), { recursive: true });
     mkdirSync(join(host, 'key'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(host, 'config', 'node.json'), JSON.stringify(configOf(i), null, 2) + '\n');
-    writeFileSync(join(host, 'key', KEY_FILE), keyPairJson(secret), { mode: 0o600 });
+    writeFileSync(join(host, 'config', 'node.json'), JSON.stringify(configOf(i), null, 2) + '\n', { flag: 'wx' });
+    writeSecret(join(host, 'key', KEY_FILE), keyPairJson(secret));
     return { config: join(host, 'config', 'node.json'), peer: { host: o.hosts[i]!, port: peerPort(i) }, api: { host: o.hosts[i]!, port: apiPort(i) } };
   });
 
@@ -91,11 +95,11 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
     ['kubernetes', kubernetesReplica],
     ['podman', podmanReplica],
   ] as const) {
-    rmSync(join(root, folder), { recursive: true, force: true });
-    mkdirSync(join(root, folder), { recursive: true });
+    // Both hold every validator's key (in its Secret): readable by the operator alone.
+    mkdirSync(join(root, folder), { mode: 0o700 });
     secrets.forEach((secret, i) => write(join(root, folder), o, { name: name(i), i, config: configOf(i), keyPair: keyPairJson(secret), peerPort: peerPort(i), apiPort: apiPort(i) }));
   }
-  writeFileSync(join(root, 'compose.yaml'), compose(o, name, peerPort, apiPort));
+  writeFileSync(join(root, 'compose.yaml'), compose(o, name, peerPort, apiPort), { flag: 'wx' });
 
   const files: ClusterFiles = {
     protocol: o.protocol,
@@ -104,10 +108,14 @@ export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
     clients: clientSecrets.map(toHex),
     validators: validators.map((v) => v.publicKey),
     ...(operatorSecret !== undefined ? { operator: toHex(operatorSecret) } : {}),
+    hosts: true,
   };
-  writeFileSync(join(root, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
+  writeSecret(join(root, 'cluster.json'), JSON.stringify(files, null, 2) + '\n');
   return files;
 }
+
+/** A file only its owner reads, created here or not at all. */
+const writeSecret = (file: string, text: string) => writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
 
 const labels = (name: string) => ({ 'app.kubernetes.io/name': 'bftx-replica', 'app.kubernetes.io/instance': name });
 const yaml = (docs: readonly unknown[]) => docs.map((d) => stringify(d, { blockQuote: 'literal' })).join('---\n');
@@ -131,12 +139,16 @@ function secretAndConfig(v: Validator): unknown[] {
 }
 
 /** One validator's pod: the same in the Kubernetes StatefulSet and the podman Deployment. */
-export function podTemplate(o: Pick<DeployOptions, 'image' | 'hostNetwork'>, v: Validator) {
+export function podTemplate(o: Pick<DeployOptions, 'image' | 'hostNetwork' | 'nodeNames'>, v: Validator) {
+  const node = o.nodeNames?.[v.i];
   return {
     metadata: { labels: labels(v.name) },
     spec: {
-      ...(o.hostNetwork ? { hostNetwork: true } : {}),
-      securityContext: { runAsUser: CONTAINER.uid, runAsGroup: CONTAINER.uid, fsGroup: CONTAINER.uid },
+      // On the node's network, peers reach the replica at its node's address: it must run there.
+      ...(o.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+      ...(node !== undefined ? { nodeSelector: { 'kubernetes.io/hostname': node } } : {}),
+      // Pod Security "restricted": not root, no privilege escalation, no capabilities, the default seccomp profile.
+      securityContext: { runAsNonRoot: true, runAsUser: CONTAINER.uid, runAsGroup: CONTAINER.uid, fsGroup: CONTAINER.uid, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
       terminationGracePeriodSeconds: 30,
       containers: [
         {
@@ -153,7 +165,8 @@ export function podTemplate(o: Pick<DeployOptions, 'image' | 'hostNetwork'>, v: 
                   { name: 'api', containerPort: v.apiPort },
                 ],
               }),
-          readinessProbe: { httpGet: { path: '/v1/status', port: v.apiPort }, periodSeconds: 5 },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          readinessProbe: { httpGet: { path: '/v1/status', port: v.apiPort }, periodSeconds: 5, timeoutSeconds: 5 },
           volumeMounts: [
             { name: 'config', mountPath: CONTAINER.config, readOnly: true },
             { name: 'key', mountPath: CONTAINER.key, readOnly: true },
@@ -164,7 +177,7 @@ export function podTemplate(o: Pick<DeployOptions, 'image' | 'hostNetwork'>, v: 
       volumes: [
         { name: 'config', configMap: { name: `${v.name}-config` } },
         // `optional: false` spelt out: podman 4.3 crashes on a secret volume without it.
-        { name: 'key', secret: { secretName: `${v.name}-key`, optional: false } },
+        { name: 'key', secret: { secretName: `${v.name}-key`, optional: false, defaultMode: 0o440 } },
         // The data volume: the StatefulSet's claim template (Kubernetes) or a claim of its own (podman).
         { name: 'data', persistentVolumeClaim: { claimName: `data-${v.name}-0` } },
       ],
@@ -194,8 +207,10 @@ function kubernetesReplica(dir: string, o: DeployOptions, v: Validator): void {
       volumeClaimTemplates: [{ metadata: { name: 'data', labels: labels(v.name) }, spec: claimSpec }],
     },
   };
-  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: v.name, labels: labels(v.name) }, spec: { selector: labels(v.name), ports: [{ name: 'peer', port: v.peerPort, targetPort: v.peerPort }, { name: 'api', port: v.apiPort, targetPort: v.apiPort }] } };
-  writeFileSync(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length}: kubectl apply -f this file.\n` + yaml([...secretAndConfig(v), service, statefulSet]));
+  // Headless, and listing pods before they are ready: peers must reach a replica that is still
+  // catching up (readiness is for clients), and the name resolves to the pod itself.
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: v.name, labels: labels(v.name) }, spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: labels(v.name), ports: [{ name: 'peer', port: v.peerPort, targetPort: v.peerPort }, { name: 'api', port: v.apiPort, targetPort: v.apiPort }] } };
+  writeSecret(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length} (its key is in the Secret: keep this file private): kubectl apply -f this file.\n` + yaml([...secretAndConfig(v), service, statefulSet]));
 }
 
 /**
@@ -205,9 +220,9 @@ function kubernetesReplica(dir: string, o: DeployOptions, v: Validator): void {
  */
 function podmanReplica(dir: string, o: DeployOptions, v: Validator): void {
   const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `data-${v.name}-0`, labels: labels(v.name) }, spec: claimSpec };
-  writeFileSync(join(dir, `${v.name}-storage.yaml`), `# Validator ${v.i}'s volume: podman kube play it once, before ${v.name}.yaml.\n` + yaml([claim]));
+  writeFileSync(join(dir, `${v.name}-storage.yaml`), `# Validator ${v.i}'s volume: podman kube play it once, before ${v.name}.yaml.\n` + yaml([claim]), { flag: 'wx' });
   const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: v.name, labels: labels(v.name) }, spec: { replicas: 1, strategy: { type: 'Recreate' }, selector: { matchLabels: labels(v.name) }, template: podTemplate(o, v) } };
-  writeFileSync(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length}: podman kube play ${v.name}-storage.yaml once, then this file (again after the pod is removed).\n` + yaml([...secretAndConfig(v), deployment]));
+  writeSecret(join(dir, `${v.name}.yaml`), `# Validator ${v.i} of ${v.config.validators.length} (its key is in the Secret: keep this file private): podman kube play ${v.name}-storage.yaml once, then this file (again after the pod is removed).\n` + yaml([...secretAndConfig(v), deployment]));
 }
 
 function compose(o: DeployOptions, name: (i: number) => string, peerPort: (i: number) => number, apiPort: (i: number) => number): string {

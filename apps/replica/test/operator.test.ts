@@ -64,6 +64,8 @@ describe('a config may name its key file (secretKeyFile) instead of holding the 
     await refused({ ...config, secretKeyFile: 'v1.key' }, /secretKey: expected .* exactly one of the two/);
     await refused(rest, /secretKey: expected .* exactly one of the two/);
     await refused({ ...rest, secretKeyFile: 'nothere.key' }, /secretKeyFile: cannot read a key pair from .*nothere\.key/);
+    writeFileSync(join(dir, 'bare.key'), `${secretKey}\n`);
+    await refused({ ...rest, secretKeyFile: 'bare.key' }, /secretKeyFile: cannot read a key pair from .*bare\.key: it holds a bare key; expected a key pair/);
     // Replica 0's key in replica 1's config: it would sign what every peer refuses.
     const other = (JSON.parse(readFileSync(files.replicas[0]!.config, 'utf8')) as { secretKey: string }).secretKey;
     await refused({ ...rest, secretKey: other }, /secretKey: its public key is not validators\[1\]\.publicKey \(self is 1\)/);
@@ -82,7 +84,12 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
     expect(await main(['cluster', 'init', '--hosts', hosts.join(','), '--dir', dir, '-p', 'streamlet', '--base-port', '9000', '--fees', '1,5', '--operator'], io)).toBe(0);
     expect(io.stdout()).toMatch(/^streamlet cluster of 4 written to /);
     const files = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFiles;
+    // Every file that holds a key is the operator's alone: cluster.json, each key, each manifest (its Secret).
     expect(statSync(join(dir, 'cluster.json')).mode & 0o077).toBe(0);
+    for (const folder of ['kubernetes', 'podman']) {
+      expect(statSync(join(dir, folder)).mode & 0o077).toBe(0);
+      for (let i = 0; i < 4; i++) expect(statSync(join(dir, folder, `bftx-replica-${i}.yaml`)).mode & 0o077).toBe(0);
+    }
     expect(files.replicas.map((r) => r.api)).toEqual(hosts.map((host, i) => ({ host, port: 9100 + i })));
     expect(files.operator).toMatch(/^[0-9a-f]{64}$/);
     for (let i = 0; i < 4; i++) {
@@ -114,14 +121,18 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
       expect(container.args.slice(3)).toEqual(['--data-dir', `${mounts.data}/store`]);
       expect(spec.volumes).toEqual([
         { name: 'config', configMap: { name: `bftx-replica-${i}-config` } },
-        { name: 'key', secret: { secretName: `bftx-replica-${i}-key`, optional: false } },
+        { name: 'key', secret: { secretName: `bftx-replica-${i}-key`, optional: false, defaultMode: 0o440 } },
       ]);
       // One pod per validator, never two at once (a StatefulSet), its volume from the claim template, not root, ready when it answers.
       expect(statefulSet.spec).toMatchObject({ replicas: 1, serviceName: hosts[i], volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } }] });
-      expect(spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
       expect(spec.hostNetwork).toBeUndefined();
+      expect(spec.nodeSelector).toBeUndefined();
       expect(container.readinessProbe.httpGet).toEqual({ path: '/v1/status', port: 9100 + i });
       expect(service.metadata.name).toBe(hosts[i]);
+      // Peers reach a replica that is not ready yet (catching up): headless, not-ready addresses listed.
+      expect(service.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
       expect(service.spec.ports.map((p: any) => p.port)).toEqual([9000 + i, 9100 + i]);
       expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
       expect(statefulSet.spec.template.metadata.labels).toEqual(statefulSet.spec.selector.matchLabels);
@@ -140,14 +151,22 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
     // Never over a cluster: its keys would be lost.
     const again = capture();
     expect(await main(['cluster', 'init', '--hosts', hosts.join(','), '--dir', dir], again)).toBe(2);
-    expect(again.stderr()).toMatch(/already holds a cluster \(cluster\.json\)/);
+    expect(again.stderr()).toMatch(/is not empty \(it holds a cluster: cluster\.json\): pick a new or empty --dir/);
+    // Nor is it a local cluster to start, or to replace with --fresh (the operator key is in it).
+    for (const how of ['--reuse', '--fresh']) {
+      const local = capture();
+      expect(await main(['cluster', '--dir', dir, how], local)).toBe(2);
+      expect(local.stderr()).toMatch(/holds a cluster of hosts written by `cluster init`/);
+    }
+    expect(JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'))).toEqual(files);
   });
 
   test('--host-network: pods on the nodes\' network, no port mappings; bad hosts and names refused', async () => {
     const dir = join(tmp(), 'c');
-    expect(await main(['cluster', 'init', '--hosts', '10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4', '--dir', dir, '--host-network', '--name', 'venue'], capture())).toBe(0);
+    expect(await main(['cluster', 'init', '--hosts', '10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4', '--dir', dir, '--host-network', '--node-names', 'n1,n2,n3,n4', '--name', 'venue'], capture())).toBe(0);
     const statefulSet = parseAllDocuments(readFileSync(join(dir, 'kubernetes', 'venue-3.yaml'), 'utf8')).map((d) => d.toJS() as any)[3];
-    expect(statefulSet.spec.template.spec.hostNetwork).toBe(true);
+    // Replica 3 runs on the node whose address peers dial (10.0.0.4: n4).
+    expect(statefulSet.spec.template.spec).toMatchObject({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', nodeSelector: { 'kubernetes.io/hostname': 'n4' } });
     expect(statefulSet.spec.template.spec.containers[0].ports).toBeUndefined();
     const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
     expect(compose.services['venue-0'].network_mode).toBe('host');
@@ -155,11 +174,20 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
       [['--hosts', 'a,b c'], /--hosts: host 1 \("b c"\) is not a host name or address/],
       [['--hosts', 'a,b', '--name', 'Venue_1'], /--name Venue_1: expected a DNS label/],
       [['--hosts', 'a', '--fees', '5'], /expected maker,taker in basis points/],
+      [['--hosts', 'a,b', '--node-names', 'n1'], /--node-names: expected 2 names, one per host, got 1/],
     ] as const) {
       const io = capture();
       expect(await main(['cluster', 'init', ...args, '--dir', join(tmp(), 'c')], io)).toBe(2);
       expect(io.stderr()).toMatch(message);
     }
+    // `cluster`'s own options before `init` would be lost on the way: refused, not ignored.
+    const before = capture();
+    const lost = join(tmp(), 'lost');
+    expect(await main(['cluster', '--dir', lost, 'init', '--hosts', 'a'], before)).toBe(2);
+    expect(before.stderr()).toMatch(/options of `cluster` before `init` \(dir\): put them after it/);
+    const noDir = capture();
+    expect(await main(['cluster', 'init', '--hosts', 'a'], noDir)).toBe(2);
+    expect(noDir.stderr()).toMatch(/required option '-d, --dir <dir>' not specified/);
   });
 });
 
@@ -185,8 +213,14 @@ test('cluster --operator --fees: deposits and withdrawals signed by the operator
     const key = toHex(createSignatureScheme().publicKey(new Uint8Array(32).fill(9)));
     const deposit = capture();
     expect(await main(['deposit', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10000'], deposit)).toBe(0);
-    expect(JSON.parse(deposit.stdout())).toMatchObject({ account: key, receipt: { status: 'executed' } });
+    const deposited = JSON.parse(deposit.stdout()) as { nonce: number };
+    expect(deposited).toMatchObject({ account: key, receipt: { status: 'executed' } });
+    expect(deposit.stderr()).toMatch(new RegExp(`^operator nonce ${deposited.nonce} \\(if this times out, retry with --nonce ${deposited.nonce}`, 'm'));
     expect(deposit.stderr()).toMatch(/^submitted [0-9a-f]{12} to 4 replicas; waiting until it is final$/m);
+    // A retry with the nonce it printed is refused once the first is final: never credited twice.
+    const retry = capture();
+    expect(await main(['deposit', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10000', '--nonce', String(deposited.nonce)], retry)).toBe(1);
+    expect(retry.stderr()).toMatch(/error: REFUSED: no replica took transaction [0-9a-f]{12}: .*STALE_NONCE.*operator nonce \d+ is not above/);
     const withdraw = capture();
     expect(await main(['withdraw', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10001'], withdraw)).toBe(1);
     expect(JSON.parse(withdraw.stdout())).toMatchObject({ receipt: { status: 'rejected', reason: 'INSUFFICIENT_FUNDS' } });
@@ -226,10 +260,12 @@ test('cluster --operator --fees: deposits and withdrawals signed by the operator
   const down = capture();
   expect(await main(['health', '--config', join(dir, 'node-2.json'), '--timeout', '1'], down)).toBe(1);
   expect(down.stdout()).toMatch(/not answering on 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  // 1 for a bad config too (a container health check reserves 2).
+  expect(await main(['health', '--config', join(dir, 'nothere.json')], capture())).toBe(1);
   // Without an operator key there is nothing to sign a deposit with.
   const plain = tmp();
   writeClusterFiles(plain, { nodes: 1, protocol: 'hotstuff', host: '127.0.0.1', basePort: base, deltaMs: 50, clients: 1 });
   const refused = capture();
-  expect(await main(['deposit', '--dir', plain, '--client', '0', '--asset', 'USD', '--amount', '1'], refused)).toBe(1);
-  expect(refused.stderr()).toMatch(/no operator key .* start it with --operator/);
+  expect(await main(['deposit', '--dir', plain, '--client', '0', '--asset', 'USD', '--amount', '1'], refused)).toBe(2);
+  expect(refused.stderr()).toMatch(/no operator key .* start a cluster with --operator/);
 }, 90_000);

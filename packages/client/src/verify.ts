@@ -59,6 +59,8 @@ export interface VerifiedBook {
   readonly symbol: string;
   readonly bids: ReadonlyArray<{ readonly price: number; readonly size: number }>;
   readonly asks: ReadonlyArray<{ readonly price: number; readonly size: number }>;
+  /** The nonce of the operator's last deposit or withdrawal at that height (from the proven state): the next one must be above it. */
+  readonly operatorNonce: number;
   readonly certified: Certified;
 }
 
@@ -184,6 +186,8 @@ export function verifyBookAnswer(trust: Trust, answer: unknown, symbol: string, 
   } catch (e) {
     return fail('MALFORMED_ANSWER', `books: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { symbol, bids: l2.bids.map((l) => ({ price: l.price, size: l.size })), asks: l2.asks.map((l) => ({ price: l.price, size: l.size })), certified };
+  // The opening hashes to the attested root (checked above), so its header is proven too.
+  const { operatorNonce } = decode(RootHeaderCodec, opening.header);
+  return { symbol, bids: l2.bids.map((l) => ({ price: l.price, size: l.size })), asks: l2.asks.map((l) => ({ price: l.price, size: l.size })), operatorNonce, certified };
 }
 

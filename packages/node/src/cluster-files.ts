@@ -20,6 +20,8 @@ export interface ClusterFiles {
   readonly validators?: readonly string[];
   /** The operator's secret key (hex), when the cluster has one: it signs deposits and withdrawals. */
   readonly operator?: string;
+  /** Written by `cluster init`: replicas on their own hosts, not started by `cluster`. */
+  readonly hosts?: true;
 }
 
 export interface ClusterOptions {

@@ -128,6 +128,7 @@ function readSecretKey(c: Partial<ReplicaConfigFile>, base: string): Uint8Array 
   let pair: unknown;
   try {
     const text = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-fA-F]{64}$/.test(text)) throw new Error('it holds a bare key; expected a key pair as `bftx-replica keys gen` writes it ({ "publicKey": ..., "secretKey": ... }), or put the key in secretKey');
     // Podman 4.3 (Debian 12) `kube play` mounts a Secret's `data` still base64-encoded, as written in
     // the manifest (Kubernetes decodes it): a key file that is base64 of the JSON is read as the JSON.
     pair = JSON.parse(text.startsWith('{') || !/^[A-Za-z0-9+/=\s]+$/.test(text) ? text : Buffer.from(text, 'base64').toString('utf8'));

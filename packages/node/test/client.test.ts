@@ -80,6 +80,7 @@ test('trusting only the validator keys: place an order, learn its fill, check th
   expect([open.side, open.price, open.remaining]).toEqual(['sell', 100, 1]);
   const book = await c.book('SHARE-CASH');
   expect(book.asks).toContainEqual({ price: 100, size: 1 });
+  expect(book.operatorNonce).toBe(0); // proven with the state: no deposit or withdrawal yet
   const block = await c.block(fill.receipt.certified.height);
   expect(block.payload.map((tx) => toHex(sha256(tx)))).toContain(fill.id);
 }, 60_000);

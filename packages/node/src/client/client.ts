@@ -6,6 +6,7 @@ import { Client, ClientError, type VerifiedReceipt } from '@bftx/client';
 import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
 import { expiryFrom, placeAction, signOrder, signTransfer, type OrderAction } from '@bftx/exchange';
 import { MARKET, type ClusterFiles } from '../cluster-files';
+import { ConfigError } from '../config';
 
 export interface OrderRequest {
   readonly symbol: string;
@@ -44,8 +45,8 @@ export function clusterClient(cluster: ClusterFiles, options: { replicas?: reado
   return new Client({ protocol, validators: clusterValidators(cluster), ordering: cluster.ordering ?? 'leader', replicas: options.replicas ?? cluster.replicas.map((r) => url(r.api)), assets: [MARKET.base, MARKET.quote] });
 }
 
-/** Where a transaction stands while a command waits for it: submitted (which replicas took it), then waiting (seconds so far). */
-export type Progress = { readonly stage: 'submitted'; readonly id: string; readonly accepted: readonly string[]; readonly refused: ReadonlyArray<{ replica: string; code: string }> } | { readonly stage: 'waiting'; readonly id: string; readonly seconds: number };
+/** Where a transaction stands while a command waits for it: signed (a transfer: with which nonce), submitted (which replicas took it), then waiting (seconds so far). */
+export type Progress = { readonly stage: 'signed'; readonly nonce: number } | { readonly stage: 'submitted'; readonly id: string; readonly accepted: readonly string[]; readonly refused: ReadonlyArray<{ replica: string; code: string }> } | { readonly stage: 'waiting'; readonly id: string; readonly seconds: number };
 
 /** Submits signed bytes and waits for the proven receipt, telling `onProgress` where it stands (submitted, then once a second). */
 async function submitAndWait(client: Client, tx: Uint8Array, timeoutMs: number, onProgress?: (p: Progress) => void): Promise<{ id: string; receipt: VerifiedReceipt }> {
@@ -95,17 +96,21 @@ async function sendOrder(cluster: ClusterFiles, secretKey: Uint8Array, action: (
 
 /**
  * An operator-signed deposit to (or withdrawal from) `account`, with the operator key cluster.json
- * holds. The operator's nonce is the time in milliseconds: above every earlier one as long as the
- * operator's clock does not step back (transfers are rare; a refused STALE_NONCE says when it did).
+ * holds. Its nonce is the proven operator nonce + 1 unless given: a retry of a transfer whose
+ * outcome is unknown (a timeout) must reuse its nonce, so that it is refused (STALE_NONCE) if the
+ * first one was final after all instead of moving the amount twice; `onProgress` is told the nonce first.
  */
-export async function transfer(cluster: ClusterFiles, t: { kind: 'deposit' | 'withdraw'; account: string; asset: string; amount: bigint }, timeoutMs = 30_000, onProgress?: (p: Progress) => void, nowMs: number = Date.now()): Promise<OrderResult> {
-  if (cluster.operator === undefined) throw new ClientError('BAD_OPTIONS', 'this cluster has no operator key (cluster.json has no "operator"): start it with --operator to allow deposits and withdrawals');
+export async function transfer(cluster: ClusterFiles, t: { kind: 'deposit' | 'withdraw'; account: string; asset: string; amount: bigint; nonce?: number }, timeoutMs = 30_000, onProgress?: (p: Progress) => void): Promise<OrderResult> {
+  if (cluster.operator === undefined) throw new ConfigError('this cluster has no operator key (cluster.json has no "operator"): start a cluster with --operator to allow deposits and withdrawals');
   const operator = createSignatureScheme().signer(fromHex(cluster.operator));
   const client = clusterClient(cluster);
   const began = performance.now();
-  // Any proven answer gives a certified height to count the expiry from; the account may not exist yet (a first deposit).
-  const { certified } = await client.book(MARKET.symbol, 1);
-  const tx = signTransfer(operator, { kind: t.kind, account: fromHex(t.account), asset: t.asset, amount: t.amount, nonce: nowMs }, { cluster: fromHex(client.cluster), expiresAt: expiryFrom(certified.height) });
+  // A proven answer that exists whether or not the account does (a first deposit opens it): the
+  // certified height to count the expiry from, and the operator's last nonce.
+  const book = await client.book(MARKET.symbol, 1);
+  const nonce = t.nonce ?? book.operatorNonce + 1;
+  onProgress?.({ stage: 'signed', nonce });
+  const tx = signTransfer(operator, { kind: t.kind, account: fromHex(t.account), asset: t.asset, amount: t.amount, nonce }, { cluster: fromHex(client.cluster), expiresAt: expiryFrom(book.certified.height) });
   const { id, receipt } = await submitAndWait(client, tx, timeoutMs, onProgress);
-  return result(id, t.account, nowMs, receipt, began);
+  return result(id, t.account, nonce, receipt, began);
 }
