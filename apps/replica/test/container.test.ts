@@ -106,6 +106,8 @@ maybe('the replica image and the Kubernetes manifests, on podman', () => {
     await allConnected(files);
     // The pod runs as the image's user, with the key from the Secret and the store on the claim.
     expect(podman('exec', `${pod(0)}-replica`, 'node', '-e', 'console.log(process.getuid(), require("fs").existsSync("/data/store/CURRENT"))').trim()).toBe('1000 true');
+    // It runs with the manifest's restrictions applied: a read-only root file system, no new privileges.
+    expect(podman('inspect', '--format', '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.SecurityOpt}}', `${pod(0)}-replica`).trim()).toMatch(/^true \[.*no-new-privileges.*\]$/);
     // The image's health check, run in a pod: the replica answers on the API its config names.
     expect(podman('exec', `${pod(1)}-replica`, 'node', '/app/main.mjs', 'health', '--config', '/etc/bftx/config/node.json')).toMatch(/^ok: height \d+, peers 0,2,3\n$/);
 
