@@ -3,3 +3,4 @@ export * from './classes';
 export * from './suite';
 export * from './fair-ordering';
 export * from './certificates';
+export * from './forensics';

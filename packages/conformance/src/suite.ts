@@ -9,6 +9,7 @@
 // scenario, whose simulation seed reproduces the run.
 import type { ProtocolDefinition, Timing } from '@bftx/consensus';
 import * as sim from '@bftx/sim';
+import { splitBrainProperty } from './forensics';
 import type { NetworkModel, SimulationResult, Strategy } from '@bftx/sim';
 import fc from 'fast-check';
 import { certificateProperty } from './certificates';
@@ -162,9 +163,11 @@ export interface PropertyRuns {
   readonly persisted?: number;
   /** Generated runs (any class) whose commit certificates are tampered with (see certificateProperty); 0 leaves it out. */
   readonly certificates?: number;
+  /** Split-brain coalitions beyond f: the fork exactly when the bound allows it, forensics convicting f+1 (see splitBrainProperty); 0 leaves it out. */
+  readonly forensics?: number;
 }
 
-export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 30, persisted: 3, certificates: 8 } as const satisfies PropertyRuns;
+export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 10_000, classes: 30, persisted: 3, certificates: 8, forensics: 30 } as const satisfies PropertyRuns;
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {
@@ -300,6 +303,12 @@ export function conformanceSuite<M>(protocol: ProtocolDefinition<M>, counts: Pro
         fc.assert(certificateProperty(protocol, sim.STRATEGY_KINDS), { numRuns: runs(certificateRuns) });
       });
     }
+    const forensicRuns = counts.forensics ?? DEFAULT_RUNS.forensics;
+    if (forensicRuns > 0 && protocol.verifyCommit !== undefined) {
+      test('beyond f: a split-brain coalition forks exactly when two quorums fit, and forensics convicts at least f+1 of it, never an honest validator (one transcript from each side; one alone is not enough)', () => {
+        fc.assert(splitBrainProperty(protocol), { numRuns: runs(forensicRuns) });
+      });
+    }
     for (const r of regressions) {
       test(`regression ${r.item}: ${r.title}`, () => assertRun(protocol, r.config, `regression ${r.item}: `));
     }
@@ -330,6 +339,7 @@ export function suiteFailure<M>(protocol: ProtocolDefinition<M>, counts: Propert
     ['persisted', persistedStateProperty(protocol), counts.persisted ?? 0],
     ['safety', safetyProperty(protocol), counts.safety],
     ['twins', twinsProperty(protocol), counts.twins],
+    ['forensics', splitBrainProperty(protocol), protocol.verifyCommit === undefined ? 0 : (counts.forensics ?? 0)],
   ];
   for (const [name, property, numRuns] of checks) {
     if (numRuns === 0) continue;

@@ -38,6 +38,7 @@ export {
   type VoteChainCertificate,
 } from './finality-proof';
 export { EquivocationDetector, unfairProposalEvidence, verifyEvidence, type EquivocationEvidence, type Evidence } from './evidence';
+export { investigate, verifyForkProof, type CertifiedBlock, type ForensicReport, type ForkProof, type ForkProofCheck, type Transcript } from './forensics';
 export * from './ordering/index';
 export { Ledger } from './ledger';
 export { FifoMempool, txKey, type Mempool } from './mempool';

@@ -4,4 +4,5 @@ export { asynchronous, fixedDelay, heldVotes, isolatedUntil, lossy, lossyUntil, 
 export { EventQueue } from './queue';
 export { Rng } from './rng';
 export { distribution, simulate, startSimulation, type CertificateReport, type Distribution, type LatencyReport, type ReplicaReport, type Restart, type RunningSimulation, type SimulationConfig, type SimulationResult, type TraceRecord } from './simulation';
+export { splitBrain, type SplitBrainOptions, type SplitBrainPlan } from './split-brain';
 export { ORDERING_ATTACKS, orderingAttack, type AttackTrader, type OrderingAttackKind, type OrderingAttackOptions, type OrderingAttackStats } from './ordering-attacks';

@@ -20,6 +20,7 @@ import {
   headersDown,
   type BlockHeader,
   type CommitCertificate,
+  type Transcript,
 } from '@bftx/consensus';
 import { bytesEqual, createSignatureScheme, toHex, type SignatureScheme, type Signer } from '@bftx/crypto';
 import { byzantine, type AdversarialOutput, type Coalition, type ReplicaLike, type Strategy } from './adversary';
@@ -51,8 +52,14 @@ export interface SimulationConfig<M> {
   readonly signatures?: 'simulated' | 'ed25519';
   /** Client transactions offered to every replica: `perBatch` every `every` ms. */
   readonly transactions?: { readonly every: number; readonly perBatch: number; readonly size?: number };
-  /** Given transactions offered at given times, to every replica or to the instances of the `to` validators. */
-  readonly workload?: ReadonlyArray<{ readonly at: number; readonly txs: readonly Uint8Array[]; readonly to?: readonly number[] }>;
+  /**
+   * Given transactions offered at given times: to every replica, to the instances of the `to`
+   * validators, or to the `endpoints` (instance indexes: validator v is v, the twin of twins[k] is
+   * n + k), which can tell a twin from its sibling.
+   */
+  readonly workload?: ReadonlyArray<{ readonly at: number; readonly txs: readonly Uint8Array[]; readonly to?: readonly number[]; readonly endpoints?: readonly number[] }>;
+  /** Keep each honest replica's transcript: every message it received (encoded) and every commit certificate it output (`replicas[i].transcript`), for forensics. */
+  readonly transcripts?: boolean;
   /** Encode and decode every message on the way (checks the wire format; slower). */
   readonly wireCheck?: boolean;
   /**
@@ -120,6 +127,8 @@ export interface ReplicaReport {
   readonly rejections: Readonly<Record<string, number>>;
   /** The commit certificates it output (see `CertificateReport`). */
   readonly certificates: CertificateReport;
+  /** With `transcripts` (honest replicas only): what it received and the certificates it output, for `investigate`. */
+  readonly transcript?: Transcript;
 }
 
 /** What one replica's `commit` outputs carried as certificates. */
@@ -186,6 +195,15 @@ export interface SimulationResult {
   readonly latency: LatencyReport;
   /** Where the run stopped early: more than maxEventsPerInstant events at this one virtual time (unbounded progress in zero time). */
   readonly stoppedAt: number | undefined;
+  /**
+   * Byzantine validators (strategies and twins) and what their number allows: two quorums share
+   * `forkNeeds` = 2 * quorum - n validators, so a coalition of at least that many can make two
+   * honest replicas finalize different blocks (beyond f = `f`). `expectedFork`: this run's
+   * coalition is that large, so a safety violation is the scenario's outcome, not a bug.
+   */
+  readonly coalition: { readonly size: number; readonly f: number; readonly forkNeeds: number; readonly expectedFork: boolean };
+  /** The run's validator keys and signature scheme: what its evidence and certificates verify with. */
+  readonly keys: { readonly validators: ValidatorSet; readonly scheme: SignatureScheme };
   /** "safe", or the safety violation: the verdict in one word or one line. */
   readonly verdict: string;
   readonly trace: readonly TraceRecord[];
@@ -198,7 +216,7 @@ type Event<M> =
   | { readonly kind: 'timer'; readonly instance: number; readonly timer: string; readonly token: number }
   | { readonly kind: 'crash'; readonly instance: number; readonly restart: Restart }
   | { readonly kind: 'recover'; readonly instance: number }
-  | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[]; readonly to: readonly number[] | undefined };
+  | { readonly kind: 'txs'; readonly txs: readonly Uint8Array[]; readonly to: readonly number[] | undefined; readonly endpoints?: readonly number[] };
 
 interface Instance<M> {
   readonly validator: number;
@@ -226,6 +244,8 @@ interface Instance<M> {
   /** Rejections by code, over its lives. */
   readonly rejections: Map<string, number>;
   readonly certificates: { count: number; missing: number; maxBytes: number; totalBytes: number; failed: string | undefined; first: CommitCertificate | undefined; last: CommitCertificate | undefined };
+  /** With `transcripts`, an honest instance's: messages received (encoded), certificates output. */
+  readonly transcript: { readonly messages: Uint8Array[]; readonly certificates: Uint8Array[] } | undefined;
 }
 
 /** Runs one deterministic simulation. Same config (and seed), same result and trace, bit for bit. */
@@ -311,6 +331,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       view: 0,
       rejections: new Map(),
       certificates: { count: 0, missing: 0, maxBytes: 0, totalBytes: 0, failed: undefined, first: undefined, last: undefined },
+      transcript: config.transcripts === true && !strategies.has(validator) && !twins.has(validator) ? { messages: [], certificates: [] } : undefined,
     });
   };
   for (let v = 0; v < n; v++) makeInstance(v);
@@ -335,7 +356,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       queue.push(t, { kind: 'txs', txs, to: undefined });
     }
   }
-  for (const w of config.workload ?? []) queue.push(w.at, { kind: 'txs', txs: w.txs, to: w.to });
+  for (const w of config.workload ?? []) queue.push(w.at, { kind: 'txs', txs: w.txs, to: w.to, ...(w.endpoints !== undefined ? { endpoints: w.endpoints } : {}) });
   for (const r of config.restarts ?? []) {
     if (!Number.isSafeInteger(r.replica) || r.replica < 0 || r.replica >= n) throw new RangeError(`restart: no replica ${r.replica} (n = ${n})`);
     if (!Number.isSafeInteger(r.at) || r.at < 0 || !Number.isSafeInteger(r.downFor) || r.downFor < 0) throw new RangeError(`restart of ${r.replica}: at and downFor must be non-negative integers`);
@@ -494,6 +515,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       return;
     }
     c.count++;
+    if (inst.transcript !== undefined && commit.certificate !== undefined) inst.transcript.certificates.push(commit.certificate);
     // Kept unread (a protocol may encode it only when read): read for the report's samples and sizes, and to check it.
     c.first ??= commit;
     c.last = commit;
@@ -647,6 +669,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       case 'deliver':
         if (instances[item.instance]!.downSince !== undefined || item.sentAt < instances[item.instance]!.lastCrash) break; // lost with the crash
         if (tracing) record(time, { ev: 'deliver', to: instances[item.instance]!.validator, from: item.from, kind: protocol.messageKind(item.message) });
+        instances[item.instance]!.transcript?.messages.push(protocol.encodeMessage(item.message));
         stepInstance(item.instance, { type: 'message', from: item.from, message: item.message, now: time });
         break;
       case 'timer':
@@ -665,7 +688,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
         recover(item.instance, time);
         break;
       case 'txs':
-        instances.forEach((inst, i) => (item.to === undefined || item.to.includes(inst.validator)) && stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
+        instances.forEach((inst, i) => (item.endpoints !== undefined ? item.endpoints.includes(i) : item.to === undefined || item.to.includes(inst.validator)) && stepInstance(i, { type: 'transactions', txs: item.txs, now: time }));
         break;
     }
   };
@@ -688,6 +711,9 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     };
   };
 
+  const colluding = new Set([...strategies.keys(), ...twins]).size;
+  const forkNeeds = 2 * validators.quorum - n;
+  const coalitionReport = { size: colluding, f: validators.f, forkNeeds, expectedFork: colluding >= forkNeeds };
   const result = (): SimulationResult => {
   const replicas = instances.map((inst, i) => ({
     instance: i,
@@ -705,6 +731,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     footprint: inst.protocol.footprint?.(),
     rejections: Object.fromEntries(inst.rejections),
     certificates: certificateReport(inst),
+    ...(inst.transcript !== undefined ? { transcript: { replica: inst.validator, messages: inst.transcript.messages, certificates: inst.transcript.certificates } } : {}),
   }));
   const rejections: Record<string, number> = {};
   for (const r of replicas) for (const [code, k] of Object.entries(r.rejections)) rejections[code] = (rejections[code] ?? 0) + k;
@@ -723,7 +750,9 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     honestFinalizedHeight: honestHeights.length ? Math.min(...honestHeights) : 0,
     latency: { ms: distribution(latencyMs), views: distribution(latencyViews), samplesMs: latencyMs, samplesViews: latencyViews },
     stoppedAt,
-    verdict: safetyViolation ?? 'safe',
+    coalition: coalitionReport,
+    keys: { validators, scheme },
+    verdict: safetyViolation === undefined ? 'safe' : coalitionReport.expectedFork ? `fork, as expected: ${colluding} colluding validators of ${n}, and two quorums of ${validators.quorum} share only ${forkNeeds}; ${safetyViolation}` : safetyViolation,
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
   };
