@@ -43,11 +43,17 @@ export function parseNodeList(value: string): number[] {
   return list.sort((a, b) => a - b);
 }
 
-export const STRATEGY_HELP = 'crash[=ms], silent, equivocate, double-vote, vote-twice, withhold-votes, invalid-signatures, forged-parent, fork, delay[=ms]';
+export const STRATEGY_HELP = 'crash[=ms], silent, equivocate, double-vote, vote-twice, withhold-votes, invalid-signatures, forged-parent, fork, delay[=ms]; or a number N: N colluding replicas (equivocating leaders up to f; beyond f, the split-brain attack)';
 
 /** "equivocate,crash=500": one strategy per Byzantine replica. Times default to the middle of the run (crash) and 2 delta (delay). */
 export function parseStrategies(value: string): StrategySpec[] {
   if (value.trim() === '' || value.trim() === 'none') return [];
+  // A number: that many colluding replicas (equivocators within f, a split-brain coalition beyond).
+  if (/^\d+$/.test(value.trim())) {
+    const count = Number(value.trim());
+    if (count < 1 || count > 64) throw new InvalidArgumentError(`"${value}": from 1 to 64 colluding replicas.`);
+    return Array.from({ length: count }, () => ({ kind: 'collude' as const }));
+  }
   return value.split(',').map((raw) => {
     const [kind, arg, extra] = raw.trim().split('=');
     const ms = arg === undefined ? undefined : Number(arg);
@@ -72,18 +78,32 @@ export function parseStrategies(value: string): StrategySpec[] {
   });
 }
 
-export type StrategySpec = { readonly kind: Exclude<Strategy['kind'], 'crash' | 'delay'> } | { readonly kind: 'crash' | 'delay'; readonly ms: number | undefined };
+/** 'collude': one of `--byzantine N`'s colluding replicas (see byzantineAssignment). */
+export type StrategySpec = { readonly kind: Exclude<Strategy['kind'], 'crash' | 'delay'> | 'collude' } | { readonly kind: 'crash' | 'delay'; readonly ms: number | undefined };
 
 export function toStrategy(spec: StrategySpec, duration: number, delta: number): Strategy {
   if (spec.kind === 'crash') return { kind: 'crash', at: spec.ms ?? Math.floor(duration / 2) };
   if (spec.kind === 'delay') return { kind: 'delay', by: spec.ms ?? 2 * delta };
+  // Within f, a colluding replica equivocates when it leads (the default strategy).
+  if (spec.kind === 'collude') return { kind: 'equivocate' };
   return { kind: spec.kind };
 }
 
-/** Byzantine replicas take the highest indexes; refuses more than f = floor((n - 1) / 3), where no BFT protocol promises safety. */
+/** `--byzantine N` beyond f: the coalition (the N highest-numbered replicas) that runs the split-brain attack; undefined otherwise. */
+export function splitBrainCoalition(specs: readonly StrategySpec[], n: number): number[] | undefined {
+  const f = Math.floor((n - 1) / 3);
+  if (specs.length <= f || !specs.every((s) => s.kind === 'collude')) return undefined;
+  if (specs.length > n - 2) throw new UsageError(`${specs.length} colluding replicas of ${n}: a split brain needs two honest replicas to split (at most ${n - 2}).`);
+  return Array.from({ length: specs.length }, (_, k) => n - 1 - k).sort((a, b) => a - b);
+}
+
+/**
+ * Byzantine replicas take the highest indexes. Named strategies: at most f = floor((n - 1) / 3),
+ * where every BFT protocol promises safety; beyond it, `--byzantine N` runs the split-brain attack.
+ */
 export function byzantineAssignment(specs: readonly StrategySpec[], n: number, duration: number, delta: number): Array<{ replica: number; strategy: Strategy }> {
   const f = Math.floor((n - 1) / 3);
-  if (specs.length > f) throw new UsageError(`${specs.length} Byzantine replica(s) among ${n}: safety is promised only for at most f = ${f} (f < n/3). Use more --nodes or fewer strategies.`);
+  if (specs.length > f) throw new UsageError(`${specs.length} Byzantine replica(s) among ${n}: safety is promised only for at most f = ${f} (f < n/3). Use more --nodes or fewer strategies, or \`--byzantine ${specs.length}\` to watch ${specs.length} colluding replicas try a split brain beyond f.`);
   return specs.map((s, k) => ({ replica: n - 1 - k, strategy: toStrategy(s, duration, delta) }));
 }
 

@@ -1,14 +1,15 @@
 // The demo's scenarios. Each runs on the in-process simulator and returns what the CLI prints and
 // writes: a summary table, summary.json, a trace, and the report's sections.
 import { distributedExchange, rmsc04Session, runMarket, simulatedCluster, type MarketResult } from '@bftx/agents';
-import type { Evidence, SignedStatement } from '@bftx/consensus';
+import { investigate, verifyForkProof, type Evidence, type SignedStatement } from '@bftx/consensus';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
-import { startSimulation, synchronous, type SimulationResult, type Strategy, type TraceRecord } from '@bftx/sim';
+import { splitBrain, startSimulation, synchronous, type SimulationResult, type Strategy, type TraceRecord } from '@bftx/sim';
 import {
   blockTreeChart,
   candlesChart,
   comparisonChart,
   depthChart,
+  forkChart,
   viewTimelineChart,
   latencyChart,
   messageSequenceChart,
@@ -17,11 +18,12 @@ import {
   throughputChart,
   type ComparisonRow,
   type ConsensusRun,
+  type ForkSide,
   type ReportChart,
   type ReportSection,
   type ReportTable,
 } from '@bftx/viz';
-import { byzantineAssignment, PROTOCOLS, UsageError, type ProtocolName, type StrategySpec } from './options';
+import { byzantineAssignment, PROTOCOLS, splitBrainCoalition, UsageError, type ProtocolName, type StrategySpec } from './options';
 
 export interface Settings {
   readonly protocol: ProtocolName;
@@ -162,6 +164,8 @@ export function basicScenario(s: Settings, progress?: Progress): Outcome {
 
 export function byzantineScenario(s: Settings, progress?: Progress): Outcome {
   const specs = s.byzantine.length ? s.byzantine : [{ kind: 'equivocate' as const }];
+  const coalition = splitBrainCoalition(specs, s.nodes);
+  if (coalition !== undefined) return splitBrainScenario(s, coalition, progress);
   const byzantine = byzantineAssignment(specs, s.nodes, s.views * 2 * s.delta, s.delta);
   const { result, wallMs } = runConsensus(s, s.protocol, s.nodes, byzantine, progress);
   const run: ConsensusRun = { protocol: s.protocol, n: s.nodes, byzantine: byzantine.map((b) => b.replica), trace: result.trace };
@@ -176,6 +180,117 @@ export function byzantineScenario(s: Settings, progress?: Progress): Outcome {
       ...(result.evidence.length ? [{ title: 'Evidence', text: 'What convicts each offender: the statements it signed, each checkable with its public key alone.', tables: [evidenceTable(result.evidence)] }] : []),
     ],
     trace: result.trace,
+  };
+}
+
+/**
+ * Beyond f: the coalition runs the split-brain attack (sim.splitBrain). Whether it forks is the
+ * lower bound's arithmetic (two quorums share 2 * quorum - n validators); when it does, forensics
+ * from one honest transcript of each side convicts the coalition with the statements it signed.
+ */
+function splitBrainScenario(s: Settings, coalition: readonly number[], progress?: Progress): Outcome {
+  const n = s.nodes;
+  const definition = PROTOCOLS[s.protocol]();
+  const duration = s.views * 2 * s.delta;
+  const plan = splitBrain({ protocol: definition, n, coalition, seed: s.seed, delta: s.delta, duration });
+  const t0 = performance.now();
+  const sim = startSimulation({ ...plan.config, signatures: s.signatures, trace: true, traceKinds: TRACE_KINDS });
+  progress?.start(STEPS, `${s.protocol} n=${n}, ${coalition.length} colluding`);
+  for (let k = 1; k <= STEPS; k++) {
+    sim.runUntil(Math.floor((duration * k) / STEPS));
+    progress?.update(k);
+  }
+  progress?.stop();
+  const result = sim.result();
+  const wallMs = performance.now() - t0;
+  const { validators, scheme } = result.keys;
+  const q = validators.quorum;
+  const { forkNeeds } = result.coalition;
+  const transcripts = result.replicas.flatMap((r) => (r.transcript === undefined ? [] : [r.transcript]));
+  // One transcript from each side: what the fork proof needs (one alone holds one side's certificates).
+  const sides = plan.honest.map((side) => transcripts.find((t) => side.includes(t.replica))!);
+  const report = investigate(definition, validators, scheme, sides);
+  const check = report.proof === undefined ? undefined : verifyForkProof(definition, validators, scheme, report.proof);
+  const forked = result.safetyViolation !== undefined;
+  const quorumIn = plan.honest.map((side) => side.length + coalition.length >= q);
+  const names = (vs: readonly number[]) => vs.map((v) => `r${v}`).join(', ');
+  const world = (k: number) => `{${names(plan.honest[k]!)}} + coalition: ${plan.honest[k]!.length + coalition.length} of quorum ${q}${quorumIn[k] ? '' : ' (stalls)'}`;
+  const failure = forked
+    ? check?.ok === true
+      ? undefined
+      : `a fork, but no fork proof convicting f+1 = ${validators.oneHonest}: ${check?.ok === false ? check.reason : `${report.culprits.length} culprit(s) found`}`
+    : quorumIn.every((x) => x)
+      ? 'both sides held a quorum, but no fork: the attack did not work as the bound predicts'
+      : undefined;
+  const fork = report.fork;
+  const table: Array<[string, string | number]> = [
+    ['protocol', s.protocol],
+    ['replicas (n) / tolerated (f)', `${n} / ${validators.f}`],
+    ['colluding replicas', `${names(coalition)}: ${coalition.length}, beyond f = ${validators.f}`],
+    ['attack', 'split brain: every colluder runs twice (one key), one instance with each half of the honest replicas, which do not hear each other; the coalition leads every view'],
+    ['side 1', world(0)],
+    ['side 2', world(1)],
+    ['what a fork needs', `two quorums of ${q} share ${forkNeeds} validators: ${forkNeeds} colluding (${coalition.length >= forkNeeds ? 'they are enough' : `${coalition.length} are not: safety holds here beyond f`})`],
+    ['safety', forked ? `FORK, as the bound predicts: ${result.safetyViolation}` : 'safe: no two honest replicas finalized different blocks'],
+    ...(fork !== undefined ? [['the fork', `height ${fork.first.height}: ${toHex(fork.first.blockHash).slice(0, 12)} (side 1) vs ${toHex(fork.second.blockHash).slice(0, 12)} (side 2), each with a commit certificate`] as [string, string]] : []),
+    ['convicted (forensics)', report.culprits.length ? `${names(report.culprits.map((e) => e.offender))}: each signed two blocks for one slot` : 'nobody'],
+    ['fork proof', check === undefined ? (forked ? 'none' : 'no fork to prove') : check.ok ? `verifies with the validator keys alone: ${check.convicted.length} culprits >= f+1 = ${validators.oneHonest}` : `does not verify: ${check.reason}`],
+    ['transcripts used', `${sides.length}: one honest replica from each side (r${sides.map((t) => t.replica).join(', r')})${forked ? '; either one alone shows no fork' : ''}`],
+    ['finalized height (lowest honest)', result.honestFinalizedHeight],
+    ['wall time', `${(wallMs / 1000).toFixed(2)} s`],
+  ];
+  const run: ConsensusRun = { protocol: s.protocol, n, byzantine: [...coalition], trace: result.trace };
+  return {
+    title: `Beyond f: ${coalition.length} colluding of ${n} (f = ${validators.f}), ${s.protocol}, split brain`,
+    failure,
+    table,
+    summary: {
+      scenario: 'byzantine',
+      attack: 'split-brain',
+      protocol: s.protocol,
+      n,
+      f: validators.f,
+      quorum: q,
+      seed: s.seed,
+      delta_ms: s.delta,
+      views: s.views,
+      signatures: s.signatures,
+      coalition,
+      sides: plan.honest,
+      fork_needs: forkNeeds,
+      forked,
+      verdict: result.verdict,
+      fork: fork === undefined ? null : { height: fork.first.height, blocks: [toHex(fork.first.blockHash), toHex(fork.second.blockHash)] },
+      convicted: report.culprits.map((e) => e.offender),
+      proof_verifies: check?.ok === true,
+      transcripts_used: sides.map((t) => t.replica),
+      honest_finalized_height: result.honestFinalizedHeight,
+      wall_ms: Math.round(wallMs),
+    },
+    sections: [
+      {
+        title: 'Beyond f: the split brain',
+        text: `${coalition.length} colluding replicas (${names(coalition)}; f = ${validators.f}) each run twice with one key, one instance beside each half of the honest replicas; the halves do not hear each other and get different client transactions. Each side certifies blocks with its own honest replicas and the coalition's votes. A side with a quorum (${q}) finalizes; when both have one, honest replicas finalize different blocks: the fork f < n/3 rules out. In the block trees a replica's panel holds every instance of it, so a colluder's panel shows both branches; diamonds are blocks the coalition proposed.`,
+        charts: [
+          ...(forked
+            ? [
+                {
+                  id: 'split-brain-fork',
+                  option: forkChart({ protocol: s.protocol, convicted: report.culprits.map((e) => e.offender), sides: [0, 1].map((k) => ({ label: `side ${k + 1} {${names(plan.honest[k]!)}}`, chain: result.replicas.find((r) => r.validator === sides[k]!.replica && r.honest)!.ledger })) as [ForkSide, ForkSide] }),
+                  height: 320,
+                  caption: 'Both branches of the fork: the common prefix in the middle, each side\'s finalized chain in its own lane from the first height where they differ. The convicted colluders are named above; their two signed statements are in the table below.',
+                },
+              ]
+            : []),
+          ...consensusCharts(run, result.latency.samplesMs, 'split-brain', s.window),
+        ],
+      },
+      ...(report.culprits.length
+        ? [{ title: 'Forensics: who broke safety', text: `From two transcripts (the messages r${sides.map((t) => t.replica).join(' and r')} received, and the commit certificates they output): ${fork !== undefined ? `two certificates for different blocks at height ${fork.first.height}, and ` : ''}each culprit's two signed statements for one slot and two blocks. Two quorums share at least f+1 validators, so a fork convicts at least f+1; the proof checks with the validator keys alone (verifyForkProof in @bftx/consensus).`, tables: [evidenceTable(report.culprits)] }]
+        : []),
+    ],
+    trace: result.trace,
+    next: forked ? undefined : `Try \`npm run demo -- byzantine -n ${n} --byzantine ${forkNeeds}\`: ${forkNeeds} colluding replicas are enough to fork ${n}.`,
   };
 }
 

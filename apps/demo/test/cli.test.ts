@@ -25,7 +25,8 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
     [['--protocol', 'raft'], /expected one of streamlet, hotstuff, pbft/],
     [['--byzantine', 'teleport'], /unknown strategy "teleport"/],
     [['--byzantine', 'crash=soon'], /at most one whole number of ms/],
-    [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)/],
+    [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)\. .*or `--byzantine 2` to watch 2 colluding replicas try a split brain beyond f/],
+    [['byzantine', '-n', '4', '--byzantine', '3'], /3 colluding replicas of 4: a split brain needs two honest replicas to split \(at most 2\)/],
     // Offered only where honoured: basic and compare run honest replicas only, compare every protocol at --sizes.
     [['basic', '--byzantine', 'silent'], /unknown option '--byzantine'/],
     [['compare', '-b', 'silent'], /unknown option '-b'/],
@@ -157,6 +158,28 @@ describe('runs', () => {
     expect(readdirSync(join(plain, 'charts'))).not.toContain('left-from-an-earlier-run.svg');
     expect(existsSync(join(plain, 'report.html'))).toBe(true);
   }, 60_000);
+
+  test.each(['hotstuff', 'pbft', 'streamlet'])('beyond f (%s): --byzantine 2 -n 4 forks, and the report convicts both colluders with a proof that verifies; -n 5 cannot fork with 2, and says what would', async (protocol) => {
+    const out = tmp();
+    const io = capture();
+    expect(await main(['byzantine', '-p', protocol, '-n', '4', '--byzantine', '2', '-e', '40', '--out', out], io)).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ attack: 'split-brain', n: 4, f: 1, quorum: 3, coalition: [2, 3], fork_needs: 2, forked: true, convicted: [2, 3], proof_verifies: true, transcripts_used: [0, 1] });
+    expect(summary.fork.blocks[0]).not.toBe(summary.fork.blocks[1]);
+    expect(io.stdout()).toMatch(/FORK, as the bound predicts/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Forensics: who broke safety');
+    // Both branches in one chart (in the block trees they overlap: both sides run the same views and heights).
+    expect(readdirSync(join(out, 'charts'))).toContain('split-brain-fork.svg');
+    expect(readFileSync(join(out, 'charts', 'split-brain-fork.svg'), 'utf8')).toContain('Convicted from their own signatures: r2, r3.');
+    const safe = tmp();
+    const five = capture();
+    expect(await main(['byzantine', '-p', protocol, '-n', '5', '--byzantine', '2', '-e', '40', '--out', safe], five)).toBe(0);
+    expect(JSON.parse(readFileSync(join(safe, 'summary.json'), 'utf8'))).toMatchObject({ forked: false, fork_needs: 3, fork: null, proof_verifies: false });
+    expect(five.stdout()).toMatch(/safe: no two honest replicas/);
+    expect(readdirSync(join(safe, 'charts'))).not.toContain('split-brain-fork.svg');
+    expect(five.stdout()).toMatch(/byzantine -n 5 --byzantine 3`: 3 colluding replicas are\s+enough to fork 5/);
+  }, 120_000);
 
   test.each([
     [['basic', '-p', 'pbft', '-n', '4', '-e', '40', '--window', '100-300'], 'basic'],

@@ -283,3 +283,64 @@ export function throughputChart(run: ConsensusRun, options: ThroughputOptions = 
     ],
   };
 }
+
+/** The two chains of a fork: each side's finalized block ids (index 0: height 1), who holds it, and who was convicted. */
+export interface ForkInput {
+  readonly protocol: string;
+  readonly sides: readonly [ForkSide, ForkSide];
+  /** Validators convicted by the fork proof. */
+  readonly convicted: readonly number[];
+}
+export interface ForkSide {
+  readonly label: string;
+  /** Finalized block ids, height 1 first. */
+  readonly chain: readonly string[];
+}
+
+/**
+ * A fork as one picture: height across, the common prefix in the middle lane, each side's
+ * finalized chain in a lane of its own from the first height where they differ (a few common
+ * blocks before it, at most `after` blocks after it); the convicted validators in the title.
+ */
+export function forkChart(input: ForkInput, options: { readonly before?: number; readonly after?: number } = {}): EChartsOption {
+  const [a, b] = input.sides;
+  let fork = 0;
+  while (fork < a.chain.length && fork < b.chain.length && a.chain[fork] === b.chain[fork]) fork++;
+  if (fork >= a.chain.length || fork >= b.chain.length) throw new VizInputError('forkChart: the two chains do not differ (no fork to draw)');
+  const from = Math.max(0, fork - (options.before ?? 3));
+  const to = fork + (options.after ?? 12);
+  const lanes = [b.label, 'common', a.label];
+  type Node = { name: string; value: [number, number]; itemStyle: { color: string }; label: { show: true; formatter: string; position: 'top'; fontSize: number } };
+  const nodes: Node[] = [];
+  const edges: Array<{ coords: [[number, number], [number, number]] }> = [];
+  // From genesis (height 0) when the fork is near the start: both branches leave a common block.
+  if (from === 0) nodes.push({ name: 'genesis', value: [0, 1], itemStyle: { color: STATUS_COLORS.finalized }, label: { show: true, formatter: 'genesis', position: 'top', fontSize: 9 } });
+  const add = (chain: readonly string[], lane: number, color: string, start: number) => {
+    for (let i = start; i < Math.min(chain.length, to); i++) {
+      nodes.push({ name: `${lanes[lane]}: ${chain[i]!}`, value: [i + 1, lane], itemStyle: { color }, label: { show: true, formatter: short(chain[i]!), position: 'top', fontSize: 9 } });
+      if (i > from || from === 0) edges.push({ coords: [[i, i - 1 < fork ? 1 : lane], [i + 1, lane]] });
+    }
+  };
+  add(a.chain.slice(0, fork), 1, STATUS_COLORS.finalized, from);
+  add(a.chain, 2, '#1565c0', fork);
+  add(b.chain, 0, '#6a1b9a', fork);
+  const convicted = input.convicted.length ? input.convicted.map((v) => `r${v}`).join(', ') : 'nobody';
+  return {
+    title: {
+      text: `The fork (${input.protocol}): two finalized chains from height ${fork + 1}`,
+      subtext: `Each lane is what one side's honest replicas finalized, each block with a commit certificate. Convicted from their own signatures: ${convicted}.`,
+      left: 'center',
+      top: 4,
+      textStyle: { fontSize: 14 },
+      subtextStyle: { color: BYZANTINE },
+    },
+    grid: { left: 140, right: 30, top: 70, bottom: 45 },
+    xAxis: { type: 'value', name: 'height', nameLocation: 'middle', nameGap: 26, min: from - 0.5, max: to + 0.5, minInterval: 1, axisLabel: { showMinLabel: false, showMaxLabel: false } },
+    yAxis: { type: 'category', data: lanes, axisLabel: { fontWeight: 'bold' } },
+    tooltip: { trigger: 'item' },
+    series: [
+      { type: 'lines', coordinateSystem: 'cartesian2d', data: edges, lineStyle: { color: '#90a4ae', width: 1.5 }, silent: true },
+      { type: 'scatter', data: nodes, symbolSize: 16, z: 3 },
+    ],
+  } as EChartsOption;
+}

@@ -4,6 +4,7 @@ export { readTrace, statusAt, type BlockInfo, type BlockStatus, type ReplicaView
 export {
   STATUS_COLORS,
   blockTreeChart,
+  forkChart,
   viewRange,
   viewTimelineChart,
   firstViewsWindow,
@@ -11,6 +12,8 @@ export {
   messageSequenceChart,
   throughputChart,
   type BlockTreeOptions,
+  type ForkInput,
+  type ForkSide,
   type HistogramOptions,
   type MessageSequenceOptions,
   type ThroughputOptions,

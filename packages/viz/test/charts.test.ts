@@ -8,6 +8,7 @@ import {
   comparisonChart,
   comparisonRowsFromBench,
   depthChart,
+  forkChart,
   viewTimelineChart,
   htmlReport,
   latencyChart,
@@ -203,6 +204,7 @@ describe('bad input is refused with a VizInputError', () => {
     ['a zero-size SVG', () => renderSvg({}, { width: 0, height: 10 })],
     ['a duplicate chart id', () => htmlReport({ title: 't', sections: [{ title: 's', charts: [{ id: 'a', option: {} }, { id: 'a', option: {} }] }] })],
     ['a chart id that is not a name', () => htmlReport({ title: 't', sections: [{ title: 's', charts: [{ id: 'a"><script>', option: {} }] }] })],
+    ['a fork chart of two equal chains', () => forkChart({ protocol: 'p', convicted: [], sides: [{ label: 'a', chain: ['x', 'y'] }, { label: 'b', chain: ['x', 'y'] }] })],
   ])('%s', (_what, f) => {
     expect(f).toThrow(VizInputError);
   });
@@ -242,4 +244,24 @@ describe('rendering', () => {
     const data = JSON.parse(html.match(/<script type="application\/json" id="bftx-data">([^<]*)<\/script>/)![1]!);
     expect(data.c1.title.text).toBe('</script><script>alert(1)</script>');
   });
+});
+
+test('the fork chart: the common prefix from genesis, each side in its lane from the first differing height, the convicted named', () => {
+  const common = ['c1aaaaaaaa', 'c2aaaaaaaa'];
+  const o = forkChart({ protocol: 'hotstuff', convicted: [2, 3], sides: [{ label: 'side 1 {r0}', chain: [...common, 'a3aaaaaaaa', 'a4aaaaaaaa'] }, { label: 'side 2 {r1}', chain: [...common, 'b3aaaaaaaa'] }] }) as any;
+  expect(o.title.text).toBe('The fork (hotstuff): two finalized chains from height 3');
+  expect(o.title.subtext).toMatch(/Convicted from their own signatures: r2, r3\.$/);
+  const nodes = o.series[1].data.map((d: any) => [d.name, ...d.value]);
+  expect(nodes).toEqual([
+    ['genesis', 0, 1],
+    ['common: c1aaaaaaaa', 1, 1],
+    ['common: c2aaaaaaaa', 2, 1],
+    ['side 1 {r0}: a3aaaaaaaa', 3, 2],
+    ['side 1 {r0}: a4aaaaaaaa', 4, 2],
+    ['side 2 {r1}: b3aaaaaaaa', 3, 0],
+  ]);
+  // Both branches leave the last common block.
+  expect(o.series[0].data.map((e: any) => e.coords)).toContainEqual([[2, 1], [3, 0]]);
+  expect(o.series[0].data.map((e: any) => e.coords)).toContainEqual([[2, 1], [3, 2]]);
+  expect(renderSvg(o, { width: 900, height: 320 })).toContain('r2, r3');
 });
