@@ -103,7 +103,7 @@ export function splitBrainCoalition(specs: readonly StrategySpec[], n: number): 
  */
 export function byzantineAssignment(specs: readonly StrategySpec[], n: number, duration: number, delta: number): Array<{ replica: number; strategy: Strategy }> {
   const f = Math.floor((n - 1) / 3);
-  if (specs.length > f) throw new UsageError(`${specs.length} Byzantine replica(s) among ${n}: safety is promised only for at most f = ${f} (f < n/3). Use more --nodes or fewer strategies, or \`--byzantine ${specs.length}\` to watch ${specs.length} colluding replicas try a split brain beyond f.`);
+  if (specs.length > f) throw new UsageError(`${specs.length} Byzantine replica(s) among ${n}: safety is promised only for at most f = ${f} (f < n/3). Use more --nodes or fewer strategies, or \`npm run demo -- byzantine -n ${n} --byzantine ${specs.length}\` to watch ${specs.length} colluding replicas try a split brain beyond f.`);
   return specs.map((s, k) => ({ replica: n - 1 - k, strategy: toStrategy(s, duration, delta) }));
 }
 

@@ -290,7 +290,7 @@ function splitBrainScenario(s: Settings, coalition: readonly number[], progress?
         : []),
     ],
     trace: result.trace,
-    next: forked ? undefined : `Try \`npm run demo -- byzantine -n ${n} --byzantine ${forkNeeds}\`: ${forkNeeds} colluding replicas are enough to fork ${n}.`,
+    next: forked ? undefined : `Try \`npm run demo -- byzantine -p ${s.protocol} -n ${n} --byzantine ${forkNeeds}\`: ${forkNeeds} colluding replicas are enough to fork ${n}.`,
   };
 }
 

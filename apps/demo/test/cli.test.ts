@@ -25,7 +25,8 @@ describe('bad options: a clear message, exit code 2, no stack trace, nothing wri
     [['--protocol', 'raft'], /expected one of streamlet, hotstuff, pbft/],
     [['--byzantine', 'teleport'], /unknown strategy "teleport"/],
     [['--byzantine', 'crash=soon'], /at most one whole number of ms/],
-    [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)\. .*or `--byzantine 2` to watch 2 colluding replicas try a split brain beyond f/],
+    [['byzantine', '-n', '4', '-b', 'silent,silent'], /at most f = 1 \(f < n\/3\)\. .*or `npm run demo -- byzantine -n 4 --byzantine 2` to watch 2 colluding replicas try a split brain beyond f/],
+    [['exchange', '-n', '5', '--byzantine', '2'], /`npm run demo -- byzantine -n 5 --byzantine 2`/],
     [['byzantine', '-n', '4', '--byzantine', '3'], /3 colluding replicas of 4: a split brain needs two honest replicas to split \(at most 2\)/],
     // Offered only where honoured: basic and compare run honest replicas only, compare every protocol at --sizes.
     [['basic', '--byzantine', 'silent'], /unknown option '--byzantine'/],
@@ -178,7 +179,8 @@ describe('runs', () => {
     expect(JSON.parse(readFileSync(join(safe, 'summary.json'), 'utf8'))).toMatchObject({ forked: false, fork_needs: 3, fork: null, proof_verifies: false });
     expect(five.stdout()).toMatch(/safe: no two honest replicas/);
     expect(readdirSync(join(safe, 'charts'))).not.toContain('split-brain-fork.svg');
-    expect(five.stdout()).toMatch(/byzantine -n 5 --byzantine 3`: 3 colluding replicas are\s+enough to fork 5/);
+    // Word-wrapped to 80 columns: any whitespace between words.
+    expect(five.stdout()).toMatch(new RegExp(`byzantine -p ${protocol} -n 5 --byzantine 3\`: 3 colluding replicas are enough to fork 5`.replace(/ /g, '\\s+')));
   }, 120_000);
 
   test.each([

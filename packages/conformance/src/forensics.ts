@@ -62,7 +62,8 @@ export function splitBrainProperty<M>(protocol: ProtocolDefinition<M>) {
     const pair = investigate(protocol, validators, scheme, [fromSide(plan.honest[0]), fromSide(plan.honest[1])]);
     convictsOnlyCoalition(pair, 'one transcript from each side');
     check(protocol, validators, scheme, pair, s.coalition, `one transcript from each side${where}`);
-    // One alone: it shows no fork (its side's certificates only), so no proof.
+    // One alone: no proof. By what a transcript holds (the certificates its replica output; an
+    // honest replica never outputs two that conflict), it shows one branch.
     for (const t of transcripts) {
       const one = investigate(protocol, validators, scheme, [t]);
       convictsOnlyCoalition(one, `replica ${t.replica}'s transcript alone`);

@@ -4,13 +4,24 @@
 // Everything here is pure and never throws on bytes from outside: malformed means `ok: false`.
 import { bytesEqual, codec, encode, tryDecode, type DomainTag, type SignatureScheme } from '@bftx/crypto';
 import { blockHash, BlockHeaderCodec, GENESIS, type Block, type BlockHeader } from './block';
-import type { QuorumCertificate } from './certificate';
+import { signersOf, type QuorumCertificate } from './certificate';
 import type { FinalizedChain, ProtocolDefinition } from './protocol';
 import { StatementCodec, type SignedStatement } from './statement';
 import type { ValidatorSet } from './validators';
 
 /** What `ProtocolDefinition.verifyCommit` and `verifyFinality` answer: the block proven final, or why not. */
-export type CommitCheck = { readonly ok: true; readonly height: number; readonly blockHash: Uint8Array } | { readonly ok: false; readonly reason: string };
+export type CommitCheck =
+  | {
+      readonly ok: true;
+      readonly height: number;
+      readonly blockHash: Uint8Array;
+      /**
+       * The signed statements the certificate carries (each signature of its sets with the fields
+       * it signs), all verified: for forensics, who certified what in which slot.
+       */
+      readonly statements?: readonly SignedStatement[];
+    }
+  | { readonly ok: false; readonly reason: string };
 
 /** Most validators a signature set can name (the bitmap's bound), and most signatures it carries. */
 export const MAX_CERTIFICATE_VALIDATORS = 8192;
@@ -38,6 +49,11 @@ export function signatureSet(statements: readonly SignedStatement[], n: number):
   const ordered = [...bySigner.keys()].sort((a, b) => a - b);
   for (const i of ordered) signers[i >> 3]! |= 1 << (i & 7);
   return { signers, signatures: ordered.map((i) => bySigner.get(i)!) };
+}
+
+/** Each signature of a set as the signed statement it is (the set's signers in order, one signature each). */
+export function statementsOf(set: SignatureSet, fields: SignedFields): SignedStatement[] {
+  return signersOf(set.signers).map((signer, k) => ({ domain: fields.domain, view: fields.view, sequence: fields.sequence, blockHash: fields.blockHash, signer, signature: set.signatures[k]! }));
 }
 
 /** A quorum certificate's signatures as a signature set (the same bitmap and order). */
@@ -123,6 +139,8 @@ export type VoteChainCertificate = codec.Infer<typeof VoteChainCertificateCodec>
 export interface CheckedVoteChain {
   readonly headers: readonly BlockHeader[];
   readonly hashes: readonly Uint8Array[];
+  /** Every vote the chain carries, as signed statements (checked). */
+  readonly statements: readonly SignedStatement[];
 }
 
 /**
@@ -136,6 +154,7 @@ export function checkVoteChain(certificate: Uint8Array, length: number, domain: 
   const { headers, votes } = decoded.value;
   if (headers.length !== length || votes.length !== length) return `a chain of ${headers.length} headers and ${votes.length} vote sets (expected ${length} of each)`;
   const hashes = headers.map((h) => blockHash(h));
+  const statements: SignedStatement[] = [];
   for (let i = 0; i < length; i++) {
     const h = headers[i]!;
     if (i > 0) {
@@ -148,10 +167,12 @@ export function checkVoteChain(certificate: Uint8Array, length: number, domain: 
       if (votes[i]!.signatures.length !== 0 || votes[i]!.signers.some((b) => b !== 0)) return 'genesis carries votes';
       continue;
     }
-    const problem = signatureSetProblem(votes[i]!, { domain, view: h.view, sequence: 0, blockHash: hashes[i]! }, validators, scheme);
+    const fields = { domain, view: h.view, sequence: 0, blockHash: hashes[i]! };
+    const problem = signatureSetProblem(votes[i]!, fields, validators, scheme);
     if (problem !== undefined) return `block at height ${h.height} (view ${h.view}): ${problem}`;
+    statements.push(...statementsOf(votes[i]!, fields));
   }
-  return { headers, hashes };
+  return { headers, hashes, statements };
 }
 
 /** Encodes a vote-chain certificate: blocks lowest first, each with the votes that certified it (none for genesis). */

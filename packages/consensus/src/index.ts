@@ -26,6 +26,7 @@ export {
   signatureSet,
   SignatureSetCodec,
   signatureSetProblem,
+  statementsOf,
   thinSignatureSet,
   thinVoteChain,
   verifyFinality,

@@ -19,7 +19,7 @@ export function verifyHotStuffCommit(certificate: Uint8Array, validators: Valida
   try {
     const chain = checkVoteChain(certificate, 3, Domains.vote, validators, scheme);
     if (typeof chain === 'string') return { ok: false, reason: chain };
-    return { ok: true, height: chain.headers[0]!.height, blockHash: chain.hashes[0]! };
+    return { ok: true, height: chain.headers[0]!.height, blockHash: chain.hashes[0]!, statements: chain.statements };
   } catch (e) {
     return { ok: false, reason: `malformed certificate: ${String(e)}` };
   }

@@ -57,7 +57,7 @@ function checkCertification(c: any, height: number, def: ProtocolDefinition<any>
   expect(verdict.ok).toBe(true);
   expect(c.finality).not.toBeNull();
   const finality = verifyFinality(def, validators, scheme, decode(FinalityProofCodec, fromHex(c.finality.hex)));
-  expect(finality).toEqual({ ok: true, height, blockHash: fromHex(c.blockHash) });
+  expect(finality).toMatchObject({ ok: true, height, blockHash: fromHex(c.blockHash) });
   return stateRoot;
 }
 

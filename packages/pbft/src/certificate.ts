@@ -7,7 +7,7 @@
 // of the one before) with a quorum of commits, of one view, for the batch digest that header implies.
 // The last header's block is final. Its length is at most the watermark window L (n - c <= L: no batch
 // above c + L commits), and 0 when the block is the checkpoint's own.
-import { blockHash, BlockHeaderCodec, GENESIS, signatureSet, SignatureSetCodec, signatureSetProblem, thinSignatureSet, type BlockHeader, type CommitCheck, type SignedStatement, type ValidatorSet } from '@bftx/consensus';
+import { blockHash, BlockHeaderCodec, GENESIS, signatureSet, SignatureSetCodec, signatureSetProblem, statementsOf, thinSignatureSet, type BlockHeader, type CommitCheck, type SignedStatement, type ValidatorSet } from '@bftx/consensus';
 import { bytesEqual, codec, encode, tryDecode, type SignatureScheme } from '@bftx/crypto';
 import { PbftDomains } from './messages';
 
@@ -52,12 +52,15 @@ export function verifyPbftCommit(certificate: Uint8Array, validators: ValidatorS
     const decoded = tryDecode(PbftCertificateCodec, certificate);
     if (!decoded.ok) return { ok: false, reason: `malformed certificate: ${decoded.error.message}` };
     const { checkpoint, links } = decoded.value;
+    const statements: SignedStatement[] = [];
     if (checkpoint.sequence === 0) {
       if (!bytesEqual(checkpoint.digest, GENESIS.hash)) return { ok: false, reason: 'a checkpoint at sequence 0 that is not genesis' };
       if (checkpoint.signatures.signatures.length !== 0 || checkpoint.signatures.signers.length !== Math.ceil(validators.n / 8) || checkpoint.signatures.signers.some((b) => b !== 0)) return { ok: false, reason: 'the genesis checkpoint carries signatures' };
     } else {
-      const problem = signatureSetProblem(checkpoint.signatures, { domain: PbftDomains.checkpoint, view: 0, sequence: checkpoint.sequence, blockHash: checkpoint.digest }, validators, scheme);
+      const fields = { domain: PbftDomains.checkpoint, view: 0, sequence: checkpoint.sequence, blockHash: checkpoint.digest };
+      const problem = signatureSetProblem(checkpoint.signatures, fields, validators, scheme);
       if (problem !== undefined) return { ok: false, reason: `checkpoint ${checkpoint.sequence}: ${problem}` };
+      statements.push(...statementsOf(checkpoint.signatures, fields));
     }
     let height = checkpoint.sequence;
     let hash = checkpoint.digest;
@@ -65,12 +68,14 @@ export function verifyPbftCommit(certificate: Uint8Array, validators: ValidatorS
       const h = link.header;
       if (h.height !== height + 1) return { ok: false, reason: `a link at height ${h.height} after height ${height}` };
       if (!bytesEqual(h.parent, hash)) return { ok: false, reason: `the block at height ${h.height} does not extend the block below it` };
-      const problem = signatureSetProblem(link.commits, { domain: PbftDomains.commit, view: link.commitView, sequence: h.height, blockHash: batchDigest(h) }, validators, scheme);
+      const fields = { domain: PbftDomains.commit, view: link.commitView, sequence: h.height, blockHash: batchDigest(h) };
+      const problem = signatureSetProblem(link.commits, fields, validators, scheme);
       if (problem !== undefined) return { ok: false, reason: `commits for sequence ${h.height}: ${problem}` };
+      statements.push(...statementsOf(link.commits, fields));
       height = h.height;
       hash = blockHash(h);
     }
-    return { ok: true, height, blockHash: hash };
+    return { ok: true, height, blockHash: hash, statements };
   } catch (e) {
     return { ok: false, reason: `malformed certificate: ${String(e)}` };
   }

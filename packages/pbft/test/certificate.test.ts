@@ -28,14 +28,19 @@ test('from genesis: a quorum of commits per sequence, chained by ledger hashes, 
   const { blocks, links } = ledger(3);
   expect(batchDigest(links[0]!.header)).toEqual(makeBlock({ parent: new Uint8Array(32), height: 1, view: 0, proposer: 0, payload: [Uint8Array.of(1)] }).hash);
   const cert = pbftCertificate(GENESIS_POINT, links, 4);
-  expect(verifyPbftCommit(cert, keys.validators, keys.scheme)).toEqual({ ok: true, height: 3, blockHash: blocks[3]!.hash });
+  const check = verifyPbftCommit(cert, keys.validators, keys.scheme);
+  expect(check).toMatchObject({ ok: true, height: 3, blockHash: blocks[3]!.hash });
+  // The statements it carries (for forensics): a quorum of commits at each of sequences 1 to 3.
+  const statements = check.ok ? check.statements! : [];
+  for (const seq of [1, 2, 3]) expect(new Set(statements.filter((s) => s.sequence === seq).map((s) => s.signer)).size).toBeGreaterThanOrEqual(keys.validators.quorum);
+  expect(statements.every((s) => s.domain === 'bftx.pbft.commit')).toBe(true);
 });
 
 test('from a stable checkpoint: the checkpoint alone proves its block; links above it prove theirs', () => {
   const { blocks, links } = ledger(5);
   const checkpoint = { sequence: 2, digest: blocks[2]!.hash, statements: [0, 2, 3].map((i) => sign(i, PbftDomains.checkpoint, 0, 2, blocks[2]!.hash)) };
-  expect(verifyPbftCommit(pbftCertificate(checkpoint, [], 4), keys.validators, keys.scheme)).toEqual({ ok: true, height: 2, blockHash: blocks[2]!.hash });
-  expect(verifyPbftCommit(pbftCertificate(checkpoint, links.slice(2), 4), keys.validators, keys.scheme)).toEqual({ ok: true, height: 5, blockHash: blocks[5]!.hash });
+  expect(verifyPbftCommit(pbftCertificate(checkpoint, [], 4), keys.validators, keys.scheme)).toMatchObject({ ok: true, height: 2, blockHash: blocks[2]!.hash });
+  expect(verifyPbftCommit(pbftCertificate(checkpoint, links.slice(2), 4), keys.validators, keys.scheme)).toMatchObject({ ok: true, height: 5, blockHash: blocks[5]!.hash });
   const short = { ...checkpoint, statements: checkpoint.statements.slice(0, 2) };
   expect(verifyPbftCommit(pbftCertificate(short, [], 4), keys.validators, keys.scheme)).toEqual({ ok: false, reason: 'checkpoint 2: 2 signatures, fewer than a quorum (3)' });
 });
@@ -79,5 +84,5 @@ test('a checkpoint proof from a peer that carries a bad signature besides its qu
   const out = replica.step({ type: 'message', from: 1, message: { type: 'final', proof, blocks: blocks.slice(1), headers: [] }, now: 1 });
   const commits = out.filter((o) => o.type === 'commit');
   expect(commits.map((c) => c.blocks.length)).toEqual([8]);
-  expect(verifyPbftCommit(commits[0]!.certificate!, keys.validators, keys.scheme)).toEqual({ ok: true, height: 8, blockHash: digest });
+  expect(verifyPbftCommit(commits[0]!.certificate!, keys.validators, keys.scheme)).toMatchObject({ ok: true, height: 8, blockHash: digest });
 });

@@ -356,6 +356,11 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
       queue.push(t, { kind: 'txs', txs, to: undefined });
     }
   }
+  for (const w of config.workload ?? []) {
+    if (w.endpoints !== undefined && w.to !== undefined) throw new RangeError('workload: give `to` (validators) or `endpoints` (instances), not both');
+    const bad = w.endpoints?.find((e) => !Number.isSafeInteger(e) || e < 0 || e >= n + twins.size);
+    if (bad !== undefined) throw new RangeError(`workload: no endpoint ${bad} (n = ${n}, ${twins.size} twin(s): 0 to ${n + twins.size - 1})`);
+  }
   for (const w of config.workload ?? []) queue.push(w.at, { kind: 'txs', txs: w.txs, to: w.to, ...(w.endpoints !== undefined ? { endpoints: w.endpoints } : {}) });
   for (const r of config.restarts ?? []) {
     if (!Number.isSafeInteger(r.replica) || r.replica < 0 || r.replica >= n) throw new RangeError(`restart: no replica ${r.replica} (n = ${n})`);
@@ -711,7 +716,10 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     };
   };
 
-  const colluding = new Set([...strategies.keys(), ...twins]).size;
+  // Those that can sign two blocks for one slot: twins, and strategies that sign conflicting statements
+  // (a silent or crashed replica, however many, cannot make honest replicas disagree).
+  const signsTwice = new Set<string>(['equivocate', 'double-vote', 'vote-twice', 'fork', 'forged-parent']);
+  const colluding = new Set([...[...strategies].flatMap(([v, st]) => (signsTwice.has(st.kind) ? [v] : [])), ...twins]).size;
   const forkNeeds = 2 * validators.quorum - n;
   const coalitionReport = { size: colluding, f: validators.f, forkNeeds, expectedFork: colluding >= forkNeeds };
   const result = (): SimulationResult => {
@@ -752,7 +760,7 @@ export function startSimulation<M>(config: SimulationConfig<M>): RunningSimulati
     stoppedAt,
     coalition: coalitionReport,
     keys: { validators, scheme },
-    verdict: safetyViolation === undefined ? 'safe' : coalitionReport.expectedFork ? `fork, as expected: ${colluding} colluding validators of ${n}, and two quorums of ${validators.quorum} share only ${forkNeeds}; ${safetyViolation}` : safetyViolation,
+    verdict: safetyViolation === undefined ? 'safe' : coalitionReport.expectedFork ? `fork, as expected: ${colluding} colluding validators of ${n}, at least the ${forkNeeds} that any two quorums of ${validators.quorum} share; ${safetyViolation}` : safetyViolation,
     trace,
     traceJsonl: () => trace.map((r) => JSON.stringify(r)).join('\n') + (trace.length ? '\n' : ''),
   };

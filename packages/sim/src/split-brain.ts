@@ -52,7 +52,8 @@ export function splitBrain<M>(o: SplitBrainOptions<M>): SplitBrainPlan<M> {
   ];
   // The coalition leads every view, in turn: both worlds move in step (no honest leader that one
   // world hears and the other waits out).
-  const leaderSchedule = Array.from({ length: 4096 }, (_, v) => coalition[v % coalition.length]!);
+  // A view lasts at least a delta, so duration / delta views cover the run.
+  const leaderSchedule = Array.from({ length: Math.ceil(duration / delta) + 16 }, (_, v) => coalition[v % coalition.length]!);
   // Each world gets its own client transactions (a transfer in one, another in the other: a double spend).
   const workload = [];
   for (let at = delta, k = 0; at < duration; at += 2 * delta, k++) {

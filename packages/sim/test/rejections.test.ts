@@ -92,3 +92,15 @@ describe('rejections', () => {
     expect(JSON.stringify(a.replicas)).toBe(JSON.stringify(b.replicas));
   });
 });
+
+describe('workload endpoints (issue 22)', () => {
+  test('transactions go to the endpoints named (a twin apart from its sibling); a bad endpoint, or both to and endpoints, is a RangeError', () => {
+    const run = (workload: Parameters<typeof simulate>[0]['workload']) => simulate({ ...base, twins: [2], workload, transcripts: true });
+    expect(() => run([{ at: 10, txs: [utf8('t')], endpoints: [5] }])).toThrow(/no endpoint 5 \(n = 4, 1 twin\(s\): 0 to 4\)/);
+    expect(() => run([{ at: 10, txs: [utf8('t')], endpoints: [1], to: [1] }])).toThrow(/not both/);
+    const r = run([{ at: 10, txs: [utf8('t')], endpoints: [4] }]);
+    // Twins count as Byzantine; with transcripts, only honest replicas carry one.
+    expect(r.replicas.map((x) => x.transcript !== undefined)).toEqual([true, true, false, true, false]);
+    expect(r.coalition).toEqual({ size: 1, f: 1, forkNeeds: 2, expectedFork: false });
+  });
+});

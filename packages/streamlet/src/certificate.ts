@@ -22,7 +22,7 @@ export function verifyStreamletCommit(certificate: Uint8Array, validators: Valid
   try {
     const chain = checkVoteChain(certificate, 3, Domains.vote, validators, scheme);
     if (typeof chain === 'string') return { ok: false, reason: chain };
-    return { ok: true, height: chain.headers[1]!.height, blockHash: chain.hashes[1]! };
+    return { ok: true, height: chain.headers[1]!.height, blockHash: chain.hashes[1]!, statements: chain.statements };
   } catch (e) {
     return { ok: false, reason: `malformed certificate: ${String(e)}` };
   }
