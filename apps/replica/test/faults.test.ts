@@ -207,7 +207,9 @@ test(`fault run: a hostile client, then ${ROUNDS} pass(es) of kill -9 with damag
         }
         const others = (await heights()).filter((_, i) => i !== victim);
         const goal = Math.max(...others);
-        await until(() => `replica ${victim} catching up to ${goal} (${where})`, async () => ((await status(files, victim))?.height ?? -1) >= goal, 30_000);
+        // Generous: what is checked is that it catches up (nothing lost, agreement), not how fast on
+        // a CI machine whose 2 cores other packages' tests share (a clean run timed out at 30 s).
+        await until(() => `replica ${victim} catching up to ${goal} (${where})`, async () => ((await status(files, victim))?.height ?? -1) >= goal, 90_000);
       }
     }
     report['damage'] = outcomes;
@@ -250,4 +252,4 @@ test(`fault run: a hostile client, then ${ROUNDS} pass(es) of kill -9 with damag
   }
   console.log(`fault run: ${JSON.stringify(report)}`);
   writeFileSync(join(dir, 'result.json'), JSON.stringify(report));
-}, 120_000 + ROUNDS * 120_000);
+}, 120_000 + ROUNDS * 300_000);
