@@ -63,10 +63,25 @@ function mempoolLine(m: unknown): string {
   return `admitted ${counts.admitted}, refused ${refused.length === 0 ? 0 : refused.map(([why, n]) => `${n} ${why}`).join(', ')}`;
 }
 
-/** GET `path` from every replica of the cluster at once: each one's answer, or why there is none (5 s each). */
-async function askEach<T>(files: ClusterFiles, path: string): Promise<Array<{ replica: number; url: string; answer?: T; error?: string }>> {
+/** `--replica i`: that replica's index, checked against the cluster (undefined: every replica). */
+function onlyReplica(files: ClusterFiles, only: number | undefined): number | undefined {
+  if (only !== undefined && only >= files.replicas.length) throw new ConfigError(`--replica ${only}: the cluster has ${files.replicas.length} replicas (0 to ${files.replicas.length - 1})`);
+  return only;
+}
+
+/** A client of the cluster that asks every replica, or (`--replica i`) that one only: it still trusts the validator keys alone. */
+function clientFor(files: ClusterFiles, only: number | undefined) {
+  const r = files.replicas[onlyReplica(files, only) ?? 0]!;
+  return only === undefined ? clusterClient(files) : clusterClient(files, { replicas: [`http://${r.api.host}:${r.api.port}`] });
+}
+
+const replicaOption = () => new Option('--replica <i>', 'ask this replica only (its index in the cluster), not every one').argParser(integerIn(0, 255));
+
+/** GET `path` from every replica of the cluster at once (or the one `only` names): each one's answer, or why there is none (5 s each). */
+async function askEach<T>(files: ClusterFiles, path: string, only?: number): Promise<Array<{ replica: number; url: string; answer?: T; error?: string }>> {
+  const chosen = onlyReplica(files, only);
   return Promise.all(
-    files.replicas.map(async (r, replica) => {
+    files.replicas.flatMap((r, replica) => (chosen === undefined || chosen === replica ? [{ r, replica }] : [])).map(async ({ r, replica }) => {
       const url = `http://${r.api.host}:${r.api.port}${path}`;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
@@ -479,8 +494,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description("each replica's own word on itself (GET /v1/status): finalized and applied height, peers connected, mempool; names a replica that does not answer")
     .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
     .option('--json', 'one JSON object: a status, or an error, per replica')
-    .action(async (flags: { dir: string; json?: boolean }) => {
-      const replicas = await askEach<ReplicaStatus>(readCluster(flags.dir), '/v1/status');
+    .addOption(replicaOption())
+    .action(async (flags: { dir: string; json?: boolean; replica?: number }) => {
+      const replicas = await askEach<ReplicaStatus>(readCluster(flags.dir), '/v1/status', flags.replica);
       if (flags.json === true) io.out(JSON.stringify({ replicas }) + '\n');
       else
         for (const r of replicas) {
@@ -495,8 +511,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .description('the evidence each replica holds (GET /v1/evidence): one record per offender, its signed statements, checkable with the validator keys')
     .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
     .option('--json', 'one JSON object: the records, or an error, per replica')
-    .action(async (flags: { dir: string; json?: boolean }) => {
-      const replicas = await askEach<{ evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence');
+    .addOption(replicaOption())
+    .action(async (flags: { dir: string; json?: boolean; replica?: number }) => {
+      const replicas = await askEach<{ evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence', flags.replica);
       if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence })) }) + '\n');
       else
         for (const r of replicas) {
@@ -515,8 +532,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('-d, --dir <dir>', 'the cluster directory (`cluster --dir`)', 'bftx-cluster')
     .addOption(new Option('--depth <levels>', 'price levels a side').default(10).argParser(integerIn(1, 1_000)))
     .option('--json', 'one JSON object')
-    .action(async (flags: { dir: string; depth: number; json?: boolean }) => {
-      const book = await clusterClient(readCluster(flags.dir)).book(MARKET.symbol, flags.depth);
+    .addOption(replicaOption())
+    .action(async (flags: { dir: string; depth: number; json?: boolean; replica?: number }) => {
+      const book = await clientFor(readCluster(flags.dir), flags.replica).book(MARKET.symbol, flags.depth);
       if (flags.json === true) io.out(JSON.stringify(book) + '\n');
       else {
         io.out(`${book.symbol} at height ${book.certified.height} (attested by ${book.certified.attesters.join(',')})\n`);
@@ -538,9 +556,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(new Option('-c, --client <i>', "one of the cluster's funded clients").argParser(integerIn(0, 10_000)))
     .option('--key <hex>', "any account's public key (hex)")
     .option('--json', 'one JSON object (balances as decimal strings)')
-    .action(async (flags: { dir: string; client?: number; key?: string; json?: boolean }) => {
+    .addOption(replicaOption())
+    .action(async (flags: { dir: string; client?: number; key?: string; json?: boolean; replica?: number }) => {
       const files = readCluster(flags.dir);
-      const account = await clusterClient(files).account(accountKey(files, flags));
+      const account = await clientFor(files, flags.replica).account(accountKey(files, flags));
       if (flags.json === true) io.out(JSON.stringify(account, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       else {
         io.out(`account ${account.key} at height ${account.certified.height}: nonce ${account.nonce}\n`);

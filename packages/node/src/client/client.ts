@@ -72,6 +72,18 @@ function result(id: string, account: string, nonce: number, r: VerifiedReceipt, 
   };
 }
 
+/**
+ * A proven answer from every replica at once (each checked against the validator keys alone), the
+ * one at the highest certified height: a command that signs the next nonce must not read it from a
+ * replica a block behind. Throws the first replica's error when none proves anything.
+ */
+async function freshest<T extends { readonly certified: { readonly height: number } }>(cluster: ClusterFiles, ask: (client: Client) => Promise<T>): Promise<T> {
+  const answers = await Promise.allSettled(cluster.replicas.map((r) => ask(clusterClient(cluster, { replicas: [url(r.api)] }))));
+  const proven = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  if (proven.length === 0) return ask(clusterClient(cluster)); // its error names every replica's reason
+  return proven.reduce((a, b) => (b.certified.height > a.certified.height ? b : a));
+}
+
 /** Signs and places one limit order; resolves with its proven receipt. Throws a ClientError naming what failed (and each replica's reason). */
 export async function placeOrder(cluster: ClusterFiles, secretKey: Uint8Array, order: OrderRequest, timeoutMs = 30_000, onProgress?: (p: Progress) => void): Promise<OrderResult> {
   // The nonce doubles as the order's client id: unique among this account's orders.
@@ -87,7 +99,8 @@ async function sendOrder(cluster: ClusterFiles, secretKey: Uint8Array, action: (
   const signer = createSignatureScheme().signer(secretKey);
   const client = clusterClient(cluster);
   const began = performance.now();
-  const account = await client.account(toHex(signer.publicKey));
+  // The nonce from the freshest proven account: one a block behind would give a used one (refused).
+  const account = await freshest(cluster, (c) => c.account(toHex(signer.publicKey)));
   const nonce = account.nonce + 1;
   const tx = signOrder(signer, nonce, action(nonce), { cluster: fromHex(client.cluster), expiresAt: expiryFrom(account.certified.height) });
   const { id, receipt } = await submitAndWait(client, tx, timeoutMs, onProgress);
@@ -106,8 +119,9 @@ export async function transfer(cluster: ClusterFiles, t: { kind: 'deposit' | 'wi
   const client = clusterClient(cluster);
   const began = performance.now();
   // A proven answer that exists whether or not the account does (a first deposit opens it): the
-  // certified height to count the expiry from, and the operator's last nonce.
-  const book = await client.book(MARKET.symbol, 1);
+  // certified height to count the expiry from, and the operator's last nonce. From every replica,
+  // the highest: one a block behind proves an older nonce, and its + 1 would be refused as used.
+  const book = await freshest(cluster, (c) => c.book(MARKET.symbol, 1));
   const nonce = t.nonce ?? book.operatorNonce + 1;
   onProgress?.({ stage: 'signed', nonce });
   const tx = signTransfer(operator, { kind: t.kind, account: fromHex(t.account), asset: t.asset, amount: t.amount, nonce }, { cluster: fromHex(client.cluster), expiresAt: expiryFrom(book.certified.height) });
