@@ -1,15 +1,39 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 
-function lint(cases: Array<{ code: string; filePath: string }>): string[][] {
+type LintCase = { code: string; filePath: string };
+
+/**
+ * Every case of this file is linted in one ESLint process (each process builds the typed program
+ * again: one per test took 4 minutes of CPU). Tests register their cases while jest collects them
+ * and read the rule ids that fired once `beforeAll` has run the batch.
+ */
+const batch: LintCase[] = [];
+let results: string[][] | undefined;
+function lint(cases: LintCase[]): () => string[][] {
+  const start = batch.push(...cases) - cases.length;
+  return () => {
+    if (results === undefined) throw new Error('lint results read before the batch ran');
+    return results.slice(start, start + cases.length);
+  };
+}
+beforeAll(() => {
   // The boundaries rule needs the project graph; compute it first, as `npm run lint` does.
   execFileSync('npx', ['nx', 'show', 'projects'], { cwd: root, stdio: 'ignore' });
-  const out = execFileSync(process.execPath, ['tools/lint-cases.mjs', JSON.stringify(cases)], { cwd: root, encoding: 'utf8' });
-  return JSON.parse(out);
-}
+  // Cases go through a file: hundreds of them can pass the command line's length limit.
+  const dir = mkdtempSync(join(tmpdir(), 'bftx-lint-'));
+  try {
+    writeFileSync(join(dir, 'cases.json'), JSON.stringify(batch));
+    results = JSON.parse(execFileSync(process.execPath, ['tools/lint-cases.mjs', join(dir, 'cases.json')], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(results).toHaveLength(batch.length);
+}, 180_000);
 
 interface Pkg {
   dir: string;
@@ -55,25 +79,33 @@ describe('purity rules in scope:pure packages', () => {
     expect(purePackages.length).toBeGreaterThan(0);
   });
 
+  const impureIn = new Map(purePackages.map((p) => [p.dir, lint(impure.map((code) => ({ code, filePath: `${p.dir}/src/__lint_case__.ts` })))]));
   test.each(purePackages.map((p) => [p.dir]))('%s/src: every clock, randomness, timer and I/O use is a lint error', (dir) => {
-    const results = lint(impure.map((code) => ({ code, filePath: `${dir}/src/__lint_case__.ts` })));
-    results.forEach((errors, i) => expect([impure[i], errors.length > 0]).toEqual([impure[i], true]));
+    impureIn.get(dir)!().forEach((errors, i) => expect([impure[i], errors.length > 0]).toEqual([impure[i], true]));
   });
 
+  const allowedIn = new Map(
+    purePackages.map((p) => [
+      p.dir,
+      lint([
+        { code: 'export const t = Date.now();\nsetTimeout(() => undefined, 1);', filePath: `${p.dir}/test/__lint_case__.test.ts` },
+        { code: 'export function add(a: number, b: number): number {\n  return a + b;\n}', filePath: `${p.dir}/src/__lint_case__.ts` },
+        { code: "import type { KeyObject } from 'node:crypto';\nexport type K = KeyObject;", filePath: `${p.dir}/src/__lint_case__.ts` },
+      ]),
+    ]),
+  );
   test.each(purePackages.map((p) => [p.dir]))('%s: the same code is allowed in tests, and pure code passes', (dir) => {
-    const [inTest, pure, typeOnly] = lint([
-      { code: 'export const t = Date.now();\nsetTimeout(() => undefined, 1);', filePath: `${dir}/test/__lint_case__.test.ts` },
-      { code: 'export function add(a: number, b: number): number {\n  return a + b;\n}', filePath: `${dir}/src/__lint_case__.ts` },
-      { code: "import type { KeyObject } from 'node:crypto';\nexport type K = KeyObject;", filePath: `${dir}/src/__lint_case__.ts` },
-    ]);
+    const [inTest, pure, typeOnly] = allowedIn.get(dir)!();
     expect(inTest).toEqual([]);
     expect(pure).toEqual([]);
     expect(typeOnly).toEqual([]);
   });
 
+  const othersOf = (dir: string) => purePackages.filter((p) => p.dir !== dir);
+  const importsIn = new Map(purePackages.map((from) => [from.dir, lint(othersOf(from.dir).map((p) => ({ code: `import * as m from '${p.name}';\nexport const x = m;`, filePath: `${from.dir}/src/__lint_case__.ts` })))]));
   test.each(purePackages.map((p) => [p.dir]))('%s/src: importing the other pure packages raises no error at all', (dir) => {
-    const others = purePackages.filter((p) => p.dir !== dir);
-    const results = lint(others.map((p) => ({ code: `import * as m from '${p.name}';\nexport const x = m;`, filePath: `${dir}/src/__lint_case__.ts` })));
+    const others = othersOf(dir);
+    const results = importsIn.get(dir)!();
     const allowedByLayers = (to: Pkg) => {
       const from = packages.find((p) => p.dir === dir)!;
       const fromType = from.tags.find((t) => t.startsWith('type:'));
@@ -88,8 +120,9 @@ describe('purity rules in scope:pure packages', () => {
 });
 
 describe('package boundaries (@nx/enforce-module-boundaries)', () => {
+  const relative = lint([{ code: "import { x } from '../../../tools/package-rules.mjs';\nexport const y = x;", filePath: 'packages/crypto/src/__lint_case__.ts' }]);
   test('importing another project by relative path is an error', () => {
-    const [errors] = lint([{ code: "import { x } from '../../../tools/package-rules.mjs';\nexport const y = x;", filePath: 'packages/crypto/src/__lint_case__.ts' }]);
+    const [errors] = relative();
     expect(errors).toContain('@nx/enforce-module-boundaries');
   });
 
@@ -111,8 +144,9 @@ describe('package boundaries (@nx/enforce-module-boundaries)', () => {
   // (Checked by hand: retagging matching-engine as type:runtime makes crypto -> matching-engine an error.)
   const pairs = packages.flatMap((from) => packages.filter((to) => to !== from && !to.dir.startsWith('apps/')).map((to) => [from, to] as const));
 
+  const pairResults = lint(pairs.map(([from, to]) => ({ code: `import * as m from '${to.name}';\nexport const x = m;`, filePath: `${from.dir}/src/__lint_case__.ts` })));
   (pairs.length > 0 ? test : test.skip)(`every cross-package import obeys the layers (${pairs.length} pairs)`, () => {
-    const results = lint(pairs.map(([from, to]) => ({ code: `import * as m from '${to.name}';\nexport const x = m;`, filePath: `${from.dir}/src/__lint_case__.ts` })));
+    const results = pairResults();
     pairs.forEach(([from, to], i) => {
       const flagged = results[i]!.includes('@nx/enforce-module-boundaries');
       expect(`${from.name} -> ${to.name}: ${flagged ? 'error' : 'ok'}`).toBe(`${from.name} -> ${to.name}: ${allowed(from, to) ? 'ok' : 'error'}`);

@@ -167,7 +167,7 @@ export interface PropertyRuns {
   readonly forensics?: number;
 }
 
-export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 5_000, classes: 30, persisted: 3, certificates: 8, forensics: 30 } as const satisfies PropertyRuns;
+export const DEFAULT_RUNS = { safety: 200, liveness: 40, evidence: 40, twins: 3_000, classes: 30, persisted: 3, certificates: 8, forensics: 30 } as const satisfies PropertyRuns;
 
 /** Runs from BFTX_RUNS when set (the global fast-check setting), else the default. */
 function runs(n: number): number {

@@ -13,14 +13,15 @@ const twoChain: HotStuffRules['commit'] = ({ b1, b2 }) => (b2.view === b1.view +
 /** Sends its timeout once per view and never again (issue 15, item 3). */
 const noTimeoutResend: Partial<HotStuffRules> = { resendTimeout: () => false };
 
-// The runs each needs: the lock and commit mutants fall to the classic properties; the timeout
+// The runs each needs: the lock and commit mutants fall to Twins (the safety, evidence and liveness
+// properties before it, 300, 30 and 20 runs, pass them: 30 s of runs dropped here); the timeout
 // re-send mutant to the generated classes (loss before GST).
 // Seed 2 for the classic runs: since a replica's block tree holds only what descends from its
 // committed tip (issue 15, outside attack H2), a replica that has committed anything never takes
 // the adversary's fork from genesis, so fewer runs expose these two mutants: with seed 1 Twins
 // catches them only after about 3,500 (2-chain) and 7,000 (lock) scenarios; with seed 2, after
 // 1,766 and 149 (seeds 3 to 6 catch one of the two within 2,000 runs, not both).
-const CLASSIC = { safety: 300, evidence: 30, liveness: 20, twins: 2000 };
+const CLASSIC = { safety: 0, evidence: 0, liveness: 0, twins: 2000 };
 const CLASSIC_SEED = 2;
 const mutants: Array<[string, Partial<HotStuffRules>, Parameters<typeof suiteFailure>[1], number]> = [
   ['no lock check', noLockCheck, CLASSIC, CLASSIC_SEED],

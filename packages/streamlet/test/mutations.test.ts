@@ -42,13 +42,21 @@ const persistsNothing: Wrap = (p) => ({
   },
 });
 
-const mutants: Array<[string, Partial<StreamletRules>, Wrap?]> = [
-  ['quorum of floor(n/2)+1', { notarize: (votes, _quorum, n) => votes >= Math.floor(n / 2) + 1 }],
-  ['finalize on two consecutive views', { finalize: (_grandparent, parent, block) => parent.view + 1 === block.view }],
+// Each mutant with the part of the suite that catches it (running the whole suite on each until
+// something fails took 110 s, most of it in properties that pass): the quorum and finalization
+// mutants fall to the safety property, double voting to the evidence property, forgetting the
+// safety state to the generated restarts; skipping the longest-notarized-chain check passes the
+// whole suite and falls only to the colluding fork above (its own tests).
+// Finalizing on two consecutive views is a fork that needs a rare schedule: 300 safety runs catch it
+// with seeds 1 (after 242 runs), 4 (169) and 7 (58), not with seeds 2, 3, 5, 6, 8. Seed 7 here.
+type Runs = NonNullable<Parameters<typeof suiteFailure>[1]>;
+const NONE: Runs = { safety: 0, evidence: 0, liveness: 0, twins: 0, classes: 0, persisted: 0, forensics: 0 };
+const mutants: Array<[string, Partial<StreamletRules>, Runs, Wrap?, number?]> = [
+  ['quorum of floor(n/2)+1', { notarize: (votes, _quorum, n) => votes >= Math.floor(n / 2) + 1 }, { ...NONE, safety: 300 }],
+  ['finalize on two consecutive views', { finalize: (_grandparent, parent, block) => parent.view + 1 === block.view }, { ...NONE, safety: 300 }, undefined, 7],
   // Forgets "first proposal only" and "once per view".
-  ['vote twice in a view', { vote: (s) => s.extendsLongestNotarized }],
-  ['skip the longest-notarized-chain check', { extendsLongestNotarized: () => true }],
-  ['persist nothing', {}, persistsNothing],
+  ['vote twice in a view', { vote: (s) => s.extendsLongestNotarized }, { ...NONE, evidence: 30 }],
+  ['persist nothing', {}, { ...NONE, classes: 20, classKinds: ['restarts'] }, persistsNothing],
 ];
 
 describe('streamlet: the conformance suite catches planted bugs', () => {
@@ -60,9 +68,9 @@ describe('streamlet: the conformance suite catches planted bugs', () => {
     expect(colludingForkFailure({})).toBeUndefined();
   });
 
-  test.each(mutants)('%s', (_name, rules, wrap = (p) => p) => {
-    const failure = suiteFailure(wrap(streamlet({ rules })), { safety: 300, evidence: 30, liveness: 20, twins: 0, classes: 20 }) ?? colludingForkFailure(rules, wrap);
+  test.each(mutants)('%s', (name, rules, runs, wrap = (p) => p, seed = 1) => {
+    const failure = suiteFailure(wrap(streamlet({ rules })), runs, seed);
     expect(failure).toBeDefined();
-    console.log(`${_name}: caught by ${failure}`);
+    console.log(`${name}: caught by ${failure}`);
   });
 });
