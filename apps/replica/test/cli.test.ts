@@ -2,27 +2,14 @@
 // started, loaded and stopped through the built program.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { readConfig, writeClusterFiles } from '@bftx/node';
-import { main, type Io } from '../src/cli';
-import { freeBase, rng } from './processes';
+import { main } from '../src/cli';
+import { capture, freeBase, rng, tempDirs } from './processes';
 
-function capture(): Io & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (s) => void (out += s), err: (s) => void (err += s), stdout: () => out, stderr: () => err };
-}
-
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bftx-replica-cli-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('bftx-replica-cli-');
 
 test('keys gen writes a key pair readable only by its owner, prints the public key, and never overwrites', async () => {
   const file = join(tmp(), 'key.json');

@@ -2,30 +2,17 @@
 // cluster of one replica per host (configs, keys, Kubernetes manifests, compose file), and a live
 // cluster with fees and an operator key: deposit, withdraw, cancel, progress, health.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { readConfig, writeClusterFiles, type ClusterFiles } from '@bftx/node';
 import { parseAllDocuments } from 'yaml';
-import { main, startupLine, type Io } from '../src/cli';
-import { exited, freeBase, rng, until } from './processes';
+import { main, startupLine } from '../src/cli';
+import { capture, exited, freeBase, rng, tempDirs, until } from './processes';
 
 const PROTOCOLS = ['hotstuff', 'streamlet', 'pbft'];
 
-function capture(): Io & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (s) => void (out += s), err: (s) => void (err += s), stdout: () => out, stderr: () => err };
-}
-
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bftx-operator-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('bftx-operator-');
 
 describe('a config may name its key file (secretKeyFile) instead of holding the key', () => {
   const setup = () => {

@@ -1,8 +1,12 @@
 // Shared by the process-level fault tests: a seeded generator, free ports, a replica's status and
 // blocks over its API, and waiting for a condition.
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ClusterFiles } from '@bftx/node';
+import type { Io } from '../src/cli';
 
 /** A small seeded generator (mulberry32): the kill schedule replays from its seed. */
 export function rng(seed: number): () => number {
@@ -76,4 +80,22 @@ export async function allConnected(files: ClusterFiles): Promise<void> {
     () => 'every replica up and connected',
     async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === files.replicas.length - 1),
   );
+}
+
+/** The CLI's output, kept for the test to read. */
+export function capture(): Io & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (s) => void (out += s), err: (s) => void (err += s), stdout: () => out, stderr: () => err };
+}
+
+/** Makes temporary folders named `prefix`..., all removed after the file's tests (registers afterAll). */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
 }
