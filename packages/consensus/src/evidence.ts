@@ -12,7 +12,12 @@ export interface EquivocationEvidence {
 }
 export type Evidence = EquivocationEvidence | UnfairProposalEvidence;
 
-/** True iff the evidence really shows its offender's misbehaviour (an equivocation, or an unfair proposal). */
+/**
+ * True iff the evidence really shows its offender's misbehaviour (an equivocation, or an unfair
+ * proposal). An unfair proposal is misbehaviour only where the cluster runs the fair-ordering
+ * policy: under leader ordering every non-empty block lacks receive logs, so a caller that takes
+ * such evidence from outside checks the cluster's ordering first (verifyForkProof takes none).
+ */
 export function verifyEvidence(e: Evidence, verifier: StatementVerifier): boolean {
   if (e.kind === 'unfair-proposal') return verifyUnfairProposal(e, verifier);
   const { first: a, second: b } = e;
