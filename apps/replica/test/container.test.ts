@@ -3,8 +3,9 @@
 // manifests, `podman kube play` runs their pods (Secret, ConfigMap, PersistentVolumeClaim, and the
 // StatefulSet's pod template as a Deployment, which is what podman plays),
 // orders are placed and final, one pod is killed and recreated from its manifest, it recovers from
-// its volume and catches up, and every replica holds the same state root.
-// Needs root, podman and runc (.ci/run installs them). No registry is reachable here, so the base
+// its volume and catches up, and every replica holds the same state root. Then the compose file,
+// with podman-compose: four services on a compose network, orders final, equal state roots.
+// Needs root, podman, runc and podman-compose (.ci/run installs them). No registry is reachable here, so the base
 // image is made from this machine's Node (BFTX_IMAGE_BASE names another one); users build on the
 // Containerfile's default, the public Node 20 image.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,10 +24,10 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-const capable = process.getuid?.() === 0 && has('podman') && has('runc');
-if (!capable && process.env['CI'] === 'true') throw new Error('the container test needs root, podman and runc; .ci/run installs them');
+const capable = process.getuid?.() === 0 && has('podman') && has('runc') && has('podman-compose');
+if (!capable && process.env['CI'] === 'true') throw new Error('the container test needs root, podman, runc and podman-compose; .ci/run installs them');
 const maybe = capable ? describe : describe.skip;
-if (!capable) console.warn('skipping the container test: it needs root, podman and runc (apt-get install -y podman runc)');
+if (!capable) console.warn('skipping the container test: it needs root, podman, runc and podman-compose (apt-get install -y podman runc podman-compose)');
 
 const tag = `bftxc${process.pid % 100_000}`;
 const work = mkdtempSync(join(tmpdir(), 'bftx-container-'));
@@ -63,7 +64,13 @@ maybe('the replica image and the Kubernetes manifests, on podman', () => {
   const dir = join(work, 'cluster');
   const pod = (i: number) => `${tag}-${i}-pod-0`;
 
+  const composeDir = join(work, 'compose');
+  const composeProject = `${tag}compose`;
+  const compose = (...args: string[]) => execFileSync('podman-compose', ['-p', composeProject, '-f', join(composeDir, 'compose.yaml'), ...args], { cwd: composeDir, env, stdio: 'pipe', timeout: 180_000 }).toString();
+
   afterAll(() => {
+    spawnSync('podman-compose', ['-p', composeProject, '-f', join(composeDir, 'compose.yaml'), 'down', '-v'], { cwd: composeDir, env, stdio: 'ignore' });
+    spawnSync('podman', ['network', 'rm', '-f', `${composeProject}_default`], { env, stdio: 'ignore' });
     for (let i = 0; i < N; i++) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod(i)], { env, stdio: 'ignore' });
     for (let i = 0; i < N; i++) spawnSync('podman', ['volume', 'rm', '-f', `data-${tag}-${i}-0`, `${tag}-${i}-config`, `${tag}-${i}-key`], { env, stdio: 'ignore' });
     for (let i = 0; i < N; i++) spawnSync('podman', ['secret', 'rm', `${tag}-${i}-key`], { env, stdio: 'ignore' });
@@ -135,5 +142,37 @@ maybe('the replica image and the Kubernetes manifests, on podman', () => {
     const roots = await Promise.all(files.replicas.map(async (_, i) => (await block(files, i, target))?.stateRoot));
     expect(roots[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(new Set(roots).size).toBe(1);
+  }, 240_000);
+
+  // podman-compose 1.0.3 (Debian 12) cannot run `network_mode: host` services (it adds its own
+  // network too: containers/podman-compose#397), so this runs the compose file as `cluster init`
+  // writes it by default: a compose network where peers find each other by service name, and the
+  // ports published on this machine.
+  test('the compose file: four services on a compose network, orders final, equal state roots', async () => {
+    const basePort = await freeBase(rng(process.pid + 1));
+    const hosts = Array.from({ length: N }, (_, i) => `${tag}c-${i}`).join(',');
+    expect(await main(['cluster', 'init', '--hosts', hosts, '--dir', composeDir, '-p', 'hotstuff', '--base-port', String(basePort), '--delta', '100', '--clients', '4', '--image', image, '--name', `${tag}c`], quiet())).toBe(0);
+    // As the README says for rootful docker or podman: the key folders (0700, this user's) to the image's uid.
+    execFileSync('chown', ['-R', '1000', ...Array.from({ length: N }, (_, i) => join(composeDir, 'hosts', `replica-${i}`, 'key'))]);
+    compose('up', '-d');
+    // The clients reach the published API ports here (the addresses in cluster.json are the service names).
+    const written = JSON.parse(readFileSync(join(composeDir, 'cluster.json'), 'utf8')) as ClusterFiles;
+    const local = { ...written, replicas: written.replicas.map((r) => ({ ...r, api: { ...r.api, host: '127.0.0.1' } })) };
+    writeFileSync(join(composeDir, 'cluster.json'), JSON.stringify(local), { mode: 0o600 });
+    await allConnected(local);
+    const io = quiet();
+    expect(await main(['load', '--dir', composeDir, '--rate', '50', '--duration', '2', '--json'], io)).toBe(0);
+    const report = JSON.parse(io.text().split('\n').filter((l) => l.startsWith('{')).pop()!) as { submitted: number; finalized: number };
+    expect(report.submitted).toBeGreaterThanOrEqual(50);
+    expect(report.finalized).toBe(report.submitted);
+    const target = (await status(local, 0))!.height;
+    await until(() => `every replica at height ${target}`, async () => (await Promise.all(local.replicas.map((_, i) => status(local, i)))).every((s) => (s?.height ?? 0) >= target), 60_000);
+    const roots = await Promise.all(local.replicas.map(async (_, i) => (await block(local, i, target))?.stateRoot));
+    expect(roots[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(roots).size).toBe(1);
+    // Each service runs the image's command as uid 1000, its store on its named volume.
+    // (podman-compose 1.0.3 prints its own lines too: "exit code: 0".)
+    const inside = compose('exec', '-T', `${tag}c-0`, 'node', '-e', 'console.log("inside", process.getuid(), require("fs").existsSync("/data/store/CURRENT"))');
+    expect(inside.split('\n').find((l) => l.startsWith('inside '))).toBe('inside 1000 true');
   }, 240_000);
 });
