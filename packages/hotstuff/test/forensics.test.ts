@@ -56,3 +56,14 @@ test('a proof that shows no fork, is short of f+1, or carries a tampered certifi
   const framed = { ...proof.culprits[0]!, offender: 3 };
   expect(check({ ...proof, culprits: [framed, proof.culprits[1]!] })).toMatchObject({ ok: false, reason: 'the evidence against validator 3 does not verify' });
 });
+
+test('after common history (commonUntil), the fork is above a prefix both sides finalized, and still convicts only the colluders', () => {
+  const later = splitBrain({ protocol, n: 4, coalition: [1, 2], seed: 3, commonUntil: 200 });
+  const run = simulate(later.config);
+  const report = investigate(protocol, run.keys.validators, run.keys.scheme, run.replicas.flatMap((r) => (r.transcript === undefined ? [] : [r.transcript])));
+  expect(run.coalition.expectedFork).toBe(true);
+  expect(report.fork!.first.height).toBeGreaterThan(5);
+  expect(verifyForkProof(protocol, run.keys.validators, run.keys.scheme, report.proof!)).toMatchObject({ ok: true, convicted: [1, 2] });
+  expect(report.culprits.map((e) => e.offender)).toEqual([1, 2]);
+  for (const bad of [-1, 1.5, 600, 10_000]) expect(() => splitBrain({ protocol, n: 4, coalition: [1, 2], seed: 3, commonUntil: bad })).toThrow(RangeError);
+});

@@ -6,7 +6,7 @@
 // quorum (honest in it + coalition >= ceil(2n/3)), honest replicas finalize different blocks at one
 // height: a fork. It needs at least 2 * quorum - n colluding validators (f+1 when n = 3f+1).
 import type { ProtocolDefinition, Timing } from '@bftx/consensus';
-import { synchronous, withPartitions } from './network';
+import { synchronous, withPartitions, type NetworkModel } from './network';
 import type { SimulationConfig } from './simulation';
 
 export interface SplitBrainOptions<M> {
@@ -21,6 +21,13 @@ export interface SplitBrainOptions<M> {
   readonly delta?: number;
   /** Virtual ms (default 60 deltas). */
   readonly duration?: number;
+  /**
+   * Virtual ms of common history before the split (default 0: split from the start). Until then
+   * every validator hears every other, and each colluder's second instance only listens (what it
+   * sends is dropped): the worlds then fork from a ledger both hold, whose signers sign both
+   * worlds' certificates (a stable checkpoint, a common parent).
+   */
+  readonly commonUntil?: number;
 }
 
 export interface SplitBrainPlan<M> {
@@ -44,6 +51,8 @@ export function splitBrain<M>(o: SplitBrainOptions<M>): SplitBrainPlan<M> {
   const delta = o.delta ?? 10;
   const duration = o.duration ?? 60 * delta;
   const timing: Timing = { delta };
+  const commonUntil = o.commonUntil ?? 0;
+  if (!Number.isSafeInteger(commonUntil) || commonUntil < 0 || commonUntil >= duration) throw new RangeError(`commonUntil ${commonUntil}: an integer in [0, duration)`);
   // Endpoints: validator v is v; the twin of coalition[k] is n + k.
   const twinOf = coalition.map((_, k) => n + k);
   const worlds = [
@@ -55,10 +64,19 @@ export function splitBrain<M>(o: SplitBrainOptions<M>): SplitBrainPlan<M> {
   // A view lasts at least a delta, so duration / delta views cover the run.
   const leaderSchedule = Array.from({ length: Math.ceil(duration / delta) + 16 }, (_, v) => coalition[v % coalition.length]!);
   // Each world gets its own client transactions (a transfer in one, another in the other: a double spend).
+  // Before the split, common transactions to every instance.
   const workload = [];
+  const everyone = [...Array.from({ length: n }, (_, v) => v), ...twinOf];
   for (let at = delta, k = 0; at < duration; at += 2 * delta, k++) {
-    for (const [w, endpoints] of worlds.entries()) workload.push({ at, endpoints, txs: [Uint8Array.of(0x5b, w, k & 0xff, (k >> 8) & 0xff, ...new Array<number>(28).fill(w + 1))] });
+    if (at < commonUntil) workload.push({ at, endpoints: everyone, txs: [Uint8Array.of(0x5b, 2, k & 0xff, (k >> 8) & 0xff, ...new Array<number>(28).fill(3))] });
+    else for (const [w, endpoints] of worlds.entries()) workload.push({ at, endpoints, txs: [Uint8Array.of(0x5b, w, k & 0xff, (k >> 8) & 0xff, ...new Array<number>(28).fill(w + 1))] });
   }
+  const split = withPartitions(synchronous(delta), [{ from: commonUntil, until: duration + 1, groups: worlds }]);
+  const shadows = new Set(twinOf);
+  const network: NetworkModel =
+    commonUntil === 0
+      ? split
+      : { name: `${split.name}, common until ${commonUntil}`, deliveries: (from, to, now, rng, message) => (now < commonUntil && shadows.has(from) ? [] : split.deliveries(from, to, now, rng, message)) };
   return {
     honest: [first, second],
     config: {
@@ -67,7 +85,7 @@ export function splitBrain<M>(o: SplitBrainOptions<M>): SplitBrainPlan<M> {
       seed: o.seed,
       twins: coalition,
       leaderSchedule,
-      network: withPartitions(synchronous(delta), [{ from: 0, until: duration + 1, groups: worlds }]),
+      network,
       timing,
       duration,
       workload,
