@@ -4,10 +4,11 @@ import { createServer } from 'node:net';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
-import type { ProtocolDefinition } from '@bftx/consensus';
-import { createSignatureScheme, fromHex, toHex } from '@bftx/crypto';
+import { StatementVerifier, ValidatorSet, verifyEvidence, type ProtocolDefinition } from '@bftx/consensus';
+import { createSignatureScheme, fromHex, toHex, type DomainTag } from '@bftx/crypto';
+import { MAX_AMOUNT } from '@bftx/exchange';
 import { hotstuff } from '@bftx/hotstuff';
-import { cancelOrder, clusterClient, ConfigError, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, transfer, writeClusterFiles, type ClusterFiles, type Ordering, type Progress } from '@bftx/node';
+import { cancelOrder, clusterClient, clusterValidators, ConfigError, freshest, MARKET, newSecretKey, ORDERINGS, placeOrder, readConfig, runLoad, startReplica, transfer, writeClusterFiles, type ClusterFiles, type Ordering, type Progress } from '@bftx/node';
 import { keyPairJson, writeDeployment } from './deploy';
 import { pbft } from '@bftx/pbft';
 import { streamlet } from '@bftx/streamlet';
@@ -40,7 +41,14 @@ const integerIn = (min: number, max: number) => (value: string) => {
 function readCluster(dir: string): ClusterFiles {
   const file = join(resolve(dir), 'cluster.json');
   if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${dir}\` first`);
-  return JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles;
+  let files: ClusterFiles;
+  try {
+    files = JSON.parse(readFileSync(file, 'utf8')) as ClusterFiles;
+  } catch (e) {
+    throw new ConfigError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof files !== 'object' || files === null || !Array.isArray(files.replicas) || !Array.isArray(files.clients)) throw new ConfigError(`${file}: not a cluster's file (no replicas or clients list)`);
+  return files;
 }
 
 interface ReplicaStatus {
@@ -53,6 +61,30 @@ interface ReplicaStatus {
 interface EvidenceRecord {
   readonly offender: number;
   readonly kind: string;
+  readonly statements?: ReadonlyArray<{ domain: string; view: number; sequence: number; blockHash: string; signer: number; signature: string }>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isStatus = (v: unknown): v is ReplicaStatus =>
+  isObject(v) && typeof v.protocol === 'string' && Number.isSafeInteger(v.height) && Number.isSafeInteger(v.appliedHeight) && Array.isArray(v.connectedPeers) && v.connectedPeers.every((p) => Number.isSafeInteger(p));
+const isEvidenceList = (v: unknown): v is { evidence: EvidenceRecord[] } => isObject(v) && Array.isArray(v.evidence) && v.evidence.every((e) => isObject(e) && Number.isSafeInteger(e.offender) && typeof e.kind === 'string');
+
+/**
+ * Whether an equivocation record proves itself with the validator keys alone (two statements of its
+ * offender for one slot and two blocks, both signatures valid): a replica's evidence list is its
+ * word, and a forged record must not read as a conviction.
+ */
+function evidenceCheck(files: ClusterFiles, e: EvidenceRecord): string {
+  if (e.kind !== 'equivocation') return 'not checked here';
+  try {
+    const [a, b] = e.statements ?? [];
+    if (a === undefined || b === undefined) return 'NOT VERIFIED: no statements';
+    const statement = (s: typeof a) => ({ domain: s.domain as DomainTag, view: s.view, sequence: s.sequence, blockHash: fromHex(s.blockHash), signer: s.signer, signature: fromHex(s.signature) });
+    const verifier = new StatementVerifier(new ValidatorSet(clusterValidators(files).map(fromHex)), createSignatureScheme());
+    return verifyEvidence({ kind: 'equivocation', offender: e.offender, first: statement(a), second: statement(b) }, verifier) ? 'verified' : 'NOT VERIFIED: the statements do not prove it';
+  } catch {
+    return 'NOT VERIFIED: malformed';
+  }
 }
 
 /** The mempool's counts in a few words: what it admitted and refused since the replica started. */
@@ -78,7 +110,7 @@ function clientFor(files: ClusterFiles, only: number | undefined) {
 const replicaOption = () => new Option('--replica <i>', 'ask this replica only (its index in the cluster), not every one').argParser(integerIn(0, 255));
 
 /** GET `path` from every replica of the cluster at once (or the one `only` names): each one's answer, or why there is none (5 s each). */
-async function askEach<T>(files: ClusterFiles, path: string, only?: number): Promise<Array<{ replica: number; url: string; answer?: T; error?: string }>> {
+async function askEach<T>(files: ClusterFiles, path: string, only: number | undefined, isAnswer: (v: unknown) => v is T): Promise<Array<{ replica: number; url: string; answer?: T; error?: string }>> {
   const chosen = onlyReplica(files, only);
   return Promise.all(
     files.replicas.flatMap((r, replica) => (chosen === undefined || chosen === replica ? [{ r, replica }] : [])).map(async ({ r, replica }) => {
@@ -86,7 +118,9 @@ async function askEach<T>(files: ClusterFiles, path: string, only?: number): Pro
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
         if (!res.ok) return { replica, url, error: `HTTP ${res.status}` };
-        return { replica, url, answer: (await res.json()) as T };
+        const answer: unknown = await res.json();
+        // A replica's word, of any shape: one that is not the expected shape is that replica's error.
+        return isAnswer(answer) ? { replica, url, answer } : { replica, url, error: 'an answer of the wrong shape' };
       } catch (e) {
         const cause = (e as { cause?: { code?: string } }).cause?.code;
         return { replica, url, error: cause ?? (e instanceof Error ? e.message : String(e)) };
@@ -444,7 +478,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       .option('--key <hex>', "any account's public key (hex): a deposit opens it")
       .addOption(new Option('--asset <name>', 'the asset').choices([MARKET.base, MARKET.quote]).makeOptionMandatory())
       .addOption(new Option('--amount <units>', 'a whole amount of minor units').argParser((v) => {
-        if (!/^[1-9][0-9]{0,28}$/.test(v)) throw new InvalidArgumentError('expected a positive whole number of minor units.');
+        if (!/^[1-9][0-9]{0,28}$/.test(v) || BigInt(v) > MAX_AMOUNT) throw new InvalidArgumentError(`expected a positive whole number of minor units, at most 2^96 - 1 (${MAX_AMOUNT}).`);
         return BigInt(v);
       }).makeOptionMandatory())
       .addOption(new Option('--nonce <n>', "the operator nonce (default: the proven last one + 1); to retry one whose outcome is unknown, pass the nonce it printed").argParser(integerIn(1, Number.MAX_SAFE_INTEGER)))
@@ -482,7 +516,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         io.out(`submit-to-final latency ms: p50 ${report.latencyMs.p50}  p90 ${report.latencyMs.p90}  p99 ${report.latencyMs.p99}  max ${report.latencyMs.max}\n`);
         io.out(`receipts proven through @bftx/client (certificate, attestations, Merkle path): ${report.provenReceipts.proven} of ${report.provenReceipts.sampled} sampled\n`);
       }
-      if (report.finalized === 0) code = 1;
+      // The counts are the streaming replica's word; the proven sample is not: every receipt sampled
+      // must prove, or the run failed (a replica that streams made-up blocks passes nothing else).
+      if (report.garbledStreamMessages > 0) io.err(`the stream sent ${report.garbledStreamMessages} messages that were not JSON (skipped)\n`);
+      if (report.provenReceipts.proven < report.provenReceipts.sampled) io.err(`error: ${report.provenReceipts.sampled - report.provenReceipts.proven} of ${report.provenReceipts.sampled} receipts the stream called final could not be proven\n`);
+      if (report.finalized === 0 || report.provenReceipts.proven < report.provenReceipts.sampled) code = 1;
     });
 
   // An operator's view of a running cluster. status and evidence are each replica's own word (one
@@ -496,7 +534,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--json', 'one JSON object: a status, or an error, per replica')
     .addOption(replicaOption())
     .action(async (flags: { dir: string; json?: boolean; replica?: number }) => {
-      const replicas = await askEach<ReplicaStatus>(readCluster(flags.dir), '/v1/status', flags.replica);
+      const replicas = await askEach(readCluster(flags.dir), '/v1/status', flags.replica, isStatus);
       if (flags.json === true) io.out(JSON.stringify({ replicas }) + '\n');
       else
         for (const r of replicas) {
@@ -513,14 +551,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--json', 'one JSON object: the records, or an error, per replica')
     .addOption(replicaOption())
     .action(async (flags: { dir: string; json?: boolean; replica?: number }) => {
-      const replicas = await askEach<{ evidence: EvidenceRecord[] }>(readCluster(flags.dir), '/v1/evidence', flags.replica);
-      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence })) }) + '\n');
+      const files = readCluster(flags.dir);
+      const replicas = await askEach(files, '/v1/evidence', flags.replica, isEvidenceList);
+      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence.map((e) => ({ ...e, check: evidenceCheck(files, e) })) })) }) + '\n');
       else
         for (const r of replicas) {
           if (r.answer === undefined) io.out(`replica ${r.replica}  not answering: ${r.error}\n`);
           else {
             const list = r.answer.evidence;
-            io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind}`).join('; ')}\n`);
+            io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind} (${evidenceCheck(files, e)})`).join('; ')}\n`);
           }
         }
       if (replicas.some((r) => r.answer === undefined)) code = 1;
@@ -534,7 +573,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .option('--json', 'one JSON object')
     .addOption(replicaOption())
     .action(async (flags: { dir: string; depth: number; json?: boolean; replica?: number }) => {
-      const book = await clientFor(readCluster(flags.dir), flags.replica).book(MARKET.symbol, flags.depth);
+      const files = readCluster(flags.dir);
+      // Every replica asked, the proven answer at the highest certified height kept: a replica may
+      // serve an old answer (still proven: it was true then).
+      const book = flags.replica === undefined ? await freshest(files, (c) => c.book(MARKET.symbol, flags.depth)) : await clientFor(files, flags.replica).book(MARKET.symbol, flags.depth);
       if (flags.json === true) io.out(JSON.stringify(book) + '\n');
       else {
         io.out(`${book.symbol} at height ${book.certified.height} (attested by ${book.certified.attesters.join(',')})\n`);
@@ -559,7 +601,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .addOption(replicaOption())
     .action(async (flags: { dir: string; client?: number; key?: string; json?: boolean; replica?: number }) => {
       const files = readCluster(flags.dir);
-      const account = await clientFor(files, flags.replica).account(accountKey(files, flags));
+      const key = accountKey(files, flags);
+      const account = flags.replica === undefined ? await freshest(files, (c) => c.account(key)) : await clientFor(files, flags.replica).account(key);
       if (flags.json === true) io.out(JSON.stringify(account, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       else {
         io.out(`account ${account.key} at height ${account.certified.height}: nonce ${account.nonce}\n`);

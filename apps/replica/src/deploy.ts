@@ -8,6 +8,7 @@
 // config/node.json` runs from the copied folder, and in a container the config is mounted at
 // /etc/bftx/config, the key at /etc/bftx/key (a Secret) and the data at /data (--data-dir).
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import { clusterExchange, ConfigError, newSecretKey, type ClusterFiles, type Ordering, type ReplicaConfigFile } from '@bftx/node';
@@ -48,16 +49,30 @@ export function keyPairJson(secret: Uint8Array): string {
 }
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/;
+/** Funded clients a cluster of hosts may have (see writeDeployment). */
+export const MAX_DEPLOY_CLIENTS = 1_000;
 
 /** Writes the cluster into `dir` (which must not hold one); returns what cluster.json holds. */
 export function writeDeployment(dir: string, o: DeployOptions): ClusterFiles {
   const n = o.hosts.length;
   if (n < 1 || n > 64) throw new ConfigError(`--hosts: expected 1 to 64 addresses, got ${n}`);
   o.hosts.forEach((h, i) => {
-    if (!/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/.test(h)) throw new ConfigError(`--hosts: host ${i} (${JSON.stringify(h)}) is not a host name or address`);
+    // Names and IPv4 addresses: a URL needs an IPv6 literal in brackets, and the ports come from --base-port.
+    if (h.length > 253 || !/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(h)) throw new ConfigError(`--hosts: host ${i} (${JSON.stringify(h)}) is not a host name or IPv4 address (no port: --base-port sets them; IPv6 literals are not supported, use a name)`);
   });
   if (!DNS_LABEL.test(o.name)) throw new ConfigError(`--name ${o.name}: expected a DNS label (lowercase letters, digits, '-'; at most 42 characters), as Kubernetes names need`);
-  if (o.nodeNames !== undefined && o.nodeNames.length !== n) throw new ConfigError(`--node-names: expected ${n} names, one per host, got ${o.nodeNames.length}`);
+  if (isIP(o.bind) === 0) throw new ConfigError(`--bind ${JSON.stringify(o.bind)}: expected an IP address to listen on (0.0.0.0 for every interface)`);
+  if (!/^[^\s]{1,255}$/.test(o.image)) throw new ConfigError(`--image ${JSON.stringify(o.image)}: expected an image reference (no spaces, at most 255 characters)`);
+  // Each funded client is in every replica's config, which is a ConfigMap: Kubernetes stores at most
+  // 1 MiB of one, and kubectl's client-side apply keeps a copy in a 256 KiB annotation.
+  if (o.clients > MAX_DEPLOY_CLIENTS) throw new ConfigError(`--clients ${o.clients}: at most ${MAX_DEPLOY_CLIENTS} for a cluster of hosts (each is in every replica's config, a Kubernetes ConfigMap)`);
+  if (o.nodeNames !== undefined) {
+    if (!o.hostNetwork) throw new ConfigError('--node-names pins replicas to nodes for --host-network (where each address is a node); without it, pods move freely and --hosts are Service names');
+    if (o.nodeNames.length !== n) throw new ConfigError(`--node-names: expected ${n} names, one per host, got ${o.nodeNames.length}`);
+    o.nodeNames.forEach((v, i) => {
+      if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(v)) throw new ConfigError(`--node-names: name ${i} (${JSON.stringify(v)}) is not a Kubernetes label value (letters, digits, '-', '_', '.'; at most 63)`);
+    });
+  }
   const root = resolve(dir);
   // Every key is written here, once: never over an earlier cluster's files (its keys would be lost).
   if (existsSync(root) && readdirSync(root).length > 0) throw new ConfigError(`${root} is not empty${existsSync(join(root, 'cluster.json')) ? ' (it holds a cluster: cluster.json)' : ''}: pick a new or empty --dir`);

@@ -2,9 +2,12 @@
 // cluster of one replica per host (configs, keys, Kubernetes manifests, compose file), and a live
 // cluster with fees and an operator key: deposit, withdraw, cancel, progress, health.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createSignatureScheme, toHex } from '@bftx/crypto';
+import { createSignatureScheme, Domains, toHex } from '@bftx/crypto';
+import { WebSocketServer } from 'ws';
 import { readConfig, writeClusterFiles, type ClusterFiles } from '@bftx/node';
 import { parseAllDocuments } from 'yaml';
 import { main, startupLine } from '../src/cli';
@@ -158,10 +161,20 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
     const compose = parseAllDocuments(readFileSync(join(dir, 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
     expect(compose.services['venue-0'].network_mode).toBe('host');
     for (const [args, message] of [
-      [['--hosts', 'a,b c'], /--hosts: host 1 \("b c"\) is not a host name or address/],
+      [['--hosts', 'a,b c'], /--hosts: host 1 \("b c"\) is not a host name or IPv4 address/],
+      // An IPv6 literal or a port would make URLs nothing can parse (an outside review found both accepted).
+      [['--hosts', 'a,fe80::1'], /--hosts: host 1 \("fe80::1"\) is not a host name or IPv4 address \(no port/],
+      [['--hosts', 'a,127.0.0.1:9999'], /--hosts: host 1 \("127.0.0.1:9999"\) is not a host name or IPv4 address/],
       [['--hosts', 'a,b', '--name', 'Venue_1'], /--name Venue_1: expected a DNS label/],
       [['--hosts', 'a', '--fees', '5'], /expected maker,taker in basis points/],
-      [['--hosts', 'a,b', '--node-names', 'n1'], /--node-names: expected 2 names, one per host, got 1/],
+      [['--hosts', 'a,b', '--host-network', '--node-names', 'n1'], /--node-names: expected 2 names, one per host, got 1/],
+      [['--hosts', 'a,b', '--node-names', 'n1,n2'], /--node-names pins replicas to nodes for --host-network/],
+      [['--hosts', 'a,b', '--host-network', '--node-names', 'n1,x/y'], /--node-names: name 1 \("x\/y"\) is not a Kubernetes label value/],
+      // A bind address the replica's config reader refuses, or an empty image: every replica would fail to start.
+      [['--hosts', 'a', '--bind', ''], /--bind "": expected an IP address/],
+      [['--hosts', 'a', '--bind', 'not an address'], /--bind "not an address": expected an IP address/],
+      [['--hosts', 'a', '--image', ''], /--image "": expected an image reference/],
+      [['--hosts', 'a', '--clients', '1001'], /--clients 1001: at most 1000 for a cluster of hosts/],
     ] as const) {
       const io = capture();
       expect(await main(['cluster', 'init', ...args, '--dir', join(tmp(), 'c')], io)).toBe(2);
@@ -175,6 +188,63 @@ describe('cluster init --hosts: a cluster of one replica per host', () => {
     const noDir = capture();
     expect(await main(['cluster', 'init', '--hosts', 'a'], noDir)).toBe(2);
     expect(noDir.stderr()).toMatch(/required option '-d, --dir <dir>' not specified/);
+  });
+});
+
+describe('operator commands against files and replicas that are not what they should be', () => {
+  test('a local cluster\'s key files are written afresh, 0600, never through a link or into an older file\'s mode', () => {
+    const dir = tmp();
+    const elsewhere = join(tmp(), 'elsewhere.json');
+    writeFileSync(join(dir, 'node-0.json'), 'old', { mode: 0o644 });
+    chmodSync(join(dir, 'node-0.json'), 0o644);
+    writeFileSync(elsewhere, 'not a key', { mode: 0o666 });
+    symlinkSync(elsewhere, join(dir, 'node-1.json'));
+    writeClusterFiles(dir, { nodes: 2, protocol: 'hotstuff', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 1 });
+    for (const f of ['node-0.json', 'node-1.json', 'cluster.json']) {
+      expect(lstatSync(join(dir, f)).isSymbolicLink()).toBe(false);
+      expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    }
+    expect(readFileSync(elsewhere, 'utf8')).toBe('not a key');
+  });
+
+  test('a damaged cluster.json is named, with exit 2', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'cluster.json'), '{"replicas": ');
+    const io = capture();
+    expect(await main(['status', '--dir', dir], io)).toBe(2);
+    expect(io.stderr()).toMatch(/cluster\.json: .*JSON/);
+    writeFileSync(join(dir, 'cluster.json'), '{}');
+    const empty = capture();
+    expect(await main(['status', '--dir', dir], empty)).toBe(2);
+    expect(empty.stderr()).toMatch(/cluster\.json: not a cluster's file/);
+  });
+
+  test('a replica that answers status in the wrong shape is named; evidence it cannot prove is marked so', async () => {
+    const dir = tmp();
+    const files = writeClusterFiles(dir, { nodes: 2, protocol: 'hotstuff', host: '127.0.0.1', basePort: 20_000, deltaMs: 50, clients: 1 });
+    const signer = createSignatureScheme().signer(new Uint8Array(32).fill(77)); // not a validator's key
+    const forged = (block: number) => ({ domain: Domains.vote, view: 3, sequence: 0, blockHash: toHex(new Uint8Array(32).fill(block)), signer: 1, signature: toHex(signer.sign(Domains.vote, new Uint8Array(8))) });
+    const answers: Record<string, unknown> = {
+      '/v1/status': { protocol: 'hotstuff', height: 5 },
+      '/v1/evidence': { evidence: [{ offender: 0, kind: 'equivocation', statements: [] }, { offender: 1, kind: 'equivocation', statements: [forged(1), forged(2)] }] },
+    };
+    const liar = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answers[req.url ?? ''] ?? null));
+    });
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (liar.address() as AddressInfo).port;
+      writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ ...files, replicas: files.replicas.map((r) => ({ ...r, api: { host: '127.0.0.1', port } })) }));
+      const status = capture();
+      expect(await main(['status', '--dir', dir, '--replica', '0'], status)).toBe(1);
+      expect(status.stdout()).toMatch(/^replica 0 {2}http:\/\/127.0.0.1:\d+\/v1\/status {2}not answering: an answer of the wrong shape/);
+      const evidence = capture();
+      expect(await main(['evidence', '--dir', dir, '--replica', '1'], evidence)).toBe(0);
+      expect(evidence.stdout()).toMatch(/validator 0: equivocation \(NOT VERIFIED: no statements\); validator 1: equivocation \(NOT VERIFIED: the statements do not prove it\)/);
+    } finally {
+      liar.close();
+    }
   });
 });
 
@@ -215,6 +285,37 @@ test('cluster --operator --fees: deposits and withdrawals signed by the operator
     expect(await main(['withdraw', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10001'], withdraw)).toBe(1);
     expect(JSON.parse(withdraw.stdout())).toMatchObject({ receipt: { status: 'rejected', reason: 'INSUFFICIENT_FUNDS' } });
     expect(await main(['withdraw', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '400'], capture())).toBe(0);
+    // A nonce above the next one would be a new transfer, not a retry (the exchange takes any nonce
+    // above the last): refused before anything is signed (an outside review found it credited twice).
+    const ahead = capture();
+    expect(await main(['deposit', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', '10000', '--nonce', String(deposited.nonce + 50)], ahead)).toBe(2);
+    expect(ahead.stderr()).toMatch(new RegExp(`error: nonce ${deposited.nonce + 50}: the next operator nonce is \\d+ \\(proven at height \\d+\\); a retry reuses the nonce printed`));
+    // `load` whose first replica streams what is not JSON: counted and skipped, and the run fails
+    // (nothing it streamed is proven) with exit 1, not a crash (an outside review's SyntaxError).
+    const garbage = createServer((req, res) => {
+      res.writeHead(req.url === '/v1/status' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    const streams = new WebSocketServer({ server: garbage, path: '/v1/stream' });
+    streams.on('connection', (ws) => {
+      const t = setInterval(() => ws.send('not json {'), 50);
+      ws.on('close', () => clearInterval(t));
+    });
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', () => r()));
+    try {
+      const liarDir = tmp();
+      const liar = { ...files, replicas: [{ ...files.replicas[0]!, api: { host: '127.0.0.1', port: (garbage.address() as AddressInfo).port } }, ...files.replicas] };
+      writeFileSync(join(liarDir, 'cluster.json'), JSON.stringify(liar));
+      const load = capture();
+      expect(await main(['load', '--dir', liarDir, '--rate', '20', '--duration', '1'], load)).toBe(1);
+      expect(load.stderr()).toMatch(/the stream sent \d+ messages that were not JSON \(skipped\)/);
+    } finally {
+      streams.close();
+      garbage.close();
+    }
+    const huge = capture();
+    expect(await main(['deposit', '--dir', dir, '--key', key, '--asset', 'USD', '--amount', String(1n << 96n)], huge)).toBe(2);
+    expect(huge.stderr()).toMatch(/at most 2\^96 - 1/);
     // A new client takes any proven height: a replica a block behind may answer first, so ask until it shows.
     const eventually = async (args: string[], shows: RegExp) => {
       let text = '';

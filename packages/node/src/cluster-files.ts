@@ -1,7 +1,7 @@
 // The files of a local cluster: one config per replica, the client accounts the exchange opens
 // with (their keys are for the load generator), and a summary of every endpoint.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSignatureScheme, toHex } from '@bftx/crypto';
 import type { MarketConfig } from '@bftx/exchange';
@@ -66,10 +66,19 @@ export function newSecretKey(): Uint8Array {
   return new Uint8Array(randomBytes(32));
 }
 
-/** Writes node-<i>.json, cluster.json into `dir`; returns what cluster.json holds. */
+/**
+ * A file holding a key, written afresh: whatever was at the path (an older file of another mode, a
+ * link to somewhere else) is removed first, and the new one created 0600 and never through a link.
+ */
+function writeSecretFile(file: string, text: string): void {
+  rmSync(file, { force: true });
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+}
+
+/** Writes node-<i>.json, cluster.json into `dir` (replacing any there); returns what cluster.json holds. */
 export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles {
   const scheme = createSignatureScheme();
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const secrets = Array.from({ length: o.nodes }, newSecretKey);
   const clientSecrets = Array.from({ length: o.clients }, newSecretKey);
   const validators = secrets.map((s, i) => ({ publicKey: toHex(scheme.publicKey(s)), host: o.host, port: o.basePort + i }));
@@ -79,10 +88,10 @@ export function writeClusterFiles(dir: string, o: ClusterOptions): ClusterFiles 
   const replicas = secrets.map((s, self) => {
     const config: ReplicaConfigFile = { protocol: o.protocol, self, secretKey: toHex(s), validators, deltaMs: o.deltaMs, dataDir: `data/replica-${self}`, api: { host: o.host, port: o.basePort + 100 + self }, ...(o.auditVotes === true ? { auditVotes: true } : {}), ...ordering, ...(o.attestations === false ? { attestations: false } : {}), ...(o.verifyWorkers !== undefined ? { verifyWorkers: o.verifyWorkers } : {}), exchange };
     const file = join(dir, `node-${self}.json`);
-    writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+    writeSecretFile(file, JSON.stringify(config, null, 2) + '\n');
     return { config: file, peer: { host: o.host, port: o.basePort + self }, api: config.api };
   });
   const files: ClusterFiles = { protocol: o.protocol, ...ordering, replicas, clients: clientSecrets.map(toHex), validators: validators.map((v) => v.publicKey), ...(operatorSecret !== undefined ? { operator: toHex(operatorSecret) } : {}) };
-  writeFileSync(join(dir, 'cluster.json'), JSON.stringify(files, null, 2) + '\n', { mode: 0o600 });
+  writeSecretFile(join(dir, 'cluster.json'), JSON.stringify(files, null, 2) + '\n');
   return files;
 }

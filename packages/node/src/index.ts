@@ -2,7 +2,7 @@
 export { clientOf } from './address';
 export { ATTESTATION_REFUSALS, AttestationPool, type AttestationPoolOptions, type AttestationRefusal, type AttestationVerdict } from './attestations';
 export { ApiError, ClientApi, MAX_EVIDENCE_PAYLOAD_BYTES, transactionId, type ClientApiOptions } from './api';
-export { cancelOrder, clusterClient, clusterValidators, placeOrder, runLoad, transfer, type LoadOptions, type LoadReport, type OrderRequest, type OrderResult, type Progress, type ReceiptJson } from './client/index';
+export { cancelOrder, clusterClient, clusterValidators, freshest, placeOrder, runLoad, transfer, type LoadOptions, type LoadReport, type OrderRequest, type OrderResult, type Progress, type ReceiptJson } from './client/index';
 export { clusterExchange, MARKET, newSecretKey, writeClusterFiles, type ClusterFiles, type ClusterOptions } from './cluster-files';
 export { ConfigError, ORDERINGS, parseConfig, readConfig, type Endpoint, type Ordering, type ReplicaConfig, type ReplicaConfigFile } from './config';
 export { startReplica, type RunningReplica } from './process';

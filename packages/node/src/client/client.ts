@@ -77,7 +77,7 @@ function result(id: string, account: string, nonce: number, r: VerifiedReceipt, 
  * one at the highest certified height: a command that signs the next nonce must not read it from a
  * replica a block behind. Throws the first replica's error when none proves anything.
  */
-async function freshest<T extends { readonly certified: { readonly height: number } }>(cluster: ClusterFiles, ask: (client: Client) => Promise<T>): Promise<T> {
+export async function freshest<T extends { readonly certified: { readonly height: number } }>(cluster: ClusterFiles, ask: (client: Client) => Promise<T>): Promise<T> {
   const answers = await Promise.allSettled(cluster.replicas.map((r) => ask(clusterClient(cluster, { replicas: [url(r.api)] }))));
   const proven = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
   if (proven.length === 0) return ask(clusterClient(cluster)); // its error names every replica's reason
@@ -122,6 +122,9 @@ export async function transfer(cluster: ClusterFiles, t: { kind: 'deposit' | 'wi
   // certified height to count the expiry from, and the operator's last nonce. From every replica,
   // the highest: one a block behind proves an older nonce, and its + 1 would be refused as used.
   const book = await freshest(cluster, (c) => c.book(MARKET.symbol, 1));
+  // A retry reuses the nonce printed for the transfer it retries; a higher one than the next would
+  // be a new transfer (the exchange takes any nonce above the last), moving the amount again.
+  if (t.nonce !== undefined && t.nonce > book.operatorNonce + 1) throw new ConfigError(`nonce ${t.nonce}: the next operator nonce is ${book.operatorNonce + 1} (proven at height ${book.certified.height}); a retry reuses the nonce printed for the transfer it retries, never a higher one`);
   const nonce = t.nonce ?? book.operatorNonce + 1;
   onProgress?.({ stage: 'signed', nonce });
   const tx = signTransfer(operator, { kind: t.kind, account: fromHex(t.account), asset: t.asset, amount: t.amount, nonce }, { cluster: fromHex(client.cluster), expiresAt: expiryFrom(book.certified.height) });

@@ -42,6 +42,8 @@ export interface LoadReport {
   readonly generatorCpu: number;
   /** Finalized orders whose receipts were then proven through @bftx/client (a sample), and how many were sampled. */
   readonly provenReceipts: { readonly proven: number; readonly sampled: number };
+  /** Messages on the stream that were not JSON (skipped). */
+  readonly garbledStreamMessages: number;
   /** Submissions a replica refused or never answered, by replica index, with the last reason (absent when none). */
   readonly failedSubmissions: Readonly<Record<number, { readonly submissions: number; readonly reason: string }>>;
 }
@@ -89,7 +91,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   for (const secret of cluster.clients) {
     const signer = scheme.signer(fromHex(secret));
     if (o.unattested === true) {
-      const res = await fetch(`${base(home.api)}/v1/accounts/${toHex(signer.publicKey)}`);
+      const res = await fetch(`${base(home.api)}/v1/accounts/${toHex(signer.publicKey)}`, { signal: AbortSignal.timeout(5_000) });
       if (!res.ok) throw new Error(`replica ${cluster.replicas.indexOf(home)} does not know client ${toHex(signer.publicKey).slice(0, 12)}: HTTP ${res.status}`);
       const account = (await res.json()) as { nonce: number; height: number };
       height = Math.max(height, account.height);
@@ -103,16 +105,27 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
   const pending = new Map<string, number>();
   const latencies: number[] = [];
   const finalIds: string[] = [];
-  const stream = new WebSocket(`ws://${home.api.host}:${home.api.port}/v1/stream`);
+  // A replica that never completes the upgrade must not hang the run; one that streams garbage
+  // must not crash it (what it streams is its word only: the sample of receipts is proven below).
+  const stream = new WebSocket(`ws://${home.api.host}:${home.api.port}/v1/stream`, { handshakeTimeout: 5_000 });
+  stream.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', reject);
+    stream.once('error', (e) => reject(new Error(`the stream of ${base(home.api)}: ${e.message}`)));
   });
+  let garbled = 0;
   stream.on('message', (data) => {
-    const m = JSON.parse(String(data)) as { type: string; transactions?: string[] };
-    if (m.type !== 'block' || m.transactions === undefined) return;
+    let m: { type?: unknown; transactions?: unknown };
+    try {
+      m = JSON.parse(String(data)) as typeof m;
+    } catch {
+      garbled++;
+      return;
+    }
+    if (m === null || typeof m !== 'object' || m.type !== 'block' || !Array.isArray(m.transactions)) return;
     const now = performance.now();
-    for (const key of m.transactions) {
+    for (const key of m.transactions as unknown[]) {
+      if (typeof key !== 'string') continue;
       const at = pending.get(key);
       if (at !== undefined) {
         latencies.push(now - at);
@@ -169,7 +182,7 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
         at += p.frame.length;
       }
       for (const [i, r] of cluster.replicas.entries()) {
-        const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
+        const p = fetch(`${base(r.api)}/v1/transactions`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, signal: AbortSignal.timeout(10_000) })
           .then(async (res) => {
             // An accepted batch's answer is read, not decoded: the generator shares the cores it measures.
             if (res.ok) return void (await res.arrayBuffer());
@@ -210,5 +223,6 @@ export async function runLoad(cluster: ClusterFiles, o: LoadOptions): Promise<Lo
     generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / sentFor) * 100) / 100,
     provenReceipts: { proven: proofs.reduce((a: number, b: number) => a + b, 0), sampled: finalIds.length },
     failedSubmissions,
+    garbledStreamMessages: garbled,
   };
 }
