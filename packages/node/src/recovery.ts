@@ -56,10 +56,12 @@ export interface Recovered<M> {
  * Opens the store in `options.dataDir` and rebuilds `ledger` and the replica from it. `config` is
  * the protocol config less the safety state, which comes from the store.
  */
-export async function recover<M>(options: ReplicaOptions<M>, config: Omit<ProtocolConfig, 'safetyState'>, ledger: Ledger, metrics: ReplicaMetrics, now: number): Promise<Recovered<M>> {
+export async function recover<M>(options: ReplicaOptions<M>, config: Omit<ProtocolConfig, 'safetyState'>, ledger: Ledger, metrics: ReplicaMetrics, now: number, cluster: Uint8Array): Promise<Recovered<M>> {
   const began = performance.now();
   const store = await ReplicaStore.open(options.dataDir);
   try {
+    // Before anything of it is read: this validator's store of this cluster, or refused.
+    await store.claim(cluster, config.self, config.validators.publicKeys[config.self]!);
     let logged: LoggedProtocol<M> | undefined;
     const logging: ProtocolDefinition<M> = { ...options.protocol, create: (c) => (logged = new LoggedProtocol(options.protocol.create(c), options.protocol, metrics, options.maxLoggedMessages)) };
     const exchange = replicatedExchange(logging, { exchange: options.exchange, clientScheme: options.clientScheme });

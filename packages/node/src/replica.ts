@@ -196,7 +196,7 @@ export class ReplicaNode<M> {
     // The exchange checks client signatures with the pool's memory in front: what the pool checked is not checked again.
     let recovered;
     try {
-      recovered = await recover({ ...o, clientScheme: pool.scheme, exchange: { ...o.exchange, cluster: this.orderCluster } }, config, this.ledger, this.metrics, this.now());
+      recovered = await recover({ ...o, clientScheme: pool.scheme, exchange: { ...o.exchange, cluster: this.orderCluster } }, config, this.ledger, this.metrics, this.now(), cluster);
     } catch (e) {
       await pool.close(); // its threads would outlive a replica that never started
       throw e;

@@ -8,7 +8,7 @@
 // can be missing after a crash. LevelDB appends every write to one log, so a synchronous write also
 // makes the unsynchronized ones before it durable.
 import { BlockCodec, BlockHeaderCodec, sealBlock, type Block, type Evidence, type SignedStatement } from '@bftx/consensus';
-import { codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
+import { bytesEqual, codec, decode, encode, fromHex, toHex } from '@bftx/crypto';
 import { AttestationCodec, type Attestation } from '@bftx/exchange';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export type StoreErrorCode =
   | 'CORRUPT'
   /** The input log has a hole: records between its first and last are missing. */
   | 'LOG_GAP'
+  /** The store was made by another validator, or for another cluster. */
+  | 'WRONG_OWNER'
   | 'OPEN_FAILED';
 
 export class StoreError extends Error {
@@ -66,6 +68,8 @@ function openError(directory: string, e: unknown): StoreError {
 }
 
 const SAFETY = 'safety';
+/** Whose store this is: the cluster's id, the validator's index and public key (see `claim`). */
+const OWNER = 'owner';
 const HEIGHT = 'height';
 const WAL_NEXT = 'wal-next';
 const WAL_START = 'wal-start';
@@ -186,6 +190,24 @@ export class ReplicaStore {
   async close(): Promise<void> {
     await this.tail.catch(() => undefined);
     await this.db.close();
+  }
+
+  /**
+   * Marks the store as this validator's of this cluster, or refuses it when another's: a replica
+   * started on another's data (a copied folder, a config pointing at the wrong directory) would take
+   * that validator's safety state and ledger for its own. A store from before this record is claimed
+   * by its first start.
+   */
+  async claim(cluster: Uint8Array, self: number, publicKey: Uint8Array): Promise<void> {
+    const owner = new Uint8Array(cluster.length + 4 + publicKey.length);
+    owner.set(cluster, 0);
+    new DataView(owner.buffer).setUint32(cluster.length, self);
+    owner.set(publicKey, cluster.length + 4);
+    const stored = await this.db.get(OWNER);
+    if (stored === undefined) return this.db.put(OWNER, owner);
+    if (bytesEqual(stored, owner)) return;
+    const was = stored.length === owner.length ? `validator ${new DataView(stored.buffer, stored.byteOffset).getUint32(cluster.length)} (key ${toHex(stored.subarray(cluster.length + 4)).slice(0, 12)}) of cluster ${toHex(stored.subarray(0, cluster.length)).slice(0, 12)}` : 'another owner';
+    throw new StoreError('WRONG_OWNER', this.location, `it belongs to ${was}, not validator ${self} (key ${toHex(publicKey).slice(0, 12)}) of cluster ${toHex(cluster).slice(0, 12)}. Nothing was changed. Give each replica its own data directory; never start a replica on another's data.`);
   }
 
   async safetyState(): Promise<Uint8Array | undefined> {

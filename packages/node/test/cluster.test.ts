@@ -128,6 +128,38 @@ test('a replica whose stored safety state does not decode refuses to start, and 
   }
 }, 60_000);
 
+test('a replica started on another validator\'s store, or another cluster\'s, refuses it and changes nothing (an outside review started new keys on a copied store)', async () => {
+  const nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
+  try {
+    await until('connected', () => nodes.every((n) => n.connectedPeers().length === N - 1));
+    for (const n of nodes) n.submit(orders(4));
+    await until('a few blocks', () => nodes.every((n) => n.ledger.height >= 3));
+    const [one, two] = [nodes[1]!, nodes[2]!];
+    await one.stop();
+    await two.stop();
+    // Replica 2's config pointed at replica 1's data. (Each one made here is stopped at the end,
+    // started or not: on the code before, they started.)
+    const wrongData = new ReplicaNode({ ...two.options, dataDir: one.options.dataDir, listen: { host: '127.0.0.1', port: 0 } });
+    nodes.push(wrongData);
+    await expect(wrongData.start()).rejects.toMatchObject({ code: 'WRONG_OWNER', message: expect.stringMatching(/it belongs to validator 1 \(key [0-9a-f]{12}\) of cluster [0-9a-f]{12}, not validator 2 .*Nothing was changed/) });
+    // The same index and key in another cluster (another validator set).
+    const otherSet = [...keys.slice(0, 3), scheme.publicKey(new Uint8Array(32).fill(99))];
+    const otherCluster = new ReplicaNode({ ...one.options, validatorKeys: otherSet, listen: { host: '127.0.0.1', port: 0 } });
+    nodes.push(otherCluster);
+    await expect(otherCluster.start()).rejects.toMatchObject({ code: 'WRONG_OWNER' });
+    // Its own replica still starts on it, with everything it had.
+    const store = await ReplicaStore.open(one.options.dataDir);
+    expect(store.height).toBeGreaterThanOrEqual(3);
+    await store.close();
+    const again = new ReplicaNode({ ...one.options, listen: { host: '127.0.0.1', port: 0 } });
+    nodes.push(again);
+    await again.start();
+    expect(again.ledger.height).toBeGreaterThanOrEqual(3);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}, 60_000);
+
 test('a failed start never destroys the store: without LevelDB CURRENT it refuses and changes nothing; a damaged input log stops it unless told to discard the log', async () => {
   const nodes = await cluster(hotstuff() as ProtocolDefinition<any>);
   try {
