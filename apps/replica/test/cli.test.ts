@@ -89,6 +89,13 @@ test('exchange.fees and exchange.operator are checked: a bad one is refused nami
   expect(() => readConfig(write({ operator: 'xyz' }), ['hotstuff'])).toThrow(/exchange\.operator: .*64 lowercase hex/);
 });
 
+test('one validator key listed twice is refused naming both entries (it would count one validator twice toward a quorum)', () => {
+  const example = JSON.parse(readFileSync(resolve(__dirname, '../examples/node-0.json'), 'utf8')) as { validators: Array<{ publicKey: string }> };
+  const path = join(tmp(), 'node.json');
+  writeFileSync(path, JSON.stringify({ ...example, validators: example.validators.map((v, i) => (i === 3 ? { ...v, publicKey: example.validators[1]!.publicKey } : v)) }));
+  expect(() => readConfig(path, ['hotstuff'])).toThrow(/validators\[3\]\.publicKey: expected a key of its own \(it is validators\[1\]\.publicKey too\)/);
+});
+
 describe('operator errors: refused at once, with what to do', () => {
   test('a config field the replica does not know (a misspelt maxBlockTx) is refused with its path', async () => {
     const dir = tmp();

@@ -146,6 +146,14 @@ export function parseConfig(raw: unknown, base: string, protocols: readonly stri
   if (typeof c.protocol !== 'string' || !protocols.includes(c.protocol)) fail('protocol', `one of ${protocols.join(', ')}`);
   if (!Array.isArray(c.validators) || c.validators.length < 1 || c.validators.length > 256) fail('validators', 'a list of 1 to 256 { publicKey, host, port }');
   const validatorKeys = c.validators.map((v, i) => hexKey((v as { publicKey?: unknown } | null)?.publicKey, `validators[${i}].publicKey`));
+  // One key twice would count one validator's votes twice toward a quorum.
+  const firstWith = new Map<string, number>();
+  validatorKeys.forEach((k, i) => {
+    const hex = Buffer.from(k).toString('hex');
+    const earlier = firstWith.get(hex);
+    if (earlier !== undefined) fail(`validators[${i}].publicKey`, `a key of its own (it is validators[${earlier}].publicKey too)`);
+    firstWith.set(hex, i);
+  });
   const peers = c.validators.map((v, i) => endpoint(v, `validators[${i}]`));
   const self = integer(c.self, 'self', 0, c.validators.length - 1);
   const secretKey = readSecretKey(c, base);
