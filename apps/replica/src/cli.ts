@@ -39,6 +39,7 @@ const integerIn = (min: number, max: number) => (value: string) => {
 };
 
 function readCluster(dir: string): ClusterFiles {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ConfigError(`--dir ${dir}: not a folder (a cluster's folder holds cluster.json)`);
   const file = join(resolve(dir), 'cluster.json');
   if (!existsSync(file)) throw new ConfigError(`${file} not found: start a cluster with \`bftx-replica cluster --dir ${dir}\` first`);
   let files: ClusterFiles;
@@ -291,9 +292,14 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       const host = api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host;
       try {
         const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${api.port}/v1/status`, { signal: AbortSignal.timeout(flags.timeout * 1000) });
+        // An answer that is not OK is not "not answering": say what it was (a 503's body is rarely JSON).
+        if (!res.ok) {
+          io.out(`answered HTTP ${res.status}: ${(await res.text()).slice(0, 200).replace(/\s+/g, ' ')}\n`);
+          code = 1;
+          return;
+        }
         const s = (await res.json()) as Partial<ReplicaStatus>;
-        io.out(res.ok ? `ok: height ${s.height}, peers ${(s.connectedPeers ?? []).join(',') || 'none'}\n` : `HTTP ${res.status}\n`);
-        if (!res.ok) code = 1;
+        io.out(`ok: height ${s.height}, peers ${(s.connectedPeers ?? []).join(',') || 'none'}\n`);
       } catch (e) {
         io.out(`not answering on ${host}:${api.port}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e))}\n`);
         code = 1;

@@ -245,6 +245,26 @@ describe('operator commands against files and replicas that are not what they sh
     } finally {
       liar.close();
     }
+    // A replica that answers, but not OK: what it said, not "not answering".
+    const busy = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('starting up');
+    });
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const config = JSON.parse(readFileSync(files.replicas[0]!.config, 'utf8')) as Record<string, unknown>;
+      const path = join(dir, 'busy.json');
+      writeFileSync(path, JSON.stringify({ ...config, api: { host: '127.0.0.1', port: (busy.address() as AddressInfo).port } }));
+      const health = capture();
+      expect(await main(['health', '--config', path], health)).toBe(1);
+      expect(health.stdout()).toBe('answered HTTP 503: starting up\n');
+    } finally {
+      busy.close();
+    }
+    // --dir naming a file.
+    const notDir = capture();
+    expect(await main(['status', '--dir', join(dir, 'cluster.json')], notDir)).toBe(2);
+    expect(notDir.stderr()).toMatch(/--dir .*cluster\.json: not a folder/);
   });
 });
 
