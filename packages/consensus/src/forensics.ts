@@ -9,9 +9,11 @@
 // sequence), each shared validator signed two different blocks for one slot, and the certificates
 // themselves hold both signatures (`CommitCheck.statements`): an equivocation any recipient can
 // check. The split-brain attack (a coalition voting in two partitions that certify in step) is of
-// that kind. A culprit counts for the fork only with one statement in each certificate, for one
-// slot and two blocks: signing both certificates is not enough (their common ancestors' signers
-// sign both, honest ones included), nor is an equivocation elsewhere. A fork reached
+// that kind. A culprit is a validator shown to sign two blocks for one slot (which no honest
+// validator does), tied to the fork: its two statements are the certificates' own, one in each
+// (the fork's cause itself), or it signed both certificates (PBFT's two sides may commit one
+// sequence in different views, leaving no such pair; the equivocation is then in the transcripts).
+// Only equivocations count: other evidence (an unfair proposal) says nothing of a fork. A fork reached
 // across views (honest leaders, view changes) needs protocol-specific rules (a vote against a
 // lock, a view change that hides a prepare): not here.
 import { bytesEqual, toHex, type SignatureScheme } from '@bftx/crypto';
@@ -38,7 +40,8 @@ export interface CertifiedBlock {
 
 /**
  * Two certified blocks at one height, and the validators convicted of equivocating: each culprit's
- * two statements are signatures of the two certificates (one in each) for one slot.
+ * two statements are signatures of the two certificates (one in each) for one slot, or its
+ * equivocation is elsewhere and it signed both certificates.
  */
 export interface ForkProof {
   readonly first: CertifiedBlock;
@@ -51,7 +54,7 @@ export interface ForensicReport {
   readonly fork: { readonly first: CertifiedBlock; readonly second: CertifiedBlock } | undefined;
   /** One equivocation per validator found signing two blocks for one slot, lowest validator first (in the fork or not). */
   readonly culprits: readonly EquivocationEvidence[];
-  /** Present when there is a fork and at least f+1 validators with one statement in each of its certificates for one slot and two blocks: what `verifyForkProof` accepts. */
+  /** Present when there is a fork and at least f+1 culprits tied to it (see the top of this file): what `verifyForkProof` accepts. */
   readonly proof: ForkProof | undefined;
   /** Messages that did not decode, and statements whose signature did not verify (ignored: a transcript may hold a Byzantine peer's garbage). */
   readonly ignored: { readonly undecodable: number; readonly badSignatures: number };
@@ -117,8 +120,17 @@ export function investigate<M>(protocol: ProtocolDefinition<M>, validators: Vali
     }
   }
   culprits.sort((a, b) => a.offender - b.offender);
-  const inFork = fork === undefined ? [] : equivocationsAcross(statementsOf.get(fork.first)!, statementsOf.get(fork.second)!);
-  const proof = fork !== undefined && inFork.length >= validators.oneHonest ? { ...fork, culprits: inFork } : undefined;
+  let proof: ForkProof | undefined;
+  if (fork !== undefined) {
+    // First the certificates' own pairs (one statement in each, one slot, two blocks: the fork's
+    // cause itself); then any validator that signed both certificates and equivocated in what the
+    // transcripts hold (PBFT's two sides may commit one sequence in different views: no pair).
+    const across = equivocationsAcross(statementsOf.get(fork.first)!, statementsOf.get(fork.second)!);
+    const named = new Set(across.map((e) => e.offender));
+    const signedBoth = culprits.filter((e) => !named.has(e.offender) && fork!.first.signers.includes(e.offender) && fork!.second.signers.includes(e.offender));
+    const inFork = [...across, ...signedBoth].sort((x, y) => x.offender - y.offender);
+    if (inFork.length >= validators.oneHonest) proof = { ...fork, culprits: inFork };
+  }
   return { fork, culprits, proof, ignored: { undecodable, badSignatures } };
 }
 
@@ -163,8 +175,9 @@ export type ForkProofCheck = { readonly ok: true; readonly height: number; reado
 /**
  * Checks a fork proof with the validator keys alone: two valid certificates for different blocks at
  * one height (the proof's heights, hashes and signers as the certificates say), and at least f+1
- * distinct validators each shown to equivocate by two statements of the certificates themselves,
- * one in each, for one slot and two blocks. Never throws: a malformed proof is refused.
+ * distinct validators each shown to equivocate (two statements of its own for one slot and two
+ * blocks) and tied to the fork: the two statements are the certificates' own, one in each, or it
+ * signed both certificates. Never throws: a malformed proof is refused.
  */
 export function verifyForkProof<M>(protocol: ProtocolDefinition<M>, validators: ValidatorSet, scheme: SignatureScheme, proof: ForkProof): ForkProofCheck {
   try {
@@ -185,10 +198,11 @@ function checkForkProof<M>(protocol: ProtocolDefinition<M>, validators: Validato
   if (a.height !== b.height) return { ok: false, reason: `the certificates are for heights ${a.height} and ${b.height}, not one` };
   if (bytesEqual(a.blockHash, b.blockHash)) return { ok: false, reason: `both certificates certify block ${toHex(a.blockHash).slice(0, 12)}: no fork` };
   if (a.statements === undefined || b.statements === undefined) return { ok: false, reason: `${protocol.name}'s certificates do not say who signed them: culprits cannot be tied to the fork` };
+  const signers = [signersIn(a), signersIn(b)];
   for (const [i, c] of [a, b].entries()) {
     const block = claimed[i]!;
-    const signers = signersIn(c);
-    if (block.height !== c.height || !(block.blockHash instanceof Uint8Array) || !bytesEqual(block.blockHash, c.blockHash) || !Array.isArray(block.signers) || block.signers.length !== signers.length || block.signers.some((v, j) => v !== signers[j])) {
+    const signed = signers[i]!;
+    if (block.height !== c.height || !(block.blockHash instanceof Uint8Array) || !bytesEqual(block.blockHash, c.blockHash) || !Array.isArray(block.signers) || block.signers.length !== signed.length || block.signers.some((v, j) => v !== signed[j])) {
       return { ok: false, reason: `the proof's height, block or signers for certificate ${i + 1} are not what the certificate holds` };
     }
   }
@@ -202,8 +216,11 @@ function checkForkProof<M>(protocol: ProtocolDefinition<M>, validators: Validato
     if (kind !== 'equivocation' || typeof offender !== 'number') return { ok: false, reason: `a culprit's evidence is not an equivocation` };
     const e: EquivocationEvidence = { kind, offender, first: plainStatement(g.first), second: plainStatement(g.second) };
     if (!verifyEvidence(e, verifier)) return { ok: false, reason: `the evidence against validator ${offender} does not verify` };
+    // Tied to the fork: its two statements are the certificates' own (one in each), or it signed
+    // both certificates. Either way it signed two blocks for one slot, which no honest validator does.
     const inBoth = (x: SignedStatement, y: SignedStatement) => a.statements!.some((s) => sameStatement(s, x)) && b.statements!.some((s) => sameStatement(s, y));
-    if (!inBoth(e.first, e.second) && !inBoth(e.second, e.first)) return { ok: false, reason: `validator ${offender}'s two statements are not one in each certificate: its equivocation is not this fork's` };
+    const signedBoth = signers[0]!.includes(offender) && signers[1]!.includes(offender);
+    if (!inBoth(e.first, e.second) && !inBoth(e.second, e.first) && !signedBoth) return { ok: false, reason: `validator ${offender} signed one certificate only and its statements are not one in each: its equivocation is not this fork's` };
     convicted.add(offender);
   }
   if (convicted.size < validators.oneHonest) return { ok: false, reason: `${convicted.size} distinct culprits; a fork implies at least f+1 = ${validators.oneHonest}` };

@@ -51,7 +51,7 @@ test('a proof that shows no fork, is short of f+1, or carries a tampered certifi
   // A real equivocation, but not this fork's: validator 0 (which certified only side 1's block) double-signed elsewhere.
   const zero = (scheme as SimulatedSignatureScheme).signer((scheme as SimulatedSignatureScheme).keyPair(0).secretKey);
   const elsewhere = { kind: 'equivocation' as const, offender: 0, first: signStatement(zero, 0, Domains.vote, { view: 999, sequence: 0, blockHash: new Uint8Array(32).fill(1) }), second: signStatement(zero, 0, Domains.vote, { view: 999, sequence: 0, blockHash: new Uint8Array(32).fill(2) }) };
-  expect(check({ ...proof, culprits: [elsewhere, proof.culprits[1]!] })).toEqual({ ok: false, reason: 'validator 0\'s two statements are not one in each certificate: its equivocation is not this fork\'s' });
+  expect(check({ ...proof, culprits: [elsewhere, proof.culprits[1]!] })).toEqual({ ok: false, reason: 'validator 0 signed one certificate only and its statements are not one in each: its equivocation is not this fork\'s' });
   // Validator 3 (honest) named as the offender of validator 1's statements: its key does not sign them.
   const framed = { ...proof.culprits[0]!, offender: 3 };
   expect(check({ ...proof, culprits: [framed, proof.culprits[1]!] })).toMatchObject({ ok: false, reason: 'the evidence against validator 3 does not verify' });
