@@ -75,13 +75,12 @@ const isEvidenceList = (v: unknown): v is { evidence: EvidenceRecord[] } => isOb
  * offender for one slot and two blocks, both signatures valid): a replica's evidence list is its
  * word, and a forged record must not read as a conviction.
  */
-function evidenceCheck(files: ClusterFiles, e: EvidenceRecord): string {
+function evidenceCheck(verifier: StatementVerifier, e: EvidenceRecord): string {
   if (e.kind !== 'equivocation') return 'not checked here';
   try {
     const [a, b] = e.statements ?? [];
     if (a === undefined || b === undefined) return 'NOT VERIFIED: no statements';
     const statement = (s: typeof a) => ({ domain: s.domain as DomainTag, view: s.view, sequence: s.sequence, blockHash: fromHex(s.blockHash), signer: s.signer, signature: fromHex(s.signature) });
-    const verifier = new StatementVerifier(new ValidatorSet(clusterValidators(files).map(fromHex)), createSignatureScheme());
     return verifyEvidence({ kind: 'equivocation', offender: e.offender, first: statement(a), second: statement(b) }, verifier) ? 'verified' : 'NOT VERIFIED: the statements do not prove it';
   } catch {
     return 'NOT VERIFIED: malformed';
@@ -559,13 +558,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     .action(async (flags: { dir: string; json?: boolean; replica?: number }) => {
       const files = readCluster(flags.dir);
       const replicas = await askEach(files, '/v1/evidence', flags.replica, isEvidenceList);
-      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence.map((e) => ({ ...e, check: evidenceCheck(files, e) })) })) }) + '\n');
+      // One verifier for every record: the validator keys may come from a config file (clusterValidators).
+      const verifier = new StatementVerifier(new ValidatorSet(clusterValidators(files).map(fromHex)), createSignatureScheme());
+      if (flags.json === true) io.out(JSON.stringify({ replicas: replicas.map((r) => (r.answer === undefined ? r : { ...r, answer: r.answer.evidence.map((e) => ({ ...e, check: evidenceCheck(verifier, e) })) })) }) + '\n');
       else
         for (const r of replicas) {
           if (r.answer === undefined) io.out(`replica ${r.replica}  not answering: ${r.error}\n`);
           else {
             const list = r.answer.evidence;
-            io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind} (${evidenceCheck(files, e)})`).join('; ')}\n`);
+            io.out(`replica ${r.replica}  ${list.length === 0 ? 'no evidence' : list.map((e) => `validator ${e.offender}: ${e.kind} (${evidenceCheck(verifier, e)})`).join('; ')}\n`);
           }
         }
       if (replicas.some((r) => r.answer === undefined)) code = 1;

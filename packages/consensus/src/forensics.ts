@@ -73,7 +73,7 @@ export function investigate<M>(protocol: ProtocolDefinition<M>, validators: Vali
   let undecodable = 0;
   let badSignatures = 0;
   const byHeight = new Map<number, CertifiedBlock>();
-  const statementsOf = new Map<CertifiedBlock, readonly SignedStatement[]>();
+  const certifiedStatements = new Map<CertifiedBlock, readonly SignedStatement[]>();
   let fork: ForensicReport['fork'];
   for (const t of Array.isArray(transcripts) ? transcripts : []) {
     // A transcript is read as given, and may come from anyone: what is not bytes is skipped and counted.
@@ -114,7 +114,7 @@ export function investigate<M>(protocol: ProtocolDefinition<M>, validators: Vali
       }
       const seen = byHeight.get(check.height);
       const block = { height: check.height, blockHash: check.blockHash, certificate, signers: signersIn(check) };
-      statementsOf.set(block, check.statements ?? []);
+      certifiedStatements.set(block, check.statements ?? []);
       if (seen === undefined) byHeight.set(check.height, block);
       else if (fork === undefined && !bytesEqual(seen.blockHash, check.blockHash)) fork = { first: seen, second: block };
     }
@@ -125,7 +125,7 @@ export function investigate<M>(protocol: ProtocolDefinition<M>, validators: Vali
     // First the certificates' own pairs (one statement in each, one slot, two blocks: the fork's
     // cause itself); then any validator that signed both certificates and equivocated in what the
     // transcripts hold (PBFT's two sides may commit one sequence in different views: no pair).
-    const across = equivocationsAcross(statementsOf.get(fork.first)!, statementsOf.get(fork.second)!);
+    const across = equivocationsAcross(certifiedStatements.get(fork.first)!, certifiedStatements.get(fork.second)!);
     const named = new Set(across.map((e) => e.offender));
     const signedBoth = culprits.filter((e) => !named.has(e.offender) && fork!.first.signers.includes(e.offender) && fork!.second.signers.includes(e.offender));
     const inFork = [...across, ...signedBoth].sort((x, y) => x.offender - y.offender);
