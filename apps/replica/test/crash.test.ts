@@ -44,7 +44,9 @@ describe.each(['hotstuff', 'streamlet', 'pbft'] as const)('%s: kill -9 and resta
     let load: Trickle | undefined;
     try {
       files.replicas.forEach((_, i) => launch(i));
-      await allConnected(files);
+      // Four processes starting while other packages' tests load both cores: up to a minute (a clean
+      // run once passed 30 s here), and each replica's log tail when they are not up by then.
+      await allConnected(files, 60_000, () => `: ${files.replicas.map((_, i) => `replica ${i} ${children[i]?.exitCode !== null && children[i]?.exitCode !== undefined ? `exited ${children[i]!.exitCode}` : 'running'}: ${readFileSync(join(dir, `replica-${i}.log`), 'utf8').slice(-300)}`).join(' | ')}`);
       // The load: a few signed orders every 50 ms, offered to every replica that is up.
       load = startTrickle(files, 50);
 

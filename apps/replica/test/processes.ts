@@ -75,10 +75,11 @@ export async function until(what: () => string, cond: () => Promise<boolean>, ms
 export const exited = (c: ChildProcess) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once('exit', () => res())));
 
 /** Resolves once every replica of the cluster answers with all its peers connected. */
-export async function allConnected(files: ClusterFiles): Promise<void> {
+export async function allConnected(files: ClusterFiles, ms?: number, detail: () => string = () => ''): Promise<void> {
   await until(
-    () => 'every replica up and connected',
+    () => `every replica up and connected${detail()}`,
     async () => (await Promise.all(files.replicas.map((_, i) => status(files, i)))).every((s) => s?.connectedPeers.length === files.replicas.length - 1),
+    ms,
   );
 }
 
